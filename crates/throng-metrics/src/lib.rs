@@ -1,0 +1,26 @@
+//! throng-metrics: the metric registry, per-thread recording shards, HDR trends, snapshots
+//! and k6's threshold grammar.
+//!
+//! Recording is the hot path of a load test: [`Recorder::add`] resolves the calling thread's
+//! shard (a thread-local lookup), takes that shard's uncontended lock and updates a
+//! pre-existing aggregate in place. Nothing allocates once a series exists. An aggregator
+//! ([`Registry::collect`]) folds every shard into the cumulative [`Snapshot`] about once a
+//! second.
+#![warn(missing_docs)]
+
+mod agg;
+mod builtin;
+mod kind;
+mod registry;
+mod shard;
+mod snapshot;
+mod tags;
+pub mod threshold;
+
+pub use agg::{Agg, TrendAgg};
+pub use builtin::Builtin;
+pub use kind::{MetricKind, ValueType};
+pub use registry::{MetricDef, MetricId, Recorder, Registry};
+pub use snapshot::{SeriesKey, Snapshot};
+pub use tags::{TagSet, TagSetId};
+pub use threshold::{Threshold, ThresholdError, ThresholdSet};

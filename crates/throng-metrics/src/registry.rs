@@ -1,0 +1,245 @@
+//! The metric registry: definitions, tag sets, shards and the cumulative aggregates.
+use crate::agg::Agg;
+use crate::builtin::Builtin;
+use crate::shard::{with_shard, Shard};
+use crate::snapshot::{SeriesKey, Snapshot};
+use crate::tags::{Interner, TagSet, TagSetId};
+use crate::{MetricKind, ValueType};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+/// The id of a registered metric.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct MetricId(pub u32);
+
+/// A metric's name, kind and value type.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetricDef {
+    /// Name, e.g. `http_req_duration`.
+    pub name: String,
+    /// Counter, gauge, rate or trend.
+    pub kind: MetricKind,
+    /// What the values measure.
+    pub contains: ValueType,
+}
+
+static NEXT_REGISTRY: AtomicU64 = AtomicU64::new(1);
+
+struct Inner {
+    id: u64,
+    metrics: RwLock<Vec<MetricDef>>,
+    tags: RwLock<Interner>,
+    shards: Mutex<Vec<Arc<Shard>>>,
+    cumulative: Mutex<BTreeMap<SeriesKey, Agg>>,
+    gauges: Mutex<HashMap<SeriesKey, Agg>>,
+    builtin: Builtin,
+}
+
+/// The registry of one run. Cheap to clone; every clone records into the same metrics.
+#[derive(Clone)]
+pub struct Registry {
+    inner: Arc<Inner>,
+}
+
+/// The handle the hot path records through (a registry clone).
+pub type Recorder = Registry;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding a metrics lock leaves plain numbers behind; keep going.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Registry {
+    /// A registry with k6's built-in metrics already defined.
+    pub fn new() -> Registry {
+        let mut defs = Vec::new();
+        let builtin = Builtin::define(&mut defs);
+        let mut interner = Interner::default();
+        interner.intern(TagSet::default());
+        Registry {
+            inner: Arc::new(Inner {
+                id: NEXT_REGISTRY.fetch_add(1, Ordering::Relaxed),
+                metrics: RwLock::new(defs),
+                tags: RwLock::new(interner),
+                shards: Mutex::new(Vec::new()),
+                cumulative: Mutex::new(BTreeMap::new()),
+                gauges: Mutex::new(HashMap::new()),
+                builtin,
+            }),
+        }
+    }
+
+    /// Ids of k6's built-in metrics.
+    pub fn builtin(&self) -> &Builtin {
+        &self.inner.builtin
+    }
+
+    /// Defines a metric (or returns the existing one of that name, if the kind agrees).
+    pub fn define(&self, name: &str, kind: MetricKind, contains: ValueType) -> Option<MetricId> {
+        let mut m = self.inner.metrics.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = m.iter().position(|d| d.name == name) {
+            return (m[i].kind == kind).then_some(MetricId(i as u32));
+        }
+        m.push(MetricDef {
+            name: name.to_string(),
+            kind,
+            contains,
+        });
+        Some(MetricId(m.len() as u32 - 1))
+    }
+
+    /// Looks a metric up by name.
+    pub fn metric(&self, name: &str) -> Option<(MetricId, MetricDef)> {
+        let m = self.inner.metrics.read().unwrap_or_else(|e| e.into_inner());
+        m.iter()
+            .position(|d| d.name == name)
+            .map(|i| (MetricId(i as u32), m[i].clone()))
+    }
+
+    fn kind_of(&self, id: MetricId) -> MetricKind {
+        let m = self.inner.metrics.read().unwrap_or_else(|e| e.into_inner());
+        m.get(id.0 as usize)
+            .map(|d| d.kind)
+            .unwrap_or(MetricKind::Counter)
+    }
+
+    /// Interns a tag set. Call this once per distinct set and cache the id; it takes a lock.
+    pub fn intern(&self, tags: TagSet) -> TagSetId {
+        let mut t = self.inner.tags.write().unwrap_or_else(|e| e.into_inner());
+        t.intern(tags)
+    }
+
+    /// The tag set behind an id.
+    pub fn tags(&self, id: TagSetId) -> Arc<TagSet> {
+        let t = self.inner.tags.read().unwrap_or_else(|e| e.into_inner());
+        t.sets.get(id.0 as usize).cloned().unwrap_or_default()
+    }
+
+    /// Records one sample into the calling thread's shard. Allocation-free once the series
+    /// exists on this thread.
+    #[inline]
+    pub fn add(&self, metric: MetricId, tags: TagSetId, value: f64) {
+        let key = SeriesKey { metric, tags };
+        let packed = key.packed();
+        with_shard(
+            self.inner.id,
+            || {
+                let s = Arc::new(Shard::default());
+                lock(&self.inner.shards).push(s.clone());
+                s
+            },
+            |shard| {
+                let mut map = lock(&shard.series);
+                if let Some((_, agg)) = map.get_mut(&packed) {
+                    agg.add(value);
+                } else {
+                    let mut agg = Agg::new(self.kind_of(metric));
+                    agg.add(value);
+                    map.insert(packed, (key, agg));
+                }
+            },
+        )
+    }
+
+    /// Sets a gauge's value (gauges are set rarely: VU counts, not per request).
+    pub fn set_gauge(&self, metric: MetricId, tags: TagSetId, value: f64) {
+        let mut g = lock(&self.inner.gauges);
+        g.entry(SeriesKey { metric, tags })
+            .or_insert_with(|| Agg::new(MetricKind::Gauge))
+            .add(value);
+    }
+
+    /// Folds every shard into the cumulative aggregates and returns a snapshot of them.
+    /// Call about once a second (and at the end).
+    pub fn collect(&self) -> Snapshot {
+        let shards: Vec<Arc<Shard>> = lock(&self.inner.shards).clone();
+        let mut cum = lock(&self.inner.cumulative);
+        for shard in shards {
+            let mut map = lock(&shard.series);
+            for (key, agg) in map.values_mut() {
+                if agg.is_empty() && !matches!(agg, Agg::Counter { .. }) {
+                    continue;
+                }
+                cum.entry(*key)
+                    .or_insert_with(|| Agg::new(agg.kind()))
+                    .merge(agg);
+                agg.reset();
+            }
+        }
+        let mut series = cum.clone();
+        drop(cum);
+        for (k, g) in lock(&self.inner.gauges).iter() {
+            series.insert(*k, g.clone());
+        }
+        let metrics = self
+            .inner
+            .metrics
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let tag_sets = self
+            .inner
+            .tags
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .sets
+            .clone();
+        Snapshot::new(metrics, tag_sets, series)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_from_many_threads_merge_exactly() {
+        let reg = Registry::new();
+        let b = reg.builtin().clone();
+        let t = reg.intern(TagSet::new([("name", "x")]));
+        let handles: Vec<_> = (0..4)
+            .map(|i| {
+                let reg = reg.clone();
+                std::thread::spawn(move || {
+                    for j in 0..1000 {
+                        reg.add(b.http_reqs, t, 1.0);
+                        reg.add(b.http_req_duration, t, (i * 1000 + j) as f64);
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().expect("thread");
+        }
+        let s = reg.collect();
+        assert_eq!(s.aggregate("http_reqs", &[]).map(|a| a.count()), Some(4000.0));
+        let d = s.aggregate("http_req_duration", &[]).expect("trend");
+        let t = d.trend().expect("trend");
+        assert_eq!(t.count, 4000);
+        assert_eq!(t.max, 3999.0);
+        // collecting again changes nothing
+        let s2 = reg.collect();
+        assert_eq!(s2.aggregate("http_reqs", &[]).map(|a| a.count()), Some(4000.0));
+    }
+
+    #[test]
+    fn gauges_keep_last_min_max() {
+        let reg = Registry::new();
+        let vus = reg.builtin().vus;
+        for v in [1.0, 5.0, 3.0] {
+            reg.set_gauge(vus, TagSetId(0), v);
+        }
+        match reg.collect().aggregate("vus", &[]) {
+            Some(Agg::Gauge { value, min, max }) => assert_eq!((value, min, max), (3.0, 1.0, 5.0)),
+            other => panic!("{other:?}"),
+        }
+    }
+}

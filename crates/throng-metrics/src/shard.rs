@@ -1,0 +1,62 @@
+//! Per-thread recording shards.
+//!
+//! Each thread that records into a registry gets its own shard, found through a
+//! thread-local list. Only that thread and the once-a-second aggregator ever take the
+//! shard's lock, so it is uncontended on the hot path.
+use crate::agg::Agg;
+use crate::snapshot::SeriesKey;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Arc, Mutex};
+
+/// A hasher for the packed `u64` series key: one multiply, no SipHash rounds.
+#[derive(Default)]
+pub(crate) struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ *b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (v ^ (v >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+pub(crate) type KeyMap<V> = HashMap<u64, V, BuildHasherDefault<KeyHasher>>;
+
+/// One thread's aggregates since the last collection.
+#[derive(Default)]
+pub(crate) struct Shard {
+    pub(crate) series: Mutex<KeyMap<(SeriesKey, Agg)>>,
+}
+
+thread_local! {
+    static SHARDS: RefCell<Vec<(u64, Arc<Shard>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with the calling thread's shard of registry `reg_id`, creating it with
+/// `make` on the first use from this thread.
+#[inline]
+pub(crate) fn with_shard<R>(
+    reg_id: u64,
+    make: impl FnOnce() -> Arc<Shard>,
+    f: impl FnOnce(&Shard) -> R,
+) -> R {
+    SHARDS.with(|cell| {
+        let mut list = cell.borrow_mut();
+        if let Some((_, s)) = list.iter().find(|(id, _)| *id == reg_id) {
+            return f(s);
+        }
+        // Forget shards of registries that are gone (only this list still holds them).
+        list.retain(|(_, s)| Arc::strong_count(s) > 1);
+        let s = make();
+        list.push((reg_id, s.clone()));
+        f(&s)
+    })
+}
