@@ -1,14 +1,34 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! throng-plan: the plan model, YAML loading with line/column errors, validation, durations
+//! and the request template language.
+#![warn(missing_docs)]
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+mod compile;
+mod data;
+mod duration;
+mod error;
+mod model;
+mod raw;
+pub mod template;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+pub use compile::{load_str, LoadOptions};
+pub use data::{DataSet, Pick};
+pub use duration::{format_duration, parse_duration, parse_duration_range};
+pub use error::{PlanError, PlanErrors, Source};
+pub use model::*;
+pub use template::{RenderCtx, Template};
+
+use std::path::Path;
+
+/// Loads and validates a plan file.
+pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<Plan, PlanErrors> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => load_str(&text, path, opts),
+        Err(e) => Err(PlanErrors(vec![PlanError {
+            file: path.to_path_buf(),
+            line: 0,
+            column: 0,
+            message: format!("cannot read the plan: {e}"),
+            snippet: None,
+        }])),
     }
 }

@@ -1,0 +1,152 @@
+//! Data sources (feeders): CSV or JSON rows picked per iteration.
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// How rows are picked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pick {
+    /// In file order, wrapping around, shared by all VUs.
+    Sequential,
+    /// Uniformly at random.
+    Random,
+    /// In file order, each row at most once; when used up, iterations fail.
+    Unique,
+}
+
+/// A loaded data source.
+#[derive(Debug)]
+pub struct DataSet {
+    /// Its name in templates.
+    pub name: String,
+    /// Column names.
+    pub fields: Vec<String>,
+    /// Rows, each with one value per field.
+    pub rows: Vec<Vec<String>>,
+    /// How rows are picked.
+    pub pick: Pick,
+    cursor: AtomicUsize,
+}
+
+impl DataSet {
+    /// Builds a data set from rows.
+    pub fn new(name: String, fields: Vec<String>, rows: Vec<Vec<String>>, pick: Pick) -> Self {
+        DataSet {
+            name,
+            fields,
+            rows,
+            pick,
+            cursor: AtomicUsize::new(0),
+        }
+    }
+
+    /// Picks the next row index; `None` when a `unique` source is used up.
+    pub fn next_row(&self, rng: &mut fastrand::Rng) -> Option<usize> {
+        if self.rows.is_empty() {
+            return None;
+        }
+        match self.pick {
+            Pick::Sequential => Some(self.cursor.fetch_add(1, Ordering::Relaxed) % self.rows.len()),
+            Pick::Random => Some(rng.usize(..self.rows.len())),
+            Pick::Unique => {
+                let i = self.cursor.fetch_add(1, Ordering::Relaxed);
+                (i < self.rows.len()).then_some(i)
+            }
+        }
+    }
+
+    /// Loads CSV (first row = field names) or JSON (an array of flat objects).
+    pub fn load(name: &str, path: &Path, pick: Pick) -> Result<DataSet, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read data file {}: {e}", path.display()))?;
+        let is_json = path
+            .extension()
+            .map(|e| e.eq_ignore_ascii_case("json"))
+            .unwrap_or(false);
+        let (fields, rows) = if is_json {
+            parse_json(&text).map_err(|e| format!("{}: {e}", path.display()))?
+        } else {
+            parse_csv(&text).map_err(|e| format!("{}: {e}", path.display()))?
+        };
+        if rows.is_empty() {
+            return Err(format!("data file {} has no rows", path.display()));
+        }
+        Ok(DataSet::new(name.to_string(), fields, rows, pick))
+    }
+}
+
+fn parse_csv(text: &str) -> Result<(Vec<String>, Vec<Vec<String>>), String> {
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let fields: Vec<String> = r
+        .headers()
+        .map_err(|e| e.to_string())?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let mut rows = Vec::new();
+    for rec in r.records() {
+        let rec = rec.map_err(|e| e.to_string())?;
+        rows.push(rec.iter().map(str::to_string).collect());
+    }
+    Ok((fields, rows))
+}
+
+fn parse_json(text: &str) -> Result<(Vec<String>, Vec<Vec<String>>), String> {
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let arr = v
+        .as_array()
+        .ok_or("expected a JSON array of objects")?;
+    let mut fields: Vec<String> = Vec::new();
+    for item in arr {
+        let obj = item.as_object().ok_or("expected a JSON array of objects")?;
+        for k in obj.keys() {
+            if !fields.contains(k) {
+                fields.push(k.clone());
+            }
+        }
+    }
+    let rows = arr
+        .iter()
+        .filter_map(|i| i.as_object())
+        .map(|obj| {
+            fields
+                .iter()
+                .map(|f| match obj.get(f) {
+                    Some(serde_json::Value::String(s)) => s.clone(),
+                    Some(serde_json::Value::Null) | None => String::new(),
+                    Some(other) => other.to_string(),
+                })
+                .collect()
+        })
+        .collect();
+    Ok((fields, rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sequential_wraps_and_unique_runs_out() {
+        let rows = vec![vec!["a".into()], vec!["b".into()]];
+        let mut rng = fastrand::Rng::with_seed(1);
+        let s = DataSet::new("d".into(), vec!["x".into()], rows.clone(), Pick::Sequential);
+        let got: Vec<_> = (0..5).map(|_| s.next_row(&mut rng)).collect();
+        assert_eq!(got, vec![Some(0), Some(1), Some(0), Some(1), Some(0)]);
+        let u = DataSet::new("d".into(), vec!["x".into()], rows, Pick::Unique);
+        let got: Vec<_> = (0..3).map(|_| u.next_row(&mut rng)).collect();
+        assert_eq!(got, vec![Some(0), Some(1), None]);
+    }
+
+    #[test]
+    fn parses_csv_and_json() {
+        let (f, r) = parse_csv("id,name\n1, ann\n2,bob\n").expect("csv");
+        assert_eq!(f, vec!["id", "name"]);
+        assert_eq!(r[0], vec!["1", "ann"]);
+        let (f, r) = parse_json(r#"[{"id":1,"name":"a"},{"id":2}]"#).expect("json");
+        assert_eq!(f, vec!["id", "name"]);
+        assert_eq!(r[1], vec!["2", ""]);
+    }
+}
