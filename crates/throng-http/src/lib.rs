@@ -1,14 +1,19 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! throng-http: a per-VU HTTP/1.1 and HTTP/2 client built on hyper's low-level connections,
+//! with k6's timing phases (blocked, connecting, TLS handshaking, sending, waiting,
+//! receiving), keep-alive, redirects, a cookie jar and rustls.
+//!
+//! Each VU owns one [`HttpClient`]; connections are never shared between VUs, as in k6.
+#![warn(missing_docs)]
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+mod client;
+mod conn;
+mod cookies;
+mod error;
+mod io;
+mod record;
+mod tls;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use client::{HttpClient, HttpRequest, HttpResponse, Timings};
+pub use error::ErrorKind;
+pub use record::HttpMetrics;
+pub use tls::{ClientOptions, HttpVersion, SharedConfig, TlsError};

@@ -1,0 +1,491 @@
+//! The per-VU client: connection reuse, request building, timing, redirects and cookies.
+use crate::conn::{connect, Conn, ConnectTimes, Origin, Sender};
+use crate::cookies::CookieJar;
+use crate::error::ErrorKind;
+use crate::tls::SharedConfig;
+use bytes::{Bytes, BytesMut};
+use http::header::{HeaderName, HeaderValue, CONNECTION, COOKIE, HOST, SET_COOKIE, USER_AGENT};
+use http::{HeaderMap, Method, Request, Uri};
+use http_body_util::{BodyExt, Full};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// One request to send.
+#[derive(Debug, Clone)]
+pub struct HttpRequest {
+    /// Method.
+    pub method: Method,
+    /// Absolute URL.
+    pub url: String,
+    /// Headers, in order.
+    pub headers: Vec<(String, String)>,
+    /// Body (empty for none).
+    pub body: Bytes,
+    /// Timeout (the client's default when `None`).
+    pub timeout: Option<Duration>,
+    /// Keep the response body (otherwise it is read and discarded).
+    pub keep_body: bool,
+}
+
+/// k6's request phases, in milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Timings {
+    /// Waiting for a connection (includes DNS, connect and TLS of a new one).
+    pub blocked: f64,
+    /// TCP connect.
+    pub connecting: f64,
+    /// TLS handshake.
+    pub tls_handshaking: f64,
+    /// Writing the request.
+    pub sending: f64,
+    /// Time to first byte after sending.
+    pub waiting: f64,
+    /// Reading the response.
+    pub receiving: f64,
+}
+
+impl Timings {
+    /// `http_req_duration` = sending + waiting + receiving.
+    pub fn duration(&self) -> f64 {
+        self.sending + self.waiting + self.receiving
+    }
+}
+
+/// What came back (or why nothing did).
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    /// Status code (0 when the request failed).
+    pub status: u16,
+    /// Response headers.
+    pub headers: HeaderMap,
+    /// The body, if kept.
+    pub body: Bytes,
+    /// Phases.
+    pub timings: Timings,
+    /// The failure, if the request failed.
+    pub error: Option<ErrorKind>,
+    /// Bytes written for this request (headers, body, handshakes).
+    pub bytes_sent: u64,
+    /// Bytes read for this request.
+    pub bytes_received: u64,
+    /// `HTTP/1.1` or `HTTP/2.0`.
+    pub proto: &'static str,
+    /// The URL this response is for (differs from the request's after redirects).
+    pub url: String,
+    /// The method used for this URL.
+    pub method: Method,
+}
+
+impl HttpResponse {
+    fn failed(kind: ErrorKind, method: &Method, url: &str, timings: Timings) -> HttpResponse {
+        HttpResponse {
+            status: 0,
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+            timings,
+            error: Some(kind),
+            bytes_sent: 0,
+            bytes_received: 0,
+            proto: "",
+            url: url.to_string(),
+            method: method.clone(),
+        }
+    }
+
+    /// A header's value as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+struct Target {
+    origin: Origin,
+    uri: Uri,
+    path_and_query: String,
+}
+
+impl Target {
+    fn parse(url: &str) -> Option<Target> {
+        let uri: Uri = url.parse().ok()?;
+        let https = match uri.scheme_str()? {
+            "http" => false,
+            "https" => true,
+            _ => return None,
+        };
+        let host = uri.host()?.trim_start_matches('[').trim_end_matches(']').to_string();
+        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let path_and_query = uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
+        Some(Target {
+            origin: Origin { https, host, port },
+            uri,
+            path_and_query,
+        })
+    }
+
+    fn path(&self) -> &str {
+        self.path_and_query
+            .split('?')
+            .next()
+            .unwrap_or("/")
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// One VU's HTTP client.
+pub struct HttpClient {
+    cfg: Arc<SharedConfig>,
+    conns: HashMap<Origin, Conn>,
+    cookies: CookieJar,
+}
+
+impl HttpClient {
+    /// A client with no open connections and an empty cookie jar.
+    pub fn new(cfg: Arc<SharedConfig>) -> HttpClient {
+        HttpClient {
+            cfg,
+            conns: HashMap::new(),
+            cookies: CookieJar::default(),
+        }
+    }
+
+    /// Closes every connection (e.g. between iterations when keep-alive is off).
+    pub fn close_all(&mut self) {
+        self.conns.clear();
+    }
+
+    /// The value of a cookie the VU holds for the URL's host.
+    pub fn cookie(&self, url: &str, name: &str) -> Option<String> {
+        let t = Target::parse(url)?;
+        self.cookies.get(&t.origin.host, name).map(str::to_string)
+    }
+
+    /// Sends a request, following redirects. `on_hop` sees every redirect response
+    /// (each is a request of its own, as in k6); the final response is returned.
+    pub async fn execute(
+        &mut self,
+        req: &HttpRequest,
+        mut on_hop: impl FnMut(&HttpResponse),
+    ) -> HttpResponse {
+        let timeout = req.timeout.unwrap_or(self.cfg.opts.timeout);
+        let mut method = req.method.clone();
+        let mut url = req.url.clone();
+        let mut body = req.body.clone();
+        let mut headers = req.headers.clone();
+        let mut hops = 0;
+        loop {
+            let resp = self
+                .send_once(&method, &url, &headers, &body, timeout, req.keep_body)
+                .await;
+            let redirect = matches!(resp.status, 301 | 302 | 303 | 307 | 308);
+            if !redirect || hops >= self.cfg.opts.max_redirects {
+                return resp;
+            }
+            let Some(loc) = resp.header("location").map(str::to_string) else {
+                return resp;
+            };
+            let next = resolve(&url, &loc);
+            on_hop(&resp);
+            hops += 1;
+            if matches!(resp.status, 301 | 302 | 303) && method != Method::HEAD {
+                method = Method::GET;
+                body = Bytes::new();
+                headers.retain(|(k, _)| {
+                    !k.eq_ignore_ascii_case("content-type") && !k.eq_ignore_ascii_case("content-length")
+                });
+            }
+            let same_origin = Target::parse(&next).map(|t| t.origin) == Target::parse(&url).map(|t| t.origin);
+            if !same_origin {
+                headers.retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
+            }
+            url = next;
+        }
+    }
+
+    async fn send_once(
+        &mut self,
+        method: &Method,
+        url: &str,
+        headers: &[(String, String)],
+        body: &Bytes,
+        timeout: Duration,
+        keep_body: bool,
+    ) -> HttpResponse {
+        let start = Instant::now();
+        let Some(target) = Target::parse(url) else {
+            return HttpResponse::failed(ErrorKind::InvalidUrl, method, url, Timings::default());
+        };
+        let fut = self.send_inner(&target, method, url, headers, body, keep_body, start);
+        match tokio::time::timeout(timeout, fut).await {
+            Ok(r) => r,
+            Err(_) => {
+                // the connection may be mid-response: never reuse it
+                self.conns.remove(&target.origin);
+                HttpResponse::failed(
+                    ErrorKind::Timeout,
+                    method,
+                    url,
+                    Timings {
+                        waiting: ms(start.elapsed()),
+                        ..Timings::default()
+                    },
+                )
+            }
+        }
+    }
+
+    async fn checkout(&mut self, origin: &Origin) -> Result<(Conn, ConnectTimes, bool), ErrorKind> {
+        if let Some(mut c) = self.conns.remove(origin) {
+            if c.ready().await {
+                return Ok((c, ConnectTimes::default(), true));
+            }
+        }
+        let (c, t) = connect(&self.cfg, origin).await?;
+        Ok((c, t, false))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn send_inner(
+        &mut self,
+        target: &Target,
+        method: &Method,
+        url: &str,
+        headers: &[(String, String)],
+        body: &Bytes,
+        keep_body: bool,
+        start: Instant,
+    ) -> HttpResponse {
+        let mut retried = false;
+        loop {
+            let (mut conn, ct, reused) = match self.checkout(&target.origin).await {
+                Ok(x) => x,
+                Err(kind) => {
+                    return HttpResponse::failed(
+                        kind,
+                        method,
+                        url,
+                        Timings {
+                            blocked: ms(start.elapsed()),
+                            ..Timings::default()
+                        },
+                    )
+                }
+            };
+            let blocked = ms(start.elapsed());
+            let req = match self.build(target, method, headers, body, conn.is_h2()) {
+                Some(r) => r,
+                None => {
+                    return HttpResponse::failed(ErrorKind::InvalidUrl, method, url, Timings::default())
+                }
+            };
+            let stats = conn.stats.clone();
+            // handshake bytes of a new connection count for this request, as in k6
+            let (w0, r0) = if reused {
+                (
+                    stats.written.load(std::sync::atomic::Ordering::Relaxed),
+                    stats.read.load(std::sync::atomic::Ordering::Relaxed),
+                )
+            } else {
+                (0, 0)
+            };
+            stats.reset_marks();
+            let send_start = Instant::now();
+            let result = match &mut conn.sender {
+                Sender::H1(s) => s.send_request(req).await,
+                Sender::H2(s) => s.send_request(req).await,
+            };
+            let resp = match result {
+                Ok(r) => r,
+                Err(e) => {
+                    let stale = reused
+                        && !retried
+                        && stats.first_read().is_none()
+                        && (e.is_canceled() || e.is_incomplete_message() || e.is_closed());
+                    if stale {
+                        // a kept-alive connection the server had closed: retry once, fresh
+                        retried = true;
+                        continue;
+                    }
+                    let mut r = HttpResponse::failed(
+                        ErrorKind::from_hyper(&e),
+                        method,
+                        url,
+                        Timings {
+                            blocked,
+                            connecting: ms(ct.connecting),
+                            tls_handshaking: ms(ct.tls),
+                            waiting: ms(send_start.elapsed()),
+                            ..Timings::default()
+                        },
+                    );
+                    r.bytes_sent = stats.written.load(std::sync::atomic::Ordering::Relaxed) - w0;
+                    r.bytes_received = stats.read.load(std::sync::atomic::Ordering::Relaxed) - r0;
+                    return r;
+                }
+            };
+            let t_head = Instant::now();
+            let (parts, mut incoming) = resp.into_parts();
+            let mut buf = BytesMut::new();
+            let mut body_error = None;
+            while let Some(frame) = incoming.frame().await {
+                match frame {
+                    Ok(f) => {
+                        if keep_body {
+                            if let Some(d) = f.data_ref() {
+                                buf.extend_from_slice(d);
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        body_error = Some(ErrorKind::from_hyper(&e));
+                        break;
+                    }
+                }
+            }
+            let t_end = Instant::now();
+            let last_write = stats.last_write().filter(|w| *w >= send_start && *w <= t_head);
+            let first_read = stats
+                .first_read()
+                .filter(|r| *r >= last_write.unwrap_or(send_start) && *r <= t_head);
+            let (sending, waiting, receiving) = match (last_write, first_read) {
+                (Some(w), Some(r)) => (w - send_start, r - w, t_end - r),
+                _ => (Duration::ZERO, t_head - send_start, t_end - t_head),
+            };
+            let proto = if conn.is_h2() { "HTTP/2.0" } else { "HTTP/1.1" };
+            let close = !self.cfg.opts.keepalive
+                || body_error.is_some()
+                || parts
+                    .headers
+                    .get(CONNECTION)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+            for sc in parts.headers.get_all(SET_COOKIE) {
+                if let Ok(v) = sc.to_str() {
+                    self.cookies.store(&target.origin.host, target.path(), v);
+                }
+            }
+            let resp = HttpResponse {
+                status: parts.status.as_u16(),
+                headers: parts.headers,
+                body: buf.freeze(),
+                timings: Timings {
+                    blocked,
+                    connecting: ms(ct.connecting),
+                    tls_handshaking: ms(ct.tls),
+                    sending: ms(sending),
+                    waiting: ms(waiting),
+                    receiving: ms(receiving),
+                },
+                error: body_error,
+                bytes_sent: stats.written.load(std::sync::atomic::Ordering::Relaxed) - w0,
+                bytes_received: stats.read.load(std::sync::atomic::Ordering::Relaxed) - r0,
+                proto,
+                url: url.to_string(),
+                method: method.clone(),
+            };
+            if !close {
+                self.conns.insert(target.origin.clone(), conn);
+            }
+            return resp;
+        }
+    }
+
+    fn build(
+        &mut self,
+        target: &Target,
+        method: &Method,
+        headers: &[(String, String)],
+        body: &Bytes,
+        h2: bool,
+    ) -> Option<Request<Full<Bytes>>> {
+        let uri = if h2 {
+            target.uri.clone()
+        } else {
+            target.path_and_query.parse().ok()?
+        };
+        let mut req = Request::builder()
+            .method(method.clone())
+            .uri(uri)
+            .body(Full::new(body.clone()))
+            .ok()?;
+        let h = req.headers_mut();
+        if !h2 {
+            let host = match (target.origin.https, target.origin.port) {
+                (false, 80) | (true, 443) => target.origin.host.clone(),
+                (_, p) if target.origin.host.contains(':') => format!("[{}]:{p}", target.origin.host),
+                (_, p) => format!("{}:{p}", target.origin.host),
+            };
+            h.insert(HOST, HeaderValue::from_str(&host).ok()?);
+            if !self.cfg.opts.keepalive {
+                h.insert(CONNECTION, HeaderValue::from_static("close"));
+            }
+        }
+        h.insert(
+            USER_AGENT,
+            HeaderValue::from_str(&self.cfg.opts.user_agent).unwrap_or(HeaderValue::from_static("throng")),
+        );
+        if let Some(c) = self.cookies.header_for(&target.origin.host, target.path()) {
+            if let Ok(v) = HeaderValue::from_str(&c) {
+                h.insert(COOKIE, v);
+            }
+        }
+        for (k, v) in headers {
+            let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(k.as_bytes()),
+                HeaderValue::from_str(v),
+            ) else {
+                continue;
+            };
+            if name == HOST && h2 {
+                continue;
+            }
+            h.insert(name, value);
+        }
+        Some(req)
+    }
+}
+
+/// Resolves a `Location` header against the URL it came from.
+fn resolve(base: &str, loc: &str) -> String {
+    if loc.starts_with("http://") || loc.starts_with("https://") {
+        return loc.to_string();
+    }
+    let Some(t) = Target::parse(base) else {
+        return loc.to_string();
+    };
+    let scheme = if t.origin.https { "https" } else { "http" };
+    let authority = t
+        .uri
+        .authority()
+        .map(|a| a.as_str().to_string())
+        .unwrap_or_default();
+    if let Some(rest) = loc.strip_prefix("//") {
+        return format!("{scheme}://{rest}");
+    }
+    if loc.starts_with('/') {
+        return format!("{scheme}://{authority}{loc}");
+    }
+    let dir = match t.path().rfind('/') {
+        Some(i) => &t.path()[..=i],
+        None => "/",
+    };
+    format!("{scheme}://{authority}{dir}{loc}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resolve;
+
+    #[test]
+    fn resolves_locations() {
+        assert_eq!(resolve("http://h:1/a/b?x", "/c"), "http://h:1/c");
+        assert_eq!(resolve("http://h:1/a/b", "c"), "http://h:1/a/c");
+        assert_eq!(resolve("http://h:1/a", "https://o/x"), "https://o/x");
+    }
+}

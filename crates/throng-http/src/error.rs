@@ -1,0 +1,96 @@
+//! Request failures, classified by kind with k6's `error_code` numbers.
+use std::fmt;
+
+/// Why a request produced no (complete) response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The URL could not be parsed (k6 1020).
+    InvalidUrl,
+    /// The request did not finish within its timeout (k6 1050).
+    Timeout,
+    /// The host name did not resolve (k6 1100).
+    Dns,
+    /// The TCP connection was refused (k6 1210).
+    ConnectionRefused,
+    /// The connection was reset or closed mid-request (k6 1220).
+    ConnectionReset,
+    /// Another TCP-level failure (k6 1300).
+    Network,
+    /// The TLS handshake failed (k6 1400).
+    Tls,
+    /// The peer sent something that is not valid HTTP (k6 1000 range).
+    Protocol,
+    /// Too many redirects (k6 1000 range).
+    TooManyRedirects,
+}
+
+impl ErrorKind {
+    /// k6's numeric `error_code`.
+    pub fn code(self) -> u16 {
+        match self {
+            ErrorKind::InvalidUrl => 1020,
+            ErrorKind::Timeout => 1050,
+            ErrorKind::Dns => 1100,
+            ErrorKind::ConnectionRefused => 1210,
+            ErrorKind::ConnectionReset => 1220,
+            ErrorKind::Network => 1300,
+            ErrorKind::Tls => 1400,
+            ErrorKind::Protocol => 1000,
+            ErrorKind::TooManyRedirects => 1001,
+        }
+    }
+
+    /// A short name for reports (`timeout`, `connection refused`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidUrl => "invalid url",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Dns => "dns",
+            ErrorKind::ConnectionRefused => "connection refused",
+            ErrorKind::ConnectionReset => "connection reset",
+            ErrorKind::Network => "network",
+            ErrorKind::Tls => "tls",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::TooManyRedirects => "too many redirects",
+        }
+    }
+
+    pub(crate) fn from_io(e: &std::io::Error) -> ErrorKind {
+        use std::io::ErrorKind as K;
+        match e.kind() {
+            K::ConnectionRefused => ErrorKind::ConnectionRefused,
+            K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
+                ErrorKind::ConnectionReset
+            }
+            K::TimedOut => ErrorKind::Timeout,
+            K::InvalidData => ErrorKind::Protocol,
+            _ => ErrorKind::Network,
+        }
+    }
+
+    pub(crate) fn from_hyper(e: &hyper::Error) -> ErrorKind {
+        if e.is_parse() || e.is_parse_status() || e.is_parse_too_large() {
+            return ErrorKind::Protocol;
+        }
+        if e.is_timeout() {
+            return ErrorKind::Timeout;
+        }
+        let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+        while let Some(s) = src {
+            if let Some(io) = s.downcast_ref::<std::io::Error>() {
+                return ErrorKind::from_io(io);
+            }
+            src = s.source();
+        }
+        if e.is_incomplete_message() || e.is_canceled() || e.is_closed() {
+            return ErrorKind::ConnectionReset;
+        }
+        ErrorKind::Protocol
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}

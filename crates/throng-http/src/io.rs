@@ -1,0 +1,159 @@
+//! The connection stream, wrapped to count bytes and timestamp reads and writes: this is
+//! where the sending / waiting / receiving phases come from.
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+
+/// Byte counts and timestamps of one connection, shared with its connection task.
+#[derive(Debug)]
+pub(crate) struct IoStats {
+    base: Instant,
+    pub(crate) written: AtomicU64,
+    pub(crate) read: AtomicU64,
+    /// ns since `base` of the last write (0 = none since reset).
+    last_write: AtomicU64,
+    /// ns since `base` of the first read since reset (0 = none).
+    first_read: AtomicU64,
+}
+
+impl IoStats {
+    pub(crate) fn new() -> Arc<IoStats> {
+        Arc::new(IoStats {
+            base: Instant::now(),
+            written: AtomicU64::new(0),
+            read: AtomicU64::new(0),
+            last_write: AtomicU64::new(0),
+            first_read: AtomicU64::new(0),
+        })
+    }
+
+    fn now_ns(&self) -> u64 {
+        (self.base.elapsed().as_nanos() as u64).max(1)
+    }
+
+    /// Forget the timestamps before a new request.
+    pub(crate) fn reset_marks(&self) {
+        self.last_write.store(0, Ordering::Relaxed);
+        self.first_read.store(0, Ordering::Relaxed);
+    }
+
+    fn to_instant(&self, ns: u64) -> Option<Instant> {
+        (ns != 0).then(|| self.base + std::time::Duration::from_nanos(ns))
+    }
+
+    pub(crate) fn last_write(&self) -> Option<Instant> {
+        self.to_instant(self.last_write.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn first_read(&self) -> Option<Instant> {
+        self.to_instant(self.first_read.load(Ordering::Relaxed))
+    }
+}
+
+/// A plain or TLS stream.
+pub(crate) enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+/// A stream that records byte counts and read/write times into [`IoStats`].
+pub(crate) struct Timed {
+    pub(crate) inner: Stream,
+    pub(crate) stats: Arc<IoStats>,
+}
+
+impl AsyncRead for Timed {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let r = match &mut this.inner {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        };
+        let n = buf.filled().len() - before;
+        if n > 0 {
+            this.stats.read.fetch_add(n as u64, Ordering::Relaxed);
+            if this.stats.first_read.load(Ordering::Relaxed) == 0 {
+                this.stats
+                    .first_read
+                    .store(this.stats.now_ns(), Ordering::Relaxed);
+            }
+        }
+        r
+    }
+}
+
+impl AsyncWrite for Timed {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let r = match &mut this.inner {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, data),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, data),
+        };
+        if let Poll::Ready(Ok(n)) = &r {
+            if *n > 0 {
+                this.stats.written.fetch_add(*n as u64, Ordering::Relaxed);
+                this.stats
+                    .last_write
+                    .store(this.stats.now_ns(), Ordering::Relaxed);
+            }
+        }
+        r
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let r = match &mut this.inner {
+            Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        };
+        if let Poll::Ready(Ok(n)) = &r {
+            if *n > 0 {
+                this.stats.written.fetch_add(*n as u64, Ordering::Relaxed);
+                this.stats
+                    .last_write
+                    .store(this.stats.now_ns(), Ordering::Relaxed);
+            }
+        }
+        r
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match &self.inner {
+            Stream::Plain(s) => s.is_write_vectored(),
+            Stream::Tls(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match &mut self.get_mut().inner {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match &mut self.get_mut().inner {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
