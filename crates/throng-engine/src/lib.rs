@@ -1,14 +1,130 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! throng-engine: k6's executors, the VU pool, the scheduler and the run lifecycle.
+//!
+//! The engine knows nothing of HTTP or YAML: a scenario brings a [`Workload`], which makes
+//! [`Vu`]s, whose iterations the executors start. Every executor lives in its own module
+//! under [`executor`]; the schedule arithmetic (VU ramps, arrival times) is in [`schedule`].
+#![warn(missing_docs)]
+
+mod ctx;
+pub mod executor;
+pub mod schedule;
+mod workload;
+
+pub use ctx::{ScenarioStats, ScenarioStatsSnapshot};
+pub use workload::{IterFuture, IterInfo, IterOutcome, Vu, VuInit, Workload};
+
+use ctx::{EngineShared, ScenarioCtx};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use throng_metrics::{Registry, TagSetId};
+use throng_plan::Executor;
+use tokio_util::sync::CancellationToken;
+
+/// One scenario to run.
+pub struct ScenarioSpec {
+    /// Name (the `scenario` tag).
+    pub name: String,
+    /// Executor and options.
+    pub executor: Executor,
+    /// Offset from the start of the run.
+    pub start_time: Duration,
+    /// Time in-flight iterations get after the scenario's end.
+    pub graceful_stop: Duration,
+    /// Tag set for the engine's own samples (`iterations`, `iteration_duration`, ...).
+    pub tags: TagSetId,
+    /// Makes the VUs.
+    pub workload: Arc<dyn Workload>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// A run of several scenarios.
+pub struct Engine {
+    registry: Registry,
+    scenarios: Vec<(ScenarioSpec, Arc<ScenarioStats>)>,
+    abort: CancellationToken,
+    shared: Arc<EngineShared>,
+}
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+/// What each scenario did.
+#[derive(Debug, Clone)]
+pub struct EngineReport {
+    /// Per scenario, in the order given.
+    pub scenarios: Vec<(String, ScenarioStatsSnapshot)>,
+    /// Wall time of the whole run.
+    pub elapsed: Duration,
+    /// Whether the run was aborted (Ctrl-C, abortOnFail).
+    pub aborted: bool,
+}
+
+impl Engine {
+    /// An engine recording into `registry`; cancelling `abort` interrupts everything.
+    pub fn new(registry: Registry, scenarios: Vec<ScenarioSpec>, abort: CancellationToken) -> Self {
+        let b = registry.builtin().clone();
+        let max: u64 = scenarios.iter().map(|s| s.executor.max_vus()).sum();
+        registry.set_gauge(b.vus_max, TagSetId(0), max as f64);
+        registry.set_gauge(b.vus, TagSetId(0), 0.0);
+        Engine {
+            shared: Arc::new(EngineShared::new(registry.clone())),
+            registry,
+            scenarios: scenarios
+                .into_iter()
+                .map(|s| (s, Arc::new(ScenarioStats::default())))
+                .collect(),
+            abort,
+        }
+    }
+
+    /// Currently active VUs (for progress and the per-second series).
+    pub fn active_vus(&self) -> Arc<AtomicU64> {
+        self.shared.active.clone()
+    }
+
+    /// Per-scenario counters, live.
+    pub fn stats(&self) -> Vec<(String, Arc<ScenarioStats>)> {
+        self.scenarios
+            .iter()
+            .map(|(s, st)| (s.name.clone(), st.clone()))
+            .collect()
+    }
+
+    /// Runs every scenario to its end (or until aborted).
+    pub async fn run(self) -> EngineReport {
+        let start = Instant::now();
+        let mut handles = Vec::new();
+        let mut stats = Vec::new();
+        for (spec, st) in self.scenarios {
+            stats.push((spec.name.clone(), st.clone()));
+            let ctx = ScenarioCtx::new(
+                spec.name,
+                spec.workload,
+                self.registry.clone(),
+                spec.tags,
+                self.abort.clone(),
+                self.shared.clone(),
+                st,
+                spec.graceful_stop,
+            );
+            let exec = spec.executor;
+            let start_time = spec.start_time;
+            let abort = self.abort.clone();
+            handles.push(tokio::spawn(async move {
+                tokio::select! {
+                    _ = tokio::time::sleep(start_time) => {}
+                    _ = abort.cancelled() => return,
+                }
+                executor::run(&exec, Arc::new(ctx)).await;
+            }));
+        }
+        for h in handles {
+            let _ = h.await;
+        }
+        EngineReport {
+            scenarios: stats
+                .iter()
+                .map(|(n, s)| (n.clone(), s.snapshot()))
+                .collect(),
+            elapsed: start.elapsed(),
+            aborted: self.abort.is_cancelled(),
+        }
     }
 }

@@ -113,7 +113,11 @@ impl Target {
             "https" => true,
             _ => return None,
         };
-        let host = uri.host()?.trim_start_matches('[').trim_end_matches(']').to_string();
+        let host = uri
+            .host()?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
         let path_and_query = uri
             .path_and_query()
@@ -127,10 +131,7 @@ impl Target {
     }
 
     fn path(&self) -> &str {
-        self.path_and_query
-            .split('?')
-            .next()
-            .unwrap_or("/")
+        self.path_and_query.split('?').next().unwrap_or("/")
     }
 }
 
@@ -197,10 +198,12 @@ impl HttpClient {
                 method = Method::GET;
                 body = Bytes::new();
                 headers.retain(|(k, _)| {
-                    !k.eq_ignore_ascii_case("content-type") && !k.eq_ignore_ascii_case("content-length")
+                    !k.eq_ignore_ascii_case("content-type")
+                        && !k.eq_ignore_ascii_case("content-length")
                 });
             }
-            let same_origin = Target::parse(&next).map(|t| t.origin) == Target::parse(&url).map(|t| t.origin);
+            let same_origin =
+                Target::parse(&next).map(|t| t.origin) == Target::parse(&url).map(|t| t.origin);
             if !same_origin {
                 headers.retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
             }
@@ -281,7 +284,12 @@ impl HttpClient {
             let req = match self.build(target, method, headers, body, conn.is_h2()) {
                 Some(r) => r,
                 None => {
-                    return HttpResponse::failed(ErrorKind::InvalidUrl, method, url, Timings::default())
+                    return HttpResponse::failed(
+                        ErrorKind::InvalidUrl,
+                        method,
+                        url,
+                        Timings::default(),
+                    )
                 }
             };
             let stats = conn.stats.clone();
@@ -349,7 +357,9 @@ impl HttpClient {
                 }
             }
             let t_end = Instant::now();
-            let last_write = stats.last_write().filter(|w| *w >= send_start && *w <= t_head);
+            let last_write = stats
+                .last_write()
+                .filter(|w| *w >= send_start && *w <= t_head);
             let first_read = stats
                 .first_read()
                 .filter(|r| *r >= last_write.unwrap_or(send_start) && *r <= t_head);
@@ -418,7 +428,9 @@ impl HttpClient {
         if !h2 {
             let host = match (target.origin.https, target.origin.port) {
                 (false, 80) | (true, 443) => target.origin.host.clone(),
-                (_, p) if target.origin.host.contains(':') => format!("[{}]:{p}", target.origin.host),
+                (_, p) if target.origin.host.contains(':') => {
+                    format!("[{}]:{p}", target.origin.host)
+                }
                 (_, p) => format!("{}:{p}", target.origin.host),
             };
             h.insert(HOST, HeaderValue::from_str(&host).ok()?);
@@ -428,7 +440,8 @@ impl HttpClient {
         }
         h.insert(
             USER_AGENT,
-            HeaderValue::from_str(&self.cfg.opts.user_agent).unwrap_or(HeaderValue::from_static("throng")),
+            HeaderValue::from_str(&self.cfg.opts.user_agent)
+                .unwrap_or(HeaderValue::from_static("throng")),
         );
         if let Some(c) = self.cookies.header_for(&target.origin.host, target.path()) {
             if let Ok(v) = HeaderValue::from_str(&c) {

@@ -106,7 +106,10 @@ mod tests {
         let mut j = CookieJar::default();
         j.store("example.com", "/a/b", "sid=1; Path=/; HttpOnly");
         j.store("example.com", "/a/b", "x=2");
-        assert_eq!(j.header_for("example.com", "/a/c").as_deref(), Some("sid=1; x=2"));
+        assert_eq!(
+            j.header_for("example.com", "/a/c").as_deref(),
+            Some("sid=1; x=2")
+        );
         assert_eq!(j.header_for("example.com", "/z").as_deref(), Some("sid=1"));
         assert_eq!(j.header_for("other.com", "/").as_deref(), None);
         j.store("example.com", "/", "sid=; Max-Age=0; Path=/");

@@ -24,7 +24,9 @@ async fn keepalive_reuses_one_connection_and_times_phases() {
     let s = CountingServer::start().await;
     let mut c = client(ClientOptions::default());
     for _ in 0..5 {
-        let r = c.execute(&get(format!("{}/delay/20", s.url())), |_| {}).await;
+        let r = c
+            .execute(&get(format!("{}/delay/20", s.url())), |_| {})
+            .await;
         assert_eq!(r.status, 200);
         assert_eq!(r.proto, "HTTP/1.1");
         assert!(r.timings.duration() >= 19.0, "{:?}", r.timings);
@@ -70,7 +72,9 @@ async fn follows_redirects_up_to_the_limit() {
         max_redirects: 1,
         ..Default::default()
     });
-    let r = c.execute(&get(format!("{}/redirect/3", s.url())), |_| {}).await;
+    let r = c
+        .execute(&get(format!("{}/redirect/3", s.url())), |_| {})
+        .await;
     assert_eq!(r.status, 302);
 }
 
@@ -80,7 +84,9 @@ async fn cookie_jar_sends_cookies_back() {
     let mut c = client(ClientOptions::default());
     c.execute(&get(format!("{}/set-cookie/sid/abc", s.url())), |_| {})
         .await;
-    let r = c.execute(&get(format!("{}/cookies", s.url())), |_| {}).await;
+    let r = c
+        .execute(&get(format!("{}/cookies", s.url())), |_| {})
+        .await;
     assert_eq!(&r.body[..], b"sid=abc");
     assert_eq!(c.cookie(&s.url(), "sid").as_deref(), Some("abc"));
 }
@@ -153,7 +159,9 @@ async fn failures_are_classified() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         l.local_addr().expect("addr").port()
     };
-    let r = c.execute(&get(format!("http://127.0.0.1:{port}/")), |_| {}).await;
+    let r = c
+        .execute(&get(format!("http://127.0.0.1:{port}/")), |_| {})
+        .await;
     assert_eq!(r.error, Some(ErrorKind::ConnectionRefused));
 
     let r = c.execute(&get("not a url".into()), |_| {}).await;
@@ -163,7 +171,9 @@ async fn failures_are_classified() {
 #[tokio::test]
 async fn garbage_from_the_server_is_a_protocol_error() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = l.local_addr().expect("addr");
     tokio::spawn(async move {
         while let Ok((mut s, _)) = l.accept().await {

@@ -84,7 +84,11 @@ impl Registry {
 
     /// Defines a metric (or returns the existing one of that name, if the kind agrees).
     pub fn define(&self, name: &str, kind: MetricKind, contains: ValueType) -> Option<MetricId> {
-        let mut m = self.inner.metrics.write().unwrap_or_else(|e| e.into_inner());
+        let mut m = self
+            .inner
+            .metrics
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
         if let Some(i) = m.iter().position(|d| d.name == name) {
             return (m[i].kind == kind).then_some(MetricId(i as u32));
         }
@@ -220,14 +224,20 @@ mod tests {
             h.join().expect("thread");
         }
         let s = reg.collect();
-        assert_eq!(s.aggregate("http_reqs", &[]).map(|a| a.count()), Some(4000.0));
+        assert_eq!(
+            s.aggregate("http_reqs", &[]).map(|a| a.count()),
+            Some(4000.0)
+        );
         let d = s.aggregate("http_req_duration", &[]).expect("trend");
         let t = d.trend().expect("trend");
         assert_eq!(t.count, 4000);
         assert_eq!(t.max, 3999.0);
         // collecting again changes nothing
         let s2 = reg.collect();
-        assert_eq!(s2.aggregate("http_reqs", &[]).map(|a| a.count()), Some(4000.0));
+        assert_eq!(
+            s2.aggregate("http_reqs", &[]).map(|a| a.count()),
+            Some(4000.0)
+        );
     }
 
     #[test]

@@ -10,7 +10,9 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ThresholdError {
     /// The expression is not `stat op number`.
-    #[error("invalid threshold expression {0:?}: expected `<stat> <op> <number>`, e.g. `p(95)<500`")]
+    #[error(
+        "invalid threshold expression {0:?}: expected `<stat> <op> <number>`, e.g. `p(95)<500`"
+    )]
     Syntax(String),
     /// Unknown aggregation method.
     #[error("unknown aggregation method {0:?}: expected one of avg, min, max, med, p(N), count, rate, value")]

@@ -30,10 +30,7 @@ struct Cx<'a> {
 }
 
 fn lc<T>(s: &S<T>) -> (usize, usize) {
-    (
-        s.referenced.line() as usize,
-        s.referenced.column() as usize,
-    )
+    (s.referenced.line() as usize, s.referenced.column() as usize)
 }
 
 impl Cx<'_> {
@@ -315,11 +312,7 @@ fn compile_defaults(cx: &mut Cx<'_>, d: &RawDefaults, base_dir: &Path) -> HttpOp
         .iter()
         .map(|(k, v)| (k.clone(), cx.tpl(v, &[])))
         .collect();
-    h.tags = d
-        .tags
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    h.tags = d.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     h
 }
 
@@ -417,7 +410,13 @@ fn compile_executor(cx: &mut Cx<'_>, r: &RawScenario) -> Option<Executor> {
         "constant-vus" => &["vus", "duration"],
         "ramping-vus" => &["stages", "startVUs", "gracefulRampDown"],
         "constant-arrival-rate" => &["rate", "timeUnit", "duration", "preAllocatedVUs", "maxVUs"],
-        "ramping-arrival-rate" => &["stages", "startRate", "timeUnit", "preAllocatedVUs", "maxVUs"],
+        "ramping-arrival-rate" => &[
+            "stages",
+            "startRate",
+            "timeUnit",
+            "preAllocatedVUs",
+            "maxVUs",
+        ],
         other => {
             cx.err(
                 &r.executor,
@@ -458,21 +457,22 @@ fn compile_executor(cx: &mut Cx<'_>, r: &RawScenario) -> Option<Executor> {
         }
     }
     let at_exec = lc(&r.executor);
-    let positive = |cx: &mut Cx<'_>, v: &Option<S<u64>>, what: &str, default: Option<u64>| -> Option<u64> {
-        match v {
-            Some(v) if v.value == 0 => {
-                cx.err(v, format!("{what} must be at least 1"));
-                None
-            }
-            Some(v) => Some(v.value),
-            None => {
-                if default.is_none() {
-                    cx.err_at(at_exec, format!("executor {ex} needs `{what}`"));
+    let positive =
+        |cx: &mut Cx<'_>, v: &Option<S<u64>>, what: &str, default: Option<u64>| -> Option<u64> {
+            match v {
+                Some(v) if v.value == 0 => {
+                    cx.err(v, format!("{what} must be at least 1"));
+                    None
                 }
-                default
+                Some(v) => Some(v.value),
+                None => {
+                    if default.is_none() {
+                        cx.err_at(at_exec, format!("executor {ex} needs `{what}`"));
+                    }
+                    default
+                }
             }
-        }
-    };
+        };
     let required_dur = |cx: &mut Cx<'_>, v: &Option<S<String>>, what: &str| -> Option<Duration> {
         match v {
             Some(s) => {
@@ -484,7 +484,10 @@ fn compile_executor(cx: &mut Cx<'_>, r: &RawScenario) -> Option<Executor> {
                 Some(d)
             }
             None => {
-                cx.err_at(at_exec, format!("executor {ex} needs `{what}` (e.g. `30s`)"));
+                cx.err_at(
+                    at_exec,
+                    format!("executor {ex} needs `{what}` (e.g. `30s`)"),
+                );
                 None
             }
         }
@@ -493,8 +496,7 @@ fn compile_executor(cx: &mut Cx<'_>, r: &RawScenario) -> Option<Executor> {
         "shared-iterations" | "per-vu-iterations" => {
             let vus = positive(cx, &r.vus, "vus", Some(1));
             let iterations = positive(cx, &r.iterations, "iterations", Some(1));
-            let max_duration =
-                cx.opt_dur(&r.max_duration, "maxDuration", Duration::from_secs(600));
+            let max_duration = cx.opt_dur(&r.max_duration, "maxDuration", Duration::from_secs(600));
             let (vus, iterations) = (vus?, iterations?);
             if ex == "shared-iterations" {
                 if iterations < vus {
@@ -529,8 +531,11 @@ fn compile_executor(cx: &mut Cx<'_>, r: &RawScenario) -> Option<Executor> {
         "ramping-vus" => {
             let stages = compile_stages(cx, &r.stages, at_exec, ex);
             let start_vus = r.start_vus.as_ref().map(|v| v.value).unwrap_or(1);
-            let graceful_ramp_down =
-                cx.opt_dur(&r.graceful_ramp_down, "gracefulRampDown", Duration::from_secs(30));
+            let graceful_ramp_down = cx.opt_dur(
+                &r.graceful_ramp_down,
+                "gracefulRampDown",
+                Duration::from_secs(30),
+            );
             Executor::RampingVus {
                 start_vus,
                 stages: stages?,
@@ -547,7 +552,10 @@ fn compile_executor(cx: &mut Cx<'_>, r: &RawScenario) -> Option<Executor> {
             let pre = positive(cx, &r.pre_allocated_vus, "preAllocatedVUs", None);
             let max_vus = match (&r.max_vus, pre) {
                 (Some(m), Some(p)) if m.value < p => {
-                    cx.err(m, format!("maxVUs ({}) is below preAllocatedVUs ({p})", m.value));
+                    cx.err(
+                        m,
+                        format!("maxVUs ({}) is below preAllocatedVUs ({p})", m.value),
+                    );
                     None
                 }
                 (Some(m), _) => Some(m.value),
@@ -611,7 +619,10 @@ fn compile_stages(
         return None;
     };
     if st.value.is_empty() {
-        cx.err(st, "stages is empty: expected at least one `{duration, target}`");
+        cx.err(
+            st,
+            "stages is empty: expected at least one `{duration, target}`",
+        );
         return None;
     }
     let mut out = Vec::new();
@@ -661,8 +672,9 @@ fn compile_step(
     has_base_url: bool,
 ) -> Option<Step> {
     let r = &s.value;
-    let methods: [&Option<S<String>>; 7] =
-        [&r.get, &r.post, &r.put, &r.patch, &r.delete, &r.head, &r.options];
+    let methods: [&Option<S<String>>; 7] = [
+        &r.get, &r.post, &r.put, &r.patch, &r.delete, &r.head, &r.options,
+    ];
     let mut kinds: Vec<String> = Vec::new();
     let mut method_url: Option<(String, &S<String>)> = None;
     for (k, m) in METHOD_KEYS.iter().zip(methods) {
@@ -749,7 +761,10 @@ fn compile_step(
             return None;
         };
         if g.value.contains("::") || g.value.is_empty() {
-            cx.err(g, "a group name must be non-empty and must not contain `::`");
+            cx.err(
+                g,
+                "a group name must be non-empty and must not contain `::`",
+            );
         }
         let path = format!("{group}::{}", g.value);
         let steps = compile_steps(cx, &flow.value, vars, http, &path, has_base_url);
@@ -814,7 +829,10 @@ fn compile_step(
     let (body, content_type) = if let Some(b) = &r.body {
         (Some(Body::Text(cx.tpl(b, vars))), None)
     } else if let Some(j) = &r.json {
-        (Some(Body::Text(cx.json_tpl(j, vars))), Some("application/json"))
+        (
+            Some(Body::Text(cx.json_tpl(j, vars))),
+            Some("application/json"),
+        )
     } else if let Some(f) = &r.form {
         let fields = f
             .value
@@ -885,10 +903,7 @@ fn compile_checks(cx: &mut Cx<'_>, c: &S<RawCheck>) -> Vec<Check> {
     if let Some(st) = &r.status {
         let codes: Option<Vec<u16>> = match &st.value {
             Json::Number(n) => n.as_u64().map(|v| vec![v as u16]),
-            Json::Array(a) => a
-                .iter()
-                .map(|v| v.as_u64().map(|v| v as u16))
-                .collect(),
+            Json::Array(a) => a.iter().map(|v| v.as_u64().map(|v| v as u16)).collect(),
             _ => None,
         };
         match codes {
@@ -1021,13 +1036,12 @@ fn compile_extract(cx: &mut Cx<'_>, var: &str, e: &S<RawExtract>) -> Option<Extr
             }
         };
     }
-    r.cookie.as_ref().map(|c| ExtractFrom::Cookie(c.value.clone()))
+    r.cookie
+        .as_ref()
+        .map(|c| ExtractFrom::Cookie(c.value.clone()))
 }
 
-fn compile_thresholds(
-    cx: &mut Cx<'_>,
-    raw: &BTreeMap<String, S<Vec<S<Json>>>>,
-) -> ThresholdSet {
+fn compile_thresholds(cx: &mut Cx<'_>, raw: &BTreeMap<String, S<Vec<S<Json>>>>) -> ThresholdSet {
     let mut set = ThresholdSet::default();
     for (key, list) in raw {
         let key_at = cx.src.find_from(1, 1, key.as_str());
@@ -1060,7 +1074,10 @@ fn compile_thresholds(
                         }
                     }
                     let Some(t) = o.get("threshold").and_then(|t| t.as_str()) else {
-                        cx.err(item, "expected `threshold: \"<expression>\"` in the threshold object");
+                        cx.err(
+                            item,
+                            "expected `threshold: \"<expression>\"` in the threshold object",
+                        );
                         continue;
                     };
                     let abort = match o.get("abortOnFail") {

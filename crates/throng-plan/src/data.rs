@@ -95,9 +95,7 @@ fn parse_csv(text: &str) -> Result<(Vec<String>, Vec<Vec<String>>), String> {
 
 fn parse_json(text: &str) -> Result<(Vec<String>, Vec<Vec<String>>), String> {
     let v: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    let arr = v
-        .as_array()
-        .ok_or("expected a JSON array of objects")?;
+    let arr = v.as_array().ok_or("expected a JSON array of objects")?;
     let mut fields: Vec<String> = Vec::new();
     for item in arr {
         let obj = item.as_object().ok_or("expected a JSON array of objects")?;

@@ -284,7 +284,9 @@ const BUILTINS: &str = "vu, iter, scenario, now, timestamp_ms, uuid, seq, env.NA
 
 fn compile_expr(expr: &str, scope: &Scope<'_>) -> Result<Seg, String> {
     if expr.is_empty() {
-        return Err(format!("empty expression `{{{{}}}}`: expected one of {BUILTINS}"));
+        return Err(format!(
+            "empty expression `{{{{}}}}`: expected one of {BUILTINS}"
+        ));
     }
     if let Some(open) = expr.find('(') {
         let name = expr[..open].trim();
@@ -296,11 +298,7 @@ fn compile_expr(expr: &str, scope: &Scope<'_>) -> Result<Seg, String> {
         } else {
             args_src
                 .split(',')
-                .map(|a| {
-                    a.trim()
-                        .trim_matches(|c| c == '"' || c == '\'')
-                        .to_string()
-                })
+                .map(|a| a.trim().trim_matches(|c| c == '"' || c == '\'').to_string())
                 .collect()
         };
         let int = |s: &str| -> Result<i64, String> {
@@ -310,17 +308,23 @@ fn compile_expr(expr: &str, scope: &Scope<'_>) -> Result<Seg, String> {
         return match name {
             "random_int" => {
                 if args.len() != 2 {
-                    return Err(format!("`{expr}`: random_int takes two integers, e.g. random_int(1,100)"));
+                    return Err(format!(
+                        "`{expr}`: random_int takes two integers, e.g. random_int(1,100)"
+                    ));
                 }
                 let (a, b) = (int(&args[0])?, int(&args[1])?);
                 if b < a {
-                    return Err(format!("`{expr}`: the upper bound is below the lower bound"));
+                    return Err(format!(
+                        "`{expr}`: the upper bound is below the lower bound"
+                    ));
                 }
                 Ok(Seg::RandomInt(a, b))
             }
             "random_string" => {
                 if args.len() != 1 {
-                    return Err(format!("`{expr}`: random_string takes one length, e.g. random_string(12)"));
+                    return Err(format!(
+                        "`{expr}`: random_string takes one length, e.g. random_string(12)"
+                    ));
                 }
                 let n = int(&args[0])?;
                 if !(0..=1_000_000).contains(&n) {
@@ -399,7 +403,11 @@ fn known_list<'a>(what: &str, it: impl Iterator<Item = &'a str>) -> String {
 mod tests {
     use super::*;
 
-    fn scope_parts() -> (BTreeMap<String, String>, Vec<(String, Vec<String>)>, Vec<String>) {
+    fn scope_parts() -> (
+        BTreeMap<String, String>,
+        Vec<(String, Vec<String>)>,
+        Vec<String>,
+    ) {
         let mut env = BTreeMap::new();
         env.insert("HOST".to_string(), "h".to_string());
         (
@@ -484,8 +492,11 @@ mod tests {
             data: &data,
             vars: &vars,
         };
-        let errs = Template::compile("ab{{nope}}cd{{env.MISSING}}{{users.x}}{{random_int(3,1)}}{{", &scope)
-            .expect_err("errors");
+        let errs = Template::compile(
+            "ab{{nope}}cd{{env.MISSING}}{{users.x}}{{random_int(3,1)}}{{",
+            &scope,
+        )
+        .expect_err("errors");
         assert_eq!(errs.len(), 5);
         assert_eq!(errs[0].offset, 2);
         assert!(errs[0].message.contains("unknown name `nope`"));

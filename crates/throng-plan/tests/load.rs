@@ -7,7 +7,11 @@ fn load(y: &str) -> Result<throng_plan::Plan, throng_plan::PlanErrors> {
 
 #[test]
 fn show_errors() {
-    for y in ["scenarios:\n  a:\n    executor: constant-vus\n    vus: abc\n", "scenarios:\n  a:\n    executr: x\n", "a: [1,\n"] {
+    for y in [
+        "scenarios:\n  a:\n    executor: constant-vus\n    vus: abc\n",
+        "scenarios:\n  a:\n    executr: x\n",
+        "a: [1,\n",
+    ] {
         println!("{}", load(y).expect_err("err"));
     }
 }
@@ -39,13 +43,18 @@ thresholds:
     let p = load(y).expect("loads");
     assert_eq!(p.scenarios.len(), 1);
     let s = &p.scenarios[0];
-    assert!(matches!(s.executor, Executor::RampingVus { start_vus: 1, .. }));
+    assert!(matches!(
+        s.executor,
+        Executor::RampingVus { start_vus: 1, .. }
+    ));
     assert_eq!(s.vars, vec!["id"]);
     assert_eq!(s.flow.len(), 3);
     match &s.flow[2] {
         Step::Group { path, steps, .. } => {
             assert_eq!(path, "::g");
-            assert!(matches!(&steps[0], Step::Request(r) if r.group == "::g" && r.name == "/y/{{id}}"));
+            assert!(
+                matches!(&steps[0], Step::Request(r) if r.group == "::g" && r.name == "/y/{{id}}")
+            );
         }
         _ => panic!("group expected"),
     }

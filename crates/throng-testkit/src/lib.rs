@@ -71,8 +71,8 @@ impl CountingServer {
         let ck = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
             .expect("self-signed cert");
         let cert_pem = ck.cert.pem();
-        let key = rustls::pki_types::PrivateKeyDer::try_from(ck.key_pair.serialize_der())
-            .expect("key");
+        let key =
+            rustls::pki_types::PrivateKeyDer::try_from(ck.key_pair.serialize_der()).expect("key");
         let mut cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
@@ -150,7 +150,11 @@ impl CountingServer {
 
     /// Every request received, in arrival order.
     pub fn seen(&self) -> Vec<Seen> {
-        self.state.seen.lock().map(|s| s.clone()).unwrap_or_default()
+        self.state
+            .seen
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_default()
     }
 
     /// Requests per status path etc.: counts by path.

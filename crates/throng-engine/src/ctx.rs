@@ -1,0 +1,196 @@
+//! State shared by a scenario's executor and its VUs, and running one iteration.
+use crate::workload::{IterInfo, IterOutcome, Vu, VuInit, Workload};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use throng_metrics::{Builtin, Registry, TagSetId};
+use tokio_util::sync::CancellationToken;
+
+/// Engine-wide state: VU numbering and the active VU count.
+pub(crate) struct EngineShared {
+    pub next_vu: AtomicU64,
+    pub active: Arc<AtomicU64>,
+    registry: Registry,
+    vus_metric: throng_metrics::MetricId,
+}
+
+impl EngineShared {
+    pub fn new(registry: Registry) -> Self {
+        let vus_metric = registry.builtin().vus;
+        EngineShared {
+            next_vu: AtomicU64::new(1),
+            active: Arc::new(AtomicU64::new(0)),
+            registry,
+            vus_metric,
+        }
+    }
+
+    fn set_active(&self, delta: i64) {
+        let now = if delta >= 0 {
+            self.active.fetch_add(delta as u64, Ordering::SeqCst) + delta as u64
+        } else {
+            self.active.fetch_sub((-delta) as u64, Ordering::SeqCst) - (-delta) as u64
+        };
+        self.registry
+            .set_gauge(self.vus_metric, TagSetId(0), now as f64);
+    }
+}
+
+/// Live counters of one scenario.
+#[derive(Debug, Default)]
+pub struct ScenarioStats {
+    /// Iterations that ran to their end.
+    pub completed: AtomicU64,
+    /// Iterations cut off by a stop.
+    pub interrupted: AtomicU64,
+    /// Iterations never started (no free VU, or out of time).
+    pub dropped: AtomicU64,
+    /// Iterations that could not run.
+    pub failed: AtomicU64,
+}
+
+/// A copy of [`ScenarioStats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScenarioStatsSnapshot {
+    /// Iterations that ran to their end.
+    pub completed: u64,
+    /// Iterations cut off by a stop.
+    pub interrupted: u64,
+    /// Iterations never started.
+    pub dropped: u64,
+    /// Iterations that could not run.
+    pub failed: u64,
+}
+
+impl ScenarioStats {
+    /// A copy of the counters.
+    pub fn snapshot(&self) -> ScenarioStatsSnapshot {
+        ScenarioStatsSnapshot {
+            completed: self.completed.load(Ordering::SeqCst),
+            interrupted: self.interrupted.load(Ordering::SeqCst),
+            dropped: self.dropped.load(Ordering::SeqCst),
+            failed: self.failed.load(Ordering::SeqCst),
+        }
+    }
+}
+
+/// Everything an executor needs.
+pub(crate) struct ScenarioCtx {
+    pub name: String,
+    workload: Arc<dyn Workload>,
+    registry: Registry,
+    tags: TagSetId,
+    b: Builtin,
+    /// Cancelled when the whole run is aborted.
+    pub abort: CancellationToken,
+    shared: Arc<EngineShared>,
+    pub stats: Arc<ScenarioStats>,
+    pub graceful_stop: Duration,
+    pub scenario_iter: AtomicU64,
+}
+
+impl ScenarioCtx {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        name: String,
+        workload: Arc<dyn Workload>,
+        registry: Registry,
+        tags: TagSetId,
+        abort: CancellationToken,
+        shared: Arc<EngineShared>,
+        stats: Arc<ScenarioStats>,
+        graceful_stop: Duration,
+    ) -> Self {
+        let b = registry.builtin().clone();
+        ScenarioCtx {
+            name,
+            workload,
+            registry,
+            tags,
+            b,
+            abort,
+            shared,
+            stats,
+            graceful_stop,
+            scenario_iter: AtomicU64::new(0),
+        }
+    }
+
+    /// Makes a new VU with the next run-wide number.
+    pub fn new_vu(&self) -> Box<dyn Vu> {
+        let id = self.shared.next_vu.fetch_add(1, Ordering::SeqCst);
+        self.workload.new_vu(VuInit {
+            id,
+            scenario: self.name.clone(),
+        })
+    }
+
+    /// Marks a VU active (`delta` = 1) or idle (-1) for the `vus` gauge.
+    pub fn vu_active(&self, delta: i64) {
+        self.shared.set_active(delta);
+    }
+
+    /// Counts iterations that were never started.
+    pub fn dropped(&self, n: u64) {
+        if n > 0 {
+            self.stats.dropped.fetch_add(n, Ordering::SeqCst);
+            self.registry
+                .add(self.b.dropped_iterations, self.tags, n as f64);
+        }
+    }
+
+    /// Runs one iteration, recording `iterations` and `iteration_duration`. Returns false if
+    /// it was interrupted by `stop`.
+    pub async fn iterate(
+        &self,
+        vu: &mut Box<dyn Vu>,
+        iter: u64,
+        intended_start: Option<Instant>,
+        stop: &CancellationToken,
+    ) -> bool {
+        let info = IterInfo {
+            iter,
+            scenario_iter: self.scenario_iter.fetch_add(1, Ordering::Relaxed),
+            intended_start,
+        };
+        let t0 = Instant::now();
+        tokio::select! {
+            biased;
+            _ = stop.cancelled() => {
+                self.stats.interrupted.fetch_add(1, Ordering::SeqCst);
+                false
+            }
+            out = vu.iteration(info) => {
+                match out {
+                    IterOutcome::Completed => {
+                        self.stats.completed.fetch_add(1, Ordering::SeqCst);
+                        self.registry.add(self.b.iterations, self.tags, 1.0);
+                        self.registry.add(
+                            self.b.iteration_duration,
+                            self.tags,
+                            t0.elapsed().as_secs_f64() * 1000.0,
+                        );
+                    }
+                    IterOutcome::Failed(_) => {
+                        self.stats.failed.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+                true
+            }
+        }
+    }
+
+    /// A token cancelled `graceful_stop` after `end` (or on abort): the hard stop.
+    pub fn hard_stop_after(&self, end: Instant) -> CancellationToken {
+        let t = self.abort.child_token();
+        let t2 = t.clone();
+        let at = end + self.graceful_stop;
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = tokio::time::sleep_until(at.into()) => t2.cancel(),
+                _ = t2.cancelled() => {}
+            }
+        });
+        t
+    }
+}

@@ -1,0 +1,29 @@
+//! `constant-vus`: a fixed number of VUs loop for a duration.
+use crate::ctx::ScenarioCtx;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub(crate) async fn run(ctx: Arc<ScenarioCtx>, vus: u64, duration: Duration) {
+    let end = Instant::now() + duration;
+    let hard = ctx.hard_stop_after(end);
+    let mut tasks = Vec::new();
+    for _ in 0..vus {
+        let (ctx, hard) = (ctx.clone(), hard.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut vu = ctx.new_vu();
+            ctx.vu_active(1);
+            let mut i = 0;
+            while Instant::now() < end && !ctx.abort.is_cancelled() {
+                if !ctx.iterate(&mut vu, i, None, &hard).await {
+                    break;
+                }
+                i += 1;
+            }
+            ctx.vu_active(-1);
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    hard.cancel();
+}

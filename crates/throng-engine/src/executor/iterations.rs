@@ -1,0 +1,87 @@
+//! `shared-iterations` and `per-vu-iterations`: a fixed amount of work, bounded by
+//! `maxDuration`. Iterations not started in time count as `dropped_iterations`.
+use crate::ctx::ScenarioCtx;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// A token cancelled at `end` (or on abort): no new iterations after it.
+fn stop_starting_at(ctx: &ScenarioCtx, end: Instant) -> CancellationToken {
+    let t = ctx.abort.child_token();
+    let t2 = t.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = tokio::time::sleep_until(end.into()) => t2.cancel(),
+            _ = t2.cancelled() => {}
+        }
+    });
+    t
+}
+
+pub(crate) async fn shared(ctx: Arc<ScenarioCtx>, vus: u64, iterations: u64, max: Duration) {
+    let end = Instant::now() + max;
+    let no_new = stop_starting_at(&ctx, end);
+    let hard = ctx.hard_stop_after(end);
+    let next = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..vus {
+        let (ctx, next, no_new, hard) = (ctx.clone(), next.clone(), no_new.clone(), hard.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut vu = ctx.new_vu();
+            ctx.vu_active(1);
+            let mut own = 0;
+            while !no_new.is_cancelled() {
+                if next.fetch_add(1, Ordering::SeqCst) >= iterations {
+                    break;
+                }
+                if !ctx.iterate(&mut vu, own, None, &hard).await {
+                    break;
+                }
+                own += 1;
+            }
+            ctx.vu_active(-1);
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    no_new.cancel();
+    hard.cancel();
+    let started = next.load(Ordering::SeqCst).min(iterations);
+    let st = ctx.stats.snapshot();
+    // claimed but never run (a VU saw the stop after claiming) also counts as dropped
+    let ran = st.completed + st.interrupted + st.failed;
+    ctx.dropped(iterations - started.min(iterations) + started.saturating_sub(ran));
+}
+
+pub(crate) async fn per_vu(ctx: Arc<ScenarioCtx>, vus: u64, iterations: u64, max: Duration) {
+    let end = Instant::now() + max;
+    let no_new = stop_starting_at(&ctx, end);
+    let hard = ctx.hard_stop_after(end);
+    let mut tasks = Vec::new();
+    for _ in 0..vus {
+        let (ctx, no_new, hard) = (ctx.clone(), no_new.clone(), hard.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut vu = ctx.new_vu();
+            ctx.vu_active(1);
+            let mut done = 0;
+            while done < iterations && !no_new.is_cancelled() {
+                let ok = ctx.iterate(&mut vu, done, None, &hard).await;
+                done += 1;
+                if !ok {
+                    break;
+                }
+            }
+            ctx.vu_active(-1);
+            iterations - done
+        }));
+    }
+    let mut left = 0;
+    for t in tasks {
+        left += t.await.unwrap_or(0);
+    }
+    no_new.cancel();
+    hard.cancel();
+    ctx.dropped(left);
+}

@@ -1,0 +1,52 @@
+//! k6's six executors, one module per family.
+mod arrival_rate;
+mod constant_vus;
+mod iterations;
+mod ramping_vus;
+
+use crate::ctx::ScenarioCtx;
+use crate::schedule::Arrivals;
+use std::sync::Arc;
+use throng_plan::Executor;
+
+/// Runs a scenario's executor to its end (including the graceful stop).
+pub(crate) async fn run(exec: &Executor, ctx: Arc<ScenarioCtx>) {
+    match exec {
+        Executor::SharedIterations {
+            vus,
+            iterations,
+            max_duration,
+        } => iterations::shared(ctx, *vus, *iterations, *max_duration).await,
+        Executor::PerVuIterations {
+            vus,
+            iterations,
+            max_duration,
+        } => iterations::per_vu(ctx, *vus, *iterations, *max_duration).await,
+        Executor::ConstantVus { vus, duration } => constant_vus::run(ctx, *vus, *duration).await,
+        Executor::RampingVus {
+            start_vus,
+            stages,
+            graceful_ramp_down,
+        } => ramping_vus::run(ctx, *start_vus, stages.clone(), *graceful_ramp_down).await,
+        Executor::ConstantArrivalRate {
+            rate,
+            time_unit,
+            duration,
+            pre_allocated_vus,
+            max_vus,
+        } => {
+            let arrivals = Arrivals::constant(*rate, *time_unit, *duration);
+            arrival_rate::run(ctx, arrivals, *pre_allocated_vus, *max_vus).await
+        }
+        Executor::RampingArrivalRate {
+            start_rate,
+            time_unit,
+            stages,
+            pre_allocated_vus,
+            max_vus,
+        } => {
+            let arrivals = Arrivals::ramping(*start_rate, *time_unit, stages);
+            arrival_rate::run(ctx, arrivals, *pre_allocated_vus, *max_vus).await
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! `ramping-vus`: the number of looping VUs follows the stages. When the target drops, a
+//! surplus VU finishes its iteration within `gracefulRampDown` or is interrupted.
+use crate::ctx::ScenarioCtx;
+use crate::schedule::vus_at;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use throng_plan::Stage;
+use tokio::sync::watch;
+
+/// How often the controller re-reads the ramp.
+const TICK: Duration = Duration::from_millis(5);
+
+pub(crate) async fn run(
+    ctx: Arc<ScenarioCtx>,
+    start_vus: u64,
+    stages: Vec<Stage>,
+    graceful_ramp_down: Duration,
+) {
+    let start = Instant::now();
+    let total: Duration = stages.iter().map(|s| s.duration).sum();
+    let end = start + total;
+    let max = stages
+        .iter()
+        .map(|s| s.target.ceil() as u64)
+        .max()
+        .unwrap_or(0)
+        .max(start_vus);
+    // (wanted VUs, scenario over)
+    let (tx, rx) = watch::channel((vus_at(start_vus, &stages, Duration::ZERO), false));
+    let hard = ctx.hard_stop_after(end);
+    let mut tasks = Vec::new();
+    for slot in 0..max {
+        let (ctx, hard, mut rx) = (ctx.clone(), hard.clone(), rx.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut vu = None;
+            let mut iter = 0;
+            loop {
+                // wait to be wanted
+                let over = match rx.wait_for(|(n, over)| *over || *n > slot).await {
+                    Ok(v) => v.1,
+                    Err(_) => true,
+                };
+                if over {
+                    break;
+                }
+                let vu = vu.get_or_insert_with(|| ctx.new_vu());
+                ctx.vu_active(1);
+                loop {
+                    let (n, over) = *rx.borrow();
+                    if over || n <= slot || ctx.abort.is_cancelled() {
+                        break;
+                    }
+                    // interrupted by the hard stop, or gracefulRampDown after being unwanted
+                    let ramp_down = hard.child_token();
+                    let rd = ramp_down.clone();
+                    let mut rx2 = rx.clone();
+                    let watcher = tokio::spawn(async move {
+                        if rx2.wait_for(|(n, _)| *n <= slot).await.is_ok() {
+                            tokio::time::sleep(graceful_ramp_down).await;
+                            rd.cancel();
+                        }
+                    });
+                    let ok = ctx.iterate(vu, iter, None, &ramp_down).await;
+                    watcher.abort();
+                    iter += 1;
+                    if !ok {
+                        break;
+                    }
+                }
+                ctx.vu_active(-1);
+                let over = rx.borrow().1;
+                if over || ctx.abort.is_cancelled() {
+                    break;
+                }
+            }
+        }));
+    }
+    // the controller
+    let mut last = rx.borrow().0;
+    loop {
+        let now = Instant::now();
+        if now >= end || ctx.abort.is_cancelled() {
+            break;
+        }
+        let want = vus_at(start_vus, &stages, now - start);
+        if want != last {
+            last = want;
+            let _ = tx.send((want, false));
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(TICK.min(end - now)) => {}
+            _ = ctx.abort.cancelled() => break,
+        }
+    }
+    let _ = tx.send((vus_at(start_vus, &stages, total), true));
+    for t in tasks {
+        let _ = t.await;
+    }
+    hard.cancel();
+}

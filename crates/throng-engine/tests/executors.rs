@@ -1,0 +1,283 @@
+//! Every executor against a fake workload whose iterations count themselves.
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use throng_engine::{
+    Engine, IterFuture, IterInfo, IterOutcome, ScenarioSpec, Vu, VuInit, Workload,
+};
+use throng_metrics::{Registry, TagSet};
+use throng_plan::{Executor, Stage};
+use tokio_util::sync::CancellationToken;
+
+struct Fake {
+    sleep: Duration,
+    count: Arc<AtomicU64>,
+}
+
+struct FakeVu {
+    sleep: Duration,
+    count: Arc<AtomicU64>,
+}
+
+impl Workload for Fake {
+    fn new_vu(&self, _init: VuInit) -> Box<dyn Vu> {
+        Box::new(FakeVu {
+            sleep: self.sleep,
+            count: self.count.clone(),
+        })
+    }
+}
+
+impl Vu for FakeVu {
+    fn iteration(&mut self, _info: IterInfo) -> IterFuture<'_> {
+        Box::pin(async move {
+            tokio::time::sleep(self.sleep).await;
+            self.count.fetch_add(1, Ordering::SeqCst);
+            IterOutcome::Completed
+        })
+    }
+}
+
+fn engine(executor: Executor, sleep_ms: u64) -> (Engine, Arc<AtomicU64>, Registry) {
+    let reg = Registry::new();
+    let count = Arc::new(AtomicU64::new(0));
+    let tags = reg.intern(TagSet::new([("scenario", "s")]));
+    let spec = ScenarioSpec {
+        name: "s".into(),
+        executor,
+        start_time: Duration::ZERO,
+        graceful_stop: Duration::from_secs(30),
+        tags,
+        workload: Arc::new(Fake {
+            sleep: Duration::from_millis(sleep_ms),
+            count: count.clone(),
+        }),
+    };
+    (
+        Engine::new(reg.clone(), vec![spec], CancellationToken::new()),
+        count,
+        reg,
+    )
+}
+
+fn metric(reg: &Registry, name: &str) -> f64 {
+    reg.collect()
+        .aggregate(name, &[])
+        .map(|a| a.count())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_iterations_runs_exactly_the_total() {
+    let (e, count, reg) = engine(
+        Executor::SharedIterations {
+            vus: 5,
+            iterations: 53,
+            max_duration: Duration::from_secs(60),
+        },
+        2,
+    );
+    let r = e.run().await;
+    assert_eq!(count.load(Ordering::SeqCst), 53);
+    assert_eq!(r.scenarios[0].1.completed, 53);
+    assert_eq!(r.scenarios[0].1.dropped, 0);
+    assert_eq!(metric(&reg, "iterations"), 53.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_vu_iterations_runs_vus_times_iterations() {
+    let (e, count, reg) = engine(
+        Executor::PerVuIterations {
+            vus: 3,
+            iterations: 4,
+            max_duration: Duration::from_secs(60),
+        },
+        1,
+    );
+    e.run().await;
+    assert_eq!(count.load(Ordering::SeqCst), 12);
+    assert_eq!(metric(&reg, "iterations"), 12.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_duration_drops_the_rest() {
+    let (e, count, reg) = engine(
+        Executor::SharedIterations {
+            vus: 2,
+            iterations: 100,
+            max_duration: Duration::from_millis(300),
+        },
+        100,
+    );
+    let r = e.run().await;
+    let done = count.load(Ordering::SeqCst);
+    let s = r.scenarios[0].1;
+    assert!(done < 100 && done >= 4, "{done}");
+    assert_eq!(s.completed + s.dropped, 100, "{s:?}");
+    assert_eq!(metric(&reg, "dropped_iterations"), s.dropped as f64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn constant_vus_loops_for_the_duration() {
+    let (e, count, reg) = engine(
+        Executor::ConstantVus {
+            vus: 4,
+            duration: Duration::from_millis(1000),
+        },
+        50,
+    );
+    let t = Instant::now();
+    e.run().await;
+    let el = t.elapsed();
+    assert!(
+        el >= Duration::from_millis(1000) && el < Duration::from_millis(2500),
+        "{el:?}"
+    );
+    let n = count.load(Ordering::SeqCst);
+    // 4 VUs x ~20 iterations each; wide band for a loaded machine
+    assert!((40..=84).contains(&n), "{n}");
+    assert_eq!(metric(&reg, "iterations"), n as f64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ramping_vus_follows_the_stages() {
+    let stages = vec![
+        Stage {
+            duration: Duration::from_millis(1000),
+            target: 10.0,
+        },
+        Stage {
+            duration: Duration::from_millis(1000),
+            target: 10.0,
+        },
+        Stage {
+            duration: Duration::from_millis(1000),
+            target: 0.0,
+        },
+    ];
+    let (e, count, _reg) = engine(
+        Executor::RampingVus {
+            start_vus: 0,
+            stages,
+            graceful_ramp_down: Duration::from_millis(100),
+        },
+        20,
+    );
+    let active = e.active_vus();
+    let h = tokio::spawn(e.run());
+    let mut samples = Vec::new();
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_millis(3300) {
+        samples.push((t0.elapsed(), active.load(Ordering::SeqCst)));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    h.await.expect("run");
+    let at = |ms: u64| {
+        samples
+            .iter()
+            .find(|(t, _)| *t >= Duration::from_millis(ms))
+            .map(|x| x.1)
+            .unwrap_or(0)
+    };
+    assert!(at(500) >= 3 && at(500) <= 7, "{samples:?}");
+    assert_eq!(at(1500), 10, "{samples:?}");
+    assert!(at(2500) >= 3 && at(2500) <= 7, "{samples:?}");
+    assert_eq!(at(3250), 0, "{samples:?}");
+    assert!(count.load(Ordering::SeqCst) > 100);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn constant_arrival_rate_starts_exactly_rate_times_duration() {
+    let (e, count, _reg) = engine(
+        Executor::ConstantArrivalRate {
+            rate: 100.0,
+            time_unit: Duration::from_secs(1),
+            duration: Duration::from_secs(2),
+            pre_allocated_vus: 5,
+            max_vus: 20,
+        },
+        10,
+    );
+    let t = Instant::now();
+    let r = e.run().await;
+    let s = r.scenarios[0].1;
+    assert_eq!(count.load(Ordering::SeqCst), 200);
+    assert_eq!((s.completed, s.dropped), (200, 0));
+    assert!(t.elapsed() < Duration::from_millis(2600));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arrivals_without_a_free_vu_are_dropped() {
+    let (e, count, reg) = engine(
+        Executor::ConstantArrivalRate {
+            rate: 50.0,
+            time_unit: Duration::from_secs(1),
+            duration: Duration::from_secs(1),
+            pre_allocated_vus: 2,
+            max_vus: 4,
+        },
+        400,
+    );
+    let r = e.run().await;
+    let s = r.scenarios[0].1;
+    assert_eq!(s.completed + s.dropped, 50, "{s:?}");
+    assert!(s.dropped >= 30, "{s:?}");
+    assert_eq!(count.load(Ordering::SeqCst), s.completed);
+    assert_eq!(metric(&reg, "dropped_iterations"), s.dropped as f64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ramping_arrival_rate_integrates_the_stages() {
+    let (e, count, _reg) = engine(
+        Executor::RampingArrivalRate {
+            start_rate: 0.0,
+            time_unit: Duration::from_secs(1),
+            stages: vec![
+                Stage {
+                    duration: Duration::from_secs(1),
+                    target: 100.0,
+                },
+                Stage {
+                    duration: Duration::from_secs(1),
+                    target: 100.0,
+                },
+            ],
+            pre_allocated_vus: 10,
+            max_vus: 10,
+        },
+        1,
+    );
+    e.run().await;
+    let n = count.load(Ordering::SeqCst);
+    assert!((149..=150).contains(&n), "{n}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abort_interrupts_everything_quickly() {
+    let reg = Registry::new();
+    let count = Arc::new(AtomicU64::new(0));
+    let abort = CancellationToken::new();
+    let spec = ScenarioSpec {
+        name: "s".into(),
+        executor: Executor::ConstantVus {
+            vus: 3,
+            duration: Duration::from_secs(60),
+        },
+        start_time: Duration::ZERO,
+        graceful_stop: Duration::from_secs(30),
+        tags: reg.intern(TagSet::default()),
+        workload: Arc::new(Fake {
+            sleep: Duration::from_millis(200),
+            count,
+        }),
+    };
+    let e = Engine::new(reg, vec![spec], abort.clone());
+    let t = Instant::now();
+    let h = tokio::spawn(e.run());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    abort.cancel();
+    let r = h.await.expect("run");
+    assert!(r.aborted);
+    assert!(t.elapsed() < Duration::from_secs(2));
+    assert!(r.scenarios[0].1.interrupted >= 1);
+}
