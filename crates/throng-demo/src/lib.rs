@@ -1,14 +1,102 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! throng-demo: the built-in demo target — a small event-ingest API shaped like the services
+//! load tests are written for, with configurable latency, errors, stalls and rate limiting,
+//! Prometheus metrics, and an exact count of every request it receives.
+//!
+//! Routes: `GET /health`, `POST /api/v1/ingest` (needs `X-API-KEY`), `POST /api/v1/login`
+//! (returns a JWT), `GET /api/v1/items/{id}` and `GET /api/v1/items?page=N` (need
+//! `Authorization: Bearer`), `GET /metrics`.
+#![warn(missing_docs)]
+
+mod behaviour;
+mod config;
+mod jwt;
+mod metrics;
+mod routes;
+
+pub use config::{DemoConfig, Latency, RateLimit};
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// A running demo target. Dropping it stops the server.
+pub struct DemoServer {
+    addr: SocketAddr,
+    state: Arc<routes::AppState>,
+    stop: CancellationToken,
+    task: Option<tokio::task::JoinHandle<()>>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl DemoServer {
+    /// Binds `addr` (port 0 picks a free port) and starts serving.
+    pub async fn start(addr: SocketAddr, cfg: DemoConfig) -> std::io::Result<DemoServer> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(routes::AppState::new(cfg));
+        let app = routes::router(state.clone());
+        let stop = CancellationToken::new();
+        let s2 = stop.clone();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { s2.cancelled().await })
+                .await;
+        });
+        Ok(DemoServer {
+            addr,
+            state,
+            stop,
+            task: Some(task),
+        })
+    }
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every request received so far (all routes, `/metrics` scrapes excluded).
+    pub fn requests(&self) -> u64 {
+        self.state.metrics.total()
+    }
+
+    /// Requests received for one route pattern (e.g. `/api/v1/ingest`).
+    pub fn requests_for(&self, route: &str) -> u64 {
+        self.state.metrics.total_for(route)
+    }
+
+    /// Responses with this status so far.
+    pub fn responses_with_status(&self, status: u16) -> u64 {
+        self.state.metrics.total_status(status)
+    }
+
+    /// Stops accepting connections and waits for the server task.
+    pub async fn stop(mut self) {
+        self.stop.cancel();
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+
+    /// Waits until the server ends (e.g. after a Ctrl-C that cancels `stop_token`).
+    pub fn stop_token(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+
+    /// Waits for the server task to finish.
+    pub async fn wait(mut self) {
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for DemoServer {
+    fn drop(&mut self) {
+        self.stop.cancel();
     }
 }

@@ -1,14 +1,210 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! throng-flow: the YAML step interpreter. A [`FlowWorkload`] runs one scenario's flow of
+//! requests, sleeps and groups as a throng-engine [`Workload`].
+#![warn(missing_docs)]
+
+mod checks;
+mod request;
+mod tags;
+
+use checks::{evaluate_checks, extract_values, ParsedBody};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tags::{FStep, ReqInfo, TagCache};
+use throng_engine::{IterFuture, IterInfo, IterOutcome, Vu, VuInit, Workload};
+use throng_http::{HttpClient, HttpMetrics, SharedConfig};
+use throng_metrics::{MetricId, Registry};
+use throng_plan::{Plan, RenderCtx};
+
+/// Shared, read-only state of one scenario's flow.
+struct FlowShared {
+    plan: Arc<Plan>,
+    scenario: usize,
+    registry: Registry,
+    http: Arc<SharedConfig>,
+    http_metrics: HttpMetrics,
+    checks_metric: MetricId,
+    group_metric: MetricId,
+    seq: Arc<AtomicU64>,
+    steps: Vec<FStep>,
+    reqs: Vec<ReqInfo>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// A scenario's flow as a workload.
+pub struct FlowWorkload {
+    shared: Arc<FlowShared>,
+}
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+impl FlowWorkload {
+    /// Prepares scenario `scenario` of `plan`: resolves every tag set and metric up front.
+    /// `seq` is the run-wide `{{seq}}` counter shared by all scenarios.
+    pub fn new(
+        plan: Arc<Plan>,
+        scenario: usize,
+        registry: Registry,
+        http: Arc<SharedConfig>,
+        seq: Arc<AtomicU64>,
+    ) -> FlowWorkload {
+        let (steps, reqs) = tags::prepare(&plan, scenario, &registry);
+        let b = registry.builtin().clone();
+        FlowWorkload {
+            shared: Arc::new(FlowShared {
+                http_metrics: HttpMetrics::new(&registry),
+                checks_metric: b.checks,
+                group_metric: b.group_duration,
+                plan,
+                scenario,
+                registry,
+                http,
+                seq,
+                steps,
+                reqs,
+            }),
+        }
+    }
+}
+
+impl Workload for FlowWorkload {
+    fn new_vu(&self, init: VuInit) -> Box<dyn Vu> {
+        let sh = &self.shared;
+        let sc = &sh.plan.scenarios[sh.scenario];
+        Box::new(FlowVu {
+            id: init.id,
+            client: HttpClient::new(sh.http.clone()),
+            rng: fastrand::Rng::new(),
+            vars: vec![String::new(); sc.vars.len()],
+            rows: vec![None; sh.plan.data.len()],
+            tags: TagCache::default(),
+            shared: sh.clone(),
+            buf: String::new(),
+        })
+    }
+}
+
+/// One VU running a flow.
+struct FlowVu {
+    id: u64,
+    client: HttpClient,
+    rng: fastrand::Rng,
+    vars: Vec<String>,
+    rows: Vec<Option<usize>>,
+    tags: TagCache,
+    shared: Arc<FlowShared>,
+    buf: String,
+}
+
+impl Vu for FlowVu {
+    fn iteration(&mut self, info: IterInfo) -> IterFuture<'_> {
+        Box::pin(async move {
+            let shared = self.shared.clone();
+            let sc = &shared.plan.scenarios[shared.scenario];
+            for v in &mut self.vars {
+                v.clear();
+            }
+            for &src in &sc.data_used {
+                let ds = &shared.plan.data[src];
+                match ds.next_row(&mut self.rng) {
+                    Some(r) => self.rows[src] = Some(r),
+                    None => {
+                        return IterOutcome::Failed(format!(
+                            "data source `{}` has no rows left (pick: unique)",
+                            ds.name
+                        ))
+                    }
+                }
+            }
+            self.run_steps(&shared, &shared.steps, info.iter).await;
+            if !shared.plan.http.keepalive {
+                self.client.close_all();
+            }
+            IterOutcome::Completed
+        })
+    }
+}
+
+impl FlowVu {
+    fn run_steps<'a>(
+        &'a mut self,
+        shared: &'a FlowShared,
+        steps: &'a [FStep],
+        iter: u64,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
+        Box::pin(async move {
+            for step in steps {
+                match step {
+                    FStep::Request(i) => self.request(shared, &shared.reqs[*i], iter).await,
+                    FStep::Sleep(min, max) => {
+                        let d = if max > min {
+                            let span = (*max - *min).as_nanos() as u64;
+                            *min + Duration::from_nanos(self.rng.u64(0..=span))
+                        } else {
+                            *min
+                        };
+                        tokio::time::sleep(d).await;
+                    }
+                    FStep::Group { steps, tags } => {
+                        let t0 = Instant::now();
+                        self.run_steps(shared, steps, iter).await;
+                        shared.registry.add(
+                            shared.group_metric,
+                            *tags,
+                            t0.elapsed().as_secs_f64() * 1000.0,
+                        );
+                    }
+                }
+            }
+        })
+    }
+
+    async fn request(&mut self, shared: &FlowShared, ri: &ReqInfo, iter: u64) {
+        let plan = &shared.plan;
+        let sc = &plan.scenarios[shared.scenario];
+        let rows: Vec<Option<&[String]>> = self
+            .rows
+            .iter()
+            .zip(&plan.data)
+            .map(|(r, d)| r.and_then(|i| d.rows.get(i).map(|v| v.as_slice())))
+            .collect();
+        let mut cx = RenderCtx {
+            vu: self.id,
+            iter,
+            scenario: &sc.name,
+            rows: &rows,
+            vars: &self.vars,
+            rng: &mut self.rng,
+            seq: &shared.seq,
+        };
+        let req = request::build(plan, &ri.req, &mut cx, &mut self.buf);
+        let reg = &shared.registry;
+        let hm = &shared.http_metrics;
+        let tags = &mut self.tags;
+        let resp = self
+            .client
+            .execute(&req, |hop| {
+                let t = tags.get(reg, ri, hop.status, hop.error);
+                hm.record(reg, t, hop, !(200..400).contains(&hop.status));
+            })
+            .await;
+        let t = self.tags.get(reg, ri, resp.status, resp.error);
+        let failed = !(200..400).contains(&resp.status);
+        hm.record(reg, t, &resp, failed);
+        if ri.req.checks.is_empty() && ri.req.extract.is_empty() {
+            return;
+        }
+        let mut body = ParsedBody::new(&resp.body);
+        evaluate_checks(&ri.req.checks, &resp, &mut body, |i, ok| {
+            reg.add(
+                shared.checks_metric,
+                ri.check_tags[i],
+                if ok { 1.0 } else { 0.0 },
+            );
+        });
+        extract_values(
+            &ri.req.extract,
+            &resp,
+            &mut body,
+            &self.client,
+            &mut self.vars,
+        );
     }
 }

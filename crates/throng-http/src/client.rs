@@ -194,7 +194,7 @@ impl HttpClient {
             let next = resolve(&url, &loc);
             on_hop(&resp);
             hops += 1;
-            if matches!(resp.status, 301 | 302 | 303) && method != Method::HEAD {
+            if matches!(resp.status, 301..=303) && method != Method::HEAD {
                 method = Method::GET;
                 body = Bytes::new();
                 headers.retain(|(k, _)| {

@@ -218,12 +218,10 @@ impl Agg {
                     min: mi,
                     max: ma,
                 },
-            ) => {
-                if mi.is_finite() {
-                    *value = *v;
-                    *min = min.min(*mi);
-                    *max = max.max(*ma);
-                }
+            ) if mi.is_finite() => {
+                *value = *v;
+                *min = min.min(*mi);
+                *max = max.max(*ma);
             }
             (Agg::Rate { trues, total }, Agg::Rate { trues: t, total: n }) => {
                 *trues += t;

@@ -976,8 +976,13 @@ fn compile_checks(cx: &mut Cx<'_>, c: &S<RawCheck>) -> Vec<Check> {
                 Json::String(s) => s.clone(),
                 other => other.to_string(),
             };
+            let name = if shown == "*" {
+                format!("{path} exists")
+            } else {
+                format!("{path} == {shown}")
+            };
             out.push(Check {
-                name: format!("{path} == {shown}"),
+                name,
                 kind: CheckKind::Json {
                     path: jp,
                     expected: expected.value.clone(),

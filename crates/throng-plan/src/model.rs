@@ -314,7 +314,7 @@ pub enum CheckKind {
     BodyContains(String),
     /// Body matches this regex.
     BodyMatches(regex::Regex),
-    /// A JSON path's first match equals a value.
+    /// A JSON path's first match equals a value (`"*"`: the path matches anything).
     Json {
         /// The path.
         path: JsonPath,

@@ -403,11 +403,13 @@ fn known_list<'a>(what: &str, it: impl Iterator<Item = &'a str>) -> String {
 mod tests {
     use super::*;
 
-    fn scope_parts() -> (
+    type Parts = (
         BTreeMap<String, String>,
         Vec<(String, Vec<String>)>,
         Vec<String>,
-    ) {
+    );
+
+    fn scope_parts() -> Parts {
         let mut env = BTreeMap::new();
         env.insert("HOST".to_string(), "h".to_string());
         (

@@ -1,14 +1,16 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! throng-report: the final [`Results`] of a run and what is written from them — the
+//! k6-style end-of-test summary, k6's `--summary-export` JSON and throng's own results JSON.
+#![warn(missing_docs)]
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+mod export;
+mod format;
+mod results;
+mod summary;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use export::summary_export;
+pub use format::{format_bytes, format_ms, format_value};
+pub use results::{
+    describe_executor, CheckResult, MetricResult, Results, RunInfo, ScenarioOutcome, SeriesDump,
+    ThresholdResult, TimelinePoint,
+};
+pub use summary::render_summary;

@@ -1,14 +1,228 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! throng-run: one whole run wired together — build the plan's workloads, run the engine,
+//! evaluate thresholds every 2 s (abortOnFail), stop gracefully on interrupt, then build the
+//! results, write every file and map the outcome to k6's exit codes.
+#![warn(missing_docs)]
+
+mod exit;
+mod files;
+
+pub use exit::ExitCode;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use throng_engine::{Engine, ScenarioSpec};
+use throng_flow::FlowWorkload;
+use throng_http::{ClientOptions, HttpVersion, SharedConfig};
+use throng_metrics::{Registry, TagSet, ThresholdSet};
+use throng_plan::{Http2Mode, Plan};
+use throng_report::{describe_executor, Results, RunInfo, ScenarioOutcome, TimelinePoint};
+use tokio_util::sync::CancellationToken;
+
+/// Everything one run needs.
+pub struct RunRequest {
+    /// The validated plan.
+    pub plan: Plan,
+    /// The plan file as given (for the summary).
+    pub plan_file: String,
+    /// Write k6's `--summary-export` JSON here.
+    pub summary_export: Option<PathBuf>,
+    /// Write throng's full results JSON here.
+    pub results_file: Option<PathBuf>,
+    /// Skip threshold evaluation (k6's `--no-thresholds`).
+    pub no_thresholds: bool,
+    /// Cancelled on Ctrl-C / SIGTERM: the run stops and still writes everything.
+    pub interrupt: CancellationToken,
+    /// ANSI colours in the summary.
+    pub color: bool,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// How a run ended.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// k6's exit code.
+    pub exit_code: ExitCode,
+    /// The results.
+    pub results: Results,
+    /// The end-of-test summary text.
+    pub summary: String,
+    /// Files that could not be written.
+    pub write_errors: Vec<String>,
+}
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+/// A run that could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The TLS settings are unusable (e.g. a bad CA file).
+    #[error(transparent)]
+    Tls(#[from] throng_http::TlsError),
+}
+
+impl RunError {
+    /// The exit code for this error.
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            RunError::Tls(_) => ExitCode::InvalidPlan,
+        }
+    }
+}
+
+fn client_options(plan: &Plan) -> ClientOptions {
+    let h = &plan.http;
+    ClientOptions {
+        version: match h.http2 {
+            Http2Mode::Auto => HttpVersion::Auto,
+            Http2Mode::Off => HttpVersion::Http1,
+            Http2Mode::PriorKnowledge => HttpVersion::Http2PriorKnowledge,
+        },
+        insecure_skip_tls_verify: h.insecure_skip_tls_verify,
+        ca_file: h.ca_file.clone(),
+        keepalive: h.keepalive,
+        max_redirects: h.max_redirects,
+        timeout: h.timeout,
+        ..ClientOptions::default()
+    }
+}
+
+/// Runs a plan to its end.
+pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
+    let plan = Arc::new(req.plan);
+    let reg = Registry::new();
+    let http = SharedConfig::new(client_options(&plan))?;
+    let seq = Arc::new(AtomicU64::new(0));
+    let specs: Vec<ScenarioSpec> = plan
+        .scenarios
+        .iter()
+        .enumerate()
+        .map(|(i, sc)| {
+            let mut tags: Vec<(String, String)> = plan.http.tags.clone();
+            tags.extend(sc.tags.iter().cloned());
+            tags.push(("scenario".into(), sc.name.clone()));
+            ScenarioSpec {
+                name: sc.name.clone(),
+                executor: sc.executor.clone(),
+                start_time: sc.start_time,
+                graceful_stop: sc.graceful_stop,
+                tags: reg.intern(TagSet::new(tags)),
+                workload: Arc::new(FlowWorkload::new(
+                    plan.clone(),
+                    i,
+                    reg.clone(),
+                    http.clone(),
+                    seq.clone(),
+                )),
+            }
+        })
+        .collect();
+    let thresholds = if req.no_thresholds {
+        ThresholdSet::default()
+    } else {
+        plan.thresholds.clone()
+    };
+
+    let started_at = jiff::Timestamp::now();
+    let start = Instant::now();
+    let engine_stop = CancellationToken::new();
+    let engine = Engine::new(reg.clone(), specs, engine_stop.clone());
+    let active = engine.active_vus();
+    let mut handle = tokio::spawn(engine.run());
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    tick.tick().await;
+    let mut ticks = 0u64;
+    let mut timeline = Vec::new();
+    let mut aborted_by: Option<String> = None;
+    let mut interrupted = false;
+    let engine_report = loop {
+        tokio::select! {
+            r = &mut handle => break r.ok(),
+            _ = tick.tick() => {
+                ticks += 1;
+                let snap = reg.collect();
+                timeline.push(point(&snap, start.elapsed(), active.load(Ordering::SeqCst)));
+                if ticks % 2 == 0 && aborted_by.is_none() {
+                    let elapsed = start.elapsed();
+                    let verdicts = thresholds.evaluate(&snap, elapsed);
+                    if let Some(t) = thresholds.abort_reason(&verdicts, elapsed) {
+                        aborted_by = Some(format!("{} '{}'", t.key, t.expr.source));
+                        tracing::warn!("threshold {} '{}' failed: aborting the run", t.key, t.expr.source);
+                        engine_stop.cancel();
+                    }
+                }
+            }
+            _ = req.interrupt.cancelled(), if !interrupted => {
+                interrupted = true;
+                engine_stop.cancel();
+            }
+        }
+    };
+    let elapsed = start.elapsed();
+    let snap = reg.collect();
+    timeline.push(point(&snap, elapsed, 0));
+    let verdicts = thresholds.evaluate(&snap, elapsed);
+    let thresholds_ok = verdicts.iter().all(|v| v.ok);
+    let exit_code = if interrupted {
+        ExitCode::Interrupted
+    } else if !thresholds_ok {
+        ExitCode::ThresholdsFailed
+    } else {
+        ExitCode::Ok
+    };
+    let stats = engine_report.map(|r| r.scenarios).unwrap_or_default();
+    let scenarios = plan
+        .scenarios
+        .iter()
+        .map(|sc| {
+            let st = stats
+                .iter()
+                .find(|(n, _)| *n == sc.name)
+                .map(|(_, s)| *s)
+                .unwrap_or_default();
+            ScenarioOutcome {
+                name: sc.name.clone(),
+                executor: sc.executor.name().to_string(),
+                description: describe_executor(&sc.executor, sc.graceful_stop),
+                max_vus: sc.executor.max_vus(),
+                completed: st.completed,
+                interrupted: st.interrupted,
+                dropped: st.dropped,
+                failed: st.failed,
+            }
+        })
+        .collect();
+    let info = RunInfo {
+        plan: plan.name.clone(),
+        plan_file: req.plan_file.clone(),
+        target: plan.base_url.clone(),
+        started_at: started_at.to_string(),
+        duration_ms: elapsed.as_secs_f64() * 1000.0,
+        interrupted,
+        aborted_by,
+        exit_code: exit_code.code(),
+    };
+    let results = Results::build(&snap, &thresholds, &verdicts, info, scenarios, timeline);
+    let summary = throng_report::render_summary(&results, req.color);
+    let write_errors = files::write_all(
+        &results,
+        req.summary_export.as_deref(),
+        req.results_file.as_deref(),
+    );
+    Ok(RunOutcome {
+        exit_code,
+        results,
+        summary,
+        write_errors,
+    })
+}
+
+fn point(snap: &throng_metrics::Snapshot, t: Duration, vus: u64) -> TimelinePoint {
+    let count = |m: &str| snap.aggregate(m, &[]).map(|a| a.count()).unwrap_or(0.0) as u64;
+    TimelinePoint {
+        t: (t.as_secs_f64() * 10.0).round() / 10.0,
+        vus,
+        http_reqs: count("http_reqs"),
+        http_req_failed: count("http_req_failed"),
+        iterations: count("iterations"),
     }
 }

@@ -1,3 +1,76 @@
+//! The throng command line: parses flags into a run request and hands it to throng-run.
+mod cli;
+mod env;
+mod signals;
+
+use clap::Parser;
+use cli::{Cli, Command};
+use std::path::Path;
+use throng_run::ExitCode;
+
 fn main() {
-    println!("Hello, world!");
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("THRONG_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            std::process::exit(ExitCode::RuntimeError.code());
+        }
+    };
+    let code = rt.block_on(dispatch(cli));
+    std::process::exit(code);
+}
+
+async fn dispatch(cli: Cli) -> i32 {
+    match cli.command {
+        Command::Run(args) => cli::run_plan(args, None).await,
+        Command::Validate(args) => validate(&args.plan, &args.env),
+        Command::ServeDemo(args) => cli::serve_demo(args).await,
+        Command::Demo(args) => cli::demo(args).await,
+    }
+}
+
+fn validate(plan: &Path, env_args: &cli::EnvArgs) -> i32 {
+    let env = match env::collect(env_args) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::InvalidPlan.code();
+        }
+    };
+    let opts = throng_plan::LoadOptions {
+        env,
+        base_dir: None,
+    };
+    match throng_plan::load_file(plan, &opts) {
+        Ok(p) => {
+            println!(
+                "{}: ok — {} scenario{}, {} threshold{}",
+                plan.display(),
+                p.scenarios.len(),
+                if p.scenarios.len() == 1 { "" } else { "s" },
+                p.thresholds.items.len(),
+                if p.thresholds.items.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                }
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::InvalidPlan.code()
+        }
+    }
 }

@@ -1,0 +1,110 @@
+//! Checks and extraction on a response.
+use throng_http::{HttpClient, HttpResponse};
+use throng_plan::{Check, CheckKind, CmpOp, Extract, ExtractFrom};
+
+/// The response body, parsed as JSON at most once.
+pub(crate) struct ParsedBody<'a> {
+    raw: &'a [u8],
+    json: Option<Option<serde_json::Value>>,
+}
+
+impl<'a> ParsedBody<'a> {
+    pub fn new(raw: &'a [u8]) -> Self {
+        ParsedBody { raw, json: None }
+    }
+
+    fn text(&self) -> std::borrow::Cow<'a, str> {
+        String::from_utf8_lossy(self.raw)
+    }
+
+    fn json(&mut self) -> Option<&serde_json::Value> {
+        let raw = self.raw;
+        self.json
+            .get_or_insert_with(|| serde_json::from_slice(raw).ok())
+            .as_ref()
+    }
+}
+
+fn json_eq(node: &serde_json::Value, expected: &serde_json::Value) -> bool {
+    if node == expected {
+        return true;
+    }
+    // `"42"` in YAML matches 42 in the body, and the other way round
+    let as_text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    as_text(node) == as_text(expected)
+}
+
+/// Evaluates each check, calling `record(index, passed)`.
+pub(crate) fn evaluate_checks(
+    checks: &[Check],
+    resp: &HttpResponse,
+    body: &mut ParsedBody<'_>,
+    mut record: impl FnMut(usize, bool),
+) {
+    for (i, c) in checks.iter().enumerate() {
+        let ok = match &c.kind {
+            CheckKind::Status(codes) => codes.contains(&resp.status),
+            CheckKind::Duration(op, bound) => {
+                let d = resp.timings.duration();
+                resp.error.is_none()
+                    && match op {
+                        CmpOp::Lt => d < *bound,
+                        CmpOp::Le => d <= *bound,
+                        CmpOp::Gt => d > *bound,
+                        CmpOp::Ge => d >= *bound,
+                    }
+            }
+            CheckKind::BodyContains(s) => body.text().contains(s.as_str()),
+            CheckKind::BodyMatches(re) => re.is_match(&body.text()),
+            CheckKind::Json { path, expected } => body
+                .json()
+                .and_then(|v| {
+                    path.query(v)
+                        .first()
+                        .map(|n| expected.as_str() == Some("*") || json_eq(n, expected))
+                })
+                .unwrap_or(false),
+            CheckKind::Header { name, expected } => match resp.header(name) {
+                Some(v) => expected == "*" || v.contains(expected.as_str()),
+                None => false,
+            },
+        };
+        record(i, ok);
+    }
+}
+
+/// Sets each extracted variable (to "" when the value is not found).
+pub(crate) fn extract_values(
+    extract: &[Extract],
+    resp: &HttpResponse,
+    body: &mut ParsedBody<'_>,
+    client: &HttpClient,
+    vars: &mut [String],
+) {
+    for e in extract {
+        let v = match &e.from {
+            ExtractFrom::Header(h) => resp.header(h).map(str::to_string),
+            ExtractFrom::Json(p) => body.json().and_then(|v| {
+                p.query(v).first().map(|n| match n {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+            }),
+            ExtractFrom::Regex(re) => {
+                let text = body.text();
+                re.captures(&text).and_then(|c| {
+                    c.get(1)
+                        .or_else(|| c.get(0))
+                        .map(|m| m.as_str().to_string())
+                })
+            }
+            ExtractFrom::Cookie(name) => client.cookie(&resp.url, name),
+        };
+        if let Some(slot) = vars.get_mut(e.var) {
+            *slot = v.unwrap_or_default();
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Tag sets resolved at load (per request and check) and cached per VU (per status).
+use std::collections::HashMap;
+use std::time::Duration;
+use throng_http::ErrorKind;
+use throng_metrics::{Registry, TagSet, TagSetId};
+use throng_plan::{Plan, Request, Step};
+
+/// A flow step with everything resolved.
+pub(crate) enum FStep {
+    /// Index into the request table.
+    Request(usize),
+    Sleep(Duration, Duration),
+    Group {
+        steps: Vec<FStep>,
+        tags: TagSetId,
+    },
+}
+
+/// A request with its static tags.
+pub(crate) struct ReqInfo {
+    pub req: Request,
+    pub base: TagSet,
+    /// Tag set of each check's `checks` samples.
+    pub check_tags: Vec<TagSetId>,
+    pub index: u32,
+}
+
+fn common_tags(plan: &Plan, scenario: usize) -> Vec<(String, String)> {
+    let sc = &plan.scenarios[scenario];
+    let mut t: Vec<(String, String)> = plan.http.tags.clone();
+    t.extend(sc.tags.iter().cloned());
+    t.push(("scenario".into(), sc.name.clone()));
+    t
+}
+
+/// Builds the step tree and the request table of a scenario.
+pub(crate) fn prepare(plan: &Plan, scenario: usize, reg: &Registry) -> (Vec<FStep>, Vec<ReqInfo>) {
+    let common = common_tags(plan, scenario);
+    let mut reqs = Vec::new();
+    let steps = walk(&plan.scenarios[scenario].flow, &common, reg, &mut reqs);
+    (steps, reqs)
+}
+
+fn walk(
+    steps: &[Step],
+    common: &[(String, String)],
+    reg: &Registry,
+    reqs: &mut Vec<ReqInfo>,
+) -> Vec<FStep> {
+    steps
+        .iter()
+        .map(|s| match s {
+            Step::Request(r) => {
+                let mut base: Vec<(String, String)> = common.to_vec();
+                base.push(("group".into(), r.group.clone()));
+                base.push(("name".into(), r.name.clone()));
+                base.push(("url".into(), r.name.clone()));
+                base.push(("method".into(), r.method.clone()));
+                base.extend(r.tags.iter().cloned());
+                let check_tags = r
+                    .checks
+                    .iter()
+                    .map(|c| {
+                        let mut t: Vec<(String, String)> = common.to_vec();
+                        t.push(("group".into(), r.group.clone()));
+                        t.push(("check".into(), c.name.clone()));
+                        t.push(("name".into(), r.name.clone()));
+                        reg.intern(TagSet::new(t))
+                    })
+                    .collect();
+                let index = reqs.len() as u32;
+                reqs.push(ReqInfo {
+                    req: (**r).clone(),
+                    base: TagSet::new(base),
+                    check_tags,
+                    index,
+                });
+                FStep::Request(index as usize)
+            }
+            Step::Sleep { min, max } => FStep::Sleep(*min, *max),
+            Step::Group { path, steps, .. } => {
+                let mut t: Vec<(String, String)> = common.to_vec();
+                t.push(("group".into(), path.clone()));
+                FStep::Group {
+                    steps: walk(steps, common, reg, reqs),
+                    tags: reg.intern(TagSet::new(t)),
+                }
+            }
+        })
+        .collect()
+}
+
+/// Per-VU cache: (request, status, error) → tag set id. Interning happens once per
+/// distinct combination; afterwards a lookup allocates nothing.
+#[derive(Default)]
+pub(crate) struct TagCache {
+    map: HashMap<(u32, u16, u16), TagSetId>,
+}
+
+impl TagCache {
+    pub fn get(
+        &mut self,
+        reg: &Registry,
+        ri: &ReqInfo,
+        status: u16,
+        error: Option<ErrorKind>,
+    ) -> TagSetId {
+        let code = error.map(|e| e.code()).unwrap_or(0);
+        *self.map.entry((ri.index, status, code)).or_insert_with(|| {
+            let expected = (200..400).contains(&status);
+            let mut t = ri
+                .base
+                .with("status", &status.to_string())
+                .with("expected_response", if expected { "true" } else { "false" });
+            if let Some(e) = error {
+                t = t
+                    .with("error_code", &e.code().to_string())
+                    .with("error", e.name());
+            }
+            reg.intern(t)
+        })
+    }
+}

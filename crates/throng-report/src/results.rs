@@ -1,0 +1,481 @@
+//! The final results of a run: every metric and sub-metric, thresholds with verdicts,
+//! checks, per-scenario figures, the per-second timeline and each series' HDR histogram.
+use base64::Engine as _;
+use hdrhistogram::serialization::Serializer as _;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use throng_metrics::threshold::{Stat, Verdict};
+use throng_metrics::{Agg, MetricKind, Snapshot, ThresholdSet, ValueType};
+use throng_plan::{format_duration, Executor};
+
+/// One scenario's outcome, filled in by the run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ScenarioOutcome {
+    /// Scenario name.
+    pub name: String,
+    /// k6 executor name.
+    pub executor: String,
+    /// k6-style description (`10 looping VUs for 30s (gracefulStop: 30s)`).
+    pub description: String,
+    /// Most VUs it may use.
+    pub max_vus: u64,
+    /// Iterations that ran to their end.
+    pub completed: u64,
+    /// Iterations cut off by a stop.
+    pub interrupted: u64,
+    /// Iterations never started.
+    pub dropped: u64,
+    /// Iterations that could not run (data used up).
+    pub failed: u64,
+}
+
+/// Facts about the run that are not metrics.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunInfo {
+    /// Plan name.
+    pub plan: String,
+    /// The plan file.
+    pub plan_file: String,
+    /// base_url, if any.
+    pub target: Option<String>,
+    /// Start, RFC 3339.
+    pub started_at: String,
+    /// Wall time, ms.
+    pub duration_ms: f64,
+    /// Stopped by Ctrl-C / SIGTERM.
+    pub interrupted: bool,
+    /// The threshold that aborted the run (abortOnFail), if any.
+    pub aborted_by: Option<String>,
+    /// The run's exit code.
+    pub exit_code: i32,
+}
+
+/// A metric or sub-metric with its k6 values.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MetricResult {
+    /// `http_req_duration` or `http_req_duration{name:ingest}`.
+    pub name: String,
+    /// The metric name without the filter.
+    pub metric: String,
+    /// `counter`, `gauge`, `rate` or `trend`.
+    #[serde(rename = "type")]
+    pub kind: MetricKind,
+    /// `default`, `time` or `data`.
+    pub contains: ValueType,
+    /// Tag filter of a sub-metric.
+    pub filter: Vec<(String, String)>,
+    /// k6's values: trend avg/min/med/max/p(90)/p(95)/p(99); counter count/rate; rate
+    /// rate/passes/fails; gauge value/min/max.
+    pub values: BTreeMap<String, f64>,
+}
+
+/// A threshold and its verdict.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ThresholdResult {
+    /// The key (`http_req_duration{name:ingest}`).
+    pub metric: String,
+    /// The expression (`p(95)<600`).
+    pub expression: String,
+    /// The stat it reads (`p(95)`).
+    pub stat: String,
+    /// Passed.
+    pub ok: bool,
+    /// Observed value of the stat.
+    pub observed: f64,
+    /// abortOnFail was set.
+    pub abort_on_fail: bool,
+}
+
+/// A check's tallies.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CheckResult {
+    /// The check name.
+    pub name: String,
+    /// Its group path (empty at top level).
+    pub group: String,
+    /// Passes.
+    pub passes: u64,
+    /// Fails.
+    pub fails: u64,
+}
+
+/// One second of the run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct TimelinePoint {
+    /// Seconds since the start.
+    pub t: f64,
+    /// Active VUs.
+    pub vus: u64,
+    /// Requests so far.
+    pub http_reqs: u64,
+    /// Failed requests so far.
+    pub http_req_failed: u64,
+    /// Iterations so far.
+    pub iterations: u64,
+}
+
+/// One raw series, for merging results exactly later.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SeriesDump {
+    /// Metric name.
+    pub metric: String,
+    /// Tags.
+    pub tags: BTreeMap<String, String>,
+    /// Counter sum / gauge value / rate trues / trend count.
+    pub value: f64,
+    /// Rate total samples; trend sum.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extra: Option<f64>,
+    /// Trend min and max (exact).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// Trend or gauge max.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// Trend: HDR histogram, V2 + DEFLATE, base64 (values in µs for time metrics).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hdr: Option<String>,
+}
+
+/// Everything a report needs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Results {
+    /// Schema version of this file.
+    pub version: u32,
+    /// Run facts.
+    pub run: RunInfo,
+    /// Scenarios.
+    pub scenarios: Vec<ScenarioOutcome>,
+    /// Metrics, then sub-metrics.
+    pub metrics: Vec<MetricResult>,
+    /// Thresholds in plan order.
+    pub thresholds: Vec<ThresholdResult>,
+    /// Checks.
+    pub checks: Vec<CheckResult>,
+    /// Per-second timeline.
+    pub timeline: Vec<TimelinePoint>,
+    /// Raw series with histograms.
+    pub series: Vec<SeriesDump>,
+}
+
+/// The k6 description of an executor.
+pub fn describe_executor(e: &Executor, graceful_stop: Duration) -> String {
+    let gs = format_duration(graceful_stop);
+    match e {
+        Executor::SharedIterations {
+            vus,
+            iterations,
+            max_duration,
+        } => format!(
+            "{iterations} iterations shared among {vus} VUs (maxDuration: {}, gracefulStop: {gs})",
+            format_duration(*max_duration)
+        ),
+        Executor::PerVuIterations {
+            vus,
+            iterations,
+            max_duration,
+        } => format!(
+            "{iterations} iterations for each of {vus} VUs (maxDuration: {}, gracefulStop: {gs})",
+            format_duration(*max_duration)
+        ),
+        Executor::ConstantVus { vus, duration } => format!(
+            "{vus} looping VUs for {} (gracefulStop: {gs})",
+            format_duration(*duration)
+        ),
+        Executor::RampingVus {
+            stages,
+            graceful_ramp_down,
+            ..
+        } => format!(
+            "Up to {} looping VUs for {} over {} stages (gracefulRampDown: {}, gracefulStop: {gs})",
+            e.max_vus(),
+            format_duration(e.duration()),
+            stages.len(),
+            format_duration(*graceful_ramp_down)
+        ),
+        Executor::ConstantArrivalRate {
+            rate,
+            time_unit,
+            duration,
+            pre_allocated_vus,
+            max_vus,
+        } => format!(
+            "{:.2} iterations/s for {} (maxVUs: {pre_allocated_vus}-{max_vus}, gracefulStop: {gs})",
+            rate / time_unit.as_secs_f64(),
+            format_duration(*duration)
+        ),
+        Executor::RampingArrivalRate {
+            time_unit,
+            stages,
+            pre_allocated_vus,
+            max_vus,
+            start_rate,
+        } => {
+            let peak = stages.iter().map(|s| s.target).fold(*start_rate, f64::max);
+            format!(
+                "Up to {:.2} iterations/s for {} over {} stages (maxVUs: {pre_allocated_vus}-{max_vus}, gracefulStop: {gs})",
+                peak / time_unit.as_secs_f64(),
+                format_duration(e.duration()),
+                stages.len()
+            )
+        }
+    }
+}
+
+/// The k6 values of an aggregate.
+pub(crate) fn values_of(agg: &Agg, elapsed_s: f64) -> BTreeMap<String, f64> {
+    let mut v = BTreeMap::new();
+    match agg {
+        Agg::Counter { sum } => {
+            v.insert("count".into(), *sum);
+            v.insert(
+                "rate".into(),
+                if elapsed_s > 0.0 {
+                    sum / elapsed_s
+                } else {
+                    0.0
+                },
+            );
+        }
+        Agg::Gauge { value, min, max } => {
+            v.insert("value".into(), *value);
+            v.insert("min".into(), if min.is_finite() { *min } else { 0.0 });
+            v.insert("max".into(), if max.is_finite() { *max } else { 0.0 });
+        }
+        Agg::Rate { trues, total } => {
+            v.insert(
+                "rate".into(),
+                if *total == 0 {
+                    0.0
+                } else {
+                    *trues as f64 / *total as f64
+                },
+            );
+            v.insert("passes".into(), *trues as f64);
+            v.insert("fails".into(), (*total - *trues) as f64);
+        }
+        Agg::Trend(t) => {
+            v.insert("avg".into(), t.avg());
+            v.insert("min".into(), t.min_or_zero());
+            v.insert("med".into(), t.percentile(50.0));
+            v.insert("max".into(), t.max_or_zero());
+            v.insert("p(90)".into(), t.percentile(90.0));
+            v.insert("p(95)".into(), t.percentile(95.0));
+            v.insert("p(99)".into(), t.percentile(99.0));
+            v.insert("count".into(), t.count as f64);
+        }
+    }
+    v
+}
+
+fn empty_agg(kind: MetricKind) -> Agg {
+    Agg::new(kind)
+}
+
+impl Results {
+    /// Builds the results from the final snapshot.
+    pub fn build(
+        snap: &Snapshot,
+        thresholds: &ThresholdSet,
+        verdicts: &[Verdict],
+        run: RunInfo,
+        scenarios: Vec<ScenarioOutcome>,
+        timeline: Vec<TimelinePoint>,
+    ) -> Results {
+        let elapsed_s = run.duration_ms / 1000.0;
+        let mut metrics = Vec::new();
+        for def in snap.metrics() {
+            let agg = snap.aggregate(&def.name, &[]);
+            // metrics without samples are left out, except the core ones k6 always shows
+            let always = matches!(def.name.as_str(), "vus" | "vus_max" | "iterations");
+            let agg = match agg {
+                Some(a) => a,
+                None if always => empty_agg(def.kind),
+                None => continue,
+            };
+            metrics.push(MetricResult {
+                name: def.name.clone(),
+                metric: def.name.clone(),
+                kind: def.kind,
+                contains: def.contains,
+                filter: Vec::new(),
+                values: values_of(&agg, elapsed_s),
+            });
+        }
+        // sub-metrics: k6's default expected_response one, plus every threshold key
+        let mut subs: Vec<(String, Vec<(String, String)>)> = Vec::new();
+        if snap.aggregate("http_req_duration", &[]).is_some() {
+            subs.push((
+                "http_req_duration".into(),
+                vec![("expected_response".into(), "true".into())],
+            ));
+        }
+        for t in &thresholds.items {
+            if !t.filter.is_empty() && !subs.iter().any(|(m, f)| *m == t.metric && *f == t.filter) {
+                subs.push((t.metric.clone(), t.filter.clone()));
+            }
+        }
+        for (metric, filter) in subs {
+            let Some((_, def)) = snap.metric(&metric) else {
+                continue;
+            };
+            let agg = snap
+                .aggregate(&metric, &filter)
+                .unwrap_or_else(|| empty_agg(def.kind));
+            let name = format!(
+                "{metric}{{{}}}",
+                filter
+                    .iter()
+                    .map(|(k, v)| format!("{k}:{v}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+            let mut values = values_of(&agg, elapsed_s);
+            // a threshold may ask for a percentile we don't list by default
+            for t in thresholds
+                .items
+                .iter()
+                .filter(|t| t.metric == metric && t.filter == filter)
+            {
+                if let Stat::P(p) = t.expr.stat {
+                    values.insert(t.expr.stat.name(), t.expr.stat.of(&agg, Duration::ZERO));
+                    let _ = p;
+                }
+            }
+            metrics.push(MetricResult {
+                name,
+                metric,
+                kind: def.kind,
+                contains: def.contains,
+                filter,
+                values,
+            });
+        }
+        // whole-metric thresholds on other percentiles
+        for t in thresholds.items.iter().filter(|t| t.filter.is_empty()) {
+            if let Stat::P(_) = t.expr.stat {
+                if let (Some(m), Some(agg)) = (
+                    metrics.iter_mut().find(|m| m.name == t.metric),
+                    snap.aggregate(&t.metric, &[]),
+                ) {
+                    m.values
+                        .insert(t.expr.stat.name(), t.expr.stat.of(&agg, Duration::ZERO));
+                }
+            }
+        }
+        let thresholds_out = thresholds
+            .items
+            .iter()
+            .zip(verdicts)
+            .map(|(t, v)| ThresholdResult {
+                metric: t.key.clone(),
+                expression: t.expr.source.clone(),
+                stat: t.expr.stat.name(),
+                ok: v.ok,
+                observed: v.observed,
+                abort_on_fail: t.abort_on_fail,
+            })
+            .collect();
+        let mut checks: Vec<CheckResult> = Vec::new();
+        if let Some((cid, _)) = snap.metric("checks") {
+            for (k, agg) in snap.series() {
+                if k.metric != cid {
+                    continue;
+                }
+                let tags = snap.tags(k.tags);
+                let name = tags.get("check").unwrap_or("").to_string();
+                let group = tags.get("group").unwrap_or("").to_string();
+                let (p, f) = match agg {
+                    Agg::Rate { trues, total } => (*trues, total - trues),
+                    _ => (0, 0),
+                };
+                match checks
+                    .iter_mut()
+                    .find(|c| c.name == name && c.group == group)
+                {
+                    Some(c) => {
+                        c.passes += p;
+                        c.fails += f;
+                    }
+                    None => checks.push(CheckResult {
+                        name,
+                        group,
+                        passes: p,
+                        fails: f,
+                    }),
+                }
+            }
+        }
+        let series = dump_series(snap);
+        Results {
+            version: 1,
+            run,
+            scenarios,
+            metrics,
+            thresholds: thresholds_out,
+            checks,
+            timeline,
+            series,
+        }
+    }
+
+    /// A metric or sub-metric by its full name.
+    pub fn metric(&self, name: &str) -> Option<&MetricResult> {
+        self.metrics.iter().find(|m| m.name == name)
+    }
+
+    /// A value of a metric (`("http_reqs", "count")`), if present.
+    pub fn value(&self, name: &str, key: &str) -> Option<f64> {
+        self.metric(name).and_then(|m| m.values.get(key).copied())
+    }
+
+    /// Whether every threshold passed.
+    pub fn thresholds_ok(&self) -> bool {
+        self.thresholds.iter().all(|t| t.ok)
+    }
+}
+
+fn dump_series(snap: &Snapshot) -> Vec<SeriesDump> {
+    let mut out = Vec::new();
+    for (k, agg) in snap.series() {
+        let Some(def) = snap.metrics().get(k.metric.0 as usize) else {
+            continue;
+        };
+        let tags: BTreeMap<String, String> = snap.tags(k.tags).pairs().iter().cloned().collect();
+        let mut d = SeriesDump {
+            metric: def.name.clone(),
+            tags,
+            value: 0.0,
+            extra: None,
+            min: None,
+            max: None,
+            hdr: None,
+        };
+        match agg {
+            Agg::Counter { sum } => d.value = *sum,
+            Agg::Gauge { value, min, max } => {
+                d.value = *value;
+                d.min = min.is_finite().then_some(*min);
+                d.max = max.is_finite().then_some(*max);
+            }
+            Agg::Rate { trues, total } => {
+                d.value = *trues as f64;
+                d.extra = Some(*total as f64);
+            }
+            Agg::Trend(t) => {
+                d.value = t.count as f64;
+                d.extra = Some(t.sum);
+                d.min = Some(t.min_or_zero());
+                d.max = Some(t.max_or_zero());
+                let mut buf = Vec::new();
+                let mut ser = hdrhistogram::serialization::V2DeflateSerializer::new();
+                if ser.serialize(&t.hist, &mut buf).is_ok() {
+                    d.hdr = Some(base64::engine::general_purpose::STANDARD.encode(&buf));
+                }
+            }
+        }
+        out.push(d);
+    }
+    out
+}

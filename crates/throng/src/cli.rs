@@ -1,0 +1,351 @@
+//! Flags, and the two-stage resolution of raw flags into a validated run request.
+use crate::env;
+use clap::{Args, Parser, Subcommand};
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use throng_demo::{DemoConfig, DemoServer, Latency, RateLimit};
+use throng_plan::{load_file, load_str, parse_duration, LoadOptions, Plan};
+use throng_run::{ExitCode, RunRequest};
+use tokio_util::sync::CancellationToken;
+
+/// throng: load testing in one fast binary.
+#[derive(Parser, Debug)]
+#[command(name = "throng", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a YAML plan.
+    Run(RunArgs),
+    /// Check a plan without running it.
+    Validate(ValidateArgs),
+    /// Serve the built-in demo target.
+    ServeDemo(ServeDemoArgs),
+    /// Start the demo target in-process and run the demo plan against it.
+    Demo(DemoArgs),
+}
+
+/// `-e` and `--env-file`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct EnvArgs {
+    /// Set a template env value (`-e NAME=value`; `-e NAME` copies it from the environment).
+    #[arg(short = 'e', long = "env", value_name = "NAME=VALUE")]
+    pub env: Vec<String>,
+    /// Read env values from a file of NAME=VALUE lines.
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
+}
+
+/// Output flags shared by `run` and `demo`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct OutputArgs {
+    /// Write k6's --summary-export JSON here.
+    #[arg(long, value_name = "FILE")]
+    pub summary_export: Option<PathBuf>,
+    /// Write throng's full results JSON here.
+    #[arg(long, value_name = "FILE")]
+    pub results: Option<PathBuf>,
+    /// Don't evaluate thresholds.
+    #[arg(long)]
+    pub no_thresholds: bool,
+    /// Don't print the end-of-test summary.
+    #[arg(long)]
+    pub no_summary: bool,
+    /// No colours in the summary.
+    #[arg(long)]
+    pub no_color: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The plan file.
+    pub plan: PathBuf,
+    /// Use this base_url instead of the plan's.
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    #[command(flatten)]
+    pub env: EnvArgs,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// The plan file.
+    pub plan: PathBuf,
+    #[command(flatten)]
+    pub env: EnvArgs,
+}
+
+/// Demo target behaviour flags.
+#[derive(Args, Debug, Clone)]
+pub struct DemoBehaviour {
+    /// Added latency: `20ms` (fixed), `5ms..50ms` (uniform) or `lognormal:20ms,0.5`.
+    #[arg(long, value_name = "SPEC")]
+    pub latency: Option<String>,
+    /// Share of API requests answered 500 (0..1).
+    #[arg(long, value_name = "RATE", default_value_t = 0.0)]
+    pub error_rate: f64,
+    /// Hold all responses: `1s/10s` = for 1 s every 10 s.
+    #[arg(long, value_name = "HOLD/EVERY")]
+    pub stall: Option<String>,
+    /// Token-bucket limit on ingest: `100/s` or `100/s,burst=20` (429 with Retry-After).
+    #[arg(long, value_name = "RATE")]
+    pub rate_limit: Option<String>,
+    /// The X-API-KEY ingest accepts.
+    #[arg(long, default_value = "test-api-key")]
+    pub api_key: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeDemoArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    #[command(flatten)]
+    pub behaviour: DemoBehaviour,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Folder for the result files.
+    #[arg(long, default_value = "throng-results")]
+    pub out_dir: PathBuf,
+    /// No colours in the summary.
+    #[arg(long)]
+    pub no_color: bool,
+}
+
+fn parse_latency(s: &str) -> Result<Latency, String> {
+    if let Some(rest) = s.strip_prefix("lognormal:") {
+        let (m, sigma) = rest.split_once(',').ok_or(
+            "lognormal latency: expected `lognormal:MEDIAN,SIGMA`, e.g. lognormal:20ms,0.5",
+        )?;
+        let sigma: f64 = sigma
+            .trim()
+            .parse()
+            .map_err(|_| format!("lognormal sigma `{sigma}` is not a number"))?;
+        return Ok(Latency::LogNormal(parse_duration(m)?, sigma));
+    }
+    match s.split_once("..") {
+        Some((a, b)) => Ok(Latency::Uniform(parse_duration(a)?, parse_duration(b)?)),
+        None => Ok(Latency::Fixed(parse_duration(s)?)),
+    }
+}
+
+fn parse_rate_limit(s: &str) -> Result<RateLimit, String> {
+    let (rate, burst) = match s.split_once(",burst=") {
+        Some((r, b)) => (r, Some(b)),
+        None => (s, None),
+    };
+    let n = rate
+        .strip_suffix("/s")
+        .ok_or_else(|| format!("rate limit `{s}`: expected e.g. `100/s` or `100/s,burst=20`"))?;
+    let per_second: f64 = n
+        .parse()
+        .map_err(|_| format!("rate limit `{s}`: `{n}` is not a number"))?;
+    let burst: f64 = match burst {
+        Some(b) => b
+            .parse()
+            .map_err(|_| format!("rate limit burst `{b}` is not a number"))?,
+        None => per_second.max(1.0),
+    };
+    if per_second <= 0.0 || burst < 1.0 {
+        return Err(format!("rate limit `{s}`: rate must be > 0 and burst >= 1"));
+    }
+    Ok(RateLimit { per_second, burst })
+}
+
+fn demo_config(b: &DemoBehaviour) -> Result<DemoConfig, String> {
+    let mut cfg = DemoConfig {
+        api_key: b.api_key.clone(),
+        ..DemoConfig::default()
+    };
+    if let Some(l) = &b.latency {
+        cfg.latency = parse_latency(l)?;
+    }
+    if !(0.0..=1.0).contains(&b.error_rate) {
+        return Err("--error-rate must be between 0 and 1".into());
+    }
+    cfg.error_rate = b.error_rate;
+    if let Some(s) = &b.stall {
+        let (hold, every) = s
+            .split_once('/')
+            .ok_or("--stall: expected HOLD/EVERY, e.g. 1s/10s")?;
+        let (hold, every) = (parse_duration(hold)?, parse_duration(every)?);
+        if hold >= every || every.is_zero() {
+            return Err("--stall: HOLD must be shorter than EVERY".into());
+        }
+        cfg.stall = Some((hold, every));
+    }
+    if let Some(r) = &b.rate_limit {
+        cfg.rate_limit = Some(parse_rate_limit(r)?);
+    }
+    Ok(cfg)
+}
+
+/// Loads the plan named by `args` (or the given text), with env and base_url overrides.
+fn resolve_plan(args: &RunArgs, text: Option<&str>) -> Result<Plan, String> {
+    let env = env::collect(&args.env)?;
+    let opts = LoadOptions {
+        env,
+        base_dir: None,
+    };
+    let mut plan = match text {
+        Some(t) => load_str(t, &args.plan, &opts),
+        None => load_file(&args.plan, &opts),
+    }
+    .map_err(|e| e.to_string())?;
+    if let Some(b) = &args.base_url {
+        if !(b.starts_with("http://") || b.starts_with("https://")) {
+            return Err(format!(
+                "--base-url `{b}` must start with http:// or https://"
+            ));
+        }
+        plan.base_url = Some(b.trim_end_matches('/').to_string());
+    }
+    Ok(plan)
+}
+
+/// `throng run`: returns the exit code.
+pub async fn run_plan(args: RunArgs, text: Option<&str>) -> i32 {
+    let plan = match resolve_plan(&args, text) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::InvalidPlan.code();
+        }
+    };
+    let interrupt = CancellationToken::new();
+    crate::signals::install(interrupt.clone());
+    let color = !args.out.no_color && std::io::stdout().is_terminal();
+    let req = RunRequest {
+        plan,
+        plan_file: args.plan.display().to_string(),
+        summary_export: args.out.summary_export.clone(),
+        results_file: args.out.results.clone(),
+        no_thresholds: args.out.no_thresholds,
+        interrupt,
+        color,
+    };
+    match throng_run::run(req).await {
+        Ok(out) => {
+            if !args.out.no_summary {
+                print!("{}", out.summary);
+            }
+            for e in &out.write_errors {
+                eprintln!("error: {e}");
+            }
+            if out.write_errors.is_empty() {
+                out.exit_code.code()
+            } else {
+                ExitCode::RuntimeError.code()
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code().code()
+        }
+    }
+}
+
+/// `throng serve-demo`.
+pub async fn serve_demo(args: ServeDemoArgs) -> i32 {
+    let cfg = match demo_config(&args.behaviour) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let server = match DemoServer::start(args.addr, cfg).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot listen on {}: {e}", args.addr);
+            return ExitCode::RuntimeError.code();
+        }
+    };
+    eprintln!("demo target listening on {} (Ctrl-C to stop)", server.url());
+    let stop = server.stop_token();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        stop.cancel();
+    });
+    server.wait().await;
+    0
+}
+
+/// The demo plan, built into the binary so `throng demo` works from any folder.
+pub const DEMO_PLAN: &str = include_str!("../../../examples/demo.yaml");
+
+/// `throng demo`.
+pub async fn demo(args: DemoArgs) -> i32 {
+    let cfg = DemoConfig {
+        latency: Latency::Uniform(Duration::from_millis(2), Duration::from_millis(15)),
+        rate_limit: Some(RateLimit {
+            per_second: 150.0,
+            burst: 30.0,
+        }),
+        ..DemoConfig::default()
+    };
+    let server = match DemoServer::start(([127, 0, 0, 1], 0).into(), cfg).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot start the demo target: {e}");
+            return ExitCode::RuntimeError.code();
+        }
+    };
+    eprintln!("demo target started at {}", server.url());
+    eprintln!("running examples/demo.yaml (about 25 s)...");
+    let dir = &args.out_dir;
+    let run = RunArgs {
+        plan: Path::new("examples/demo.yaml").to_path_buf(),
+        base_url: Some(server.url()),
+        env: EnvArgs::default(),
+        out: OutputArgs {
+            summary_export: Some(dir.join("summary.json")),
+            results: Some(dir.join("results.json")),
+            no_color: args.no_color,
+            ..OutputArgs::default()
+        },
+    };
+    let code = run_plan(run, Some(DEMO_PLAN)).await;
+    let served = server.requests();
+    server.stop().await;
+    println!("\n  demo target counted {served} requests");
+    println!(
+        "  results written to {}/ (summary.json, results.json)",
+        dir.display()
+    );
+    code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_demo_flags() {
+        assert_eq!(
+            parse_latency("20ms"),
+            Ok(Latency::Fixed(Duration::from_millis(20)))
+        );
+        assert!(matches!(
+            parse_latency("5ms..50ms"),
+            Ok(Latency::Uniform(_, _))
+        ));
+        assert!(matches!(
+            parse_latency("lognormal:20ms,0.5"),
+            Ok(Latency::LogNormal(_, _))
+        ));
+        assert!(parse_latency("fast").is_err());
+        let r = parse_rate_limit("100/s,burst=20").expect("rate");
+        assert_eq!((r.per_second, r.burst), (100.0, 20.0));
+        assert!(parse_rate_limit("100").is_err());
+    }
+}
