@@ -1,0 +1,45 @@
+//! Helpers for whole-run tests.
+#![allow(dead_code)]
+use std::path::Path;
+use throng_plan::{load_str, LoadOptions};
+use throng_run::{run, RunOutcome, RunRequest};
+use tokio_util::sync::CancellationToken;
+
+/// Loads `yaml` (with `BASE` replaced by `base`) from the folder `dir`.
+pub fn plan_in(yaml: &str, base: &str, dir: &Path) -> throng_plan::Plan {
+    let text = yaml.replace("BASE", base);
+    match load_str(&text, &dir.join("plan.yaml"), &LoadOptions::default()) {
+        Ok(p) => p,
+        Err(e) => panic!("plan does not load:\n{e}"),
+    }
+}
+
+pub fn plan(yaml: &str, base: &str) -> throng_plan::Plan {
+    plan_in(yaml, base, &std::env::temp_dir())
+}
+
+pub async fn run_plan(p: throng_plan::Plan) -> RunOutcome {
+    run_with(p, CancellationToken::new(), None).await
+}
+
+pub async fn run_with(
+    p: throng_plan::Plan,
+    interrupt: CancellationToken,
+    results: Option<std::path::PathBuf>,
+) -> RunOutcome {
+    run(RunRequest {
+        plan: p,
+        plan_file: "plan.yaml".into(),
+        summary_export: None,
+        results_file: results,
+        no_thresholds: false,
+        interrupt,
+        color: false,
+    })
+    .await
+    .expect("run starts")
+}
+
+pub fn count(o: &RunOutcome, metric: &str) -> u64 {
+    o.results.value(metric, "count").unwrap_or(0.0) as u64
+}

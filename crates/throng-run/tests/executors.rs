@@ -1,0 +1,113 @@
+//! Every executor against a counting server: the server's count equals http_reqs exactly.
+mod common;
+use common::*;
+use throng_testkit::CountingServer;
+
+async fn exact(yaml: &str, expected: u64) {
+    let s = CountingServer::start().await;
+    let out = run_plan(plan(yaml, &s.url())).await;
+    assert_eq!(out.exit_code.code(), 0, "{}", out.summary);
+    assert_eq!(s.count(), count(&out, "http_reqs"), "{}", out.summary);
+    if expected > 0 {
+        assert_eq!(s.count(), expected, "{}", out.summary);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_iterations() {
+    exact(
+        "base_url: BASE\nscenarios:\n  s:\n    executor: shared-iterations\n    vus: 7\n    iterations: 123\n    flow:\n      - get: /a\n      - get: /b\n",
+        246,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_vu_iterations() {
+    exact(
+        "base_url: BASE\nscenarios:\n  s:\n    executor: per-vu-iterations\n    vus: 4\n    iterations: 25\n    flow:\n      - get: /a\n",
+        100,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn constant_vus() {
+    exact(
+        "base_url: BASE\nscenarios:\n  s:\n    executor: constant-vus\n    vus: 5\n    duration: 1500ms\n    flow:\n      - get: /delay/10\n",
+        0,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ramping_vus_counts_and_follows_the_stages() {
+    let s = CountingServer::start().await;
+    let yaml = "base_url: BASE\nscenarios:\n  s:\n    executor: ramping-vus\n    startVUs: 0\n    stages:\n      - { duration: 2s, target: 10 }\n      - { duration: 2s, target: 10 }\n      - { duration: 2s, target: 0 }\n    gracefulRampDown: 1s\n    flow:\n      - get: /delay/20\n";
+    let out = run_plan(plan(yaml, &s.url())).await;
+    assert_eq!(s.count(), count(&out, "http_reqs"));
+    let tl = &out.results.timeline;
+    let vus_at = |t: f64| {
+        tl.iter()
+            .min_by(|a, b| (a.t - t).abs().total_cmp(&(b.t - t).abs()))
+            .map(|p| p.vus)
+            .unwrap_or(0)
+    };
+    // sampled once a second: ~5 at 1s, 10 at 3s, ~5 at 5s
+    assert!((3..=7).contains(&vus_at(1.0)), "{tl:?}");
+    assert_eq!(vus_at(3.0), 10, "{tl:?}");
+    assert!((3..=7).contains(&vus_at(5.0)), "{tl:?}");
+    let max = out.results.value("vus", "max").unwrap_or(0.0);
+    assert_eq!(max, 10.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn constant_arrival_rate_is_on_rate() {
+    let s = CountingServer::start().await;
+    let yaml = "base_url: BASE\nscenarios:\n  s:\n    executor: constant-arrival-rate\n    rate: 100\n    timeUnit: 1s\n    duration: 3s\n    preAllocatedVUs: 5\n    maxVUs: 50\n    flow:\n      - get: /delay/5\n";
+    let out = run_plan(plan(yaml, &s.url())).await;
+    assert_eq!(s.count(), 300, "{}", out.summary);
+    assert_eq!(count(&out, "http_reqs"), 300);
+    assert_eq!(count(&out, "dropped_iterations"), 0);
+    // arrivals as the server saw them: 299 gaps over ~2.99 s
+    let seen = s.seen();
+    let span = seen.last().expect("last").at - seen.first().expect("first").at;
+    let rate = 299.0 / span.as_secs_f64();
+    assert!((rate - 100.0).abs() <= 2.0, "observed {rate:.2}/s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ramping_arrival_rate_counts_exactly() {
+    let s = CountingServer::start().await;
+    let yaml = "base_url: BASE\nscenarios:\n  s:\n    executor: ramping-arrival-rate\n    startRate: 20\n    timeUnit: 1s\n    preAllocatedVUs: 5\n    maxVUs: 20\n    stages:\n      - { duration: 2s, target: 60 }\n      - { duration: 1s, target: 60 }\n    flow:\n      - get: /\n";
+    let out = run_plan(plan(yaml, &s.url())).await;
+    // integral: (20+60)/2*2 + 60 = 140 arrivals
+    assert_eq!(s.count(), 140, "{}", out.summary);
+    assert_eq!(count(&out, "http_reqs"), 140);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_iterations_when_no_vu_is_free() {
+    let s = CountingServer::start().await;
+    let yaml = "base_url: BASE\nscenarios:\n  s:\n    executor: constant-arrival-rate\n    rate: 50\n    timeUnit: 1s\n    duration: 1s\n    preAllocatedVUs: 2\n    maxVUs: 2\n    flow:\n      - get: /delay/300\n";
+    let out = run_plan(plan(yaml, &s.url())).await;
+    let dropped = count(&out, "dropped_iterations");
+    assert!(dropped >= 40, "{}", out.summary);
+    assert_eq!(s.count() + dropped, 50);
+    assert_eq!(s.count(), count(&out, "http_reqs"));
+    assert_eq!(out.results.scenarios[0].dropped, dropped);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenarios_run_concurrently_with_start_time() {
+    let s = CountingServer::start().await;
+    let yaml = "base_url: BASE\nscenarios:\n  a:\n    executor: constant-vus\n    vus: 1\n    duration: 2s\n    flow:\n      - get: /a\n      - sleep: 100ms\n  b:\n    executor: shared-iterations\n    vus: 1\n    iterations: 5\n    startTime: 1s\n    flow:\n      - get: /b\n";
+    let t = std::time::Instant::now();
+    let out = run_plan(plan(yaml, &s.url())).await;
+    assert!(t.elapsed() < std::time::Duration::from_millis(3500));
+    assert_eq!(s.count_prefix("/b"), 5);
+    let first_b = s.seen().into_iter().find(|x| x.path == "/b").expect("b");
+    let first_a = s.seen().into_iter().find(|x| x.path == "/a").expect("a");
+    assert!(first_b.at - first_a.at >= std::time::Duration::from_millis(900));
+    assert_eq!(s.count(), count(&out, "http_reqs"));
+}

@@ -1,0 +1,164 @@
+//! Templates, extraction, data sources, cookies, redirects, HTTP/2 and TLS through plans.
+mod common;
+use common::*;
+use throng_testkit::CountingServer;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn templates_render_and_extracts_chain() {
+    let s = CountingServer::start().await;
+    let p = r#"
+base_url: BASE
+env: { TEAM: core }
+defaults:
+  headers: { X-Team: "{{env.TEAM}}" }
+scenarios:
+  s:
+    executor: per-vu-iterations
+    vus: 2
+    iterations: 3
+    flow:
+      - get: /json
+        extract: { etag: { header: ETag }, first: { json: "$.items[0].id" }, word: { regex: "\"status\":\"(\\w+)\"" } }
+        check: { status: 200, json: { "$.status": ok }, header: { ETag: v1 }, body_contains: items }
+      - get: /json
+        headers: { If-None-Match: "{{etag}}" }
+        check: { status: 304 }
+      - post: /echo
+        name: echo
+        query: { n: "{{first}}", w: "a b" }
+        json: { vu: "{{vu}}", iter: "{{iter}}", sc: "{{scenario}}", word: "{{word}}", r: "{{random_int(5,5)}}", s: "{{random_string(4)}}", c: "{{random_choice(x)}}", id: "{{uuid}}", q: "say \"hi\"" }
+        check: { status: 200, json: { "$.path": "/echo?n=42&w=a%20b" } }
+thresholds:
+  checks: ["rate==1"]
+"#;
+    let out = run_plan(plan(p, &s.url())).await;
+    assert_eq!(out.exit_code.code(), 0, "{}", out.summary);
+    assert_eq!(s.count(), 18);
+    let echoes: Vec<_> = s.seen().into_iter().filter(|x| x.path.starts_with("/echo")).collect();
+    assert_eq!(echoes.len(), 6);
+    for e in &echoes {
+        let v: serde_json::Value = serde_json::from_str(&e.body).expect("valid JSON body");
+        assert_eq!(v["sc"], "s");
+        assert_eq!(v["word"], "ok");
+        assert_eq!(v["r"], "5");
+        assert_eq!(v["c"], "x");
+        assert_eq!(v["q"], "say \"hi\"");
+        assert_eq!(v["s"].as_str().map(str::len), Some(4));
+        assert_eq!(v["id"].as_str().map(str::len), Some(36));
+        assert!(e.headers.iter().any(|(k, v)| k == "x-team" && v == "core"));
+        assert!(e.headers.iter().any(|(k, v)| k == "content-type" && v == "application/json"));
+    }
+    let mut vu_iter: Vec<(String, String)> = echoes
+        .iter()
+        .map(|e| {
+            let v: serde_json::Value = serde_json::from_str(&e.body).expect("json");
+            (v["vu"].as_str().unwrap_or("").to_string(), v["iter"].as_str().unwrap_or("").to_string())
+        })
+        .collect();
+    vu_iter.sort();
+    assert_eq!(vu_iter.iter().filter(|(_, i)| i == "0").count(), 2);
+    assert_eq!(vu_iter.iter().filter(|(_, i)| i == "2").count(), 2);
+    // 4 checks on the first request, 1 on the second, 2 on the third, x 6 iterations
+    let passes: u64 = out.results.checks.iter().map(|c| c.passes).sum();
+    assert_eq!(passes, 6 * 7);
+}
+
+fn write_data(dir: &std::path::Path, rows: usize) {
+    std::fs::create_dir_all(dir).expect("dir");
+    let mut csv = String::from("id,name\n");
+    for i in 0..rows {
+        csv.push_str(&format!("{i},user{i}\n"));
+    }
+    std::fs::write(dir.join("users.csv"), csv).expect("csv");
+    let json: Vec<_> = (0..rows).map(|i| serde_json::json!({"id": i})).collect();
+    std::fs::write(dir.join("users.json"), serde_json::to_string(&json).expect("j")).expect("json");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sequential_rows_are_used_in_order() {
+    let s = CountingServer::start().await;
+    let dir = std::env::temp_dir().join(format!("throng-seq-{}", s.addr.port()));
+    write_data(&dir, 5);
+    let p = "base_url: BASE\ndata:\n  users: { file: users.csv, pick: sequential }\nscenarios:\n  s:\n    executor: shared-iterations\n    vus: 1\n    iterations: 12\n    flow:\n      - get: /u/{{users.id}}/{{users.name}}\n";
+    let out = run_plan(plan_in(p, &s.url(), &dir)).await;
+    assert_eq!(out.exit_code.code(), 0);
+    let paths: Vec<String> = s.seen().into_iter().map(|x| x.path).collect();
+    let expected: Vec<String> = (0..12).map(|i| format!("/u/{}/user{}", i % 5, i % 5)).collect();
+    assert_eq!(paths, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unique_rows_are_never_used_twice() {
+    let s = CountingServer::start().await;
+    let dir = std::env::temp_dir().join(format!("throng-uniq-{}", s.addr.port()));
+    write_data(&dir, 30);
+    let p = "base_url: BASE\ndata:\n  users: { file: users.json, pick: unique }\nscenarios:\n  s:\n    executor: shared-iterations\n    vus: 6\n    iterations: 40\n    flow:\n      - get: /u/{{users.id}}\n";
+    let out = run_plan(plan_in(p, &s.url(), &dir)).await;
+    let mut paths: Vec<String> = s.seen().into_iter().map(|x| x.path).collect();
+    assert_eq!(paths.len(), 30, "{}", out.summary);
+    paths.sort();
+    paths.dedup();
+    assert_eq!(paths.len(), 30);
+    assert_eq!(out.results.scenarios[0].failed, 10);
+    assert_eq!(count(&out, "http_reqs"), 30);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookies_and_redirects() {
+    let s = CountingServer::start().await;
+    let p = "base_url: BASE\nscenarios:\n  s:\n    executor: per-vu-iterations\n    vus: 2\n    iterations: 2\n    flow:\n      - get: /set-cookie/sid/v{{vu}}\n      - get: /cookies\n        check: { body_matches: \"^sid=v[12]$\" }\n        extract: { sid: { cookie: sid } }\n      - get: /redirect/3\n        name: hop\n        check: { status: 200, body_contains: landed }\nthresholds:\n  checks: [\"rate==1\"]\n  \"http_reqs{name:hop,status:302}\": [\"count==12\"]\n";
+    let out = run_plan(plan(p, &s.url())).await;
+    assert_eq!(out.exit_code.code(), 0, "{}", out.summary);
+    // 4 iterations x (1 + 1 + 4 hops)
+    assert_eq!(s.count(), 24);
+    assert_eq!(count(&out, "http_reqs"), 24);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h2c_prior_knowledge_from_the_plan() {
+    let s = CountingServer::start().await;
+    let p = "base_url: BASE\ndefaults:\n  http2: prior-knowledge\nscenarios:\n  s:\n    executor: shared-iterations\n    vus: 2\n    iterations: 10\n    flow:\n      - get: /\n";
+    let out = run_plan(plan(p, &s.url())).await;
+    assert_eq!(out.exit_code.code(), 0);
+    assert!(s.seen().iter().all(|x| x.version == "HTTP/2.0"));
+    assert_eq!(s.count(), 10);
+    assert_eq!(s.connections(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_with_a_self_signed_ca_file() {
+    let s = CountingServer::start_tls().await;
+    let dir = std::env::temp_dir().join(format!("throng-tls-{}", s.addr.port()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("ca.pem"), s.cert_pem.clone().expect("pem")).expect("write");
+    let base = format!("https://localhost:{}", s.addr.port());
+    let p = "base_url: BASE\ndefaults:\n  ca_file: ca.pem\nscenarios:\n  s:\n    executor: shared-iterations\n    vus: 1\n    iterations: 5\n    flow:\n      - get: /\n        check: { status: 200 }\nthresholds:\n  checks: [\"rate==1\"]\n  http_req_tls_handshaking: [\"max>0\"]\n";
+    let out = run_plan(plan_in(p, &base, &dir)).await;
+    assert_eq!(out.exit_code.code(), 0, "{}", out.summary);
+    assert!(s.seen().iter().all(|x| x.version == "HTTP/2.0"));
+    assert_eq!(s.count(), 5);
+
+    // without the CA every request fails as a TLS error, and the run goes on
+    let p2 = "base_url: BASE\nscenarios:\n  s:\n    executor: shared-iterations\n    vus: 1\n    iterations: 3\n    flow:\n      - get: /\nthresholds:\n  \"http_reqs{error_code:1400,status:0}\": [\"count==3\"]\n";
+    let out = run_plan(plan_in(p2, &base, &dir)).await;
+    assert_eq!(out.exit_code.code(), 0, "{}", out.summary);
+    assert_eq!(count(&out, "http_reqs"), 3);
+    assert_eq!(out.results.value("http_req_failed", "passes"), Some(3.0));
+
+    let p3 = "base_url: BASE\ndefaults:\n  insecure_skip_tls_verify: true\nscenarios:\n  s:\n    executor: shared-iterations\n    vus: 1\n    iterations: 2\n    flow:\n      - get: /\n        check: { status: 200 }\nthresholds:\n  checks: [\"rate==1\"]\n  \"http_reqs{status:200}\": [\"count==2\"]\n";
+    let out = run_plan(plan_in(p3, &base, &dir)).await;
+    assert_eq!(out.exit_code.code(), 0, "{}", out.summary);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_are_counted_by_kind_and_the_run_goes_on() {
+    let s = CountingServer::start().await;
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let p = format!("base_url: BASE\nscenarios:\n  s:\n    executor: shared-iterations\n    vus: 1\n    iterations: 4\n    flow:\n      - get: /reset\n        name: reset\n      - get: /delay/500\n        name: stall\n        timeout: 50ms\n      - get: http://127.0.0.1:{closed}/\n        name: refused\n      - get: /\n        name: fine\nthresholds:\n  \"http_reqs{{name:refused,error_code:1210}}\": [\"count==4\"]\n  \"http_reqs{{name:stall,error_code:1050}}\": [\"count==4\"]\n  \"http_reqs{{name:fine,status:200}}\": [\"count==4\"]\n  \"http_reqs{{name:reset,status:0}}\": [\"count==4\"]\n");
+    let out = run_plan(plan(&p, &s.url())).await;
+    assert_eq!(out.exit_code.code(), 0, "{}", out.summary);
+    assert_eq!(count(&out, "iterations"), 4);
+}
