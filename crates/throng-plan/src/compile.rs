@@ -268,9 +268,18 @@ fn yaml_error(src: &Source, e: &serde_saphyr::Error) -> PlanError {
 }
 
 fn strip_location_suffix(msg: &str) -> String {
-    match msg.rfind(" at line ") {
-        Some(i) => msg[..i].to_string(),
-        None => msg.to_string(),
+    let msg = match msg.rfind(" at line ") {
+        Some(i) => &msg[..i],
+        None => msg,
+    };
+    let msg = msg.split(", set DuplicateKeyPolicy").next().unwrap_or(msg);
+    match msg {
+        "invalid u64" | "invalid u32" => "expected a whole number (0 or more)".to_string(),
+        "invalid f64" => "expected a number".to_string(),
+        "unexpected event: expected mapping start" => {
+            "expected a mapping (`key: value` lines) here".to_string()
+        }
+        m => m.to_string(),
     }
 }
 
@@ -967,7 +976,13 @@ fn compile_checks(cx: &mut Cx<'_>, c: &S<RawCheck>) -> Vec<Check> {
                 name: format!("body matches {}", b.value),
                 kind: CheckKind::BodyMatches(re),
             }),
-            Err(e) => cx.err(b, format!("body_matches: invalid regex: {e}")),
+            Err(e) => cx.err(
+                b,
+                format!(
+                    "body_matches: invalid regex: {}",
+                    e.to_string().replace('\n', " ")
+                ),
+            ),
         }
     }
     for (path, expected) in &r.json {
@@ -1036,7 +1051,13 @@ fn compile_extract(cx: &mut Cx<'_>, var: &str, e: &S<RawExtract>) -> Option<Extr
         return match regex::Regex::new(&re.value) {
             Ok(x) => Some(ExtractFrom::Regex(x)),
             Err(err) => {
-                cx.err(re, format!("extract `{var}`: invalid regex: {err}"));
+                cx.err(
+                    re,
+                    format!(
+                        "extract `{var}`: invalid regex: {}",
+                        err.to_string().replace('\n', " ")
+                    ),
+                );
                 None
             }
         };

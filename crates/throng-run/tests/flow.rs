@@ -34,7 +34,11 @@ thresholds:
     let out = run_plan(plan(p, &s.url())).await;
     assert_eq!(out.exit_code.code(), 0, "{}", out.summary);
     assert_eq!(s.count(), 18);
-    let echoes: Vec<_> = s.seen().into_iter().filter(|x| x.path.starts_with("/echo")).collect();
+    let echoes: Vec<_> = s
+        .seen()
+        .into_iter()
+        .filter(|x| x.path.starts_with("/echo"))
+        .collect();
     assert_eq!(echoes.len(), 6);
     for e in &echoes {
         let v: serde_json::Value = serde_json::from_str(&e.body).expect("valid JSON body");
@@ -46,13 +50,19 @@ thresholds:
         assert_eq!(v["s"].as_str().map(str::len), Some(4));
         assert_eq!(v["id"].as_str().map(str::len), Some(36));
         assert!(e.headers.iter().any(|(k, v)| k == "x-team" && v == "core"));
-        assert!(e.headers.iter().any(|(k, v)| k == "content-type" && v == "application/json"));
+        assert!(e
+            .headers
+            .iter()
+            .any(|(k, v)| k == "content-type" && v == "application/json"));
     }
     let mut vu_iter: Vec<(String, String)> = echoes
         .iter()
         .map(|e| {
             let v: serde_json::Value = serde_json::from_str(&e.body).expect("json");
-            (v["vu"].as_str().unwrap_or("").to_string(), v["iter"].as_str().unwrap_or("").to_string())
+            (
+                v["vu"].as_str().unwrap_or("").to_string(),
+                v["iter"].as_str().unwrap_or("").to_string(),
+            )
         })
         .collect();
     vu_iter.sort();
@@ -71,7 +81,11 @@ fn write_data(dir: &std::path::Path, rows: usize) {
     }
     std::fs::write(dir.join("users.csv"), csv).expect("csv");
     let json: Vec<_> = (0..rows).map(|i| serde_json::json!({"id": i})).collect();
-    std::fs::write(dir.join("users.json"), serde_json::to_string(&json).expect("j")).expect("json");
+    std::fs::write(
+        dir.join("users.json"),
+        serde_json::to_string(&json).expect("j"),
+    )
+    .expect("json");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -83,7 +97,9 @@ async fn sequential_rows_are_used_in_order() {
     let out = run_plan(plan_in(p, &s.url(), &dir)).await;
     assert_eq!(out.exit_code.code(), 0);
     let paths: Vec<String> = s.seen().into_iter().map(|x| x.path).collect();
-    let expected: Vec<String> = (0..12).map(|i| format!("/u/{}/user{}", i % 5, i % 5)).collect();
+    let expected: Vec<String> = (0..12)
+        .map(|i| format!("/u/{}/user{}", i % 5, i % 5))
+        .collect();
     assert_eq!(paths, expected);
 }
 

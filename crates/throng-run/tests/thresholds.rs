@@ -21,7 +21,10 @@ async fn passing_and_failing_thresholds_give_0_and_99() {
     let t = &out.results.thresholds;
     assert!(!t[0].ok && t[0].observed >= 25.0, "{t:?}");
     // one request in three fails
-    assert!(!t[1].ok && (t[1].observed - 1.0 / 3.0).abs() < 1e-9, "{t:?}");
+    assert!(
+        !t[1].ok && (t[1].observed - 1.0 / 3.0).abs() < 1e-9,
+        "{t:?}"
+    );
     assert!(out.summary.contains("✗ 'p(95)<1'"), "{}", out.summary);
 }
 
@@ -34,8 +37,15 @@ async fn tag_filters_select_the_sub_metric() {
     let out = run_plan(plan(&p, &s.url())).await;
     assert_eq!(out.exit_code.code(), 0, "{}", out.summary);
     let r = &out.results;
-    assert_eq!(r.value("http_reqs{name:broken,status:503}", "count"), Some(20.0));
-    assert!(r.value("http_req_duration{name:slow}", "min").unwrap_or(0.0) >= 29.0);
+    assert_eq!(
+        r.value("http_reqs{name:broken,status:503}", "count"),
+        Some(20.0)
+    );
+    assert!(
+        r.value("http_req_duration{name:slow}", "min")
+            .unwrap_or(0.0)
+            >= 29.0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -44,7 +54,11 @@ async fn abort_on_fail_stops_the_run_early() {
     let p = "base_url: BASE\nscenarios:\n  s:\n    executor: constant-vus\n    vus: 2\n    duration: 30s\n    flow:\n      - get: /status/500\n      - sleep: 10ms\nthresholds:\n  http_req_failed: [{ threshold: \"rate<0.5\", abortOnFail: true }]\n";
     let t = Instant::now();
     let out = run_plan(plan(p, &s.url())).await;
-    assert!(t.elapsed() < Duration::from_secs(6), "took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(6),
+        "took {:?}",
+        t.elapsed()
+    );
     assert_eq!(out.exit_code.code(), 99);
     assert!(out.results.run.aborted_by.is_some());
     assert_eq!(s.count(), count(&out, "http_reqs"));
@@ -57,7 +71,10 @@ async fn delay_abort_eval_postpones_the_abort() {
     let t = Instant::now();
     let out = run_plan(plan(p, &s.url())).await;
     let el = t.elapsed();
-    assert!(el >= Duration::from_secs(3) && el < Duration::from_secs(8), "{el:?}");
+    assert!(
+        el >= Duration::from_secs(3) && el < Duration::from_secs(8),
+        "{el:?}"
+    );
     assert_eq!(out.exit_code.code(), 99);
 }
 

@@ -1,0 +1,282 @@
+//! The binary end to end: exit codes, summary export shape, examples, Ctrl-C, demo.
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+use throng_demo::{DemoConfig, DemoServer};
+
+fn throng() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_throng"));
+    c.current_dir(repo());
+    c
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("throng-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("tmp dir");
+    d
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    let t = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&t).expect("json")
+}
+
+async fn run_example(file: &str, server: &DemoServer, dir: &Path) -> (Output, serde_json::Value) {
+    let export = dir.join(format!("{file}.summary.json"));
+    let url = server.url();
+    let file = file.to_string();
+    let export2 = export.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        throng()
+            .args([
+                "run",
+                &format!("examples/{file}"),
+                "--base-url",
+                &url,
+                "--no-color",
+            ])
+            .arg("--summary-export")
+            .arg(&export2)
+            .output()
+            .expect("runs")
+    })
+    .await
+    .expect("join");
+    let v = json(&export);
+    (out, v)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn examples_run_and_counts_match_the_demo_target() {
+    let dir = tmp("examples");
+    for (file, code) in [
+        ("quickstart.yaml", 0),
+        ("ingest-baseline.yaml", 0),
+        ("executors.yaml", 0),
+        ("impossible-threshold.yaml", 99),
+    ] {
+        let server = DemoServer::start(([127, 0, 0, 1], 0).into(), DemoConfig::default())
+            .await
+            .expect("demo");
+        let (out, v) = run_example(file, &server, &dir).await;
+        assert_eq!(out.status.code(), Some(code), "{file}: {}", text(&out));
+        let reqs = v["metrics"]["http_reqs"]["count"].as_f64().expect("count") as u64;
+        assert_eq!(server.requests(), reqs, "{file}");
+        assert!(reqs > 0);
+        server.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn summary_export_has_k6_shape() {
+    let dir = tmp("export");
+    let server = DemoServer::start(([127, 0, 0, 1], 0).into(), DemoConfig::default())
+        .await
+        .expect("demo");
+    let (out, v) = run_example("quickstart.yaml", &server, &dir).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let m = &v["metrics"];
+    for key in ["avg", "min", "med", "max", "p(90)", "p(95)"] {
+        assert!(m["http_req_duration"][key].is_number(), "{key}: {m}");
+    }
+    // thresholds: true means failed, as in k6
+    assert_eq!(m["http_req_duration"]["thresholds"]["p(95)<500"], false);
+    // rate metrics carry value/passes/fails
+    assert_eq!(m["http_req_failed"]["value"], 0.0);
+    assert_eq!(m["http_req_failed"]["passes"], 0.0);
+    assert!(m["http_reqs"]["rate"].as_f64().unwrap_or(0.0) > 0.0);
+    assert!(m["vus"]["max"].as_f64().unwrap_or(0.0) >= 5.0);
+    assert!(m["http_req_duration{expected_response:true}"]["p(95)"].is_number());
+    let checks = &v["root_group"]["checks"];
+    assert!(
+        checks["status is 200"]["passes"].as_u64().unwrap_or(0) > 0,
+        "{v}"
+    );
+    assert_eq!(checks["status is 200"]["fails"], 0);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("█ THRESHOLDS"));
+    assert!(stdout.contains("✓ 'p(95)<500' p(95)="));
+    assert!(stdout.contains("http_req_duration"));
+    assert!(stdout.contains("total requests:"));
+}
+
+#[test]
+fn validate_accepts_examples_and_rejects_bad_plans_with_104() {
+    for entry in std::fs::read_dir(repo().join("examples")).expect("examples") {
+        let p = entry.expect("entry").path();
+        if p.extension().and_then(|e| e.to_str()) != Some("yaml") {
+            continue;
+        }
+        let o = throng().arg("validate").arg(&p).output().expect("runs");
+        assert_eq!(o.status.code(), Some(0), "{}: {}", p.display(), text(&o));
+    }
+    let dir = tmp("bad");
+    let bad = dir.join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "scenarios:\n  s:\n    executor: constant-vus\n    duration: 1x\n    flow: [ {get: \"http://127.0.0.1:1/{{nope}}\"} ]\n",
+    )
+    .expect("write");
+    for cmd in ["validate", "run"] {
+        let o = throng().arg(cmd).arg(&bad).output().expect("runs");
+        assert_eq!(o.status.code(), Some(104), "{}", text(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("bad.yaml:4:15:"), "{err}");
+        assert!(err.contains("bad.yaml:5:"), "{err}");
+        assert!(err.contains("unknown name `nope`"), "{err}");
+    }
+    let o = throng()
+        .args(["run", "does-not-exist.yaml"])
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(104));
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_stops_gracefully_with_105_and_writes_files() {
+    let server = DemoServer::start(([127, 0, 0, 1], 0).into(), DemoConfig::default())
+        .await
+        .expect("demo");
+    let dir = tmp("sigint");
+    let plan = dir.join("long.yaml");
+    std::fs::write(
+        &plan,
+        "scenarios:\n  s:\n    executor: constant-vus\n    vus: 3\n    duration: 60s\n    flow: [ {get: \"{{env.URL}}/health\"}, {sleep: 20ms} ]\n",
+    )
+    .expect("write");
+    let export = dir.join("s.json");
+    let results = dir.join("r.json");
+    let child = throng()
+        .arg("run")
+        .arg(&plan)
+        .args(["-e", &format!("URL={}", server.url())])
+        .arg("--summary-export")
+        .arg(&export)
+        .arg("--results")
+        .arg(&results)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let t = Instant::now();
+    let pid = child.id().to_string();
+    let k = Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill");
+    assert!(k.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().expect("wait"))
+        .await
+        .expect("join");
+    assert!(t.elapsed() < Duration::from_secs(5));
+    assert_eq!(out.status.code(), Some(105), "{}", text(&out));
+    let v = json(&export);
+    let reqs = v["metrics"]["http_reqs"]["count"].as_f64().unwrap_or(0.0) as u64;
+    assert!(reqs > 0);
+    assert!(server.requests() >= reqs && server.requests() - reqs <= 3);
+    assert_eq!(json(&results)["run"]["interrupted"], true);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("interrupted"));
+}
+
+#[test]
+fn serve_demo_serves_prometheus_metrics() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut child = throng()
+        .args(["serve-demo", "--addr", "127.0.0.1:0", "--latency", "20ms"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut line = String::new();
+    let stderr = child.stderr.take().expect("stderr");
+    BufReader::new(stderr).read_line(&mut line).expect("read");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("url")
+        .to_string();
+    let addr = url.trim_start_matches("http://").to_string();
+    let get = |path: &str| {
+        let mut s = std::net::TcpStream::connect(&addr).expect("connect");
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .expect("write");
+        let mut body = String::new();
+        s.read_to_string(&mut body).expect("read");
+        body
+    };
+    let health = get("/health");
+    let t = Instant::now();
+    let unauthorized = get("/api/v1/items/1");
+    assert!(
+        t.elapsed() >= Duration::from_millis(20),
+        "--latency applies to API routes"
+    );
+    assert!(unauthorized.starts_with("HTTP/1.1 401"), "{unauthorized}");
+    assert!(health.contains("\"status\":\"healthy\""), "{health}");
+    let metrics = get("/metrics");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        metrics.contains("# TYPE demo_requests_total counter"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("demo_requests_total{route=\"/health\",status=\"200\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("demo_request_duration_seconds_bucket"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("demo_queue_depth"), "{metrics}");
+}
+
+#[test]
+fn demo_runs_and_its_counts_match() {
+    let dir = tmp("demo");
+    let o = throng()
+        .args(["demo", "--no-color", "--out-dir"])
+        .arg(&dir)
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let served: u64 = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("demo target counted "))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("count line");
+    let v = json(&dir.join("summary.json"));
+    let reqs = v["metrics"]["http_reqs"]["count"].as_f64().expect("count") as u64;
+    assert_eq!(served, reqs);
+    let r = json(&dir.join("results.json"));
+    assert_eq!(r["run"]["exit_code"], 0);
+    // the burst tripped the rate limiter
+    assert!(stdout.contains("█ THRESHOLDS"));
+    let limited = r["series"]
+        .as_array()
+        .expect("series")
+        .iter()
+        .filter(|s| s["metric"] == "http_reqs" && s["tags"]["status"] == "429")
+        .map(|s| s["value"].as_f64().unwrap_or(0.0))
+        .sum::<f64>();
+    assert!(limited > 0.0, "no 429s in the demo");
+}
