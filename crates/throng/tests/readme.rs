@@ -41,8 +41,14 @@ fn copy_dir(from: &Path, to: &Path) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_readme_command_works() {
     let cmds = readme_commands();
-    assert_eq!(cmds[0], "cargo run --release -- demo", "README must start with the demo command");
-    assert_eq!(cmds[1], "cargo test --workspace", "README's second command runs the tests");
+    assert_eq!(
+        cmds[0], "cargo run --release -- demo",
+        "README must start with the demo command"
+    );
+    assert_eq!(
+        cmds[1], "cargo test --workspace",
+        "README's second command runs the tests"
+    );
     let work = std::env::temp_dir().join(format!("throng-readme-{}", std::process::id()));
     copy_dir(&repo().join("examples"), &work.join("examples"));
     let mut ran = 0;
@@ -63,14 +69,20 @@ async fn every_readme_command_works() {
         let mut c = Command::new(env!("CARGO_BIN_EXE_throng"));
         c.args(&args).current_dir(&work);
         if args[0] == "serve-demo" {
-            let mut child = c.stderr(std::process::Stdio::piped()).spawn().expect("spawn");
+            let mut child = c
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn");
             let mut line = String::new();
             BufReader::new(child.stderr.take().expect("stderr"))
                 .read_line(&mut line)
                 .expect("line");
             let _ = child.kill();
             let _ = child.wait();
-            assert!(line.contains("listening on http://127.0.0.1:"), "{cmd}: {line}");
+            assert!(
+                line.contains("listening on http://127.0.0.1:"),
+                "{cmd}: {line}"
+            );
         } else {
             let out = tokio::task::spawn_blocking(move || c.output().expect("runs"))
                 .await
