@@ -37,6 +37,13 @@ impl IoStats {
         (self.base.elapsed().as_nanos() as u64).max(1)
     }
 
+    fn note_write(&self, n: usize) {
+        if n > 0 {
+            self.written.fetch_add(n as u64, Ordering::Relaxed);
+            self.last_write.store(self.now_ns(), Ordering::Relaxed);
+        }
+    }
+
     /// Forget the timestamps before a new request.
     pub(crate) fn reset_marks(&self) {
         self.last_write.store(0, Ordering::Relaxed);
@@ -105,12 +112,7 @@ impl AsyncWrite for Timed {
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, data),
         };
         if let Poll::Ready(Ok(n)) = &r {
-            if *n > 0 {
-                this.stats.written.fetch_add(*n as u64, Ordering::Relaxed);
-                this.stats
-                    .last_write
-                    .store(this.stats.now_ns(), Ordering::Relaxed);
-            }
+            this.stats.note_write(*n);
         }
         r
     }
@@ -126,12 +128,7 @@ impl AsyncWrite for Timed {
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
         };
         if let Poll::Ready(Ok(n)) = &r {
-            if *n > 0 {
-                this.stats.written.fetch_add(*n as u64, Ordering::Relaxed);
-                this.stats
-                    .last_write
-                    .store(this.stats.now_ns(), Ordering::Relaxed);
-            }
+            this.stats.note_write(*n);
         }
         r
     }

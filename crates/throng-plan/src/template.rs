@@ -403,6 +403,25 @@ fn known_list<'a>(what: &str, it: impl Iterator<Item = &'a str>) -> String {
 mod tests {
     use super::*;
 
+    fn render(
+        t: &Template,
+        vars: &[String],
+        rows: &[Option<&[String]>],
+        seq: &AtomicU64,
+    ) -> String {
+        let mut rng = fastrand::Rng::with_seed(1);
+        let mut cx = RenderCtx {
+            vu: 3,
+            iter: 9,
+            scenario: "s",
+            rows,
+            vars,
+            rng: &mut rng,
+            seq,
+        };
+        t.render_string(&mut cx)
+    }
+
     type Parts = (
         BTreeMap<String, String>,
         Vec<(String, Vec<String>)>,
@@ -433,20 +452,9 @@ mod tests {
         )
         .expect("compile");
         let row = vec!["7".to_string(), "ann".to_string()];
-        let rows = [Some(row.as_slice())];
-        let vars_v = vec!["T".to_string()];
-        let mut rng = fastrand::Rng::with_seed(1);
         let seq = AtomicU64::new(0);
-        let mut cx = RenderCtx {
-            vu: 3,
-            iter: 9,
-            scenario: "s",
-            rows: &rows,
-            vars: &vars_v,
-            rng: &mut rng,
-            seq: &seq,
-        };
-        assert_eq!(t.render_string(&mut cx), "h/u/ann/3-9/T/s");
+        let s = render(&t, &["T".to_string()], &[Some(row.as_slice())], &seq);
+        assert_eq!(s, "h/u/ann/3-9/T/s");
     }
 
     #[test]
@@ -519,19 +527,8 @@ mod tests {
         t.append_raw("{\"m\":\"");
         t.append("say \"{{token}}\"", &scope, true).expect("ok");
         t.append_raw("\"}");
-        let vars_v = vec!["a\"b".to_string()];
-        let mut rng = fastrand::Rng::with_seed(1);
         let seq = AtomicU64::new(0);
-        let mut cx = RenderCtx {
-            vu: 1,
-            iter: 0,
-            scenario: "s",
-            rows: &[],
-            vars: &vars_v,
-            rng: &mut rng,
-            seq: &seq,
-        };
-        let s = t.render_string(&mut cx);
+        let s = render(&t, &["a\"b".to_string()], &[], &seq);
         let v: serde_json::Value = serde_json::from_str(&s).expect("valid json");
         assert_eq!(v["m"], "say \"a\"b\"");
     }

@@ -6,17 +6,6 @@ fn load(y: &str) -> Result<throng_plan::Plan, throng_plan::PlanErrors> {
 }
 
 #[test]
-fn show_errors() {
-    for y in [
-        "scenarios:\n  a:\n    executor: constant-vus\n    vus: abc\n",
-        "scenarios:\n  a:\n    executr: x\n",
-        "a: [1,\n",
-    ] {
-        println!("{}", load(y).expect_err("err"));
-    }
-}
-
-#[test]
 fn loads_a_full_plan() {
     let y = r#"
 name: t
