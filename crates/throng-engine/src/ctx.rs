@@ -47,6 +47,12 @@ pub struct ScenarioStats {
     pub dropped: AtomicU64,
     /// Iterations that could not run.
     pub failed: AtomicU64,
+    /// VUs of this scenario active now.
+    pub active: AtomicU64,
+    /// When the scenario started (ms since the run started, +1; 0 = not yet).
+    pub started_ms: AtomicU64,
+    /// The scenario has ended (graceful stop included).
+    pub finished: std::sync::atomic::AtomicBool,
 }
 
 /// A copy of [`ScenarioStats`].
@@ -128,6 +134,13 @@ impl ScenarioCtx {
     /// Marks a VU active (`delta` = 1) or idle (-1) for the `vus` gauge.
     pub fn vu_active(&self, delta: i64) {
         self.shared.set_active(delta);
+        if delta >= 0 {
+            self.stats.active.fetch_add(delta as u64, Ordering::SeqCst);
+        } else {
+            self.stats
+                .active
+                .fetch_sub((-delta) as u64, Ordering::SeqCst);
+        }
     }
 
     /// Counts iterations that were never started.

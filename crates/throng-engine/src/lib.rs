@@ -108,11 +108,20 @@ impl Engine {
             let start_time = spec.start_time;
             let abort = self.abort.clone();
             handles.push(tokio::spawn(async move {
+                let st = ctx.stats.clone();
                 tokio::select! {
                     _ = tokio::time::sleep(start_time) => {}
-                    _ = abort.cancelled() => return,
+                    _ = abort.cancelled() => {
+                        st.finished.store(true, std::sync::atomic::Ordering::SeqCst);
+                        return;
+                    }
                 }
+                st.started_ms.store(
+                    start.elapsed().as_millis() as u64 + 1,
+                    std::sync::atomic::Ordering::SeqCst,
+                );
                 executor::run(&exec, Arc::new(ctx)).await;
+                st.finished.store(true, std::sync::atomic::Ordering::SeqCst);
             }));
         }
         for h in handles {

@@ -17,7 +17,7 @@ mod snapshot;
 mod tags;
 pub mod threshold;
 
-pub use agg::{Agg, TrendAgg};
+pub use agg::{Agg, TrendAgg, TREND_SCALE};
 pub use builtin::Builtin;
 pub use kind::{MetricKind, ValueType};
 pub use registry::{MetricDef, MetricId, Recorder, Registry};

@@ -138,6 +138,15 @@ pub struct SeriesDump {
     pub hdr: Option<String>,
 }
 
+/// One bar of the latency distribution.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct HistogramBin {
+    /// Upper edge, ms.
+    pub up_to_ms: f64,
+    /// Requests at or below it (and above the previous edge).
+    pub count: u64,
+}
+
 /// Everything a report needs.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Results {
@@ -155,6 +164,15 @@ pub struct Results {
     pub checks: Vec<CheckResult>,
     /// Per-second timeline.
     pub timeline: Vec<TimelinePoint>,
+    /// Requests by status code (`0` = no response).
+    #[serde(default)]
+    pub status_codes: BTreeMap<String, u64>,
+    /// Failures by error kind (`timeout`, `connection refused`, ...).
+    #[serde(default)]
+    pub errors: BTreeMap<String, u64>,
+    /// `http_req_duration` in equal-width bins from min to max (from the HDR histogram).
+    #[serde(default)]
+    pub latency_histogram: Vec<HistogramBin>,
     /// Raw series with histograms.
     pub series: Vec<SeriesDump>,
 }
@@ -408,7 +426,28 @@ impl Results {
             }
         }
         let series = dump_series(snap);
+        let mut status_codes = BTreeMap::new();
+        let mut errors = BTreeMap::new();
+        if let Some((rid, _)) = snap.metric("http_reqs") {
+            for (k, agg) in snap.series().filter(|(k, _)| k.metric == rid) {
+                let tags = snap.tags(k.tags);
+                let n = agg.count() as u64;
+                if let Some(st) = tags.get("status") {
+                    *status_codes.entry(st.to_string()).or_insert(0) += n;
+                }
+                if let Some(e) = tags.get("error") {
+                    *errors.entry(e.to_string()).or_insert(0) += n;
+                }
+            }
+        }
+        let latency_histogram = snap
+            .aggregate("http_req_duration", &[])
+            .and_then(|a| a.trend().map(|t| histogram_bins(t, 10)))
+            .unwrap_or_default();
         Results {
+            status_codes,
+            errors,
+            latency_histogram,
             version: 1,
             run,
             scenarios,
@@ -434,6 +473,27 @@ impl Results {
     pub fn thresholds_ok(&self) -> bool {
         self.thresholds.iter().all(|t| t.ok)
     }
+}
+
+/// `bins` equal-width bins from the trend's min to its max.
+fn histogram_bins(t: &throng_metrics::TrendAgg, bins: usize) -> Vec<HistogramBin> {
+    if t.count == 0 || bins == 0 {
+        return Vec::new();
+    }
+    let (lo, hi) = (t.min, t.max);
+    let width = ((hi - lo) / bins as f64).max(1e-9);
+    let mut out: Vec<HistogramBin> = (1..=bins)
+        .map(|i| HistogramBin {
+            up_to_ms: lo + width * i as f64,
+            count: 0,
+        })
+        .collect();
+    for v in t.hist.iter_recorded() {
+        let ms = v.value_iterated_to() as f64 / throng_metrics::TREND_SCALE;
+        let i = (((ms - lo) / width).ceil() as usize).clamp(1, bins) - 1;
+        out[i].count += v.count_at_value();
+    }
+    out
 }
 
 fn dump_series(snap: &Snapshot) -> Vec<SeriesDump> {

@@ -334,3 +334,48 @@ pub fn render_summary(r: &Results, color: bool) -> String {
     }
     o
 }
+
+/// The latency distribution and status-code tally (printed by `throng quick`, like oha).
+pub fn render_distribution(r: &Results) -> String {
+    let mut o = String::new();
+    if !r.latency_histogram.is_empty() {
+        let _ = writeln!(o, "\n  Response time histogram:");
+        let max = r
+            .latency_histogram
+            .iter()
+            .map(|b| b.count)
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        for b in &r.latency_histogram {
+            let bar = "■".repeat(((b.count as f64 / max as f64) * 40.0).round() as usize);
+            let _ = writeln!(
+                o,
+                "  {:>10} [{:>7}] |{}",
+                format_ms(b.up_to_ms),
+                b.count,
+                bar
+            );
+        }
+    }
+    if !r.status_codes.is_empty() {
+        let _ = writeln!(o, "\n  Status code distribution:");
+        let mut codes: Vec<(&String, &u64)> = r.status_codes.iter().collect();
+        codes.sort_by(|a, b| b.1.cmp(a.1));
+        for (code, n) in codes {
+            let label = if code == "0" {
+                "no response".to_string()
+            } else {
+                format!("[{code}]")
+            };
+            let _ = writeln!(o, "  {label:>12} {n} responses");
+        }
+    }
+    if !r.errors.is_empty() {
+        let _ = writeln!(o, "\n  Error distribution:");
+        for (e, n) in &r.errors {
+            let _ = writeln!(o, "  {n:>12} {e}");
+        }
+    }
+    o
+}

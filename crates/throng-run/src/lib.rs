@@ -15,10 +15,13 @@ use std::time::{Duration, Instant};
 use throng_engine::{Engine, ScenarioSpec};
 use throng_flow::FlowWorkload;
 use throng_http::{ClientOptions, HttpVersion, SharedConfig};
+use throng_live::LiveSink;
 use throng_metrics::{Registry, TagSet, ThresholdSet};
 use throng_plan::{Http2Mode, Plan};
 use throng_report::{describe_executor, Results, RunInfo, ScenarioOutcome, TimelinePoint};
 use tokio_util::sync::CancellationToken;
+
+mod live;
 
 /// Everything one run needs.
 pub struct RunRequest {
@@ -36,6 +39,8 @@ pub struct RunRequest {
     pub interrupt: CancellationToken,
     /// ANSI colours in the summary.
     pub color: bool,
+    /// Shows the run while it goes (progress bars, status lines).
+    pub live: Option<Box<dyn LiveSink>>,
 }
 
 /// How a run ended.
@@ -126,6 +131,10 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     let engine_stop = CancellationToken::new();
     let engine = Engine::new(reg.clone(), specs, engine_stop.clone());
     let active = engine.active_vus();
+    let mut live_state = live::LiveState::new(&plan, engine.stats());
+    let mut sink = req.live;
+    let mut redraw = tokio::time::interval(Duration::from_millis(250));
+    redraw.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut handle = tokio::spawn(engine.run());
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -141,6 +150,7 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
                 ticks += 1;
                 let snap = reg.collect();
                 timeline.push(point(&snap, start.elapsed(), active.load(Ordering::SeqCst)));
+                live_state.absorb(&snap);
                 if ticks % 2 == 0 && aborted_by.is_none() {
                     let elapsed = start.elapsed();
                     let verdicts = thresholds.evaluate(&snap, elapsed);
@@ -149,6 +159,11 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
                         tracing::warn!("threshold {} '{}' failed: aborting the run", t.key, t.expr.source);
                         engine_stop.cancel();
                     }
+                }
+            }
+            _ = redraw.tick(), if sink.is_some() => {
+                if let Some(s) = sink.as_mut() {
+                    s.update(&live_state.view(start.elapsed()));
                 }
             }
             _ = req.interrupt.cancelled(), if !interrupted => {
@@ -160,6 +175,10 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     let elapsed = start.elapsed();
     let snap = reg.collect();
     timeline.push(point(&snap, elapsed, 0));
+    if let Some(s) = sink.as_mut() {
+        live_state.absorb(&snap);
+        s.finish(&live_state.view(elapsed));
+    }
     let verdicts = thresholds.evaluate(&snap, elapsed);
     let thresholds_ok = verdicts.iter().all(|v| v.ok);
     let exit_code = if interrupted {

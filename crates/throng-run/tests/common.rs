@@ -35,6 +35,7 @@ pub async fn run_with(
         no_thresholds: false,
         interrupt,
         color: false,
+        live: None,
     })
     .await
     .expect("run starts")

@@ -28,6 +28,36 @@ pub enum Command {
     ServeDemo(ServeDemoArgs),
     /// Start the demo target in-process and run the demo plan against it.
     Demo(DemoArgs),
+    /// Load-test one URL from flags (like hey, oha or wrk).
+    Quick(Box<crate::quick::QuickArgs>),
+}
+
+/// Progress flags shared by `run`, `quick` and `demo`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ProgressArgs {
+    /// No progress output.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Seconds between plain status lines when stderr is not a terminal.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, hide = true)]
+    pub progress_interval: f64,
+}
+
+impl ProgressArgs {
+    fn sink(&self) -> Option<Box<dyn throng_live::LiveSink>> {
+        use throng_live::progress::{Progress, ProgressMode};
+        if self.quiet {
+            return None;
+        }
+        let mode = if std::io::stderr().is_terminal() {
+            ProgressMode::Bars
+        } else {
+            ProgressMode::Plain {
+                every: Duration::from_secs_f64(self.progress_interval.max(0.1)),
+            }
+        };
+        Some(Box::new(Progress::stderr(mode)))
+    }
 }
 
 /// `-e` and `--env-file`.
@@ -72,6 +102,8 @@ pub struct RunArgs {
     pub env: EnvArgs,
     #[command(flatten)]
     pub out: OutputArgs,
+    #[command(flatten)]
+    pub progress: ProgressArgs,
 }
 
 #[derive(Args, Debug)]
@@ -119,6 +151,8 @@ pub struct DemoArgs {
     /// No colours in the summary.
     #[arg(long)]
     pub no_color: bool,
+    #[command(flatten)]
+    pub progress: ProgressArgs,
 }
 
 fn parse_latency(s: &str) -> Result<Latency, String> {
@@ -214,6 +248,15 @@ fn resolve_plan(args: &RunArgs, text: Option<&str>) -> Result<Plan, String> {
 
 /// `throng run`: returns the exit code.
 pub async fn run_plan(args: RunArgs, text: Option<&str>) -> i32 {
+    run_plan_then(args, text, |_| String::new()).await
+}
+
+/// Runs a plan; `extra` may append to the summary (quick mode's histogram).
+pub async fn run_plan_then(
+    args: RunArgs,
+    text: Option<&str>,
+    extra: impl FnOnce(&throng_report::Results) -> String,
+) -> i32 {
     let plan = match resolve_plan(&args, text) {
         Ok(p) => p,
         Err(e) => {
@@ -232,11 +275,13 @@ pub async fn run_plan(args: RunArgs, text: Option<&str>) -> i32 {
         no_thresholds: args.out.no_thresholds,
         interrupt,
         color,
+        live: args.progress.sink(),
     };
     match throng_run::run(req).await {
         Ok(out) => {
             if !args.out.no_summary {
                 print!("{}", out.summary);
+                print!("{}", extra(&out.results));
             }
             for e in &out.write_errors {
                 eprintln!("error: {e}");
@@ -313,6 +358,7 @@ pub async fn demo(args: DemoArgs) -> i32 {
             no_color: args.no_color,
             ..OutputArgs::default()
         },
+        progress: args.progress.clone(),
     };
     let code = run_plan(run, Some(DEMO_PLAN)).await;
     let served = server.requests();

@@ -1,6 +1,7 @@
 //! The throng command line: parses flags into a run request and hands it to throng-run.
 mod cli;
 mod env;
+mod quick;
 mod signals;
 
 use clap::Parser;
@@ -37,6 +38,7 @@ async fn dispatch(cli: Cli) -> i32 {
         Command::Validate(args) => validate(&args.plan, &args.env),
         Command::ServeDemo(args) => cli::serve_demo(args).await,
         Command::Demo(args) => cli::demo(args).await,
+        Command::Quick(args) => quick::run(*args).await,
     }
 }
 

@@ -25,6 +25,38 @@ fn readme_commands() -> Vec<String> {
     out
 }
 
+/// Splits a command line as a POSIX shell would for plain words and '...' / "..." quoting.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut in_word = false;
+    for c in line.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    out.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                cur.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        out.push(cur);
+    }
+    out
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for e in std::fs::read_dir(from).expect("read") {
@@ -53,7 +85,7 @@ async fn every_readme_command_works() {
     copy_dir(&repo().join("examples"), &work.join("examples"));
     let mut ran = 0;
     for cmd in &cmds[2..] {
-        let args: Vec<String> = cmd.split_whitespace().map(str::to_string).collect();
+        let args = shell_words(cmd);
         assert_eq!(args[0], "throng", "unexpected README command: {cmd}");
         let server = DemoServer::start(([127, 0, 0, 1], 0).into(), DemoConfig::default())
             .await
@@ -61,9 +93,8 @@ async fn every_readme_command_works() {
         let args: Vec<String> = args[1..]
             .iter()
             .map(|a| match a.as_str() {
-                "http://127.0.0.1:8080" => server.url(),
                 "127.0.0.1:8080" => "127.0.0.1:0".to_string(),
-                _ => a.clone(),
+                _ => a.replace("http://127.0.0.1:8080", &server.url()),
             })
             .collect();
         let mut c = Command::new(env!("CARGO_BIN_EXE_throng"));

@@ -1,0 +1,85 @@
+//! throng-live: what a run shows while it goes. A [`LiveSink`] gets a [`LiveView`] about four
+//! times a second; [`progress::Progress`] draws it as one bar per scenario on a terminal, or as
+//! a plain status line every few seconds when stderr is not a terminal (CI logs).
+#![warn(missing_docs)]
+
+pub mod progress;
+
+use std::time::Duration;
+
+/// One scenario's figures at a moment.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScenarioLive {
+    /// Scenario name.
+    pub name: String,
+    /// Iterations done (completed, interrupted or failed) so far.
+    pub done: u64,
+    /// Iterations planned, when the executor has a total.
+    pub total: Option<u64>,
+    /// Time since the scenario started (zero before its `startTime`).
+    pub elapsed: Duration,
+    /// Planned length (excluding the graceful stop).
+    pub duration: Duration,
+    /// Whether the scenario has ended.
+    pub finished: bool,
+    /// Requests per second over the last second.
+    pub rps: f64,
+    /// Requests that succeeded so far.
+    pub ok: u64,
+    /// Requests that failed so far.
+    pub failed: u64,
+    /// p95 of `http_req_duration` so far, ms.
+    pub p95_ms: f64,
+    /// Active VUs.
+    pub vus: u64,
+}
+
+impl ScenarioLive {
+    /// Share done, 0..=1: by iterations when there is a total, else by time.
+    pub fn fraction(&self) -> f64 {
+        if self.finished {
+            return 1.0;
+        }
+        match self.total {
+            Some(t) if t > 0 => (self.done as f64 / t as f64).min(1.0),
+            _ if !self.duration.is_zero() => {
+                (self.elapsed.as_secs_f64() / self.duration.as_secs_f64()).min(1.0)
+            }
+            _ => 0.0,
+        }
+    }
+
+    /// Time left, if it can be told.
+    pub fn eta(&self) -> Option<Duration> {
+        if self.finished {
+            return Some(Duration::ZERO);
+        }
+        match self.total {
+            Some(t) if self.done > 0 => {
+                let per = self.elapsed.as_secs_f64() / self.done as f64;
+                let left_by_count = per * t.saturating_sub(self.done) as f64;
+                let left_by_time = self.duration.saturating_sub(self.elapsed).as_secs_f64();
+                Some(Duration::from_secs_f64(left_by_count.min(left_by_time)))
+            }
+            Some(_) => None,
+            None => Some(self.duration.saturating_sub(self.elapsed)),
+        }
+    }
+}
+
+/// Every scenario at a moment.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LiveView {
+    /// Time since the run started.
+    pub elapsed: Duration,
+    /// Scenarios in plan order.
+    pub scenarios: Vec<ScenarioLive>,
+}
+
+/// Something that shows the run while it goes (progress, dashboard, ...).
+pub trait LiveSink: Send {
+    /// A new view, about four times a second.
+    fn update(&mut self, view: &LiveView);
+    /// The run ended; `view` is final.
+    fn finish(&mut self, view: &LiveView);
+}

@@ -1,0 +1,401 @@
+//! `throng quick URL`: hey/oha/wrk-style one-liners, turned into a plan (so `--print-plan`
+//! shows exactly what runs, and the one-liner can grow into a plan file).
+use crate::cli::{EnvArgs, OutputArgs, ProgressArgs, RunArgs};
+use clap::{Args, ValueEnum};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use throng_run::ExitCode;
+
+/// Load shapes teams already use.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Preset {
+    /// 1,000 requests over 50 connections.
+    Quick,
+    /// 10,000 requests over 200 connections.
+    Stress,
+    /// 50,000 requests over 500 connections.
+    Extreme,
+}
+
+#[derive(Args, Debug)]
+pub struct QuickArgs {
+    /// The URL to load.
+    pub url: String,
+    /// Total requests (shared among the VUs).
+    #[arg(short = 'n', long = "requests")]
+    pub requests: Option<u64>,
+    /// Concurrent VUs (each with its own keep-alive connection).
+    #[arg(short = 'c', long = "concurrency")]
+    pub concurrency: Option<u64>,
+    /// Run for this long (e.g. 30s) instead of a request count.
+    #[arg(short = 'z', long = "duration")]
+    pub duration: Option<String>,
+    /// Open model: start this many requests per second.
+    #[arg(short = 'q', long = "rate")]
+    pub rate: Option<f64>,
+    /// Most VUs an open-model run may use (default: the concurrency).
+    #[arg(long)]
+    pub max_vus: Option<u64>,
+    /// Stages `TARGET:DURATION,...` for VUs, or for the rate with -q (e.g. 0:10s,200:1m,0:10s).
+    #[arg(long)]
+    pub ramp: Option<String>,
+    /// HTTP method.
+    #[arg(short = 'm', long, default_value = "GET")]
+    pub method: String,
+    /// A header `Name: value` (repeatable).
+    #[arg(short = 'H', long = "header")]
+    pub headers: Vec<String>,
+    /// Request body (templated like plans, e.g. `{"id":{{random_int(1,100)}}}`).
+    #[arg(short = 'd', long = "body")]
+    pub body: Option<String>,
+    /// Read the request body from a file.
+    #[arg(short = 'D', long = "body-file")]
+    pub body_file: Option<PathBuf>,
+    /// HTTP/2 (ALPN over TLS; prior knowledge on plain http://).
+    #[arg(long)]
+    pub http2: bool,
+    /// Accept any TLS certificate.
+    #[arg(long)]
+    pub insecure: bool,
+    /// Per-request timeout.
+    #[arg(long, default_value = "20s")]
+    pub timeout: String,
+    /// A new connection for every request.
+    #[arg(long)]
+    pub no_keepalive: bool,
+    /// A named load shape.
+    #[arg(long, value_enum)]
+    pub preset: Option<Preset>,
+    /// A threshold: `p(95)<500` (on http_req_duration), `rate<0.01` (on http_req_failed), or
+    /// `metric{tag:value}:expr` (repeatable; exit 99 when one fails).
+    #[arg(long = "threshold")]
+    pub thresholds: Vec<String>,
+    /// Print the equivalent YAML plan and exit.
+    #[arg(long)]
+    pub print_plan: bool,
+    #[command(flatten)]
+    pub env: EnvArgs,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    #[command(flatten)]
+    pub progress: ProgressArgs,
+}
+
+fn q(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
+
+fn stages(spec: &str) -> Result<Vec<(f64, String)>, String> {
+    spec.split(',')
+        .map(|part| {
+            let (t, d) = part
+                .trim()
+                .split_once(':')
+                .ok_or_else(|| format!("--ramp `{part}`: expected TARGET:DURATION, e.g. 200:1m"))?;
+            let target: f64 = t
+                .parse()
+                .map_err(|_| format!("--ramp `{part}`: `{t}` is not a number"))?;
+            throng_plan::parse_duration(d).map_err(|e| format!("--ramp `{part}`: {e}"))?;
+            Ok((target, d.to_string()))
+        })
+        .collect()
+}
+
+/// `metric:expr` → (metric, expr); a bare expr goes to the metric its stat implies.
+fn threshold(spec: &str) -> (String, String) {
+    let mut depth = 0;
+    for (i, c) in spec.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            ':' if depth == 0 => return (spec[..i].trim().into(), spec[i + 1..].trim().into()),
+            _ => {}
+        }
+    }
+    let s = spec.trim_start();
+    let metric = if s.starts_with("rate") {
+        "http_req_failed"
+    } else if s.starts_with("count") {
+        "http_reqs"
+    } else {
+        "http_req_duration"
+    };
+    (metric.into(), spec.trim().into())
+}
+
+/// The YAML plan for these flags.
+pub fn plan_yaml(a: &QuickArgs) -> Result<String, String> {
+    let (preset_n, preset_c) = match a.preset {
+        Some(Preset::Quick) => (Some(1000), Some(50)),
+        Some(Preset::Stress) => (Some(10_000), Some(200)),
+        Some(Preset::Extreme) => (Some(50_000), Some(500)),
+        None => (None, None),
+    };
+    let c = a.concurrency.or(preset_c).unwrap_or(50).max(1);
+    let n = a.requests.or(preset_n);
+    if let Some(z) = &a.duration {
+        throng_plan::parse_duration(z).map_err(|e| format!("-z {z}: {e}"))?;
+    }
+    let mut y = String::new();
+    let _ = writeln!(y, "# generated by: throng quick (see --print-plan)");
+    let _ = writeln!(y, "name: quick");
+    let _ = writeln!(y, "defaults:");
+    let _ = writeln!(y, "  timeout: {}", q(&a.timeout));
+    if a.http2 {
+        let plain = a.url.starts_with("http://");
+        let _ = writeln!(
+            y,
+            "  http2: {}",
+            if plain { "prior-knowledge" } else { "true" }
+        );
+    } else {
+        let _ = writeln!(y, "  http2: false");
+    }
+    if a.insecure {
+        let _ = writeln!(y, "  insecure_skip_tls_verify: true");
+    }
+    if a.no_keepalive {
+        let _ = writeln!(y, "  keepalive: false");
+    }
+    let _ = writeln!(y, "scenarios:");
+    let _ = writeln!(y, "  quick:");
+    let max_vus = a.max_vus.unwrap_or(c).max(c);
+    match (&a.ramp, a.rate) {
+        (Some(r), Some(_)) => {
+            let st = stages(r)?;
+            let _ = writeln!(y, "    executor: ramping-arrival-rate");
+            let _ = writeln!(y, "    startRate: 0");
+            let _ = writeln!(y, "    timeUnit: 1s");
+            let _ = writeln!(y, "    preAllocatedVUs: {c}");
+            let _ = writeln!(y, "    maxVUs: {max_vus}");
+            let _ = writeln!(y, "    stages:");
+            for (t, d) in st {
+                let _ = writeln!(y, "      - {{ duration: {}, target: {t} }}", q(&d));
+            }
+        }
+        (Some(r), None) => {
+            let st = stages(r)?;
+            let _ = writeln!(y, "    executor: ramping-vus");
+            let _ = writeln!(y, "    startVUs: 0");
+            let _ = writeln!(y, "    stages:");
+            for (t, d) in st {
+                let _ = writeln!(y, "      - {{ duration: {}, target: {t} }}", q(&d));
+            }
+        }
+        (None, Some(rate)) => {
+            if rate <= 0.0 || !rate.is_finite() {
+                return Err("-q: the rate must be above 0".into());
+            }
+            let duration = match (&a.duration, n) {
+                (Some(z), _) => z.clone(),
+                (None, Some(n)) => format!("{}ms", ((n as f64 / rate) * 1000.0).ceil() as u64),
+                (None, None) => "10s".into(),
+            };
+            let _ = writeln!(y, "    executor: constant-arrival-rate");
+            let _ = writeln!(y, "    rate: {rate}");
+            let _ = writeln!(y, "    timeUnit: 1s");
+            let _ = writeln!(y, "    duration: {}", q(&duration));
+            let _ = writeln!(y, "    preAllocatedVUs: {c}");
+            let _ = writeln!(y, "    maxVUs: {max_vus}");
+        }
+        (None, None) => match &a.duration {
+            Some(z) => {
+                let _ = writeln!(y, "    executor: constant-vus");
+                let _ = writeln!(y, "    vus: {c}");
+                let _ = writeln!(y, "    duration: {}", q(z));
+            }
+            None => {
+                let n = n.unwrap_or(200).max(1);
+                let _ = writeln!(y, "    executor: shared-iterations");
+                let _ = writeln!(y, "    vus: {}", c.min(n));
+                let _ = writeln!(y, "    iterations: {n}");
+                let _ = writeln!(y, "    maxDuration: 24h");
+            }
+        },
+    }
+    let _ = writeln!(y, "    flow:");
+    let _ = writeln!(y, "      - method: {}", q(&a.method.to_uppercase()));
+    let _ = writeln!(y, "        url: {}", q(&a.url));
+    let _ = writeln!(y, "        name: {}", q(&a.url));
+    let body = match (&a.body, &a.body_file) {
+        (Some(b), _) => Some(b.clone()),
+        (None, Some(f)) => {
+            Some(std::fs::read_to_string(f).map_err(|e| format!("-D {}: {e}", f.display()))?)
+        }
+        (None, None) => None,
+    };
+    let mut headers: Vec<(String, String)> = Vec::new();
+    for h in &a.headers {
+        let (k, v) = h
+            .split_once(':')
+            .ok_or_else(|| format!("-H `{h}`: expected `Name: value`"))?;
+        headers.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    if let Some(b) = &body {
+        let t = b.trim_start();
+        if (t.starts_with('{') || t.starts_with('['))
+            && !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
+            headers.push(("Content-Type".into(), "application/json".into()));
+        }
+    }
+    if !headers.is_empty() {
+        let _ = writeln!(y, "        headers:");
+        for (k, v) in &headers {
+            let _ = writeln!(y, "          {}: {}", q(k), q(v));
+        }
+    }
+    if let Some(b) = &body {
+        let _ = writeln!(y, "        body: {}", q(b));
+    }
+    if !a.thresholds.is_empty() {
+        let _ = writeln!(y, "thresholds:");
+        let mut by_metric: Vec<(String, Vec<String>)> = Vec::new();
+        for t in &a.thresholds {
+            let (m, e) = threshold(t);
+            match by_metric.iter_mut().find(|(k, _)| *k == m) {
+                Some((_, v)) => v.push(e),
+                None => by_metric.push((m, vec![e])),
+            }
+        }
+        for (m, exprs) in by_metric {
+            let list: Vec<String> = exprs.iter().map(|e| q(e)).collect();
+            let _ = writeln!(y, "  {}: [{}]", q(&m), list.join(", "));
+        }
+    }
+    Ok(y)
+}
+
+/// `throng quick`.
+pub async fn run(a: QuickArgs) -> i32 {
+    if !(a.url.starts_with("http://") || a.url.starts_with("https://")) {
+        eprintln!("error: `{}` is not an http:// or https:// URL", a.url);
+        return ExitCode::InvalidPlan.code();
+    }
+    let yaml = match plan_yaml(&a) {
+        Ok(y) => y,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::InvalidPlan.code();
+        }
+    };
+    if a.print_plan {
+        print!("{yaml}");
+        return 0;
+    }
+    let args = RunArgs {
+        plan: PathBuf::from("quick.yaml"),
+        base_url: None,
+        env: a.env.clone(),
+        out: a.out.clone(),
+        progress: a.progress.clone(),
+    };
+    crate::cli::run_plan_then(args, Some(&yaml), throng_report::render_distribution).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct T {
+        #[command(flatten)]
+        q: QuickArgs,
+    }
+
+    fn yaml(args: &[&str]) -> String {
+        let mut v = vec!["quick"];
+        v.extend_from_slice(args);
+        let t = T::try_parse_from(v).expect("args");
+        plan_yaml(&t.q).expect("plan")
+    }
+
+    fn load(y: &str) -> throng_plan::Plan {
+        throng_plan::load_str(y, std::path::Path::new("quick.yaml"), &Default::default())
+            .unwrap_or_else(|e| panic!("{e}\n{y}"))
+    }
+
+    #[test]
+    fn flags_map_to_k6_executors() {
+        use throng_plan::Executor::*;
+        let p = load(&yaml(&["-n", "1000", "-c", "50", "http://127.0.0.1:1/"]));
+        assert!(matches!(
+            p.scenarios[0].executor,
+            SharedIterations {
+                vus: 50,
+                iterations: 1000,
+                ..
+            }
+        ));
+        let p = load(&yaml(&["-z", "10s", "-c", "5", "http://127.0.0.1:1/"]));
+        assert!(matches!(
+            p.scenarios[0].executor,
+            ConstantVus { vus: 5, .. }
+        ));
+        let p = load(&yaml(&["-q", "200", "-z", "10s", "http://127.0.0.1:1/"]));
+        assert!(
+            matches!(p.scenarios[0].executor, ConstantArrivalRate { rate, .. } if rate == 200.0)
+        );
+        let p = load(&yaml(&[
+            "--ramp",
+            "0:10s,200:1m,0:10s",
+            "http://127.0.0.1:1/",
+        ]));
+        assert!(matches!(&p.scenarios[0].executor, RampingVus { stages, .. } if stages.len() == 3));
+        let p = load(&yaml(&[
+            "-q",
+            "50",
+            "--ramp",
+            "100:5s",
+            "http://127.0.0.1:1/",
+        ]));
+        assert!(matches!(p.scenarios[0].executor, RampingArrivalRate { .. }));
+        let p = load(&yaml(&["--preset", "stress", "http://127.0.0.1:1/"]));
+        assert!(matches!(
+            p.scenarios[0].executor,
+            SharedIterations {
+                vus: 200,
+                iterations: 10_000,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn body_headers_and_thresholds() {
+        let y = yaml(&[
+            "-m",
+            "post",
+            "-H",
+            "X-Key: a:b",
+            "-d",
+            r#"{"user_id":{{random_int(1,10000)}},"content":"msg {{uuid}}"}"#,
+            "--threshold",
+            "p(95)<500",
+            "--threshold",
+            "rate<0.01",
+            "--threshold",
+            "http_req_duration{status:200}:p(99)<900",
+            "http://127.0.0.1:1/api",
+        ]);
+        let p = load(&y);
+        let throng_plan::Step::Request(r) = &p.scenarios[0].flow[0] else {
+            panic!("request")
+        };
+        assert_eq!(r.method, "POST");
+        assert!(r.headers.iter().any(|(k, _)| k == "X-Key"));
+        assert!(r.headers.iter().any(|(k, _)| k == "Content-Type"));
+        let keys: Vec<&str> = p.thresholds.items.iter().map(|t| t.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "http_req_duration",
+                "http_req_duration{status:200}",
+                "http_req_failed"
+            ]
+        );
+    }
+}

@@ -1,0 +1,173 @@
+//! `throng quick` against the demo target, and the progress display in both modes.
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use throng_demo::{DemoConfig, DemoServer};
+
+fn throng() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_throng"));
+    c.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."));
+    c
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+async fn output(mut c: Command) -> Output {
+    tokio::task::spawn_blocking(move || c.output().expect("runs"))
+        .await
+        .expect("join")
+}
+
+fn summary_count(o: &Output) -> u64 {
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("total requests:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("total requests line")
+}
+
+async fn demo() -> DemoServer {
+    DemoServer::start(([127, 0, 0, 1], 0).into(), DemoConfig::default())
+        .await
+        .expect("demo")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn n_requests_reach_the_server_exactly() {
+    let s = demo().await;
+    let mut c = throng();
+    c.args(["quick", "-n", "1000", "-c", "50", "--no-color"])
+        .arg(format!("{}/health", s.url()));
+    let o = output(c).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(s.requests(), 1000);
+    assert_eq!(summary_count(&o), 1000);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("Response time histogram:"), "{out}");
+    assert!(out.contains("[200] 1000 responses"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_for_a_duration_is_on_target_at_the_server() {
+    let s = demo().await;
+    let mut c = throng();
+    c.args(["quick", "-q", "200", "-z", "10s", "-c", "20", "--quiet"])
+        .arg(format!("{}/health", s.url()));
+    let o = output(c).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let seen = s.requests();
+    assert!((1980..=2020).contains(&seen), "server saw {seen}");
+    assert_eq!(summary_count(&o), seen);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn post_bodies_thresholds_and_print_plan() {
+    let s = demo().await;
+    let url = format!("{}/api/v1/ingest", s.url());
+    let body = r#"{"user_id":{{random_int(1,10000)}},"channel_id":{{random_int(1,100)}},"content":"msg {{uuid}}"}"#;
+    let mut c = throng();
+    c.args([
+        "quick",
+        "-n",
+        "100",
+        "-c",
+        "5",
+        "-m",
+        "POST",
+        "-H",
+        "X-API-KEY: test-api-key",
+        "-d",
+        body,
+    ])
+    .args(["--threshold", "p(95)<2000", "--threshold", "rate==0", &url]);
+    let o = output(c).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(s.requests_for("/api/v1/ingest"), 100);
+    assert_eq!(s.responses_with_status(200), 100);
+
+    let mut c = throng();
+    c.args(["quick", "-n", "10", "--threshold", "p(95)<0", &url]);
+    let o = output(c).await;
+    assert_eq!(o.status.code(), Some(99), "{}", text(&o));
+
+    let mut c = throng();
+    c.args([
+        "quick",
+        "--print-plan",
+        "-q",
+        "50",
+        "--ramp",
+        "0:5s,100:10s",
+        &url,
+    ]);
+    let o = output(c).await;
+    assert_eq!(o.status.code(), Some(0));
+    let dir = std::env::temp_dir().join(format!("throng-quick-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let plan: PathBuf = dir.join("quick.yaml");
+    std::fs::write(&plan, &o.stdout).expect("write");
+    let mut c = throng();
+    c.arg("validate").arg(&plan);
+    let v = output(c).await;
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&v),
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("executor: ramping-arrival-rate"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_progress_lines_when_stderr_is_not_a_terminal() {
+    let s = demo().await;
+    let mut c = throng();
+    c.args(["quick", "-z", "3s", "-c", "2", "--progress-interval", "1"])
+        .arg(format!("{}/health", s.url()));
+    let o = output(c).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("running (")).collect();
+    assert!(lines.len() >= 2, "{err}");
+    let last = lines.last().expect("line");
+    assert!(last.contains("quick 3s/3s 100%"), "{last}");
+    assert!(last.contains("req/s | ok "), "{last}");
+    assert!(last.contains("| done"), "{last}");
+    // --quiet silences it
+    let mut c = throng();
+    c.args(["quick", "-n", "10", "--quiet", "--progress-interval", "0.1"])
+        .arg(format!("{}/health", s.url()));
+    let o = output(c).await;
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("running ("));
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_bars_under_a_pseudo_terminal() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipping: util-linux `script` is not installed");
+        return;
+    }
+    let s = demo().await;
+    let cmd = format!(
+        "{} quick -n 3000 -c 4 {}/health >/dev/null",
+        env!("CARGO_BIN_EXE_throng"),
+        s.url()
+    );
+    let mut c = Command::new("script");
+    c.args(["-qfec", &cmd, "/dev/null"]);
+    let o = output(c).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let tty = String::from_utf8_lossy(&o.stdout);
+    // indicatif draws the bar with the scenario name, counts and our status text
+    assert!(tty.contains("quick ["), "{tty}");
+    assert!(tty.contains("3000/3000 100%"), "{tty}");
+    assert!(tty.contains("req/s | ok"), "{tty}");
+}
