@@ -143,6 +143,15 @@ impl ScenarioCtx {
         }
     }
 
+    /// Records how late the scheduler dispatched an arrival (its own lag, not VU waits).
+    pub fn schedule_lag(&self, due: Instant) {
+        self.registry.add(
+            self.b.schedule_lag,
+            self.tags,
+            Instant::now().saturating_duration_since(due).as_secs_f64() * 1000.0,
+        );
+    }
+
     /// Counts iterations that were never started.
     pub fn dropped(&self, n: u64) {
         if n > 0 {

@@ -6,7 +6,7 @@ use throng_engine::{
     Engine, IterFuture, IterInfo, IterOutcome, ScenarioSpec, Vu, VuInit, Workload,
 };
 use throng_metrics::{Registry, TagSet};
-use throng_plan::{Executor, Stage};
+use throng_plan::{Executor, Stage, WhenBusy};
 use tokio_util::sync::CancellationToken;
 
 struct Fake {
@@ -195,6 +195,7 @@ async fn constant_arrival_rate_starts_exactly_rate_times_duration() {
             duration: Duration::from_secs(2),
             pre_allocated_vus: 5,
             max_vus: 20,
+            when_busy: WhenBusy::Drop,
         },
         10,
     );
@@ -215,6 +216,7 @@ async fn arrivals_without_a_free_vu_are_dropped() {
             duration: Duration::from_secs(1),
             pre_allocated_vus: 2,
             max_vus: 4,
+            when_busy: WhenBusy::Drop,
         },
         400,
     );
@@ -244,6 +246,7 @@ async fn ramping_arrival_rate_integrates_the_stages() {
             ],
             pre_allocated_vus: 10,
             max_vus: 10,
+            when_busy: WhenBusy::Drop,
         },
         1,
     );

@@ -77,6 +77,7 @@ impl Workload for FlowWorkload {
             tags: TagCache::default(),
             shared: sh.clone(),
             buf: String::new(),
+            lateness_ms: None,
         })
     }
 }
@@ -91,10 +92,15 @@ struct FlowVu {
     tags: TagCache,
     shared: Arc<FlowShared>,
     buf: String,
+    /// How late this iteration started against its schedule, ms (open-model executors).
+    lateness_ms: Option<f64>,
 }
 
 impl Vu for FlowVu {
     fn iteration(&mut self, info: IterInfo) -> IterFuture<'_> {
+        self.lateness_ms = info
+            .intended_start
+            .map(|due| Instant::now().saturating_duration_since(due).as_secs_f64() * 1000.0);
         Box::pin(async move {
             let shared = self.shared.clone();
             let sc = &shared.plan.scenarios[shared.scenario];
@@ -178,16 +184,17 @@ impl FlowVu {
         let reg = &shared.registry;
         let hm = &shared.http_metrics;
         let tags = &mut self.tags;
+        let late = self.lateness_ms;
         let resp = self
             .client
             .execute(&req, |hop| {
                 let t = tags.get(reg, ri, hop.status, hop.error);
-                hm.record(reg, t, hop, !(200..400).contains(&hop.status));
+                hm.record(reg, t, hop, !(200..400).contains(&hop.status), late);
             })
             .await;
         let t = self.tags.get(reg, ri, resp.status, resp.error);
         let failed = !(200..400).contains(&resp.status);
-        hm.record(reg, t, &resp, failed);
+        hm.record(reg, t, &resp, failed, late);
         if ri.req.checks.is_empty() && ri.req.extract.is_empty() {
             return;
         }

@@ -7,6 +7,7 @@ use throng_metrics::{Recorder, TagSetId};
 pub struct HttpMetrics {
     reqs: throng_metrics::MetricId,
     duration: throng_metrics::MetricId,
+    corrected: throng_metrics::MetricId,
     blocked: throng_metrics::MetricId,
     connecting: throng_metrics::MetricId,
     tls: throng_metrics::MetricId,
@@ -25,6 +26,7 @@ impl HttpMetrics {
         HttpMetrics {
             reqs: b.http_reqs,
             duration: b.http_req_duration,
+            corrected: b.http_req_duration_corrected,
             blocked: b.http_req_blocked,
             connecting: b.http_req_connecting,
             tls: b.http_req_tls_handshaking,
@@ -39,10 +41,23 @@ impl HttpMetrics {
 
     /// Records one response under `tags` (which carry status, name, method, ...).
     /// `failed` is k6's `http_req_failed` verdict (by default: not a 2xx/3xx).
-    pub fn record(&self, reg: &Recorder, tags: TagSetId, r: &HttpResponse, failed: bool) {
+    /// `lateness_ms` is how late the iteration started against its schedule (open-model
+    /// executors): it adds `http_req_duration_corrected` = duration + lateness, the latency
+    /// timed from the intended start (corrected for coordinated omission).
+    pub fn record(
+        &self,
+        reg: &Recorder,
+        tags: TagSetId,
+        r: &HttpResponse,
+        failed: bool,
+        lateness_ms: Option<f64>,
+    ) {
         let t = &r.timings;
         reg.add(self.reqs, tags, 1.0);
         reg.add(self.duration, tags, t.duration());
+        if let Some(l) = lateness_ms {
+            reg.add(self.corrected, tags, t.duration() + l);
+        }
         reg.add(self.blocked, tags, t.blocked);
         reg.add(self.connecting, tags, t.connecting);
         reg.add(self.tls, tags, t.tls_handshaking);

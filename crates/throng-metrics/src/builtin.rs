@@ -47,6 +47,7 @@ builtins! {
     http_req_blocked: Trend, Time;
     http_req_connecting: Trend, Time;
     http_req_duration: Trend, Time;
+    http_req_duration_corrected: Trend, Time;
     http_req_failed: Rate, Default;
     http_req_receiving: Trend, Time;
     http_req_sending: Trend, Time;
@@ -55,6 +56,7 @@ builtins! {
     http_reqs: Counter, Default;
     iteration_duration: Trend, Time;
     iterations: Counter, Default;
+    schedule_lag: Trend, Time;
     vus: Gauge, Default;
     vus_max: Gauge, Default;
 }

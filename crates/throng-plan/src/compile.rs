@@ -418,13 +418,21 @@ fn compile_executor(cx: &mut Cx<'_>, r: &RawScenario) -> Option<Executor> {
         "shared-iterations" | "per-vu-iterations" => &["vus", "iterations", "maxDuration"],
         "constant-vus" => &["vus", "duration"],
         "ramping-vus" => &["stages", "startVUs", "gracefulRampDown"],
-        "constant-arrival-rate" => &["rate", "timeUnit", "duration", "preAllocatedVUs", "maxVUs"],
+        "constant-arrival-rate" => &[
+            "rate",
+            "timeUnit",
+            "duration",
+            "preAllocatedVUs",
+            "maxVUs",
+            "when_busy",
+        ],
         "ramping-arrival-rate" => &[
             "stages",
             "startRate",
             "timeUnit",
             "preAllocatedVUs",
             "maxVUs",
+            "when_busy",
         ],
         other => {
             cx.err(
@@ -448,10 +456,11 @@ fn compile_executor(cx: &mut Cx<'_>, r: &RawScenario) -> Option<Executor> {
         ("preAllocatedVUs", r.pre_allocated_vus.as_ref().map(lc)),
     ];
     let mut bad = false;
-    for (opt, at) in present
-        .iter()
-        .chain(std::iter::once(&("maxVUs", r.max_vus.as_ref().map(lc))))
-    {
+    let extra = [
+        ("maxVUs", r.max_vus.as_ref().map(lc)),
+        ("when_busy", r.when_busy.as_ref().map(lc)),
+    ];
+    for (opt, at) in present.iter().chain(extra.iter()) {
         if let Some(at) = at {
             if !allowed.contains(opt) {
                 cx.err_at(
@@ -559,6 +568,16 @@ fn compile_executor(cx: &mut Cx<'_>, r: &RawScenario) -> Option<Executor> {
                 }
             }
             let pre = positive(cx, &r.pre_allocated_vus, "preAllocatedVUs", None);
+            let when_busy = match r.when_busy.as_ref().map(|w| w.value.as_str()) {
+                None | Some("drop") => WhenBusy::Drop,
+                Some("queue") => WhenBusy::Queue,
+                Some(other) => {
+                    if let Some(w) = &r.when_busy {
+                        cx.err(w, format!("when_busy `{other}`: expected drop or queue"));
+                    }
+                    WhenBusy::Drop
+                }
+            };
             let max_vus = match (&r.max_vus, pre) {
                 (Some(m), Some(p)) if m.value < p => {
                     cx.err(
@@ -589,6 +608,7 @@ fn compile_executor(cx: &mut Cx<'_>, r: &RawScenario) -> Option<Executor> {
                     duration: duration?,
                     pre_allocated_vus: pre?,
                     max_vus: max_vus?,
+                    when_busy,
                 }
             } else {
                 let stages = compile_stages(cx, &r.stages, at_exec, ex);
@@ -606,6 +626,7 @@ fn compile_executor(cx: &mut Cx<'_>, r: &RawScenario) -> Option<Executor> {
                     stages: stages?,
                     pre_allocated_vus: pre?,
                     max_vus: max_vus?,
+                    when_busy,
                 }
             }
         }

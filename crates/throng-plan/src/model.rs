@@ -85,6 +85,17 @@ pub struct Stage {
     pub target: f64,
 }
 
+/// What an arrival-rate executor does when an arrival finds no idle VU and `maxVUs` are busy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WhenBusy {
+    /// Don't start it; count it in `dropped_iterations` (k6's behaviour).
+    #[default]
+    Drop,
+    /// Queue it: the next free VU starts it late, and its latency is timed from the
+    /// intended start (as wrk2 does).
+    Queue,
+}
+
 /// A k6 executor with its options.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Executor {
@@ -134,6 +145,8 @@ pub enum Executor {
         pre_allocated_vus: u64,
         /// Most VUs ever.
         max_vus: u64,
+        /// Drop or queue arrivals that find every VU busy.
+        when_busy: WhenBusy,
     },
     /// The arrival rate follows stages.
     RampingArrivalRate {
@@ -147,6 +160,8 @@ pub enum Executor {
         pre_allocated_vus: u64,
         /// Most VUs ever.
         max_vus: u64,
+        /// Drop or queue arrivals that find every VU busy.
+        when_busy: WhenBusy,
     },
 }
 

@@ -82,6 +82,7 @@ pub(crate) struct RawScenario {
     pub pre_allocated_vus: Option<S<u64>>,
     #[serde(rename = "maxVUs")]
     pub max_vus: Option<S<u64>>,
+    pub when_busy: Option<S<String>>,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
     pub flow: Option<S<Vec<S<RawStep>>>>,

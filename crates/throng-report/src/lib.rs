@@ -10,7 +10,7 @@ mod summary;
 pub use export::summary_export;
 pub use format::{format_bytes, format_ms, format_value};
 pub use results::{
-    describe_executor, CheckResult, HistogramBin, MetricResult, Results, RunInfo, ScenarioOutcome,
-    SeriesDump, ThresholdResult, TimelinePoint,
+    describe_executor, CheckResult, GeneratorInfo, HistogramBin, MetricResult, Results, RunInfo,
+    ScenarioOutcome, SeriesDump, ThresholdResult, TimelinePoint,
 };
 pub use summary::{render_distribution, render_summary};

@@ -138,6 +138,56 @@ pub struct SeriesDump {
     pub hdr: Option<String>,
 }
 
+/// How the load generator itself fared, so nobody blames the target for its limits.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct GeneratorInfo {
+    /// CPU cores available to throng.
+    pub cores: usize,
+    /// Average CPU use over the run, % of all cores.
+    pub cpu_avg_pct: Option<f64>,
+    /// Highest 1-second CPU use, % of all cores.
+    pub cpu_peak_pct: Option<f64>,
+    /// CPU seconds used (user + system).
+    pub cpu_seconds: Option<f64>,
+    /// Peak resident memory, bytes.
+    pub peak_rss_bytes: Option<u64>,
+    /// p99 of how late the scheduler dispatched arrivals (CPU or timer starvation), ms.
+    pub schedule_lag_p99_ms: Option<f64>,
+    /// Iterations never started.
+    pub dropped_iterations: u64,
+    /// Whether the generator, not the target, limited the run.
+    pub bottleneck: bool,
+    /// Why (empty when it kept up).
+    pub reasons: Vec<String>,
+}
+
+impl GeneratorInfo {
+    /// Fills in the verdict: CPU above 90% on average, arrivals late by more than 10 ms at
+    /// p99, or dropped iterations (no free VU) mean the generator limited the run.
+    pub fn judge(mut self) -> GeneratorInfo {
+        self.reasons.clear();
+        if let Some(c) = self.cpu_avg_pct.filter(|c| *c > 90.0) {
+            self.reasons.push(format!(
+                "throng used {c:.0}% of its {} CPU cores",
+                self.cores
+            ));
+        }
+        if let Some(l) = self.schedule_lag_p99_ms.filter(|l| *l > 10.0) {
+            self.reasons.push(format!(
+                "arrivals were dispatched {l:.1}ms late at p99 (the generator could not keep its schedule)"
+            ));
+        }
+        if self.dropped_iterations > 0 {
+            self.reasons.push(format!(
+                "{} iterations were dropped for want of a free VU (raise maxVUs, or use when_busy: queue)",
+                self.dropped_iterations
+            ));
+        }
+        self.bottleneck = !self.reasons.is_empty();
+        self
+    }
+}
+
 /// One bar of the latency distribution.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct HistogramBin {
@@ -173,6 +223,9 @@ pub struct Results {
     /// `http_req_duration` in equal-width bins from min to max (from the HDR histogram).
     #[serde(default)]
     pub latency_histogram: Vec<HistogramBin>,
+    /// The generator's own figures and verdict.
+    #[serde(default)]
+    pub generator: Option<GeneratorInfo>,
     /// Raw series with histograms.
     pub series: Vec<SeriesDump>,
 }
@@ -218,10 +271,12 @@ pub fn describe_executor(e: &Executor, graceful_stop: Duration) -> String {
             duration,
             pre_allocated_vus,
             max_vus,
+            when_busy,
         } => format!(
-            "{:.2} iterations/s for {} (maxVUs: {pre_allocated_vus}-{max_vus}, gracefulStop: {gs})",
+            "{:.2} iterations/s for {} (maxVUs: {pre_allocated_vus}-{max_vus}{}, gracefulStop: {gs})",
             rate / time_unit.as_secs_f64(),
-            format_duration(*duration)
+            format_duration(*duration),
+            busy(*when_busy)
         ),
         Executor::RampingArrivalRate {
             time_unit,
@@ -229,15 +284,24 @@ pub fn describe_executor(e: &Executor, graceful_stop: Duration) -> String {
             pre_allocated_vus,
             max_vus,
             start_rate,
+            when_busy,
         } => {
             let peak = stages.iter().map(|s| s.target).fold(*start_rate, f64::max);
             format!(
-                "Up to {:.2} iterations/s for {} over {} stages (maxVUs: {pre_allocated_vus}-{max_vus}, gracefulStop: {gs})",
+                "Up to {:.2} iterations/s for {} over {} stages (maxVUs: {pre_allocated_vus}-{max_vus}{}, gracefulStop: {gs})",
                 peak / time_unit.as_secs_f64(),
                 format_duration(e.duration()),
-                stages.len()
+                stages.len(),
+                busy(*when_busy)
             )
         }
+    }
+}
+
+fn busy(w: throng_plan::WhenBusy) -> &'static str {
+    match w {
+        throng_plan::WhenBusy::Drop => "",
+        throng_plan::WhenBusy::Queue => ", when busy: queue",
     }
 }
 
@@ -445,6 +509,7 @@ impl Results {
             .and_then(|a| a.trend().map(|t| histogram_bins(t, 10)))
             .unwrap_or_default();
         Results {
+            generator: None,
             status_codes,
             errors,
             latency_histogram,

@@ -251,6 +251,37 @@ pub fn render_summary(r: &Results, color: bool) -> String {
         let _ = writeln!(o);
     }
 
+    if let Some(g) = &r.generator {
+        let _ = writeln!(o, "  █ GENERATOR");
+        let _ = writeln!(o);
+        let mut parts = Vec::new();
+        if let (Some(avg), Some(peak)) = (g.cpu_avg_pct, g.cpu_peak_pct) {
+            parts.push(format!(
+                "cpu avg {avg:.1}% of {} cores (peak {peak:.1}%)",
+                g.cores
+            ));
+        }
+        if let Some(rss) = g.peak_rss_bytes {
+            parts.push(format!("peak RSS {}", format_bytes(rss as f64)));
+        }
+        if let Some(l) = g.schedule_lag_p99_ms {
+            parts.push(format!("schedule lag p99 {}", format_ms(l)));
+        }
+        let _ = writeln!(o, "    {}", parts.join(", "));
+        if g.bottleneck {
+            let _ = writeln!(
+                o,
+                "    {bad_mark} the load generator was the bottleneck, not (only) the target:"
+            );
+            for reason in &g.reasons {
+                let _ = writeln!(o, "      - {reason}");
+            }
+        } else {
+            let _ = writeln!(o, "    {ok_mark} the generator kept up with the plan");
+        }
+        let _ = writeln!(o);
+    }
+
     let completed: u64 = r.scenarios.iter().map(|s| s.completed).sum();
     let interrupted: u64 = r.scenarios.iter().map(|s| s.interrupted).sum();
     let _ = writeln!(

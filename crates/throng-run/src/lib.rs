@@ -5,6 +5,7 @@
 
 mod exit;
 mod files;
+mod monitor;
 
 pub use exit::ExitCode;
 
@@ -136,6 +137,7 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     let mut redraw = tokio::time::interval(Duration::from_millis(250));
     redraw.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut handle = tokio::spawn(engine.run());
+    let mut monitor = monitor::Monitor::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     tick.tick().await;
@@ -148,6 +150,7 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
             r = &mut handle => break r.ok(),
             _ = tick.tick() => {
                 ticks += 1;
+                monitor.sample();
                 let snap = reg.collect();
                 timeline.push(point(&snap, start.elapsed(), active.load(Ordering::SeqCst)));
                 live_state.absorb(&snap);
@@ -220,7 +223,23 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         aborted_by,
         exit_code: exit_code.code(),
     };
-    let results = Results::build(&snap, &thresholds, &verdicts, info, scenarios, timeline);
+    let mut results = Results::build(&snap, &thresholds, &verdicts, info, scenarios, timeline);
+    let (cores, cpu_avg, cpu_peak, cpu_secs) = monitor.finish();
+    results.generator = Some(
+        throng_report::GeneratorInfo {
+            cores,
+            cpu_avg_pct: cpu_avg,
+            cpu_peak_pct: cpu_peak,
+            cpu_seconds: cpu_secs,
+            peak_rss_bytes: monitor::peak_rss(),
+            schedule_lag_p99_ms: snap
+                .aggregate("schedule_lag", &[])
+                .and_then(|a| a.trend().map(|t| t.percentile(99.0))),
+            dropped_iterations: results.value("dropped_iterations", "count").unwrap_or(0.0) as u64,
+            ..Default::default()
+        }
+        .judge(),
+    );
     let summary = throng_report::render_summary(&results, req.color);
     let write_errors = files::write_all(
         &results,

@@ -30,7 +30,9 @@ pub struct QuickArgs {
     /// Run for this long (e.g. 30s) instead of a request count.
     #[arg(short = 'z', long = "duration")]
     pub duration: Option<String>,
-    /// Open model: start this many requests per second.
+    /// Open model: start this many requests per second, shared by the -c VUs as in wrk2 (a
+    /// send that is late because every VU was busy is queued and timed from its intended
+    /// start: see http_req_duration_corrected).
     #[arg(short = 'q', long = "rate")]
     pub rate: Option<f64>,
     /// Most VUs an open-model run may use (default: the concurrency).
@@ -168,6 +170,7 @@ pub fn plan_yaml(a: &QuickArgs) -> Result<String, String> {
             let _ = writeln!(y, "    timeUnit: 1s");
             let _ = writeln!(y, "    preAllocatedVUs: {c}");
             let _ = writeln!(y, "    maxVUs: {max_vus}");
+            let _ = writeln!(y, "    when_busy: queue");
             let _ = writeln!(y, "    stages:");
             for (t, d) in st {
                 let _ = writeln!(y, "      - {{ duration: {}, target: {t} }}", q(&d));
@@ -197,6 +200,7 @@ pub fn plan_yaml(a: &QuickArgs) -> Result<String, String> {
             let _ = writeln!(y, "    duration: {}", q(&duration));
             let _ = writeln!(y, "    preAllocatedVUs: {c}");
             let _ = writeln!(y, "    maxVUs: {max_vus}");
+            let _ = writeln!(y, "    when_busy: queue");
         }
         (None, None) => match &a.duration {
             Some(z) => {

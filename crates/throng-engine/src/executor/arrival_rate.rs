@@ -1,27 +1,79 @@
 //! `constant-arrival-rate` and `ramping-arrival-rate`: iterations start on a clock that
-//! never waits for responses. With no idle VU (and `maxVUs` reached) an arrival is dropped
-//! and counted in `dropped_iterations`, as in k6.
+//! never waits for responses. When an arrival finds no idle VU and `maxVUs` are busy, it is
+//! either dropped and counted in `dropped_iterations` (k6's behaviour, `when_busy: drop`) or
+//! queued for the next free VU (`when_busy: queue`, as wrk2 does); either way each iteration
+//! knows its intended start, so latency can be timed from it.
 use crate::ctx::ScenarioCtx;
 use crate::schedule::Arrivals;
 use crate::workload::Vu;
-use std::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
+use throng_plan::WhenBusy;
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
-type Pool = Arc<Mutex<Vec<(Box<dyn Vu>, u64)>>>;
+#[derive(Default)]
+struct Idle {
+    /// Idle VUs with their next iteration number.
+    pool: Vec<(Box<dyn Vu>, u64)>,
+    /// Intended starts of arrivals waiting for a VU (queue mode).
+    queue: VecDeque<Instant>,
+}
 
-fn lock(p: &Pool) -> std::sync::MutexGuard<'_, Vec<(Box<dyn Vu>, u64)>> {
+type Shared = Arc<Mutex<Idle>>;
+
+fn lock(p: &Shared) -> MutexGuard<'_, Idle> {
     p.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-pub(crate) async fn run(ctx: Arc<ScenarioCtx>, arrivals: Arrivals, pre: u64, max_vus: u64) {
+/// Runs iterations on one VU: the arrival it was given, then queued ones, then goes idle.
+async fn runner(
+    ctx: Arc<ScenarioCtx>,
+    shared: Shared,
+    hard: CancellationToken,
+    mut vu: Box<dyn Vu>,
+    mut iter: u64,
+    mut due: Instant,
+) {
+    ctx.vu_active(1);
+    loop {
+        let ok = ctx.iterate(&mut vu, iter, Some(due), &hard).await;
+        iter += 1;
+        if !ok {
+            break;
+        }
+        let mut idle = lock(&shared);
+        match idle.queue.pop_front() {
+            Some(next) if !hard.is_cancelled() => due = next,
+            Some(next) => {
+                idle.queue.push_front(next);
+                idle.pool.push((vu, iter));
+                break;
+            }
+            None => {
+                idle.pool.push((vu, iter));
+                break;
+            }
+        }
+    }
+    ctx.vu_active(-1);
+}
+
+pub(crate) async fn run(
+    ctx: Arc<ScenarioCtx>,
+    arrivals: Arrivals,
+    pre: u64,
+    max_vus: u64,
+    when_busy: WhenBusy,
+) {
     let start = Instant::now();
     let end = start + arrivals.duration();
     let hard = ctx.hard_stop_after(end);
-    let pool: Pool = Arc::new(Mutex::new(Vec::new()));
+    let shared: Shared = Arc::new(Mutex::new(Idle::default()));
     for _ in 0..pre {
         let vu = ctx.new_vu();
-        lock(&pool).push((vu, 0));
+        lock(&shared).pool.push((vu, 0));
     }
     let mut allocated = pre;
     let mut running = JoinSet::new();
@@ -31,30 +83,42 @@ pub(crate) async fn run(ctx: Arc<ScenarioCtx>, arrivals: Arrivals, pre: u64, max
             _ = tokio::time::sleep_until(due.into()) => {}
             _ = ctx.abort.cancelled() => break,
         }
-        // reap finished iterations without waiting
+        ctx.schedule_lag(due);
+        // reap finished runners without waiting
         while running.try_join_next().is_some() {}
-        let idle = lock(&pool).pop();
-        let (mut vu, iter) = match idle {
+        let vu = {
+            let mut idle = lock(&shared);
+            match idle.pool.pop() {
+                Some(v) => Some(v),
+                None if allocated < max_vus => None,
+                None => {
+                    match when_busy {
+                        WhenBusy::Queue => idle.queue.push_back(due),
+                        WhenBusy::Drop => ctx.dropped(1),
+                    }
+                    continue;
+                }
+            }
+        };
+        let (vu, iter) = match vu {
             Some(v) => v,
-            None if allocated < max_vus => {
+            None => {
                 allocated += 1;
                 (ctx.new_vu(), 0)
             }
-            None => {
-                ctx.dropped(1);
-                continue;
-            }
         };
-        let (ctx2, hard2, pool2) = (ctx.clone(), hard.clone(), pool.clone());
-        running.spawn(async move {
-            ctx2.vu_active(1);
-            let ok = ctx2.iterate(&mut vu, iter, Some(due), &hard2).await;
-            ctx2.vu_active(-1);
-            if ok {
-                lock(&pool2).push((vu, iter + 1));
-            }
-        });
+        running.spawn(runner(
+            ctx.clone(),
+            shared.clone(),
+            hard.clone(),
+            vu,
+            iter,
+            due,
+        ));
     }
     while running.join_next().await.is_some() {}
     hard.cancel();
+    // queued arrivals that never got a VU before the hard stop
+    let left = lock(&shared).queue.len() as u64;
+    ctx.dropped(left);
 }

@@ -34,9 +34,10 @@ pub(crate) async fn run(exec: &Executor, ctx: Arc<ScenarioCtx>) {
             duration,
             pre_allocated_vus,
             max_vus,
+            when_busy,
         } => {
             let arrivals = Arrivals::constant(*rate, *time_unit, *duration);
-            arrival_rate::run(ctx, arrivals, *pre_allocated_vus, *max_vus).await
+            arrival_rate::run(ctx, arrivals, *pre_allocated_vus, *max_vus, *when_busy).await
         }
         Executor::RampingArrivalRate {
             start_rate,
@@ -44,9 +45,10 @@ pub(crate) async fn run(exec: &Executor, ctx: Arc<ScenarioCtx>) {
             stages,
             pre_allocated_vus,
             max_vus,
+            when_busy,
         } => {
             let arrivals = Arrivals::ramping(*start_rate, *time_unit, stages);
-            arrival_rate::run(ctx, arrivals, *pre_allocated_vus, *max_vus).await
+            arrival_rate::run(ctx, arrivals, *pre_allocated_vus, *max_vus, *when_busy).await
         }
     }
 }
