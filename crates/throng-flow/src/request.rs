@@ -83,5 +83,6 @@ pub(crate) fn build(
         body,
         timeout: r.timeout,
         keep_body: r.needs_body,
+        keep_headers: !r.checks.is_empty() || !r.extract.is_empty(),
     }
 }

@@ -2,12 +2,15 @@
 use crate::conn::{connect, Conn, ConnectTimes, Origin, Sender};
 use crate::cookies::CookieJar;
 use crate::error::ErrorKind;
+use crate::h1::{BodyKind, H1Error, Out, H1};
 use crate::tls::SharedConfig;
 use bytes::{Bytes, BytesMut};
 use http::header::{HeaderName, HeaderValue, CONNECTION, COOKIE, HOST, SET_COOKIE, USER_AGENT};
 use http::{HeaderMap, Method, Request, Uri};
 use http_body_util::{BodyExt, Full};
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,6 +29,8 @@ pub struct HttpRequest {
     pub timeout: Option<Duration>,
     /// Keep the response body (otherwise it is read and discarded).
     pub keep_body: bool,
+    /// Keep every response header (otherwise only `Set-Cookie` and `Location`).
+    pub keep_headers: bool,
 }
 
 /// k6's request phases, in milliseconds.
@@ -175,14 +180,19 @@ impl HttpClient {
         mut on_hop: impl FnMut(&HttpResponse),
     ) -> HttpResponse {
         let timeout = req.timeout.unwrap_or(self.cfg.opts.timeout);
-        let mut method = req.method.clone();
-        let mut url = req.url.clone();
-        let mut body = req.body.clone();
-        let mut headers = req.headers.clone();
+        let keep = Keep {
+            body: req.keep_body,
+            headers: req.keep_headers,
+        };
+        // borrowed until a redirect changes them
+        let mut method = Cow::Borrowed(&req.method);
+        let mut url = Cow::Borrowed(req.url.as_str());
+        let mut body = Cow::Borrowed(&req.body);
+        let mut headers = Cow::Borrowed(req.headers.as_slice());
         let mut hops = 0;
         loop {
             let resp = self
-                .send_once(&method, &url, &headers, &body, timeout, req.keep_body)
+                .send_once(&method, &url, &headers, &body, timeout, keep)
                 .await;
             let redirect = matches!(resp.status, 301 | 302 | 303 | 307 | 308);
             if !redirect || hops >= self.cfg.opts.max_redirects {
@@ -194,10 +204,10 @@ impl HttpClient {
             let next = resolve(&url, &loc);
             on_hop(&resp);
             hops += 1;
-            if matches!(resp.status, 301..=303) && method != Method::HEAD {
-                method = Method::GET;
-                body = Bytes::new();
-                headers.retain(|(k, _)| {
+            if matches!(resp.status, 301..=303) && *method != Method::HEAD {
+                method = Cow::Owned(Method::GET);
+                body = Cow::Owned(Bytes::new());
+                headers.to_mut().retain(|(k, _)| {
                     !k.eq_ignore_ascii_case("content-type")
                         && !k.eq_ignore_ascii_case("content-length")
                 });
@@ -205,9 +215,11 @@ impl HttpClient {
             let same_origin =
                 Target::parse(&next).map(|t| t.origin) == Target::parse(&url).map(|t| t.origin);
             if !same_origin {
-                headers.retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
+                headers
+                    .to_mut()
+                    .retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
             }
-            url = next;
+            url = Cow::Owned(next);
         }
     }
 
@@ -218,13 +230,13 @@ impl HttpClient {
         headers: &[(String, String)],
         body: &Bytes,
         timeout: Duration,
-        keep_body: bool,
+        keep: Keep,
     ) -> HttpResponse {
         let start = Instant::now();
         let Some(target) = Target::parse(url) else {
             return HttpResponse::failed(ErrorKind::InvalidUrl, method, url, Timings::default());
         };
-        let fut = self.send_inner(&target, method, url, headers, body, keep_body, start);
+        let fut = self.send_inner(&target, method, url, headers, body, keep, start);
         match tokio::time::timeout(timeout, fut).await {
             Ok(r) => r,
             Err(_) => {
@@ -261,7 +273,7 @@ impl HttpClient {
         url: &str,
         headers: &[(String, String)],
         body: &Bytes,
-        keep_body: bool,
+        keep: Keep,
         start: Instant,
     ) -> HttpResponse {
         let mut retried = false;
@@ -281,47 +293,60 @@ impl HttpClient {
                 }
             };
             let blocked = ms(start.elapsed());
-            let req = match self.build(target, method, headers, body, conn.is_h2()) {
-                Some(r) => r,
-                None => {
-                    return HttpResponse::failed(
-                        ErrorKind::InvalidUrl,
-                        method,
-                        url,
-                        Timings::default(),
-                    )
-                }
-            };
             let stats = conn.stats.clone();
             // handshake bytes of a new connection count for this request, as in k6
             let (w0, r0) = if reused {
                 (
-                    stats.written.load(std::sync::atomic::Ordering::Relaxed),
-                    stats.read.load(std::sync::atomic::Ordering::Relaxed),
+                    stats.written.load(Ordering::Relaxed),
+                    stats.read.load(Ordering::Relaxed),
                 )
             } else {
                 (0, 0)
             };
             stats.reset_marks();
+            let cookie = self.cookies.header_for(&target.origin.host, target.path());
             let send_start = Instant::now();
             let result = match &mut conn.sender {
-                Sender::H1(s) => s.send_request(req).await,
-                Sender::H2(s) => s.send_request(req).await,
-            };
-            let resp = match result {
-                Ok(r) => r,
-                Err(e) => {
-                    let stale = reused
-                        && !retried
-                        && stats.first_read().is_none()
-                        && (e.is_canceled() || e.is_incomplete_message() || e.is_closed());
-                    if stale {
-                        // a kept-alive connection the server had closed: retry once, fresh
-                        retried = true;
-                        continue;
+                Sender::H1(h1) => {
+                    let out = Out {
+                        method: method.as_str(),
+                        target: &target.path_and_query,
+                        host: &conn.host_header,
+                        user_agent: &self.cfg.opts.user_agent,
+                        cookie: cookie.as_deref(),
+                        close: !self.cfg.opts.keepalive,
+                        headers,
+                        body,
+                    };
+                    exchange_h1(h1, &out, *method == Method::HEAD, keep).await
+                }
+                Sender::H2(s) => {
+                    let req = build_h2(
+                        target,
+                        method,
+                        headers,
+                        body,
+                        cookie.as_deref(),
+                        &self.cfg.opts.user_agent,
+                    );
+                    match req {
+                        Some(req) => exchange_h2(s, req, keep.body).await,
+                        None => Err((ErrorKind::InvalidUrl, false)),
                     }
+                }
+            };
+            let sent = stats.written.load(Ordering::Relaxed).saturating_sub(w0);
+            let received = stats.read.load(Ordering::Relaxed).saturating_sub(r0);
+            let ex = match result {
+                Ok(ex) => ex,
+                Err((_, true)) if reused && !retried => {
+                    // a kept-alive connection the server had closed: retry once, fresh
+                    retried = true;
+                    continue;
+                }
+                Err((kind, _)) => {
                     let mut r = HttpResponse::failed(
-                        ErrorKind::from_hyper(&e),
+                        kind,
                         method,
                         url,
                         Timings {
@@ -332,31 +357,13 @@ impl HttpClient {
                             ..Timings::default()
                         },
                     );
-                    r.bytes_sent = stats.written.load(std::sync::atomic::Ordering::Relaxed) - w0;
-                    r.bytes_received = stats.read.load(std::sync::atomic::Ordering::Relaxed) - r0;
+                    r.bytes_sent = sent;
+                    r.bytes_received = received;
                     return r;
                 }
             };
-            let t_head = Instant::now();
-            let (parts, mut incoming) = resp.into_parts();
-            let mut buf = BytesMut::new();
-            let mut body_error = None;
-            while let Some(frame) = incoming.frame().await {
-                match frame {
-                    Ok(f) => {
-                        if keep_body {
-                            if let Some(d) = f.data_ref() {
-                                buf.extend_from_slice(d);
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        body_error = Some(ErrorKind::from_hyper(&e));
-                        break;
-                    }
-                }
-            }
             let t_end = Instant::now();
+            let t_head = ex.t_head;
             let last_write = stats
                 .last_write()
                 .filter(|w| *w >= send_start && *w <= t_head);
@@ -368,22 +375,16 @@ impl HttpClient {
                 _ => (Duration::ZERO, t_head - send_start, t_end - t_head),
             };
             let proto = if conn.is_h2() { "HTTP/2.0" } else { "HTTP/1.1" };
-            let close = !self.cfg.opts.keepalive
-                || body_error.is_some()
-                || parts
-                    .headers
-                    .get(CONNECTION)
-                    .and_then(|v| v.to_str().ok())
-                    .is_some_and(|v| v.eq_ignore_ascii_case("close"));
-            for sc in parts.headers.get_all(SET_COOKIE) {
+            let close = !self.cfg.opts.keepalive || ex.body_error.is_some() || ex.close;
+            for sc in ex.headers.get_all(SET_COOKIE) {
                 if let Ok(v) = sc.to_str() {
                     self.cookies.store(&target.origin.host, target.path(), v);
                 }
             }
             let resp = HttpResponse {
-                status: parts.status.as_u16(),
-                headers: parts.headers,
-                body: buf.freeze(),
+                status: ex.status,
+                headers: ex.headers,
+                body: ex.body,
                 timings: Timings {
                     blocked,
                     connecting: ms(ct.connecting),
@@ -392,9 +393,9 @@ impl HttpClient {
                     waiting: ms(waiting),
                     receiving: ms(receiving),
                 },
-                error: body_error,
-                bytes_sent: stats.written.load(std::sync::atomic::Ordering::Relaxed) - w0,
-                bytes_received: stats.read.load(std::sync::atomic::Ordering::Relaxed) - r0,
+                error: ex.body_error,
+                bytes_sent: stats.written.load(Ordering::Relaxed).saturating_sub(w0),
+                bytes_received: stats.read.load(Ordering::Relaxed).saturating_sub(r0),
                 proto,
                 url: url.to_string(),
                 method: method.clone(),
@@ -405,63 +406,134 @@ impl HttpClient {
             return resp;
         }
     }
+}
 
-    fn build(
-        &mut self,
-        target: &Target,
-        method: &Method,
-        headers: &[(String, String)],
-        body: &Bytes,
-        h2: bool,
-    ) -> Option<Request<Full<Bytes>>> {
-        let uri = if h2 {
-            target.uri.clone()
-        } else {
-            target.path_and_query.parse().ok()?
-        };
-        let mut req = Request::builder()
-            .method(method.clone())
-            .uri(uri)
-            .body(Full::new(body.clone()))
-            .ok()?;
-        let h = req.headers_mut();
-        if !h2 {
-            let host = match (target.origin.https, target.origin.port) {
-                (false, 80) | (true, 443) => target.origin.host.clone(),
-                (_, p) if target.origin.host.contains(':') => {
-                    format!("[{}]:{p}", target.origin.host)
-                }
-                (_, p) => format!("{}:{p}", target.origin.host),
-            };
-            h.insert(HOST, HeaderValue::from_str(&host).ok()?);
-            if !self.cfg.opts.keepalive {
-                h.insert(CONNECTION, HeaderValue::from_static("close"));
-            }
-        }
-        h.insert(
-            USER_AGENT,
-            HeaderValue::from_str(&self.cfg.opts.user_agent)
-                .unwrap_or(HeaderValue::from_static("throng")),
-        );
-        if let Some(c) = self.cookies.header_for(&target.origin.host, target.path()) {
-            if let Ok(v) = HeaderValue::from_str(&c) {
-                h.insert(COOKIE, v);
-            }
-        }
-        for (k, v) in headers {
-            let (Ok(name), Ok(value)) = (
-                HeaderName::from_bytes(k.as_bytes()),
-                HeaderValue::from_str(v),
-            ) else {
-                continue;
-            };
-            if name == HOST && h2 {
-                continue;
-            }
-            h.insert(name, value);
-        }
-        Some(req)
+/// What to keep of a response.
+#[derive(Debug, Clone, Copy)]
+struct Keep {
+    body: bool,
+    headers: bool,
+}
+
+/// One request/response exchange on a connection.
+struct Exchange {
+    status: u16,
+    headers: HeaderMap,
+    body: Bytes,
+    t_head: Instant,
+    close: bool,
+    body_error: Option<ErrorKind>,
+}
+
+/// `Err((kind, stale))`: `stale` when a kept-alive connection turned out closed before
+/// any byte of a response arrived (safe to retry once).
+async fn exchange_h1(
+    h1: &mut H1,
+    out: &Out<'_>,
+    head_request: bool,
+    keep: Keep,
+) -> Result<Exchange, (ErrorKind, bool)> {
+    let fail = |e: H1Error| match e {
+        H1Error::Stale => (ErrorKind::ConnectionReset, true),
+        H1Error::Failed(k) => (k, false),
+    };
+    h1.write_request(out).await.map_err(fail)?;
+    let (head, kind) = h1.read_head(keep.headers).await.map_err(fail)?;
+    let t_head = Instant::now();
+    let kind = if head_request || head.status == 204 || head.status == 304 {
+        BodyKind::None
+    } else {
+        kind
+    };
+    let (body, body_error) = match h1.read_body(kind, keep.body).await {
+        Ok(b) => (b, None),
+        Err(k) => (Bytes::new(), Some(k)),
+    };
+    if head.close {
+        h1.closed = true;
     }
+    Ok(Exchange {
+        status: head.status,
+        headers: head.headers,
+        body,
+        t_head,
+        close: head.close || h1.closed,
+        body_error,
+    })
+}
+
+async fn exchange_h2(
+    s: &mut hyper::client::conn::http2::SendRequest<Full<Bytes>>,
+    req: Request<Full<Bytes>>,
+    keep_body: bool,
+) -> Result<Exchange, (ErrorKind, bool)> {
+    let resp = s.send_request(req).await.map_err(|e| {
+        let stale = e.is_canceled() || e.is_closed();
+        (ErrorKind::from_hyper(&e), stale)
+    })?;
+    let t_head = Instant::now();
+    let (parts, mut incoming) = resp.into_parts();
+    let mut buf = BytesMut::new();
+    let mut body_error = None;
+    while let Some(frame) = incoming.frame().await {
+        match frame {
+            Ok(f) => {
+                if keep_body {
+                    if let Some(d) = f.data_ref() {
+                        buf.extend_from_slice(d);
+                    }
+                }
+            }
+            Err(e) => {
+                body_error = Some(ErrorKind::from_hyper(&e));
+                break;
+            }
+        }
+    }
+    Ok(Exchange {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body: buf.freeze(),
+        t_head,
+        close: false,
+        body_error,
+    })
+}
+
+fn build_h2(
+    target: &Target,
+    method: &Method,
+    headers: &[(String, String)],
+    body: &Bytes,
+    cookie: Option<&str>,
+    user_agent: &str,
+) -> Option<Request<Full<Bytes>>> {
+    let mut req = Request::builder()
+        .method(method.clone())
+        .uri(target.uri.clone())
+        .body(Full::new(body.clone()))
+        .ok()?;
+    let h = req.headers_mut();
+    h.insert(
+        USER_AGENT,
+        HeaderValue::from_str(user_agent).unwrap_or(HeaderValue::from_static("throng")),
+    );
+    if let Some(c) = cookie.and_then(|c| HeaderValue::from_str(c).ok()) {
+        h.insert(COOKIE, c);
+    }
+    for (k, v) in headers {
+        let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) else {
+            continue;
+        };
+        if name == HOST || name == CONNECTION {
+            continue;
+        }
+        h.insert(name, value);
+    }
+    Some(req)
 }
 
 /// Resolves a `Location` header against the URL it came from.

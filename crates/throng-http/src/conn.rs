@@ -1,10 +1,11 @@
 //! Opening connections: DNS, TCP, TLS (with ALPN) and the HTTP/1.1 or HTTP/2 handshake.
 use crate::error::ErrorKind;
+use crate::h1::H1;
 use crate::io::{IoStats, Stream, Timed};
 use crate::tls::{HttpVersion, SharedConfig};
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::client::conn::{http1, http2};
+use hyper::client::conn::http2;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::ServerName;
 use std::sync::Arc;
@@ -19,9 +20,9 @@ pub(crate) struct Origin {
     pub port: u16,
 }
 
-/// The request half of an HTTP/1.1 or HTTP/2 connection.
+/// An HTTP/1.1 connection (throng's own codec) or the request half of an HTTP/2 one.
 pub(crate) enum Sender {
-    H1(http1::SendRequest<Full<Bytes>>),
+    H1(Box<H1>),
     H2(http2::SendRequest<Full<Bytes>>),
 }
 
@@ -29,6 +30,8 @@ pub(crate) enum Sender {
 pub(crate) struct Conn {
     pub sender: Sender,
     pub stats: Arc<IoStats>,
+    /// The `Host` header for this origin.
+    pub host_header: String,
 }
 
 impl Conn {
@@ -39,7 +42,7 @@ impl Conn {
     /// Waits until the connection can take a request; `false` if it is closed.
     pub async fn ready(&mut self) -> bool {
         match &mut self.sender {
-            Sender::H1(s) => !s.is_closed() && s.ready().await.is_ok(),
+            Sender::H1(c) => !c.closed,
             Sender::H2(s) => !s.is_closed() && s.ready().await.is_ok(),
         }
     }
@@ -94,11 +97,12 @@ pub(crate) async fn connect(
         )
     };
     let stats = IoStats::new();
-    let io = TokioIo::new(Timed {
+    let timed = Timed {
         inner: stream,
         stats: stats.clone(),
-    });
+    };
     let sender = if h2 {
+        let io = TokioIo::new(timed);
         let (s, conn) = http2::handshake(TokioExecutor::new(), io)
             .await
             .map_err(|e| ErrorKind::from_hyper(&e))?;
@@ -107,13 +111,19 @@ pub(crate) async fn connect(
         });
         Sender::H2(s)
     } else {
-        let (s, conn) = http1::handshake(io)
-            .await
-            .map_err(|e| ErrorKind::from_hyper(&e))?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        Sender::H1(s)
+        Sender::H1(Box::new(H1::new(timed)))
     };
-    Ok((Conn { sender, stats }, times))
+    let host_header = match (origin.https, origin.port) {
+        (false, 80) | (true, 443) => origin.host.clone(),
+        (_, p) if origin.host.contains(':') => format!("[{}]:{p}", origin.host),
+        (_, p) => format!("{}:{p}", origin.host),
+    };
+    Ok((
+        Conn {
+            sender,
+            stats,
+            host_header,
+        },
+        times,
+    ))
 }

@@ -9,6 +9,7 @@ mod client;
 mod conn;
 mod cookies;
 mod error;
+mod h1;
 mod io;
 mod record;
 mod tls;

@@ -12,6 +12,7 @@ fn get(url: String) -> HttpRequest {
         body: Bytes::new(),
         timeout: None,
         keep_body: true,
+        keep_headers: true,
     }
 }
 
@@ -183,6 +184,83 @@ async fn garbage_from_the_server_is_a_protocol_error() {
         }
     });
     let mut c = client(ClientOptions::default());
+    let r = c.execute(&get(format!("http://{addr}/")), |_| {}).await;
+    assert_eq!(r.error, Some(ErrorKind::Protocol));
+}
+
+/// A raw server that answers each request on a connection with the next canned response.
+async fn raw_server(responses: Vec<&'static [u8]>) -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = l.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            let responses = responses.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                for r in responses {
+                    let mut got = Vec::new();
+                    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match s.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => got.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    if s.write_all(r).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn http1_codec_handles_chunked_interim_empty_and_close_delimited_bodies() {
+    let addr = raw_server(vec![
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nTrailer: x\r\n\r\n",
+        b"HTTP/1.1 204 No Content\r\n\r\n",
+        b"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end",
+    ])
+    .await;
+    let mut c = client(ClientOptions::default());
+    let url = format!("http://{addr}/");
+    let r = c.execute(&get(url.clone()), |_| {}).await;
+    assert_eq!((r.status, &r.body[..]), (200, &b"hello world"[..]));
+    assert_eq!(r.header("x-a"), Some("1"));
+    let r = c.execute(&get(url.clone()), |_| {}).await;
+    assert_eq!((r.status, r.body.len()), (204, 0));
+    let r = c.execute(&get(url.clone()), |_| {}).await;
+    assert_eq!((r.status, r.body.len()), (304, 0));
+    let mut head = get(url.clone());
+    head.method = Method::HEAD;
+    let r = c.execute(&head, |_| {}).await;
+    assert_eq!(r.status, 200);
+    // the HEAD answer had a Content-Length but no body: the next response parses cleanly
+    let r = c.execute(&get(url.clone()), |_| {}).await;
+    assert_eq!(
+        (r.status, &r.body[..]),
+        (200, &b"until the end"[..]),
+        "{:?}",
+        r.error
+    );
+    assert!(r.error.is_none());
+}
+
+#[tokio::test]
+async fn http1_truncated_and_bad_lengths_are_errors() {
+    let addr = raw_server(vec![b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort"]).await;
+    let mut c = client(ClientOptions::default());
+    let r = c.execute(&get(format!("http://{addr}/")), |_| {}).await;
+    // the peer closes mid-body: counted as a reset, status kept
+    assert_eq!(r.status, 200);
+    assert_eq!(r.error, Some(ErrorKind::ConnectionReset));
+    let addr = raw_server(vec![b"HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\n"]).await;
     let r = c.execute(&get(format!("http://{addr}/")), |_| {}).await;
     assert_eq!(r.error, Some(ErrorKind::Protocol));
 }

@@ -15,8 +15,9 @@ use tokio_util::sync::CancellationToken;
 
 #[derive(Default)]
 struct Idle {
-    /// Idle VUs with their next iteration number.
-    pool: Vec<(Box<dyn Vu>, u64)>,
+    /// Idle VUs with their next iteration number and their own stop token (so waiting on
+    /// it never contends with other VUs).
+    pool: Vec<(Box<dyn Vu>, u64, CancellationToken)>,
     /// Intended starts of arrivals waiting for a VU (queue mode).
     queue: VecDeque<Instant>,
 }
@@ -48,11 +49,11 @@ async fn runner(
             Some(next) if !hard.is_cancelled() => due = next,
             Some(next) => {
                 idle.queue.push_front(next);
-                idle.pool.push((vu, iter));
+                idle.pool.push((vu, iter, hard));
                 break;
             }
             None => {
-                idle.pool.push((vu, iter));
+                idle.pool.push((vu, iter, hard));
                 break;
             }
         }
@@ -73,7 +74,7 @@ pub(crate) async fn run(
     let shared: Shared = Arc::new(Mutex::new(Idle::default()));
     for _ in 0..pre {
         let vu = ctx.new_vu();
-        lock(&shared).pool.push((vu, 0));
+        lock(&shared).pool.push((vu, 0, hard.child_token()));
     }
     let mut allocated = pre;
     let mut running = JoinSet::new();
@@ -100,21 +101,14 @@ pub(crate) async fn run(
                 }
             }
         };
-        let (vu, iter) = match vu {
+        let (vu, iter, token) = match vu {
             Some(v) => v,
             None => {
                 allocated += 1;
-                (ctx.new_vu(), 0)
+                (ctx.new_vu(), 0, hard.child_token())
             }
         };
-        running.spawn(runner(
-            ctx.clone(),
-            shared.clone(),
-            hard.clone(),
-            vu,
-            iter,
-            due,
-        ));
+        running.spawn(runner(ctx.clone(), shared.clone(), token, vu, iter, due));
     }
     while running.join_next().await.is_some() {}
     hard.cancel();

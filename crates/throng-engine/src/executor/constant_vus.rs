@@ -11,6 +11,8 @@ pub(crate) async fn run(ctx: Arc<ScenarioCtx>, vus: u64, duration: Duration) {
         let (ctx, hard) = (ctx.clone(), hard.clone());
         tasks.push(tokio::spawn(async move {
             let mut vu = ctx.new_vu();
+            // a token of the VU's own, so waiting on it never contends with other VUs
+            let hard = hard.child_token();
             ctx.vu_active(1);
             let mut i = 0;
             while Instant::now() < end && !ctx.abort.is_cancelled() {

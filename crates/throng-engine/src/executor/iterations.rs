@@ -29,6 +29,8 @@ pub(crate) async fn shared(ctx: Arc<ScenarioCtx>, vus: u64, iterations: u64, max
         let (ctx, next, no_new, hard) = (ctx.clone(), next.clone(), no_new.clone(), hard.clone());
         tasks.push(tokio::spawn(async move {
             let mut vu = ctx.new_vu();
+            // a token of the VU's own, so waiting on it never contends with other VUs
+            let hard = hard.child_token();
             ctx.vu_active(1);
             let mut own = 0;
             while !no_new.is_cancelled() {
@@ -64,6 +66,8 @@ pub(crate) async fn per_vu(ctx: Arc<ScenarioCtx>, vus: u64, iterations: u64, max
         let (ctx, no_new, hard) = (ctx.clone(), no_new.clone(), hard.clone());
         tasks.push(tokio::spawn(async move {
             let mut vu = ctx.new_vu();
+            // a token of the VU's own, so waiting on it never contends with other VUs
+            let hard = hard.child_token();
             ctx.vu_active(1);
             let mut done = 0;
             while done < iterations && !no_new.is_cancelled() {

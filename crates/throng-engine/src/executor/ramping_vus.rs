@@ -45,28 +45,29 @@ pub(crate) async fn run(
                 }
                 let vu = vu.get_or_insert_with(|| ctx.new_vu());
                 ctx.vu_active(1);
+                // interrupted by the hard stop, or gracefulRampDown after being unwanted;
+                // one token and watcher per activation, not per iteration
+                let ramp_down = hard.child_token();
+                let rd = ramp_down.clone();
+                let mut rx2 = rx.clone();
+                let watcher = tokio::spawn(async move {
+                    if rx2.wait_for(|(n, _)| *n <= slot).await.is_ok() {
+                        tokio::time::sleep(graceful_ramp_down).await;
+                        rd.cancel();
+                    }
+                });
                 loop {
                     let (n, over) = *rx.borrow();
                     if over || n <= slot || ctx.abort.is_cancelled() {
                         break;
                     }
-                    // interrupted by the hard stop, or gracefulRampDown after being unwanted
-                    let ramp_down = hard.child_token();
-                    let rd = ramp_down.clone();
-                    let mut rx2 = rx.clone();
-                    let watcher = tokio::spawn(async move {
-                        if rx2.wait_for(|(n, _)| *n <= slot).await.is_ok() {
-                            tokio::time::sleep(graceful_ramp_down).await;
-                            rd.cancel();
-                        }
-                    });
                     let ok = ctx.iterate(vu, iter, None, &ramp_down).await;
-                    watcher.abort();
                     iter += 1;
                     if !ok {
                         break;
                     }
                 }
+                watcher.abort();
                 ctx.vu_active(-1);
                 let over = rx.borrow().1;
                 if over || ctx.abort.is_cancelled() {
