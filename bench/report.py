@@ -54,8 +54,8 @@ def wrk():
     if not t:
         return None
     n = re.search(r"(\d+) requests in ([\d.]+)s", t)
-    p50 = re.search(r"50%\s+(\S+)", t)
-    p99 = re.search(r"99%\s+(\S+)", t)
+    p50 = re.search(r"^\s+50%\s+(\S+)", t, re.M)
+    p99 = re.search(r"^\s+99%\s+(\S+)", t, re.M)
     return int(n.group(1)), float(n.group(2)), secs(p50.group(1)) if p50 else None, secs(p99.group(1)) if p99 else None
 
 
@@ -65,8 +65,8 @@ def hey():
         return None
     n = sum(int(x) for x in re.findall(r"\[\d+\]\s+(\d+) responses", t))
     total = re.search(r"Total:\s+([\d.]+) secs", t)
-    p50 = re.search(r"50%% in ([\d.]+) secs", t)
-    p99 = re.search(r"99%% in ([\d.]+) secs", t)
+    p50 = re.search(r"50% in ([\d.]+) secs", t)
+    p99 = re.search(r"99% in ([\d.]+) secs", t)
     return n, float(total.group(1)) if total else None, float(p50.group(1)) if p50 else None, float(p99.group(1)) if p99 else None
 
 
@@ -170,4 +170,8 @@ for label, key, vus in [("throng, 10,000 VUs sleeping 1 s", "throng-10k", 10000)
         mem.append(f"| {label} | {rss / 1e6:.1f} MB | {rss / vus / 1e3:.1f} kB |")
 if mem:
     lines += ["", "| memory | peak RSS | per VU |", "|---|---:|---:|"] + mem
+if doc:
+    notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "notes.md")
+    if os.path.exists(notes):
+        lines.append(open(notes).read().rstrip())
 print("\n".join(lines))

@@ -32,7 +32,8 @@ struct Inner {
     metrics: RwLock<Vec<MetricDef>>,
     tags: RwLock<Interner>,
     shards: Mutex<Vec<Arc<Shard>>>,
-    cumulative: Mutex<BTreeMap<SeriesKey, Agg>>,
+    /// Shared with the latest snapshot; copied only if that snapshot is still alive.
+    cumulative: Mutex<Arc<BTreeMap<SeriesKey, Agg>>>,
     gauges: Mutex<HashMap<SeriesKey, Agg>>,
     builtin: Builtin,
 }
@@ -70,7 +71,7 @@ impl Registry {
                 metrics: RwLock::new(defs),
                 tags: RwLock::new(interner),
                 shards: Mutex::new(Vec::new()),
-                cumulative: Mutex::new(BTreeMap::new()),
+                cumulative: Mutex::new(Arc::new(BTreeMap::new())),
                 gauges: Mutex::new(HashMap::new()),
                 builtin,
             }),
@@ -174,7 +175,10 @@ impl Registry {
     /// Call about once a second (and at the end).
     pub fn collect(&self) -> Snapshot {
         let shards: Vec<Arc<Shard>> = lock(&self.inner.shards).clone();
-        let mut cum = lock(&self.inner.cumulative);
+        let mut guard = lock(&self.inner.cumulative);
+        // copy-on-write: no copy when the previous snapshot has been dropped, so memory
+        // does not churn once a second for the whole run
+        let cum = Arc::make_mut(&mut guard);
         for shard in shards {
             let mut map = lock(&shard.series);
             for (key, agg) in map.values_mut() {
@@ -187,11 +191,11 @@ impl Registry {
                 agg.reset();
             }
         }
-        let mut series = cum.clone();
-        drop(cum);
         for (k, g) in lock(&self.inner.gauges).iter() {
-            series.insert(*k, g.clone());
+            cum.insert(*k, g.clone());
         }
+        let series = guard.clone();
+        drop(guard);
         let metrics = self
             .inner
             .metrics

@@ -28,14 +28,14 @@ impl SeriesKey {
 pub struct Snapshot {
     metrics: Vec<MetricDef>,
     tag_sets: Vec<Arc<TagSet>>,
-    series: BTreeMap<SeriesKey, Agg>,
+    series: Arc<BTreeMap<SeriesKey, Agg>>,
 }
 
 impl Snapshot {
     pub(crate) fn new(
         metrics: Vec<MetricDef>,
         tag_sets: Vec<Arc<TagSet>>,
-        series: BTreeMap<SeriesKey, Agg>,
+        series: Arc<BTreeMap<SeriesKey, Agg>>,
     ) -> Self {
         Snapshot {
             metrics,
