@@ -179,13 +179,19 @@ impl Registry {
         // copy-on-write: no copy when the previous snapshot has been dropped, so memory
         // does not churn once a second for the whole run
         let cum = Arc::make_mut(&mut guard);
+        // what arrived since the last collection (for per-second series and phases)
+        let mut interval: BTreeMap<SeriesKey, Agg> = BTreeMap::new();
         for shard in shards {
             let mut map = lock(&shard.series);
             for (key, agg) in map.values_mut() {
-                if agg.is_empty() && !matches!(agg, Agg::Counter { .. }) {
+                if agg.is_empty() {
                     continue;
                 }
                 cum.entry(*key)
+                    .or_insert_with(|| Agg::new(agg.kind()))
+                    .merge(agg);
+                interval
+                    .entry(*key)
                     .or_insert_with(|| Agg::new(agg.kind()))
                     .merge(agg);
                 agg.reset();
@@ -209,7 +215,7 @@ impl Registry {
             .unwrap_or_else(|e| e.into_inner())
             .sets
             .clone();
-        Snapshot::new(metrics, tag_sets, series)
+        Snapshot::new(metrics, tag_sets, series, Arc::new(interval))
     }
 }
 

@@ -29,6 +29,7 @@ pub struct Snapshot {
     metrics: Vec<MetricDef>,
     tag_sets: Vec<Arc<TagSet>>,
     series: Arc<BTreeMap<SeriesKey, Agg>>,
+    interval: Arc<BTreeMap<SeriesKey, Agg>>,
 }
 
 impl Snapshot {
@@ -36,11 +37,13 @@ impl Snapshot {
         metrics: Vec<MetricDef>,
         tag_sets: Vec<Arc<TagSet>>,
         series: Arc<BTreeMap<SeriesKey, Agg>>,
+        interval: Arc<BTreeMap<SeriesKey, Agg>>,
     ) -> Self {
         Snapshot {
             metrics,
             tag_sets,
             series,
+            interval,
         }
     }
 
@@ -74,13 +77,32 @@ impl Snapshot {
     /// All series of `name` whose tags include every `(key, value)` in `filter`, merged.
     /// `None` when the metric is unknown or has no matching samples.
     pub fn aggregate(&self, name: &str, filter: &[(String, String)]) -> Option<Agg> {
+        self.merge_from(&self.series, name, filter)
+    }
+
+    /// Like [`Snapshot::aggregate`], over only what arrived since the previous collection.
+    pub fn aggregate_interval(&self, name: &str, filter: &[(String, String)]) -> Option<Agg> {
+        self.merge_from(&self.interval, name, filter)
+    }
+
+    /// The series that received samples since the previous collection.
+    pub fn interval_series(&self) -> impl Iterator<Item = (&SeriesKey, &Agg)> {
+        self.interval.iter()
+    }
+
+    fn merge_from(
+        &self,
+        map: &BTreeMap<SeriesKey, Agg>,
+        name: &str,
+        filter: &[(String, String)],
+    ) -> Option<Agg> {
         let (id, def) = self.metric(name)?;
         let mut out: Option<Agg> = None;
         let from = SeriesKey {
             metric: id,
             tags: TagSetId(0),
         };
-        for (k, agg) in self.series.range(from..) {
+        for (k, agg) in map.range(from..) {
             if k.metric != id {
                 break;
             }

@@ -5,6 +5,7 @@
 mod export;
 mod format;
 mod results;
+pub mod series;
 mod summary;
 
 pub use export::summary_export;

@@ -226,6 +226,18 @@ pub struct Results {
     /// The generator's own figures and verdict.
     #[serde(default)]
     pub generator: Option<GeneratorInfo>,
+    /// What happened in each second of the run.
+    #[serde(default)]
+    pub seconds: Vec<crate::series::SecondPoint>,
+    /// Per request name, each second.
+    #[serde(default)]
+    pub by_name: BTreeMap<String, Vec<crate::series::NamePoint>>,
+    /// Each stage of each ramping executor (or each whole scenario) as a phase.
+    #[serde(default)]
+    pub phases: Vec<crate::series::PhaseResult>,
+    /// Failures by kind, with first and last time seen and the request names they hit.
+    #[serde(default)]
+    pub failures: Vec<crate::series::FailureKind>,
     /// Raw series with histograms.
     pub series: Vec<SeriesDump>,
 }
@@ -510,6 +522,10 @@ impl Results {
             .unwrap_or_default();
         Results {
             generator: None,
+            seconds: Vec::new(),
+            by_name: BTreeMap::new(),
+            phases: Vec::new(),
+            failures: Vec::new(),
             status_codes,
             errors,
             latency_histogram,

@@ -138,6 +138,7 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     redraw.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut handle = tokio::spawn(engine.run());
     let mut monitor = monitor::Monitor::new();
+    let mut recorder = throng_report::series::SeriesRecorder::new(&plan);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     tick.tick().await;
@@ -152,7 +153,9 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
                 ticks += 1;
                 monitor.sample();
                 let snap = reg.collect();
-                timeline.push(point(&snap, start.elapsed(), active.load(Ordering::SeqCst)));
+                let vus_now = active.load(Ordering::SeqCst);
+                timeline.push(point(&snap, start.elapsed(), vus_now));
+                recorder.tick(&snap, start.elapsed().as_secs_f64(), vus_now);
                 live_state.absorb(&snap);
                 if ticks % 2 == 0 && aborted_by.is_none() {
                     let elapsed = start.elapsed();
@@ -178,6 +181,7 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     let elapsed = start.elapsed();
     let snap = reg.collect();
     timeline.push(point(&snap, elapsed, 0));
+    recorder.tick(&snap, elapsed.as_secs_f64(), 0);
     if let Some(s) = sink.as_mut() {
         live_state.absorb(&snap);
         s.finish(&live_state.view(elapsed));
@@ -224,6 +228,11 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         exit_code: exit_code.code(),
     };
     let mut results = Results::build(&snap, &thresholds, &verdicts, info, scenarios, timeline);
+    let (seconds, by_name, phases, failures) = recorder.finish();
+    results.seconds = seconds;
+    results.by_name = by_name;
+    results.phases = phases;
+    results.failures = failures;
     let (cores, cpu_avg, cpu_peak, cpu_secs) = monitor.finish();
     results.generator = Some(
         throng_report::GeneratorInfo {

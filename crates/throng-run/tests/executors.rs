@@ -59,6 +59,24 @@ async fn ramping_vus_counts_and_follows_the_stages() {
     assert!((3..=7).contains(&vus_at(5.0)), "{tl:?}");
     let max = out.results.value("vus", "max").unwrap_or(0.0);
     assert_eq!(max, 10.0);
+    // three stages, three phases, whose request counts add up to the total exactly
+    let ph = &out.results.phases;
+    assert_eq!(ph.len(), 3, "{ph:?}");
+    assert_eq!(ph[0].name, "ramp-up 0→10 VUs");
+    assert_eq!(ph[1].name, "steady 10 VUs");
+    assert_eq!(ph[2].name, "ramp-down 10→0 VUs");
+    let sum: u64 = ph.iter().map(|p| p.requests).sum();
+    assert_eq!(sum, count(&out, "http_reqs"));
+    assert!(
+        ph[1].requests > ph[0].requests && ph[1].requests > ph[2].requests,
+        "{ph:?}"
+    );
+    for p in ph {
+        assert!(p.p50 >= 19.0 && p.p95 >= p.p50 && p.p99 >= p.p95, "{p:?}");
+    }
+    // and the per-second series adds up too
+    let per_second: u64 = out.results.seconds.iter().map(|s| s.reqs).sum();
+    assert_eq!(per_second, count(&out, "http_reqs"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
