@@ -4,14 +4,24 @@
 
 mod export;
 mod format;
+mod html;
+mod junit;
+mod locust_csv;
+mod markdown;
 mod results;
 pub mod series;
 mod summary;
+mod svg;
 
 pub use export::summary_export;
 pub use format::{format_bytes, format_ms, format_value};
+pub use html::html;
+pub use junit::junit_xml;
+pub use locust_csv::write_locust_csv;
+pub use markdown::markdown;
 pub use results::{
-    describe_executor, CheckResult, GeneratorInfo, HistogramBin, MetricResult, Results, RunInfo,
-    ScenarioOutcome, SeriesDump, ThresholdResult, TimelinePoint,
+    describe_executor, CheckResult, GeneratorInfo, HistogramBin, MetricResult, RequestStats,
+    Results, RunInfo, ScenarioOutcome, SeriesDump, ThresholdResult, TimelinePoint,
+    LOCUST_PERCENTILES,
 };
 pub use summary::{render_distribution, render_summary};

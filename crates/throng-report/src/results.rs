@@ -188,6 +188,120 @@ impl GeneratorInfo {
     }
 }
 
+/// Locust-style figures of one request name (or `Aggregated`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct RequestStats {
+    /// Method (empty for the aggregate row).
+    pub method: String,
+    /// The `name` tag, or `Aggregated`.
+    pub name: String,
+    /// Requests.
+    pub count: u64,
+    /// Failed requests.
+    pub failures: u64,
+    /// Average, ms.
+    pub avg: f64,
+    /// Min, ms.
+    pub min: f64,
+    /// Max, ms.
+    pub max: f64,
+    /// Average bytes received per request (headers included).
+    pub avg_size: f64,
+    /// Requests per second over the run.
+    pub rps: f64,
+    /// Failures per second over the run.
+    pub fps: f64,
+    /// Percentiles 50, 66, 75, 80, 90, 95, 98, 99, 99.9, 99.99, 100 (ms).
+    pub percentiles: Vec<(f64, f64)>,
+}
+
+/// The percentiles Locust reports.
+pub const LOCUST_PERCENTILES: [f64; 11] = [
+    50.0, 66.0, 75.0, 80.0, 90.0, 95.0, 98.0, 99.0, 99.9, 99.99, 100.0,
+];
+
+impl RequestStats {
+    /// A percentile of the row (ms).
+    pub fn p(&self, q: f64) -> f64 {
+        self.percentiles
+            .iter()
+            .find(|(k, _)| (*k - q).abs() < 1e-9)
+            .map(|x| x.1)
+            .unwrap_or(0.0)
+    }
+}
+
+fn request_stats(snap: &Snapshot, elapsed_s: f64) -> Vec<RequestStats> {
+    let mut keys: Vec<(String, String)> = Vec::new();
+    if let Some((id, _)) = snap.metric("http_reqs") {
+        for (k, _) in snap.series().filter(|(k, _)| k.metric == id) {
+            let t = snap.tags(k.tags);
+            let key = (
+                t.get("method").unwrap_or("").to_string(),
+                t.get("name").unwrap_or("").to_string(),
+            );
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+    }
+    keys.sort();
+    let row = |method: &str, name: &str, filter: &[(String, String)]| {
+        let count = snap
+            .aggregate("http_reqs", filter)
+            .map(|a| a.count())
+            .unwrap_or(0.0);
+        let failures = snap
+            .aggregate("http_req_failed", filter)
+            .map(|a| a.count())
+            .unwrap_or(0.0);
+        let received = snap
+            .aggregate("data_received", filter)
+            .map(|a| a.count())
+            .unwrap_or(0.0);
+        let d = snap.aggregate("http_req_duration", filter);
+        let t = d.as_ref().and_then(Agg::trend);
+        RequestStats {
+            method: method.to_string(),
+            name: name.to_string(),
+            count: count as u64,
+            failures: failures as u64,
+            avg: t.map(|t| t.avg()).unwrap_or(0.0),
+            min: t.map(|t| t.min_or_zero()).unwrap_or(0.0),
+            max: t.map(|t| t.max_or_zero()).unwrap_or(0.0),
+            avg_size: if count > 0.0 { received / count } else { 0.0 },
+            rps: if elapsed_s > 0.0 {
+                count / elapsed_s
+            } else {
+                0.0
+            },
+            fps: if elapsed_s > 0.0 {
+                failures / elapsed_s
+            } else {
+                0.0
+            },
+            percentiles: LOCUST_PERCENTILES
+                .iter()
+                .map(|q| (*q, t.map(|t| t.percentile(*q)).unwrap_or(0.0)))
+                .collect(),
+        }
+    };
+    let mut out: Vec<RequestStats> = keys
+        .iter()
+        .map(|(m, n)| {
+            row(
+                m,
+                n,
+                &[("method".into(), m.clone()), ("name".into(), n.clone())],
+            )
+        })
+        .collect();
+    if !out.is_empty() {
+        out.push(row("", "Aggregated", &[]));
+    }
+    out
+}
+
 /// One bar of the latency distribution.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct HistogramBin {
@@ -238,6 +352,12 @@ pub struct Results {
     /// Failures by kind, with first and last time seen and the request names they hit.
     #[serde(default)]
     pub failures: Vec<crate::series::FailureKind>,
+    /// Per request name (method + name), Locust's columns, plus an `Aggregated` row.
+    #[serde(default)]
+    pub requests: Vec<RequestStats>,
+    /// Failed requests by (method, name, error), for Locust's failures.csv.
+    #[serde(default)]
+    pub failure_rows: Vec<(String, String, String, u64)>,
     /// Raw series with histograms.
     pub series: Vec<SeriesDump>,
 }
@@ -520,7 +640,36 @@ impl Results {
             .aggregate("http_req_duration", &[])
             .and_then(|a| a.trend().map(|t| histogram_bins(t, 10)))
             .unwrap_or_default();
+        let requests = request_stats(snap, elapsed_s);
+        let mut failure_rows: Vec<(String, String, String, u64)> = Vec::new();
+        if let Some((rid, _)) = snap.metric("http_reqs") {
+            for (k, agg) in snap.series().filter(|(k, _)| k.metric == rid) {
+                let t = snap.tags(k.tags);
+                if t.get("expected_response") != Some("false") {
+                    continue;
+                }
+                let err = match (t.get("error"), t.get("status")) {
+                    (Some(e), _) => e.to_string(),
+                    (None, Some("429")) => "rate limited (429)".to_string(),
+                    (None, s) => format!("http {}", s.unwrap_or("0")),
+                };
+                let key = (
+                    t.get("method").unwrap_or("").to_string(),
+                    t.get("name").unwrap_or("").to_string(),
+                    err,
+                );
+                match failure_rows
+                    .iter_mut()
+                    .find(|r| r.0 == key.0 && r.1 == key.1 && r.2 == key.2)
+                {
+                    Some(r) => r.3 += agg.count() as u64,
+                    None => failure_rows.push((key.0, key.1, key.2, agg.count() as u64)),
+                }
+            }
+        }
         Results {
+            requests,
+            failure_rows,
             generator: None,
             seconds: Vec::new(),
             by_name: BTreeMap::new(),

@@ -33,6 +33,30 @@ pub struct SecondPoint {
     pub data_sent: f64,
     /// Bytes received in it.
     pub data_received: f64,
+    /// Locust's percentiles of this second's requests: (percentile, ms).
+    #[serde(default)]
+    pub percentiles: Vec<(f64, f64)>,
+    /// Requests so far.
+    #[serde(default)]
+    pub total_reqs: u64,
+    /// Failures so far.
+    #[serde(default)]
+    pub total_failures: u64,
+    /// Median of all requests so far, ms.
+    #[serde(default)]
+    pub total_p50: f64,
+    /// Average of all requests so far, ms.
+    #[serde(default)]
+    pub total_avg: f64,
+    /// Min so far, ms.
+    #[serde(default)]
+    pub total_min: f64,
+    /// Max so far, ms.
+    #[serde(default)]
+    pub total_max: f64,
+    /// Average bytes received per request so far.
+    #[serde(default)]
+    pub total_avg_size: f64,
 }
 
 /// One request name's second.
@@ -121,6 +145,45 @@ fn pct(t: &TrendAgg, p: f64) -> f64 {
     t.percentile(p)
 }
 
+/// One phase per stage: (name, start, end, from, to).
+fn staged(
+    start: f64,
+    stages: &[throng_plan::Stage],
+    from0: f64,
+    unit: &str,
+) -> Vec<(String, f64, f64, f64, f64)> {
+    let mut out = Vec::new();
+    let mut t = start;
+    let mut from = from0;
+    for st in stages {
+        let end = t + st.duration.as_secs_f64();
+        let to = st.target;
+        let name = if to > from {
+            format!("ramp-up {from}→{to} {unit}")
+        } else if to < from {
+            format!("ramp-down {from}→{to} {unit}")
+        } else {
+            format!("steady {to} {unit}")
+        };
+        out.push((name, t, end, from, to));
+        t = end;
+        from = to;
+    }
+    out
+}
+
+/// Everything the recorder built.
+pub struct SeriesOutput {
+    /// Per second.
+    pub seconds: Vec<SecondPoint>,
+    /// Per request name, per second.
+    pub by_name: BTreeMap<String, Vec<NamePoint>>,
+    /// Phases.
+    pub phases: Vec<PhaseResult>,
+    /// Failure kinds, most frequent first.
+    pub failures: Vec<FailureKind>,
+}
+
 /// The phases of a plan (time windows per scenario).
 fn plan_phases(plan: &Plan) -> Vec<PhaseResult> {
     let mut out = Vec::new();
@@ -138,31 +201,14 @@ fn plan_phases(plan: &Plan) -> Vec<PhaseResult> {
                 ..Default::default()
             })
         };
-        let staged = |stages: &[throng_plan::Stage],
-                      from0: f64,
-                      unit: &str,
-                      push: &mut dyn FnMut(String, f64, f64, f64, f64, &str)| {
-            let mut t = start;
-            let mut from = from0;
-            for st in stages {
-                let end = t + st.duration.as_secs_f64();
-                let to = st.target;
-                let name = if to > from {
-                    format!("ramp-up {from}→{to} {unit}")
-                } else if to < from {
-                    format!("ramp-down {from}→{to} {unit}")
-                } else {
-                    format!("steady {to} {unit}")
-                };
-                push(name, t, end, from, to, unit);
-                t = end;
-                from = to;
-            }
-        };
         match &sc.executor {
             Executor::RampingVus {
                 start_vus, stages, ..
-            } => staged(stages, *start_vus as f64, "VUs", &mut push),
+            } => {
+                for (n, s, e, f, t) in staged(start, stages, *start_vus as f64, "VUs") {
+                    push(n, s, e, f, t, "VUs");
+                }
+            }
             Executor::RampingArrivalRate {
                 start_rate,
                 time_unit,
@@ -177,7 +223,9 @@ fn plan_phases(plan: &Plan) -> Vec<PhaseResult> {
                         target: s.target * per_s,
                     })
                     .collect();
-                staged(&st, start_rate * per_s, "it/s", &mut push)
+                for (n, s, e, f, t) in staged(start, &st, start_rate * per_s, "it/s") {
+                    push(n, s, e, f, t, "it/s");
+                }
             }
             Executor::ConstantArrivalRate {
                 rate, time_unit, ..
@@ -235,7 +283,26 @@ impl SeriesRecorder {
         let s429 = [("status".to_string(), "429".to_string())];
         let dur = snap.aggregate_interval("http_req_duration", &[]);
         let tr = dur.as_ref().and_then(Agg::trend);
+        let all = snap.aggregate("http_req_duration", &[]);
+        let all_t = all.as_ref().and_then(Agg::trend);
+        let total = |m: &str| snap.aggregate(m, &[]).map(|a| a.count()).unwrap_or(0.0);
+        let total_reqs = total("http_reqs");
         self.seconds.push(SecondPoint {
+            percentiles: crate::results::LOCUST_PERCENTILES
+                .iter()
+                .map(|q| (*q, tr.map(|t| pct(t, *q)).unwrap_or(0.0)))
+                .collect(),
+            total_reqs: total_reqs as u64,
+            total_failures: total("http_req_failed") as u64,
+            total_p50: all_t.map(|t| pct(t, 50.0)).unwrap_or(0.0),
+            total_avg: all_t.map(|t| t.avg()).unwrap_or(0.0),
+            total_min: all_t.map(|t| t.min_or_zero()).unwrap_or(0.0),
+            total_max: all_t.map(|t| t.max_or_zero()).unwrap_or(0.0),
+            total_avg_size: if total_reqs > 0.0 {
+                total("data_received") / total_reqs
+            } else {
+                0.0
+            },
             t: (t * 10.0).round() / 10.0,
             vus,
             reqs: count("http_reqs", &[]) as u64,
@@ -340,15 +407,8 @@ impl SeriesRecorder {
         &self.seconds
     }
 
-    /// Finishes: (seconds, per-name seconds, phases, failure kinds).
-    pub fn finish(
-        self,
-    ) -> (
-        Vec<SecondPoint>,
-        BTreeMap<String, Vec<NamePoint>>,
-        Vec<PhaseResult>,
-        Vec<FailureKind>,
-    ) {
+    /// Finishes the phases and failure kinds.
+    pub fn finish(self) -> SeriesOutput {
         let phases = self
             .phases
             .into_iter()
@@ -369,7 +429,12 @@ impl SeriesRecorder {
             })
             .collect();
         let mut failures: Vec<FailureKind> = self.failures.into_values().collect();
-        failures.sort_by(|a, b| b.count.cmp(&a.count));
-        (self.seconds, self.by_name, phases, failures)
+        failures.sort_by_key(|f| std::cmp::Reverse(f.count));
+        SeriesOutput {
+            seconds: self.seconds,
+            by_name: self.by_name,
+            phases,
+            failures,
+        }
     }
 }

@@ -8,8 +8,8 @@ mod files;
 mod monitor;
 
 pub use exit::ExitCode;
+pub use files::{write_reports, ReportFiles};
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,10 +30,8 @@ pub struct RunRequest {
     pub plan: Plan,
     /// The plan file as given (for the summary).
     pub plan_file: String,
-    /// Write k6's `--summary-export` JSON here.
-    pub summary_export: Option<PathBuf>,
-    /// Write throng's full results JSON here.
-    pub results_file: Option<PathBuf>,
+    /// The files to write at the end.
+    pub files: ReportFiles,
     /// Skip threshold evaluation (k6's `--no-thresholds`).
     pub no_thresholds: bool,
     /// Cancelled on Ctrl-C / SIGTERM: the run stops and still writes everything.
@@ -228,11 +226,11 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         exit_code: exit_code.code(),
     };
     let mut results = Results::build(&snap, &thresholds, &verdicts, info, scenarios, timeline);
-    let (seconds, by_name, phases, failures) = recorder.finish();
-    results.seconds = seconds;
-    results.by_name = by_name;
-    results.phases = phases;
-    results.failures = failures;
+    let series = recorder.finish();
+    results.seconds = series.seconds;
+    results.by_name = series.by_name;
+    results.phases = series.phases;
+    results.failures = series.failures;
     let (cores, cpu_avg, cpu_peak, cpu_secs) = monitor.finish();
     results.generator = Some(
         throng_report::GeneratorInfo {
@@ -250,11 +248,7 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         .judge(),
     );
     let summary = throng_report::render_summary(&results, req.color);
-    let write_errors = files::write_all(
-        &results,
-        req.summary_export.as_deref(),
-        req.results_file.as_deref(),
-    );
+    let write_errors = files::write_reports(&results, &req.files);
     Ok(RunOutcome {
         exit_code,
         results,

@@ -30,8 +30,10 @@ pub async fn run_with(
     run(RunRequest {
         plan: p,
         plan_file: "plan.yaml".into(),
-        summary_export: None,
-        results_file: results,
+        files: throng_run::ReportFiles {
+            results,
+            ..Default::default()
+        },
         no_thresholds: false,
         interrupt,
         color: false,

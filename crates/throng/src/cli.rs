@@ -30,6 +30,51 @@ pub enum Command {
     Demo(DemoArgs),
     /// Load-test one URL from flags (like hey, oha or wrk).
     Quick(Box<crate::quick::QuickArgs>),
+    /// Write reports from a saved `--results` file, without rerunning.
+    Report(ReportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// A results file written by `--results`.
+    pub results_file: PathBuf,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+/// `throng report RESULTS.json --html ...`.
+pub fn report(args: ReportArgs) -> i32 {
+    let text = match std::fs::read_to_string(&args.results_file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", args.results_file.display());
+            return ExitCode::RuntimeError.code();
+        }
+    };
+    let results: throng_report::Results = match serde_json::from_str(&text) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!(
+                "error: {} is not a throng results file: {e}",
+                args.results_file.display()
+            );
+            return ExitCode::InvalidPlan.code();
+        }
+    };
+    let mut files = args.out.files();
+    files.results = None;
+    let errs = throng_run::write_reports(&results, &files);
+    for e in &errs {
+        eprintln!("error: {e}");
+    }
+    if errs.is_empty() {
+        if !args.out.no_summary {
+            print!("{}", throng_report::render_summary(&results, false));
+        }
+        0
+    } else {
+        ExitCode::RuntimeError.code()
+    }
 }
 
 /// Progress flags shared by `run`, `quick` and `demo`.
@@ -41,6 +86,20 @@ pub struct ProgressArgs {
     /// Seconds between plain status lines when stderr is not a terminal.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0, hide = true)]
     pub progress_interval: f64,
+}
+
+impl OutputArgs {
+    /// The files these flags ask for.
+    pub fn files(&self) -> throng_run::ReportFiles {
+        throng_run::ReportFiles {
+            summary_export: self.summary_export.clone(),
+            results: self.results.clone(),
+            html: self.html.clone(),
+            markdown: self.md.clone(),
+            csv: self.csv.clone(),
+            junit: self.junit.clone(),
+        }
+    }
 }
 
 impl ProgressArgs {
@@ -77,9 +136,21 @@ pub struct OutputArgs {
     /// Write k6's --summary-export JSON here.
     #[arg(long, value_name = "FILE")]
     pub summary_export: Option<PathBuf>,
-    /// Write throng's full results JSON here.
+    /// Write throng's full results JSON here (`throng report` regenerates every report from it).
     #[arg(long, value_name = "FILE")]
     pub results: Option<PathBuf>,
+    /// Write the self-contained HTML report here.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Write the results document in Markdown here.
+    #[arg(long = "md", value_name = "FILE")]
+    pub md: Option<PathBuf>,
+    /// Write Locust's CSV files: PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv.
+    #[arg(long, value_name = "PREFIX")]
+    pub csv: Option<PathBuf>,
+    /// Write JUnit XML (one test case per threshold) here.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
     /// Don't evaluate thresholds.
     #[arg(long)]
     pub no_thresholds: bool,
@@ -270,8 +341,7 @@ pub async fn run_plan_then(
     let req = RunRequest {
         plan,
         plan_file: args.plan.display().to_string(),
-        summary_export: args.out.summary_export.clone(),
-        results_file: args.out.results.clone(),
+        files: args.out.files(),
         no_thresholds: args.out.no_thresholds,
         interrupt,
         color,
@@ -355,6 +425,10 @@ pub async fn demo(args: DemoArgs) -> i32 {
         out: OutputArgs {
             summary_export: Some(dir.join("summary.json")),
             results: Some(dir.join("results.json")),
+            html: Some(dir.join("report.html")),
+            md: Some(dir.join("report.md")),
+            csv: Some(dir.join("locust")),
+            junit: Some(dir.join("junit.xml")),
             no_color: args.no_color,
             ..OutputArgs::default()
         },
@@ -365,7 +439,7 @@ pub async fn demo(args: DemoArgs) -> i32 {
     server.stop().await;
     println!("\n  demo target counted {served} requests");
     println!(
-        "  results written to {}/ (summary.json, results.json)",
+        "  results written to {}/ (report.html, report.md, summary.json, results.json, locust_*.csv, junit.xml)",
         dir.display()
     );
     code

@@ -39,6 +39,7 @@ async fn dispatch(cli: Cli) -> i32 {
         Command::ServeDemo(args) => cli::serve_demo(args).await,
         Command::Demo(args) => cli::demo(args).await,
         Command::Quick(args) => quick::run(*args).await,
+        Command::Report(args) => cli::report(args),
     }
 }
 

@@ -279,4 +279,205 @@ fn demo_runs_and_its_counts_match() {
         .map(|s| s["value"].as_f64().unwrap_or(0.0))
         .sum::<f64>();
     assert!(limited > 0.0, "no 429s in the demo");
+
+    // every report file, and Locust's exact CSV columns
+    for f in [
+        "report.html",
+        "report.md",
+        "junit.xml",
+        "locust_stats.csv",
+        "locust_stats_history.csv",
+        "locust_failures.csv",
+    ] {
+        assert!(dir.join(f).is_file(), "{f} missing");
+    }
+    let headers = |f: &str| -> Vec<String> {
+        let mut rd = csv::Reader::from_path(dir.join(f)).expect("csv");
+        rd.headers()
+            .expect("headers")
+            .iter()
+            .map(str::to_string)
+            .collect()
+    };
+    let pcts = [
+        "50%", "66%", "75%", "80%", "90%", "95%", "98%", "99%", "99.9%", "99.99%", "100%",
+    ];
+    let mut stats = vec![
+        "Type",
+        "Name",
+        "Request Count",
+        "Failure Count",
+        "Median Response Time",
+        "Average Response Time",
+        "Min Response Time",
+        "Max Response Time",
+        "Average Content Size",
+        "Requests/s",
+        "Failures/s",
+    ];
+    stats.extend(pcts);
+    assert_eq!(headers("locust_stats.csv"), stats);
+    let mut hist = vec![
+        "Timestamp",
+        "User Count",
+        "Type",
+        "Name",
+        "Requests/s",
+        "Failures/s",
+    ];
+    hist.extend(pcts);
+    hist.extend([
+        "Total Request Count",
+        "Total Failure Count",
+        "Total Median Response Time",
+        "Total Average Response Time",
+        "Total Min Response Time",
+        "Total Max Response Time",
+        "Total Average Content Size",
+    ]);
+    assert_eq!(headers("locust_stats_history.csv"), hist);
+    assert_eq!(
+        headers("locust_failures.csv"),
+        ["Method", "Name", "Error", "Occurrences"]
+    );
+    // the Aggregated row's count is the run's http_reqs; the per-name rows add up to it
+    let mut rd = csv::Reader::from_path(dir.join("locust_stats.csv")).expect("csv");
+    let rows: Vec<csv::StringRecord> = rd.records().map(|r| r.expect("row")).collect();
+    let agg = rows
+        .iter()
+        .find(|r| &r[1] == "Aggregated")
+        .expect("aggregated");
+    assert_eq!(agg[2].parse::<u64>().expect("n"), reqs);
+    let per_name: u64 = rows
+        .iter()
+        .filter(|r| &r[1] != "Aggregated")
+        .map(|r| r[2].parse::<u64>().unwrap_or(0))
+        .sum();
+    assert_eq!(per_name, reqs);
+    let mut rd = csv::Reader::from_path(dir.join("locust_failures.csv")).expect("csv");
+    let limited_rows: u64 = rd
+        .records()
+        .map(|r| r.expect("row"))
+        .filter(|r| &r[2] == "rate limited (429)")
+        .map(|r| r[3].parse::<u64>().unwrap_or(0))
+        .sum();
+    assert_eq!(limited_rows as f64, limited);
+    let md = std::fs::read_to_string(dir.join("report.md")).expect("md");
+    assert!(
+        md.contains("## Behaviour by phase") && md.contains("## Rate limiting"),
+        "{md}"
+    );
+    assert!(!md.contains("TBD"));
+    let junit = std::fs::read_to_string(dir.join("junit.xml")).expect("junit");
+    assert!(junit.contains(r#"tests="6" failures="0""#), "{junit}");
+
+    // `throng report` regenerates the same HTML from the results file
+    let again = dir.join("again.html");
+    let o = throng()
+        .arg("report")
+        .arg(dir.join("results.json"))
+        .arg("--html")
+        .arg(&again)
+        .args(["--no-summary"])
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(
+        std::fs::read_to_string(&again).expect("again"),
+        std::fs::read_to_string(dir.join("report.html")).expect("html")
+    );
+    html_renders_in_chromium(&dir.join("report.html"));
+}
+
+/// Renders the report in headless Chromium (installed by .ci/run): a screenshot, and the
+/// DOM with every chart carrying data and every table filled.
+fn html_renders_in_chromium(page: &Path) {
+    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| Path::new(p).exists());
+    let Some(chromium) = chromium else {
+        if std::env::var_os("CI").is_some() {
+            panic!("chromium is not installed: .ci/run installs it");
+        }
+        eprintln!(
+            "skipping the browser check: chromium is not installed (apt-get install chromium)"
+        );
+        return;
+    };
+    let profile = tmp("chromium-profile");
+    let flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--enable-logging=stderr",
+        "--v=0",
+    ];
+    let url = format!("file://{}", page.display());
+    let shot = page.with_extension("png");
+    let o = Command::new(chromium)
+        .args(flags)
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg("--window-size=1280,2400")
+        .arg(&url)
+        .output()
+        .expect("chromium runs");
+    let png = std::fs::read(&shot).expect("screenshot written");
+    assert!(
+        png.len() > 20_000 && png.starts_with(b"\x89PNG"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains("Uncaught"),
+        "{}",
+        text(&o)
+    );
+    let o = Command::new(chromium)
+        .args(flags)
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(&url)
+        .output()
+        .expect("chromium runs");
+    let dom = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains("CONSOLE"),
+        "{}",
+        text(&o)
+    );
+    for id in [
+        "chart-rps",
+        "chart-latency",
+        "chart-vus",
+        "chart-distribution",
+    ] {
+        let at = dom
+            .find(&format!(r#"id="{id}""#))
+            .unwrap_or_else(|| panic!("{id} missing"));
+        let tail = &dom[at..];
+        let n: usize = tail
+            .split("data-points=\"")
+            .nth(1)
+            .and_then(|t| t.split('"').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        assert!(n > 0, "{id} has no data");
+    }
+    assert!(dom.matches("<polyline").count() >= 7, "line charts missing");
+    for section in ["thresholds", "phases", "requests", "statuses", "checks"] {
+        assert!(
+            dom.contains(&format!(r#"<section id="{section}">"#)),
+            "{section} missing"
+        );
+    }
+    assert!(
+        !dom.contains("<script"),
+        "the report has no scripts and no CDN links"
+    );
 }

@@ -1,0 +1,135 @@
+//! Locust's `--csv PREFIX` files, with Locust's exact column names, so scripts written for
+//! Locust's output keep working: `PREFIX_stats.csv`, `PREFIX_stats_history.csv`,
+//! `PREFIX_failures.csv`.
+use crate::results::{Results, LOCUST_PERCENTILES};
+use std::path::{Path, PathBuf};
+
+const PCT_HEADERS: [&str; 11] = [
+    "50%", "66%", "75%", "80%", "90%", "95%", "98%", "99%", "99.9%", "99.99%", "100%",
+];
+
+fn path(prefix: &Path, suffix: &str) -> PathBuf {
+    let mut s = prefix.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+fn ms(v: f64) -> String {
+    format!("{}", v.round() as i64)
+}
+
+/// Writes the three files; returns their paths.
+pub fn write_locust_csv(r: &Results, prefix: &Path) -> Result<Vec<PathBuf>, String> {
+    if let Some(dir) = prefix.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let err = |p: &Path, e: csv::Error| format!("{}: {e}", p.display());
+    let stats = path(prefix, "_stats.csv");
+    let mut w = csv::Writer::from_path(&stats).map_err(|e| err(&stats, e))?;
+    let mut header = vec![
+        "Type",
+        "Name",
+        "Request Count",
+        "Failure Count",
+        "Median Response Time",
+        "Average Response Time",
+        "Min Response Time",
+        "Max Response Time",
+        "Average Content Size",
+        "Requests/s",
+        "Failures/s",
+    ];
+    header.extend(PCT_HEADERS);
+    w.write_record(&header).map_err(|e| err(&stats, e))?;
+    for s in &r.requests {
+        let mut row = vec![
+            s.method.clone(),
+            s.name.clone(),
+            s.count.to_string(),
+            s.failures.to_string(),
+            ms(s.p(50.0)),
+            format!("{:.2}", s.avg),
+            format!("{:.2}", s.min),
+            format!("{:.2}", s.max),
+            format!("{:.2}", s.avg_size),
+            format!("{:.2}", s.rps),
+            format!("{:.2}", s.fps),
+        ];
+        row.extend(LOCUST_PERCENTILES.iter().map(|q| ms(s.p(*q))));
+        w.write_record(&row).map_err(|e| err(&stats, e))?;
+    }
+    w.flush().map_err(|e| format!("{}: {e}", stats.display()))?;
+
+    let history = path(prefix, "_stats_history.csv");
+    let mut w = csv::Writer::from_path(&history).map_err(|e| err(&history, e))?;
+    let mut header = vec![
+        "Timestamp",
+        "User Count",
+        "Type",
+        "Name",
+        "Requests/s",
+        "Failures/s",
+    ];
+    header.extend(PCT_HEADERS);
+    header.extend([
+        "Total Request Count",
+        "Total Failure Count",
+        "Total Median Response Time",
+        "Total Average Response Time",
+        "Total Min Response Time",
+        "Total Max Response Time",
+        "Total Average Content Size",
+    ]);
+    w.write_record(&header).map_err(|e| err(&history, e))?;
+    let start = r
+        .run
+        .started_at
+        .parse::<jiff::Timestamp>()
+        .map(|t| t.as_second())
+        .unwrap_or(0);
+    for p in &r.seconds {
+        let mut row = vec![
+            (start + p.t.round() as i64).to_string(),
+            p.vus.to_string(),
+            String::new(),
+            "Aggregated".to_string(),
+            format!("{:.6}", p.reqs as f64),
+            format!("{:.6}", p.failures as f64),
+        ];
+        for q in LOCUST_PERCENTILES {
+            let v = p
+                .percentiles
+                .iter()
+                .find(|(k, _)| (*k - q).abs() < 1e-9)
+                .map(|x| x.1);
+            row.push(match v {
+                Some(v) if p.reqs > 0 => ms(v),
+                _ => "N/A".to_string(),
+            });
+        }
+        row.extend([
+            p.total_reqs.to_string(),
+            p.total_failures.to_string(),
+            ms(p.total_p50),
+            format!("{:.2}", p.total_avg),
+            format!("{:.2}", p.total_min),
+            format!("{:.2}", p.total_max),
+            format!("{:.2}", p.total_avg_size),
+        ]);
+        w.write_record(&row).map_err(|e| err(&history, e))?;
+    }
+    w.flush()
+        .map_err(|e| format!("{}: {e}", history.display()))?;
+
+    let failures = path(prefix, "_failures.csv");
+    let mut w = csv::Writer::from_path(&failures).map_err(|e| err(&failures, e))?;
+    w.write_record(["Method", "Name", "Error", "Occurrences"])
+        .map_err(|e| err(&failures, e))?;
+    for (m, n, e, c) in &r.failure_rows {
+        w.write_record([m.as_str(), n.as_str(), e.as_str(), &c.to_string()])
+            .map_err(|e| err(&failures, e))?;
+    }
+    w.flush()
+        .map_err(|e| format!("{}: {e}", failures.display()))?;
+    Ok(vec![stats, history, failures])
+}

@@ -1,0 +1,239 @@
+//! The results document in Markdown: configuration, targets vs actual, behaviour by phase,
+//! per-request table, rate limiting, failures and expected vs actual. Nothing says TBD:
+//! what throng does not know is left out.
+use crate::format::{format_bytes, format_ms};
+use crate::results::Results;
+use std::fmt::Write as _;
+
+fn pct(v: f64) -> String {
+    format!("{:.2}%", v * 100.0)
+}
+
+/// The Markdown document.
+pub fn markdown(r: &Results) -> String {
+    let mut o = String::new();
+    let reqs = r.value("http_reqs", "count").unwrap_or(0.0);
+    let failed = r.value("http_req_failed", "passes").unwrap_or(0.0);
+    let secs = r.run.duration_ms / 1000.0;
+    let verdict = if r.thresholds.iter().all(|t| t.ok) {
+        "✅ passed"
+    } else {
+        "❌ failed"
+    };
+    let _ = writeln!(o, "# Load test results: {}\n", r.run.plan);
+    let _ = writeln!(
+        o,
+        "**Verdict:** {verdict} (exit code {})\n",
+        r.run.exit_code
+    );
+    let _ = writeln!(o, "## Test configuration\n");
+    let _ = writeln!(o, "| | |\n|---|---|");
+    let _ = writeln!(o, "| Plan | `{}` |", r.run.plan_file);
+    if let Some(t) = &r.run.target {
+        let _ = writeln!(o, "| Target | {t} |");
+    }
+    let _ = writeln!(o, "| Started | {} |", r.run.started_at);
+    let _ = writeln!(o, "| Duration | {} |", format_ms(r.run.duration_ms));
+    let max_vus: u64 = r.scenarios.iter().map(|s| s.max_vus).sum();
+    let _ = writeln!(o, "| Users (max VUs) | {max_vus} |");
+    for s in &r.scenarios {
+        let _ = writeln!(o, "| Scenario `{}` | {} |", s.name, s.description);
+    }
+    if r.run.interrupted {
+        let _ = writeln!(
+            o,
+            "| Note | interrupted by Ctrl-C/SIGTERM; figures cover the time it ran |"
+        );
+    }
+    if let Some(a) = &r.run.aborted_by {
+        let _ = writeln!(o, "| Note | aborted early: {a} failed (abortOnFail) |");
+    }
+
+    let _ = writeln!(o, "\n## Results summary\n");
+    let _ = writeln!(
+        o,
+        "| Metric | Target | Actual | Status |\n|---|---|---|---|"
+    );
+    for t in &r.thresholds {
+        let base = t.metric.split('{').next().unwrap_or("");
+        let time = r
+            .metric(base)
+            .map(|m| m.contains == throng_metrics::ValueType::Time);
+        let actual = if t.stat == "rate" && base != "http_reqs" {
+            pct(t.observed)
+        } else if time == Some(true) {
+            format_ms(t.observed)
+        } else {
+            format!("{:.2}", t.observed)
+        };
+        let _ = writeln!(
+            o,
+            "| `{}` {} | `{}` | {actual} | {} |",
+            t.metric,
+            t.stat,
+            t.expression,
+            if t.ok { "✅" } else { "❌" }
+        );
+    }
+    let _ = writeln!(o, "| Total requests | — | {} | |", reqs as u64);
+    let _ = writeln!(
+        o,
+        "| Throughput | — | {:.2} req/s | |",
+        if secs > 0.0 { reqs / secs } else { 0.0 }
+    );
+    let _ = writeln!(
+        o,
+        "| Error rate | — | {} | |",
+        pct(if reqs > 0.0 { failed / reqs } else { 0.0 })
+    );
+    if let Some(avg) = r.value("http_req_duration", "avg") {
+        let _ = writeln!(o, "| Average response time | — | {} | |", format_ms(avg));
+    }
+
+    if !r.phases.is_empty() {
+        let _ = writeln!(o, "\n## Behaviour by phase\n");
+        let _ = writeln!(o, "| Scenario | Phase | Users / rate | Requests | RPS | Avg | p50 | p95 | p99 | Error rate | 429 share |");
+        let _ = writeln!(o, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for p in &r.phases {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {}→{} {} | {} | {:.1} | {} | {} | {} | {} | {} | {} |",
+                p.scenario,
+                p.name,
+                p.from,
+                p.to,
+                p.unit,
+                p.requests,
+                p.rps,
+                format_ms(p.avg),
+                format_ms(p.p50),
+                format_ms(p.p95),
+                format_ms(p.p99),
+                pct(p.error_rate),
+                pct(p.rate_limited_share)
+            );
+        }
+    }
+
+    if !r.requests.is_empty() {
+        let _ = writeln!(o, "\n## Requests\n");
+        let _ = writeln!(
+            o,
+            "| Method | Name | Count | Fails | Avg | p50 | p90 | p95 | p99 | Max | RPS |"
+        );
+        let _ = writeln!(o, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for s in &r.requests {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.2} |",
+                s.method,
+                s.name,
+                s.count,
+                s.failures,
+                format_ms(s.avg),
+                format_ms(s.p(50.0)),
+                format_ms(s.p(90.0)),
+                format_ms(s.p(95.0)),
+                format_ms(s.p(99.0)),
+                format_ms(s.max),
+                s.rps
+            );
+        }
+    }
+
+    let limited: u64 = r.status_codes.get("429").copied().unwrap_or(0);
+    if limited > 0 {
+        let _ = writeln!(o, "\n## Rate limiting\n");
+        let _ = writeln!(
+            o,
+            "{limited} responses were 429 (rate limited): {} of all requests. By scenario and request:\n",
+            pct(limited as f64 / reqs.max(1.0))
+        );
+        let _ = writeln!(o, "| Method | Name | 429s |\n|---|---|---:|");
+        for (m, n, e, c) in &r.failure_rows {
+            if e == "rate limited (429)" {
+                let _ = writeln!(o, "| {m} | {n} | {c} |");
+            }
+        }
+        for p in r.phases.iter().filter(|p| p.rate_limited > 0) {
+            let _ = writeln!(
+                o,
+                "\nPhase `{}` / {}: {} × 429 ({}).",
+                p.scenario,
+                p.name,
+                p.rate_limited,
+                pct(p.rate_limited_share)
+            );
+        }
+    }
+
+    if !r.failures.is_empty() {
+        let _ = writeln!(o, "\n## Failure scenarios\n");
+        let _ = writeln!(
+            o,
+            "| Kind | Count | First seen | Last seen | Requests hit |\n|---|---:|---:|---:|---|"
+        );
+        for f in &r.failures {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {:.0}s | {:.0}s | {} |",
+                f.kind,
+                f.count,
+                f.first_seen_s,
+                f.last_seen_s,
+                f.names.join(", ")
+            );
+        }
+    }
+
+    if !r.checks.is_empty() {
+        let _ = writeln!(o, "\n## Checks\n");
+        let _ = writeln!(o, "| Check | Group | Passes | Fails |\n|---|---|---:|---:|");
+        for c in &r.checks {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} |",
+                c.name, c.group, c.passes, c.fails
+            );
+        }
+    }
+
+    if let Some(g) = &r.generator {
+        let _ = writeln!(o, "\n## Load generator\n");
+        if let (Some(a), Some(p)) = (g.cpu_avg_pct, g.cpu_peak_pct) {
+            let _ = writeln!(
+                o,
+                "- CPU: {a:.1}% average, {p:.1}% peak of {} cores",
+                g.cores
+            );
+        }
+        if let Some(rss) = g.peak_rss_bytes {
+            let _ = writeln!(o, "- Peak memory: {}", format_bytes(rss as f64));
+        }
+        if g.bottleneck {
+            let _ = writeln!(o, "- ❌ The generator limited the run:");
+            for reason in &g.reasons {
+                let _ = writeln!(o, "  - {reason}");
+            }
+        } else {
+            let _ = writeln!(o, "- ✅ The generator kept up with the plan.");
+        }
+    }
+
+    if !r.thresholds.is_empty() {
+        let _ = writeln!(o, "\n## Expected vs actual\n");
+        for t in &r.thresholds {
+            let _ = writeln!(
+                o,
+                "- {} expected `{}` on `{}`: observed {} = {:.3} — {}",
+                if t.ok { "✅" } else { "❌" },
+                t.expression,
+                t.metric,
+                t.stat,
+                t.observed,
+                if t.ok { "as expected" } else { "NOT met" }
+            );
+        }
+    }
+    o
+}

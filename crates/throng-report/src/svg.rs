@@ -1,0 +1,222 @@
+//! Charts drawn as inline SVG by our own code: one time axis, several series, a legend.
+//! No JavaScript, no external library, so a report opens offline.
+use std::fmt::Write as _;
+
+/// One line of a chart.
+pub struct Line<'a> {
+    /// Legend label.
+    pub label: &'a str,
+    /// CSS colour.
+    pub color: &'a str,
+    /// (x, y) points, x ascending.
+    pub points: Vec<(f64, f64)>,
+}
+
+const W: f64 = 720.0;
+const H: f64 = 240.0;
+const L: f64 = 56.0;
+const R: f64 = 12.0;
+const T: f64 = 28.0;
+const B: f64 = 36.0;
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// A "nice" step for about `n` ticks over `span`.
+fn step(span: f64, n: f64) -> f64 {
+    if span <= 0.0 || !span.is_finite() {
+        return 1.0;
+    }
+    let raw = span / n;
+    let mag = 10f64.powf(raw.log10().floor());
+    let norm = raw / mag;
+    let nice = if norm < 1.5 {
+        1.0
+    } else if norm < 3.5 {
+        2.0
+    } else if norm < 7.5 {
+        5.0
+    } else {
+        10.0
+    };
+    nice * mag
+}
+
+fn fmt_tick(v: f64) -> String {
+    if v.abs() >= 1000.0 {
+        format!("{:.1}k", v / 1000.0)
+    } else if v.fract().abs() < 1e-9 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+/// A line chart over time (x in seconds).
+pub fn line_chart(id: &str, title: &str, y_unit: &str, lines: &[Line<'_>]) -> String {
+    let xs = lines.iter().flat_map(|l| l.points.iter().map(|p| p.0));
+    let x_max = xs.fold(0.0f64, f64::max).max(1.0);
+    let y_max = lines
+        .iter()
+        .flat_map(|l| l.points.iter().map(|p| p.1))
+        .fold(0.0f64, f64::max);
+    let ys = step(y_max.max(1e-9), 4.0);
+    let y_top = (y_max / ys).ceil().max(1.0) * ys;
+    let px = |x: f64| L + x / x_max * (W - L - R);
+    let py = |y: f64| H - B - y / y_top * (H - T - B);
+    let points: usize = lines.iter().map(|l| l.points.len()).sum();
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        r#"<svg class="chart" id="{id}" data-points="{points}" viewBox="0 0 {W} {H}" role="img" aria-label="{t}" xmlns="http://www.w3.org/2000/svg">"#,
+        t = esc(title)
+    );
+    let _ = write!(
+        o,
+        r#"<text x="{L}" y="18" class="title">{}</text>"#,
+        esc(title)
+    );
+    // grid and y ticks
+    let mut y = 0.0;
+    while y <= y_top + 1e-9 {
+        let yy = py(y);
+        let _ = write!(
+            o,
+            r##"<line x1="{L}" y1="{yy:.1}" x2="{:.1}" y2="{yy:.1}" class="grid"/><text x="{:.1}" y="{:.1}" class="tick" text-anchor="end">{}</text>"##,
+            W - R,
+            L - 6.0,
+            yy + 4.0,
+            fmt_tick(y)
+        );
+        y += ys;
+    }
+    let _ = write!(
+        o,
+        r#"<text x="12" y="{:.1}" class="tick" transform="rotate(-90 12 {:.1})" text-anchor="middle">{}</text>"#,
+        (T + H - B) / 2.0,
+        (T + H - B) / 2.0,
+        esc(y_unit)
+    );
+    // x ticks (seconds)
+    let xs_step = step(x_max, 8.0);
+    let mut x = 0.0;
+    while x <= x_max + 1e-9 {
+        let xx = px(x);
+        let _ = write!(
+            o,
+            r#"<text x="{xx:.1}" y="{:.1}" class="tick" text-anchor="middle">{}s</text>"#,
+            H - B + 16.0,
+            fmt_tick(x)
+        );
+        x += xs_step;
+    }
+    let _ = write!(
+        o,
+        r#"<line x1="{L}" y1="{:.1}" x2="{:.1}" y2="{:.1}" class="axis"/>"#,
+        H - B,
+        W - R,
+        H - B
+    );
+    for (i, l) in lines.iter().enumerate() {
+        if l.points.is_empty() {
+            continue;
+        }
+        let pts: Vec<String> = l
+            .points
+            .iter()
+            .map(|(x, y)| format!("{:.1},{:.1}", px(*x), py(*y)))
+            .collect();
+        let _ = write!(
+            o,
+            r#"<polyline fill="none" stroke="{}" stroke-width="1.8" points="{}"/>"#,
+            l.color,
+            pts.join(" ")
+        );
+        let lx = L + 10.0 + i as f64 * 130.0;
+        let _ = write!(
+            o,
+            r#"<rect x="{lx:.1}" y="{:.1}" width="10" height="10" fill="{}"/><text x="{:.1}" y="{:.1}" class="legend">{}</text>"#,
+            H - 12.0,
+            l.color,
+            lx + 14.0,
+            H - 3.0,
+            esc(l.label)
+        );
+    }
+    o.push_str("</svg>");
+    o
+}
+
+/// A bar chart (labels under bars).
+pub fn bar_chart(id: &str, title: &str, bars: &[(String, f64)]) -> String {
+    let max = bars.iter().map(|b| b.1).fold(0.0f64, f64::max).max(1.0);
+    let n = bars.len().max(1) as f64;
+    let bw = (W - L - R) / n;
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        r#"<svg class="chart" id="{id}" data-points="{}" viewBox="0 0 {W} {H}" role="img" aria-label="{t}" xmlns="http://www.w3.org/2000/svg">"#,
+        bars.len(),
+        t = esc(title)
+    );
+    let _ = write!(
+        o,
+        r#"<text x="{L}" y="18" class="title">{}</text>"#,
+        esc(title)
+    );
+    for (i, (label, v)) in bars.iter().enumerate() {
+        let h = v / max * (H - T - B);
+        let x = L + i as f64 * bw;
+        let _ = write!(
+            o,
+            r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{h:.1}" class="bar"><title>{}: {v}</title></rect><text x="{:.1}" y="{:.1}" class="tick" text-anchor="middle">{}</text><text x="{:.1}" y="{:.1}" class="tick" text-anchor="middle">{}</text>"#,
+            x + 2.0,
+            H - B - h,
+            (bw - 4.0).max(1.0),
+            esc(label),
+            x + bw / 2.0,
+            H - B + 14.0,
+            esc(label),
+            x + bw / 2.0,
+            H - B - h - 4.0,
+            fmt_tick(*v)
+        );
+    }
+    let _ = write!(
+        o,
+        r#"<line x1="{L}" y1="{:.1}" x2="{:.1}" y2="{:.1}" class="axis"/>"#,
+        H - B,
+        W - R,
+        H - B
+    );
+    o.push_str("</svg>");
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn charts_are_svg_with_their_points() {
+        let c = line_chart(
+            "rps",
+            "Requests/s",
+            "req/s",
+            &[Line {
+                label: "rps",
+                color: "#36c",
+                points: vec![(1.0, 10.0), (2.0, 30.0), (3.0, 20.0)],
+            }],
+        );
+        assert!(c.starts_with("<svg") && c.ends_with("</svg>"));
+        assert!(c.contains(r#"data-points="3""#));
+        assert!(c.contains("<polyline"));
+        let b = bar_chart("h", "Latency", &[("1ms".into(), 5.0), ("2ms".into(), 2.0)]);
+        assert!(b.contains(r#"data-points="2""#));
+        assert_eq!(step(97.0, 4.0), 20.0);
+    }
+}
