@@ -21,6 +21,7 @@ pub use agg::{Agg, TrendAgg, TREND_SCALE};
 pub use builtin::Builtin;
 pub use kind::{MetricKind, ValueType};
 pub use registry::{MetricDef, MetricId, Recorder, Registry};
+pub use shard::RawSample;
 pub use snapshot::{SeriesKey, Snapshot};
 pub use tags::{TagSet, TagSetId};
 pub use threshold::{Threshold, ThresholdError, ThresholdSet};

@@ -1,13 +1,13 @@
 //! The metric registry: definitions, tag sets, shards and the cumulative aggregates.
 use crate::agg::Agg;
 use crate::builtin::Builtin;
-use crate::shard::{with_shard, Shard};
+use crate::shard::{with_shard, RawSample, Shard};
 use crate::snapshot::{SeriesKey, Snapshot};
 use crate::tags::{Interner, TagSet, TagSetId};
 use crate::{MetricKind, ValueType};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 /// The id of a registered metric.
@@ -36,6 +36,9 @@ struct Inner {
     cumulative: Mutex<Arc<BTreeMap<SeriesKey, Agg>>>,
     gauges: Mutex<HashMap<SeriesKey, Agg>>,
     builtin: Builtin,
+    /// Keep every sample for a raw output (NDJSON); off unless asked for.
+    raw: AtomicBool,
+    raw_taken: Mutex<Vec<RawSample>>,
 }
 
 /// The registry of one run. Cheap to clone; every clone records into the same metrics.
@@ -74,6 +77,8 @@ impl Registry {
                 cumulative: Mutex::new(Arc::new(BTreeMap::new())),
                 gauges: Mutex::new(HashMap::new()),
                 builtin,
+                raw: AtomicBool::new(false),
+                raw_taken: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -147,20 +152,48 @@ impl Registry {
                 s
             },
             |shard| {
-                let mut map = lock(&shard.series);
+                let raw = self.inner.raw.load(Ordering::Relaxed);
+                let now = if raw {
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_nanos())
+                        .unwrap_or(0)
+                } else {
+                    0
+                };
+                let mut data = lock(&shard.series);
                 for &(metric, value) in samples {
                     let key = SeriesKey { metric, tags };
                     let packed = key.packed();
-                    if let Some((_, agg)) = map.get_mut(&packed) {
+                    if let Some((_, agg)) = data.map.get_mut(&packed) {
                         agg.add(value);
                     } else {
                         let mut agg = Agg::new(self.kind_of(metric));
                         agg.add(value);
-                        map.insert(packed, (key, agg));
+                        data.map.insert(packed, (key, agg));
+                    }
+                    if raw {
+                        data.raw.push(RawSample {
+                            time_ns: now,
+                            key,
+                            value,
+                        });
                     }
                 }
             },
         )
+    }
+
+    /// Starts keeping every sample for a raw output (batched once a second by
+    /// [`Registry::take_raw`]). Off by default: raw samples cost memory per request.
+    pub fn enable_raw(&self) {
+        self.inner.raw.store(true, Ordering::SeqCst);
+    }
+
+    /// The raw samples gathered by the collections since the last call, in no particular
+    /// order across threads.
+    pub fn take_raw(&self) -> Vec<RawSample> {
+        std::mem::take(&mut *lock(&self.inner.raw_taken))
     }
 
     /// Sets a gauge's value (gauges are set rarely: VU counts, not per request).
@@ -181,9 +214,11 @@ impl Registry {
         let cum = Arc::make_mut(&mut guard);
         // what arrived since the last collection (for per-second series and phases)
         let mut interval: BTreeMap<SeriesKey, Agg> = BTreeMap::new();
+        let mut raw_taken = lock(&self.inner.raw_taken);
         for shard in shards {
-            let mut map = lock(&shard.series);
-            for (key, agg) in map.values_mut() {
+            let mut data = lock(&shard.series);
+            raw_taken.append(&mut data.raw);
+            for (key, agg) in data.map.values_mut() {
                 if agg.is_empty() {
                     continue;
                 }
@@ -200,6 +235,7 @@ impl Registry {
         for (k, g) in lock(&self.inner.gauges).iter() {
             cum.insert(*k, g.clone());
         }
+        drop(raw_taken);
         let series = guard.clone();
         drop(guard);
         let metrics = self

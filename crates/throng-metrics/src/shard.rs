@@ -30,10 +30,28 @@ impl Hasher for KeyHasher {
 
 pub(crate) type KeyMap<V> = HashMap<u64, V, BuildHasherDefault<KeyHasher>>;
 
-/// One thread's aggregates since the last collection.
+/// One raw sample, kept only when a raw output (NDJSON) is enabled.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RawSample {
+    /// Unix time, nanoseconds.
+    pub time_ns: u128,
+    /// The series.
+    pub key: SeriesKey,
+    /// The value.
+    pub value: f64,
+}
+
+/// One thread's aggregates (and raw samples, if enabled) since the last collection.
 #[derive(Default)]
 pub(crate) struct Shard {
-    pub(crate) series: Mutex<KeyMap<(SeriesKey, Agg)>>,
+    pub(crate) series: Mutex<ShardData>,
+}
+
+/// What a shard holds.
+#[derive(Default)]
+pub(crate) struct ShardData {
+    pub(crate) map: KeyMap<(SeriesKey, Agg)>,
+    pub(crate) raw: Vec<RawSample>,
 }
 
 thread_local! {

@@ -8,6 +8,7 @@ mod html;
 mod junit;
 mod locust_csv;
 mod markdown;
+mod ndjson;
 mod results;
 pub mod series;
 mod summary;
@@ -19,6 +20,7 @@ pub use html::html;
 pub use junit::junit_xml;
 pub use locust_csv::write_locust_csv;
 pub use markdown::markdown;
+pub use ndjson::NdjsonWriter;
 pub use results::{
     describe_executor, CheckResult, GeneratorInfo, HistogramBin, MetricResult, RequestStats,
     Results, RunInfo, ScenarioOutcome, SeriesDump, ThresholdResult, TimelinePoint,

@@ -28,6 +28,9 @@ pub fn markdown(r: &Results) -> String {
     );
     let _ = writeln!(o, "## Test configuration\n");
     let _ = writeln!(o, "| | |\n|---|---|");
+    if let Some(c) = &r.run.command {
+        let _ = writeln!(o, "| Command | `{}` |", c.replace('|', "\\|"));
+    }
     let _ = writeln!(o, "| Plan | `{}` |", r.run.plan_file);
     if let Some(t) = &r.run.target {
         let _ = writeln!(o, "| Target | {t} |");

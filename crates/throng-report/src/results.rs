@@ -49,6 +49,9 @@ pub struct RunInfo {
     pub aborted_by: Option<String>,
     /// The run's exit code.
     pub exit_code: i32,
+    /// The command line (secrets redacted).
+    #[serde(default)]
+    pub command: Option<String>,
 }
 
 /// A metric or sub-metric with its k6 values.

@@ -29,6 +29,8 @@ pub struct ReportFiles {
     pub csv: Option<PathBuf>,
     /// JUnit XML.
     pub junit: Option<PathBuf>,
+    /// k6's NDJSON sample stream (`--out json=FILE`, `.gz` to compress).
+    pub ndjson: Option<PathBuf>,
 }
 
 fn write_text(path: &Path, text: &str) -> Result<(), String> {

@@ -6,6 +6,7 @@
 mod exit;
 mod files;
 mod monitor;
+mod raw;
 
 pub use exit::ExitCode;
 pub use files::{write_reports, ReportFiles};
@@ -40,6 +41,8 @@ pub struct RunRequest {
     pub color: bool,
     /// Shows the run while it goes (progress bars, status lines).
     pub live: Option<Box<dyn LiveSink>>,
+    /// The command line, for the reports (redact secrets before passing it).
+    pub command: Option<String>,
 }
 
 /// How a run ended.
@@ -61,6 +64,9 @@ pub enum RunError {
     /// The TLS settings are unusable (e.g. a bad CA file).
     #[error(transparent)]
     Tls(#[from] throng_http::TlsError),
+    /// An output could not be opened.
+    #[error("cannot open an output: {0}")]
+    Output(String),
 }
 
 impl RunError {
@@ -68,6 +74,7 @@ impl RunError {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             RunError::Tls(_) => ExitCode::InvalidPlan,
+            RunError::Output(_) => ExitCode::RuntimeError,
         }
     }
 }
@@ -137,6 +144,13 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     let mut handle = tokio::spawn(engine.run());
     let mut monitor = monitor::Monitor::new();
     let mut recorder = throng_report::series::SeriesRecorder::new(&plan);
+    let mut raw_out = match &req.files.ndjson {
+        Some(p) => {
+            reg.enable_raw();
+            Some(raw::RawOutput::start(p).map_err(RunError::Output)?)
+        }
+        None => None,
+    };
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     tick.tick().await;
@@ -154,6 +168,9 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
                 let vus_now = active.load(Ordering::SeqCst);
                 timeline.push(point(&snap, start.elapsed(), vus_now));
                 recorder.tick(&snap, start.elapsed().as_secs_f64(), vus_now);
+                if let Some(r) = raw_out.as_mut() {
+                    r.send(reg.take_raw(), &snap);
+                }
                 live_state.absorb(&snap);
                 if ticks % 2 == 0 && aborted_by.is_none() {
                     let elapsed = start.elapsed();
@@ -180,6 +197,11 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     let snap = reg.collect();
     timeline.push(point(&snap, elapsed, 0));
     recorder.tick(&snap, elapsed.as_secs_f64(), 0);
+    let mut raw_error = None;
+    if let Some(mut r) = raw_out.take() {
+        r.send(reg.take_raw(), &snap);
+        raw_error = r.finish().err();
+    }
     if let Some(s) = sink.as_mut() {
         live_state.absorb(&snap);
         s.finish(&live_state.view(elapsed));
@@ -224,6 +246,7 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         interrupted,
         aborted_by,
         exit_code: exit_code.code(),
+        command: req.command.clone(),
     };
     let mut results = Results::build(&snap, &thresholds, &verdicts, info, scenarios, timeline);
     let series = recorder.finish();
@@ -248,7 +271,10 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         .judge(),
     );
     let summary = throng_report::render_summary(&results, req.color);
-    let write_errors = files::write_reports(&results, &req.files);
+    let mut write_errors = files::write_reports(&results, &req.files);
+    if let Some(e) = raw_error {
+        write_errors.push(format!("cannot write the NDJSON output: {e}"));
+    }
     Ok(RunOutcome {
         exit_code,
         results,

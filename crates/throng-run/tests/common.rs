@@ -38,6 +38,7 @@ pub async fn run_with(
         interrupt,
         color: false,
         live: None,
+        command: None,
     })
     .await
     .expect("run starts")

@@ -61,8 +61,20 @@ pub fn report(args: ReportArgs) -> i32 {
             return ExitCode::InvalidPlan.code();
         }
     };
-    let mut files = args.out.files();
+    let mut files = match args.out.files() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::InvalidPlan.code();
+        }
+    };
     files.results = None;
+    if files.ndjson.take().is_some() {
+        eprintln!(
+            "error: --out needs the samples of a live run; `throng report` has only the results"
+        );
+        return ExitCode::InvalidPlan.code();
+    }
     let errs = throng_run::write_reports(&results, &files);
     for e in &errs {
         eprintln!("error: {e}");
@@ -90,15 +102,27 @@ pub struct ProgressArgs {
 
 impl OutputArgs {
     /// The files these flags ask for.
-    pub fn files(&self) -> throng_run::ReportFiles {
-        throng_run::ReportFiles {
+    pub fn files(&self) -> Result<throng_run::ReportFiles, String> {
+        let mut ndjson = None;
+        for o in &self.out {
+            match o.split_once('=') {
+                Some(("json", path)) if !path.is_empty() => ndjson = Some(PathBuf::from(path)),
+                _ => {
+                    return Err(format!(
+                        "--out {o}: expected json=FILE (k6's NDJSON lines; FILE.gz to compress)"
+                    ))
+                }
+            }
+        }
+        Ok(throng_run::ReportFiles {
+            ndjson,
             summary_export: self.summary_export.clone(),
             results: self.results.clone(),
             html: self.html.clone(),
             markdown: self.md.clone(),
             csv: self.csv.clone(),
             junit: self.junit.clone(),
-        }
+        })
     }
 }
 
@@ -151,6 +175,9 @@ pub struct OutputArgs {
     /// Write JUnit XML (one test case per threshold) here.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Stream every sample: `json=FILE` writes k6's NDJSON lines (`FILE.gz` to compress).
+    #[arg(long = "out", value_name = "TYPE=TARGET")]
+    pub out: Vec<String>,
     /// Don't evaluate thresholds.
     #[arg(long)]
     pub no_thresholds: bool,
@@ -335,17 +362,25 @@ pub async fn run_plan_then(
             return ExitCode::InvalidPlan.code();
         }
     };
+    let files = match args.out.files() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::InvalidPlan.code();
+        }
+    };
     let interrupt = CancellationToken::new();
     crate::signals::install(interrupt.clone());
     let color = !args.out.no_color && std::io::stdout().is_terminal();
     let req = RunRequest {
         plan,
         plan_file: args.plan.display().to_string(),
-        files: args.out.files(),
+        files,
         no_thresholds: args.out.no_thresholds,
         interrupt,
         color,
         live: args.progress.sink(),
+        command: Some(redacted_command_line()),
     };
     match throng_run::run(req).await {
         Ok(out) => {
@@ -367,6 +402,43 @@ pub async fn run_plan_then(
             e.exit_code().code()
         }
     }
+}
+
+/// Words that mark a secret in a header, env value or flag.
+const SECRET_WORDS: [&str; 6] = [
+    "authorization",
+    "token",
+    "password",
+    "secret",
+    "api-key",
+    "apikey",
+];
+
+/// Hides the value of anything that looks like a secret: `-H 'Authorization: Bearer x'`
+/// becomes `-H 'Authorization: ***'`, `-e API_TOKEN=x` becomes `-e API_TOKEN=***`.
+pub fn redact(arg: &str) -> String {
+    let lower = arg.to_ascii_lowercase().replace('_', "-");
+    if !SECRET_WORDS.iter().any(|w| lower.contains(w)) {
+        return arg.to_string();
+    }
+    match arg.find([':', '=']) {
+        Some(i) => format!("{}***", &arg[..=i]),
+        None => "***".to_string(),
+    }
+}
+
+fn redacted_command_line() -> String {
+    std::env::args()
+        .map(|a| {
+            let r = redact(&a);
+            if r.contains(' ') {
+                format!("'{r}'")
+            } else {
+                r
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `throng serve-demo`.
@@ -448,6 +520,15 @@ pub async fn demo(args: DemoArgs) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_are_redacted() {
+        assert_eq!(redact("Authorization: Bearer abc"), "Authorization:***");
+        assert_eq!(redact("X-API-KEY: k"), "X-API-KEY:***");
+        assert_eq!(redact("API_TOKEN=xyz"), "API_TOKEN=***");
+        assert_eq!(redact("--summary-export"), "--summary-export");
+        assert_eq!(redact("http://127.0.0.1/x"), "http://127.0.0.1/x");
+    }
 
     #[test]
     fn parses_demo_flags() {

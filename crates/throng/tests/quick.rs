@@ -71,6 +71,8 @@ async fn post_bodies_thresholds_and_print_plan() {
     let s = demo().await;
     let url = format!("{}/api/v1/ingest", s.url());
     let body = r#"{"user_id":{{random_int(1,10000)}},"channel_id":{{random_int(1,100)}},"content":"msg {{uuid}}"}"#;
+    let dir = std::env::temp_dir().join(format!("throng-quick-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
     let mut c = throng();
     c.args([
         "quick",
@@ -82,14 +84,34 @@ async fn post_bodies_thresholds_and_print_plan() {
         "POST",
         "-H",
         "X-API-KEY: test-api-key",
+    ])
+    .args([
         "-d",
         body,
+        "--threshold",
+        "p(95)<2000",
+        "--threshold",
+        "rate==0",
+        &url,
     ])
-    .args(["--threshold", "p(95)<2000", "--threshold", "rate==0", &url]);
+    .arg("--results")
+    .arg(dir.join("r.json"))
+    .arg("--md")
+    .arg(dir.join("r.md"))
+    .arg("--html")
+    .arg(dir.join("r.html"));
     let o = output(c).await;
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(s.requests_for("/api/v1/ingest"), 100);
     assert_eq!(s.responses_with_status(200), 100);
+    // the API key never reaches a log or a report
+    for f in ["r.json", "r.md", "r.html"] {
+        let t = std::fs::read_to_string(dir.join(f)).expect("report");
+        assert!(!t.contains("test-api-key"), "{f} leaks the key");
+    }
+    let md = std::fs::read_to_string(dir.join("r.md")).expect("md");
+    assert!(md.contains("X-API-KEY:***"), "{md}");
+    assert!(!text(&o).contains("test-api-key"));
 
     let mut c = throng();
     c.args(["quick", "-n", "10", "--threshold", "p(95)<0", &url]);
@@ -108,8 +130,6 @@ async fn post_bodies_thresholds_and_print_plan() {
     ]);
     let o = output(c).await;
     assert_eq!(o.status.code(), Some(0));
-    let dir = std::env::temp_dir().join(format!("throng-quick-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
     let plan: PathBuf = dir.join("quick.yaml");
     std::fs::write(&plan, &o.stdout).expect("write");
     let mut c = throng();

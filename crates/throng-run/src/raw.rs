@@ -1,0 +1,60 @@
+//! The raw-sample output: batches of samples (one per second) go to a writer thread, so
+//! file I/O never blocks the run loop.
+use std::path::Path;
+use std::sync::mpsc;
+use throng_metrics::{RawSample, Snapshot};
+use throng_report::NdjsonWriter;
+
+type Batch = (Vec<RawSample>, Snapshot);
+
+/// A running NDJSON writer.
+pub(crate) struct RawOutput {
+    tx: Option<mpsc::Sender<Batch>>,
+    thread: Option<std::thread::JoinHandle<Result<(), String>>>,
+}
+
+impl RawOutput {
+    pub fn start(path: &Path) -> Result<RawOutput, String> {
+        let mut w = NdjsonWriter::create(path)?;
+        let (tx, rx) = mpsc::channel::<Batch>();
+        let thread = std::thread::Builder::new()
+            .name("throng-ndjson".into())
+            .spawn(move || {
+                let mut err = None;
+                for (mut batch, snap) in rx {
+                    if err.is_none() {
+                        if let Err(e) = w.write(&mut batch, &snap) {
+                            err = Some(e.to_string());
+                        }
+                    }
+                }
+                match err {
+                    Some(e) => Err(e),
+                    None => w.finish().map_err(|e| e.to_string()),
+                }
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(RawOutput {
+            tx: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues one second's samples.
+    pub fn send(&mut self, batch: Vec<RawSample>, snap: &Snapshot) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send((batch, snap.clone()));
+        }
+    }
+
+    /// Writes what is queued and closes the file.
+    pub fn finish(&mut self) -> Result<(), String> {
+        self.tx.take();
+        match self.thread.take() {
+            Some(t) => t
+                .join()
+                .map_err(|_| "the writer thread panicked".to_string())?,
+            None => Ok(()),
+        }
+    }
+}
