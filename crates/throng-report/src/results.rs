@@ -349,6 +349,9 @@ pub struct Results {
     /// Per request name, each second.
     #[serde(default)]
     pub by_name: BTreeMap<String, Vec<crate::series::NamePoint>>,
+    /// Per scenario, each second.
+    #[serde(default)]
+    pub by_scenario: BTreeMap<String, Vec<crate::series::NamePoint>>,
     /// Each stage of each ramping executor (or each whole scenario) as a phase.
     #[serde(default)]
     pub phases: Vec<crate::series::PhaseResult>,
@@ -676,6 +679,7 @@ impl Results {
             generator: None,
             seconds: Vec::new(),
             by_name: BTreeMap::new(),
+            by_scenario: BTreeMap::new(),
             phases: Vec::new(),
             failures: Vec::new(),
             status_codes,

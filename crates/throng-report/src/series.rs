@@ -137,6 +137,7 @@ struct PhaseAcc {
 pub struct SeriesRecorder {
     seconds: Vec<SecondPoint>,
     by_name: BTreeMap<String, Vec<NamePoint>>,
+    by_scenario: BTreeMap<String, Vec<NamePoint>>,
     phases: Vec<PhaseAcc>,
     failures: BTreeMap<String, FailureKind>,
 }
@@ -178,6 +179,8 @@ pub struct SeriesOutput {
     pub seconds: Vec<SecondPoint>,
     /// Per request name, per second.
     pub by_name: BTreeMap<String, Vec<NamePoint>>,
+    /// Per scenario, per second.
+    pub by_scenario: BTreeMap<String, Vec<NamePoint>>,
     /// Phases.
     pub phases: Vec<PhaseResult>,
     /// Failure kinds, most frequent first.
@@ -262,6 +265,7 @@ impl SeriesRecorder {
         SeriesRecorder {
             seconds: Vec::new(),
             by_name: BTreeMap::new(),
+            by_scenario: BTreeMap::new(),
             phases: plan_phases(plan)
                 .into_iter()
                 .map(|meta| PhaseAcc {
@@ -391,6 +395,19 @@ impl SeriesRecorder {
             if reqs == 0 {
                 continue;
             }
+            let failed_here = count("http_req_failed", &f) as u64;
+            self.by_scenario
+                .entry(sc.clone())
+                .or_default()
+                .push(NamePoint {
+                    t: (t * 10.0).round() / 10.0,
+                    reqs,
+                    failures: failed_here,
+                    p95: snap
+                        .aggregate_interval("http_req_duration", &f)
+                        .and_then(|a| a.trend().map(|t| pct(t, 95.0)))
+                        .unwrap_or(0.0),
+                });
             let ph = &mut self.phases[i];
             ph.meta.requests += reqs;
             ph.meta.failures += count("http_req_failed", &f) as u64;
@@ -433,6 +450,7 @@ impl SeriesRecorder {
         SeriesOutput {
             seconds: self.seconds,
             by_name: self.by_name,
+            by_scenario: self.by_scenario,
             phases,
             failures,
         }

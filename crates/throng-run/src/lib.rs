@@ -252,6 +252,7 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     let series = recorder.finish();
     results.seconds = series.seconds;
     results.by_name = series.by_name;
+    results.by_scenario = series.by_scenario;
     results.phases = series.phases;
     results.failures = series.failures;
     let (cores, cpu_avg, cpu_peak, cpu_secs) = monitor.finish();

@@ -77,6 +77,13 @@ async fn ramping_vus_counts_and_follows_the_stages() {
     // and the per-second series adds up too
     let per_second: u64 = out.results.seconds.iter().map(|s| s.reqs).sum();
     assert_eq!(per_second, count(&out, "http_reqs"));
+    let per_scenario: u64 = out.results.by_scenario["s"].iter().map(|s| s.reqs).sum();
+    assert_eq!(per_scenario, count(&out, "http_reqs"));
+    let per_name: u64 = out.results.by_name["/delay/20"]
+        .iter()
+        .map(|s| s.reqs)
+        .sum();
+    assert_eq!(per_name, count(&out, "http_reqs"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
