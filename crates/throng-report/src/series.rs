@@ -424,6 +424,21 @@ impl SeriesRecorder {
         &self.seconds
     }
 
+    /// Phases so far: (scenario, phase, requests, p95 ms).
+    pub fn phase_progress(&self) -> Vec<(String, String, u64, f64)> {
+        self.phases
+            .iter()
+            .map(|p| {
+                (
+                    p.meta.scenario.clone(),
+                    p.meta.name.clone(),
+                    p.meta.requests,
+                    p.hist.percentile(95.0),
+                )
+            })
+            .collect()
+    }
+
     /// Finishes the phases and failure kinds.
     pub fn finish(self) -> SeriesOutput {
         let phases = self

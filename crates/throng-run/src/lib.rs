@@ -3,6 +3,7 @@
 //! results, write every file and map the outcome to k6's exit codes.
 #![warn(missing_docs)]
 
+mod dash;
 mod exit;
 mod files;
 mod monitor;
@@ -43,6 +44,8 @@ pub struct RunRequest {
     pub live: Option<Box<dyn LiveSink>>,
     /// The command line, for the reports (redact secrets before passing it).
     pub command: Option<String>,
+    /// A live dashboard to publish a frame to every second.
+    pub dashboard: Option<std::sync::Arc<throng_live::dashboard::Dashboard>>,
 }
 
 /// How a run ended.
@@ -157,6 +160,12 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     let mut ticks = 0u64;
     let mut timeline = Vec::new();
     let mut aborted_by: Option<String> = None;
+    let mut last_verdicts = thresholds.evaluate(&reg.collect(), Duration::ZERO);
+    let planned_s = plan
+        .scenarios
+        .iter()
+        .map(|s| (s.start_time + s.executor.duration()).as_secs_f64())
+        .fold(0.0, f64::max);
     let mut interrupted = false;
     let engine_report = loop {
         tokio::select! {
@@ -172,9 +181,22 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
                     r.send(reg.take_raw(), &snap);
                 }
                 live_state.absorb(&snap);
+                if let Some(d) = &req.dashboard {
+                    d.publish(dash::frame(dash::FrameInput {
+                        plan: &plan.name,
+                        planned_s,
+                        finished: false,
+                        snap: &snap,
+                        recorder: &recorder,
+                        view: &live_state.view(start.elapsed()),
+                        thresholds: &thresholds,
+                        verdicts: &last_verdicts,
+                    }));
+                }
                 if ticks % 2 == 0 && aborted_by.is_none() {
                     let elapsed = start.elapsed();
                     let verdicts = thresholds.evaluate(&snap, elapsed);
+                    last_verdicts = verdicts.clone();
                     if let Some(t) = thresholds.abort_reason(&verdicts, elapsed) {
                         aborted_by = Some(format!("{} '{}'", t.key, t.expr.source));
                         tracing::warn!("threshold {} '{}' failed: aborting the run", t.key, t.expr.source);
@@ -208,6 +230,19 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     }
     let verdicts = thresholds.evaluate(&snap, elapsed);
     let thresholds_ok = verdicts.iter().all(|v| v.ok);
+    if let Some(d) = &req.dashboard {
+        live_state.absorb(&snap);
+        d.publish(dash::frame(dash::FrameInput {
+            plan: &plan.name,
+            planned_s,
+            finished: true,
+            snap: &snap,
+            recorder: &recorder,
+            view: &live_state.view(elapsed),
+            thresholds: &thresholds,
+            verdicts: &verdicts,
+        }));
+    }
     let exit_code = if interrupted {
         ExitCode::Interrupted
     } else if !thresholds_ok {

@@ -39,6 +39,7 @@ pub async fn run_with(
         color: false,
         live: None,
         command: None,
+        dashboard: None,
     })
     .await
     .expect("run starts")

@@ -20,6 +20,7 @@ async fn run_to(path: std::path::PathBuf, base: &str) -> throng_run::RunOutcome 
         color: false,
         live: None,
         command: None,
+        dashboard: None,
     })
     .await
     .expect("run")

@@ -98,6 +98,12 @@ pub struct ProgressArgs {
     /// Seconds between plain status lines when stderr is not a terminal.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0, hide = true)]
     pub progress_interval: f64,
+    /// Serve the live web dashboard (default address 127.0.0.1:5665; also THRONG_DASHBOARD=true).
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:5665")]
+    pub dashboard: Option<SocketAddr>,
+    /// Keep the dashboard up after the run (until Ctrl-C) to look at the final state.
+    #[arg(long)]
+    pub dashboard_linger: bool,
 }
 
 impl OutputArgs {
@@ -372,16 +378,51 @@ pub async fn run_plan_then(
     let interrupt = CancellationToken::new();
     crate::signals::install(interrupt.clone());
     let color = !args.out.no_color && std::io::stdout().is_terminal();
+    let dash_addr = args.progress.dashboard.or_else(|| {
+        std::env::var("THRONG_DASHBOARD")
+            .ok()
+            .filter(|v| v == "true" || v == "1")
+            .map(|_| SocketAddr::from(([127, 0, 0, 1], 5665)))
+    });
+    let dashboard = match dash_addr {
+        Some(addr) => match throng_live::dashboard::Dashboard::start(addr).await {
+            Ok(d) => {
+                eprintln!("dashboard: http://{}", d.addr());
+                Some(std::sync::Arc::new(d))
+            }
+            Err(e) => {
+                eprintln!("error: cannot serve the dashboard on {addr}: {e}");
+                return ExitCode::RuntimeError.code();
+            }
+        },
+        None => None,
+    };
     let req = RunRequest {
         plan,
         plan_file: args.plan.display().to_string(),
         files,
         no_thresholds: args.out.no_thresholds,
-        interrupt,
+        interrupt: interrupt.clone(),
         color,
         live: args.progress.sink(),
         command: Some(redacted_command_line()),
+        dashboard: dashboard.clone(),
     };
+    let code = run_and_print(req, &args, extra).await;
+    if let Some(d) = dashboard {
+        if args.progress.dashboard_linger && !interrupt.is_cancelled() {
+            eprintln!("dashboard stays up at http://{} — Ctrl-C to exit", d.addr());
+            interrupt.cancelled().await;
+        }
+    }
+    code
+}
+
+async fn run_and_print(
+    req: RunRequest,
+    args: &RunArgs,
+    extra: impl FnOnce(&throng_report::Results) -> String,
+) -> i32 {
     match throng_run::run(req).await {
         Ok(out) => {
             if !args.out.no_summary {

@@ -1,0 +1,220 @@
+//! The live web dashboard: throng serves its own page (HTML, CSS and JS written here, no
+//! CDN, no third-party library) and pushes a frame a second over server-sent events.
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use futures_util::stream::{self, Stream, StreamExt};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_util::sync::CancellationToken;
+
+const PAGE: &str = include_str!("../assets/dashboard.html");
+
+/// The most points kept per chart; older ones are thinned (every other one dropped) so an
+/// hour-long run costs the page no more than a short one.
+pub const MAX_POINTS: usize = 1200;
+
+/// One second on the charts.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct DashPoint {
+    /// Seconds since the start.
+    pub t: f64,
+    /// Requests per second.
+    pub rps: f64,
+    /// Failures per second.
+    pub fps: f64,
+    /// Latency p50, ms.
+    pub p50: f64,
+    /// p95, ms.
+    pub p95: f64,
+    /// p99, ms.
+    pub p99: f64,
+    /// Active VUs.
+    pub vus: u64,
+}
+
+/// A scenario's line in the dashboard.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct DashScenario {
+    /// Name.
+    pub name: String,
+    /// Active VUs.
+    pub vus: u64,
+    /// Progress 0..1.
+    pub progress: f64,
+    /// Requests per second.
+    pub rps: f64,
+    /// p95 so far, ms.
+    pub p95: f64,
+}
+
+/// A threshold's state so far.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct DashThreshold {
+    /// `http_req_duration{name:x}`.
+    pub metric: String,
+    /// `p(95)<500`.
+    pub expression: String,
+    /// Passing so far.
+    pub ok: bool,
+    /// Observed value.
+    pub observed: f64,
+}
+
+/// Everything the page shows, sent once a second.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct DashFrame {
+    /// `running` or `finished`.
+    pub status: String,
+    /// Plan name.
+    pub plan: String,
+    /// Seconds since the start.
+    pub elapsed: f64,
+    /// Planned length, seconds.
+    pub planned: f64,
+    /// The newest chart point.
+    pub point: DashPoint,
+    /// Scenarios.
+    pub scenarios: Vec<DashScenario>,
+    /// Thresholds.
+    pub thresholds: Vec<DashThreshold>,
+    /// Checks: name → (passes, fails).
+    pub checks: BTreeMap<String, (u64, u64)>,
+    /// Status codes.
+    pub statuses: BTreeMap<String, u64>,
+    /// Failures by kind.
+    pub errors: BTreeMap<String, u64>,
+    /// Phases: (scenario, phase, requests, p95).
+    pub phases: Vec<(String, String, u64, f64)>,
+    /// Requests so far.
+    pub total_reqs: u64,
+    /// Failed requests so far.
+    pub total_failed: u64,
+    /// p95 so far, ms.
+    pub total_p95: f64,
+}
+
+#[derive(Default)]
+struct Inner {
+    history: Vec<DashPoint>,
+    latest: Option<DashFrame>,
+}
+
+/// Shared state and the broadcast of new frames.
+#[derive(Clone)]
+struct Shared {
+    inner: Arc<Mutex<Inner>>,
+    tx: broadcast::Sender<String>,
+}
+
+/// A running dashboard.
+pub struct Dashboard {
+    shared: Shared,
+    addr: SocketAddr,
+    stop: CancellationToken,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// The initial state a page gets: every point so far and the latest frame.
+#[derive(Serialize)]
+struct StateDoc<'a> {
+    history: &'a [DashPoint],
+    latest: &'a Option<DashFrame>,
+}
+
+impl Dashboard {
+    /// Serves the dashboard on `addr` (port 0 picks one).
+    pub async fn start(addr: SocketAddr) -> std::io::Result<Dashboard> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let (tx, _) = broadcast::channel(64);
+        let shared = Shared {
+            inner: Arc::new(Mutex::new(Inner::default())),
+            tx,
+        };
+        let app = Router::new()
+            .route("/", get(page))
+            .route("/api/state", get(state))
+            .route("/events", get(events))
+            .with_state(shared.clone());
+        let stop = CancellationToken::new();
+        let s2 = stop.clone();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { s2.cancelled().await })
+                .await;
+        });
+        Ok(Dashboard {
+            shared,
+            addr,
+            stop,
+            task: Some(task),
+        })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Publishes a frame (about once a second).
+    pub fn publish(&self, frame: DashFrame) {
+        let json = {
+            let mut inner = self.shared.inner.lock().unwrap_or_else(|e| e.into_inner());
+            inner.history.push(frame.point.clone());
+            if inner.history.len() > MAX_POINTS {
+                // thin the older half: keep every other point
+                let half = inner.history.len() / 2;
+                let mut kept: Vec<DashPoint> =
+                    inner.history[..half].iter().step_by(2).cloned().collect();
+                kept.extend_from_slice(&inner.history[half..]);
+                inner.history = kept;
+            }
+            let json = serde_json::to_string(&frame).unwrap_or_default();
+            inner.latest = Some(frame);
+            json
+        };
+        let _ = self.shared.tx.send(json);
+    }
+
+    /// Stops serving.
+    pub async fn stop(mut self) {
+        self.stop.cancel();
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for Dashboard {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+async fn page() -> Html<&'static str> {
+    Html(PAGE)
+}
+
+async fn state(State(s): State<Shared>) -> Response {
+    let inner = s.inner.lock().unwrap_or_else(|e| e.into_inner());
+    let doc = StateDoc {
+        history: &inner.history,
+        latest: &inner.latest,
+    };
+    Json(serde_json::to_value(&doc).unwrap_or_default()).into_response()
+}
+
+async fn events(State(s): State<Shared>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let rx = BroadcastStream::new(s.tx.subscribe());
+    let frames = rx
+        .filter_map(|m| async move { m.ok().map(|j| Ok(Event::default().event("frame").data(j))) });
+    Sse::new(stream::StreamExt::boxed(frames)).keep_alive(KeepAlive::default())
+}
