@@ -114,6 +114,7 @@ async fn dashboard_shows_live_charts_that_match_the_summary() {
         None => {
             eprintln!("skipping the browser part: chromium is not installed");
             let _ = child.kill();
+            let _ = child.wait();
             return;
         }
     };
