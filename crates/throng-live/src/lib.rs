@@ -5,6 +5,7 @@
 
 pub mod dashboard;
 pub mod progress;
+pub mod prometheus;
 
 use std::time::Duration;
 

@@ -31,6 +31,10 @@ pub struct ReportFiles {
     pub junit: Option<PathBuf>,
     /// k6's NDJSON sample stream (`--out json=FILE`, `.gz` to compress).
     pub ndjson: Option<PathBuf>,
+    /// Prometheus remote-write URL (`--out prometheus-rw=URL`).
+    pub remote_write: Option<String>,
+    /// Name metrics as k6 does (`k6_http_reqs_total`) in remote write.
+    pub k6_names: bool,
 }
 
 fn write_text(path: &Path, text: &str) -> Result<(), String> {

@@ -8,6 +8,7 @@ mod exit;
 mod files;
 mod monitor;
 mod raw;
+mod remote_write;
 
 pub use exit::ExitCode;
 pub use files::{write_reports, ReportFiles};
@@ -46,6 +47,8 @@ pub struct RunRequest {
     pub command: Option<String>,
     /// A live dashboard to publish a frame to every second.
     pub dashboard: Option<std::sync::Arc<throng_live::dashboard::Dashboard>>,
+    /// A Prometheus `/metrics` endpoint to refresh every second.
+    pub prometheus: Option<std::sync::Arc<throng_live::prometheus::PromEndpoint>>,
 }
 
 /// How a run ended.
@@ -147,6 +150,12 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     let mut handle = tokio::spawn(engine.run());
     let mut monitor = monitor::Monitor::new();
     let mut recorder = throng_report::series::SeriesRecorder::new(&plan);
+    let run_id = format!("{:x}", started_at.as_millisecond());
+    let mut remote = req
+        .files
+        .remote_write
+        .as_deref()
+        .and_then(|u| remote_write::RemoteWrite::new(u, req.files.k6_names, &run_id, "0"));
     let mut raw_out = match &req.files.ndjson {
         Some(p) => {
             reg.enable_raw();
@@ -179,6 +188,12 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
                 recorder.tick(&snap, start.elapsed().as_secs_f64(), vus_now);
                 if let Some(r) = raw_out.as_mut() {
                     r.send(reg.take_raw(), &snap);
+                }
+                if let Some(p) = &req.prometheus {
+                    p.update(&snap);
+                }
+                if let Some(r) = remote.as_mut() {
+                    r.maybe_push(&snap, false).await;
                 }
                 live_state.absorb(&snap);
                 if let Some(d) = &req.dashboard {
@@ -219,6 +234,17 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     let snap = reg.collect();
     timeline.push(point(&snap, elapsed, 0));
     recorder.tick(&snap, elapsed.as_secs_f64(), 0);
+    if let Some(p) = &req.prometheus {
+        p.update(&snap);
+    }
+    let mut remote_failures = Vec::new();
+    if let Some(mut r) = remote.take() {
+        r.maybe_push(&snap, true).await;
+        // the last push carries the final counts: a failure there loses data
+        if let Some(last) = r.failures.last() {
+            remote_failures.push(format!("remote write failed: {last}"));
+        }
+    }
     let mut raw_error = None;
     if let Some(mut r) = raw_out.take() {
         r.send(reg.take_raw(), &snap);
@@ -308,6 +334,7 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     );
     let summary = throng_report::render_summary(&results, req.color);
     let mut write_errors = files::write_reports(&results, &req.files);
+    write_errors.extend(remote_failures);
     if let Some(e) = raw_error {
         write_errors.push(format!("cannot write the NDJSON output: {e}"));
     }

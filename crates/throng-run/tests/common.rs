@@ -40,6 +40,7 @@ pub async fn run_with(
         live: None,
         command: None,
         dashboard: None,
+        prometheus: None,
     })
     .await
     .expect("run starts")

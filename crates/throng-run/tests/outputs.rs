@@ -21,6 +21,7 @@ async fn run_to(path: std::path::PathBuf, base: &str) -> throng_run::RunOutcome 
         live: None,
         command: None,
         dashboard: None,
+        prometheus: None,
     })
     .await
     .expect("run")

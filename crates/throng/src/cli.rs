@@ -69,7 +69,7 @@ pub fn report(args: ReportArgs) -> i32 {
         }
     };
     files.results = None;
-    if files.ndjson.take().is_some() {
+    if files.ndjson.take().is_some() || files.remote_write.take().is_some() {
         eprintln!(
             "error: --out needs the samples of a live run; `throng report` has only the results"
         );
@@ -104,24 +104,38 @@ pub struct ProgressArgs {
     /// Keep the dashboard up after the run (until Ctrl-C) to look at the final state.
     #[arg(long)]
     pub dashboard_linger: bool,
+    /// Serve throng's metrics for Prometheus to scrape at http://ADDR/metrics.
+    #[arg(long, value_name = "ADDR")]
+    pub prometheus: Option<SocketAddr>,
 }
 
 impl OutputArgs {
     /// The files these flags ask for.
     pub fn files(&self) -> Result<throng_run::ReportFiles, String> {
         let mut ndjson = None;
+        let mut remote_write = None;
         for o in &self.out {
             match o.split_once('=') {
                 Some(("json", path)) if !path.is_empty() => ndjson = Some(PathBuf::from(path)),
-                _ => {
-                    return Err(format!(
-                        "--out {o}: expected json=FILE (k6's NDJSON lines; FILE.gz to compress)"
-                    ))
+                Some(("prometheus-rw", url))
+                    if url.starts_with("http://") || url.starts_with("https://") =>
+                {
+                    remote_write = Some(url.to_string())
                 }
+                _ => return Err(format!(
+                    "--out {o}: expected json=FILE or prometheus-rw=http://host:port/api/v1/write"
+                )),
             }
         }
+        let k6_names = match self.metric_compat.as_str() {
+            "k6" => true,
+            "throng" => false,
+            other => return Err(format!("--metric-compat {other}: expected k6 or throng")),
+        };
         Ok(throng_run::ReportFiles {
             ndjson,
+            remote_write,
+            k6_names,
             summary_export: self.summary_export.clone(),
             results: self.results.clone(),
             html: self.html.clone(),
@@ -181,9 +195,14 @@ pub struct OutputArgs {
     /// Write JUnit XML (one test case per threshold) here.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
-    /// Stream every sample: `json=FILE` writes k6's NDJSON lines (`FILE.gz` to compress).
+    /// Outputs: `json=FILE` (k6's NDJSON sample lines, `FILE.gz` to compress) or
+    /// `prometheus-rw=URL` (Prometheus remote write 1.0 every 5 s). Repeatable.
     #[arg(long = "out", value_name = "TYPE=TARGET")]
     pub out: Vec<String>,
+    /// Metric names for remote write: `k6` (`k6_http_reqs_total`, works with k6's Grafana
+    /// dashboards) or `throng` (the default).
+    #[arg(long, value_name = "k6|throng", default_value = "throng")]
+    pub metric_compat: String,
     /// Don't evaluate thresholds.
     #[arg(long)]
     pub no_thresholds: bool,
@@ -397,6 +416,19 @@ pub async fn run_plan_then(
         },
         None => None,
     };
+    let prometheus = match args.progress.prometheus {
+        Some(addr) => match throng_live::prometheus::PromEndpoint::start(addr).await {
+            Ok(p) => {
+                eprintln!("prometheus metrics: http://{}/metrics", p.addr());
+                Some(std::sync::Arc::new(p))
+            }
+            Err(e) => {
+                eprintln!("error: cannot serve Prometheus metrics on {addr}: {e}");
+                return ExitCode::RuntimeError.code();
+            }
+        },
+        None => None,
+    };
     let req = RunRequest {
         plan,
         plan_file: args.plan.display().to_string(),
@@ -407,6 +439,7 @@ pub async fn run_plan_then(
         live: args.progress.sink(),
         command: Some(redacted_command_line()),
         dashboard: dashboard.clone(),
+        prometheus,
     };
     let code = run_and_print(req, &args, extra).await;
     if let Some(d) = dashboard {
