@@ -27,13 +27,22 @@ pub async fn run_with(
     interrupt: CancellationToken,
     results: Option<std::path::PathBuf>,
 ) -> RunOutcome {
+    let files = throng_run::ReportFiles {
+        results,
+        ..Default::default()
+    };
+    run_with_files(p, interrupt, files).await
+}
+
+pub async fn run_with_files(
+    p: throng_plan::Plan,
+    interrupt: CancellationToken,
+    files: throng_run::ReportFiles,
+) -> RunOutcome {
     run(RunRequest {
         plan: p,
         plan_file: "plan.yaml".into(),
-        files: throng_run::ReportFiles {
-            results,
-            ..Default::default()
-        },
+        files,
         no_thresholds: false,
         interrupt,
         color: false,

@@ -2,29 +2,17 @@
 mod common;
 use common::*;
 use std::io::Read;
-use throng_run::{run, ReportFiles, RunRequest};
+use throng_run::ReportFiles;
 use throng_testkit::CountingServer;
 use tokio_util::sync::CancellationToken;
 
 async fn run_to(path: std::path::PathBuf, base: &str) -> throng_run::RunOutcome {
     let p = "base_url: BASE\nscenarios:\n  s:\n    executor: shared-iterations\n    vus: 3\n    iterations: 40\n    flow:\n      - get: /\n        check: { status: 200 }\n";
-    run(RunRequest {
-        plan: plan(p, base),
-        plan_file: "plan.yaml".into(),
-        files: ReportFiles {
-            ndjson: Some(path),
-            ..Default::default()
-        },
-        no_thresholds: false,
-        interrupt: CancellationToken::new(),
-        color: false,
-        live: None,
-        command: None,
-        dashboard: None,
-        prometheus: None,
-    })
-    .await
-    .expect("run")
+    let files = ReportFiles {
+        ndjson: Some(path),
+        ..Default::default()
+    };
+    run_with_files(plan(p, base), CancellationToken::new(), files).await
 }
 
 fn check_lines(text: &str, server_count: u64) {

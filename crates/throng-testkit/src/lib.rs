@@ -278,3 +278,34 @@ async fn handle(
         _ => resp(200, "ok"),
     })
 }
+
+/// Headless Chromium with the flags this machine needs (no sandbox as root, no background
+/// networking), a fresh profile in `profile`; `None` when Chromium is not installed, in
+/// which case a test should skip — or fail under CI, where .ci/run installs it.
+pub fn chromium(profile: &std::path::Path) -> Option<std::process::Command> {
+    let bin = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists());
+    let Some(bin) = bin else {
+        if std::env::var_os("CI").is_some() {
+            panic!("chromium is not installed: .ci/run installs it");
+        }
+        eprintln!(
+            "skipping the browser check: chromium is not installed (apt-get install chromium)"
+        );
+        return None;
+    };
+    let mut c = std::process::Command::new("timeout");
+    c.arg("60").arg(bin).args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ]);
+    c.arg(format!("--user-data-dir={}", profile.display()));
+    Some(c)
+}

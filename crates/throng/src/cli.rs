@@ -122,9 +122,11 @@ impl OutputArgs {
                 {
                     remote_write = Some(url.to_string())
                 }
-                _ => return Err(format!(
+                _ => {
+                    return Err(format!(
                     "--out {o}: expected json=FILE or prometheus-rw=http://host:port/api/v1/write"
-                )),
+                ))
+                }
             }
         }
         let k6_names = match self.metric_compat.as_str() {

@@ -392,38 +392,19 @@ fn demo_runs_and_its_counts_match() {
 /// Renders the report in headless Chromium (installed by .ci/run): a screenshot, and the
 /// DOM with every chart carrying data and every table filled.
 fn html_renders_in_chromium(page: &Path) {
-    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-        .into_iter()
-        .find(|p| Path::new(p).exists());
-    let Some(chromium) = chromium else {
-        if std::env::var_os("CI").is_some() {
-            panic!("chromium is not installed: .ci/run installs it");
-        }
-        eprintln!(
-            "skipping the browser check: chromium is not installed (apt-get install chromium)"
-        );
-        return;
-    };
     let profile = tmp("chromium-profile");
-    let flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--enable-logging=stderr",
-        "--v=0",
-    ];
     let url = format!("file://{}", page.display());
     let shot = page.with_extension("png");
-    let o = Command::new(chromium)
-        .args(flags)
-        .arg(format!("--user-data-dir={}", profile.display()))
+    let Some(mut c) = throng_testkit::chromium(&profile) else {
+        return;
+    };
+    let o = c
+        .args([
+            "--enable-logging=stderr",
+            "--v=0",
+            "--window-size=1280,2400",
+        ])
         .arg(format!("--screenshot={}", shot.display()))
-        .arg("--window-size=1280,2400")
         .arg(&url)
         .output()
         .expect("chromium runs");
@@ -438,9 +419,10 @@ fn html_renders_in_chromium(page: &Path) {
         "{}",
         text(&o)
     );
-    let o = Command::new(chromium)
-        .args(flags)
-        .arg(format!("--user-data-dir={}", profile.display()))
+    let Some(mut c) = throng_testkit::chromium(&profile) else {
+        return;
+    };
+    let o = c
         .arg("--dump-dom")
         .arg(&url)
         .output()

@@ -1,9 +1,8 @@
 //! The live dashboard in a real browser: frames arrive while the run goes, and the page's
 //! numbers match the run's summary.
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use throng_demo::{DemoConfig, DemoServer};
 
 fn http_get(addr: &str, path: &str) -> String {
@@ -82,42 +81,17 @@ async fn dashboard_shows_live_charts_that_match_the_summary() {
     .expect("join");
     assert_eq!(total, server.requests());
 
-    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-        .into_iter()
-        .find(|p| Path::new(p).exists());
-    let dom = match chromium {
-        Some(c) => {
-            let t = Instant::now();
-            let o = Command::new("timeout")
-                .arg("60")
-                .arg(c)
-                .args([
-                    "--headless",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-quic",
-                    "--no-first-run",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--virtual-time-budget=3000",
-                    "--dump-dom",
-                ])
-                .arg(format!("--user-data-dir={}", dir.join("profile").display()))
-                .arg(format!("http://{addr}/"))
-                .output()
-                .expect("chromium");
-            assert!(t.elapsed() < Duration::from_secs(60));
-            String::from_utf8_lossy(&o.stdout).into_owned()
-        }
-        None if std::env::var_os("CI").is_some() => panic!("chromium is not installed"),
-        None => {
-            eprintln!("skipping the browser part: chromium is not installed");
-            let _ = child.kill();
-            let _ = child.wait();
-            return;
-        }
+    let Some(mut c) = throng_testkit::chromium(&dir.join("profile")) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return;
     };
+    let o = c
+        .args(["--virtual-time-budget=3000", "--dump-dom"])
+        .arg(format!("http://{addr}/"))
+        .output()
+        .expect("chromium");
+    let dom = String::from_utf8_lossy(&o.stdout).into_owned();
     let _ = child.kill();
     let _ = child.wait();
     assert!(
