@@ -131,7 +131,7 @@ impl OutputArgs {
         }
         let k6_names = match self.metric_compat.as_str() {
             "k6" => true,
-            "throng" => false,
+            "throng" | "" => false,
             other => return Err(format!("--metric-compat {other}: expected k6 or throng")),
         };
         Ok(throng_run::ReportFiles {
