@@ -284,3 +284,30 @@ async fn abort_interrupts_everything_quickly() {
     assert!(t.elapsed() < Duration::from_secs(2));
     assert!(r.scenarios[0].1.interrupted >= 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_arrivals_stop_at_the_duration_and_count_as_dropped() {
+    // one VU, 100 ms iterations, 50 arrivals in 1 s: about 10 run, the rest wait in the
+    // queue. The duration is a limit: nothing starts after 1 s (the old code ran the whole
+    // queue, 5 s, inside the 30 s gracefulStop).
+    let (e, count, reg) = engine(
+        Executor::ConstantArrivalRate {
+            rate: 50.0,
+            time_unit: Duration::from_secs(1),
+            duration: Duration::from_secs(1),
+            pre_allocated_vus: 1,
+            max_vus: 1,
+            when_busy: WhenBusy::Queue,
+        },
+        100,
+    );
+    let t = Instant::now();
+    let r = e.run().await;
+    let took = t.elapsed();
+    let s = r.scenarios[0].1;
+    assert!(took < Duration::from_millis(1500), "ran {took:?}: {s:?}");
+    assert_eq!(s.completed + s.interrupted + s.dropped, 50, "{s:?}");
+    assert!((9..=12).contains(&s.completed), "{s:?}");
+    assert_eq!(count.load(Ordering::SeqCst), s.completed);
+    assert_eq!(metric(&reg, "dropped_iterations"), s.dropped as f64);
+}

@@ -3,15 +3,27 @@
 //! either dropped and counted in `dropped_iterations` (k6's behaviour, `when_busy: drop`) or
 //! queued for the next free VU (`when_busy: queue`, as wrk2 does); either way each iteration
 //! knows its intended start, so latency can be timed from it.
+//!
+//! The scenario's duration is a limit in both modes: no iteration starts after it. Arrivals
+//! still queued then (or that the scheduler, running behind, had not yet dispatched) are
+//! counted in `dropped_iterations`; iterations already running get `gracefulStop` to finish.
 use crate::ctx::ScenarioCtx;
 use crate::schedule::Arrivals;
 use crate::workload::Vu;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use throng_plan::WhenBusy;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+
+/// Most arrivals `when_busy: queue` holds waiting for a VU (16 bytes each, so 16 MB); past
+/// it, arrivals are dropped and counted as with `when_busy: drop`.
+pub const MAX_QUEUED_ARRIVALS: usize = 1_000_000;
+
+/// How late past the end an arrival due before it may still be dispatched (the timer's
+/// granularity is 1 ms).
+const TIMER_SLACK: Duration = Duration::from_millis(5);
 
 #[derive(Default)]
 struct Idle {
@@ -28,7 +40,8 @@ fn lock(p: &Shared) -> MutexGuard<'_, Idle> {
     p.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Runs iterations on one VU: the arrival it was given, then queued ones, then goes idle.
+/// Runs iterations on one VU: the arrival it was given, then queued ones (until the
+/// scenario's `end`), then goes idle.
 async fn runner(
     ctx: Arc<ScenarioCtx>,
     shared: Shared,
@@ -36,6 +49,7 @@ async fn runner(
     mut vu: Box<dyn Vu>,
     mut iter: u64,
     mut due: Instant,
+    end: Instant,
 ) {
     ctx.vu_active(1);
     loop {
@@ -46,7 +60,7 @@ async fn runner(
         }
         let mut idle = lock(&shared);
         match idle.queue.pop_front() {
-            Some(next) if !hard.is_cancelled() => due = next,
+            Some(next) if !hard.is_cancelled() && Instant::now() < end => due = next,
             Some(next) => {
                 idle.queue.push_front(next);
                 idle.pool.push((vu, iter, hard));
@@ -78,11 +92,17 @@ pub(crate) async fn run(
     }
     let mut allocated = pre;
     let mut running = JoinSet::new();
-    for offset in arrivals {
+    let mut arrivals = arrivals;
+    while let Some(offset) = arrivals.next() {
         let due = start + offset;
         tokio::select! {
             _ = tokio::time::sleep_until(due.into()) => {}
             _ = ctx.abort.cancelled() => break,
+        }
+        if Instant::now() >= end + TIMER_SLACK {
+            // running behind the schedule: nothing starts after the end
+            ctx.dropped(1 + arrivals.count() as u64);
+            break;
         }
         ctx.schedule_lag(due);
         // reap finished runners without waiting
@@ -94,8 +114,10 @@ pub(crate) async fn run(
                 None if allocated < max_vus => None,
                 None => {
                     match when_busy {
-                        WhenBusy::Queue => idle.queue.push_back(due),
-                        WhenBusy::Drop => ctx.dropped(1),
+                        WhenBusy::Queue if idle.queue.len() < MAX_QUEUED_ARRIVALS => {
+                            idle.queue.push_back(due)
+                        }
+                        WhenBusy::Queue | WhenBusy::Drop => ctx.dropped(1),
                     }
                     continue;
                 }
@@ -108,11 +130,19 @@ pub(crate) async fn run(
                 (ctx.new_vu(), 0, hard.child_token())
             }
         };
-        running.spawn(runner(ctx.clone(), shared.clone(), token, vu, iter, due));
+        running.spawn(runner(
+            ctx.clone(),
+            shared.clone(),
+            token,
+            vu,
+            iter,
+            due,
+            end,
+        ));
     }
     while running.join_next().await.is_some() {}
     hard.cancel();
-    // queued arrivals that never got a VU before the hard stop
+    // queued arrivals that never got a VU before the end
     let left = lock(&shared).queue.len() as u64;
     ctx.dropped(left);
 }

@@ -4,6 +4,8 @@ mod constant_vus;
 mod iterations;
 mod ramping_vus;
 
+pub use arrival_rate::MAX_QUEUED_ARRIVALS;
+
 use crate::ctx::ScenarioCtx;
 use crate::schedule::Arrivals;
 use std::sync::Arc;
