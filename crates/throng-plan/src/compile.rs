@@ -2,6 +2,7 @@
 use crate::data::{DataSet, Pick};
 use crate::duration::{parse_duration, parse_duration_range};
 use crate::error::{PlanError, PlanErrors, Source};
+use crate::limits::{check_rate, check_vus};
 use crate::model::*;
 use crate::raw::*;
 use crate::template::{Scope, Template, TemplateError};
@@ -20,6 +21,9 @@ pub struct LoadOptions {
     pub env: BTreeMap<String, String>,
     /// Folder that relative data files are read from (defaults to the plan's folder).
     pub base_dir: Option<PathBuf>,
+    /// The process's open-file limit (`ulimit -n`), when known: VU counts must fit in it
+    /// (see [`crate::limits::check_vus`]).
+    pub open_file_limit: Option<u64>,
 }
 
 struct Cx<'a> {
@@ -27,6 +31,9 @@ struct Cx<'a> {
     errors: Vec<PlanError>,
     env: BTreeMap<String, String>,
     data_scope: Vec<(String, Vec<String>)>,
+    /// Data sources that failed to load (already reported once).
+    failed_data: Vec<String>,
+    open_files: Option<u64>,
 }
 
 fn lc<T>(s: &S<T>) -> (usize, usize) {
@@ -62,6 +69,12 @@ impl Cx<'_> {
 
     fn template_errors(&mut self, at: (usize, usize), errs: Vec<TemplateError>) {
         for e in errs {
+            // a data source that failed to load has no fields: its error was given once
+            let inner = e.expr.trim_start_matches('{').trim_end_matches('}').trim();
+            let head = inner.split('.').next().unwrap_or("").trim();
+            if inner.contains('.') && self.failed_data.iter().any(|f| f == head) {
+                continue;
+            }
             let pos = self.src.find_from(at.0, at.1, &e.expr);
             self.err_at(pos, e.message);
         }
@@ -161,6 +174,8 @@ pub fn load_str(text: &str, file: &Path, opts: &LoadOptions) -> Result<Plan, Pla
         errors: Vec::new(),
         env,
         data_scope: Vec::new(),
+        failed_data: Vec::new(),
+        open_files: opts.open_file_limit,
     };
     let base_dir = opts.base_dir.clone().unwrap_or_else(|| {
         file.parent()
@@ -192,6 +207,7 @@ pub fn load_str(text: &str, file: &Path, opts: &LoadOptions) -> Result<Plan, Pla
             }
             Err(e) => {
                 cx.err(&d.value.file, e);
+                cx.failed_data.push(name.clone());
                 cx.data_scope.push((name.clone(), Vec::new()));
                 data.push(Arc::new(DataSet::new(
                     name.clone(),
@@ -260,11 +276,76 @@ fn yaml_error(src: &Source, e: &serde_saphyr::Error) -> PlanError {
         .location()
         .map(|l| (l.line() as usize, l.column() as usize))
         .unwrap_or((0, 0));
+    if let serde_saphyr::Error::Budget { breach, .. } = e.without_snippet() {
+        return src.error_at(line.max(1), col.max(1), budget_message(breach));
+    }
     let full = e.without_snippet().to_string();
     // keep the first line of the message; positions are shown by us
     let msg = full.lines().next().unwrap_or("invalid YAML").to_string();
     let msg = strip_location_suffix(&msg);
     src.error_at(line, col, msg)
+}
+
+/// What a breached YAML budget (serde-saphyr's defence against huge or hostile input) means.
+fn budget_message(b: &serde_saphyr::budget::BudgetBreach) -> String {
+    use crate::limits::{thousands, yaml as lim};
+    use serde_saphyr::budget::BudgetBreach as B;
+    let n = |v: usize| thousands(v as u64);
+    match b {
+        B::Nodes { nodes } => format!(
+            "plan too large: {} nodes (limit {} keys, values and list items)",
+            n(*nodes),
+            n(lim::MAX_NODES)
+        ),
+        B::Events { events } => format!(
+            "plan too large: {} YAML events (limit {})",
+            n(*events),
+            n(lim::MAX_EVENTS)
+        ),
+        B::Depth { depth } => format!(
+            "plan nested too deeply: {} levels (limit {})",
+            n(*depth),
+            n(lim::MAX_DEPTH)
+        ),
+        B::ScalarBytes { total_scalar_bytes } => format!(
+            "plan too large: {} bytes of values (limit {})",
+            n(*total_scalar_bytes),
+            n(lim::MAX_SCALAR_BYTES)
+        ),
+        B::CommentBytes {
+            total_comment_bytes,
+        } => format!(
+            "plan too large: {} bytes of comments (limit {})",
+            n(*total_comment_bytes),
+            n(lim::MAX_COMMENT_BYTES)
+        ),
+        B::InputBytes { input_bytes } => format!("plan too large: {} bytes", n(*input_bytes)),
+        B::Documents { documents } => format!(
+            "too many YAML documents: {} (a plan is one document)",
+            n(*documents)
+        ),
+        B::Aliases { aliases } => format!(
+            "too many YAML aliases (`*name`): {} (limit {})",
+            n(*aliases),
+            n(lim::MAX_ALIASES)
+        ),
+        B::Anchors { anchors } => format!(
+            "too many YAML anchors (`&name`): {} (limit {})",
+            n(*anchors),
+            n(lim::MAX_ANCHORS)
+        ),
+        B::AliasAnchorRatio { aliases, anchors } => format!(
+            "too many YAML aliases for the anchors: {} aliases of {} anchors (a YAML bomb?)",
+            n(*aliases),
+            n(*anchors)
+        ),
+        B::MergeKeys { merge_keys } => format!(
+            "too many YAML merge keys (`<<`): {} (limit {})",
+            n(*merge_keys),
+            n(lim::MAX_MERGE_KEYS)
+        ),
+        _ => "plan too large or too complex for the YAML reader".to_string(),
+    }
 }
 
 fn strip_location_suffix(msg: &str) -> String {
@@ -482,7 +563,13 @@ fn compile_executor(cx: &mut Cx<'_>, r: &RawScenario) -> Option<Executor> {
                     cx.err(v, format!("{what} must be at least 1"));
                     None
                 }
-                Some(v) => Some(v.value),
+                Some(v) => match check_vus(what, v.value, cx.open_files) {
+                    Ok(()) => Some(v.value),
+                    Err(e) => {
+                        cx.err(v, e);
+                        None
+                    }
+                },
                 None => {
                     if default.is_none() {
                         cx.err_at(at_exec, format!("executor {ex} needs `{what}`"));
@@ -547,8 +634,16 @@ fn compile_executor(cx: &mut Cx<'_>, r: &RawScenario) -> Option<Executor> {
             }
         }
         "ramping-vus" => {
-            let stages = compile_stages(cx, &r.stages, at_exec, ex);
+            let open_files = cx.open_files;
+            let stages = compile_stages(cx, &r.stages, at_exec, ex, &|t| {
+                check_vus("stage target", t.ceil() as u64, open_files)
+            });
             let start_vus = r.start_vus.as_ref().map(|v| v.value).unwrap_or(1);
+            if let Some(v) = &r.start_vus {
+                if let Err(e) = check_vus("startVUs", v.value, cx.open_files) {
+                    cx.err(v, e);
+                }
+            }
             let graceful_ramp_down = cx.opt_dur(
                 &r.graceful_ramp_down,
                 "gracefulRampDown",
@@ -586,12 +681,27 @@ fn compile_executor(cx: &mut Cx<'_>, r: &RawScenario) -> Option<Executor> {
                     );
                     None
                 }
-                (Some(m), _) => Some(m.value),
+                (Some(m), _) => match check_vus("maxVUs", m.value, cx.open_files) {
+                    Ok(()) => Some(m.value),
+                    Err(e) => {
+                        cx.err(m, e);
+                        None
+                    }
+                },
                 (None, p) => p,
             };
+            let unit_s = time_unit.as_secs_f64();
             if ex == "constant-arrival-rate" {
                 let rate = match &r.rate {
-                    Some(v) if v.value > 0.0 && v.value.is_finite() => Some(v.value),
+                    Some(v) if v.value > 0.0 && v.value.is_finite() => {
+                        match check_rate("rate", v.value, unit_s) {
+                            Ok(()) => Some(v.value),
+                            Err(e) => {
+                                cx.err(v, e);
+                                None
+                            }
+                        }
+                    }
                     Some(v) => {
                         cx.err(v, "rate must be a number above 0");
                         None
@@ -611,13 +721,21 @@ fn compile_executor(cx: &mut Cx<'_>, r: &RawScenario) -> Option<Executor> {
                     when_busy,
                 }
             } else {
-                let stages = compile_stages(cx, &r.stages, at_exec, ex);
+                let stages = compile_stages(cx, &r.stages, at_exec, ex, &|t| {
+                    check_rate("stage target", t, unit_s)
+                });
                 let start_rate = match &r.start_rate {
                     Some(v) if v.value < 0.0 || !v.value.is_finite() => {
                         cx.err(v, "startRate must be 0 or more");
                         0.0
                     }
-                    Some(v) => v.value,
+                    Some(v) => match check_rate("startRate", v.value, unit_s) {
+                        Ok(()) => v.value,
+                        Err(e) => {
+                            cx.err(v, e);
+                            0.0
+                        }
+                    },
                     None => 0.0,
                 };
                 Executor::RampingArrivalRate {
@@ -640,6 +758,7 @@ fn compile_stages(
     stages: &Option<S<Vec<RawStage>>>,
     at_exec: (usize, usize),
     ex: &str,
+    check_target: &dyn Fn(f64) -> Result<(), String>,
 ) -> Option<Vec<Stage>> {
     let Some(st) = stages else {
         cx.err_at(
@@ -661,6 +780,9 @@ fn compile_stages(
         let d = cx.dur(&s.duration, "stage duration");
         if s.target.value < 0.0 || !s.target.value.is_finite() {
             cx.err(&s.target, "stage target must be 0 or more");
+            ok = false;
+        } else if let Err(e) = check_target(s.target.value) {
+            cx.err(&s.target, e);
             ok = false;
         }
         match d {

@@ -6,6 +6,7 @@ mod compile;
 mod data;
 mod duration;
 mod error;
+pub mod limits;
 mod model;
 mod raw;
 pub mod template;

@@ -48,6 +48,14 @@ fn cases() -> Vec<(String, usize, &'static str)> {
         (format!("{HEAD}    executor: shared-iterations\n    flow: [ {{get: /}} ]\ndata:\n  users: {{ file: missing.csv }}\n"), 7, "cannot read data file"),
         (s("    executor: shared-iterations\n    flow: [ {get: /} ]\n  s: {}\n"), 6, "duplicate"),
         ("a: &a [*a]\n".to_string(), 1, ""),
+        (s("    executor: constant-vus\n    vus: 4294967297\n    duration: 1s\n    flow: [ {get: /} ]\n"), 5, "vus 4294967297 is above the limit of 1,000,000 VUs"),
+        (s("    executor: per-vu-iterations\n    vus: 1000001\n    flow: [ {get: /} ]\n"), 5, "above the limit of 1,000,000 VUs"),
+        (s("    executor: constant-arrival-rate\n    rate: 10\n    duration: 1s\n    preAllocatedVUs: 5\n    maxVUs: 99999999999\n    flow: [ {get: /} ]\n"), 8, "maxVUs 99999999999 is above the limit"),
+        (s("    executor: constant-arrival-rate\n    rate: 10\n    duration: 1s\n    preAllocatedVUs: 2000000\n    flow: [ {get: /} ]\n"), 7, "preAllocatedVUs 2000000 is above the limit"),
+        (s("    executor: ramping-vus\n    stages: [ {duration: 1s, target: 5000000} ]\n    flow: [ {get: /} ]\n"), 5, "stage target 5000000 is above the limit"),
+        (s("    executor: ramping-vus\n    startVUs: 5000000\n    stages: [ {duration: 1s, target: 5} ]\n    flow: [ {get: /} ]\n"), 5, "startVUs 5000000 is above the limit"),
+        (s("    executor: constant-arrival-rate\n    rate: 1e12\n    duration: 1s\n    preAllocatedVUs: 5\n    flow: [ {get: /} ]\n"), 5, "above the limit of 1,000,000 a second"),
+        (s("    executor: ramping-arrival-rate\n    preAllocatedVUs: 5\n    stages: [ {duration: 1s, target: 2000000} ]\n    flow: [ {get: /} ]\n"), 6, "above the limit of 1,000,000 a second"),
     ]
 }
 
@@ -79,6 +87,73 @@ fn every_bad_plan_names_line_column_and_what_was_expected() {
         assert!(msg.contains("bad.yaml:"), "{msg}");
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn vu_counts_must_fit_in_the_open_file_limit() {
+    let yaml = format!(
+        "{HEAD}    executor: constant-vus\n    vus: 2000\n    duration: 1s\n    flow: [ {{get: /}} ]\n"
+    );
+    let opts = LoadOptions {
+        open_file_limit: Some(1024),
+        ..LoadOptions::default()
+    };
+    let errs = load_str(&yaml, Path::new("p.yaml"), &opts).expect_err("too many for the fds");
+    let msg = errs.to_string();
+    assert_eq!(errs.0.len(), 1, "{msg}");
+    assert!(
+        msg.starts_with("error: p.yaml:5:10: vus 2000 needs about 2,020 open files (one connection per VU) but the open-file limit is 1,024: raise it (`ulimit -n 2020`) or lower vus"),
+        "{msg}"
+    );
+    let opts = LoadOptions {
+        open_file_limit: Some(4096),
+        ..LoadOptions::default()
+    };
+    assert!(load_str(&yaml, Path::new("p.yaml"), &opts).is_ok());
+}
+
+#[test]
+fn a_huge_plan_says_plan_too_large_with_the_limit() {
+    // 250,001 nodes: the mapping, `scenarios`, its empty mapping and 124,999 `kN: v` pairs
+    let mut yaml = String::from("scenarios: {}\nenv:\n");
+    for i in 0..124_999 {
+        yaml.push_str(&format!("  k{i}: v\n"));
+    }
+    let errs = load_str(&yaml, Path::new("big.yaml"), &LoadOptions::default()).expect_err("big");
+    let msg = errs.to_string();
+    assert_eq!(errs.0.len(), 1, "{msg}");
+    assert!(
+        msg.contains("plan too large: 250,001 nodes (limit 250,000 keys, values and list items)"),
+        "{msg}"
+    );
+    assert!(!msg.contains("budget") && !msg.contains("Nodes {"), "{msg}");
+    assert!(errs.0[0].line > 0 && errs.0[0].column > 0, "{msg}");
+}
+
+#[test]
+fn a_missing_data_file_is_one_error_not_one_per_template() {
+    let yaml = format!(
+        "{HEAD}    executor: shared-iterations\n    flow:\n      - get: /u/{{{{users.id}}}}\n      - post: /login\n        json: {{ name: \"{{{{users.name}}}}\" }}\ndata:\n  users: {{ file: missing.csv }}\n"
+    );
+    let errs = load_str(&yaml, Path::new("p.yaml"), &LoadOptions::default()).expect_err("bad");
+    let msg = errs.to_string();
+    assert_eq!(errs.0.len(), 1, "{msg}");
+    assert!(msg.contains("cannot read data file"), "{msg}");
+    assert!(!msg.contains("has no field"), "{msg}");
+    // a data source that loaded still checks its fields
+    let dir = std::env::temp_dir().join(format!("throng-bad-plans-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("users.csv"), "id,name\n1,ann\n").expect("csv");
+    let yaml = format!(
+        "{HEAD}    executor: shared-iterations\n    flow:\n      - get: /u/{{{{users.nope}}}}\ndata:\n  users: {{ file: users.csv }}\n"
+    );
+    let opts = LoadOptions {
+        base_dir: Some(dir.clone()),
+        ..LoadOptions::default()
+    };
+    let errs = load_str(&yaml, Path::new("p.yaml"), &opts).expect_err("bad field");
+    assert!(errs.to_string().contains("has no field `nope`"), "{errs}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
