@@ -13,6 +13,7 @@ mod results;
 pub mod series;
 mod summary;
 mod svg;
+mod validate;
 
 pub use export::summary_export;
 pub use format::{format_bytes, format_ms, format_value};
@@ -27,3 +28,4 @@ pub use results::{
     LOCUST_PERCENTILES,
 };
 pub use summary::{render_distribution, render_summary};
+pub use validate::{decode_hdr, ResultsFileError, RESULTS_VERSION};

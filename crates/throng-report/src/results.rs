@@ -317,7 +317,9 @@ pub struct HistogramBin {
 /// Everything a report needs.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Results {
-    /// Schema version of this file.
+    /// Schema version of this file ([`crate::RESULTS_VERSION`]); reading a file of another
+    /// version fails.
+    #[serde(deserialize_with = "crate::validate::version")]
     pub version: u32,
     /// Run facts.
     pub run: RunInfo,
@@ -364,7 +366,9 @@ pub struct Results {
     /// Failed requests by (method, name, error), for Locust's failures.csv.
     #[serde(default)]
     pub failure_rows: Vec<(String, String, String, u64)>,
-    /// Raw series with histograms.
+    /// Raw series with histograms (checked when read: each histogram must decode and agree
+    /// with its series' count, min, max and sum).
+    #[serde(deserialize_with = "crate::validate::series")]
     pub series: Vec<SeriesDump>,
 }
 
@@ -685,7 +689,7 @@ impl Results {
             status_codes,
             errors,
             latency_histogram,
-            version: 1,
+            version: crate::RESULTS_VERSION,
             run,
             scenarios,
             metrics,
@@ -694,6 +698,14 @@ impl Results {
             timeline,
             series,
         }
+    }
+
+    /// Reads a results file's bytes: the version must be [`crate::RESULTS_VERSION`] and every
+    /// histogram must decode and agree with its series. The error is one line that names
+    /// the problem (truncated, not JSON, the version, or the field and series at fault).
+    pub fn from_json(bytes: &[u8]) -> Result<Results, crate::ResultsFileError> {
+        crate::validate::peek_version(bytes)?;
+        serde_json::from_slice(bytes).map_err(crate::ResultsFileError::from_json_error)
     }
 
     /// A metric or sub-metric by its full name.
