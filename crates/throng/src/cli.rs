@@ -42,20 +42,83 @@ pub struct ReportArgs {
     pub out: OutputArgs,
 }
 
+/// Prints a flag error and gives the exit code: `--help` and `--version` print to stdout and
+/// exit 0; every other error is clap's message on one line and exit 104 (not clap's 2), as
+/// for any other invalid input.
+pub fn clap_error(e: &clap::Error) -> i32 {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            0
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            ExitCode::InvalidPlan.code()
+        }
+        _ => {
+            eprintln!("{}", one_line(&e.render().to_string()));
+            ExitCode::InvalidPlan.code()
+        }
+    }
+}
+
+/// clap's rendered error (`error: ...`, a tip, the usage, a pointer to --help) as one line.
+fn one_line(rendered: &str) -> String {
+    let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut out = lines.next().unwrap_or("error: invalid arguments").to_string();
+    let mut cmd = None;
+    for l in lines {
+        if let Some(tip) = l.strip_prefix("tip: ") {
+            out.push_str(&format!(" ({tip})"));
+        } else if let Some(usage) = l.strip_prefix("Usage: ") {
+            let words: Vec<&str> = usage
+                .split_whitespace()
+                .take_while(|w| !w.starts_with(['[', '<', '-']))
+                .collect();
+            cmd = Some(words.join(" "));
+        }
+    }
+    match cmd {
+        Some(c) if !c.is_empty() => format!("{out}; try '{c} --help'"),
+        _ => format!("{out}; try 'throng --help'"),
+    }
+}
+
+/// Rejects a URL with whitespace or a control character (they are never valid in a URL and
+/// would be sent as is), or one with no host.
+pub fn check_url(what: &str, url: &str) -> Result<(), String> {
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "{what} `{}` contains a space or a control character: percent-encode it (a space is %20)",
+            url.escape_default()
+        ));
+    }
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or_else(|| format!("{what} `{url}` is not an http:// or https:// URL"))?;
+    if rest.is_empty() || rest.starts_with(['/', '?', '#', ':']) {
+        return Err(format!("{what} `{url}` has no host"));
+    }
+    Ok(())
+}
+
 /// `throng report RESULTS.json --html ...`.
 pub fn report(args: ReportArgs) -> i32 {
-    let text = match std::fs::read_to_string(&args.results_file) {
+    let bytes = match std::fs::read(&args.results_file) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: cannot read {}: {e}", args.results_file.display());
             return ExitCode::RuntimeError.code();
         }
     };
-    let results: throng_report::Results = match serde_json::from_str(&text) {
+    // any content problem (not JSON, truncated, another version, altered histograms) is 104
+    let results = match throng_report::Results::from_json(&bytes) {
         Ok(r) => r,
         Err(e) => {
             eprintln!(
-                "error: {} is not a throng results file: {e}",
+                "error: {} is not a usable throng results file: {e}",
                 args.results_file.display()
             );
             return ExitCode::InvalidPlan.code();
@@ -69,6 +132,16 @@ pub fn report(args: ReportArgs) -> i32 {
         }
     };
     files.results = None;
+    if let Some((flag, _)) = files_named(&files)
+        .into_iter()
+        .find(|(_, p)| same_file(p, &args.results_file))
+    {
+        eprintln!(
+            "error: {flag} would overwrite the results file {} being read: choose another file",
+            args.results_file.display()
+        );
+        return ExitCode::InvalidPlan.code();
+    }
     if files.ndjson.take().is_some() || files.remote_write.take().is_some() {
         eprintln!(
             "error: --out needs the samples of a live run; `throng report` has only the results"
@@ -112,14 +185,28 @@ pub struct ProgressArgs {
 impl OutputArgs {
     /// The files these flags ask for.
     pub fn files(&self) -> Result<throng_run::ReportFiles, String> {
-        let mut ndjson = None;
-        let mut remote_write = None;
+        let mut ndjson: Option<PathBuf> = None;
+        let mut remote_write: Option<String> = None;
         for o in &self.out {
             match o.split_once('=') {
-                Some(("json", path)) if !path.is_empty() => ndjson = Some(PathBuf::from(path)),
+                Some(("json", path)) if !path.is_empty() => {
+                    if let Some(first) = &ndjson {
+                        return Err(format!(
+                            "--out json= is given twice ({} and {path}): give one --out json=FILE",
+                            first.display()
+                        ));
+                    }
+                    ndjson = Some(PathBuf::from(path))
+                }
                 Some(("prometheus-rw", url))
                     if url.starts_with("http://") || url.starts_with("https://") =>
                 {
+                    if let Some(first) = &remote_write {
+                        return Err(format!(
+                            "--out prometheus-rw= is given twice ({first} and {url}): give one"
+                        ));
+                    }
+                    check_url("--out prometheus-rw", url)?;
                     remote_write = Some(url.to_string())
                 }
                 _ => {
@@ -134,7 +221,7 @@ impl OutputArgs {
             "throng" | "" => false,
             other => return Err(format!("--metric-compat {other}: expected k6 or throng")),
         };
-        Ok(throng_run::ReportFiles {
+        let files = throng_run::ReportFiles {
             ndjson,
             remote_write,
             k6_names,
@@ -144,8 +231,61 @@ impl OutputArgs {
             markdown: self.md.clone(),
             csv: self.csv.clone(),
             junit: self.junit.clone(),
-        })
+        };
+        let named = files_named(&files);
+        for (i, (flag, path)) in named.iter().enumerate() {
+            if let Some((other, _)) = named[..i].iter().find(|(_, p)| same_file(p, path)) {
+                return Err(format!(
+                    "{other} and {flag} both write {}: give each output its own file",
+                    path.display()
+                ));
+            }
+        }
+        Ok(files)
     }
+}
+
+/// Every file the outputs write, with the flag that asks for it.
+fn files_named(f: &throng_run::ReportFiles) -> Vec<(&'static str, PathBuf)> {
+    let mut v: Vec<(&'static str, PathBuf)> = [
+        ("--summary-export", &f.summary_export),
+        ("--results", &f.results),
+        ("--html", &f.html),
+        ("--md", &f.markdown),
+        ("--junit", &f.junit),
+        ("--out json=", &f.ndjson),
+    ]
+    .into_iter()
+    .filter_map(|(flag, p)| p.clone().map(|p| (flag, p)))
+    .collect();
+    if let Some(prefix) = &f.csv {
+        for suffix in ["_stats.csv", "_stats_history.csv", "_failures.csv"] {
+            let mut name = prefix.clone().into_os_string();
+            name.push(suffix);
+            v.push(("--csv", PathBuf::from(name)));
+        }
+    }
+    v
+}
+
+/// Whether two paths name the same file (made absolute, `.` and `..` resolved by name).
+fn same_file(a: &Path, b: &Path) -> bool {
+    fn norm(p: &Path) -> PathBuf {
+        use std::path::Component;
+        let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        let mut out = PathBuf::new();
+        for c in abs.components() {
+            match c {
+                Component::CurDir => {}
+                Component::ParentDir => {
+                    out.pop();
+                }
+                other => out.push(other),
+            }
+        }
+        out
+    }
+    norm(a) == norm(b)
 }
 
 impl ProgressArgs {
@@ -350,10 +490,11 @@ fn demo_config(b: &DemoBehaviour) -> Result<DemoConfig, String> {
 
 /// Loads the plan named by `args` (or the given text), with env and base_url overrides.
 fn resolve_plan(args: &RunArgs, text: Option<&str>) -> Result<Plan, String> {
-    let env = env::collect(&args.env)?;
+    let env = env::collect(&args.env).map_err(|e| format!("error: {e}"))?;
     let opts = LoadOptions {
         env,
         base_dir: None,
+        open_file_limit: env::open_file_limit(),
     };
     let mut plan = match text {
         Some(t) => load_str(t, &args.plan, &opts),
@@ -363,9 +504,10 @@ fn resolve_plan(args: &RunArgs, text: Option<&str>) -> Result<Plan, String> {
     if let Some(b) = &args.base_url {
         if !(b.starts_with("http://") || b.starts_with("https://")) {
             return Err(format!(
-                "--base-url `{b}` must start with http:// or https://"
+                "error: --base-url `{b}` must start with http:// or https://"
             ));
         }
+        check_url("--base-url", b).map_err(|e| format!("error: {e}"))?;
         plan.base_url = Some(b.trim_end_matches('/').to_string());
     }
     Ok(plan)
@@ -523,7 +665,7 @@ pub async fn serve_demo(args: ServeDemoArgs) -> i32 {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
-            return 2;
+            return ExitCode::InvalidPlan.code();
         }
     };
     let server = match DemoServer::start(args.addr, cfg).await {
