@@ -2,7 +2,8 @@
 use crate::conn::{connect, Conn, ConnectTimes, Origin, Sender};
 use crate::cookies::CookieJar;
 use crate::error::ErrorKind;
-use crate::h1::{BodyKind, H1Error, Out, H1};
+use crate::h1::{Out, SendError, Sent, H1};
+use crate::head::BodyKind;
 use crate::tls::SharedConfig;
 use bytes::{Bytes, BytesMut};
 use http::header::{HeaderName, HeaderValue, CONNECTION, COOKIE, HOST, SET_COOKIE, USER_AGENT};
@@ -172,12 +173,15 @@ impl HttpClient {
         self.cookies.get(&t.origin.host, name).map(str::to_string)
     }
 
-    /// Sends a request, following redirects. `on_hop` sees every redirect response
-    /// (each is a request of its own, as in k6); the final response is returned.
+    /// Sends a request, following redirects. `on_extra` sees every response before the
+    /// final one that is a request of its own: each redirect hop (as in k6) and each failed
+    /// attempt that reached the server before an idempotent request was sent again — so
+    /// throng counts every request the server may have seen, and the server's count and
+    /// `http_reqs` agree. The final response is returned.
     pub async fn execute(
         &mut self,
         req: &HttpRequest,
-        mut on_hop: impl FnMut(&HttpResponse),
+        mut on_extra: impl FnMut(&HttpResponse),
     ) -> HttpResponse {
         let timeout = req.timeout.unwrap_or(self.cfg.opts.timeout);
         let keep = Keep {
@@ -191,9 +195,13 @@ impl HttpClient {
         let mut headers = Cow::Borrowed(req.headers.as_slice());
         let mut hops = 0;
         loop {
-            let resp = self
-                .send_once(&method, &url, &headers, &body, timeout, keep)
-                .await;
+            let msg = Message {
+                method: &method,
+                url: &url,
+                headers: &headers,
+                body: &body,
+            };
+            let resp = self.send_once(&msg, timeout, keep, &mut on_extra).await;
             let redirect = matches!(resp.status, 301 | 302 | 303 | 307 | 308);
             if !redirect || hops >= self.cfg.opts.max_redirects {
                 return resp;
@@ -202,7 +210,7 @@ impl HttpClient {
                 return resp;
             };
             let next = resolve(&url, &loc);
-            on_hop(&resp);
+            on_extra(&resp);
             hops += 1;
             if matches!(resp.status, 301..=303) && *method != Method::HEAD {
                 method = Cow::Owned(Method::GET);
@@ -215,9 +223,12 @@ impl HttpClient {
             let same_origin =
                 Target::parse(&next).map(|t| t.origin) == Target::parse(&url).map(|t| t.origin);
             if !same_origin {
-                headers
-                    .to_mut()
-                    .retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
+                // credentials are for the origin they were given to (as browsers, curl, Go)
+                headers.to_mut().retain(|(k, _)| {
+                    !["authorization", "cookie", "host", "proxy-authorization"]
+                        .iter()
+                        .any(|n| k.eq_ignore_ascii_case(n))
+                });
             }
             url = Cow::Owned(next);
         }
@@ -225,18 +236,21 @@ impl HttpClient {
 
     async fn send_once(
         &mut self,
-        method: &Method,
-        url: &str,
-        headers: &[(String, String)],
-        body: &Bytes,
+        msg: &Message<'_>,
         timeout: Duration,
         keep: Keep,
+        on_extra: &mut impl FnMut(&HttpResponse),
     ) -> HttpResponse {
         let start = Instant::now();
-        let Some(target) = Target::parse(url) else {
-            return HttpResponse::failed(ErrorKind::InvalidUrl, method, url, Timings::default());
+        let Some(target) = Target::parse(msg.url) else {
+            return HttpResponse::failed(
+                ErrorKind::InvalidUrl,
+                msg.method,
+                msg.url,
+                Timings::default(),
+            );
         };
-        let fut = self.send_inner(&target, method, url, headers, body, keep, start);
+        let fut = self.send_inner(&target, msg, keep, start, on_extra);
         match tokio::time::timeout(timeout, fut).await {
             Ok(r) => r,
             Err(_) => {
@@ -244,8 +258,8 @@ impl HttpClient {
                 self.conns.remove(&target.origin);
                 HttpResponse::failed(
                     ErrorKind::Timeout,
-                    method,
-                    url,
+                    msg.method,
+                    msg.url,
                     Timings {
                         waiting: ms(start.elapsed()),
                         ..Timings::default()
@@ -265,17 +279,17 @@ impl HttpClient {
         Ok((c, t, false))
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn send_inner(
         &mut self,
         target: &Target,
-        method: &Method,
-        url: &str,
-        headers: &[(String, String)],
-        body: &Bytes,
+        msg: &Message<'_>,
         keep: Keep,
         start: Instant,
+        on_extra: &mut impl FnMut(&HttpResponse),
     ) -> HttpResponse {
+        let (method, url) = (msg.method, msg.url);
+        // a request is sent again at most once, on a new connection, and only when the
+        // server cannot have acted on it or the method is idempotent (as Go's transport)
         let mut retried = false;
         loop {
             let (mut conn, ct, reused) = match self.checkout(&target.origin).await {
@@ -315,8 +329,8 @@ impl HttpClient {
                         user_agent: &self.cfg.opts.user_agent,
                         cookie: cookie.as_deref(),
                         close: !self.cfg.opts.keepalive,
-                        headers,
-                        body,
+                        headers: msg.headers,
+                        body: msg.body,
                     };
                     exchange_h1(h1, &out, *method == Method::HEAD, keep).await
                 }
@@ -324,42 +338,63 @@ impl HttpClient {
                     let req = build_h2(
                         target,
                         method,
-                        headers,
-                        body,
+                        msg.headers,
+                        msg.body,
                         cookie.as_deref(),
                         &self.cfg.opts.user_agent,
                     );
                     match req {
-                        Some(req) => exchange_h2(s, req, keep.body).await,
-                        None => Err((ErrorKind::InvalidUrl, false)),
+                        Ok(req) => exchange_h2(s, req, keep.body).await,
+                        Err(kind) => Err(SendError::NotSent(kind)),
                     }
                 }
             };
             let sent = stats.written.load(Ordering::Relaxed).saturating_sub(w0);
             let received = stats.read.load(Ordering::Relaxed).saturating_sub(r0);
+            let failed = |kind| {
+                let mut r = HttpResponse::failed(
+                    kind,
+                    method,
+                    url,
+                    Timings {
+                        blocked,
+                        connecting: ms(ct.connecting),
+                        tls_handshaking: ms(ct.tls),
+                        waiting: ms(send_start.elapsed()),
+                        ..Timings::default()
+                    },
+                );
+                r.bytes_sent = sent;
+                r.bytes_received = received;
+                r
+            };
             let ex = match result {
-                Ok(ex) => ex,
-                Err((_, true)) if reused && !retried => {
-                    // a kept-alive connection the server had closed: retry once, fresh
+                // a kept-alive connection the server had already given up: the request
+                // never reached it, so it is sent again and not counted
+                Err(SendError::NotSent(k))
+                    if reused && !retried && k != ErrorKind::InvalidHeader =>
+                {
                     retried = true;
                     continue;
                 }
-                Err((kind, _)) => {
-                    let mut r = HttpResponse::failed(
-                        kind,
-                        method,
-                        url,
-                        Timings {
-                            blocked,
-                            connecting: ms(ct.connecting),
-                            tls_handshaking: ms(ct.tls),
-                            waiting: ms(send_start.elapsed()),
-                            ..Timings::default()
-                        },
-                    );
-                    r.bytes_sent = sent;
-                    r.bytes_received = received;
-                    return r;
+                // an unsolicited 408 on an idle connection is the server closing it, not an
+                // answer to this request (as Go's transport)
+                Ok(ex) if ex.status == 408 && reused && !retried => {
+                    retried = true;
+                    continue;
+                }
+                // written, then the connection ended without a response: the server may have
+                // acted on it. Counted as a failed request; sent again only if idempotent.
+                Err(SendError::NoResponse(k))
+                    if reused && !retried && idempotent(method, msg.headers) =>
+                {
+                    on_extra(&failed(k));
+                    retried = true;
+                    continue;
+                }
+                Ok(ex) => ex,
+                Err(SendError::NotSent(k) | SendError::NoResponse(k) | SendError::Failed(k)) => {
+                    return failed(k)
                 }
             };
             let t_end = Instant::now();
@@ -382,7 +417,13 @@ impl HttpClient {
                 }
             }
             let resp = HttpResponse {
-                status: ex.status,
+                // one outcome per request: a response that did not complete is a failure
+                // with status 0 (as k6), whatever its head said
+                status: if ex.body_error.is_some() {
+                    0
+                } else {
+                    ex.status
+                },
                 headers: ex.headers,
                 body: ex.body,
                 timings: Timings {
@@ -408,6 +449,25 @@ impl HttpClient {
     }
 }
 
+/// The parts of a request that a redirect may change.
+struct Message<'a> {
+    method: &'a Method,
+    url: &'a str,
+    headers: &'a [(String, String)],
+    body: &'a Bytes,
+}
+
+/// Methods that may be sent twice without changing the outcome (RFC 9110 §9.2.2), and
+/// requests that carry an idempotency key — Go's transport rule for replaying a request.
+fn idempotent(method: &Method, headers: &[(String, String)]) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
+    ) || headers.iter().any(|(k, _)| {
+        k.eq_ignore_ascii_case("idempotency-key") || k.eq_ignore_ascii_case("x-idempotency-key")
+    })
+}
+
 /// What to keep of a response.
 #[derive(Debug, Clone, Copy)]
 struct Keep {
@@ -425,31 +485,31 @@ struct Exchange {
     body_error: Option<ErrorKind>,
 }
 
-/// `Err((kind, stale))`: `stale` when a kept-alive connection turned out closed before
-/// any byte of a response arrived (safe to retry once).
 async fn exchange_h1(
     h1: &mut H1,
     out: &Out<'_>,
     head_request: bool,
     keep: Keep,
-) -> Result<Exchange, (ErrorKind, bool)> {
-    let fail = |e: H1Error| match e {
-        H1Error::Stale => (ErrorKind::ConnectionReset, true),
-        H1Error::Failed(k) => (k, false),
+) -> Result<Exchange, SendError> {
+    let sent = h1.write_request(out).await?;
+    let (head, kind) = match h1.read_head(keep.headers).await {
+        Ok(x) => x,
+        // the write error says more than the read that followed it
+        Err(SendError::NoResponse(_)) if matches!(sent, Sent::Broken(_)) => {
+            let Sent::Broken(k) = sent else {
+                return Err(SendError::NoResponse(ErrorKind::ConnectionReset));
+            };
+            return Err(SendError::NoResponse(k));
+        }
+        Err(e) => return Err(e),
     };
-    h1.write_request(out).await.map_err(fail)?;
-    let (head, kind) = h1.read_head(keep.headers).await.map_err(fail)?;
     let t_head = Instant::now();
-    let kind = if head_request || head.status == 204 || head.status == 304 {
-        BodyKind::None
-    } else {
-        kind
-    };
+    let kind = if head_request { BodyKind::None } else { kind };
     let (body, body_error) = match h1.read_body(kind, keep.body).await {
         Ok(b) => (b, None),
         Err(k) => (Bytes::new(), Some(k)),
     };
-    if head.close {
+    if head.close || sent != Sent::All {
         h1.closed = true;
     }
     Ok(Exchange {
@@ -457,7 +517,7 @@ async fn exchange_h1(
         headers: head.headers,
         body,
         t_head,
-        close: head.close || h1.closed,
+        close: h1.closed,
         body_error,
     })
 }
@@ -466,10 +526,16 @@ async fn exchange_h2(
     s: &mut hyper::client::conn::http2::SendRequest<Full<Bytes>>,
     req: Request<Full<Bytes>>,
     keep_body: bool,
-) -> Result<Exchange, (ErrorKind, bool)> {
+) -> Result<Exchange, SendError> {
     let resp = s.send_request(req).await.map_err(|e| {
-        let stale = e.is_canceled() || e.is_closed();
-        (ErrorKind::from_hyper(&e), stale)
+        let kind = ErrorKind::from_hyper(&e);
+        if e.is_canceled() {
+            SendError::NotSent(kind)
+        } else if e.is_closed() {
+            SendError::NoResponse(kind)
+        } else {
+            SendError::Failed(kind)
+        }
     })?;
     let t_head = Instant::now();
     let (parts, mut incoming) = resp.into_parts();
@@ -507,12 +573,12 @@ fn build_h2(
     body: &Bytes,
     cookie: Option<&str>,
     user_agent: &str,
-) -> Option<Request<Full<Bytes>>> {
+) -> Result<Request<Full<Bytes>>, ErrorKind> {
     let mut req = Request::builder()
         .method(method.clone())
         .uri(target.uri.clone())
         .body(Full::new(body.clone()))
-        .ok()?;
+        .map_err(|_| ErrorKind::InvalidUrl)?;
     let h = req.headers_mut();
     h.insert(
         USER_AGENT,
@@ -526,14 +592,14 @@ fn build_h2(
             HeaderName::from_bytes(k.as_bytes()),
             HeaderValue::from_str(v),
         ) else {
-            continue;
+            return Err(ErrorKind::InvalidHeader);
         };
         if name == HOST || name == CONNECTION {
             continue;
         }
         h.insert(name, value);
     }
-    Some(req)
+    Ok(req)
 }
 
 /// Resolves a `Location` header against the URL it came from.

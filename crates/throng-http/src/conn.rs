@@ -39,10 +39,11 @@ impl Conn {
         matches!(self.sender, Sender::H2(_))
     }
 
-    /// Waits until the connection can take a request; `false` if it is closed.
+    /// Waits until the connection can take a request; `false` if it is closed, or (HTTP/1)
+    /// has bytes left over or waiting that belong to no request.
     pub async fn ready(&mut self) -> bool {
         match &mut self.sender {
-            Sender::H1(c) => !c.closed,
+            Sender::H1(c) => c.idle_ok(),
             Sender::H2(s) => !s.is_closed() && s.ready().await.is_ok(),
         }
     }
@@ -83,10 +84,7 @@ pub(crate) async fn connect(
         let tls = tokio_rustls::TlsConnector::from(cfg.tls.clone())
             .connect(name, tcp)
             .await
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::InvalidData => ErrorKind::Tls,
-                _ => ErrorKind::from_io(&e),
-            })?;
+            .map_err(|e| ErrorKind::from_tls(&e))?;
         times.tls = t_tls.elapsed();
         let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
         (Stream::Tls(Box::new(tls)), h2)

@@ -2,33 +2,54 @@
 //! connection, `httparse` for the response head, content-length / chunked / until-close
 //! bodies. It replaces hyper's HTTP/1 client on the hot path, which allocates two 8 KiB
 //! buffers per connection and a header map per response (see docs/performance.md).
+//!
+//! Framing follows RFC 9112 strictly, because a response read with the wrong length is
+//! attributed to the wrong request (docs/reliability.md):
+//! - bytes left over after a complete response close the connection;
+//! - an idle connection is checked without blocking before reuse ([`H1::idle_ok`]);
+//! - conflicting or malformed `Content-Length` values are errors;
+//! - `Transfer-Encoding` whose last coding is not `chunked` is read until close.
 use crate::error::ErrorKind;
+use crate::head::{parse_head, BodyKind, Head, Parsed};
 use crate::io::Timed;
 use bytes::{Bytes, BytesMut};
-use http::{HeaderMap, HeaderName, HeaderValue};
+use std::future::{poll_fn, Future};
 use std::io::Write as _;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Read buffer of an idle connection: small, since a VU may sleep with it open.
 const INIT_READ: usize = 2048;
 /// Largest read buffer kept while a big body streams through.
 const MAX_READ: usize = 64 * 1024;
-const MAX_HEAD: usize = 1 << 20;
-const MAX_HEADERS: usize = 100;
+/// Largest response head (status line and headers) accepted, as Go's default.
+pub(crate) const MAX_HEAD: usize = 1 << 20;
+/// Largest chunk-size or trailer line.
+const MAX_LINE: usize = 64 * 1024;
 
-/// Why an exchange failed: `Stale` means the peer closed before sending a single byte (a
-/// kept-alive connection it had dropped), which is safe to retry once.
-#[derive(Debug)]
-pub(crate) enum H1Error {
-    Stale,
+/// Why an exchange failed, by what the server may have seen of the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SendError {
+    /// No byte of the request reached the socket: safe to send again, on a new connection.
+    NotSent(ErrorKind),
+    /// The request was written but the connection ended before the first byte of a response:
+    /// the server may have processed it.
+    NoResponse(ErrorKind),
+    /// Anything else (a response started and broke, garbage, ...).
     Failed(ErrorKind),
 }
 
-/// What the head of a response said.
-pub(crate) struct Head {
-    pub status: u16,
-    pub headers: HeaderMap,
-    pub close: bool,
+/// How writing the request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sent {
+    /// Every byte was written.
+    All,
+    /// The server answered with a final response before the body was written in full
+    /// (e.g. 413): stop writing, read that response, then close.
+    Early,
+    /// Writing failed after part of the request was sent: a response may still be buffered.
+    Broken(ErrorKind),
 }
 
 /// One HTTP/1.1 connection.
@@ -57,6 +78,13 @@ fn is(name: &str, want: &str) -> bool {
     name.eq_ignore_ascii_case(want)
 }
 
+/// A header name and value that can be written without changing the message's framing.
+pub(crate) fn header_ok(k: &str, v: &str) -> bool {
+    !k.is_empty()
+        && k.bytes().all(|b| b.is_ascii_graphic() && b != b':')
+        && !v.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0)
+}
+
 impl H1 {
     pub fn new(io: Timed) -> H1 {
         H1 {
@@ -69,8 +97,29 @@ impl H1 {
         }
     }
 
-    /// Writes the request in one go.
-    pub async fn write_request(&mut self, o: &Out<'_>) -> Result<(), H1Error> {
+    /// Whether an idle kept-alive connection can take the next request: not closed, nothing
+    /// left over from the last response, and a read that does not block finds neither EOF
+    /// nor unsolicited bytes (such as a `408 Request Timeout` sent before closing).
+    pub fn idle_ok(&mut self) -> bool {
+        if self.closed || self.rpos != self.rlen {
+            self.closed = true;
+            return false;
+        }
+        let mut probe = [0u8; 64];
+        let mut rb = ReadBuf::new(&mut probe);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        match Pin::new(&mut self.io).poll_read(&mut cx, &mut rb) {
+            Poll::Pending => true,
+            Poll::Ready(_) => {
+                self.closed = true;
+                false
+            }
+        }
+    }
+
+    /// Writes the request. While a large body is still being written, a final response
+    /// the server sends early is noticed (see [`Sent::Early`]).
+    pub async fn write_request(&mut self, o: &Out<'_>) -> Result<Sent, SendError> {
         let w = &mut self.wbuf;
         w.clear();
         let has = |n: &str| o.headers.iter().any(|(k, _)| is(k, n));
@@ -88,32 +137,85 @@ impl H1 {
             w.extend_from_slice(b"Connection: close\r\n");
         }
         for (k, v) in o.headers {
-            if k.is_empty() || k.contains([':', '\r', '\n']) || v.contains(['\r', '\n']) {
+            if !header_ok(k, v) {
+                return Err(SendError::NotSent(ErrorKind::InvalidHeader));
+            }
+            // framing is ours: a user-set length or coding could desynchronise the stream
+            if is(k, "content-length") || is(k, "transfer-encoding") {
                 continue;
             }
             let _ = write!(w, "{k}: {v}\r\n");
         }
         let needs_length = !o.body.is_empty() || matches!(o.method, "POST" | "PUT" | "PATCH");
-        if needs_length && !has("content-length") {
+        if needs_length {
             let _ = write!(w, "Content-Length: {}\r\n", o.body.len());
         }
         w.extend_from_slice(b"\r\n");
         w.extend_from_slice(o.body);
-        let r = self.io.write_all(&self.wbuf).await;
+        let mut off = 0usize;
+        let r = poll_fn(|cx| self.poll_send(cx, &mut off)).await;
         if self.wbuf.capacity() > 64 * 1024 {
             self.wbuf = Vec::new();
         }
-        r.map_err(|e| {
-            self.closed = true;
-            match ErrorKind::from_io(&e) {
-                ErrorKind::ConnectionReset => H1Error::Stale,
-                k => H1Error::Failed(k),
+        match r {
+            Ok(Sent::All) => Ok(Sent::All),
+            Ok(s) => {
+                self.closed = true;
+                Ok(s)
             }
-        })
+            Err(e) => {
+                self.closed = true;
+                let k = ErrorKind::from_io(&e);
+                if off == 0 {
+                    Err(SendError::NotSent(k))
+                } else {
+                    Ok(Sent::Broken(k))
+                }
+            }
+        }
     }
 
-    /// Reads more bytes into the buffer; Ok(0) at EOF.
-    async fn fill(&mut self) -> std::io::Result<usize> {
+    /// Writes `wbuf[off..]`; when the socket is full, looks for an early final response.
+    fn poll_send(&mut self, cx: &mut Context<'_>, off: &mut usize) -> Poll<std::io::Result<Sent>> {
+        loop {
+            if *off == self.wbuf.len() {
+                return Pin::new(&mut self.io).poll_flush(cx).map_ok(|_| Sent::All);
+            }
+            match Pin::new(&mut self.io).poll_write(cx, &self.wbuf[*off..]) {
+                Poll::Ready(Ok(0)) => {
+                    return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
+                }
+                Poll::Ready(Ok(n)) => *off += n,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => match self.poll_fill(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    // the peer stopped; whatever it sent is read as the response
+                    Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => {
+                        return Poll::Ready(Ok(Sent::Early))
+                    }
+                    Poll::Ready(Ok(_)) => {
+                        if self.final_head_buffered() {
+                            return Poll::Ready(Ok(Sent::Early));
+                        }
+                    }
+                },
+            }
+        }
+    }
+
+    /// Whether a complete non-1xx response head is buffered (1xx heads are consumed).
+    fn final_head_buffered(&mut self) -> bool {
+        loop {
+            match parse_head(&self.rbuf[self.rpos..self.rlen], false) {
+                Ok(Parsed::Complete(n, head, _)) if head.interim() => self.rpos += n,
+                Ok(Parsed::Complete(..)) | Err(_) => return true,
+                Ok(Parsed::Partial) => return false,
+            }
+        }
+    }
+
+    /// Reads more bytes into the buffer; Ready(Ok(0)) at EOF.
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<usize>> {
         if self.rpos == self.rlen {
             self.rpos = 0;
             self.rlen = 0;
@@ -132,137 +234,81 @@ impl H1 {
             }
         }
         let free = self.rbuf.len() - self.rlen;
-        let n = self.io.read(&mut self.rbuf[self.rlen..]).await?;
-        self.rlen += n;
-        // a full read means more is coming: read bigger chunks (bodies), up to MAX_READ
-        if n == free && self.rbuf.len() < MAX_READ {
-            let grown = (self.rbuf.len() * 2).min(MAX_READ);
-            self.rbuf.resize(grown, 0);
+        let mut rb = ReadBuf::new(&mut self.rbuf[self.rlen..]);
+        match Pin::new(&mut self.io).poll_read(cx, &mut rb) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Ready(Ok(())) => {
+                let n = rb.filled().len();
+                self.rlen += n;
+                // a full read means more is coming: read bigger chunks (bodies)
+                if n == free && self.rbuf.len() < MAX_READ {
+                    let grown = (self.rbuf.len() * 2).min(MAX_READ);
+                    self.rbuf.resize(grown, 0);
+                }
+                Poll::Ready(Ok(n))
+            }
         }
-        Ok(n)
+    }
+
+    async fn fill(&mut self) -> std::io::Result<usize> {
+        poll_fn(|cx| self.poll_fill(cx)).await
     }
 
     /// Reads the response head (skipping 1xx interim responses).
-    pub async fn read_head(&mut self, want_headers: bool) -> Result<(Head, BodyKind), H1Error> {
-        let mut got_any = false;
+    pub async fn read_head(&mut self, want_headers: bool) -> Result<(Head, BodyKind), SendError> {
+        let mut got_any = self.rpos != self.rlen;
         loop {
-            let parsed = {
-                let mut hs = [httparse::EMPTY_HEADER; MAX_HEADERS];
-                let mut resp = httparse::Response::new(&mut hs);
-                match resp.parse(&self.rbuf[self.rpos..self.rlen]) {
-                    Ok(httparse::Status::Complete(n)) => {
-                        let status = resp.code.unwrap_or(0);
-                        let mut headers = HeaderMap::new();
-                        let mut len: Option<u64> = None;
-                        let mut chunked = false;
-                        let mut close = resp.version == Some(0);
-                        let mut bad = false;
-                        for h in resp.headers.iter() {
-                            let v = h.value;
-                            if is(h.name, "content-length") {
-                                match std::str::from_utf8(v)
-                                    .ok()
-                                    .and_then(|s| s.trim().parse().ok())
-                                {
-                                    Some(n) => len = Some(n),
-                                    None => bad = true,
-                                }
-                            } else if is(h.name, "transfer-encoding") {
-                                chunked = v.windows(7).any(|w| w.eq_ignore_ascii_case(b"chunked"));
-                            } else if is(h.name, "connection") {
-                                if v.windows(5).any(|w| w.eq_ignore_ascii_case(b"close")) {
-                                    close = true;
-                                } else if v
-                                    .windows(10)
-                                    .any(|w| w.eq_ignore_ascii_case(b"keep-alive"))
-                                {
-                                    close = false;
-                                }
-                            }
-                            let keep =
-                                want_headers || is(h.name, "set-cookie") || is(h.name, "location");
-                            if keep {
-                                if let (Ok(k), Ok(val)) = (
-                                    HeaderName::from_bytes(h.name.as_bytes()),
-                                    HeaderValue::from_bytes(v),
-                                ) {
-                                    headers.append(k, val);
-                                }
-                            }
-                        }
-                        Some((n, status, headers, len, chunked, close, bad))
-                    }
-                    Ok(httparse::Status::Partial) => None,
-                    Err(_) => {
-                        self.closed = true;
-                        return Err(H1Error::Failed(ErrorKind::Protocol));
-                    }
-                }
-            };
-            match parsed {
-                Some((n, status, headers, len, chunked, close, bad)) => {
+            match parse_head(&self.rbuf[self.rpos..self.rlen], want_headers) {
+                Ok(Parsed::Complete(n, head, kind)) => {
                     self.rpos += n;
-                    if bad {
-                        self.closed = true;
-                        return Err(H1Error::Failed(ErrorKind::Protocol));
-                    }
-                    if (100..200).contains(&status) && status != 101 {
-                        got_any = true;
+                    if head.interim() {
                         continue;
                     }
-                    let kind = if chunked {
-                        BodyKind::Chunked
-                    } else if let Some(n) = len {
-                        BodyKind::Length(n)
-                    } else {
-                        BodyKind::UntilClose
-                    };
-                    return Ok((
-                        Head {
-                            status,
-                            headers,
-                            close,
-                        },
-                        kind,
-                    ));
+                    return Ok((head, kind));
                 }
-                None => {
-                    if self.rlen - self.rpos > MAX_HEAD {
-                        self.closed = true;
-                        return Err(H1Error::Failed(ErrorKind::Protocol));
-                    }
-                    match self.fill().await {
-                        Ok(0) => {
-                            self.closed = true;
-                            let nothing = !got_any && self.rlen == self.rpos;
-                            return Err(if nothing {
-                                H1Error::Stale
-                            } else {
-                                H1Error::Failed(ErrorKind::ConnectionReset)
-                            });
-                        }
-                        Ok(_) => got_any = true,
-                        Err(e) => {
-                            self.closed = true;
-                            let k = ErrorKind::from_io(&e);
-                            return Err(if !got_any && k == ErrorKind::ConnectionReset {
-                                H1Error::Stale
-                            } else {
-                                H1Error::Failed(k)
-                            });
-                        }
-                    }
+                Ok(Parsed::Partial) => {}
+                Err(k) => {
+                    self.closed = true;
+                    return Err(SendError::Failed(k));
+                }
+            }
+            if self.rlen - self.rpos > MAX_HEAD {
+                self.closed = true;
+                return Err(SendError::Failed(ErrorKind::Protocol));
+            }
+            let r = self.fill().await;
+            match r {
+                Ok(n) if n > 0 => got_any = true,
+                _ => {
+                    self.closed = true;
+                    let k = match r {
+                        Err(e) => ErrorKind::from_io(&e),
+                        Ok(_) => ErrorKind::ConnectionReset,
+                    };
+                    return Err(if got_any {
+                        SendError::Failed(k)
+                    } else {
+                        SendError::NoResponse(k)
+                    });
                 }
             }
         }
     }
 
-    /// Takes up to `n` buffered bytes (reading more if none are buffered).
-    async fn take(&mut self, n: usize, keep: Option<&mut BytesMut>) -> Result<usize, ErrorKind> {
+    /// Takes up to `n` buffered bytes (reading more if none are buffered); Ok(0) at EOF.
+    /// `eof_ok`: a TLS peer that closes without close_notify also counts as EOF.
+    async fn take(
+        &mut self,
+        n: usize,
+        keep: Option<&mut BytesMut>,
+        eof_ok: bool,
+    ) -> Result<usize, ErrorKind> {
         if self.rpos == self.rlen {
             match self.fill().await {
                 Ok(0) => return Ok(0),
                 Ok(_) => {}
+                Err(e) if eof_ok && e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(0),
                 Err(e) => return Err(ErrorKind::from_io(&e)),
             }
         }
@@ -274,18 +320,19 @@ impl H1 {
         Ok(k)
     }
 
-    /// Reads one CRLF-terminated line (without the CRLF).
-    async fn line(&mut self) -> Result<String, ErrorKind> {
+    /// Reads one CRLF-terminated line (without the CRLF) into `line`.
+    async fn line(&mut self, line: &mut Vec<u8>) -> Result<(), ErrorKind> {
+        line.clear();
         loop {
             if let Some(i) = self.rbuf[self.rpos..self.rlen]
                 .windows(2)
                 .position(|w| w == b"\r\n")
             {
-                let s = String::from_utf8_lossy(&self.rbuf[self.rpos..self.rpos + i]).into_owned();
+                line.extend_from_slice(&self.rbuf[self.rpos..self.rpos + i]);
                 self.rpos += i + 2;
-                return Ok(s);
+                return Ok(());
             }
-            if self.rlen - self.rpos > 64 * 1024 {
+            if self.rlen - self.rpos > MAX_LINE {
                 return Err(ErrorKind::Protocol);
             }
             match self.fill().await {
@@ -296,13 +343,14 @@ impl H1 {
         }
     }
 
-    /// Reads (and keeps, if asked) the body.
+    /// Reads (and keeps, if asked) the body. After it, a connection with bytes left over is
+    /// closed: they belong to no request.
     pub async fn read_body(&mut self, kind: BodyKind, keep: bool) -> Result<Bytes, ErrorKind> {
         let mut out = BytesMut::new();
         let r = self
             .body_inner(kind, if keep { Some(&mut out) } else { None })
             .await;
-        if r.is_err() {
+        if r.is_err() || self.rpos != self.rlen {
             self.closed = true;
         }
         // don't hold a large buffer on an idle connection
@@ -323,9 +371,8 @@ impl H1 {
             BodyKind::None => Ok(()),
             BodyKind::Length(mut n) => {
                 while n > 0 {
-                    let got = self
-                        .take(n.min(usize::MAX as u64) as usize, keep.as_deref_mut())
-                        .await?;
+                    let want = usize::try_from(n).unwrap_or(usize::MAX);
+                    let got = self.take(want, keep.as_deref_mut(), false).await?;
                     if got == 0 {
                         return Err(ErrorKind::ConnectionReset);
                     }
@@ -334,41 +381,139 @@ impl H1 {
                 Ok(())
             }
             BodyKind::UntilClose => loop {
-                let got = self.take(usize::MAX, keep.as_deref_mut()).await?;
+                let got = self.take(usize::MAX, keep.as_deref_mut(), true).await?;
                 if got == 0 {
                     self.closed = true;
                     return Ok(());
                 }
             },
-            BodyKind::Chunked => loop {
-                let line = self.line().await?;
-                let size_s = line.split(';').next().unwrap_or("").trim();
-                let mut size = u64::from_str_radix(size_s, 16).map_err(|_| ErrorKind::Protocol)?;
-                if size == 0 {
-                    // trailers until an empty line
-                    while !self.line().await?.is_empty() {}
-                    return Ok(());
-                }
-                while size > 0 {
-                    let got = self.take(size as usize, keep.as_deref_mut()).await?;
-                    if got == 0 {
-                        return Err(ErrorKind::ConnectionReset);
+            BodyKind::Chunked => {
+                let mut line = Vec::new();
+                loop {
+                    self.line(&mut line).await?;
+                    let mut size = chunk_size(&line).ok_or(ErrorKind::Protocol)?;
+                    if size == 0 {
+                        // trailers until an empty line
+                        loop {
+                            self.line(&mut line).await?;
+                            if line.is_empty() {
+                                return Ok(());
+                            }
+                        }
                     }
-                    size -= got as u64;
+                    while size > 0 {
+                        let want = usize::try_from(size).unwrap_or(usize::MAX);
+                        let got = self.take(want, keep.as_deref_mut(), false).await?;
+                        if got == 0 {
+                            return Err(ErrorKind::ConnectionReset);
+                        }
+                        size -= got as u64;
+                    }
+                    self.line(&mut line).await?;
+                    if !line.is_empty() {
+                        return Err(ErrorKind::Protocol);
+                    }
                 }
-                if !self.line().await?.is_empty() {
-                    return Err(ErrorKind::Protocol);
-                }
-            },
+            }
         }
     }
 }
 
-/// How the body is delimited.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum BodyKind {
-    None,
-    Length(u64),
-    Chunked,
-    UntilClose,
+/// The size of a chunk-size line (`1a3;ext=1`): hex digits only, at most 16 of them.
+fn chunk_size(line: &[u8]) -> Option<u64> {
+    let end = line.iter().position(|&b| b == b';').unwrap_or(line.len());
+    let digits = line[..end].trim_ascii_end();
+    if digits.is_empty() || digits.len() > 16 || !digits.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    let s = std::str::from_utf8(digits).ok()?;
+    u64::from_str_radix(s, 16).ok()
+}
+
+/// Runs the codec over `data` as if a server had sent it in reply to a few GET requests, as
+/// a fuzz target: it must never panic, loop forever or allocate without bound. The first
+/// byte picks how many bytes each read returns (1–64).
+#[doc(hidden)]
+pub fn fuzz_h1_response(data: &[u8]) {
+    let (chunk, data) = match data.split_first() {
+        Some((c, rest)) => (usize::from(c % 64) + 1, rest),
+        None => return,
+    };
+    let io = Timed::memory(data.to_vec(), chunk);
+    let mut h1 = H1::new(io);
+    let out = Out {
+        method: "GET",
+        target: "/",
+        host: "fuzz",
+        user_agent: "fuzz",
+        cookie: None,
+        close: false,
+        headers: &[],
+        body: b"",
+    };
+    let mut fut = std::pin::pin!(async {
+        for _ in 0..4 {
+            if h1.write_request(&out).await.is_err() {
+                return;
+            }
+            let Ok((head, kind)) = h1.read_head(true).await else {
+                return;
+            };
+            let kind = if head.status == 204 || head.status == 304 {
+                BodyKind::None
+            } else {
+                kind
+            };
+            if h1.read_body(kind, true).await.is_err() || head.close || h1.closed {
+                return;
+            }
+        }
+    });
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    // an in-memory stream never waits, so a bounded number of polls always suffices
+    for _ in 0..1_000_000 {
+        if fut.as_mut().poll(&mut cx).is_ready() {
+            return;
+        }
+    }
+    panic!("the HTTP/1 codec did not finish on in-memory input");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_sizes_are_strict_hex() {
+        assert_eq!(chunk_size(b"1a"), Some(26));
+        assert_eq!(chunk_size(b"0;name=v"), Some(0));
+        assert_eq!(chunk_size(b"5 "), Some(5));
+        assert_eq!(chunk_size(b"+5"), None);
+        assert_eq!(chunk_size(b"-1"), None);
+        assert_eq!(chunk_size(b""), None);
+        assert_eq!(chunk_size(b"0x5"), None);
+        assert_eq!(chunk_size(b"11111111111111111"), None);
+    }
+
+    #[test]
+    fn header_validation_rejects_framing_breakers() {
+        assert!(header_ok("X-A", "b c"));
+        assert!(!header_ok("X-A", "b\r\nX-Evil: 1"));
+        assert!(!header_ok("X A", "b"));
+        assert!(!header_ok("", "b"));
+        assert!(!header_ok("X:A", "b"));
+    }
+
+    #[test]
+    fn fuzz_entry_survives_odd_inputs() {
+        for input in [
+            &b""[..],
+            b"\x05HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+            b"\x00HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\n",
+            b"\x3fHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No\r\n\r\nHTTP/1.1 200 OK\r\n\r\nx",
+            b"\x01HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n",
+        ] {
+            fuzz_h1_response(input);
+        }
+    }
 }

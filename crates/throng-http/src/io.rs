@@ -63,10 +63,43 @@ impl IoStats {
     }
 }
 
-/// A plain or TLS stream.
+/// A plain or TLS stream (or bytes in memory, for fuzzing the codec).
 pub(crate) enum Stream {
     Plain(TcpStream),
     Tls(Box<TlsStream<TcpStream>>),
+    Memory(Box<Memory>),
+}
+
+/// An in-memory peer: reads return `data` `chunk` bytes at a time, then EOF; writes vanish.
+pub(crate) struct Memory {
+    data: Vec<u8>,
+    pos: usize,
+    chunk: usize,
+}
+
+impl Memory {
+    fn read(&mut self, buf: &mut ReadBuf<'_>) {
+        let n = self
+            .chunk
+            .min(buf.remaining())
+            .min(self.data.len() - self.pos);
+        buf.put_slice(&self.data[self.pos..self.pos + n]);
+        self.pos += n;
+    }
+}
+
+impl Timed {
+    /// A stream over bytes in memory (see [`Memory`]).
+    pub(crate) fn memory(data: Vec<u8>, chunk: usize) -> Timed {
+        Timed {
+            inner: Stream::Memory(Box::new(Memory {
+                data,
+                pos: 0,
+                chunk: chunk.max(1),
+            })),
+            stats: IoStats::new(),
+        }
+    }
 }
 
 /// A stream that records byte counts and read/write times into [`IoStats`].
@@ -86,6 +119,10 @@ impl AsyncRead for Timed {
         let r = match &mut this.inner {
             Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Stream::Memory(m) => {
+                m.read(buf);
+                Poll::Ready(Ok(()))
+            }
         };
         let n = buf.filled().len() - before;
         if n > 0 {
@@ -110,6 +147,7 @@ impl AsyncWrite for Timed {
         let r = match &mut this.inner {
             Stream::Plain(s) => Pin::new(s).poll_write(cx, data),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, data),
+            Stream::Memory(_) => Poll::Ready(Ok(data.len())),
         };
         if let Poll::Ready(Ok(n)) = &r {
             this.stats.note_write(*n);
@@ -126,6 +164,7 @@ impl AsyncWrite for Timed {
         let r = match &mut this.inner {
             Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+            Stream::Memory(_) => Poll::Ready(Ok(bufs.iter().map(|b| b.len()).sum())),
         };
         if let Poll::Ready(Ok(n)) = &r {
             this.stats.note_write(*n);
@@ -137,6 +176,7 @@ impl AsyncWrite for Timed {
         match &self.inner {
             Stream::Plain(s) => s.is_write_vectored(),
             Stream::Tls(s) => s.is_write_vectored(),
+            Stream::Memory(_) => true,
         }
     }
 
@@ -144,6 +184,7 @@ impl AsyncWrite for Timed {
         match &mut self.get_mut().inner {
             Stream::Plain(s) => Pin::new(s).poll_flush(cx),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Stream::Memory(_) => Poll::Ready(Ok(())),
         }
     }
 
@@ -151,6 +192,7 @@ impl AsyncWrite for Timed {
         match &mut self.get_mut().inner {
             Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Stream::Memory(_) => Poll::Ready(Ok(())),
         }
     }
 }

@@ -128,7 +128,8 @@ async fn tls_with_ca_file_negotiates_h2_and_rejects_unknown_ca() {
 
     let mut plain = client(ClientOptions::default());
     let r = plain.execute(&get(url.clone()), |_| {}).await;
-    assert_eq!(r.error, Some(ErrorKind::Tls));
+    assert_eq!(r.error, Some(ErrorKind::TlsUnknownIssuer));
+    assert_eq!(r.error.map(|e| e.code()), Some(1310));
 
     let mut insecure = client(ClientOptions {
         insecure_skip_tls_verify: true,
@@ -257,8 +258,8 @@ async fn http1_truncated_and_bad_lengths_are_errors() {
     let addr = raw_server(vec![b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort"]).await;
     let mut c = client(ClientOptions::default());
     let r = c.execute(&get(format!("http://{addr}/")), |_| {}).await;
-    // the peer closes mid-body: counted as a reset, status kept
-    assert_eq!(r.status, 200);
+    // the peer closes mid-body: a failed request (status 0, as k6), not a 200
+    assert_eq!(r.status, 0);
     assert_eq!(r.error, Some(ErrorKind::ConnectionReset));
     let addr = raw_server(vec![b"HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\n"]).await;
     let r = c.execute(&get(format!("http://{addr}/")), |_| {}).await;

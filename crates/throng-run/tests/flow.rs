@@ -155,7 +155,7 @@ async fn tls_with_a_self_signed_ca_file() {
     assert_eq!(s.count(), 5);
 
     // without the CA every request fails as a TLS error, and the run goes on
-    let p2 = "base_url: BASE\nscenarios:\n  s:\n    executor: shared-iterations\n    vus: 1\n    iterations: 3\n    flow:\n      - get: /\nthresholds:\n  \"http_reqs{error_code:1400,status:0}\": [\"count==3\"]\n";
+    let p2 = "base_url: BASE\nscenarios:\n  s:\n    executor: shared-iterations\n    vus: 1\n    iterations: 3\n    flow:\n      - get: /\nthresholds:\n  \"http_reqs{error_code:1310,status:0}\": [\"count==3\"]\n";
     let out = run_plan(plan_in(p2, &base, &dir)).await;
     assert_eq!(out.exit_code.code(), 0, "{}", out.summary);
     assert_eq!(count(&out, "http_reqs"), 3);
@@ -173,8 +173,13 @@ async fn failures_are_counted_by_kind_and_the_run_goes_on() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         l.local_addr().expect("addr").port()
     };
-    let p = format!("base_url: BASE\nscenarios:\n  s:\n    executor: shared-iterations\n    vus: 1\n    iterations: 4\n    flow:\n      - get: /reset\n        name: reset\n      - get: /delay/500\n        name: stall\n        timeout: 50ms\n      - get: http://127.0.0.1:{closed}/\n        name: refused\n      - get: /\n        name: fine\nthresholds:\n  \"http_reqs{{name:refused,error_code:1210}}\": [\"count==4\"]\n  \"http_reqs{{name:stall,error_code:1050}}\": [\"count==4\"]\n  \"http_reqs{{name:fine,status:200}}\": [\"count==4\"]\n  \"http_reqs{{name:reset,status:0}}\": [\"count==4\"]\n");
+    let p = format!("base_url: BASE\nscenarios:\n  s:\n    executor: shared-iterations\n    vus: 1\n    iterations: 4\n    flow:\n      - get: /reset\n        name: reset\n      - get: /delay/500\n        name: stall\n        timeout: 50ms\n      - get: http://127.0.0.1:{closed}/\n        name: refused\n      - get: /\n        name: fine\nthresholds:\n  \"http_reqs{{name:refused,error_code:1212}}\": [\"count==4\"]\n  \"http_reqs{{name:stall,error_code:1050}}\": [\"count==4\"]\n  \"http_reqs{{name:fine,status:200}}\": [\"count==4\"]\n  \"http_reqs{{name:reset,status:0}}\": [\"count==7\"]\n");
     let out = run_plan(plan(&p, &s.url())).await;
     assert_eq!(out.exit_code.code(), 0, "{}", out.summary);
     assert_eq!(count(&out, "iterations"), 4);
+    // the first /reset of an iteration rides the kept-alive connection of the last one's
+    // `fine`: the server reads it and drops the connection, so the GET is sent again on a
+    // new one. Both attempts reached the server and both are counted (7 = 1 + 3 × 2).
+    assert_eq!(s.count_prefix("/reset"), 7);
+    assert_eq!(count(&out, "http_reqs"), s.count() + 4, "all but the refused ones");
 }

@@ -13,6 +13,9 @@
 //! - anything else: 200 `ok`.
 #![allow(missing_docs)]
 
+mod raw;
+pub use raw::{RawConn, RawRequest, RawServer};
+
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -43,6 +46,31 @@ struct State {
     connections: AtomicU64,
 }
 
+/// A TLS acceptor with a fresh self-signed certificate for `localhost`/127.0.0.1, offering
+/// `alpn`; returns it with the certificate's PEM.
+pub fn tls_acceptor(alpn: &[&[u8]]) -> (tokio_rustls::TlsAcceptor, String) {
+    tls_acceptor_for(&["localhost", "127.0.0.1"], alpn)
+}
+
+/// [`tls_acceptor`] with a certificate for `names` only.
+pub fn tls_acceptor_for(names: &[&str], alpn: &[&[u8]]) -> (tokio_rustls::TlsAcceptor, String) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let ck = rcgen::generate_simple_self_signed(names).expect("self-signed cert");
+    let cert_pem = ck.cert.pem();
+    let key = rustls::pki_types::PrivateKeyDer::try_from(ck.key_pair.serialize_der()).expect("key");
+    let mut cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_no_client_auth()
+    .with_single_cert(vec![ck.cert.der().clone()], key)
+    .expect("server config");
+    cfg.alpn_protocols = alpn.iter().map(|a| a.to_vec()).collect();
+    (tokio_rustls::TlsAcceptor::from(Arc::new(cfg)), cert_pem)
+}
+
 /// A running counting server; it stops when dropped.
 pub struct CountingServer {
     pub addr: SocketAddr,
@@ -67,22 +95,8 @@ impl CountingServer {
     /// Starts an HTTPS server with a self-signed certificate for `localhost`/127.0.0.1,
     /// offering h2 and http/1.1 by ALPN.
     pub async fn start_tls() -> CountingServer {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let ck = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
-            .expect("self-signed cert");
-        let cert_pem = ck.cert.pem();
-        let key =
-            rustls::pki_types::PrivateKeyDer::try_from(ck.key_pair.serialize_der()).expect("key");
-        let mut cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(vec![ck.cert.der().clone()], key)
-        .expect("server config");
-        cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        let mut s = Self::start_inner(Some(tokio_rustls::TlsAcceptor::from(Arc::new(cfg)))).await;
+        let (acceptor, cert_pem) = tls_acceptor(&[b"h2", b"http/1.1"]);
+        let mut s = Self::start_inner(Some(acceptor)).await;
         s.cert_pem = Some(cert_pem);
         s
     }

@@ -1,0 +1,264 @@
+//! Parsing an HTTP/1.x response head and deciding how its body is delimited (RFC 9112 §6.3).
+//! Pure functions over bytes, so the rules are unit-tested and fuzzed without a socket.
+use crate::error::ErrorKind;
+use crate::h1::MAX_HEAD;
+use http::{HeaderMap, HeaderName, HeaderValue};
+
+/// Header slots tried first; a head with more is parsed again with room for all of them.
+const FAST_HEADERS: usize = 100;
+
+/// What the head of a response said.
+#[derive(Debug)]
+pub(crate) struct Head {
+    pub status: u16,
+    pub headers: HeaderMap,
+    /// The connection must not be reused after this response.
+    pub close: bool,
+}
+
+impl Head {
+    /// A 1xx interim response (not 101, which ends HTTP/1.1 on the connection).
+    pub fn interim(&self) -> bool {
+        (100..200).contains(&self.status) && self.status != 101
+    }
+}
+
+/// How the body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyKind {
+    None,
+    Length(u64),
+    Chunked,
+    UntilClose,
+}
+
+/// The result of parsing what is buffered.
+#[derive(Debug)]
+pub(crate) enum Parsed {
+    /// More bytes are needed.
+    Partial,
+    /// A whole head of `n` bytes.
+    Complete(usize, Head, BodyKind),
+}
+
+fn is(name: &str, want: &str) -> bool {
+    name.eq_ignore_ascii_case(want)
+}
+
+fn has_token(v: &[u8], token: &[u8]) -> bool {
+    v.split(|&b| b == b',')
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
+}
+
+/// A `Content-Length` value: `1*DIGIT`, or a list of identical such values (RFC 9110
+/// §8.6). Anything else — a sign, spaces inside, differing values — is `None`.
+fn content_length(v: &[u8]) -> Option<u64> {
+    let mut out: Option<u64> = None;
+    for part in v.split(|&b| b == b',') {
+        let p = part.trim_ascii();
+        if p.is_empty() || p.len() > 19 || !p.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let n: u64 = std::str::from_utf8(p).ok()?.parse().ok()?;
+        match out {
+            Some(prev) if prev != n => return None,
+            _ => out = Some(n),
+        }
+    }
+    out
+}
+
+/// Parses a response head at the start of `buf`. `want_headers`: keep every header
+/// (otherwise only `Set-Cookie` and `Location`, which the client itself needs).
+pub(crate) fn parse_head(buf: &[u8], want_headers: bool) -> Result<Parsed, ErrorKind> {
+    let mut hs = [httparse::EMPTY_HEADER; FAST_HEADERS];
+    let mut resp = httparse::Response::new(&mut hs);
+    match resp.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => decide(n, &resp, want_headers),
+        Ok(httparse::Status::Partial) => Ok(Parsed::Partial),
+        Err(httparse::Error::TooManyHeaders) => {
+            // a long head: room for as many headers as it has lines, within MAX_HEAD
+            let end = buf.len().min(MAX_HEAD);
+            let lines = buf[..end].iter().filter(|&&b| b == b'\n').count() + 1;
+            let mut hs = vec![httparse::EMPTY_HEADER; lines];
+            let mut resp = httparse::Response::new(&mut hs);
+            match resp.parse(&buf[..end]) {
+                Ok(httparse::Status::Complete(n)) => decide(n, &resp, want_headers),
+                Ok(httparse::Status::Partial) if end < buf.len() => Err(ErrorKind::Protocol),
+                Ok(httparse::Status::Partial) => Ok(Parsed::Partial),
+                Err(_) => Err(ErrorKind::Protocol),
+            }
+        }
+        Err(_) => Err(ErrorKind::Protocol),
+    }
+}
+
+fn decide(
+    n: usize,
+    resp: &httparse::Response<'_, '_>,
+    want_headers: bool,
+) -> Result<Parsed, ErrorKind> {
+    let status = resp.code.unwrap_or(0);
+    let mut headers = HeaderMap::new();
+    let mut length: Option<u64> = None;
+    let mut te: Option<bool> = None; // Some(chunked is the last coding)
+    let mut close = resp.version == Some(0);
+    for h in resp.headers.iter() {
+        let v = h.value;
+        if is(h.name, "content-length") {
+            let n = content_length(v).ok_or(ErrorKind::Protocol)?;
+            if length.is_some_and(|prev| prev != n) {
+                return Err(ErrorKind::Protocol);
+            }
+            length = Some(n);
+        } else if is(h.name, "transfer-encoding") {
+            let last = v
+                .split(|&b| b == b',')
+                .map(<[u8]>::trim_ascii)
+                .rfind(|t| !t.is_empty())
+                .unwrap_or(b"");
+            // several Transfer-Encoding lines are one list; the last coding decides
+            te = Some(last.eq_ignore_ascii_case(b"chunked"));
+        } else if is(h.name, "connection") {
+            if has_token(v, b"close") {
+                close = true;
+            } else if has_token(v, b"keep-alive") {
+                close = false;
+            }
+        }
+        if want_headers || is(h.name, "set-cookie") || is(h.name, "location") {
+            if let (Ok(k), Ok(val)) = (
+                HeaderName::from_bytes(h.name.as_bytes()),
+                HeaderValue::from_bytes(v),
+            ) {
+                headers.append(k, val);
+            }
+        }
+    }
+    let kind = if status == 204 || status == 304 || (100..200).contains(&status) {
+        BodyKind::None
+    } else if let Some(chunked) = te {
+        // Transfer-Encoding overrides Content-Length; such a message may be a smuggling
+        // attempt, so the connection is not reused after it
+        if length.is_some() {
+            close = true;
+        }
+        if chunked {
+            BodyKind::Chunked
+        } else {
+            BodyKind::UntilClose
+        }
+    } else if let Some(n) = length {
+        BodyKind::Length(n)
+    } else {
+        BodyKind::UntilClose
+    };
+    if status == 101 || kind == BodyKind::UntilClose {
+        close = true;
+    }
+    Ok(Parsed::Complete(
+        n,
+        Head {
+            status,
+            headers,
+            close,
+        },
+        kind,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(head: &str) -> Result<(BodyKind, bool), ErrorKind> {
+        match parse_head(head.as_bytes(), true)? {
+            Parsed::Complete(_, h, k) => Ok((k, h.close)),
+            Parsed::Partial => panic!("partial: {head}"),
+        }
+    }
+
+    #[test]
+    fn content_length_is_strict() {
+        assert_eq!(content_length(b"5"), Some(5));
+        assert_eq!(content_length(b" 5 "), Some(5));
+        assert_eq!(content_length(b"5, 5"), Some(5));
+        assert_eq!(content_length(b"5, 6"), None);
+        assert_eq!(content_length(b"+5"), None);
+        assert_eq!(content_length(b"-1"), None);
+        assert_eq!(content_length(b"5 5"), None);
+        assert_eq!(content_length(b""), None);
+        assert_eq!(content_length(b"99999999999999999999"), None);
+    }
+
+    #[test]
+    fn body_length_follows_rfc_9112() {
+        let ok = "HTTP/1.1 200 OK\r\n";
+        assert_eq!(
+            kind(&format!("{ok}Content-Length: 5\r\n\r\n")),
+            Ok((BodyKind::Length(5), false))
+        );
+        assert_eq!(
+            kind(&format!(
+                "{ok}Content-Length: 5\r\nContent-Length: 5\r\n\r\n"
+            )),
+            Ok((BodyKind::Length(5), false))
+        );
+        assert_eq!(
+            kind(&format!(
+                "{ok}Content-Length: 5\r\nContent-Length: 6\r\n\r\n"
+            )),
+            Err(ErrorKind::Protocol)
+        );
+        assert_eq!(
+            kind(&format!("{ok}Content-Length: +5\r\n\r\n")),
+            Err(ErrorKind::Protocol)
+        );
+        assert_eq!(
+            kind(&format!("{ok}Transfer-Encoding: gzip, chunked\r\n\r\n")),
+            Ok((BodyKind::Chunked, false))
+        );
+        assert_eq!(
+            kind(&format!("{ok}Transfer-Encoding: chunked, gzip\r\n\r\n")),
+            Ok((BodyKind::UntilClose, true))
+        );
+        assert_eq!(
+            kind(&format!(
+                "{ok}Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"
+            )),
+            Ok((BodyKind::Chunked, true))
+        );
+        assert_eq!(kind(&format!("{ok}\r\n")), Ok((BodyKind::UntilClose, true)));
+        assert_eq!(
+            kind("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n"),
+            Ok((BodyKind::None, false))
+        );
+        assert_eq!(
+            kind("HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n"),
+            Ok((BodyKind::Length(1), true))
+        );
+        assert_eq!(
+            kind("HTTP/1.1 200 OK\r\nConnection: keep-alive, Close\r\nContent-Length: 1\r\n\r\n"),
+            Ok((BodyKind::Length(1), true))
+        );
+    }
+
+    #[test]
+    fn many_headers_are_allowed_up_to_the_head_limit() {
+        let mut head = String::from("HTTP/1.1 200 OK\r\n");
+        for i in 0..500 {
+            head.push_str(&format!("X-H{i}: v\r\n"));
+        }
+        head.push_str("Content-Length: 0\r\n\r\n");
+        match parse_head(head.as_bytes(), true) {
+            Ok(Parsed::Complete(n, h, BodyKind::Length(0))) => {
+                assert_eq!(n, head.len());
+                assert_eq!(h.headers.len(), 501);
+            }
+            other => panic!("{other:?}"),
+        }
+        // and a partial long head asks for more
+        let cut = &head.as_bytes()[..head.len() - 10];
+        assert!(matches!(parse_head(cut, true), Ok(Parsed::Partial)));
+    }
+}
