@@ -15,6 +15,7 @@ mod registry;
 mod shard;
 mod snapshot;
 mod tags;
+pub mod redact;
 pub mod threshold;
 
 pub use agg::{Agg, TrendAgg, TREND_SCALE};
