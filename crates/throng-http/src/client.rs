@@ -318,7 +318,11 @@ impl HttpClient {
                 (0, 0)
             };
             stats.reset_marks();
-            let cookie = self.cookies.header_for(&target.origin.host, target.path());
+            let cookie = self.cookies.header_for_url(
+                target.origin.https,
+                &target.origin.host,
+                target.path(),
+            );
             let send_start = Instant::now();
             let result = match &mut conn.sender {
                 Sender::H1(h1) => {
@@ -413,7 +417,12 @@ impl HttpClient {
             let close = !self.cfg.opts.keepalive || ex.body_error.is_some() || ex.close;
             for sc in ex.headers.get_all(SET_COOKIE) {
                 if let Ok(v) = sc.to_str() {
-                    self.cookies.store(&target.origin.host, target.path(), v);
+                    self.cookies.store_from(
+                        target.origin.https,
+                        &target.origin.host,
+                        target.path(),
+                        v,
+                    );
                 }
             }
             let resp = HttpResponse {
