@@ -130,10 +130,13 @@ struct StateDoc<'a> {
 }
 
 impl Dashboard {
-    /// Serves the dashboard on `addr` (port 0 picks one).
+    /// Serves the dashboard on `addr` (port 0 picks one). Give a loopback address (the
+    /// CLI's default is 127.0.0.1:5665) unless others should see it: any other address logs
+    /// a warning that the dashboard is reachable from other machines.
     pub async fn start(addr: SocketAddr) -> std::io::Result<Dashboard> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
+        crate::warn_if_exposed("dashboard", addr);
         let (tx, _) = broadcast::channel(64);
         let shared = Shared {
             inner: Arc::new(Mutex::new(Inner::default())),
@@ -162,6 +165,11 @@ impl Dashboard {
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The warning to show when it is reachable from other machines (not bound to loopback).
+    pub fn exposure_warning(&self) -> Option<String> {
+        crate::exposure_warning("dashboard", self.addr)
     }
 
     /// Publishes a frame (about once a second).

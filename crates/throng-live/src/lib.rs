@@ -7,7 +7,31 @@ pub mod dashboard;
 pub mod progress;
 pub mod prometheus;
 
+use std::net::SocketAddr;
 use std::time::Duration;
+
+/// The warning for a server of `what` (the dashboard, Prometheus metrics) bound to `addr`
+/// when that address is not loopback, so other machines can reach it:
+/// `dashboard listening on 0.0.0.0:5665 — reachable from other machines`. `None` on
+/// 127.0.0.0/8 and `::1`, the defaults.
+pub fn exposure_warning(what: &str, addr: SocketAddr) -> Option<String> {
+    let ip = match addr.ip() {
+        std::net::IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map(std::net::IpAddr::V4)
+            .unwrap_or(std::net::IpAddr::V6(v6)),
+        ip => ip,
+    };
+    (!ip.is_loopback())
+        .then(|| format!("{what} listening on {addr} — reachable from other machines"))
+}
+
+/// Says so (a `warn` log line, shown by default) when a server is bound beyond loopback.
+pub(crate) fn warn_if_exposed(what: &str, addr: SocketAddr) {
+    if let Some(w) = exposure_warning(what, addr) {
+        tracing::warn!("{w}");
+    }
+}
 
 /// One scenario's figures at a moment.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -84,4 +108,48 @@ pub trait LiveSink: Send {
     fn update(&mut self, view: &LiveView);
     /// The run ended; `view` is final.
     fn finish(&mut self, view: &LiveView);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_is_quiet_and_anything_else_warns() {
+        for a in [
+            "127.0.0.1:5665",
+            "127.9.9.9:1",
+            "[::1]:5665",
+            "[::ffff:127.0.0.1]:80",
+        ] {
+            let addr: SocketAddr = a.parse().expect("addr");
+            assert_eq!(exposure_warning("dashboard", addr), None, "{a}");
+        }
+        assert_eq!(
+            exposure_warning("dashboard", "0.0.0.0:5665".parse().expect("addr")).as_deref(),
+            Some("dashboard listening on 0.0.0.0:5665 — reachable from other machines")
+        );
+        for a in ["[::]:5665", "10.1.2.3:9", "192.168.0.5:9464"] {
+            let addr: SocketAddr = a.parse().expect("addr");
+            assert!(exposure_warning("x", addr).is_some(), "{a}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_dashboard_warns_when_bound_beyond_loopback() {
+        let local = dashboard::Dashboard::start(([127, 0, 0, 1], 0).into())
+            .await
+            .expect("bind");
+        assert_eq!(local.exposure_warning(), None);
+        let any = dashboard::Dashboard::start(([0, 0, 0, 0], 0).into())
+            .await
+            .expect("bind");
+        assert_eq!(
+            any.exposure_warning(),
+            Some(format!(
+                "dashboard listening on 0.0.0.0:{} — reachable from other machines",
+                any.addr().port()
+            ))
+        );
+    }
 }

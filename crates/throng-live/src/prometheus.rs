@@ -49,7 +49,11 @@ fn grouped(snap: &Snapshot) -> BTreeMap<(String, Labels), Agg> {
         let tags = snap.tags(k.tags);
         let labels: Labels = LABELS
             .iter()
-            .filter_map(|l| tags.get(l).map(|v| (l.to_string(), v.to_string())))
+            .filter_map(|l| {
+                // a request name may be its URL: no password or secret query value in labels
+                tags.get(l)
+                    .map(|v| (l.to_string(), throng_metrics::redact::url(v).into_owned()))
+            })
             .collect();
         out.entry((def.name.clone(), labels))
             .or_insert_with(|| Agg::new(def.kind))
@@ -189,11 +193,13 @@ pub struct PromEndpoint {
 }
 
 impl PromEndpoint {
-    /// Serves `/metrics` on `addr`.
+    /// Serves `/metrics` on `addr`. Give a loopback address unless other machines should
+    /// scrape it: any other address logs a warning that it is reachable from them.
     pub async fn start(addr: std::net::SocketAddr) -> std::io::Result<PromEndpoint> {
         use axum::routing::get;
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
+        crate::warn_if_exposed("prometheus metrics", addr);
         let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
         let t2 = text.clone();
         let app = axum::Router::new().route(
@@ -222,6 +228,11 @@ impl PromEndpoint {
     /// The bound address.
     pub fn addr(&self) -> std::net::SocketAddr {
         self.addr
+    }
+
+    /// The warning to show when it is reachable from other machines (not bound to loopback).
+    pub fn exposure_warning(&self) -> Option<String> {
+        crate::exposure_warning("prometheus metrics", self.addr)
     }
 
     /// Replaces what `/metrics` serves.
@@ -276,6 +287,45 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("url="));
+    }
+
+    #[test]
+    fn names_that_are_urls_lose_their_secrets() {
+        let reg = Registry::new();
+        let b = reg.builtin().clone();
+        let t = reg.intern(TagSet::new([
+            ("scenario", "s"),
+            ("name", "http://u:pw-1234@h/x?api_key=k-5678&q=1"),
+        ]));
+        reg.add(b.http_reqs, t, 1.0);
+        let text = exposition(&reg.collect());
+        assert!(
+            text.contains("name=\"http://u:***@h/x?api_key=***&q=1\""),
+            "{text}"
+        );
+        assert!(
+            !text.contains("pw-1234") && !text.contains("k-5678"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn warns_only_beyond_loopback() {
+        let local = PromEndpoint::start(([127, 0, 0, 1], 0).into())
+            .await
+            .expect("bind");
+        assert_eq!(local.exposure_warning(), None);
+        let any = PromEndpoint::start(([0, 0, 0, 0], 0).into())
+            .await
+            .expect("bind");
+        let w = any.exposure_warning().unwrap_or_default();
+        assert_eq!(
+            w,
+            format!(
+                "prometheus metrics listening on 0.0.0.0:{} — reachable from other machines",
+                any.addr().port()
+            )
+        );
     }
 }
 

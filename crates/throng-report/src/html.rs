@@ -62,7 +62,7 @@ pub fn html(r: &Results) -> String {
         r.run
             .target
             .as_ref()
-            .map(|t| format!(" · target {}", esc(t)))
+            .map(|t| format!(" · target {}", esc(&throng_metrics::redact::url(t))))
             .unwrap_or_default(),
         esc(&r.run.started_at),
         format_ms(r.run.duration_ms),
@@ -132,17 +132,17 @@ pub fn html(r: &Results) -> String {
             Line {
                 label: "requests/s",
                 color: "#4c7bd9",
-                points: pts(&|p| p.reqs as f64),
+                points: pts(&|p| p.rps()),
             },
             Line {
                 label: "failures/s",
                 color: "#d64545",
-                points: pts(&|p| p.failures as f64),
+                points: pts(&|p| p.fps()),
             },
             Line {
                 label: "429/s",
                 color: "#e0a100",
-                points: pts(&|p| p.rate_limited as f64),
+                points: pts(&|p| p.rate_limited_ps()),
             },
         ],
     ));
@@ -227,7 +227,7 @@ pub fn html(r: &Results) -> String {
                 o,
                 r#"<tr><td>{}</td><td>{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{:.2}</td></tr>"#,
                 esc(&q.method),
-                esc(&q.name),
+                esc(&throng_metrics::redact::url(&q.name)),
                 q.count,
                 q.failures,
                 format_ms(q.avg),

@@ -29,11 +29,12 @@ pub fn markdown(r: &Results) -> String {
     let _ = writeln!(o, "## Test configuration\n");
     let _ = writeln!(o, "| | |\n|---|---|");
     if let Some(c) = &r.run.command {
+        let c = throng_metrics::redact::command_line(c);
         let _ = writeln!(o, "| Command | `{}` |", c.replace('|', "\\|"));
     }
     let _ = writeln!(o, "| Plan | `{}` |", r.run.plan_file);
     if let Some(t) = &r.run.target {
-        let _ = writeln!(o, "| Target | {t} |");
+        let _ = writeln!(o, "| Target | {} |", throng_metrics::redact::url(t));
     }
     let _ = writeln!(o, "| Started | {} |", r.run.started_at);
     let _ = writeln!(o, "| Duration | {} |", format_ms(r.run.duration_ms));
@@ -130,7 +131,7 @@ pub fn markdown(r: &Results) -> String {
                 o,
                 "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.2} |",
                 s.method,
-                s.name,
+                throng_metrics::redact::url(&s.name),
                 s.count,
                 s.failures,
                 format_ms(s.avg),

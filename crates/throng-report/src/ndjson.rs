@@ -63,7 +63,14 @@ impl NdjsonWriter {
                 .tags(s.key.tags)
                 .pairs()
                 .iter()
-                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .map(|(k, v)| {
+                    // a URL's password and secret query values never reach the stream
+                    let v = match k.as_str() {
+                        "url" | "name" => throng_metrics::redact::url(v).into_owned(),
+                        _ => v.clone(),
+                    };
+                    (k.clone(), Value::String(v))
+                })
                 .collect();
             let time = jiff::Timestamp::from_nanosecond(s.time_ns as i128)
                 .map(|t| t.to_string())
