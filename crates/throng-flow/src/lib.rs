@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 mod checks;
+mod record;
 mod request;
 mod tags;
 
@@ -12,7 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tags::{FStep, ReqInfo, TagCache};
 use throng_engine::{IterFuture, IterInfo, IterOutcome, Vu, VuInit, Workload};
-use throng_http::{HttpClient, HttpMetrics, SharedConfig};
+use record::HttpMetrics;
+use throng_http::{HttpClient, SharedConfig};
 use throng_metrics::{MetricId, Registry};
 use throng_plan::{Plan, RenderCtx};
 

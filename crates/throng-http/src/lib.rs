@@ -12,12 +12,10 @@ mod error;
 mod h1;
 mod head;
 mod io;
-mod record;
 mod tls;
 
 pub use client::{HttpClient, HttpRequest, HttpResponse, Timings};
 pub use error::ErrorKind;
 #[doc(hidden)]
 pub use h1::fuzz_h1_response;
-pub use record::HttpMetrics;
 pub use tls::{ClientOptions, HttpVersion, SharedConfig, TlsError};

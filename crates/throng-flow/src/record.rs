@@ -1,5 +1,6 @@
-//! Recording a response as k6's HTTP metrics.
-use crate::client::HttpResponse;
+//! Recording a response as k6's HTTP metrics. The protocol client only times and
+//! classifies; what becomes a sample, and under which name, is decided here.
+use throng_http::HttpResponse;
 use throng_metrics::{Recorder, TagSetId};
 
 /// The ids of k6's HTTP metrics, resolved once.
