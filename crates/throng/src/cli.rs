@@ -57,31 +57,39 @@ pub fn clap_error(e: &clap::Error) -> i32 {
             ExitCode::InvalidPlan.code()
         }
         _ => {
-            eprintln!("{}", one_line(&e.render().to_string()));
+            let sub = std::env::args().nth(1).filter(|a| {
+                <Cli as clap::CommandFactory>::command()
+                    .get_subcommands()
+                    .any(|c| c.get_name() == a)
+            });
+            eprintln!("{}", one_line(&e.render().to_string(), sub.as_deref()));
             ExitCode::InvalidPlan.code()
         }
     }
 }
 
-/// clap's rendered error (`error: ...`, a tip, the usage, a pointer to --help) as one line.
-fn one_line(rendered: &str) -> String {
-    let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
-    let mut out = lines.next().unwrap_or("error: invalid arguments").to_string();
-    let mut cmd = None;
-    for l in lines {
-        if let Some(tip) = l.strip_prefix("tip: ") {
-            out.push_str(&format!(" ({tip})"));
-        } else if let Some(usage) = l.strip_prefix("Usage: ") {
-            let words: Vec<&str> = usage
-                .split_whitespace()
-                .take_while(|w| !w.starts_with(['[', '<', '-']))
-                .collect();
-            cmd = Some(words.join(" "));
+/// clap's rendered error (`error: ...` and its indented details, a tip, the usage, a
+/// pointer to --help) as one line; `sub` is the subcommand given, if any.
+fn one_line(rendered: &str, sub: Option<&str>) -> String {
+    let mut blocks = rendered
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|b| !b.is_empty());
+    let mut out = blocks
+        .next()
+        .unwrap_or("error: invalid arguments")
+        .lines()
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ");
+    for b in blocks {
+        if let Some(tip) = b.strip_prefix("tip: ") {
+            out.push_str(&format!(" ({})", tip.lines().next().unwrap_or(tip)));
         }
     }
-    match cmd {
-        Some(c) if !c.is_empty() => format!("{out}; try '{c} --help'"),
-        _ => format!("{out}; try 'throng --help'"),
+    match sub {
+        Some(c) => format!("{out}; try 'throng {c} --help'"),
+        None => format!("{out}; try 'throng --help'"),
     }
 }
 

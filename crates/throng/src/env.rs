@@ -42,3 +42,34 @@ pub fn collect(args: &EnvArgs) -> Result<BTreeMap<String, String>, String> {
     }
     Ok(out)
 }
+
+/// The process's soft open-file limit (`ulimit -n`), read from /proc/self/limits on Linux;
+/// `None` when unknown or unlimited. Every VU holds its own connection, so VU counts are
+/// checked against it at plan load.
+pub fn open_file_limit() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/limits").ok()?;
+    parse_open_file_limit(&text)
+}
+
+fn parse_open_file_limit(limits: &str) -> Option<u64> {
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.trim_start_matches("Max open files")
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_soft_open_file_limit() {
+        let text = "Limit                     Soft Limit           Hard Limit           Units     \nMax cpu time              unlimited            unlimited            seconds   \nMax open files            1024                 524288               files     \n";
+        assert_eq!(parse_open_file_limit(text), Some(1024));
+        let text = "Max open files            unlimited            unlimited            files\n";
+        assert_eq!(parse_open_file_limit(text), None);
+        assert_eq!(parse_open_file_limit(""), None);
+    }
+}

@@ -10,7 +10,10 @@ use std::path::Path;
 use throng_run::ExitCode;
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => std::process::exit(cli::clap_error(&e)),
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("THRONG_LOG")
@@ -54,6 +57,7 @@ fn validate(plan: &Path, env_args: &cli::EnvArgs) -> i32 {
     let opts = throng_plan::LoadOptions {
         env,
         base_dir: None,
+        open_file_limit: env::open_file_limit(),
     };
     match throng_plan::load_file(plan, &opts) {
         Ok(p) => {

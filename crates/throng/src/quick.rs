@@ -22,21 +22,27 @@ pub struct QuickArgs {
     /// The URL to load.
     pub url: String,
     /// Total requests (shared among the VUs).
-    #[arg(short = 'n', long = "requests")]
+    #[arg(short = 'n', long = "requests", allow_negative_numbers = true, value_parser = count)]
     pub requests: Option<u64>,
-    /// Concurrent VUs (each with its own keep-alive connection).
-    #[arg(short = 'c', long = "concurrency")]
+    /// Concurrent VUs (each with its own keep-alive connection; at most 1,000,000).
+    #[arg(short = 'c', long = "concurrency", allow_negative_numbers = true, value_parser = vu_count)]
     pub concurrency: Option<u64>,
-    /// Run for this long (e.g. 30s) instead of a request count.
+    /// Run for this long (e.g. 30s) instead of a request count. A limit: nothing starts
+    /// after it, and requests still running get --grace to finish.
     #[arg(short = 'z', long = "duration")]
     pub duration: Option<String>,
+    /// How long requests still running at the end of -z may take to finish before they are
+    /// interrupted (the scenario's gracefulStop).
+    #[arg(long, value_name = "DURATION", default_value = "5s")]
+    pub grace: String,
     /// Open model: start this many requests per second, shared by the -c VUs as in wrk2 (a
     /// send that is late because every VU was busy is queued and timed from its intended
     /// start: see http_req_duration_corrected).
-    #[arg(short = 'q', long = "rate")]
+    /// At most 1,000,000 a second.
+    #[arg(short = 'q', long = "rate", allow_negative_numbers = true, value_parser = rate)]
     pub rate: Option<f64>,
     /// Most VUs an open-model run may use (default: the concurrency).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = vu_count)]
     pub max_vus: Option<u64>,
     /// Stages `TARGET:DURATION,...` for VUs, or for the rate with -q (e.g. 0:10s,200:1m,0:10s).
     #[arg(long)]
@@ -83,11 +89,77 @@ pub struct QuickArgs {
     pub progress: ProgressArgs,
 }
 
+/// `-n`: a whole number, 1 or more.
+fn count(s: &str) -> Result<u64, String> {
+    let n: i128 = s
+        .trim()
+        .parse()
+        .map_err(|_| "expected a whole number, 1 or more".to_string())?;
+    if n < 1 {
+        return Err("must be 1 or more".into());
+    }
+    u64::try_from(n).map_err(|_| "too large".to_string())
+}
+
+/// `-c`, `--max-vus`: 1 to [`throng_plan::limits::MAX_VUS`].
+fn vu_count(s: &str) -> Result<u64, String> {
+    use throng_plan::limits::{thousands, MAX_VUS};
+    let n = count(s)?;
+    if n > MAX_VUS {
+        return Err(format!(
+            "above the limit of {} VUs: lower it, or split the load over several machines",
+            thousands(MAX_VUS)
+        ));
+    }
+    Ok(n)
+}
+
+/// `-q`: a rate above 0, at most [`throng_plan::limits::MAX_RATE_PER_SECOND`].
+fn rate(s: &str) -> Result<f64, String> {
+    let r: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| "expected a number of requests a second".to_string())?;
+    if !(r.is_finite() && r > 0.0) {
+        return Err("the rate must be a number above 0".into());
+    }
+    if r > throng_plan::limits::MAX_RATE_PER_SECOND {
+        return Err(format!(
+            "above the limit of {} a second (one request every microsecond): lower it",
+            throng_plan::limits::thousands(throng_plan::limits::MAX_RATE_PER_SECOND as u64)
+        ));
+    }
+    Ok(r)
+}
+
+/// Checks a header given with -H: a token name, and a value without CR, LF or other
+/// control characters (which would split the request or be dropped).
+fn header(h: &str) -> Result<(String, String), String> {
+    let shown = h.escape_default();
+    let (k, v) = h
+        .split_once(':')
+        .ok_or_else(|| format!("-H `{shown}`: expected `Name: value`"))?;
+    let (k, v) = (k.trim(), v.trim());
+    let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    if k.is_empty() || !k.chars().all(token) {
+        return Err(format!(
+            "-H `{shown}`: `{}` is not a header name (letters, digits and !#$%&'*+-.^_`|~ only)",
+            k.escape_default()
+        ));
+    }
+    if v.chars().any(|c| c.is_control() && c != '\t') {
+        return Err(format!(
+            "-H `{shown}`: a header value must not contain CR, LF or other control characters"
+        ));
+    }
+    Ok((k.to_string(), v.to_string()))
+}
+
 fn q(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
-fn stages(spec: &str) -> Result<Vec<(f64, String)>, String> {
+fn stages(spec: &str, vus: bool) -> Result<Vec<(f64, String)>, String> {
     spec.split(',')
         .map(|part| {
             let (t, d) = part
@@ -97,6 +169,15 @@ fn stages(spec: &str) -> Result<Vec<(f64, String)>, String> {
             let target: f64 = t
                 .parse()
                 .map_err(|_| format!("--ramp `{part}`: `{t}` is not a number"))?;
+            if !(target.is_finite() && target >= 0.0) {
+                return Err(format!("--ramp `{part}`: the target must be 0 or more"));
+            }
+            if vus {
+                throng_plan::limits::check_vus("the target", target.ceil() as u64, None)
+            } else {
+                throng_plan::limits::check_rate("the target", target, 1.0)
+            }
+            .map_err(|e| format!("--ramp `{part}`: {e}"))?;
             throng_plan::parse_duration(d).map_err(|e| format!("--ramp `{part}`: {e}"))?;
             Ok((target, d.to_string()))
         })
@@ -136,8 +217,12 @@ pub fn plan_yaml(a: &QuickArgs) -> Result<String, String> {
     let c = a.concurrency.or(preset_c).unwrap_or(50).max(1);
     let n = a.requests.or(preset_n);
     if let Some(z) = &a.duration {
-        throng_plan::parse_duration(z).map_err(|e| format!("-z {z}: {e}"))?;
+        let d = throng_plan::parse_duration(z).map_err(|e| format!("-z {z}: {e}"))?;
+        if d.is_zero() {
+            return Err(format!("-z {z}: the duration must be longer than 0s"));
+        }
     }
+    throng_plan::parse_duration(&a.grace).map_err(|e| format!("--grace {}: {e}", a.grace))?;
     let mut y = String::new();
     let _ = writeln!(y, "# generated by: throng quick (see --print-plan)");
     let _ = writeln!(y, "name: quick");
@@ -162,9 +247,10 @@ pub fn plan_yaml(a: &QuickArgs) -> Result<String, String> {
     let _ = writeln!(y, "scenarios:");
     let _ = writeln!(y, "  quick:");
     let max_vus = a.max_vus.unwrap_or(c).max(c);
+    let _ = writeln!(y, "    gracefulStop: {}", q(&a.grace));
     match (&a.ramp, a.rate) {
         (Some(r), Some(_)) => {
-            let st = stages(r)?;
+            let st = stages(r, false)?;
             let _ = writeln!(y, "    executor: ramping-arrival-rate");
             let _ = writeln!(y, "    startRate: 0");
             let _ = writeln!(y, "    timeUnit: 1s");
@@ -177,7 +263,7 @@ pub fn plan_yaml(a: &QuickArgs) -> Result<String, String> {
             }
         }
         (Some(r), None) => {
-            let st = stages(r)?;
+            let st = stages(r, true)?;
             let _ = writeln!(y, "    executor: ramping-vus");
             let _ = writeln!(y, "    startVUs: 0");
             let _ = writeln!(y, "    stages:");
@@ -230,10 +316,7 @@ pub fn plan_yaml(a: &QuickArgs) -> Result<String, String> {
     };
     let mut headers: Vec<(String, String)> = Vec::new();
     for h in &a.headers {
-        let (k, v) = h
-            .split_once(':')
-            .ok_or_else(|| format!("-H `{h}`: expected `Name: value`"))?;
-        headers.push((k.trim().to_string(), v.trim().to_string()));
+        headers.push(header(h)?);
     }
     if let Some(b) = &body {
         let t = b.trim_start();
@@ -274,9 +357,20 @@ pub fn plan_yaml(a: &QuickArgs) -> Result<String, String> {
 
 /// `throng quick`.
 pub async fn run(a: QuickArgs) -> i32 {
-    if !(a.url.starts_with("http://") || a.url.starts_with("https://")) {
-        eprintln!("error: `{}` is not an http:// or https:// URL", a.url);
+    if let Err(e) = crate::cli::check_url("the URL", &a.url) {
+        eprintln!("error: {e}");
         return ExitCode::InvalidPlan.code();
+    }
+    // each VU holds a connection: the counts must fit in the open-file limit
+    let limit = crate::env::open_file_limit();
+    let checks = [("-c", a.concurrency), ("--max-vus", a.max_vus)];
+    for (flag, n) in checks {
+        if let Some(n) = n {
+            if let Err(e) = throng_plan::limits::check_vus(flag, n, limit) {
+                eprintln!("error: {e}");
+                return ExitCode::InvalidPlan.code();
+            }
+        }
     }
     let yaml = match plan_yaml(&a) {
         Ok(y) => y,

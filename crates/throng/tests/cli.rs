@@ -463,3 +463,190 @@ fn html_renders_in_chromium(page: &Path) {
         "the report has no scripts and no CDN links"
     );
 }
+
+/// Runs throng with these arguments; asserts exit 104 and one line on stderr that starts
+/// with `error:` and carries no Rust debug text. Returns that line.
+fn fails_104(args: &[&str]) -> String {
+    let o = throng().args(args).output().expect("runs");
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(104), "{args:?}: {}", text(&o));
+    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+    assert!(err.starts_with("error: "), "{args:?}: {err}");
+    for debug in ["Some(", "Err(", "Error {", "{ kind", "panicked"] {
+        assert!(!err.contains(debug), "{args:?}: {err}");
+    }
+    err
+}
+
+/// Issue 20, item 7: bad flags exit 104 with clap's message on one line (not clap's exit 2).
+#[test]
+fn bad_flags_exit_104_on_one_line() {
+    let url = "http://127.0.0.1:1/";
+    let e = fails_104(&["quick", "-n", "-5", url]);
+    assert!(e.contains("invalid value '-5' for '--requests"), "{e}");
+    assert!(e.contains("1 or more"), "{e}");
+    assert!(e.contains("try 'throng quick --help'"), "{e}");
+    let e = fails_104(&["quick", "-n", "0", url]);
+    assert!(e.contains("invalid value '0' for '--requests"), "{e}");
+    let e = fails_104(&["quick", "-c", "0", url]);
+    assert!(e.contains("invalid value '0' for '--concurrency"), "{e}");
+    let e = fails_104(&["quick", "-c", "4294967297", url]);
+    assert!(e.contains("above the limit of 1,000,000 VUs"), "{e}");
+    let e = fails_104(&["quick", "--max-vus", "-1", url]);
+    assert!(e.contains("--max-vus"), "{e}");
+    let e = fails_104(&["quick", "--no-such-flag", url]);
+    assert!(e.contains("unexpected argument '--no-such-flag'"), "{e}");
+    let e = fails_104(&["quick"]);
+    assert!(
+        e.contains("required arguments were not provided: <URL>"),
+        "{e}"
+    );
+    let e = fails_104(&["run"]);
+    assert!(e.contains("<PLAN>"), "{e}");
+    fails_104(&["no-such-command"]);
+    let e = fails_104(&["quick", "-q", "1e12", "-z", "1s", url]);
+    assert!(e.contains("above the limit of 1,000,000 a second"), "{e}");
+    for rate in ["0", "-3", "NaN", "inf"] {
+        fails_104(&["quick", "-q", rate, url]);
+    }
+    fails_104(&["quick", "-z", "0s", url]);
+    fails_104(&["quick", "--grace", "soon", "-z", "1s", url]);
+    for ok in [&["--help"][..], &["--version"], &["quick", "--help"]] {
+        let o = throng().args(ok).output().expect("runs");
+        assert_eq!(o.status.code(), Some(0), "{ok:?}: {}", text(&o));
+        assert!(!o.stdout.is_empty());
+    }
+}
+
+/// Issue 20, item 7: bad URLs, headers and output flags are refused before the run.
+#[test]
+fn bad_urls_headers_and_outputs_are_refused_before_the_run() {
+    // port 1: nothing listens, so a run that started would show failed requests, not 104
+    let url = "http://127.0.0.1:1/";
+    let e = fails_104(&["quick", "-n", "1", "http://127.0.0.1:1/a b"]);
+    assert!(e.contains("contains a space or a control character"), "{e}");
+    let e = fails_104(&["quick", "-n", "1", "http://127.0.0.1:1/a\u{7}b"]);
+    assert!(e.contains("a\\u{7}b"), "{e}");
+    fails_104(&["quick", "-n", "1", "http://"]);
+    fails_104(&["quick", "-n", "1", "ftp://127.0.0.1:1/"]);
+    let e = fails_104(&["quick", "-n", "1", "-H", "X-A: a\r\nX-B: b", url]);
+    assert!(
+        e.contains("must not contain CR, LF or other control characters"),
+        "{e}"
+    );
+    assert!(e.contains("X-A: a\\r\\nX-B: b"), "{e}");
+    let e = fails_104(&["quick", "-n", "1", "-H", "X A: b", url]);
+    assert!(e.contains("is not a header name"), "{e}");
+    let dir = tmp("outputs");
+    let p = |n: &str| dir.join(n).display().to_string();
+    let e = fails_104(&[
+        "quick",
+        "-n",
+        "1",
+        "--out",
+        &format!("json={}", p("a.ndjson")),
+        "--out",
+        &format!("json={}", p("b.ndjson")),
+        url,
+    ]);
+    assert!(e.contains("--out json= is given twice"), "{e}");
+    let e = fails_104(&[
+        "quick",
+        "-n",
+        "1",
+        "--html",
+        &p("a.html"),
+        "--md",
+        &format!("{}/./a.html", dir.display()),
+        url,
+    ]);
+    assert!(e.contains("--html and --md both write"), "{e}");
+    let e = fails_104(&[
+        "quick",
+        "-n",
+        "1",
+        "--summary-export",
+        &p("s.json"),
+        "--out",
+        &format!("json={}", p("s.json")),
+        url,
+    ]);
+    assert!(
+        e.contains("--summary-export and --out json= both write"),
+        "{e}"
+    );
+    let e = fails_104(&[
+        "quick",
+        "-n",
+        "1",
+        "--csv",
+        &p("x"),
+        "--junit",
+        &p("x_stats.csv"),
+        url,
+    ]);
+    assert!(e.contains("--junit and --csv both write"), "{e}");
+    let e = fails_104(&[
+        "run",
+        "examples/quickstart.yaml",
+        "--base-url",
+        "http://127.0.0.1:1/a b",
+    ]);
+    assert!(e.contains("--base-url"), "{e}");
+    // nothing was written
+    assert_eq!(std::fs::read_dir(&dir).expect("dir").count(), 0);
+}
+
+/// Issue 20, item 5: VU counts past the ceiling or the open-file limit are plan errors with
+/// file:line:col (they used to abort with "memory allocation failed", exit 134).
+#[cfg(unix)]
+#[test]
+fn vu_counts_are_checked_against_the_ceiling_and_ulimit() {
+    let dir = tmp("vus");
+    let plan = dir.join("vus.yaml");
+    std::fs::write(
+        &plan,
+        "scenarios:\n  s:\n    executor: constant-vus\n    vus: 4294967297\n    duration: 1s\n    flow: [ {get: \"http://127.0.0.1:1/\"} ]\n",
+    )
+    .expect("write");
+    for cmd in ["validate", "run"] {
+        let o = throng().arg(cmd).arg(&plan).output().expect("runs");
+        assert_eq!(o.status.code(), Some(104), "{}", text(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("vus.yaml:4:10: vus 4294967297 is above the limit of 1,000,000 VUs"),
+            "{err}"
+        );
+    }
+    // under `ulimit -n 256`, 1,000 VUs do not fit: the error says what to change
+    std::fs::write(
+        &plan,
+        "scenarios:\n  s:\n    executor: constant-vus\n    vus: 1000\n    duration: 1s\n    flow: [ {get: \"http://127.0.0.1:1/\"} ]\n",
+    )
+    .expect("write");
+    let bin = env!("CARGO_BIN_EXE_throng");
+    let sh = |args: &str| {
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit -n 256 && exec \"$0\" {args}"))
+            .arg(bin)
+            .current_dir(repo())
+            .output()
+            .expect("runs")
+    };
+    let o = sh(&format!("validate '{}'", plan.display()));
+    assert_eq!(o.status.code(), Some(104), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("vus.yaml:4:10: vus 1000 needs about 1,020 open files (one connection per VU) but the open-file limit is 256: raise it (`ulimit -n 1020`) or lower vus"),
+        "{err}"
+    );
+    let o = sh("quick -c 1000 -n 1000 http://127.0.0.1:1/");
+    assert_eq!(o.status.code(), Some(104), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        err.trim_end(),
+        "error: -c 1000 needs about 1,020 open files (one connection per VU) but the open-file limit is 256: raise it (`ulimit -n 1020`) or lower -c"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -191,3 +191,94 @@ async fn progress_bars_under_a_pseudo_terminal() {
     assert!(tty.contains("3000/3000 100%"), "{tty}");
     assert!(tty.contains("req/s | ok"), "{tty}");
 }
+
+/// `-z` is a limit (issue 20, item 4): against a 100 ms server, one VU and 50 arrivals a
+/// second queue up; the old engine ran the whole queue (5 s, inside the 30 s gracefulStop).
+/// Now nothing starts after 1 s, the request in flight gets --grace, and the queue left over
+/// is reported as dropped_iterations in the summary and the results.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duration_is_a_limit_and_the_dropped_queue_is_reported() {
+    let s = throng_testkit::CountingServer::start().await;
+    let dir = std::env::temp_dir().join(format!("throng-quick-z-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let results = dir.join("results.json");
+    let mut c = throng();
+    c.args([
+        "quick",
+        "-q",
+        "50",
+        "-z",
+        "1s",
+        "-c",
+        "1",
+        "--quiet",
+        "--no-color",
+    ])
+    .arg("--results")
+    .arg(&results)
+    .arg(format!("{}/delay/100", s.url()));
+    let t = std::time::Instant::now();
+    let o = output(c).await;
+    let took = t.elapsed();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        took < std::time::Duration::from_millis(3000),
+        "ran {took:?}\n{}",
+        text(&o)
+    );
+    let seen = s.count();
+    assert_eq!(summary_count(&o), seen, "{}", text(&o));
+    assert!((9..=12).contains(&seen), "server saw {seen}");
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&results).expect("results")).expect("json");
+    let sc = &r["scenarios"][0];
+    let (done, interrupted, dropped) = (
+        sc["completed"].as_u64().expect("completed"),
+        sc["interrupted"].as_u64().expect("interrupted"),
+        sc["dropped"].as_u64().expect("dropped"),
+    );
+    assert_eq!(done, seen, "{sc}");
+    assert_eq!(done + interrupted + dropped, 50, "{sc}");
+    assert_eq!(
+        r["generator"]["dropped_iterations"].as_u64(),
+        Some(dropped),
+        "{}",
+        r["generator"]
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains(&format!("{dropped} dropped")), "{out}");
+    assert!(out.contains("gracefulStop: 5s"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `--grace` sets how long requests in flight at the end of -z may run: a 2 s request in
+/// a 300 ms run with --grace 200ms is interrupted at 0.5 s, not awaited for 2 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grace_bounds_requests_in_flight_at_the_end() {
+    let s = throng_testkit::CountingServer::start().await;
+    let mut c = throng();
+    c.args([
+        "quick",
+        "-z",
+        "300ms",
+        "-c",
+        "2",
+        "--grace",
+        "200ms",
+        "--quiet",
+        "--no-color",
+    ])
+    .arg(format!("{}/delay/2000", s.url()));
+    let t = std::time::Instant::now();
+    let o = output(c).await;
+    let took = t.elapsed();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        took < std::time::Duration::from_millis(1500),
+        "ran {took:?}\n{}",
+        text(&o)
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("0 complete, 2 interrupted"), "{out}");
+    assert_eq!(s.count(), 2);
+}
