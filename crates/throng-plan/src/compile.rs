@@ -397,6 +397,9 @@ fn compile_defaults(cx: &mut Cx<'_>, d: &RawDefaults, base_dir: &Path) -> HttpOp
     if let Some(m) = d.max_redirects {
         h.max_redirects = m;
     }
+    for (k, v) in &d.headers {
+        check_header(cx, k, v);
+    }
     h.headers = d
         .headers
         .iter()
@@ -951,6 +954,18 @@ fn compile_step(
             ),
         );
     }
+    if literal(&url_s.value)
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control())
+    {
+        cx.err(
+            url_s,
+            format!(
+                "the URL `{}` contains a space or a control character: percent-encode it (a space is %20)",
+                url_s.value.escape_default()
+            ),
+        );
+    }
     let url = cx.tpl(url_s, vars);
     let name = r
         .name
@@ -969,6 +984,7 @@ fn compile_step(
         .cloned()
         .collect();
     for (k, v) in &r.headers {
+        check_header(cx, k, v);
         headers.push((k.clone(), cx.tpl(v, vars)));
     }
     let bodies = [r.body.is_some(), r.json.is_some(), r.form.is_some()]
@@ -1034,6 +1050,48 @@ fn compile_step(
         needs_body,
         group: group.to_string(),
     })))
+}
+
+/// The text of a template outside its `{{ ... }}` expressions.
+fn literal(t: &str) -> String {
+    let mut out = String::new();
+    let mut rest = t;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open]);
+        rest = match rest[open..].find("}}") {
+            Some(close) => &rest[open + close + 2..],
+            None => "",
+        };
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A header name must be an HTTP token and its value must not hold CR, LF or other control
+/// characters (they would split the request, so the client would drop the header).
+fn check_header(cx: &mut Cx<'_>, name: &str, value: &S<String>) {
+    let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    if name.is_empty() || !name.chars().all(token) {
+        cx.err(
+            value,
+            format!(
+                "`{}` is not a header name (letters, digits and !#$%&'*+-.^_`|~ only)",
+                name.escape_default()
+            ),
+        );
+    }
+    if literal(&value.value)
+        .chars()
+        .any(|c| c.is_control() && c != '\t')
+    {
+        cx.err(
+            value,
+            format!(
+                "header `{}`: the value must not contain CR, LF or other control characters",
+                name.escape_default()
+            ),
+        );
+    }
 }
 
 fn json_path(cx: &mut Cx<'_>, at: (usize, usize), p: &str) -> Option<JsonPath> {

@@ -80,12 +80,29 @@ pub fn check_rate(what: &str, rate: f64, time_unit_s: f64) -> Result<(), String>
         rate
     };
     if per_s > MAX_RATE_PER_SECOND {
+        let per = if (time_unit_s - 1.0).abs() < 1e-12 || time_unit_s <= 0.0 {
+            " a second".to_string()
+        } else {
+            format!(" per {time_unit_s}s ({} a second)", num(per_s))
+        };
         return Err(format!(
-            "{what} {rate} is {per_s} arrivals a second, above the limit of {} a second (one every microsecond): lower it",
+            "{what} {}{per} is above the limit of {} a second (one arrival every microsecond): lower it",
+            num(rate),
             thousands(MAX_RATE_PER_SECOND as u64)
         ));
     }
     Ok(())
+}
+
+/// A number as a person would write it: `0.5`, `2000000` (whole from 1,000), `1e12`.
+fn num(v: f64) -> String {
+    if v.abs() >= 1e9 {
+        format!("{v:e}")
+    } else if v.abs() >= 1000.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v}")
+    }
 }
 
 #[cfg(test)]
@@ -110,9 +127,14 @@ mod tests {
     fn rates_are_checked() {
         assert!(check_rate("rate", 1e6, 1.0).is_ok());
         assert!(check_rate("rate", 60e6, 60.0).is_ok());
-        assert!(check_rate("rate", 1e12, 1.0)
-            .expect_err("fast")
-            .contains("above the limit of 1,000,000 a second"));
+        assert_eq!(
+            check_rate("rate", 1e12, 1.0).expect_err("fast"),
+            "rate 1e12 a second is above the limit of 1,000,000 a second (one arrival every microsecond): lower it"
+        );
+        assert_eq!(
+            check_rate("rate", 2e8, 60.0).expect_err("fast"),
+            "rate 200000000 per 60s (3333333 a second) is above the limit of 1,000,000 a second (one arrival every microsecond): lower it"
+        );
         assert!(check_rate("rate", f64::INFINITY, 1.0).is_err());
         assert!(check_rate("rate", -1.0, 1.0).is_err());
     }
