@@ -282,3 +282,54 @@ async fn grace_bounds_requests_in_flight_at_the_end() {
     assert!(out.contains("0 complete, 2 interrupted"), "{out}");
     assert_eq!(s.count(), 2);
 }
+
+/// Queue mode within the duration (the accuracy test's scenario under the new rule): 2 VUs
+/// at 25/s each can't keep 100/s for 2 s, so about half the arrivals run, each timed from
+/// its intended start (the last ones ~1 s late), and the queue left at 2 s is dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_arrivals_run_until_the_end_and_the_rest_are_dropped() {
+    let s = throng_testkit::CountingServer::start().await;
+    let dir = std::env::temp_dir().join(format!("throng-quick-queue-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let results = dir.join("results.json");
+    let mut c = throng();
+    c.args([
+        "quick",
+        "-q",
+        "100",
+        "-z",
+        "2s",
+        "-c",
+        "2",
+        "--quiet",
+        "--no-color",
+    ])
+    .arg("--results")
+    .arg(&results)
+    .arg(format!("{}/delay/40", s.url()));
+    let o = output(c).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&results).expect("results")).expect("json");
+    let sc = &r["scenarios"][0];
+    let n = |k: &str| sc[k].as_u64().unwrap_or(u64::MAX);
+    let seen = s.count();
+    assert_eq!(summary_count(&o), seen);
+    assert_eq!(n("completed") + n("interrupted"), seen, "{sc}");
+    assert_eq!(
+        n("completed") + n("interrupted") + n("dropped"),
+        200,
+        "{sc}"
+    );
+    assert!((90..=104).contains(&seen), "server saw {seen}");
+    let corrected_max = r["metrics"]
+        .as_array()
+        .and_then(|m| {
+            m.iter()
+                .find(|x| x["name"] == "http_req_duration_corrected")
+                .and_then(|x| x["values"]["max"].as_f64())
+        })
+        .unwrap_or(0.0);
+    assert!(corrected_max > 800.0, "corrected max {corrected_max}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
