@@ -247,7 +247,6 @@ pub fn plan_yaml(a: &QuickArgs) -> Result<String, String> {
     let _ = writeln!(y, "scenarios:");
     let _ = writeln!(y, "  quick:");
     let max_vus = a.max_vus.unwrap_or(c).max(c);
-    let _ = writeln!(y, "    gracefulStop: {}", q(&a.grace));
     match (&a.ramp, a.rate) {
         (Some(r), Some(_)) => {
             let st = stages(r, false)?;
@@ -303,6 +302,7 @@ pub fn plan_yaml(a: &QuickArgs) -> Result<String, String> {
             }
         },
     }
+    let _ = writeln!(y, "    gracefulStop: {}", q(&a.grace));
     let _ = writeln!(y, "    flow:");
     let _ = writeln!(y, "      - method: {}", q(&a.method.to_uppercase()));
     let _ = writeln!(y, "        url: {}", q(&a.url));
