@@ -11,11 +11,11 @@
 mod agg;
 mod builtin;
 mod kind;
+pub mod redact;
 mod registry;
 mod shard;
 mod snapshot;
 mod tags;
-pub mod redact;
 pub mod threshold;
 
 pub use agg::{Agg, TrendAgg, TREND_SCALE};

@@ -1,7 +1,7 @@
 //! The metric registry: definitions, tag sets, shards and the cumulative aggregates.
 use crate::agg::Agg;
 use crate::builtin::Builtin;
-use crate::shard::{with_shard, RawSample, Shard};
+use crate::shard::{with_shard, RawSample, Shard, Slot};
 use crate::snapshot::{SeriesKey, Snapshot};
 use crate::tags::{Interner, TagSet, TagSetId};
 use crate::{MetricKind, ValueType};
@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Instant;
 
 /// The id of a registered metric.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -34,6 +35,11 @@ struct Inner {
     shards: Mutex<Vec<Arc<Shard>>>,
     /// Shared with the latest snapshot; copied only if that snapshot is still alive.
     cumulative: Mutex<Arc<BTreeMap<SeriesKey, Agg>>>,
+    /// First and last sample times of failure series (ns since `epoch`), shared with the
+    /// latest snapshot like `cumulative`.
+    seen: Mutex<Arc<BTreeMap<SeriesKey, (u64, u64)>>>,
+    /// Where the clock of sample times starts.
+    epoch: Instant,
     gauges: Mutex<HashMap<SeriesKey, Agg>>,
     builtin: Builtin,
     /// Keep every sample for a raw output (NDJSON); off unless asked for.
@@ -75,12 +81,20 @@ impl Registry {
                 tags: RwLock::new(interner),
                 shards: Mutex::new(Vec::new()),
                 cumulative: Mutex::new(Arc::new(BTreeMap::new())),
+                seen: Mutex::new(Arc::new(BTreeMap::new())),
+                epoch: Instant::now(),
                 gauges: Mutex::new(HashMap::new()),
                 builtin,
                 raw: AtomicBool::new(false),
                 raw_taken: Mutex::new(Vec::new()),
             }),
         }
+    }
+
+    /// When the registry was made: [`Snapshot::elapsed`] and [`Snapshot::first_last`] count
+    /// from here.
+    pub fn epoch(&self) -> Instant {
+        self.inner.epoch
     }
 
     /// Ids of k6's built-in metrics.
@@ -161,16 +175,25 @@ impl Registry {
                 } else {
                     0
                 };
-                let mut data = lock(&shard.series);
+                // a failure's time is read once per call, and only for failure series
+                let mut now_ns = 0u64;
+                let mut guard = lock(&shard.series);
+                let data = &mut *guard;
                 for &(metric, value) in samples {
                     let key = SeriesKey { metric, tags };
-                    let packed = key.packed();
-                    if let Some((_, agg)) = data.map.get_mut(&packed) {
-                        agg.add(value);
-                    } else {
-                        let mut agg = Agg::new(self.kind_of(metric));
-                        agg.add(value);
-                        data.map.insert(packed, (key, agg));
+                    let slot = data.map.entry(key.packed()).or_insert_with(|| Slot {
+                        key,
+                        agg: Agg::new(self.kind_of(metric)),
+                        timed: self.tags(tags).marks_failure(),
+                        first_ns: 0,
+                        last_ns: 0,
+                    });
+                    slot.agg.add(value);
+                    if slot.timed {
+                        if now_ns == 0 {
+                            now_ns = (self.inner.epoch.elapsed().as_nanos() as u64).max(1);
+                        }
+                        slot.seen_at(now_ns);
                     }
                     if raw {
                         data.raw.push(RawSample {
@@ -214,11 +237,23 @@ impl Registry {
         let cum = Arc::make_mut(&mut guard);
         // what arrived since the last collection (for per-second series and phases)
         let mut interval: BTreeMap<SeriesKey, Agg> = BTreeMap::new();
+        let mut seen_guard = lock(&self.inner.seen);
+        let seen = Arc::make_mut(&mut seen_guard);
         let mut raw_taken = lock(&self.inner.raw_taken);
         for shard in shards {
             let mut data = lock(&shard.series);
             raw_taken.append(&mut data.raw);
-            for (key, agg) in data.map.values_mut() {
+            for slot in data.map.values_mut() {
+                if slot.first_ns != 0 {
+                    let e = seen
+                        .entry(slot.key)
+                        .or_insert((slot.first_ns, slot.last_ns));
+                    e.0 = e.0.min(slot.first_ns);
+                    e.1 = e.1.max(slot.last_ns);
+                    slot.first_ns = 0;
+                    slot.last_ns = 0;
+                }
+                let (key, agg) = (&slot.key, &mut slot.agg);
                 if agg.is_empty() {
                     continue;
                 }
@@ -236,6 +271,9 @@ impl Registry {
             cum.insert(*k, g.clone());
         }
         drop(raw_taken);
+        let taken_ns = self.inner.epoch.elapsed().as_nanos() as u64;
+        let seen = seen_guard.clone();
+        drop(seen_guard);
         let series = guard.clone();
         drop(guard);
         let metrics = self
@@ -251,7 +289,7 @@ impl Registry {
             .unwrap_or_else(|e| e.into_inner())
             .sets
             .clone();
-        Snapshot::new(metrics, tag_sets, series, Arc::new(interval))
+        Snapshot::new(metrics, tag_sets, series, Arc::new(interval)).with_times(seen, taken_ns)
     }
 }
 
@@ -293,6 +331,50 @@ mod tests {
             s2.aggregate("http_reqs", &[]).map(|a| a.count()),
             Some(4000.0)
         );
+    }
+
+    #[test]
+    fn failure_series_keep_their_first_and_last_sample_times() {
+        let reg = Registry::new();
+        let b = reg.builtin().clone();
+        let ok = reg.intern(TagSet::new([("expected_response", "true")]));
+        let bad = reg.intern(TagSet::new([("expected_response", "false")]));
+        let key = SeriesKey {
+            metric: b.http_reqs,
+            tags: bad,
+        };
+        reg.add(b.http_reqs, ok, 1.0);
+        let t0 = reg.epoch().elapsed();
+        reg.add_many(bad, &[(b.http_reqs, 1.0), (b.http_req_failed, 1.0)]);
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        let t1 = reg.epoch().elapsed();
+        reg.add(b.http_reqs, bad, 1.0);
+        let t2 = reg.epoch().elapsed();
+        let s = reg.collect();
+        let (first, last) = s.first_last(&key).expect("times kept");
+        assert!(t0 <= first && first <= t1 && t1 <= last && last <= t2);
+        assert!(last - first >= std::time::Duration::from_millis(30));
+        assert!(s.elapsed() >= t2);
+        assert_eq!(
+            s.first_last(&SeriesKey {
+                metric: b.http_reqs,
+                tags: ok
+            }),
+            None
+        );
+        // one clock read per call: the failed-rate sample shares the request's time
+        let failed = SeriesKey {
+            metric: b.http_req_failed,
+            tags: bad,
+        };
+        assert_eq!(s.first_last(&failed).map(|x| x.0), Some(first));
+        // cumulative across collections; a later sample moves only the last time
+        assert_eq!(reg.collect().first_last(&key), Some((first, last)));
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        reg.add(b.http_reqs, bad, 1.0);
+        let (f2, l2) = reg.collect().first_last(&key).expect("times");
+        assert_eq!(f2, first);
+        assert!(l2 > last);
     }
 
     #[test]

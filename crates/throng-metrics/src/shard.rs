@@ -47,10 +47,36 @@ pub(crate) struct Shard {
     pub(crate) series: Mutex<ShardData>,
 }
 
+/// One series in a shard: its aggregate and, for a failure series (see
+/// [`crate::TagSet::marks_failure`]), when its first and last sample since the last
+/// collection arrived.
+pub(crate) struct Slot {
+    pub(crate) key: SeriesKey,
+    pub(crate) agg: Agg,
+    /// Whether first/last times are kept (decided once, when the slot is made).
+    pub(crate) timed: bool,
+    /// Nanoseconds since the registry's epoch of the first sample since the last
+    /// collection; 0 when none.
+    pub(crate) first_ns: u64,
+    /// Same, of the last sample.
+    pub(crate) last_ns: u64,
+}
+
+impl Slot {
+    /// Notes a sample at `now_ns` (nanoseconds since the epoch, at least 1).
+    #[inline]
+    pub(crate) fn seen_at(&mut self, now_ns: u64) {
+        if self.first_ns == 0 {
+            self.first_ns = now_ns;
+        }
+        self.last_ns = now_ns;
+    }
+}
+
 /// What a shard holds.
 #[derive(Default)]
 pub(crate) struct ShardData {
-    pub(crate) map: KeyMap<(SeriesKey, Agg)>,
+    pub(crate) map: KeyMap<Slot>,
     pub(crate) raw: Vec<RawSample>,
 }
 

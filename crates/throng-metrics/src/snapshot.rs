@@ -5,6 +5,7 @@ use crate::tags::{TagSet, TagSetId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// A series: one metric with one tag set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -30,6 +31,8 @@ pub struct Snapshot {
     tag_sets: Vec<Arc<TagSet>>,
     series: Arc<BTreeMap<SeriesKey, Agg>>,
     interval: Arc<BTreeMap<SeriesKey, Agg>>,
+    seen: Arc<BTreeMap<SeriesKey, (u64, u64)>>,
+    taken_ns: u64,
 }
 
 impl Snapshot {
@@ -44,7 +47,33 @@ impl Snapshot {
             tag_sets,
             series,
             interval,
+            seen: Arc::default(),
+            taken_ns: 0,
         }
+    }
+
+    pub(crate) fn with_times(
+        mut self,
+        seen: Arc<BTreeMap<SeriesKey, (u64, u64)>>,
+        taken_ns: u64,
+    ) -> Self {
+        self.seen = seen;
+        self.taken_ns = taken_ns;
+        self
+    }
+
+    /// When this snapshot was taken, counted from [`crate::Registry::epoch`].
+    pub fn elapsed(&self) -> Duration {
+        Duration::from_nanos(self.taken_ns)
+    }
+
+    /// For a failure series (tags with `expected_response:false` or an `error`, see
+    /// [`TagSet::marks_failure`]): when its first and its last sample were recorded, counted
+    /// from [`crate::Registry::epoch`]. `None` for other series.
+    pub fn first_last(&self, key: &SeriesKey) -> Option<(Duration, Duration)> {
+        self.seen
+            .get(key)
+            .map(|(f, l)| (Duration::from_nanos(*f), Duration::from_nanos(*l)))
     }
 
     /// Every metric definition (also those without samples).

@@ -50,6 +50,12 @@ impl TagSet {
         &self.0
     }
 
+    /// Whether samples with these tags are failures whose first and last times the
+    /// registry keeps (k6's `expected_response:false`, or an `error` tag).
+    pub fn marks_failure(&self) -> bool {
+        self.get("expected_response") == Some("false") || self.get("error").is_some()
+    }
+
     /// A copy with one more tag (replacing the key if present).
     pub fn with(&self, key: &str, value: &str) -> TagSet {
         TagSet::new(

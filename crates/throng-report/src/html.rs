@@ -132,17 +132,17 @@ pub fn html(r: &Results) -> String {
             Line {
                 label: "requests/s",
                 color: "#4c7bd9",
-                points: pts(&|p| p.reqs as f64),
+                points: pts(&|p| p.rps()),
             },
             Line {
                 label: "failures/s",
                 color: "#d64545",
-                points: pts(&|p| p.failures as f64),
+                points: pts(&|p| p.fps()),
             },
             Line {
                 label: "429/s",
                 color: "#e0a100",
-                points: pts(&|p| p.rate_limited as f64),
+                points: pts(&|p| p.rate_limited_ps()),
             },
         ],
     ));

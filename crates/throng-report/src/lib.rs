@@ -10,6 +10,7 @@ mod locust_csv;
 mod markdown;
 mod ndjson;
 mod results;
+mod rollup;
 pub mod series;
 mod summary;
 mod svg;

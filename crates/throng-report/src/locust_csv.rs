@@ -93,8 +93,8 @@ pub fn write_locust_csv(r: &Results, prefix: &Path) -> Result<Vec<PathBuf>, Stri
             p.vus.to_string(),
             String::new(),
             "Aggregated".to_string(),
-            format!("{:.6}", p.reqs as f64),
-            format!("{:.6}", p.failures as f64),
+            format!("{:.6}", p.rps()),
+            format!("{:.6}", p.fps()),
         ];
         for q in LOCUST_PERCENTILES {
             let v = p

@@ -1,16 +1,34 @@
 //! Per-second series, per-phase aggregates and failure kinds, built while the run goes from
-//! each once-a-second snapshot's interval. Memory grows only with seconds (a few numbers
-//! each) and phases (one HDR histogram each), never with requests.
+//! each once-a-second snapshot's interval. Memory is bounded: the series keep the recent
+//! seconds at 1 s and roll older ones up into coarser buckets (see [`crate::rollup`]: at
+//! most [`MAX_POINTS`] points per series), phases hold one HDR histogram each, and nothing
+//! grows with requests.
+use crate::rollup::{Dist, Roll, Tiers};
+pub use crate::rollup::{MAX_POINTS, TIERS};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use throng_metrics::{Agg, Snapshot, TrendAgg};
 use throng_plan::{Executor, Plan};
 
-/// One second of the run: what happened in it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+fn one() -> f64 {
+    1.0
+}
+
+fn is_one(v: &f64) -> bool {
+    *v == 1.0
+}
+
+/// One second of the run (or, for older parts of a long run, a rolled-up bucket of
+/// `span_s` seconds): what happened in it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SecondPoint {
     /// Seconds since the start (end of the interval).
     pub t: f64,
+    /// How many seconds the point covers: 1, or the width of a rolled-up bucket (10, 60,
+    /// 3600, ...). Counts (`reqs`, `failures`, `rate_limited`, `data_*`) are totals over
+    /// the span; divide by it for a per-second rate. Written only when not 1.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub span_s: f64,
     /// Active VUs at the end of it.
     pub vus: u64,
     /// Requests finished in it.
@@ -59,17 +77,147 @@ pub struct SecondPoint {
     pub total_avg_size: f64,
 }
 
-/// One request name's second.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+impl Default for SecondPoint {
+    fn default() -> Self {
+        SecondPoint {
+            t: 0.0,
+            span_s: 1.0,
+            vus: 0,
+            reqs: 0,
+            failures: 0,
+            rate_limited: 0,
+            p50: 0.0,
+            p90: 0.0,
+            p95: 0.0,
+            p99: 0.0,
+            max: 0.0,
+            data_sent: 0.0,
+            data_received: 0.0,
+            percentiles: Vec::new(),
+            total_reqs: 0,
+            total_failures: 0,
+            total_p50: 0.0,
+            total_avg: 0.0,
+            total_min: 0.0,
+            total_max: 0.0,
+            total_avg_size: 0.0,
+        }
+    }
+}
+
+impl SecondPoint {
+    /// Requests per second over the point's span.
+    pub fn rps(&self) -> f64 {
+        self.reqs as f64 / self.span_s.max(1e-9)
+    }
+
+    /// Failures per second over the point's span.
+    pub fn fps(&self) -> f64 {
+        self.failures as f64 / self.span_s.max(1e-9)
+    }
+
+    /// 429 answers per second over the point's span.
+    pub fn rate_limited_ps(&self) -> f64 {
+        self.rate_limited as f64 / self.span_s.max(1e-9)
+    }
+
+    fn latency_from(&mut self, t: Option<&TrendAgg>) {
+        let p = |q: f64| t.map(|t| t.percentile(q)).unwrap_or(0.0);
+        self.percentiles = crate::results::LOCUST_PERCENTILES
+            .iter()
+            .map(|q| (*q, p(*q)))
+            .collect();
+        self.p50 = p(50.0);
+        self.p90 = p(90.0);
+        self.p95 = p(95.0);
+        self.p99 = p(99.0);
+        self.max = t.map(|t| t.max_or_zero()).unwrap_or(0.0);
+    }
+}
+
+impl Roll for SecondPoint {
+    fn absorb(&mut self, l: &Self) {
+        self.t = l.t;
+        self.span_s += l.span_s;
+        self.vus = l.vus;
+        self.reqs += l.reqs;
+        self.failures += l.failures;
+        self.rate_limited += l.rate_limited;
+        self.data_sent += l.data_sent;
+        self.data_received += l.data_received;
+        self.max = self.max.max(l.max);
+        self.total_reqs = l.total_reqs;
+        self.total_failures = l.total_failures;
+        self.total_p50 = l.total_p50;
+        self.total_avg = l.total_avg;
+        self.total_min = l.total_min;
+        self.total_max = l.total_max;
+        self.total_avg_size = l.total_avg_size;
+    }
+    fn set_latency(&mut self, d: Option<&TrendAgg>) {
+        self.latency_from(d);
+    }
+    fn bound_latency(&mut self, o: &Self) {
+        self.p50 = self.p50.max(o.p50);
+        self.p90 = self.p90.max(o.p90);
+        self.p95 = self.p95.max(o.p95);
+        self.p99 = self.p99.max(o.p99);
+        for (a, b) in self.percentiles.iter_mut().zip(&o.percentiles) {
+            a.1 = a.1.max(b.1);
+        }
+    }
+}
+
+/// One request name's (or scenario's) second, or a rolled-up bucket of `span_s` seconds.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct NamePoint {
     /// Seconds since the start.
     pub t: f64,
+    /// Seconds covered (1, or a rolled-up bucket's width); written only when not 1.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub span_s: f64,
     /// Requests.
     pub reqs: u64,
     /// Failures.
     pub failures: u64,
     /// p95, ms.
     pub p95: f64,
+}
+
+impl Default for NamePoint {
+    fn default() -> Self {
+        NamePoint {
+            t: 0.0,
+            span_s: 1.0,
+            reqs: 0,
+            failures: 0,
+            p95: 0.0,
+        }
+    }
+}
+
+impl Roll for NamePoint {
+    fn absorb(&mut self, l: &Self) {
+        self.t = l.t;
+        self.span_s += l.span_s;
+        self.reqs += l.reqs;
+        self.failures += l.failures;
+    }
+    fn set_latency(&mut self, d: Option<&TrendAgg>) {
+        self.p95 = d.map(|t| t.percentile(95.0)).unwrap_or(0.0);
+    }
+    fn bound_latency(&mut self, o: &Self) {
+        self.p95 = self.p95.max(o.p95);
+    }
+}
+
+impl Roll for crate::results::TimelinePoint {
+    fn absorb(&mut self, l: &Self) {
+        // cumulative figures: the bucket ends where its last second ends
+        *self = l.clone();
+    }
+    fn set_latency(&mut self, _: Option<&TrendAgg>) {}
+    fn bound_latency(&mut self, _: &Self) {}
 }
 
 /// A phase: a stage of a ramping executor, or a whole scenario.
@@ -120,9 +268,9 @@ pub struct FailureKind {
     pub kind: String,
     /// How many.
     pub count: u64,
-    /// First second it was seen.
+    /// When the first one was recorded: seconds since the start, to the millisecond.
     pub first_seen_s: f64,
-    /// Last second it was seen.
+    /// When the last one was recorded: seconds since the start, to the millisecond.
     pub last_seen_s: f64,
     /// The request names it hit.
     pub names: Vec<String>,
@@ -135,11 +283,15 @@ struct PhaseAcc {
 
 /// Builds the per-second series, phases and failure kinds.
 pub struct SeriesRecorder {
-    seconds: Vec<SecondPoint>,
-    by_name: BTreeMap<String, Vec<NamePoint>>,
-    by_scenario: BTreeMap<String, Vec<NamePoint>>,
+    seconds: Tiers<SecondPoint>,
+    by_name: BTreeMap<String, Tiers<NamePoint>>,
+    by_scenario: BTreeMap<String, Tiers<NamePoint>>,
+    timeline: Tiers<crate::results::TimelinePoint>,
     phases: Vec<PhaseAcc>,
     failures: BTreeMap<String, FailureKind>,
+    /// The run's start on the registry's clock (seconds), from the snapshots' times.
+    start_on_clock: Option<f64>,
+    scratch: TrendAgg,
 }
 
 fn pct(t: &TrendAgg, p: f64) -> f64 {
@@ -175,12 +327,15 @@ fn staged(
 
 /// Everything the recorder built.
 pub struct SeriesOutput {
-    /// Per second.
+    /// Per second (rolled up where old; see [`SecondPoint::span_s`]).
     pub seconds: Vec<SecondPoint>,
-    /// Per request name, per second.
+    /// Per request name, per second (rolled up where old).
     pub by_name: BTreeMap<String, Vec<NamePoint>>,
-    /// Per scenario, per second.
+    /// Per scenario, per second (rolled up where old).
     pub by_scenario: BTreeMap<String, Vec<NamePoint>>,
+    /// Cumulative counts at the end of each second (thinned where old: one point per
+    /// bucket), the shape of [`crate::Results::timeline`].
+    pub timeline: Vec<crate::results::TimelinePoint>,
     /// Phases.
     pub phases: Vec<PhaseResult>,
     /// Failure kinds, most frequent first.
@@ -263,9 +418,12 @@ impl SeriesRecorder {
     /// A recorder for `plan`'s scenarios and stages.
     pub fn new(plan: &Plan) -> SeriesRecorder {
         SeriesRecorder {
-            seconds: Vec::new(),
+            seconds: Tiers::default(),
             by_name: BTreeMap::new(),
             by_scenario: BTreeMap::new(),
+            timeline: Tiers::default(),
+            start_on_clock: None,
+            scratch: TrendAgg::new(),
             phases: plan_phases(plan)
                 .into_iter()
                 .map(|meta| PhaseAcc {
@@ -279,6 +437,13 @@ impl SeriesRecorder {
 
     /// Takes one collection: `t` seconds since the start, `vus` active now.
     pub fn tick(&mut self, snap: &Snapshot, t: f64, vus: u64) {
+        // the run's start on the registry's clock: the snapshot was taken just before `t`
+        // was read, so each estimate is early by that gap; the latest estimate is the best
+        let start = snap.elapsed().as_secs_f64() - t;
+        self.start_on_clock = Some(self.start_on_clock.map_or(start, |s| s.max(start)));
+        // the second this interval belongs to, by its middle (as phases are)
+        let sec = (t - 0.5).max(0.0).floor() as u64;
+        let t_r = (t * 10.0).round() / 10.0;
         let count = |m: &str, f: &[(String, String)]| {
             snap.aggregate_interval(m, f)
                 .map(|a| a.count())
@@ -291,11 +456,7 @@ impl SeriesRecorder {
         let all_t = all.as_ref().and_then(Agg::trend);
         let total = |m: &str| snap.aggregate(m, &[]).map(|a| a.count()).unwrap_or(0.0);
         let total_reqs = total("http_reqs");
-        self.seconds.push(SecondPoint {
-            percentiles: crate::results::LOCUST_PERCENTILES
-                .iter()
-                .map(|q| (*q, tr.map(|t| pct(t, *q)).unwrap_or(0.0)))
-                .collect(),
+        let mut point = SecondPoint {
             total_reqs: total_reqs as u64,
             total_failures: total("http_req_failed") as u64,
             total_p50: all_t.map(|t| pct(t, 50.0)).unwrap_or(0.0),
@@ -307,24 +468,39 @@ impl SeriesRecorder {
             } else {
                 0.0
             },
-            t: (t * 10.0).round() / 10.0,
+            t: t_r,
             vus,
             reqs: count("http_reqs", &[]) as u64,
             failures: count("http_req_failed", &[]) as u64,
             rate_limited: count("http_reqs", &s429) as u64,
-            p50: tr.map(|t| pct(t, 50.0)).unwrap_or(0.0),
-            p90: tr.map(|t| pct(t, 90.0)).unwrap_or(0.0),
-            p95: tr.map(|t| pct(t, 95.0)).unwrap_or(0.0),
-            p99: tr.map(|t| pct(t, 99.0)).unwrap_or(0.0),
-            max: tr.map(|t| t.max_or_zero()).unwrap_or(0.0),
             data_sent: count("data_sent", &[]),
             data_received: count("data_received", &[]),
-        });
+            ..Default::default()
+        };
+        point.latency_from(tr);
+        self.seconds
+            .push(sec, point, &Dist::of(tr), &mut self.scratch);
+        self.timeline.push(
+            sec,
+            crate::results::TimelinePoint {
+                t: t_r,
+                vus,
+                http_reqs: total_reqs as u64,
+                http_req_failed: total("http_req_failed") as u64,
+                iterations: total("iterations") as u64,
+            },
+            &Dist::default(),
+            &mut self.scratch,
+        );
         // per request name, failures by kind, phases: one pass over the interval's series
         let Some((reqs_id, _)) = snap.metric("http_reqs") else {
             return;
         };
         let mid = t - 0.5;
+        let on_clock = |d: std::time::Duration| -> Option<f64> {
+            let s = d.as_secs_f64() - self.start_on_clock?;
+            Some((s.max(0.0) * 1000.0).round() / 1000.0)
+        };
         let mut names: BTreeMap<String, (u64, u64)> = BTreeMap::new();
         for (k, agg) in snap.interval_series().filter(|(k, _)| k.metric == reqs_id) {
             let tags = snap.tags(k.tags);
@@ -341,16 +517,24 @@ impl SeriesRecorder {
                     (None, "429") => "rate limited (429)".to_string(),
                     (None, s) => format!("http {s}"),
                 };
+                // the real times of the first and last failure of this series (the metrics
+                // layer keeps them for failure series); the report time if unknown
+                let (first, last) = snap
+                    .first_last(k)
+                    .and_then(|(f, l)| Some((on_clock(f)?, on_clock(l)?)))
+                    .unwrap_or((t, t));
                 let f = self
                     .failures
                     .entry(kind.clone())
                     .or_insert_with(|| FailureKind {
                         kind,
-                        first_seen_s: t,
+                        first_seen_s: first,
+                        last_seen_s: last,
                         ..Default::default()
                     });
                 f.count += n;
-                f.last_seen_s = t;
+                f.first_seen_s = f.first_seen_s.min(first);
+                f.last_seen_s = f.last_seen_s.max(last);
                 if !f.names.contains(&name) {
                     f.names.push(name.clone());
                 }
@@ -358,16 +542,20 @@ impl SeriesRecorder {
         }
         for (name, (reqs, failures)) in names {
             let f = [("name".to_string(), name.clone())];
-            let p95 = snap
-                .aggregate_interval("http_req_duration", &f)
-                .and_then(|a| a.trend().map(|t| pct(t, 95.0)))
-                .unwrap_or(0.0);
-            self.by_name.entry(name).or_default().push(NamePoint {
-                t: (t * 10.0).round() / 10.0,
-                reqs,
-                failures,
-                p95,
-            });
+            let d = snap.aggregate_interval("http_req_duration", &f);
+            let tr = d.as_ref().and_then(Agg::trend);
+            self.by_name.entry(name).or_default().push(
+                sec,
+                NamePoint {
+                    t: t_r,
+                    reqs,
+                    failures,
+                    p95: tr.map(|t| pct(t, 95.0)).unwrap_or(0.0),
+                    ..Default::default()
+                },
+                &Dist::of(tr),
+                &mut self.scratch,
+            );
         }
         // each scenario's interval goes to its phase at the middle of the interval (the last
         // phase takes the graceful stop too), so phase counts add up to the total exactly
@@ -396,32 +584,48 @@ impl SeriesRecorder {
                 continue;
             }
             let failed_here = count("http_req_failed", &f) as u64;
-            self.by_scenario
-                .entry(sc.clone())
-                .or_default()
-                .push(NamePoint {
-                    t: (t * 10.0).round() / 10.0,
+            let d = snap.aggregate_interval("http_req_duration", &f);
+            let tr = d.as_ref().and_then(Agg::trend);
+            self.by_scenario.entry(sc.clone()).or_default().push(
+                sec,
+                NamePoint {
+                    t: t_r,
                     reqs,
                     failures: failed_here,
-                    p95: snap
-                        .aggregate_interval("http_req_duration", &f)
-                        .and_then(|a| a.trend().map(|t| pct(t, 95.0)))
-                        .unwrap_or(0.0),
-                });
+                    p95: tr.map(|t| pct(t, 95.0)).unwrap_or(0.0),
+                    ..Default::default()
+                },
+                &Dist::of(tr),
+                &mut self.scratch,
+            );
             let ph = &mut self.phases[i];
             ph.meta.requests += reqs;
-            ph.meta.failures += count("http_req_failed", &f) as u64;
+            ph.meta.failures += failed_here;
             let f429 = [f[0].clone(), s429[0].clone()];
             ph.meta.rate_limited += count("http_reqs", &f429) as u64;
-            if let Some(Agg::Trend(tr)) = snap.aggregate_interval("http_req_duration", &f) {
-                ph.hist.merge(&tr);
+            if let Some(tr) = tr {
+                ph.hist.merge(tr);
             }
         }
     }
 
-    /// The per-second series.
+    /// The recent per-second series (the last 15 minutes at least; older seconds are
+    /// rolled up and come out of [`SeriesRecorder::finish`]).
     pub fn seconds(&self) -> &[SecondPoint] {
-        &self.seconds
+        self.seconds.recent()
+    }
+
+    /// Points held in memory now, over every series (bounded: at most [`MAX_POINTS`] per
+    /// series).
+    pub fn points_held(&self) -> usize {
+        self.seconds.held()
+            + self.timeline.held()
+            + self
+                .by_name
+                .values()
+                .chain(self.by_scenario.values())
+                .map(Tiers::held)
+                .sum::<usize>()
     }
 
     /// Phases so far: (scenario, phase, requests, p95 ms).
@@ -463,9 +667,18 @@ impl SeriesRecorder {
         let mut failures: Vec<FailureKind> = self.failures.into_values().collect();
         failures.sort_by_key(|f| std::cmp::Reverse(f.count));
         SeriesOutput {
-            seconds: self.seconds,
-            by_name: self.by_name,
-            by_scenario: self.by_scenario,
+            seconds: self.seconds.stitched(),
+            by_name: self
+                .by_name
+                .iter()
+                .map(|(k, v)| (k.clone(), v.stitched()))
+                .collect(),
+            by_scenario: self
+                .by_scenario
+                .iter()
+                .map(|(k, v)| (k.clone(), v.stitched()))
+                .collect(),
+            timeline: self.timeline.stitched(),
             phases,
             failures,
         }

@@ -136,7 +136,7 @@ fn check_dump(s: &SeriesDump) -> Result<(), String> {
     let (Some(min), Some(max)) = (s.min, s.max) else {
         return Err("a trend with samples needs `min` and `max`".into());
     };
-    if !(min <= max) || !h.equivalent(h.min(), scaled(min)) {
+    if min > max || !h.equivalent(h.min(), scaled(min)) {
         return Err(format!(
             "`min` {min} disagrees with the histogram's smallest value {}",
             h.min() as f64 / throng_metrics::TREND_SCALE
