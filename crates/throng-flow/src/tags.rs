@@ -51,10 +51,12 @@ fn walk(
         .iter()
         .map(|s| match s {
             Step::Request(r) => {
+                // a secret written into a URL (`?api_key=…`) never becomes a tag value
+                let name = throng_metrics::redact::url(&r.name).into_owned();
                 let mut base: Vec<(String, String)> = common.to_vec();
                 base.push(("group".into(), r.group.clone()));
-                base.push(("name".into(), r.name.clone()));
-                base.push(("url".into(), r.name.clone()));
+                base.push(("name".into(), name.clone()));
+                base.push(("url".into(), name.clone()));
                 base.push(("method".into(), r.method.clone()));
                 base.extend(r.tags.iter().cloned());
                 let check_tags = r
@@ -64,7 +66,7 @@ fn walk(
                         let mut t: Vec<(String, String)> = common.to_vec();
                         t.push(("group".into(), r.group.clone()));
                         t.push(("check".into(), c.name.clone()));
-                        t.push(("name".into(), r.name.clone()));
+                        t.push(("name".into(), name.clone()));
                         reg.intern(TagSet::new(t))
                     })
                     .collect();
