@@ -57,19 +57,23 @@ async fn corrected_latency_shows_a_stall_that_send_latency_hides() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn queued_arrivals_all_run_and_none_are_dropped() {
+async fn queued_arrivals_run_until_the_duration_and_the_rest_are_dropped() {
     let s = CountingServer::start().await;
     let p = "base_url: BASE\nscenarios:\n  s:\n    executor: constant-arrival-rate\n    rate: 100\n    timeUnit: 1s\n    duration: 2s\n    preAllocatedVUs: 2\n    maxVUs: 2\n    when_busy: queue\n    flow:\n      - get: /delay/40\n";
     let out = run_plan(plan(p, &s.url())).await;
-    assert_eq!(s.count(), 200, "{}", out.summary);
-    assert_eq!(count(&out, "http_reqs"), 200);
-    assert_eq!(count(&out, "dropped_iterations"), 0);
-    // 2 VUs at 25/s each can't keep 100/s: the queue makes later sends ~2 s late
+    let reqs = count(&out, "http_reqs");
+    let dropped = count(&out, "dropped_iterations");
+    assert_eq!(s.count(), reqs, "{}", out.summary);
+    // 2 VUs at 25/s each keep half of 100/s; the duration is a limit, so what is still
+    // queued at 2 s never starts: every one of the 200 arrivals ran or was dropped
+    assert_eq!(reqs + dropped, 200, "{}", out.summary);
+    assert!((90..=104).contains(&reqs), "{reqs}");
+    // the queue made the last sends ~1 s late
     let corrected = out
         .results
         .value("http_req_duration_corrected", "max")
         .expect("max");
-    assert!(corrected > 1500.0, "{corrected}");
+    assert!(corrected > 800.0, "{corrected}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

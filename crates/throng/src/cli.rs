@@ -630,27 +630,11 @@ async fn run_and_print(
     }
 }
 
-/// Words that mark a secret in a header, env value or flag.
-const SECRET_WORDS: [&str; 6] = [
-    "authorization",
-    "token",
-    "password",
-    "secret",
-    "api-key",
-    "apikey",
-];
-
-/// Hides the value of anything that looks like a secret: `-H 'Authorization: Bearer x'`
-/// becomes `-H 'Authorization: ***'`, `-e API_TOKEN=x` becomes `-e API_TOKEN=***`.
+/// Hides the value of anything that looks like a secret (`throng_metrics::redact::arg`):
+/// `-H 'Authorization: Bearer x'` becomes `-H Authorization:***`, `-e API_TOKEN=x` becomes
+/// `-e API_TOKEN=***`, `-H 'Cookie: a=b'` becomes `-H Cookie:***`.
 pub fn redact(arg: &str) -> String {
-    let lower = arg.to_ascii_lowercase().replace('_', "-");
-    if !SECRET_WORDS.iter().any(|w| lower.contains(w)) {
-        return arg.to_string();
-    }
-    match arg.find([':', '=']) {
-        Some(i) => format!("{}***", &arg[..=i]),
-        None => "***".to_string(),
-    }
+    throng_metrics::redact::arg(arg)
 }
 
 fn redacted_command_line() -> String {

@@ -380,7 +380,7 @@ pub async fn run(a: QuickArgs) -> i32 {
         }
     };
     if a.print_plan {
-        print!("{yaml}");
+        print!("{}", throng_metrics::redact::yaml(&yaml));
         return 0;
     }
     let args = RunArgs {
