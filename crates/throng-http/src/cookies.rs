@@ -74,7 +74,7 @@ fn acceptable(raw: &RawCookie<'_>, url: &Url) -> bool {
 impl CookieJar {
     /// Stores one `Set-Cookie` header value received over plain http from `host` for a
     /// request to `path`. Prefer [`CookieJar::store_from`], which knows the scheme.
-    #[allow(dead_code)] // for callers that do not pass the scheme yet
+    #[cfg(test)]
     pub fn store(&mut self, host: &str, req_path: &str, header: &str) {
         self.store_from(false, host, req_path, header);
     }
@@ -97,7 +97,7 @@ impl CookieJar {
 
     /// The `Cookie` header for a plain-http request, if any cookie matches. Prefer
     /// [`CookieJar::header_for_url`], which knows the scheme.
-    #[allow(dead_code)] // for callers that do not pass the scheme yet
+    #[cfg(test)]
     pub fn header_for(&mut self, host: &str, path: &str) -> Option<String> {
         self.header_for_url(false, host, path)
     }
