@@ -5,11 +5,16 @@
 //! under [`executor`]; the schedule arithmetic (VU ramps, arrival times) is in [`schedule`].
 #![warn(missing_docs)]
 
+mod config;
 mod ctx;
 pub mod executor;
 pub mod schedule;
 mod workload;
 
+pub use config::{
+    executor_options, format_duration, Description, Executor, Phase, Stage, WhenBusy,
+    COMMON_OPTIONS, EXECUTOR_NAMES,
+};
 pub use ctx::{ScenarioStats, ScenarioStatsSnapshot};
 pub use workload::{IterFuture, IterInfo, IterOutcome, Vu, VuInit, Workload};
 
@@ -18,7 +23,6 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use throng_metrics::{Registry, TagSetId};
-use throng_plan::Executor;
 use tokio_util::sync::CancellationToken;
 
 /// One scenario to run.

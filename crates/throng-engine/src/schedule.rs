@@ -1,7 +1,7 @@
 //! Schedule arithmetic: how many VUs a ramp wants at a moment, and when each arrival of an
 //! arrival-rate executor is due.
+use crate::config::Stage;
 use std::time::Duration;
-use throng_plan::Stage;
 
 /// VUs wanted `t` into a `ramping-vus` scenario: linear between stage targets, rounded down
 /// while rising and up while falling (a VU leaves only once the line has passed below it).

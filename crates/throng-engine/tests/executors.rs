@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 use throng_engine::{
     Engine, IterFuture, IterInfo, IterOutcome, ScenarioSpec, Vu, VuInit, Workload,
 };
+use throng_engine::{Executor, Stage, WhenBusy};
 use throng_metrics::{Registry, TagSet};
-use throng_plan::{Executor, Stage, WhenBusy};
 use tokio_util::sync::CancellationToken;
 
 struct Fake {

@@ -422,8 +422,6 @@ fn collect_vars(steps: &[S<RawStep>], out: &mut Vec<String>) {
     }
 }
 
-const EXECUTORS: &str = "shared-iterations, per-vu-iterations, constant-vus, ramping-vus, constant-arrival-rate, ramping-arrival-rate";
-
 fn compile_scenario(
     cx: &mut Cx<'_>,
     name: &str,
@@ -498,33 +496,15 @@ fn collect_data(steps: &[Step], out: &mut Vec<usize>) {
 fn compile_executor(cx: &mut Cx<'_>, r: &RawScenario) -> Option<Executor> {
     let ex = r.executor.value.as_str();
     // which options each executor accepts (k6 rejects the others)
-    let allowed: &[&str] = match ex {
-        "shared-iterations" | "per-vu-iterations" => &["vus", "iterations", "maxDuration"],
-        "constant-vus" => &["vus", "duration"],
-        "ramping-vus" => &["stages", "startVUs", "gracefulRampDown"],
-        "constant-arrival-rate" => &[
-            "rate",
-            "timeUnit",
-            "duration",
-            "preAllocatedVUs",
-            "maxVUs",
-            "when_busy",
-        ],
-        "ramping-arrival-rate" => &[
-            "stages",
-            "startRate",
-            "timeUnit",
-            "preAllocatedVUs",
-            "maxVUs",
-            "when_busy",
-        ],
-        other => {
-            cx.err(
-                &r.executor,
-                format!("unknown executor `{other}`: expected one of {EXECUTORS}"),
-            );
-            return None;
-        }
+    let Some(allowed) = throng_engine::executor_options(ex) else {
+        cx.err(
+            &r.executor,
+            format!(
+                "unknown executor `{ex}`: expected one of {}",
+                throng_engine::EXECUTOR_NAMES.join(", ")
+            ),
+        );
+        return None;
     };
     let present: [(&str, Option<(usize, usize)>); 11] = [
         ("vus", r.vus.as_ref().map(lc)),
@@ -550,8 +530,9 @@ fn compile_executor(cx: &mut Cx<'_>, r: &RawScenario) -> Option<Executor> {
                 cx.err_at(
                     *at,
                     format!(
-                        "option `{opt}` does not apply to executor {ex} (its options: {}, plus startTime, gracefulStop, tags, flow)",
-                        allowed.join(", ")
+                        "option `{opt}` does not apply to executor {ex} (its options: {}, plus {})",
+                        allowed.join(", "),
+                        throng_engine::COMMON_OPTIONS.join(", ")
                     ),
                 );
                 bad = true;

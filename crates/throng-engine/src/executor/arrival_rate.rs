@@ -7,13 +7,13 @@
 //! The scenario's duration is a limit in both modes: no iteration starts after it. Arrivals
 //! still queued then (or that the scheduler, running behind, had not yet dispatched) are
 //! counted in `dropped_iterations`; iterations already running get `gracefulStop` to finish.
+use crate::config::WhenBusy;
 use crate::ctx::ScenarioCtx;
 use crate::schedule::Arrivals;
 use crate::workload::Vu;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use throng_plan::WhenBusy;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 

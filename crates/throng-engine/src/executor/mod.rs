@@ -6,10 +6,10 @@ mod ramping_vus;
 
 pub use arrival_rate::MAX_QUEUED_ARRIVALS;
 
+use crate::config::Executor;
 use crate::ctx::ScenarioCtx;
 use crate::schedule::Arrivals;
 use std::sync::Arc;
-use throng_plan::Executor;
 
 /// Runs a scenario's executor to its end (including the graceful stop).
 pub(crate) async fn run(exec: &Executor, ctx: Arc<ScenarioCtx>) {

@@ -1,10 +1,10 @@
 //! `ramping-vus`: the number of looping VUs follows the stages. When the target drops, a
 //! surplus VU finishes its iteration within `gracefulRampDown` or is interrupted.
+use crate::config::Stage;
 use crate::ctx::ScenarioCtx;
 use crate::schedule::vus_at;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use throng_plan::Stage;
 use tokio::sync::watch;
 
 /// How often the controller re-reads the ramp.
