@@ -15,6 +15,10 @@ mod routes;
 
 pub use config::{DemoConfig, Latency, RateLimit};
 
+/// The plan `throng demo` runs against this target (the same text as `examples/demo.yaml`,
+/// which a test keeps identical).
+pub const DEMO_PLAN: &str = include_str!("demo.yaml");
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -98,5 +102,19 @@ impl DemoServer {
 impl Drop for DemoServer {
     fn drop(&mut self) {
         self.stop.cancel();
+    }
+}
+
+#[cfg(test)]
+mod demo_plan_tests {
+    #[test]
+    fn examples_demo_yaml_is_the_demo_plan() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/demo.yaml");
+        let on_disk = std::fs::read_to_string(path).expect("examples/demo.yaml");
+        assert_eq!(
+            on_disk,
+            super::DEMO_PLAN,
+            "keep examples/demo.yaml and crates/throng-demo/src/demo.yaml identical"
+        );
     }
 }

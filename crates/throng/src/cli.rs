@@ -678,7 +678,7 @@ pub async fn serve_demo(args: ServeDemoArgs) -> i32 {
 }
 
 /// The demo plan, built into the binary so `throng demo` works from any folder.
-pub const DEMO_PLAN: &str = include_str!("../../../examples/demo.yaml");
+pub use throng_demo::DEMO_PLAN;
 
 /// `throng demo`.
 pub async fn demo(args: DemoArgs) -> i32 {
