@@ -191,11 +191,11 @@ impl FlowVu {
             .client
             .execute(&req, |hop| {
                 let t = tags.get(reg, ri, hop.status, hop.error);
-                hm.record(reg, t, hop, !(200..400).contains(&hop.status), late);
+                hm.record(reg, t, hop, !record::expected_status(hop.status), late);
             })
             .await;
         let t = self.tags.get(reg, ri, resp.status, resp.error);
-        let failed = !(200..400).contains(&resp.status);
+        let failed = !record::expected_status(resp.status);
         hm.record(reg, t, &resp, failed, late);
         if ri.req.checks.is_empty() && ri.req.extract.is_empty() {
             return;

@@ -109,7 +109,7 @@ impl TagCache {
     ) -> TagSetId {
         let code = error.map(|e| e.code()).unwrap_or(0);
         *self.map.entry((ri.index, status, code)).or_insert_with(|| {
-            let expected = (200..400).contains(&status);
+            let expected = crate::record::expected_status(status);
             let mut t = ri
                 .base
                 .with("status", &status.to_string())
