@@ -331,7 +331,8 @@ pub struct Results {
     pub thresholds: Vec<ThresholdResult>,
     /// Checks.
     pub checks: Vec<CheckResult>,
-    /// Per-second timeline.
+    /// Running totals at the end of each second (where the run is old, one point per
+    /// roll-up bucket: see [`crate::series::TIERS`]).
     pub timeline: Vec<TimelinePoint>,
     /// Requests by status code (`0` = no response).
     #[serde(default)]
@@ -695,7 +696,7 @@ impl Results {
             metrics,
             thresholds: thresholds_out,
             checks,
-            timeline,
+            timeline: crate::series::thin_timeline(timeline),
             series,
         }
     }

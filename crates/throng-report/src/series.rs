@@ -220,6 +220,22 @@ impl Roll for crate::results::TimelinePoint {
     fn bound_latency(&mut self, _: &Self) {}
 }
 
+/// Thins a once-a-second timeline of running totals with the same tiers as the series
+/// (recent seconds kept, older ones one point per bucket), so a results file does not grow
+/// with the run's length. Runs under 15 minutes keep every point.
+pub fn thin_timeline(
+    points: Vec<crate::results::TimelinePoint>,
+) -> Vec<crate::results::TimelinePoint> {
+    let mut tiers: Tiers<crate::results::TimelinePoint> = Tiers::default();
+    let mut scratch = TrendAgg::new();
+    let none = Dist::default();
+    for p in points {
+        let sec = (p.t - 0.5).max(0.0).floor() as u64;
+        tiers.push(sec, p, &none, &mut scratch);
+    }
+    tiers.stitched()
+}
+
 /// A phase: a stage of a ramping executor, or a whole scenario.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct PhaseResult {

@@ -199,3 +199,23 @@ fn failure_kinds_carry_the_real_first_and_last_times() {
     near(to.last_seen_s, t_timeout);
     assert!(h500.first_seen_s < to.first_seen_s && to.first_seen_s < last_500);
 }
+
+/// The results file's timeline of running totals is thinned the same way: a 48-hour
+/// run's keeps the cap, ends on the run's totals, and a short run's keeps every second.
+#[test]
+fn the_timeline_of_a_long_run_is_thinned() {
+    let point = |s: u64| throng_report::TimelinePoint {
+        t: s as f64,
+        vus: 3,
+        http_reqs: 5 * s,
+        http_req_failed: s / 7,
+        iterations: 5 * s,
+    };
+    let long = throng_report::series::thin_timeline((1..=48 * 3600).map(point).collect());
+    assert_eq!(long.len(), 24 + 1350 + 450 + 900);
+    assert_eq!(long.last(), Some(&point(48 * 3600)));
+    assert_eq!(long[0], point(3600));
+    assert!(long.windows(2).all(|w| w[0].t < w[1].t));
+    let short: Vec<_> = (1..=600).map(point).collect();
+    assert_eq!(throng_report::series::thin_timeline(short.clone()), short);
+}
