@@ -218,7 +218,7 @@ pub fn decode_hdr(b64: &str) -> Result<Histogram<u64>, String> {
     let digits = be32(&plain, 12).unwrap_or(0);
     let low = be64(&plain, 16).unwrap_or(0);
     let high = be64(&plain, 24).unwrap_or(0);
-    if !(1..=3).contains(&digits) || low == 0 || high < 2 * low || high > 1 << 62 {
+    if !(1..=3).contains(&digits) || low == 0 || high / 2 < low || high > 1 << 62 {
         return Err(format!(
             "corrupt HDR histogram: bounds {low}..{high} with {digits} significant digits are not what throng writes"
         ));
@@ -325,5 +325,17 @@ mod tests {
         let b = base64::engine::general_purpose::STANDARD.encode(&v);
         let e = decode_hdr(&b).expect_err("refused");
         assert!(e.contains("run of zeros"), "{e}");
+        // a lowest value near u64::MAX must not overflow the bounds check
+        let mut v = Vec::new();
+        v.extend_from_slice(&V2_COOKIE.to_be_bytes());
+        v.extend_from_slice(&0u32.to_be_bytes());
+        v.extend_from_slice(&0u32.to_be_bytes());
+        v.extend_from_slice(&3u32.to_be_bytes());
+        v.extend_from_slice(&(u64::MAX - 1).to_be_bytes());
+        v.extend_from_slice(&u64::MAX.to_be_bytes());
+        v.extend_from_slice(&1.0f64.to_be_bytes());
+        let b = base64::engine::general_purpose::STANDARD.encode(&v);
+        let e = decode_hdr(&b).expect_err("refused");
+        assert!(e.contains("are not what throng writes"), "{e}");
     }
 }
