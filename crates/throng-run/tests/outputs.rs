@@ -66,3 +66,46 @@ async fn ndjson_has_a_point_per_sample() {
         .expect("gunzip");
     check_lines(&text, 40);
 }
+
+/// Failure kinds say when the first and the last failure of each kind happened (to the
+/// millisecond), not the time of the once-a-second report that counted them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failure_kinds_carry_real_first_and_last_times() {
+    let s = CountingServer::start().await;
+    let p = "base_url: BASE\nscenarios:\n  s:\n    executor: shared-iterations\n    vus: 1\n    iterations: 1\n    flow:\n      - sleep: 300ms\n      - get: /status/500\n      - sleep: 400ms\n      - get: /status/503\n      - sleep: 250ms\n      - get: /status/500\n";
+    let out = run_with_files(
+        plan(p, &s.url()),
+        CancellationToken::new(),
+        ReportFiles::default(),
+    )
+    .await;
+    assert_eq!(s.count(), 3);
+    let kind = |k: &str| {
+        out.results
+            .failures
+            .iter()
+            .find(|f| f.kind == k)
+            .unwrap_or_else(|| panic!("no {k}: {:?}", out.results.failures))
+            .clone()
+    };
+    let (e500, e503) = (kind("http 500"), kind("http 503"));
+    assert_eq!((e500.count, e503.count), (2, 1));
+    let ms = |v: f64| (v * 1000.0).round() / 1000.0 == v;
+    assert!(ms(e500.first_seen_s) && ms(e500.last_seen_s) && ms(e503.first_seen_s));
+    // the sleeps put the failures at about 0.3 s, 0.7 s and 0.95 s
+    assert!(
+        (0.3..0.6).contains(&e500.first_seen_s),
+        "{:?}",
+        out.results.failures
+    );
+    assert!(
+        e500.first_seen_s + 0.4 <= e503.first_seen_s,
+        "{e500:?} {e503:?}"
+    );
+    assert_eq!(e503.first_seen_s, e503.last_seen_s);
+    assert!(
+        e503.last_seen_s + 0.25 <= e500.last_seen_s,
+        "{e500:?} {e503:?}"
+    );
+    assert!(e500.last_seen_s * 1000.0 <= out.results.run.duration_ms);
+}
