@@ -60,7 +60,8 @@ pub struct RunOutcome {
     pub results: Results,
     /// The end-of-test summary text.
     pub summary: String,
-    /// Files that could not be written.
+    /// Runtime errors: files that could not be written, a remote write that lost the final
+    /// figures, an engine failure. Any of them makes the process exit 107.
     pub write_errors: Vec<String>,
 }
 
@@ -155,7 +156,8 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         .files
         .remote_write
         .as_deref()
-        .and_then(|u| remote_write::RemoteWrite::new(u, req.files.k6_names, &run_id, "0"));
+        .and_then(|u| remote_write::RemoteWrite::new(u, req.files.k6_names, &run_id, "0"))
+        .map(remote_write::Pusher::start);
     let mut raw_out = match &req.files.ndjson {
         Some(p) => {
             reg.enable_raw();
@@ -178,7 +180,7 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     let mut interrupted = false;
     let engine_report = loop {
         tokio::select! {
-            r = &mut handle => break r.ok(),
+            r = &mut handle => break r,
             _ = tick.tick() => {
                 ticks += 1;
                 monitor.sample();
@@ -192,8 +194,8 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
                 if let Some(p) = &req.prometheus {
                     p.update(&snap);
                 }
-                if let Some(r) = remote.as_mut() {
-                    r.maybe_push(&snap, false).await;
+                if let Some(r) = &remote {
+                    r.offer(&snap);
                 }
                 live_state.absorb(&snap);
                 if let Some(d) = &req.dashboard {
@@ -238,10 +240,9 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         p.update(&snap);
     }
     let mut remote_failures = Vec::new();
-    if let Some(mut r) = remote.take() {
-        r.maybe_push(&snap, true).await;
+    if let Some(r) = remote.take() {
         // the last push carries the final counts: a failure there loses data
-        if let Some(last) = r.failures.last() {
+        if let Some(last) = r.finish(&snap).await.last() {
             remote_failures.push(format!("remote write failed: {last}"));
         }
     }
@@ -269,7 +270,20 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
             verdicts: &verdicts,
         }));
     }
-    let exit_code = if interrupted {
+    // an engine task that panicked is a runtime error, never a run with zero iterations
+    let (engine_report, engine_error) = match engine_report {
+        Ok(r) => (Some(r), None),
+        Err(e) => (
+            None,
+            Some(format!(
+                "the engine stopped unexpectedly: {}",
+                panic_text(e)
+            )),
+        ),
+    };
+    let exit_code = if engine_error.is_some() {
+        ExitCode::RuntimeError
+    } else if interrupted {
         ExitCode::Interrupted
     } else if !thresholds_ok {
         ExitCode::ThresholdsFailed
@@ -333,7 +347,8 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         .judge(),
     );
     let summary = throng_report::render_summary(&results, req.color);
-    let mut write_errors = files::write_reports(&results, &req.files);
+    let mut write_errors: Vec<String> = engine_error.into_iter().collect();
+    write_errors.extend(files::write_reports(&results, &req.files));
     write_errors.extend(remote_failures);
     if let Some(e) = raw_error {
         write_errors.push(format!("cannot write the NDJSON output: {e}"));
@@ -354,5 +369,35 @@ fn point(snap: &throng_metrics::Snapshot, t: Duration, vus: u64) -> TimelinePoin
         http_reqs: count("http_reqs"),
         http_req_failed: count("http_req_failed"),
         iterations: count("iterations"),
+    }
+}
+
+/// What a panicked task said, for the error line.
+fn panic_text(e: tokio::task::JoinError) -> String {
+    if e.is_cancelled() {
+        return "cancelled".into();
+    }
+    let p = e.into_panic();
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::panic_text;
+
+    #[tokio::test]
+    async fn a_panicked_task_is_named_by_its_message() {
+        let e = tokio::spawn(async { panic!("boom at step 3") })
+            .await
+            .expect_err("panics");
+        assert_eq!(panic_text(e), "boom at step 3");
+        let n = 7;
+        let e = tokio::spawn(async move { panic!("formatted {n}") })
+            .await
+            .expect_err("panics");
+        assert_eq!(panic_text(e), "formatted 7");
     }
 }

@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 use throng_http::{ClientOptions, HttpClient, HttpRequest, SharedConfig};
 use throng_live::prometheus::{samples, write_request};
 use throng_metrics::Snapshot;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 /// Pushes to one remote-write URL.
 pub(crate) struct RemoteWrite {
@@ -82,6 +84,47 @@ impl RemoteWrite {
             };
             tracing::warn!("remote write to {} failed: {why}", self.url);
             self.failures.push(why);
+        }
+    }
+}
+
+/// Pushes from a task of its own, so a slow receiver never delays the run loop (threshold
+/// checks, dashboard frames, Ctrl-C): the loop offers each second's snapshot and the task
+/// pushes the newest one when its 5 s are up.
+pub(crate) struct Pusher {
+    tx: watch::Sender<Option<Snapshot>>,
+    task: JoinHandle<RemoteWrite>,
+}
+
+impl Pusher {
+    pub fn start(mut rw: RemoteWrite) -> Pusher {
+        let (tx, mut rx) = watch::channel::<Option<Snapshot>>(None);
+        let task = tokio::spawn(async move {
+            while rx.changed().await.is_ok() {
+                let snap = rx.borrow_and_update().clone();
+                if let Some(s) = snap {
+                    rw.maybe_push(&s, false).await;
+                }
+            }
+            rw
+        });
+        Pusher { tx, task }
+    }
+
+    /// Offers the newest snapshot; never waits.
+    pub fn offer(&self, snap: &Snapshot) {
+        let _ = self.tx.send(Some(snap.clone()));
+    }
+
+    /// Waits for a push under way, then pushes the final snapshot; returns the failures.
+    pub async fn finish(self, snap: &Snapshot) -> Vec<String> {
+        drop(self.tx);
+        match self.task.await {
+            Ok(mut rw) => {
+                rw.maybe_push(snap, true).await;
+                rw.failures
+            }
+            Err(e) => vec![format!("the remote-write task stopped: {e}")],
         }
     }
 }
