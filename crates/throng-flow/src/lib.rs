@@ -8,15 +8,15 @@ mod request;
 mod tags;
 
 use checks::{evaluate_checks, extract_values, ParsedBody};
+use record::HttpMetrics;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tags::{FStep, ReqInfo, TagCache};
 use throng_engine::{IterFuture, IterInfo, IterOutcome, Vu, VuInit, Workload};
-use record::HttpMetrics;
 use throng_http::{HttpClient, SharedConfig};
 use throng_metrics::{MetricId, Registry};
-use throng_plan::{Plan, RenderCtx};
+use throng_plan::{DataCursor, Plan, RenderCtx};
 
 /// Shared, read-only state of one scenario's flow.
 struct FlowShared {
@@ -28,6 +28,8 @@ struct FlowShared {
     checks_metric: MetricId,
     group_metric: MetricId,
     seq: Arc<AtomicU64>,
+    /// Where the run is in each data source (run state; the plan holds none).
+    cursors: Arc<[DataCursor]>,
     steps: Vec<FStep>,
     reqs: Vec<ReqInfo>,
 }
@@ -39,13 +41,30 @@ pub struct FlowWorkload {
 
 impl FlowWorkload {
     /// Prepares scenario `scenario` of `plan`: resolves every tag set and metric up front.
-    /// `seq` is the run-wide `{{seq}}` counter shared by all scenarios.
+    /// `seq` is the run-wide `{{seq}}` counter shared by all scenarios. Rows of the plan's
+    /// data sources are picked with cursors of this workload's own; scenarios that share
+    /// them use [`FlowWorkload::with_data_cursors`].
     pub fn new(
         plan: Arc<Plan>,
         scenario: usize,
         registry: Registry,
         http: Arc<SharedConfig>,
         seq: Arc<AtomicU64>,
+    ) -> FlowWorkload {
+        let cursors = DataCursor::for_sets(&plan.data);
+        FlowWorkload::with_data_cursors(plan, scenario, registry, http, seq, cursors)
+    }
+
+    /// Like [`FlowWorkload::new`], picking data rows with `cursors` (one per data source of
+    /// `plan`, from [`DataCursor::for_sets`]): the run state that every scenario of one run
+    /// shares, so a `sequential` source continues and a `unique` row is used once run-wide.
+    pub fn with_data_cursors(
+        plan: Arc<Plan>,
+        scenario: usize,
+        registry: Registry,
+        http: Arc<SharedConfig>,
+        seq: Arc<AtomicU64>,
+        cursors: Arc<[DataCursor]>,
     ) -> FlowWorkload {
         let (steps, reqs) = tags::prepare(&plan, scenario, &registry);
         let b = registry.builtin().clone();
@@ -59,6 +78,7 @@ impl FlowWorkload {
                 registry,
                 http,
                 seq,
+                cursors,
                 steps,
                 reqs,
             }),
@@ -111,7 +131,7 @@ impl Vu for FlowVu {
             }
             for &src in &sc.data_used {
                 let ds = &shared.plan.data[src];
-                match ds.next_row(&mut self.rng) {
+                match shared.cursors[src].next_row(ds, &mut self.rng) {
                     Some(r) => self.rows[src] = Some(r),
                     None => {
                         return IterOutcome::Failed(format!(

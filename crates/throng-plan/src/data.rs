@@ -1,6 +1,8 @@
-//! Data sources (feeders): CSV or JSON rows picked per iteration.
+//! Data sources (feeders): CSV or JSON rows picked per iteration. A [`DataSet`] is plan
+//! data; where a run is in it lives in a [`DataCursor`], run state made once per run.
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 /// How rows are picked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,7 +16,7 @@ pub enum Pick {
 }
 
 /// A loaded data source.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataSet {
     /// Its name in templates.
     pub name: String,
@@ -24,7 +26,6 @@ pub struct DataSet {
     pub rows: Vec<Vec<String>>,
     /// How rows are picked.
     pub pick: Pick,
-    cursor: AtomicUsize,
 }
 
 impl DataSet {
@@ -35,42 +36,54 @@ impl DataSet {
             fields,
             rows,
             pick,
-            cursor: AtomicUsize::new(0),
         }
     }
 
-    /// Picks the next row index; `None` when a `unique` source is used up.
-    pub fn next_row(&self, rng: &mut fastrand::Rng) -> Option<usize> {
-        if self.rows.is_empty() {
-            return None;
-        }
-        match self.pick {
-            Pick::Sequential => Some(self.cursor.fetch_add(1, Ordering::Relaxed) % self.rows.len()),
-            Pick::Random => Some(rng.usize(..self.rows.len())),
-            Pick::Unique => {
-                let i = self.cursor.fetch_add(1, Ordering::Relaxed);
-                (i < self.rows.len()).then_some(i)
-            }
-        }
-    }
-
-    /// Loads CSV (first row = field names) or JSON (an array of flat objects).
-    pub fn load(name: &str, path: &Path, pick: Pick) -> Result<DataSet, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read data file {}: {e}", path.display()))?;
+    /// Parses the text of a data file: CSV (first row = field names) or, when `path` ends in
+    /// `.json`, JSON (an array of flat objects). `path` names the file in error messages.
+    pub fn parse(name: &str, path: &Path, text: &str, pick: Pick) -> Result<DataSet, String> {
         let is_json = path
             .extension()
             .map(|e| e.eq_ignore_ascii_case("json"))
             .unwrap_or(false);
         let (fields, rows) = if is_json {
-            parse_json(&text).map_err(|e| format!("{}: {e}", path.display()))?
+            parse_json(text).map_err(|e| format!("{}: {e}", path.display()))?
         } else {
-            parse_csv(&text).map_err(|e| format!("{}: {e}", path.display()))?
+            parse_csv(text).map_err(|e| format!("{}: {e}", path.display()))?
         };
         if rows.is_empty() {
             return Err(format!("data file {} has no rows", path.display()));
         }
         Ok(DataSet::new(name.to_string(), fields, rows, pick))
+    }
+}
+
+/// Where one run is in one [`DataSet`]: the rows handed out so far, shared by every VU of
+/// every scenario of the run. The plan stays immutable; a new run starts a new cursor.
+#[derive(Debug, Default)]
+pub struct DataCursor {
+    next: AtomicUsize,
+}
+
+impl DataCursor {
+    /// One fresh cursor per data set of a plan, by the same index as `Plan::data`.
+    pub fn for_sets(sets: &[Arc<DataSet>]) -> Arc<[DataCursor]> {
+        sets.iter().map(|_| DataCursor::default()).collect()
+    }
+
+    /// Picks the next row index of `ds`; `None` when a `unique` source is used up.
+    pub fn next_row(&self, ds: &DataSet, rng: &mut fastrand::Rng) -> Option<usize> {
+        if ds.rows.is_empty() {
+            return None;
+        }
+        match ds.pick {
+            Pick::Sequential => Some(self.next.fetch_add(1, Ordering::Relaxed) % ds.rows.len()),
+            Pick::Random => Some(rng.usize(..ds.rows.len())),
+            Pick::Unique => {
+                let i = self.next.fetch_add(1, Ordering::Relaxed);
+                (i < ds.rows.len()).then_some(i)
+            }
+        }
     }
 }
 
@@ -131,11 +144,16 @@ mod tests {
         let rows = vec![vec!["a".into()], vec!["b".into()]];
         let mut rng = fastrand::Rng::with_seed(1);
         let s = DataSet::new("d".into(), vec!["x".into()], rows.clone(), Pick::Sequential);
-        let got: Vec<_> = (0..5).map(|_| s.next_row(&mut rng)).collect();
+        let c = DataCursor::default();
+        let got: Vec<_> = (0..5).map(|_| c.next_row(&s, &mut rng)).collect();
         assert_eq!(got, vec![Some(0), Some(1), Some(0), Some(1), Some(0)]);
         let u = DataSet::new("d".into(), vec!["x".into()], rows, Pick::Unique);
-        let got: Vec<_> = (0..3).map(|_| u.next_row(&mut rng)).collect();
+        let c = DataCursor::default();
+        let got: Vec<_> = (0..3).map(|_| c.next_row(&u, &mut rng)).collect();
         assert_eq!(got, vec![Some(0), Some(1), None]);
+        // a new run starts over: the plan's data set holds no position
+        let c = DataCursor::default();
+        assert_eq!(c.next_row(&u, &mut rng), Some(0));
     }
 
     #[test]

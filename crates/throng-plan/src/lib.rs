@@ -11,8 +11,8 @@ mod model;
 mod raw;
 pub mod template;
 
-pub use compile::{load_str, LoadOptions};
-pub use data::{DataSet, Pick};
+pub use compile::{load_str, load_str_with, DiskFiles, LoadOptions, PlanFiles};
+pub use data::{DataCursor, DataSet, Pick};
 pub use duration::{format_duration, parse_duration, parse_duration_range};
 pub use error::{PlanError, PlanErrors, Source};
 pub use model::*;

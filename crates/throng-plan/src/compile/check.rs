@@ -1,0 +1,130 @@
+//! A request's `check:`: status, duration, body_contains, body_matches, json and header
+//! checks, each named as k6 would show it.
+use super::extract::json_path;
+use super::{lc, Cx};
+use crate::duration::parse_duration;
+use crate::model::{Check, CheckKind, CmpOp};
+use crate::raw::{Json, RawCheck, S};
+
+/// The checks of one `check:` mapping, in a fixed order.
+pub(super) fn compile_checks(cx: &mut Cx<'_>, c: &S<RawCheck>) -> Vec<Check> {
+    let r = &c.value;
+    let mut out = Vec::new();
+    if let Some(st) = &r.status {
+        let codes: Option<Vec<u16>> = match &st.value {
+            Json::Number(n) => n.as_u64().map(|v| vec![v as u16]),
+            Json::Array(a) => a.iter().map(|v| v.as_u64().map(|v| v as u16)).collect(),
+            _ => None,
+        };
+        match codes {
+            Some(codes) if !codes.is_empty() && codes.iter().all(|c| (100..=599).contains(c)) => {
+                let name = if codes.len() == 1 {
+                    format!("status is {}", codes[0])
+                } else {
+                    format!(
+                        "status in [{}]",
+                        codes
+                            .iter()
+                            .map(u16::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
+                out.push(Check {
+                    name,
+                    kind: CheckKind::Status(codes),
+                });
+            }
+            _ => cx.err(
+                st,
+                "check status: expected a status code (100-599) or a list of them",
+            ),
+        }
+    }
+    if let Some(d) = &r.duration {
+        let t = d.value.trim();
+        let (op, rest) = if let Some(x) = t.strip_prefix("<=") {
+            (CmpOp::Le, x)
+        } else if let Some(x) = t.strip_prefix(">=") {
+            (CmpOp::Ge, x)
+        } else if let Some(x) = t.strip_prefix('<') {
+            (CmpOp::Lt, x)
+        } else if let Some(x) = t.strip_prefix('>') {
+            (CmpOp::Gt, x)
+        } else {
+            cx.err(d, "check duration: expected a comparison like `<500ms`");
+            (CmpOp::Lt, "")
+        };
+        if !rest.is_empty() {
+            match parse_duration(rest) {
+                Ok(v) => out.push(Check {
+                    name: format!("duration {}", t.replace(' ', "")),
+                    kind: CheckKind::Duration(op, v.as_secs_f64() * 1000.0),
+                }),
+                Err(e) => cx.err(d, format!("check duration: {e}")),
+            }
+        }
+    }
+    if let Some(b) = &r.body_contains {
+        out.push(Check {
+            name: format!("body contains {}", b.value),
+            kind: CheckKind::BodyContains(b.value.clone()),
+        });
+    }
+    if let Some(b) = &r.body_matches {
+        match regex::Regex::new(&b.value) {
+            Ok(re) => out.push(Check {
+                name: format!("body matches {}", b.value),
+                kind: CheckKind::BodyMatches(re),
+            }),
+            Err(e) => cx.err(
+                b,
+                format!(
+                    "body_matches: invalid regex: {}",
+                    e.to_string().replace('\n', " ")
+                ),
+            ),
+        }
+    }
+    for (path, expected) in &r.json {
+        if let Some(jp) = json_path(cx, lc(expected), path) {
+            let shown = match &expected.value {
+                Json::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let name = if shown == "*" {
+                format!("{path} exists")
+            } else {
+                format!("{path} == {shown}")
+            };
+            out.push(Check {
+                name,
+                kind: CheckKind::Json {
+                    path: jp,
+                    expected: expected.value.clone(),
+                },
+            });
+        }
+    }
+    for (name, expected) in &r.header {
+        let check_name = if expected.value == "*" {
+            format!("header {name} present")
+        } else {
+            format!("header {name} contains {}", expected.value)
+        };
+        out.push(Check {
+            name: check_name,
+            kind: CheckKind::Header {
+                name: name.clone(),
+                expected: expected.value.clone(),
+            },
+        });
+    }
+    if out.is_empty() && cx.errors.is_empty() {
+        cx.err(
+            c,
+            "check is empty: expected status, duration, body_contains, body_matches, json or header",
+        );
+    }
+    out
+}

@@ -1,0 +1,109 @@
+//! HTTP options: `defaults:` (timeout, http2, TLS, keep-alive, redirects, headers, tags),
+//! `base_url`, and the header rule shared with request steps.
+use super::Cx;
+use crate::model::{Http2Mode, HttpOptions};
+use crate::raw::{Json, RawDefaults, S};
+
+/// `defaults:` as the HTTP options every request starts from.
+pub(super) fn compile_defaults(cx: &mut Cx<'_>, d: &RawDefaults) -> HttpOptions {
+    let mut h = HttpOptions::default();
+    if let Some(t) = &d.timeout {
+        if let Some(v) = cx.dur(t, "timeout") {
+            h.timeout = v;
+        }
+    }
+    if let Some(v) = &d.http2 {
+        h.http2 = match &v.value {
+            Json::Bool(true) => Http2Mode::Auto,
+            Json::Bool(false) => Http2Mode::Off,
+            Json::String(s) if s == "prior-knowledge" => Http2Mode::PriorKnowledge,
+            Json::String(s) if s == "auto" => Http2Mode::Auto,
+            _ => {
+                cx.err(v, "http2: expected true, false or `prior-knowledge`");
+                Http2Mode::Auto
+            }
+        };
+    }
+    h.insecure_skip_tls_verify = d.insecure_skip_tls_verify;
+    if let Some(ca) = &d.ca_file {
+        let p = cx.base_dir.join(&ca.value);
+        if !cx.files.is_file(&p) {
+            cx.err(ca, format!("ca_file {} does not exist", p.display()));
+        }
+        h.ca_file = Some(p);
+    }
+    if let Some(k) = d.keepalive {
+        h.keepalive = k;
+    }
+    if let Some(m) = d.max_redirects {
+        h.max_redirects = m;
+    }
+    for (k, v) in &d.headers {
+        check_header(cx, k, v);
+    }
+    h.headers = d
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), cx.tpl(v, &[])))
+        .collect();
+    h.tags = d.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    h
+}
+
+/// `base_url` without its trailing `/`; it must be an http(s) URL.
+pub(super) fn compile_base_url(cx: &mut Cx<'_>, base_url: &Option<S<String>>) -> Option<String> {
+    base_url.as_ref().and_then(|b| {
+        let v = b.value.trim_end_matches('/').to_string();
+        if v.starts_with("http://") || v.starts_with("https://") {
+            Some(v)
+        } else {
+            cx.err(
+                b,
+                format!("base_url `{}` must start with http:// or https://", b.value),
+            );
+            None
+        }
+    })
+}
+
+/// The text of a template outside its `{{ ... }}` expressions.
+pub(super) fn literal(t: &str) -> String {
+    let mut out = String::new();
+    let mut rest = t;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open]);
+        rest = match rest[open..].find("}}") {
+            Some(close) => &rest[open + close + 2..],
+            None => "",
+        };
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A header name must be an HTTP token and its value must not hold CR, LF or other control
+/// characters (they would split the request, so the client would drop the header).
+pub(super) fn check_header(cx: &mut Cx<'_>, name: &str, value: &S<String>) {
+    let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    if name.is_empty() || !name.chars().all(token) {
+        cx.err(
+            value,
+            format!(
+                "`{}` is not a header name (letters, digits and !#$%&'*+-.^_`|~ only)",
+                name.escape_default()
+            ),
+        );
+    }
+    if literal(&value.value)
+        .chars()
+        .any(|c| c.is_control() && c != '\t')
+    {
+        cx.err(
+            value,
+            format!(
+                "header `{}`: the value must not contain CR, LF or other control characters",
+                name.escape_default()
+            ),
+        );
+    }
+}
