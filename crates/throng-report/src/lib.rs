@@ -24,9 +24,8 @@ pub use locust_csv::write_locust_csv;
 pub use markdown::markdown;
 pub use ndjson::NdjsonWriter;
 pub use results::{
-    describe_executor, CheckResult, GeneratorInfo, HistogramBin, MetricResult, RequestStats,
-    Results, RunInfo, ScenarioOutcome, SeriesDump, ThresholdResult, TimelinePoint,
-    LOCUST_PERCENTILES,
+    CheckResult, GeneratorInfo, HistogramBin, MetricResult, RequestStats, Results, RunInfo,
+    ScenarioOutcome, SeriesDump, ThresholdResult, TimelinePoint, LOCUST_PERCENTILES,
 };
 pub use summary::{render_distribution, render_summary};
 pub use validate::{decode_hdr, ResultsFileError, RESULTS_VERSION};

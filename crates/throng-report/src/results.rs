@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use throng_metrics::threshold::{Stat, Verdict};
 use throng_metrics::{Agg, MetricKind, Snapshot, ThresholdSet, ValueType};
-use throng_plan::{format_duration, Executor};
 
 /// One scenario's outcome, filled in by the run.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -182,7 +181,7 @@ impl GeneratorInfo {
         }
         if self.dropped_iterations > 0 {
             self.reasons.push(format!(
-                "{} iterations were dropped for want of a free VU (raise maxVUs, or use when_busy: queue)",
+                "{} iterations were dropped for want of a free VU in time (raise maxVUs; with when_busy: drop, or queue, whose arrivals still waiting at the end are dropped)",
                 self.dropped_iterations
             ));
         }
@@ -371,81 +370,6 @@ pub struct Results {
     /// with its series' count, min, max and sum).
     #[serde(deserialize_with = "crate::validate::series")]
     pub series: Vec<SeriesDump>,
-}
-
-/// The k6 description of an executor.
-pub fn describe_executor(e: &Executor, graceful_stop: Duration) -> String {
-    let gs = format_duration(graceful_stop);
-    match e {
-        Executor::SharedIterations {
-            vus,
-            iterations,
-            max_duration,
-        } => format!(
-            "{iterations} iterations shared among {vus} VUs (maxDuration: {}, gracefulStop: {gs})",
-            format_duration(*max_duration)
-        ),
-        Executor::PerVuIterations {
-            vus,
-            iterations,
-            max_duration,
-        } => format!(
-            "{iterations} iterations for each of {vus} VUs (maxDuration: {}, gracefulStop: {gs})",
-            format_duration(*max_duration)
-        ),
-        Executor::ConstantVus { vus, duration } => format!(
-            "{vus} looping VUs for {} (gracefulStop: {gs})",
-            format_duration(*duration)
-        ),
-        Executor::RampingVus {
-            stages,
-            graceful_ramp_down,
-            ..
-        } => format!(
-            "Up to {} looping VUs for {} over {} stages (gracefulRampDown: {}, gracefulStop: {gs})",
-            e.max_vus(),
-            format_duration(e.duration()),
-            stages.len(),
-            format_duration(*graceful_ramp_down)
-        ),
-        Executor::ConstantArrivalRate {
-            rate,
-            time_unit,
-            duration,
-            pre_allocated_vus,
-            max_vus,
-            when_busy,
-        } => format!(
-            "{:.2} iterations/s for {} (maxVUs: {pre_allocated_vus}-{max_vus}{}, gracefulStop: {gs})",
-            rate / time_unit.as_secs_f64(),
-            format_duration(*duration),
-            busy(*when_busy)
-        ),
-        Executor::RampingArrivalRate {
-            time_unit,
-            stages,
-            pre_allocated_vus,
-            max_vus,
-            start_rate,
-            when_busy,
-        } => {
-            let peak = stages.iter().map(|s| s.target).fold(*start_rate, f64::max);
-            format!(
-                "Up to {:.2} iterations/s for {} over {} stages (maxVUs: {pre_allocated_vus}-{max_vus}{}, gracefulStop: {gs})",
-                peak / time_unit.as_secs_f64(),
-                format_duration(e.duration()),
-                stages.len(),
-                busy(*when_busy)
-            )
-        }
-    }
-}
-
-fn busy(w: throng_plan::WhenBusy) -> &'static str {
-    match w {
-        throng_plan::WhenBusy::Drop => "",
-        throng_plan::WhenBusy::Queue => ", when busy: queue",
-    }
 }
 
 /// The k6 values of an aggregate.

@@ -8,7 +8,7 @@ pub use crate::rollup::{MAX_POINTS, TIERS};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use throng_metrics::{Agg, Snapshot, TrendAgg};
-use throng_plan::{Executor, Plan};
+use throng_plan::Plan;
 
 fn one() -> f64 {
     1.0
@@ -314,33 +314,6 @@ fn pct(t: &TrendAgg, p: f64) -> f64 {
     t.percentile(p)
 }
 
-/// One phase per stage: (name, start, end, from, to).
-fn staged(
-    start: f64,
-    stages: &[throng_plan::Stage],
-    from0: f64,
-    unit: &str,
-) -> Vec<(String, f64, f64, f64, f64)> {
-    let mut out = Vec::new();
-    let mut t = start;
-    let mut from = from0;
-    for st in stages {
-        let end = t + st.duration.as_secs_f64();
-        let to = st.target;
-        let name = if to > from {
-            format!("ramp-up {from}→{to} {unit}")
-        } else if to < from {
-            format!("ramp-down {from}→{to} {unit}")
-        } else {
-            format!("steady {to} {unit}")
-        };
-        out.push((name, t, end, from, to));
-        t = end;
-        from = to;
-    }
-    out
-}
-
 /// Everything the recorder built.
 pub struct SeriesOutput {
     /// Per second (rolled up where old; see [`SecondPoint::span_s`]).
@@ -358,76 +331,26 @@ pub struct SeriesOutput {
     pub failures: Vec<FailureKind>,
 }
 
-/// The phases of a plan (time windows per scenario).
+/// The phases of a plan (time windows per scenario), as its executors define them.
 fn plan_phases(plan: &Plan) -> Vec<PhaseResult> {
-    let mut out = Vec::new();
-    for sc in &plan.scenarios {
-        let start = sc.start_time.as_secs_f64();
-        let mut push = |name: String, s: f64, e: f64, from: f64, to: f64, unit: &str| {
-            out.push(PhaseResult {
-                scenario: sc.name.clone(),
-                name,
-                start_s: s,
-                end_s: e,
-                from,
-                to,
-                unit: unit.into(),
-                ..Default::default()
-            })
-        };
-        match &sc.executor {
-            Executor::RampingVus {
-                start_vus, stages, ..
-            } => {
-                for (n, s, e, f, t) in staged(start, stages, *start_vus as f64, "VUs") {
-                    push(n, s, e, f, t, "VUs");
-                }
-            }
-            Executor::RampingArrivalRate {
-                start_rate,
-                time_unit,
-                stages,
-                ..
-            } => {
-                let per_s = 1.0 / time_unit.as_secs_f64();
-                let st: Vec<throng_plan::Stage> = stages
-                    .iter()
-                    .map(|s| throng_plan::Stage {
-                        duration: s.duration,
-                        target: s.target * per_s,
-                    })
-                    .collect();
-                for (n, s, e, f, t) in staged(start, &st, start_rate * per_s, "it/s") {
-                    push(n, s, e, f, t, "it/s");
-                }
-            }
-            Executor::ConstantArrivalRate {
-                rate, time_unit, ..
-            } => {
-                let r = rate / time_unit.as_secs_f64();
-                push(
-                    format!("{r} it/s"),
-                    start,
-                    start + sc.executor.duration().as_secs_f64(),
-                    r,
-                    r,
-                    "it/s",
-                )
-            }
-            e => {
-                let v = e.max_vus() as f64;
-                push(
-                    format!("{} {v} VUs", e.name()),
-                    start,
-                    start + sc.executor.duration().as_secs_f64(),
-                    v,
-                    v,
-                    "VUs",
-                )
-            }
-        }
-    }
-    out
+    plan.scenarios
+        .iter()
+        .flat_map(|sc| {
+            sc.executor
+                .phases(sc.start_time)
+                .into_iter()
+                .map(|p| PhaseResult {
+                    scenario: sc.name.clone(),
+                    name: p.name,
+                    start_s: p.start_s,
+                    end_s: p.end_s,
+                    from: p.from,
+                    to: p.to,
+                    unit: p.unit.into(),
+                    ..Default::default()
+                })
+        })
+        .collect()
 }
 
 impl SeriesRecorder {

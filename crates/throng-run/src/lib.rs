@@ -22,7 +22,7 @@ use throng_http::{ClientOptions, HttpVersion, SharedConfig};
 use throng_live::LiveSink;
 use throng_metrics::{Registry, TagSet, ThresholdSet};
 use throng_plan::{Http2Mode, Plan};
-use throng_report::{describe_executor, Results, RunInfo, ScenarioOutcome, TimelinePoint};
+use throng_report::{Results, RunInfo, ScenarioOutcome};
 use tokio_util::sync::CancellationToken;
 
 mod live;
@@ -169,7 +169,6 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     tick.tick().await;
     let mut ticks = 0u64;
-    let mut timeline = Vec::new();
     let mut aborted_by: Option<String> = None;
     let mut last_verdicts = thresholds.evaluate(&reg.collect(), Duration::ZERO);
     let planned_s = plan
@@ -186,7 +185,6 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
                 monitor.sample();
                 let snap = reg.collect();
                 let vus_now = active.load(Ordering::SeqCst);
-                timeline.push(point(&snap, start.elapsed(), vus_now));
                 recorder.tick(&snap, start.elapsed().as_secs_f64(), vus_now);
                 if let Some(r) = raw_out.as_mut() {
                     r.send(reg.take_raw(), &snap);
@@ -234,7 +232,6 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     };
     let elapsed = start.elapsed();
     let snap = reg.collect();
-    timeline.push(point(&snap, elapsed, 0));
     recorder.tick(&snap, elapsed.as_secs_f64(), 0);
     if let Some(p) = &req.prometheus {
         p.update(&snap);
@@ -303,7 +300,7 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
             ScenarioOutcome {
                 name: sc.name.clone(),
                 executor: sc.executor.name().to_string(),
-                description: describe_executor(&sc.executor, sc.graceful_stop),
+                description: sc.executor.describe(sc.graceful_stop).to_string(),
                 max_vus: sc.executor.max_vus(),
                 completed: st.completed,
                 interrupted: st.interrupted,
@@ -323,8 +320,16 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         exit_code: exit_code.code(),
         command: req.command.clone(),
     };
-    let mut results = Results::build(&snap, &thresholds, &verdicts, info, scenarios, timeline);
+    // one per-second series: the recorder's, rolled up where old so memory stays bounded
     let series = recorder.finish();
+    let mut results = Results::build(
+        &snap,
+        &thresholds,
+        &verdicts,
+        info,
+        scenarios,
+        series.timeline,
+    );
     results.seconds = series.seconds;
     results.by_name = series.by_name;
     results.by_scenario = series.by_scenario;
@@ -359,17 +364,6 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         summary,
         write_errors,
     })
-}
-
-fn point(snap: &throng_metrics::Snapshot, t: Duration, vus: u64) -> TimelinePoint {
-    let count = |m: &str| snap.aggregate(m, &[]).map(|a| a.count()).unwrap_or(0.0) as u64;
-    TimelinePoint {
-        t: (t.as_secs_f64() * 10.0).round() / 10.0,
-        vus,
-        http_reqs: count("http_reqs"),
-        http_req_failed: count("http_req_failed"),
-        iterations: count("iterations"),
-    }
 }
 
 /// What a panicked task said, for the error line.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use throng_engine::ScenarioStats;
 use throng_live::{LiveView, ScenarioLive};
 use throng_metrics::Snapshot;
-use throng_plan::{Executor, Plan};
+use throng_plan::Plan;
 
 struct Entry {
     name: String,
@@ -33,13 +33,7 @@ impl LiveState {
             .zip(stats)
             .map(|(sc, (_, st))| Entry {
                 name: sc.name.clone(),
-                total: match &sc.executor {
-                    Executor::SharedIterations { iterations, .. } => Some(*iterations),
-                    Executor::PerVuIterations {
-                        vus, iterations, ..
-                    } => Some(vus * iterations),
-                    _ => None,
-                },
+                total: sc.executor.total_iterations(),
                 duration: sc.executor.duration(),
                 stats: st,
                 ok: 0,
