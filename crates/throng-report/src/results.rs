@@ -181,7 +181,7 @@ impl GeneratorInfo {
         }
         if self.dropped_iterations > 0 {
             self.reasons.push(format!(
-                "{} iterations were dropped for want of a free VU in time (raise maxVUs; with when_busy: drop, or queue, whose arrivals still waiting at the end are dropped)",
+                "{} iterations were dropped because no VU was free in time (raise maxVUs; with when_busy: queue, arrivals still queued when the duration ends are dropped)",
                 self.dropped_iterations
             ));
         }
