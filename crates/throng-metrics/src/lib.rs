@@ -11,18 +11,21 @@
 mod agg;
 mod builtin;
 mod kind;
+pub mod names;
 pub mod redact;
 mod registry;
 mod shard;
 mod snapshot;
 mod tags;
 pub mod threshold;
+mod url_scheme;
 
 pub use agg::{Agg, TrendAgg, TREND_SCALE};
 pub use builtin::Builtin;
 pub use kind::{MetricKind, ValueType};
 pub use registry::{MetricDef, MetricId, Recorder, Registry};
 pub use shard::RawSample;
-pub use snapshot::{SeriesKey, Snapshot};
-pub use tags::{TagSet, TagSetId};
+pub use snapshot::{MetricRef, SeriesKey, Snapshot};
+pub use tags::{scenario_tags, TagSet, TagSetId};
 pub use threshold::{Threshold, ThresholdError, ThresholdSet};
+pub use url_scheme::has_http_scheme;

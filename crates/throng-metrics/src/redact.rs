@@ -46,7 +46,7 @@ pub fn header_value<'a>(name: &str, value: &'a str) -> &'a str {
 /// becomes `--header=***`, and a URL keeps everything but its password and the values of
 /// secret query parameters (`?token=x` becomes `?token=***`).
 pub fn arg(arg: &str) -> String {
-    if arg.starts_with("http://") || arg.starts_with("https://") {
+    if crate::has_http_scheme(arg) {
         return url(arg).into_owned();
     }
     if !is_secret_name(arg) {

@@ -1,5 +1,6 @@
 //! A point-in-time copy of every series: what live sinks, thresholds and reports read.
 use crate::agg::Agg;
+use crate::builtin::Builtin;
 use crate::registry::{MetricDef, MetricId};
 use crate::tags::{TagSet, TagSetId};
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,40 @@ impl SeriesKey {
     #[inline]
     pub fn packed(self) -> u64 {
         ((self.metric.0 as u64) << 32) | self.tags.0 as u64
+    }
+}
+
+/// A metric as a snapshot is asked for it: by id (a [`Builtin`] field, or an id the
+/// registry gave a custom metric) or by name (`&str`, `String`: user-defined metrics,
+/// threshold keys).
+pub trait MetricRef {
+    /// The metric's id among `defs`, if it is defined there.
+    fn resolve(&self, defs: &[MetricDef]) -> Option<MetricId>;
+}
+
+impl MetricRef for MetricId {
+    fn resolve(&self, defs: &[MetricDef]) -> Option<MetricId> {
+        ((self.0 as usize) < defs.len()).then_some(*self)
+    }
+}
+
+impl MetricRef for str {
+    fn resolve(&self, defs: &[MetricDef]) -> Option<MetricId> {
+        defs.iter()
+            .position(|d| d.name == self)
+            .map(|i| MetricId(i as u32))
+    }
+}
+
+impl MetricRef for String {
+    fn resolve(&self, defs: &[MetricDef]) -> Option<MetricId> {
+        self.as_str().resolve(defs)
+    }
+}
+
+impl<T: MetricRef + ?Sized> MetricRef for &T {
+    fn resolve(&self, defs: &[MetricDef]) -> Option<MetricId> {
+        (**self).resolve(defs)
     }
 }
 
@@ -81,12 +116,15 @@ impl Snapshot {
         &self.metrics
     }
 
-    /// The definition of a metric by name.
-    pub fn metric(&self, name: &str) -> Option<(MetricId, &MetricDef)> {
-        self.metrics
-            .iter()
-            .position(|d| d.name == name)
-            .map(|i| (MetricId(i as u32), &self.metrics[i]))
+    /// Ids of k6's built-in metrics (the same in every registry, see [`Builtin::ids`]).
+    pub fn builtin(&self) -> &'static Builtin {
+        Builtin::ids()
+    }
+
+    /// The id and definition of a metric, by id or by name.
+    pub fn metric(&self, metric: impl MetricRef) -> Option<(MetricId, &MetricDef)> {
+        let id = metric.resolve(&self.metrics)?;
+        Some((id, &self.metrics[id.0 as usize]))
     }
 
     /// The tags of a series.
@@ -103,15 +141,34 @@ impl Snapshot {
         self.series.iter()
     }
 
-    /// All series of `name` whose tags include every `(key, value)` in `filter`, merged.
-    /// `None` when the metric is unknown or has no matching samples.
-    pub fn aggregate(&self, name: &str, filter: &[(String, String)]) -> Option<Agg> {
-        self.merge_from(&self.series, name, filter)
+    /// All series of `metric` (an id or a name) whose tags include every `(key, value)` in
+    /// `filter`, merged. `None` when the metric is unknown or has no matching samples.
+    pub fn aggregate(&self, metric: impl MetricRef, filter: &[(String, String)]) -> Option<Agg> {
+        self.merge_from(&self.series, metric, filter)
     }
 
     /// Like [`Snapshot::aggregate`], over only what arrived since the previous collection.
-    pub fn aggregate_interval(&self, name: &str, filter: &[(String, String)]) -> Option<Agg> {
-        self.merge_from(&self.interval, name, filter)
+    pub fn aggregate_interval(
+        &self,
+        metric: impl MetricRef,
+        filter: &[(String, String)],
+    ) -> Option<Agg> {
+        self.merge_from(&self.interval, metric, filter)
+    }
+
+    /// Like [`Snapshot::aggregate`], but only the merged count (`0` when there is none):
+    /// counter sum, rate trues, trend samples.
+    pub fn count(&self, metric: impl MetricRef, filter: &[(String, String)]) -> f64 {
+        self.aggregate(metric, filter)
+            .map(|a| a.count())
+            .unwrap_or(0.0)
+    }
+
+    /// Like [`Snapshot::count`], over only what arrived since the previous collection.
+    pub fn count_interval(&self, metric: impl MetricRef, filter: &[(String, String)]) -> f64 {
+        self.aggregate_interval(metric, filter)
+            .map(|a| a.count())
+            .unwrap_or(0.0)
     }
 
     /// The series that received samples since the previous collection.
@@ -122,10 +179,10 @@ impl Snapshot {
     fn merge_from(
         &self,
         map: &BTreeMap<SeriesKey, Agg>,
-        name: &str,
+        metric: impl MetricRef,
         filter: &[(String, String)],
     ) -> Option<Agg> {
-        let (id, def) = self.metric(name)?;
+        let (id, def) = self.metric(metric)?;
         let mut out: Option<Agg> = None;
         let from = SeriesKey {
             metric: id,
@@ -143,9 +200,9 @@ impl Snapshot {
         out
     }
 
-    /// Distinct values of tag `key` among the series of metric `name`.
-    pub fn tag_values(&self, name: &str, key: &str) -> Vec<String> {
-        let Some((id, _)) = self.metric(name) else {
+    /// Distinct values of tag `key` among the series of `metric` (an id or a name).
+    pub fn tag_values(&self, metric: impl MetricRef, key: &str) -> Vec<String> {
+        let Some((id, _)) = self.metric(metric) else {
             return Vec::new();
         };
         let mut v: Vec<String> = self

@@ -67,6 +67,19 @@ impl TagSet {
     }
 }
 
+/// The tags every sample of a scenario carries: the plan's tags, then the scenario's own
+/// (which win), then `scenario:<name>`.
+pub fn scenario_tags(
+    plan_tags: &[(String, String)],
+    scenario_tags: &[(String, String)],
+    scenario: &str,
+) -> Vec<(String, String)> {
+    let mut t: Vec<(String, String)> = plan_tags.to_vec();
+    t.extend(scenario_tags.iter().cloned());
+    t.push((crate::names::SCENARIO_TAG.into(), scenario.to_string()));
+    t
+}
+
 /// Assigns ids to tag sets; lookups by id are cheap and lock-free for holders of an `Arc`.
 #[derive(Default)]
 pub(crate) struct Interner {
