@@ -5,6 +5,7 @@
 mod checks;
 mod record;
 mod request;
+mod step;
 mod tags;
 
 use checks::{evaluate_checks, extract_values, ParsedBody};
@@ -12,9 +13,10 @@ use record::HttpMetrics;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use step::Protocol;
 use tags::{FStep, ReqInfo, TagCache};
 use throng_engine::{IterFuture, IterInfo, IterOutcome, Vu, VuInit, Workload};
-use throng_http::{HttpClient, SharedConfig};
+use throng_http::{HttpClient, HttpResponse, SharedConfig};
 use throng_metrics::{MetricId, Registry};
 use throng_plan::{DataCursor, Plan, RenderCtx};
 
@@ -207,14 +209,12 @@ impl FlowVu {
         let hm = &shared.http_metrics;
         let tags = &mut self.tags;
         let late = self.lateness_ms;
-        let resp = self
-            .client
-            .execute(&req, |hop| {
-                let t = tags.get(reg, ri, hop.status, hop.error);
-                hm.record(reg, t, hop, !record::expected_status(hop.status), late);
-            })
-            .await;
-        let t = self.tags.get(reg, ri, resp.status, resp.error);
+        let mut on_extra = |hop: &HttpResponse| {
+            let t = tags.get(reg, ri, hop);
+            hm.record(reg, t, hop, !record::expected_status(hop.status), late);
+        };
+        let resp = Protocol::execute(&mut self.client, &req, &mut on_extra).await;
+        let t = self.tags.get(reg, ri, &resp);
         let failed = !record::expected_status(resp.status);
         hm.record(reg, t, &resp, failed, late);
         if ri.req.checks.is_empty() && ri.req.extract.is_empty() {

@@ -1,7 +1,7 @@
 //! Tag sets resolved at load (per request and check) and cached per VU (per status).
+use crate::step::{Failure, Outcome};
 use std::collections::HashMap;
 use std::time::Duration;
-use throng_http::ErrorKind;
 use throng_metrics::{Registry, TagSet, TagSetId};
 use throng_plan::{Plan, Request, Step};
 
@@ -92,34 +92,32 @@ fn walk(
         .collect()
 }
 
-/// Per-VU cache: (request, status, error) → tag set id. Interning happens once per
+/// Per-VU cache: (request, status, failure) → tag set id. Interning happens once per
 /// distinct combination; afterwards a lookup allocates nothing.
 #[derive(Default)]
 pub(crate) struct TagCache {
-    map: HashMap<(u32, u16, u16), TagSetId>,
+    map: HashMap<(u32, u16, Option<Failure>), TagSetId>,
 }
 
 impl TagCache {
-    pub fn get(
-        &mut self,
-        reg: &Registry,
-        ri: &ReqInfo,
-        status: u16,
-        error: Option<ErrorKind>,
-    ) -> TagSetId {
-        let code = error.map(|e| e.code()).unwrap_or(0);
-        *self.map.entry((ri.index, status, code)).or_insert_with(|| {
-            let expected = crate::record::expected_status(status);
-            let mut t = ri
-                .base
-                .with("status", &status.to_string())
-                .with("expected_response", if expected { "true" } else { "false" });
-            if let Some(e) = error {
-                t = t
-                    .with("error_code", &e.code().to_string())
-                    .with("error", e.name());
-            }
-            reg.intern(t)
-        })
+    /// The tag set of one outcome of request `ri`, of any step kind.
+    pub fn get(&mut self, reg: &Registry, ri: &ReqInfo, outcome: &impl Outcome) -> TagSetId {
+        let (status, failure) = (outcome.status(), outcome.failure());
+        *self
+            .map
+            .entry((ri.index, status, failure))
+            .or_insert_with(|| {
+                let expected = crate::record::expected_status(status);
+                let mut t = ri
+                    .base
+                    .with("status", &status.to_string())
+                    .with("expected_response", if expected { "true" } else { "false" });
+                if let Some(f) = failure {
+                    t = t
+                        .with("error_code", &f.code.to_string())
+                        .with("error", f.name);
+                }
+                reg.intern(t)
+            })
     }
 }
