@@ -91,8 +91,8 @@ pub struct DashFrame {
     pub statuses: BTreeMap<String, u64>,
     /// Failures by kind.
     pub errors: BTreeMap<String, u64>,
-    /// Phases: (scenario, phase, requests, p95).
-    pub phases: Vec<(String, String, u64, f64)>,
+    /// Phases so far (each written as `[scenario, phase, requests, p95]`).
+    pub phases: Vec<throng_metrics::PhaseProgress>,
     /// Requests so far.
     pub total_reqs: u64,
     /// Failed requests so far.

@@ -1,4 +1,4 @@
-//! Number formatting as k6 prints it.
+//! Number formatting as k6 prints it, and text escaping for the HTML and XML reports.
 
 /// A time in ms: `845µs`, `12.34ms`, `1.23s`, `1m2s`.
 pub fn format_ms(ms: f64) -> String {
@@ -20,6 +20,26 @@ pub fn format_ms(ms: f64) -> String {
     }
     let m = (s / 60.0).floor();
     format!("{}m{:.1}s", m as u64, s - m * 60.0)
+}
+
+/// A share (0..1) as a percentage with two decimals: `12.34%`.
+pub fn format_percent(share: f64) -> String {
+    format!("{:.2}%", share * 100.0)
+}
+
+/// Text escaped for HTML and XML text and double-quoted attributes: `&`, `<`, `>` and `"`.
+pub fn escape_xml(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Bytes with SI units: `512 B`, `12 kB`, `3.4 MB`.
@@ -66,5 +86,15 @@ mod tests {
         assert_eq!(format_bytes(512.0), "512 B");
         assert_eq!(format_bytes(12_345.0), "12.3 kB");
         assert_eq!(format_bytes(3_400_000.0), "3.4 MB");
+        assert_eq!(format_percent(0.12345), "12.35%");
+    }
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            escape_xml(r#"a<b> & "c" 'd'"#),
+            "a&lt;b&gt; &amp; &quot;c&quot; 'd'"
+        );
+        assert_eq!(escape_xml("&amp;"), "&amp;amp;");
     }
 }

@@ -1,20 +1,10 @@
 //! The self-contained HTML report: inline CSS and SVG charts drawn by [`crate::svg`]; no
 //! scripts, no CDN, so it opens offline and renders the same anywhere.
-use crate::format::{format_bytes, format_ms};
+use crate::format::{escape_xml as esc, format_bytes, format_ms, format_percent as pct};
 use crate::results::Results;
 use crate::svg::{bar_chart, line_chart, Line};
 use std::fmt::Write as _;
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-fn pct(v: f64) -> String {
-    format!("{:.2}%", v * 100.0)
-}
+use throng_metrics::names;
 
 const CSS: &str = r#"
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}
@@ -43,8 +33,8 @@ svg .bar{fill:#4c7bd9}
 /// The report page.
 pub fn html(r: &Results) -> String {
     let ok = r.thresholds.iter().all(|t| t.ok);
-    let reqs = r.value("http_reqs", "count").unwrap_or(0.0);
-    let failed = r.value("http_req_failed", "passes").unwrap_or(0.0);
+    let reqs = r.value(names::HTTP_REQS, "count").unwrap_or(0.0);
+    let failed = r.value(names::HTTP_REQ_FAILED, "passes").unwrap_or(0.0);
     let secs = (r.run.duration_ms / 1000.0).max(1e-9);
     let mut o = String::new();
     let _ = write!(
@@ -77,10 +67,10 @@ pub fn html(r: &Results) -> String {
         reqs / secs,
         failed as u64,
         pct(if reqs > 0.0 { failed / reqs } else { 0.0 }),
-        format_ms(r.value("http_req_duration", "avg").unwrap_or(0.0)),
-        format_ms(r.value("http_req_duration", "p(95)").unwrap_or(0.0)),
-        format_ms(r.value("http_req_duration", "p(99)").unwrap_or(0.0)),
-        format_bytes(r.value("data_received", "count").unwrap_or(0.0)),
+        format_ms(r.value(names::HTTP_REQ_DURATION, "avg").unwrap_or(0.0)),
+        format_ms(r.value(names::HTTP_REQ_DURATION, "p(95)").unwrap_or(0.0)),
+        format_ms(r.value(names::HTTP_REQ_DURATION, "p(99)").unwrap_or(0.0)),
+        format_bytes(r.value(names::DATA_RECEIVED, "count").unwrap_or(0.0)),
     );
 
     if !r.thresholds.is_empty() {
@@ -96,7 +86,7 @@ pub fn html(r: &Results) -> String {
                 .unwrap_or(false);
             let actual = if time {
                 format_ms(t.observed)
-            } else if t.stat == "rate" && base != "http_reqs" {
+            } else if t.stat == "rate" && base != names::HTTP_REQS {
                 pct(t.observed)
             } else {
                 format!("{:.2}", t.observed)

@@ -1,14 +1,12 @@
 //! JUnit XML for CI systems: one test case per threshold (`metric - expression`), failures
 //! carrying the observed value.
+use crate::format::escape_xml;
 use crate::results::Results;
 use std::fmt::Write as _;
 
+/// [`escape_xml`], and `'` as `&apos;` as JUnit files have always had it.
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
+    escape_xml(s).replace('\'', "&apos;")
 }
 
 /// The JUnit document.

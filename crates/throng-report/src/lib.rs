@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 mod export;
+mod file;
 mod format;
 mod html;
 mod junit;
@@ -17,15 +18,16 @@ mod svg;
 mod validate;
 
 pub use export::summary_export;
-pub use format::{format_bytes, format_ms, format_value};
+pub use file::{create_file, create_parent_dir, write_file, FileError};
+pub use format::{escape_xml, format_bytes, format_ms, format_percent, format_value};
 pub use html::html;
 pub use junit::junit_xml;
 pub use locust_csv::write_locust_csv;
 pub use markdown::markdown;
 pub use ndjson::NdjsonWriter;
 pub use results::{
-    CheckResult, GeneratorInfo, HistogramBin, MetricResult, RequestStats, Results, RunInfo,
-    ScenarioOutcome, SeriesDump, ThresholdResult, TimelinePoint, LOCUST_PERCENTILES,
+    CheckResult, FailureRow, GeneratorInfo, HistogramBin, MetricResult, RequestStats, Results,
+    RunInfo, ScenarioOutcome, SeriesDump, ThresholdResult, TimelinePoint, LOCUST_PERCENTILES,
 };
 pub use summary::{render_distribution, render_summary};
 pub use validate::{decode_hdr, ResultsFileError, RESULTS_VERSION};

@@ -20,9 +20,7 @@ fn ms(v: f64) -> String {
 
 /// Writes the three files; returns their paths.
 pub fn write_locust_csv(r: &Results, prefix: &Path) -> Result<Vec<PathBuf>, String> {
-    if let Some(dir) = prefix.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    }
+    crate::file::create_parent_dir(prefix).map_err(|e| e.to_string())?;
     let err = |p: &Path, e: csv::Error| format!("{}: {e}", p.display());
     let stats = path(prefix, "_stats.csv");
     let mut w = csv::Writer::from_path(&stats).map_err(|e| err(&stats, e))?;
@@ -125,9 +123,14 @@ pub fn write_locust_csv(r: &Results, prefix: &Path) -> Result<Vec<PathBuf>, Stri
     let mut w = csv::Writer::from_path(&failures).map_err(|e| err(&failures, e))?;
     w.write_record(["Method", "Name", "Error", "Occurrences"])
         .map_err(|e| err(&failures, e))?;
-    for (m, n, e, c) in &r.failure_rows {
-        w.write_record([m.as_str(), n.as_str(), e.as_str(), &c.to_string()])
-            .map_err(|e| err(&failures, e))?;
+    for f in &r.failure_rows {
+        w.write_record([
+            f.method.as_str(),
+            f.name.as_str(),
+            f.error.as_str(),
+            &f.occurrences.to_string(),
+        ])
+        .map_err(|e| err(&failures, e))?;
     }
     w.flush()
         .map_err(|e| format!("{}: {e}", failures.display()))?;

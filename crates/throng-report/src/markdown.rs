@@ -1,19 +1,16 @@
 //! The results document in Markdown: configuration, targets vs actual, behaviour by phase,
 //! per-request table, rate limiting, failures and expected vs actual. Nothing says TBD:
 //! what throng does not know is left out.
-use crate::format::{format_bytes, format_ms};
+use crate::format::{format_bytes, format_ms, format_percent as pct};
 use crate::results::Results;
 use std::fmt::Write as _;
-
-fn pct(v: f64) -> String {
-    format!("{:.2}%", v * 100.0)
-}
+use throng_metrics::names;
 
 /// The Markdown document.
 pub fn markdown(r: &Results) -> String {
     let mut o = String::new();
-    let reqs = r.value("http_reqs", "count").unwrap_or(0.0);
-    let failed = r.value("http_req_failed", "passes").unwrap_or(0.0);
+    let reqs = r.value(names::HTTP_REQS, "count").unwrap_or(0.0);
+    let failed = r.value(names::HTTP_REQ_FAILED, "passes").unwrap_or(0.0);
     let secs = r.run.duration_ms / 1000.0;
     let verdict = if r.thresholds.iter().all(|t| t.ok) {
         "✅ passed"
@@ -63,7 +60,7 @@ pub fn markdown(r: &Results) -> String {
         let time = r
             .metric(base)
             .map(|m| m.contains == throng_metrics::ValueType::Time);
-        let actual = if t.stat == "rate" && base != "http_reqs" {
+        let actual = if t.stat == "rate" && base != names::HTTP_REQS {
             pct(t.observed)
         } else if time == Some(true) {
             format_ms(t.observed)
@@ -90,7 +87,7 @@ pub fn markdown(r: &Results) -> String {
         "| Error rate | — | {} | |",
         pct(if reqs > 0.0 { failed / reqs } else { 0.0 })
     );
-    if let Some(avg) = r.value("http_req_duration", "avg") {
+    if let Some(avg) = r.value(names::HTTP_REQ_DURATION, "avg") {
         let _ = writeln!(o, "| Average response time | — | {} | |", format_ms(avg));
     }
 
@@ -154,9 +151,9 @@ pub fn markdown(r: &Results) -> String {
             pct(limited as f64 / reqs.max(1.0))
         );
         let _ = writeln!(o, "| Method | Name | 429s |\n|---|---|---:|");
-        for (m, n, e, c) in &r.failure_rows {
-            if e == "rate limited (429)" {
-                let _ = writeln!(o, "| {m} | {n} | {c} |");
+        for f in &r.failure_rows {
+            if f.error == "rate limited (429)" {
+                let _ = writeln!(o, "| {} | {} | {} |", f.method, f.name, f.occurrences);
             }
         }
         for p in r.phases.iter().filter(|p| p.rate_limited > 0) {

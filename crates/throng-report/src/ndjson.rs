@@ -16,11 +16,9 @@ pub struct NdjsonWriter {
 
 impl NdjsonWriter {
     /// Creates (truncates) the file; gzipped when the name ends in `.gz`.
-    pub fn create(path: &Path) -> Result<NdjsonWriter, String> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        }
-        let f = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    /// The error names the file (or folder) and carries the system's error.
+    pub fn create(path: &Path) -> Result<NdjsonWriter, crate::FileError> {
+        let f = crate::file::create_file(path)?;
         let gz = path.extension().is_some_and(|e| e == "gz");
         let out: Box<dyn Write + Send> = if gz {
             Box::new(BufWriter::new(GzEncoder::new(f, Compression::fast())))

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use throng_metrics::threshold::{Stat, Verdict};
-use throng_metrics::{Agg, MetricKind, Snapshot, ThresholdSet, ValueType};
+use throng_metrics::{names, Agg, MetricKind, Snapshot, ThresholdSet, ValueType};
 
 /// One scenario's outcome, filled in by the run.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -233,35 +233,60 @@ impl RequestStats {
     }
 }
 
+/// Failed requests of one (method, name, error), a row of Locust's failures.csv. Written
+/// in a results file as the array `[method, name, error, occurrences]`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(
+    from = "(String, String, String, u64)",
+    into = "(String, String, String, u64)"
+)]
+pub struct FailureRow {
+    /// The request's method.
+    pub method: String,
+    /// The request's `name` tag.
+    pub name: String,
+    /// The failure kind (`timeout`, `http 500`, `rate limited (429)`, ...).
+    pub error: String,
+    /// How many.
+    pub occurrences: u64,
+}
+
+impl From<(String, String, String, u64)> for FailureRow {
+    fn from((method, name, error, occurrences): (String, String, String, u64)) -> Self {
+        FailureRow {
+            method,
+            name,
+            error,
+            occurrences,
+        }
+    }
+}
+
+impl From<FailureRow> for (String, String, String, u64) {
+    fn from(r: FailureRow) -> Self {
+        (r.method, r.name, r.error, r.occurrences)
+    }
+}
+
 fn request_stats(snap: &Snapshot, elapsed_s: f64) -> Vec<RequestStats> {
+    let b = snap.builtin();
     let mut keys: Vec<(String, String)> = Vec::new();
-    if let Some((id, _)) = snap.metric("http_reqs") {
-        for (k, _) in snap.series().filter(|(k, _)| k.metric == id) {
-            let t = snap.tags(k.tags);
-            let key = (
-                t.get("method").unwrap_or("").to_string(),
-                t.get("name").unwrap_or("").to_string(),
-            );
-            if !keys.contains(&key) {
-                keys.push(key);
-            }
+    for (k, _) in snap.series().filter(|(k, _)| k.metric == b.http_reqs) {
+        let t = snap.tags(k.tags);
+        let key = (
+            t.get("method").unwrap_or("").to_string(),
+            t.get("name").unwrap_or("").to_string(),
+        );
+        if !keys.contains(&key) {
+            keys.push(key);
         }
     }
     keys.sort();
     let row = |method: &str, name: &str, filter: &[(String, String)]| {
-        let count = snap
-            .aggregate("http_reqs", filter)
-            .map(|a| a.count())
-            .unwrap_or(0.0);
-        let failures = snap
-            .aggregate("http_req_failed", filter)
-            .map(|a| a.count())
-            .unwrap_or(0.0);
-        let received = snap
-            .aggregate("data_received", filter)
-            .map(|a| a.count())
-            .unwrap_or(0.0);
-        let d = snap.aggregate("http_req_duration", filter);
+        let count = snap.count(b.http_reqs, filter);
+        let failures = snap.count(b.http_req_failed, filter);
+        let received = snap.count(b.data_received, filter);
+        let d = snap.aggregate(b.http_req_duration, filter);
         let t = d.as_ref().and_then(Agg::trend);
         RequestStats {
             method: method.to_string(),
@@ -365,7 +390,7 @@ pub struct Results {
     pub requests: Vec<RequestStats>,
     /// Failed requests by (method, name, error), for Locust's failures.csv.
     #[serde(default)]
-    pub failure_rows: Vec<(String, String, String, u64)>,
+    pub failure_rows: Vec<FailureRow>,
     /// Raw series with histograms (checked when read: each histogram must decode and agree
     /// with its series' count, min, max and sum).
     #[serde(deserialize_with = "crate::validate::series")]
@@ -433,11 +458,13 @@ impl Results {
         timeline: Vec<TimelinePoint>,
     ) -> Results {
         let elapsed_s = run.duration_ms / 1000.0;
+        let b = snap.builtin();
         let mut metrics = Vec::new();
-        for def in snap.metrics() {
-            let agg = snap.aggregate(&def.name, &[]);
+        for (i, def) in snap.metrics().iter().enumerate() {
+            let id = throng_metrics::MetricId(i as u32);
+            let agg = snap.aggregate(id, &[]);
             // metrics without samples are left out, except the core ones k6 always shows
-            let always = matches!(def.name.as_str(), "vus" | "vus_max" | "iterations");
+            let always = [b.vus, b.vus_max, b.iterations].contains(&id);
             let agg = match agg {
                 Some(a) => a,
                 None if always => empty_agg(def.kind),
@@ -454,9 +481,9 @@ impl Results {
         }
         // sub-metrics: k6's default expected_response one, plus every threshold key
         let mut subs: Vec<(String, Vec<(String, String)>)> = Vec::new();
-        if snap.aggregate("http_req_duration", &[]).is_some() {
+        if snap.aggregate(b.http_req_duration, &[]).is_some() {
             subs.push((
-                "http_req_duration".into(),
+                names::HTTP_REQ_DURATION.into(),
                 vec![("expected_response".into(), "true".into())],
             ));
         }
@@ -527,79 +554,73 @@ impl Results {
             })
             .collect();
         let mut checks: Vec<CheckResult> = Vec::new();
-        if let Some((cid, _)) = snap.metric("checks") {
-            for (k, agg) in snap.series() {
-                if k.metric != cid {
-                    continue;
+        for (k, agg) in snap.series() {
+            if k.metric != b.checks {
+                continue;
+            }
+            let tags = snap.tags(k.tags);
+            let name = tags.get("check").unwrap_or("").to_string();
+            let group = tags.get("group").unwrap_or("").to_string();
+            let (p, f) = match agg {
+                Agg::Rate { trues, total } => (*trues, total - trues),
+                _ => (0, 0),
+            };
+            match checks
+                .iter_mut()
+                .find(|c| c.name == name && c.group == group)
+            {
+                Some(c) => {
+                    c.passes += p;
+                    c.fails += f;
                 }
-                let tags = snap.tags(k.tags);
-                let name = tags.get("check").unwrap_or("").to_string();
-                let group = tags.get("group").unwrap_or("").to_string();
-                let (p, f) = match agg {
-                    Agg::Rate { trues, total } => (*trues, total - trues),
-                    _ => (0, 0),
-                };
-                match checks
-                    .iter_mut()
-                    .find(|c| c.name == name && c.group == group)
-                {
-                    Some(c) => {
-                        c.passes += p;
-                        c.fails += f;
-                    }
-                    None => checks.push(CheckResult {
-                        name,
-                        group,
-                        passes: p,
-                        fails: f,
-                    }),
-                }
+                None => checks.push(CheckResult {
+                    name,
+                    group,
+                    passes: p,
+                    fails: f,
+                }),
             }
         }
         let series = dump_series(snap);
         let mut status_codes = BTreeMap::new();
         let mut errors = BTreeMap::new();
-        if let Some((rid, _)) = snap.metric("http_reqs") {
-            for (k, agg) in snap.series().filter(|(k, _)| k.metric == rid) {
-                let tags = snap.tags(k.tags);
-                let n = agg.count() as u64;
-                if let Some(st) = tags.get("status") {
-                    *status_codes.entry(st.to_string()).or_insert(0) += n;
-                }
-                if let Some(e) = tags.get("error") {
-                    *errors.entry(e.to_string()).or_insert(0) += n;
-                }
+        for (k, agg) in snap.series().filter(|(k, _)| k.metric == b.http_reqs) {
+            let tags = snap.tags(k.tags);
+            let n = agg.count() as u64;
+            if let Some(st) = tags.get("status") {
+                *status_codes.entry(st.to_string()).or_insert(0) += n;
+            }
+            if let Some(e) = tags.get("error") {
+                *errors.entry(e.to_string()).or_insert(0) += n;
             }
         }
         let latency_histogram = snap
-            .aggregate("http_req_duration", &[])
+            .aggregate(b.http_req_duration, &[])
             .and_then(|a| a.trend().map(|t| histogram_bins(t, 10)))
             .unwrap_or_default();
         let requests = request_stats(snap, elapsed_s);
-        let mut failure_rows: Vec<(String, String, String, u64)> = Vec::new();
-        if let Some((rid, _)) = snap.metric("http_reqs") {
-            for (k, agg) in snap.series().filter(|(k, _)| k.metric == rid) {
-                let t = snap.tags(k.tags);
-                if t.get("expected_response") != Some("false") {
-                    continue;
-                }
-                let err = match (t.get("error"), t.get("status")) {
-                    (Some(e), _) => e.to_string(),
-                    (None, Some("429")) => "rate limited (429)".to_string(),
-                    (None, s) => format!("http {}", s.unwrap_or("0")),
-                };
-                let key = (
-                    t.get("method").unwrap_or("").to_string(),
-                    t.get("name").unwrap_or("").to_string(),
-                    err,
-                );
-                match failure_rows
-                    .iter_mut()
-                    .find(|r| r.0 == key.0 && r.1 == key.1 && r.2 == key.2)
-                {
-                    Some(r) => r.3 += agg.count() as u64,
-                    None => failure_rows.push((key.0, key.1, key.2, agg.count() as u64)),
-                }
+        let mut failure_rows: Vec<FailureRow> = Vec::new();
+        for (k, agg) in snap.series().filter(|(k, _)| k.metric == b.http_reqs) {
+            let t = snap.tags(k.tags);
+            if t.get("expected_response") != Some("false") {
+                continue;
+            }
+            let row = FailureRow {
+                method: t.get("method").unwrap_or("").to_string(),
+                name: t.get("name").unwrap_or("").to_string(),
+                error: crate::series::failure_kind(t),
+                occurrences: 0,
+            };
+            let n = agg.count() as u64;
+            match failure_rows
+                .iter_mut()
+                .find(|r| r.method == row.method && r.name == row.name && r.error == row.error)
+            {
+                Some(r) => r.occurrences += n,
+                None => failure_rows.push(FailureRow {
+                    occurrences: n,
+                    ..row
+                }),
             }
         }
         Results {
@@ -638,7 +659,7 @@ impl Results {
         self.metrics.iter().find(|m| m.name == name)
     }
 
-    /// A value of a metric (`("http_reqs", "count")`), if present.
+    /// A value of a metric (`(names::HTTP_REQS, "count")`), if present.
     pub fn value(&self, name: &str, key: &str) -> Option<f64> {
         self.metric(name).and_then(|m| m.values.get(key).copied())
     }
@@ -712,4 +733,38 @@ fn dump_series(snap: &Snapshot) -> Vec<SeriesDump> {
         out.push(d);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FailureRow;
+    use crate::series::PhaseProgress;
+
+    #[test]
+    fn named_rows_keep_their_array_shape() {
+        let row = FailureRow {
+            method: "GET".into(),
+            name: "/a".into(),
+            error: "http 500".into(),
+            occurrences: 3,
+        };
+        let json = serde_json::to_string(&row).expect("encode");
+        assert_eq!(json, r#"["GET","/a","http 500",3]"#);
+        assert_eq!(
+            serde_json::from_str::<FailureRow>(&json).expect("decode"),
+            row
+        );
+        let p = PhaseProgress {
+            scenario: "s".into(),
+            phase: "steady 5 VUs".into(),
+            requests: 7,
+            p95_ms: 1.5,
+        };
+        let json = serde_json::to_string(&p).expect("encode");
+        assert_eq!(json, r#"["s","steady 5 VUs",7,1.5]"#);
+        assert_eq!(
+            serde_json::from_str::<PhaseProgress>(&json).expect("decode"),
+            p
+        );
+    }
 }

@@ -7,7 +7,8 @@ use crate::rollup::{Dist, Roll, Tiers};
 pub use crate::rollup::{MAX_POINTS, TIERS};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use throng_metrics::{Agg, Snapshot, TrendAgg};
+pub use throng_metrics::PhaseProgress;
+use throng_metrics::{names, Agg, Snapshot, TagSet, TrendAgg};
 use throng_plan::Plan;
 
 fn one() -> f64 {
@@ -310,8 +311,14 @@ pub struct SeriesRecorder {
     scratch: TrendAgg,
 }
 
-fn pct(t: &TrendAgg, p: f64) -> f64 {
-    t.percentile(p)
+/// What a failed request's tags say went wrong: its `error` tag, `rate limited (429)`, or
+/// `http <status>` (`http 0` when it got no answer).
+pub(crate) fn failure_kind(tags: &TagSet) -> String {
+    match (tags.get("error"), tags.get("status").unwrap_or("0")) {
+        (Some(err), _) => err.to_string(),
+        (None, "429") => "rate limited (429)".to_string(),
+        (None, s) => format!("http {s}"),
+    }
 }
 
 /// Everything the recorder built.
@@ -383,37 +390,34 @@ impl SeriesRecorder {
         // the second this interval belongs to, by its middle (as phases are)
         let sec = (t - 0.5).max(0.0).floor() as u64;
         let t_r = (t * 10.0).round() / 10.0;
-        let count = |m: &str, f: &[(String, String)]| {
-            snap.aggregate_interval(m, f)
-                .map(|a| a.count())
-                .unwrap_or(0.0)
-        };
+        let b = snap.builtin();
+        let count = |m, f: &[(String, String)]| snap.count_interval(m, f);
         let s429 = [("status".to_string(), "429".to_string())];
-        let dur = snap.aggregate_interval("http_req_duration", &[]);
+        let dur = snap.aggregate_interval(b.http_req_duration, &[]);
         let tr = dur.as_ref().and_then(Agg::trend);
-        let all = snap.aggregate("http_req_duration", &[]);
+        let all = snap.aggregate(b.http_req_duration, &[]);
         let all_t = all.as_ref().and_then(Agg::trend);
-        let total = |m: &str| snap.aggregate(m, &[]).map(|a| a.count()).unwrap_or(0.0);
-        let total_reqs = total("http_reqs");
+        let total = |m| snap.count(m, &[]);
+        let total_reqs = total(b.http_reqs);
         let mut point = SecondPoint {
             total_reqs: total_reqs as u64,
-            total_failures: total("http_req_failed") as u64,
-            total_p50: all_t.map(|t| pct(t, 50.0)).unwrap_or(0.0),
+            total_failures: total(b.http_req_failed) as u64,
+            total_p50: all_t.map(|t| t.percentile(50.0)).unwrap_or(0.0),
             total_avg: all_t.map(|t| t.avg()).unwrap_or(0.0),
             total_min: all_t.map(|t| t.min_or_zero()).unwrap_or(0.0),
             total_max: all_t.map(|t| t.max_or_zero()).unwrap_or(0.0),
             total_avg_size: if total_reqs > 0.0 {
-                total("data_received") / total_reqs
+                total(b.data_received) / total_reqs
             } else {
                 0.0
             },
             t: t_r,
             vus,
-            reqs: count("http_reqs", &[]) as u64,
-            failures: count("http_req_failed", &[]) as u64,
-            rate_limited: count("http_reqs", &s429) as u64,
-            data_sent: count("data_sent", &[]),
-            data_received: count("data_received", &[]),
+            reqs: count(b.http_reqs, &[]) as u64,
+            failures: count(b.http_req_failed, &[]) as u64,
+            rate_limited: count(b.http_reqs, &s429) as u64,
+            data_sent: count(b.data_sent, &[]),
+            data_received: count(b.data_received, &[]),
             ..Default::default()
         };
         point.latency_from(tr);
@@ -425,16 +429,14 @@ impl SeriesRecorder {
                 t: t_r,
                 vus,
                 http_reqs: total_reqs as u64,
-                http_req_failed: total("http_req_failed") as u64,
-                iterations: total("iterations") as u64,
+                http_req_failed: total(b.http_req_failed) as u64,
+                iterations: total(b.iterations) as u64,
             },
             &Dist::default(),
             &mut self.scratch,
         );
         // per request name, failures by kind, phases: one pass over the interval's series
-        let Some((reqs_id, _)) = snap.metric("http_reqs") else {
-            return;
-        };
+        let reqs_id = b.http_reqs;
         let mid = t - 0.5;
         let on_clock = |d: std::time::Duration| -> Option<f64> {
             let s = d.as_secs_f64() - self.start_on_clock?;
@@ -445,17 +447,12 @@ impl SeriesRecorder {
             let tags = snap.tags(k.tags);
             let n = agg.count() as u64;
             let name = tags.get("name").unwrap_or("").to_string();
-            let status = tags.get("status").unwrap_or("0");
             let failed = tags.get("expected_response") == Some("false");
             let e = names.entry(name.clone()).or_default();
             e.0 += n;
             if failed {
                 e.1 += n;
-                let kind = match (tags.get("error"), status) {
-                    (Some(err), _) => err.to_string(),
-                    (None, "429") => "rate limited (429)".to_string(),
-                    (None, s) => format!("http {s}"),
-                };
+                let kind = failure_kind(tags);
                 // the real times of the first and last failure of this series (the metrics
                 // layer keeps them for failure series); the report time if unknown
                 let (first, last) = snap
@@ -481,7 +478,7 @@ impl SeriesRecorder {
         }
         for (name, (reqs, failures)) in names {
             let f = [("name".to_string(), name.clone())];
-            let d = snap.aggregate_interval("http_req_duration", &f);
+            let d = snap.aggregate_interval(b.http_req_duration, &f);
             let tr = d.as_ref().and_then(Agg::trend);
             self.by_name.entry(name).or_default().push(
                 sec,
@@ -489,7 +486,7 @@ impl SeriesRecorder {
                     t: t_r,
                     reqs,
                     failures,
-                    p95: tr.map(|t| pct(t, 95.0)).unwrap_or(0.0),
+                    p95: tr.map(|t| t.percentile(95.0)).unwrap_or(0.0),
                     ..Default::default()
                 },
                 &Dist::of(tr),
@@ -517,13 +514,13 @@ impl SeriesRecorder {
                 .find(|i| mid < self.phases[*i].meta.end_s)
                 .or(idx.last().copied());
             let Some(i) = pick else { continue };
-            let f = [("scenario".to_string(), sc.clone())];
-            let reqs = count("http_reqs", &f) as u64;
+            let f = [(names::SCENARIO_TAG.to_string(), sc.clone())];
+            let reqs = count(b.http_reqs, &f) as u64;
             if reqs == 0 {
                 continue;
             }
-            let failed_here = count("http_req_failed", &f) as u64;
-            let d = snap.aggregate_interval("http_req_duration", &f);
+            let failed_here = count(b.http_req_failed, &f) as u64;
+            let d = snap.aggregate_interval(b.http_req_duration, &f);
             let tr = d.as_ref().and_then(Agg::trend);
             self.by_scenario.entry(sc.clone()).or_default().push(
                 sec,
@@ -531,7 +528,7 @@ impl SeriesRecorder {
                     t: t_r,
                     reqs,
                     failures: failed_here,
-                    p95: tr.map(|t| pct(t, 95.0)).unwrap_or(0.0),
+                    p95: tr.map(|t| t.percentile(95.0)).unwrap_or(0.0),
                     ..Default::default()
                 },
                 &Dist::of(tr),
@@ -541,7 +538,7 @@ impl SeriesRecorder {
             ph.meta.requests += reqs;
             ph.meta.failures += failed_here;
             let f429 = [f[0].clone(), s429[0].clone()];
-            ph.meta.rate_limited += count("http_reqs", &f429) as u64;
+            ph.meta.rate_limited += count(b.http_reqs, &f429) as u64;
             if let Some(tr) = tr {
                 ph.hist.merge(tr);
             }
@@ -567,17 +564,15 @@ impl SeriesRecorder {
                 .sum::<usize>()
     }
 
-    /// Phases so far: (scenario, phase, requests, p95 ms).
-    pub fn phase_progress(&self) -> Vec<(String, String, u64, f64)> {
+    /// Phases so far.
+    pub fn phase_progress(&self) -> Vec<PhaseProgress> {
         self.phases
             .iter()
-            .map(|p| {
-                (
-                    p.meta.scenario.clone(),
-                    p.meta.name.clone(),
-                    p.meta.requests,
-                    p.hist.percentile(95.0),
-                )
+            .map(|p| PhaseProgress {
+                scenario: p.meta.scenario.clone(),
+                phase: p.meta.name.clone(),
+                requests: p.meta.requests,
+                p95_ms: p.hist.percentile(95.0),
             })
             .collect()
     }

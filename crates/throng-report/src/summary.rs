@@ -2,7 +2,7 @@
 use crate::format::{format_bytes, format_ms, format_value};
 use crate::results::{MetricResult, Results};
 use std::fmt::Write as _;
-use throng_metrics::{MetricKind, ValueType};
+use throng_metrics::{names, MetricKind, ValueType};
 
 const WIDTH: usize = 40;
 
@@ -66,17 +66,18 @@ fn category(name: &str) -> &'static str {
         "HTTP"
     } else if name.starts_with("data_") {
         "NETWORK"
-    } else if matches!(
-        name,
-        "iterations"
-            | "iteration_duration"
-            | "dropped_iterations"
-            | "vus"
-            | "vus_max"
-            | "group_duration"
-    ) {
+    } else if [
+        names::ITERATIONS,
+        names::ITERATION_DURATION,
+        names::DROPPED_ITERATIONS,
+        names::VUS,
+        names::VUS_MAX,
+        names::GROUP_DURATION,
+    ]
+    .contains(&name)
+    {
         "EXECUTION"
-    } else if name == "checks" {
+    } else if name == names::CHECKS {
         ""
     } else {
         "CUSTOM"
@@ -321,8 +322,8 @@ pub fn render_summary(r: &Results, color: bool) -> String {
     }
 
     // the plain block
-    let reqs = r.value("http_reqs", "count").unwrap_or(0.0) as u64;
-    let failed = r.value("http_req_failed", "passes").unwrap_or(0.0) as u64;
+    let reqs = r.value(names::HTTP_REQS, "count").unwrap_or(0.0) as u64;
+    let failed = r.value(names::HTTP_REQ_FAILED, "passes").unwrap_or(0.0) as u64;
     let ok = reqs.saturating_sub(failed);
     let _ = writeln!(o);
     let _ = writeln!(o, "  total requests:    {reqs}");
@@ -349,7 +350,7 @@ pub fn render_summary(r: &Results, color: bool) -> String {
     let _ = writeln!(
         o,
         "  avg response time: {}",
-        format_ms(r.value("http_req_duration", "avg").unwrap_or(0.0))
+        format_ms(r.value(names::HTTP_REQ_DURATION, "avg").unwrap_or(0.0))
     );
     if !r.thresholds.is_empty() {
         let failed_t = r.thresholds.iter().filter(|t| !t.ok).count();

@@ -1,5 +1,6 @@
 //! Charts drawn as inline SVG by our own code: one time axis, several series, a legend.
 //! No JavaScript, no external library, so a report opens offline.
+use crate::format::escape_xml as esc;
 use std::fmt::Write as _;
 
 /// One line of a chart.
@@ -18,12 +19,6 @@ const L: f64 = 56.0;
 const R: f64 = 12.0;
 const T: f64 = 28.0;
 const B: f64 = 36.0;
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
 
 /// A "nice" step for about `n` ticks over `span`.
 fn step(span: f64, n: f64) -> f64 {

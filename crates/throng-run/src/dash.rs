@@ -23,20 +23,18 @@ pub(crate) fn frame(i: FrameInput<'_>) -> DashFrame {
     let mut checks = BTreeMap::new();
     let mut statuses = BTreeMap::new();
     let mut errors = BTreeMap::new();
+    let b = i.snap.builtin();
     for (k, agg) in i.snap.series() {
-        let Some(def) = i.snap.metrics().get(k.metric.0 as usize) else {
-            continue;
-        };
         let tags = i.snap.tags(k.tags);
-        match (def.name.as_str(), agg) {
-            ("checks", Agg::Rate { trues, total }) => {
+        match (k.metric, agg) {
+            (m, Agg::Rate { trues, total }) if m == b.checks => {
                 let e: &mut (u64, u64) = checks
                     .entry(tags.get("check").unwrap_or("").to_string())
                     .or_default();
                 e.0 += trues;
                 e.1 += total - trues;
             }
-            ("http_reqs", a) => {
+            (m, a) if m == b.http_reqs => {
                 let n = a.count() as u64;
                 *statuses
                     .entry(tags.get("status").unwrap_or("0").to_string())
@@ -48,7 +46,7 @@ pub(crate) fn frame(i: FrameInput<'_>) -> DashFrame {
             _ => {}
         }
     }
-    let count = |m: &str| i.snap.aggregate(m, &[]).map(|a| a.count()).unwrap_or(0.0) as u64;
+    let count = |m| i.snap.count(m, &[]) as u64;
     DashFrame {
         status: if i.finished { "finished" } else { "running" }.into(),
         plan: i.plan.to_string(),
@@ -91,11 +89,11 @@ pub(crate) fn frame(i: FrameInput<'_>) -> DashFrame {
         statuses,
         errors,
         phases: i.recorder.phase_progress(),
-        total_reqs: count("http_reqs"),
-        total_failed: count("http_req_failed"),
+        total_reqs: count(b.http_reqs),
+        total_failed: count(b.http_req_failed),
         total_p95: i
             .snap
-            .aggregate("http_req_duration", &[])
+            .aggregate(b.http_req_duration, &[])
             .and_then(|a| a.trend().map(|t| t.percentile(95.0)))
             .unwrap_or(0.0),
     }

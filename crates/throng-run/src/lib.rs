@@ -20,7 +20,7 @@ use throng_engine::{Engine, ScenarioSpec};
 use throng_flow::FlowWorkload;
 use throng_http::{ClientOptions, HttpVersion, SharedConfig};
 use throng_live::LiveSink;
-use throng_metrics::{Registry, TagSet, ThresholdSet};
+use throng_metrics::{scenario_tags, Registry, TagSet, ThresholdSet};
 use throng_plan::{Http2Mode, Plan};
 use throng_report::{Results, RunInfo, ScenarioOutcome};
 use tokio_util::sync::CancellationToken;
@@ -71,9 +71,9 @@ pub enum RunError {
     /// The TLS settings are unusable (e.g. a bad CA file).
     #[error(transparent)]
     Tls(#[from] throng_http::TlsError),
-    /// An output could not be opened.
+    /// An output could not be opened: the file (or folder) and the system's error.
     #[error("cannot open an output: {0}")]
-    Output(String),
+    Output(#[from] throng_report::FileError),
 }
 
 impl RunError {
@@ -114,9 +114,7 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         .iter()
         .enumerate()
         .map(|(i, sc)| {
-            let mut tags: Vec<(String, String)> = plan.http.tags.clone();
-            tags.extend(sc.tags.iter().cloned());
-            tags.push(("scenario".into(), sc.name.clone()));
+            let tags = scenario_tags(&plan.http.tags, &sc.tags, &sc.name);
             ScenarioSpec {
                 name: sc.name.clone(),
                 executor: sc.executor.clone(),
@@ -161,7 +159,7 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     let mut raw_out = match &req.files.ndjson {
         Some(p) => {
             reg.enable_raw();
-            Some(raw::RawOutput::start(p).map_err(RunError::Output)?)
+            Some(raw::RawOutput::start(p)?)
         }
         None => None,
     };
@@ -335,18 +333,18 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     results.by_scenario = series.by_scenario;
     results.phases = series.phases;
     results.failures = series.failures;
-    let (cores, cpu_avg, cpu_peak, cpu_secs) = monitor.finish();
+    let cpu = monitor.finish();
     results.generator = Some(
         throng_report::GeneratorInfo {
-            cores,
-            cpu_avg_pct: cpu_avg,
-            cpu_peak_pct: cpu_peak,
-            cpu_seconds: cpu_secs,
+            cores: cpu.cores,
+            cpu_avg_pct: cpu.avg_pct,
+            cpu_peak_pct: cpu.peak_pct,
+            cpu_seconds: cpu.seconds,
             peak_rss_bytes: monitor::peak_rss(),
             schedule_lag_p99_ms: snap
-                .aggregate("schedule_lag", &[])
+                .aggregate(snap.builtin().schedule_lag, &[])
                 .and_then(|a| a.trend().map(|t| t.percentile(99.0))),
-            dropped_iterations: results.value("dropped_iterations", "count").unwrap_or(0.0) as u64,
+            dropped_iterations: snap.count(snap.builtin().dropped_iterations, &[]) as u64,
             ..Default::default()
         }
         .judge(),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use throng_engine::ScenarioStats;
 use throng_live::{LiveView, ScenarioLive};
-use throng_metrics::Snapshot;
+use throng_metrics::{names, Snapshot};
 use throng_plan::Plan;
 
 struct Entry {
@@ -48,19 +48,14 @@ impl LiveState {
 
     /// Takes the request figures of a new snapshot (call once a second).
     pub fn absorb(&mut self, snap: &Snapshot) {
+        let b = snap.builtin();
         for e in &mut self.entries {
-            let f = [("scenario".to_string(), e.name.clone())];
-            let reqs = snap
-                .aggregate("http_reqs", &f)
-                .map(|a| a.count())
-                .unwrap_or(0.0) as u64;
-            e.failed = snap
-                .aggregate("http_req_failed", &f)
-                .map(|a| a.count())
-                .unwrap_or(0.0) as u64;
+            let f = [(names::SCENARIO_TAG.to_string(), e.name.clone())];
+            let reqs = snap.count(b.http_reqs, &f) as u64;
+            e.failed = snap.count(b.http_req_failed, &f) as u64;
             e.ok = reqs.saturating_sub(e.failed);
             e.p95 = snap
-                .aggregate("http_req_duration", &f)
+                .aggregate(b.http_req_duration, &f)
                 .and_then(|a| a.trend().map(|t| t.percentile(95.0)))
                 .unwrap_or(0.0);
             e.rps = reqs.saturating_sub(e.last_reqs) as f64;

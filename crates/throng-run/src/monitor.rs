@@ -23,6 +23,19 @@ pub(crate) fn peak_rss() -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// The generator's CPU use over a run.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub(crate) struct CpuUsage {
+    /// CPU cores available.
+    pub cores: usize,
+    /// Average CPU use, % of all cores (`None` where /proc cannot be read).
+    pub avg_pct: Option<f64>,
+    /// Highest 1-second CPU use, % of all cores.
+    pub peak_pct: Option<f64>,
+    /// CPU seconds used (user + system).
+    pub seconds: Option<f64>,
+}
+
 /// Samples CPU use once a second.
 pub(crate) struct Monitor {
     cores: usize,
@@ -61,21 +74,24 @@ impl Monitor {
         self.last = (now, cpu);
     }
 
-    /// (cores, average CPU % of all cores, peak 1-second CPU %, CPU seconds used).
-    pub fn finish(&mut self) -> (usize, Option<f64>, Option<f64>, Option<f64>) {
+    /// The CPU use since [`Monitor::new`] (takes a last sample).
+    pub fn finish(&mut self) -> CpuUsage {
         self.sample();
         let wall = self.start.elapsed().as_secs_f64();
         match (cpu_seconds(), self.start_cpu) {
             (Some(c), Some(s)) if wall > 0.0 => {
                 let used = c - s;
-                (
-                    self.cores,
-                    Some(used / wall / self.cores as f64 * 100.0),
-                    Some(self.peak_pct),
-                    Some(used),
-                )
+                CpuUsage {
+                    cores: self.cores,
+                    avg_pct: Some(used / wall / self.cores as f64 * 100.0),
+                    peak_pct: Some(self.peak_pct),
+                    seconds: Some(used),
+                }
             }
-            _ => (self.cores, None, None, None),
+            _ => CpuUsage {
+                cores: self.cores,
+                ..CpuUsage::default()
+            },
         }
     }
 }
@@ -95,9 +111,9 @@ mod tests {
             x = x.wrapping_add(i * i);
         }
         assert!(x > 0);
-        let (cores, avg, _, used) = m.finish();
-        assert!(cores >= 1);
-        assert!(avg.is_some() && used.is_some());
+        let cpu = m.finish();
+        assert!(cpu.cores >= 1);
+        assert!(cpu.avg_pct.is_some() && cpu.seconds.is_some());
         assert!(peak_rss().unwrap_or(0) > 1_000_000);
     }
 }

@@ -3,18 +3,19 @@
 use std::path::Path;
 use std::sync::mpsc;
 use throng_metrics::{RawSample, Snapshot};
-use throng_report::NdjsonWriter;
+use throng_report::{FileError, NdjsonWriter};
 
 type Batch = (Vec<RawSample>, Snapshot);
 
 /// A running NDJSON writer.
 pub(crate) struct RawOutput {
     tx: Option<mpsc::Sender<Batch>>,
-    thread: Option<std::thread::JoinHandle<Result<(), String>>>,
+    thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
 }
 
 impl RawOutput {
-    pub fn start(path: &Path) -> Result<RawOutput, String> {
+    /// Opens the file and starts the writer thread; the error names the file.
+    pub fn start(path: &Path) -> Result<RawOutput, FileError> {
         let mut w = NdjsonWriter::create(path)?;
         let (tx, rx) = mpsc::channel::<Batch>();
         let thread = std::thread::Builder::new()
@@ -23,17 +24,15 @@ impl RawOutput {
                 let mut err = None;
                 for (mut batch, snap) in rx {
                     if err.is_none() {
-                        if let Err(e) = w.write(&mut batch, &snap) {
-                            err = Some(e.to_string());
-                        }
+                        err = w.write(&mut batch, &snap).err();
                     }
                 }
                 match err {
                     Some(e) => Err(e),
-                    None => w.finish().map_err(|e| e.to_string()),
+                    None => w.finish(),
                 }
             })
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| FileError::new(path, e))?;
         Ok(RawOutput {
             tx: Some(tx),
             thread: Some(thread),
@@ -48,12 +47,12 @@ impl RawOutput {
     }
 
     /// Writes what is queued and closes the file.
-    pub fn finish(&mut self) -> Result<(), String> {
+    pub fn finish(&mut self) -> std::io::Result<()> {
         self.tx.take();
         match self.thread.take() {
             Some(t) => t
                 .join()
-                .map_err(|_| "the writer thread panicked".to_string())?,
+                .map_err(|_| std::io::Error::other("the writer thread panicked"))?,
             None => Ok(()),
         }
     }
