@@ -62,6 +62,9 @@ pub(super) fn compile_executor(cx: &mut Cx<'_>, r: &RawScenario) -> Option<Execu
                     cx.err(v, format!("{what} must be at least 1"));
                     None
                 }
+                // VU counts hold connections, so they meet the VU ceiling and the
+                // open-file limit; other counts (iterations) need neither
+                Some(v) if what == "iterations" => Some(v.value),
                 Some(v) => match check_vus(what, v.value, cx.open_files) {
                     Ok(()) => Some(v.value),
                     Err(e) => {
