@@ -13,7 +13,7 @@ mod jwt;
 mod metrics;
 mod routes;
 
-pub use config::{DemoConfig, Latency, RateLimit};
+pub use config::{DemoConfig, ErrorRate, Latency, RateLimit, SettingError, Stall};
 
 /// The plan `throng demo` runs against this target (the same text as `examples/demo.yaml`,
 /// which a test keeps identical).
