@@ -9,9 +9,10 @@ mod files;
 mod monitor;
 mod raw;
 mod remote_write;
+pub mod servers;
 
 pub use exit::ExitCode;
-pub use files::{write_reports, ReportFiles};
+pub use files::{check_url, write_reports, OutError, ReportFiles};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
