@@ -5,9 +5,9 @@ use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use throng_demo::{DemoConfig, DemoServer, Latency, RateLimit};
-use throng_plan::{load_file, load_str, parse_duration, LoadOptions, Plan};
-use throng_run::{ExitCode, RunRequest};
+use throng_demo::{DemoConfig, DemoServer, ErrorRate, Latency, RateLimit, Stall};
+use throng_plan::{load_file, load_str, LoadOptions, Plan};
+use throng_run::{check_url, ExitCode, RunRequest};
 use tokio_util::sync::CancellationToken;
 
 /// throng: load testing in one fast binary.
@@ -93,25 +93,6 @@ fn one_line(rendered: &str, sub: Option<&str>) -> String {
     }
 }
 
-/// Rejects a URL with whitespace or a control character (they are never valid in a URL and
-/// would be sent as is), or one with no host.
-pub fn check_url(what: &str, url: &str) -> Result<(), String> {
-    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!(
-            "{what} `{}` contains a space or a control character: percent-encode it (a space is %20)",
-            url.escape_default()
-        ));
-    }
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-        .ok_or_else(|| format!("{what} `{url}` is not an http:// or https:// URL"))?;
-    if rest.is_empty() || rest.starts_with(['/', '?', '#', ':']) {
-        return Err(format!("{what} `{url}` has no host"));
-    }
-    Ok(())
-}
-
 /// `throng report RESULTS.json --html ...`.
 pub fn report(args: ReportArgs) -> i32 {
     let bytes = match std::fs::read(&args.results_file) {
@@ -140,10 +121,7 @@ pub fn report(args: ReportArgs) -> i32 {
         }
     };
     files.results = None;
-    if let Some((flag, _)) = files_named(&files)
-        .into_iter()
-        .find(|(_, p)| same_file(p, &args.results_file))
-    {
+    if let Some(flag) = files.writer_of(&args.results_file) {
         eprintln!(
             "error: {flag} would overwrite the results file {} being read: choose another file",
             args.results_file.display()
@@ -192,108 +170,23 @@ pub struct ProgressArgs {
 
 impl OutputArgs {
     /// The files these flags ask for.
-    pub fn files(&self) -> Result<throng_run::ReportFiles, String> {
-        let mut ndjson: Option<PathBuf> = None;
-        let mut remote_write: Option<String> = None;
-        for o in &self.out {
-            match o.split_once('=') {
-                Some(("json", path)) if !path.is_empty() => {
-                    if let Some(first) = &ndjson {
-                        return Err(format!(
-                            "--out json= is given twice ({} and {path}): give one --out json=FILE",
-                            first.display()
-                        ));
-                    }
-                    ndjson = Some(PathBuf::from(path))
-                }
-                Some(("prometheus-rw", url))
-                    if url.starts_with("http://") || url.starts_with("https://") =>
-                {
-                    if let Some(first) = &remote_write {
-                        return Err(format!(
-                            "--out prometheus-rw= is given twice ({first} and {url}): give one"
-                        ));
-                    }
-                    check_url("--out prometheus-rw", url)?;
-                    remote_write = Some(url.to_string())
-                }
-                _ => {
-                    return Err(format!(
-                    "--out {o}: expected json=FILE or prometheus-rw=http://host:port/api/v1/write"
-                ))
-                }
-            }
-        }
-        let k6_names = match self.metric_compat.as_str() {
-            "k6" => true,
-            "throng" | "" => false,
-            other => return Err(format!("--metric-compat {other}: expected k6 or throng")),
-        };
-        let files = throng_run::ReportFiles {
-            ndjson,
-            remote_write,
-            k6_names,
+    pub fn files(&self) -> Result<throng_run::ReportFiles, throng_run::OutError> {
+        let mut files = throng_run::ReportFiles {
             summary_export: self.summary_export.clone(),
             results: self.results.clone(),
             html: self.html.clone(),
             markdown: self.md.clone(),
             csv: self.csv.clone(),
             junit: self.junit.clone(),
+            ..Default::default()
         };
-        let named = files_named(&files);
-        for (i, (flag, path)) in named.iter().enumerate() {
-            if let Some((other, _)) = named[..i].iter().find(|(_, p)| same_file(p, path)) {
-                return Err(format!(
-                    "{other} and {flag} both write {}: give each output its own file",
-                    path.display()
-                ));
-            }
+        for o in &self.out {
+            files.add_out(o)?;
         }
+        files.set_metric_compat(&self.metric_compat)?;
+        files.check_paths()?;
         Ok(files)
     }
-}
-
-/// Every file the outputs write, with the flag that asks for it.
-fn files_named(f: &throng_run::ReportFiles) -> Vec<(&'static str, PathBuf)> {
-    let mut v: Vec<(&'static str, PathBuf)> = [
-        ("--summary-export", &f.summary_export),
-        ("--results", &f.results),
-        ("--html", &f.html),
-        ("--md", &f.markdown),
-        ("--junit", &f.junit),
-        ("--out json=", &f.ndjson),
-    ]
-    .into_iter()
-    .filter_map(|(flag, p)| p.clone().map(|p| (flag, p)))
-    .collect();
-    if let Some(prefix) = &f.csv {
-        for suffix in ["_stats.csv", "_stats_history.csv", "_failures.csv"] {
-            let mut name = prefix.clone().into_os_string();
-            name.push(suffix);
-            v.push(("--csv", PathBuf::from(name)));
-        }
-    }
-    v
-}
-
-/// Whether two paths name the same file (made absolute, `.` and `..` resolved by name).
-fn same_file(a: &Path, b: &Path) -> bool {
-    fn norm(p: &Path) -> PathBuf {
-        use std::path::Component;
-        let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-        let mut out = PathBuf::new();
-        for c in abs.components() {
-            match c {
-                Component::CurDir => {}
-                Component::ParentDir => {
-                    out.pop();
-                }
-                other => out.push(other),
-            }
-        }
-        out
-    }
-    norm(a) == norm(b)
 }
 
 impl ProgressArgs {
@@ -392,16 +285,16 @@ pub struct ValidateArgs {
 pub struct DemoBehaviour {
     /// Added latency: `20ms` (fixed), `5ms..50ms` (uniform) or `lognormal:20ms,0.5`.
     #[arg(long, value_name = "SPEC")]
-    pub latency: Option<String>,
+    pub latency: Option<Latency>,
     /// Share of API requests answered 500 (0..1).
-    #[arg(long, value_name = "RATE", default_value_t = 0.0)]
-    pub error_rate: f64,
+    #[arg(long, value_name = "RATE", default_value = "0")]
+    pub error_rate: ErrorRate,
     /// Hold all responses: `1s/10s` = for 1 s every 10 s.
     #[arg(long, value_name = "HOLD/EVERY")]
-    pub stall: Option<String>,
+    pub stall: Option<Stall>,
     /// Token-bucket limit on ingest: `100/s` or `100/s,burst=20` (429 with Retry-After).
     #[arg(long, value_name = "RATE")]
-    pub rate_limit: Option<String>,
+    pub rate_limit: Option<RateLimit>,
     /// The X-API-KEY ingest accepts.
     #[arg(long, default_value = "test-api-key")]
     pub api_key: String,
@@ -428,72 +321,15 @@ pub struct DemoArgs {
     pub progress: ProgressArgs,
 }
 
-fn parse_latency(s: &str) -> Result<Latency, String> {
-    if let Some(rest) = s.strip_prefix("lognormal:") {
-        let (m, sigma) = rest.split_once(',').ok_or(
-            "lognormal latency: expected `lognormal:MEDIAN,SIGMA`, e.g. lognormal:20ms,0.5",
-        )?;
-        let sigma: f64 = sigma
-            .trim()
-            .parse()
-            .map_err(|_| format!("lognormal sigma `{sigma}` is not a number"))?;
-        return Ok(Latency::LogNormal(parse_duration(m)?, sigma));
-    }
-    match s.split_once("..") {
-        Some((a, b)) => Ok(Latency::Uniform(parse_duration(a)?, parse_duration(b)?)),
-        None => Ok(Latency::Fixed(parse_duration(s)?)),
-    }
-}
-
-fn parse_rate_limit(s: &str) -> Result<RateLimit, String> {
-    let (rate, burst) = match s.split_once(",burst=") {
-        Some((r, b)) => (r, Some(b)),
-        None => (s, None),
-    };
-    let n = rate
-        .strip_suffix("/s")
-        .ok_or_else(|| format!("rate limit `{s}`: expected e.g. `100/s` or `100/s,burst=20`"))?;
-    let per_second: f64 = n
-        .parse()
-        .map_err(|_| format!("rate limit `{s}`: `{n}` is not a number"))?;
-    let burst: f64 = match burst {
-        Some(b) => b
-            .parse()
-            .map_err(|_| format!("rate limit burst `{b}` is not a number"))?,
-        None => per_second.max(1.0),
-    };
-    if per_second <= 0.0 || burst < 1.0 {
-        return Err(format!("rate limit `{s}`: rate must be > 0 and burst >= 1"));
-    }
-    Ok(RateLimit { per_second, burst })
-}
-
-fn demo_config(b: &DemoBehaviour) -> Result<DemoConfig, String> {
-    let mut cfg = DemoConfig {
+fn demo_config(b: &DemoBehaviour) -> DemoConfig {
+    DemoConfig {
         api_key: b.api_key.clone(),
+        latency: b.latency.unwrap_or_default(),
+        error_rate: b.error_rate.0,
+        stall: b.stall.map(|s| (s.hold, s.every)),
+        rate_limit: b.rate_limit,
         ..DemoConfig::default()
-    };
-    if let Some(l) = &b.latency {
-        cfg.latency = parse_latency(l)?;
     }
-    if !(0.0..=1.0).contains(&b.error_rate) {
-        return Err("--error-rate must be between 0 and 1".into());
-    }
-    cfg.error_rate = b.error_rate;
-    if let Some(s) = &b.stall {
-        let (hold, every) = s
-            .split_once('/')
-            .ok_or("--stall: expected HOLD/EVERY, e.g. 1s/10s")?;
-        let (hold, every) = (parse_duration(hold)?, parse_duration(every)?);
-        if hold >= every || every.is_zero() {
-            return Err("--stall: HOLD must be shorter than EVERY".into());
-        }
-        cfg.stall = Some((hold, every));
-    }
-    if let Some(r) = &b.rate_limit {
-        cfg.rate_limit = Some(parse_rate_limit(r)?);
-    }
-    Ok(cfg)
 }
 
 /// Loads the plan named by `args` (or the given text), with env and base_url overrides.
@@ -555,32 +391,18 @@ pub async fn run_plan_then(
             .filter(|v| v == "true" || v == "1")
             .map(|_| SocketAddr::from(([127, 0, 0, 1], 5665)))
     });
-    let dashboard = match dash_addr {
-        Some(addr) => match throng_live::dashboard::Dashboard::start(addr).await {
-            Ok(d) => {
-                eprintln!("dashboard: http://{}", d.addr());
-                Some(std::sync::Arc::new(d))
-            }
-            Err(e) => {
-                eprintln!("error: cannot serve the dashboard on {addr}: {e}");
-                return ExitCode::RuntimeError.code();
-            }
-        },
-        None => None,
+    let live = throng_run::servers::LiveArgs {
+        dashboard: dash_addr,
+        prometheus: args.progress.prometheus,
     };
-    let prometheus = match args.progress.prometheus {
-        Some(addr) => match throng_live::prometheus::PromEndpoint::start(addr).await {
-            Ok(p) => {
-                eprintln!("prometheus metrics: http://{}/metrics", p.addr());
-                Some(std::sync::Arc::new(p))
-            }
-            Err(e) => {
-                eprintln!("error: cannot serve Prometheus metrics on {addr}: {e}");
-                return ExitCode::RuntimeError.code();
-            }
-        },
-        None => None,
+    let servers = match throng_run::servers::start(&live, &mut |l| eprintln!("{l}")).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::RuntimeError.code();
+        }
     };
+    let dashboard = servers.dashboard;
     let req = RunRequest {
         plan,
         plan_file: args.plan.display().to_string(),
@@ -591,7 +413,7 @@ pub async fn run_plan_then(
         live: args.progress.sink(),
         command: Some(redacted_command_line()),
         dashboard: dashboard.clone(),
-        prometheus,
+        prometheus: servers.prometheus,
     };
     let code = run_and_print(req, &args, extra).await;
     if let Some(d) = dashboard {
@@ -653,14 +475,7 @@ fn redacted_command_line() -> String {
 
 /// `throng serve-demo`.
 pub async fn serve_demo(args: ServeDemoArgs) -> i32 {
-    let cfg = match demo_config(&args.behaviour) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::InvalidPlan.code();
-        }
-    };
-    let server = match DemoServer::start(args.addr, cfg).await {
+    let server = match DemoServer::start(args.addr, demo_config(&args.behaviour)).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: cannot listen on {}: {e}", args.addr);
@@ -738,25 +553,5 @@ mod tests {
         assert_eq!(redact("API_TOKEN=xyz"), "API_TOKEN=***");
         assert_eq!(redact("--summary-export"), "--summary-export");
         assert_eq!(redact("http://127.0.0.1/x"), "http://127.0.0.1/x");
-    }
-
-    #[test]
-    fn parses_demo_flags() {
-        assert_eq!(
-            parse_latency("20ms"),
-            Ok(Latency::Fixed(Duration::from_millis(20)))
-        );
-        assert!(matches!(
-            parse_latency("5ms..50ms"),
-            Ok(Latency::Uniform(_, _))
-        ));
-        assert!(matches!(
-            parse_latency("lognormal:20ms,0.5"),
-            Ok(Latency::LogNormal(_, _))
-        ));
-        assert!(parse_latency("fast").is_err());
-        let r = parse_rate_limit("100/s,burst=20").expect("rate");
-        assert_eq!((r.per_second, r.burst), (100.0, 20.0));
-        assert!(parse_rate_limit("100").is_err());
     }
 }

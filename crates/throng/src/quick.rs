@@ -357,7 +357,7 @@ pub fn plan_yaml(a: &QuickArgs) -> Result<String, String> {
 
 /// `throng quick`.
 pub async fn run(a: QuickArgs) -> i32 {
-    if let Err(e) = crate::cli::check_url("the URL", &a.url) {
+    if let Err(e) = throng_run::check_url("the URL", &a.url) {
         eprintln!("error: {e}");
         return ExitCode::InvalidPlan.code();
     }
