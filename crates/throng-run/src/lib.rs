@@ -110,6 +110,7 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     let reg = Registry::new();
     let http = SharedConfig::new(client_options(&plan))?;
     let seq = Arc::new(AtomicU64::new(0));
+    let cursors = throng_plan::DataCursor::for_sets(&plan.data);
     let specs: Vec<ScenarioSpec> = plan
         .scenarios
         .iter()
@@ -122,12 +123,13 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
                 start_time: sc.start_time,
                 graceful_stop: sc.graceful_stop,
                 tags: reg.intern(TagSet::new(tags)),
-                workload: Arc::new(FlowWorkload::new(
+                workload: Arc::new(FlowWorkload::with_data_cursors(
                     plan.clone(),
                     i,
                     reg.clone(),
                     http.clone(),
                     seq.clone(),
+                    cursors.clone(),
                 )),
             }
         })

@@ -181,5 +181,23 @@ async fn failures_are_counted_by_kind_and_the_run_goes_on() {
     // `fine`: the server reads it and drops the connection, so the GET is sent again on a
     // new one. Both attempts reached the server and both are counted (7 = 1 + 3 × 2).
     assert_eq!(s.count_prefix("/reset"), 7);
-    assert_eq!(count(&out, "http_reqs"), s.count() + 4, "all but the refused ones");
+    assert_eq!(
+        count(&out, "http_reqs"),
+        s.count() + 4,
+        "all but the refused ones"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unique_rows_are_shared_by_every_scenario_of_a_run() {
+    let s = CountingServer::start().await;
+    let dir = std::env::temp_dir().join(format!("throng-uniq2-{}", s.addr.port()));
+    write_data(&dir, 30);
+    let p = "base_url: BASE\ndata:\n  users: { file: users.json, pick: unique }\nscenarios:\n  a:\n    executor: shared-iterations\n    vus: 3\n    iterations: 20\n    flow:\n      - get: /u/{{users.id}}\n  b:\n    executor: shared-iterations\n    vus: 3\n    iterations: 20\n    flow:\n      - get: /u/{{users.id}}\n";
+    let out = run_plan(plan_in(p, &s.url(), &dir)).await;
+    let mut paths: Vec<String> = s.seen().into_iter().map(|x| x.path).collect();
+    assert_eq!(paths.len(), 30, "{}", out.summary);
+    paths.sort();
+    paths.dedup();
+    assert_eq!(paths.len(), 30);
 }
