@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
             for sc in &plan.scenarios {
                 let e = &sc.executor;
                 let _ = (e.name(), e.max_vus(), e.duration());
-                let _ = throng_report::describe_executor(e, sc.graceful_stop);
+                let _ = e.describe(sc.graceful_stop).to_string();
             }
         }
         Err(errs) => {
