@@ -107,9 +107,7 @@ impl ReportFiles {
                 }
                 self.ndjson = Some(PathBuf::from(path));
             }
-            Some(("prometheus-rw", url))
-                if url.starts_with("http://") || url.starts_with("https://") =>
-            {
+            Some(("prometheus-rw", url)) if throng_metrics::has_http_scheme(url) => {
                 if let Some(first) = &self.remote_write {
                     return Err(OutError::RemoteWriteTwice {
                         first: first.clone(),

@@ -346,7 +346,7 @@ fn resolve_plan(args: &RunArgs, text: Option<&str>) -> Result<Plan, String> {
     }
     .map_err(|e| e.to_string())?;
     if let Some(b) = &args.base_url {
-        if !(b.starts_with("http://") || b.starts_with("https://")) {
+        if !throng_metrics::has_http_scheme(b) {
             return Err(format!(
                 "error: --base-url `{b}` must start with http:// or https://"
             ));
