@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http::Method;
 use std::time::Duration;
 use throng_http::{ClientOptions, ErrorKind, HttpClient, HttpRequest, HttpResponse, SharedConfig};
-use throng_testkit::{CountingServer, RawConn, RawServer};
+use throng_testkit::{hostile, CountingServer, RawConn, RawServer};
 
 fn req(method: Method, url: String) -> HttpRequest {
     HttpRequest {
@@ -35,16 +35,7 @@ async fn send_all(c: &mut HttpClient, r: &HttpRequest) -> Vec<HttpResponse> {
 #[tokio::test]
 async fn bytes_after_a_response_are_never_the_next_response() {
     // the first answer on each connection smuggles a second response after its body
-    let s = RawServer::start(|mut c: RawConn| async move {
-        while c.read_request().await.is_some() {
-            if c.served == 1 {
-                c.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloHTTP/1.1 500 Smuggled\r\nContent-Length: 0\r\n\r\n").await;
-            } else {
-                c.respond(202, "").await;
-            }
-        }
-    })
-    .await;
+    let s = hostile::smuggler().await;
     let mut c = client(ClientOptions::default());
     let mut statuses = Vec::new();
     for _ in 0..10 {
@@ -109,20 +100,7 @@ async fn a_body_on_head_204_and_304_closes_the_connection() {
 #[tokio::test]
 async fn an_unsolicited_408_on_an_idle_connection_is_not_a_response() {
     // like Node.js: after 150 ms idle the server says 408 and closes
-    let s = RawServer::start(|mut c: RawConn| async move {
-        loop {
-            match tokio::time::timeout(Duration::from_millis(150), c.read_request()).await {
-                Ok(Some(_)) => c.respond(200, "ok").await,
-                Ok(None) => return,
-                Err(_) => {
-                    c.write(b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
-                        .await;
-                    return c.close().await;
-                }
-            }
-        }
-    })
-    .await;
+    let s = hostile::idle_408(Duration::from_millis(150)).await;
     let mut c = client(ClientOptions::default());
     let mut statuses = Vec::new();
     for _ in 0..5 {
@@ -135,23 +113,9 @@ async fn an_unsolicited_408_on_an_idle_connection_is_not_a_response() {
     assert_eq!(s.requests(), 5);
 }
 
-/// Answers the first request on each connection; reads the second in full and closes.
-async fn one_per_connection() -> RawServer {
-    RawServer::start(|mut c: RawConn| async move {
-        while c.read_request().await.is_some() {
-            if c.served == 1 {
-                c.respond(200, "ok").await;
-            } else {
-                return c.close().await;
-            }
-        }
-    })
-    .await
-}
-
 #[tokio::test]
 async fn a_post_the_server_read_is_never_sent_twice() {
-    let s = one_per_connection().await;
+    let s = hostile::one_per_connection().await;
     let mut c = client(ClientOptions::default());
     let mut all = Vec::new();
     for _ in 0..10 {
@@ -171,7 +135,7 @@ async fn a_post_the_server_read_is_never_sent_twice() {
 
 #[tokio::test]
 async fn a_get_is_retried_and_both_attempts_are_counted() {
-    let s = one_per_connection().await;
+    let s = hostile::one_per_connection().await;
     let mut c = client(ClientOptions::default());
     let mut all = Vec::new();
     for _ in 0..10 {

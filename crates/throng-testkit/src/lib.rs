@@ -14,7 +14,7 @@
 #![allow(missing_docs)]
 
 mod raw;
-pub use raw::{RawConn, RawRequest, RawServer};
+pub use raw::{hostile, RawConn, RawRequest, RawServer};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};

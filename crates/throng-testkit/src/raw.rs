@@ -298,3 +298,69 @@ impl RawServer {
         self.counts.connections.load(Ordering::SeqCst)
     }
 }
+
+/// Misbehaving servers the reliability tests share (docs/reliability.md).
+pub mod hostile {
+    use super::{RawConn, RawServer};
+    use std::time::Duration;
+
+    /// Answers the first request on each connection with `200 hello` followed by a second,
+    /// unasked `500 Smuggled` response; later requests get `202`.
+    pub async fn smuggler() -> RawServer {
+        RawServer::start(|mut c: RawConn| async move {
+            while c.read_request().await.is_some() {
+                if c.served == 1 {
+                    c.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloHTTP/1.1 500 Smuggled\r\nContent-Length: 0\r\n\r\n").await;
+                } else {
+                    c.respond(202, "").await;
+                }
+            }
+        })
+        .await
+    }
+
+    /// Like Node.js: after `idle` without a request, sends `408 Request Timeout` and closes.
+    pub async fn idle_408(idle: Duration) -> RawServer {
+        RawServer::start(move |mut c: RawConn| async move {
+            loop {
+                match tokio::time::timeout(idle, c.read_request()).await {
+                    Ok(Some(_)) => c.respond(200, "ok").await,
+                    Ok(None) => return,
+                    Err(_) => {
+                        c.write(b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+                            .await;
+                        return c.close().await;
+                    }
+                }
+            }
+        })
+        .await
+    }
+
+    /// Answers the first request on each connection; reads the second in full and closes.
+    pub async fn one_per_connection() -> RawServer {
+        RawServer::start(|mut c: RawConn| async move {
+            while c.read_request().await.is_some() {
+                if c.served == 1 {
+                    c.respond(200, "ok").await;
+                } else {
+                    return c.close().await;
+                }
+            }
+        })
+        .await
+    }
+
+    /// Sends 10 bytes of a 100-byte body, then resets the connection.
+    pub async fn cut_body() -> RawServer {
+        RawServer::start(|mut c: RawConn| async move {
+            if c.read_request().await.is_some() {
+                c.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b")
+                    .await;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                c.reset();
+            }
+        })
+        .await
+    }
+}

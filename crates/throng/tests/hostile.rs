@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
-use throng_testkit::{RawConn, RawServer};
+use throng_testkit::hostile;
 
 fn throng() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_throng"));
@@ -59,16 +59,7 @@ fn args(list: &[&str], url: String) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_smuggled_response_is_never_counted() {
-    let s = RawServer::start(|mut c: RawConn| async move {
-        while c.read_request().await.is_some() {
-            if c.served == 1 {
-                c.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloHTTP/1.1 500 Smuggled\r\nContent-Length: 0\r\n\r\n").await;
-            } else {
-                c.respond(202, "").await;
-            }
-        }
-    })
-    .await;
+    let s = hostile::smuggler().await;
     let dir = tmp("smuggle");
     let (o, m) = run(
         args(&["quick", "-n", "10", "-c", "1", "--no-color"], s.url()),
@@ -85,20 +76,7 @@ async fn a_smuggled_response_is_never_counted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_408s_are_not_responses() {
-    let s = RawServer::start(|mut c: RawConn| async move {
-        loop {
-            match tokio::time::timeout(Duration::from_millis(200), c.read_request()).await {
-                Ok(Some(_)) => c.respond(200, "ok").await,
-                Ok(None) => return,
-                Err(_) => {
-                    c.write(b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
-                        .await;
-                    return c.close().await;
-                }
-            }
-        }
-    })
-    .await;
+    let s = hostile::idle_408(Duration::from_millis(200)).await;
     let dir = tmp("408");
     let plan = dir.join("plan.yaml");
     std::fs::write(
@@ -122,17 +100,7 @@ async fn idle_408s_are_not_responses() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_post_is_sent_once_and_counted_once() {
-    // answer the first request on each connection; read the second in full and close
-    let s = RawServer::start(|mut c: RawConn| async move {
-        while c.read_request().await.is_some() {
-            if c.served == 1 {
-                c.respond(200, "ok").await;
-            } else {
-                return c.close().await;
-            }
-        }
-    })
-    .await;
+    let s = hostile::one_per_connection().await;
     let dir = tmp("post");
     let (o, m) = run(
         args(
@@ -161,15 +129,7 @@ async fn a_post_is_sent_once_and_counted_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bodies_cut_short_are_failures_not_successes() {
-    let s = RawServer::start(|mut c: RawConn| async move {
-        if c.read_request().await.is_some() {
-            c.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b")
-                .await;
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            c.reset();
-        }
-    })
-    .await;
+    let s = hostile::cut_body().await;
     let dir = tmp("cut");
     let (o, m) = run(
         args(&["quick", "-n", "5", "-c", "1", "--no-color"], s.url()),
