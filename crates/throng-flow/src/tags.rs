@@ -27,10 +27,7 @@ pub(crate) struct ReqInfo {
 
 fn common_tags(plan: &Plan, scenario: usize) -> Vec<(String, String)> {
     let sc = &plan.scenarios[scenario];
-    let mut t: Vec<(String, String)> = plan.http.tags.clone();
-    t.extend(sc.tags.iter().cloned());
-    t.push(("scenario".into(), sc.name.clone()));
-    t
+    throng_metrics::scenario_tags(&plan.http.tags, &sc.tags, &sc.name)
 }
 
 /// Builds the step tree and the request table of a scenario.

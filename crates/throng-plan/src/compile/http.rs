@@ -54,7 +54,7 @@ pub(super) fn compile_defaults(cx: &mut Cx<'_>, d: &RawDefaults) -> HttpOptions 
 pub(super) fn compile_base_url(cx: &mut Cx<'_>, base_url: &Option<S<String>>) -> Option<String> {
     base_url.as_ref().and_then(|b| {
         let v = b.value.trim_end_matches('/').to_string();
-        if v.starts_with("http://") || v.starts_with("https://") {
+        if throng_metrics::has_http_scheme(&v) {
             Some(v)
         } else {
             cx.err(

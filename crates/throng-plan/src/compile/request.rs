@@ -33,8 +33,7 @@ pub(super) fn compile_request(
             ),
         );
     } else if !url_s.value.starts_with('/')
-        && !url_s.value.starts_with("http://")
-        && !url_s.value.starts_with("https://")
+        && !throng_metrics::has_http_scheme(&url_s.value)
         && !url_s.value.starts_with("{{")
     {
         cx.err(
