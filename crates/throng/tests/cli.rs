@@ -1,32 +1,15 @@
 //! The binary end to end: exit codes, summary export shape, examples, Ctrl-C, demo.
+mod common;
+use common::{repo, text, throng};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 use throng_demo::{DemoConfig, DemoServer};
 
-fn throng() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_throng"));
-    c.current_dir(repo());
-    c
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("throng-cli-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&d).expect("tmp dir");
     d
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn json(path: &Path) -> serde_json::Value {

@@ -1,25 +1,12 @@
 //! The repros, end to end through the binary: a misbehaving server (throng-testkit's
 //! raw-TCP server) and the figures throng prints and exports, compared with what the server
 //! read.
+mod common;
+use common::{text, throng};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 use throng_testkit::hostile;
-
-fn throng() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_throng"));
-    c.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."));
-    c
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("throng-hostile-{}-{name}", std::process::id()));

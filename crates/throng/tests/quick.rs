@@ -1,22 +1,9 @@
 //! `throng quick` against the demo target, and the progress display in both modes.
-use std::path::{Path, PathBuf};
+mod common;
+use common::{text, throng};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 use throng_demo::{DemoConfig, DemoServer};
-
-fn throng() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_throng"));
-    c.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."));
-    c
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 async fn output(mut c: Command) -> Output {
     tokio::task::spawn_blocking(move || c.output().expect("runs"))

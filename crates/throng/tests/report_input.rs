@@ -1,26 +1,15 @@
 //! `throng report` on a results file it cannot trust: another version, an altered histogram,
 //! a truncated or a random file. Each exits 104 with one line on stderr naming the problem.
+mod common;
+use common::{text, throng};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use throng_demo::{DemoConfig, DemoServer};
-
-fn throng() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_throng"))
-}
 
 fn tmp() -> PathBuf {
     let d = std::env::temp_dir().join(format!("throng-report-input-{}", std::process::id()));
     std::fs::create_dir_all(&d).expect("tmp dir");
     d
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn report(file: &Path) -> Output {
