@@ -203,8 +203,12 @@ impl H1 {
         }
     }
 
-    /// Whether a complete non-1xx response head is buffered (1xx heads are consumed).
+    /// Whether a complete non-1xx response head is buffered (1xx heads are consumed), or
+    /// so much that it can only be an error: either way, stop writing and read it.
     fn final_head_buffered(&mut self) -> bool {
+        if self.rlen - self.rpos > MAX_HEAD {
+            return true;
+        }
         loop {
             match parse_head(&self.rbuf[self.rpos..self.rlen], false) {
                 Ok(Parsed::Complete(n, head, _)) if head.interim() => self.rpos += n,
