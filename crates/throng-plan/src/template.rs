@@ -353,6 +353,10 @@ fn compile_expr(expr: &str, scope: &Scope<'_>) -> Result<Seg, String> {
         "seq" => return Ok(Seg::Seq),
         _ => {}
     }
+    // per-VU (`vu.NAME`) and setup (`setup.NAME`) values are variables named with their prefix
+    if let Some(i) = scope.vars.iter().position(|v| v == expr) {
+        return Ok(Seg::Var(i));
+    }
     if let Some((head, field)) = expr.split_once('.') {
         if head == "env" {
             return scope
@@ -380,9 +384,6 @@ fn compile_expr(expr: &str, scope: &Scope<'_>) -> Result<Seg, String> {
             "unknown name `{expr}`: `{head}` is not a data source{}",
             known_list("data sources", scope.data.iter().map(|(n, _)| n.as_str()))
         ));
-    }
-    if let Some(i) = scope.vars.iter().position(|v| v == expr) {
-        return Ok(Seg::Var(i));
     }
     Err(format!(
         "unknown name `{expr}`: expected one of {BUILTINS}{}",
