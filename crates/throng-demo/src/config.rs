@@ -67,6 +67,8 @@ pub struct DemoConfig {
     pub password: String,
     /// JWT signing secret.
     pub jwt_secret: String,
+    /// How long the circuit breaker takes to follow the dependency (`/admin/dependency`).
+    pub breaker_delay: Duration,
 }
 
 impl Default for DemoConfig {
@@ -79,6 +81,7 @@ impl Default for DemoConfig {
             api_key: "test-api-key".into(),
             password: "secret".into(),
             jwt_secret: "throng-demo-secret".into(),
+            breaker_delay: Duration::from_secs(1),
         }
     }
 }

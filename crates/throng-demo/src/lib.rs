@@ -4,11 +4,14 @@
 //!
 //! Routes: `GET /health`, `POST /api/v1/ingest` (needs `X-API-KEY`), `POST /api/v1/login`
 //! (returns a JWT), `GET /api/v1/items/{id}` and `GET /api/v1/items?page=N` (need
-//! `Authorization: Bearer`), `GET /metrics`.
+//! `Authorization: Bearer`), `GET /metrics`, and `GET|POST /admin/dependency` (take a
+//! downstream dependency down at runtime: its circuit breaker opens after `breaker_delay`,
+//! `/health` and ingest answer 503 while it is open).
 #![warn(missing_docs)]
 
 mod behaviour;
 mod config;
+mod dependency;
 mod jwt;
 mod metrics;
 mod routes;
@@ -76,6 +79,11 @@ impl DemoServer {
     /// Responses with this status so far.
     pub fn responses_with_status(&self, status: u16) -> u64 {
         self.state.metrics.total_status(status)
+    }
+
+    /// The admin view of the dependency and its breaker (as `GET /admin/dependency`).
+    pub fn dependency(&self) -> serde_json::Value {
+        self.state.dependency.json()
     }
 
     /// Stops accepting connections and waits for the server task.

@@ -1,6 +1,7 @@
 //! The demo's HTTP routes.
 use crate::behaviour::{stall_wait, Bucket};
 use crate::config::DemoConfig;
+use crate::dependency::Dependency;
 use crate::jwt;
 use crate::metrics::DemoMetrics;
 use axum::body::Bytes;
@@ -19,6 +20,7 @@ use std::time::Instant;
 pub(crate) struct AppState {
     pub cfg: DemoConfig,
     pub metrics: DemoMetrics,
+    pub dependency: Dependency,
     started: Instant,
     next_id: AtomicU64,
     bucket: Option<Bucket>,
@@ -29,6 +31,7 @@ impl AppState {
     pub fn new(cfg: DemoConfig) -> AppState {
         AppState {
             bucket: cfg.rate_limit.map(Bucket::new),
+            dependency: Dependency::new(cfg.breaker_delay),
             cfg,
             metrics: DemoMetrics::default(),
             started: Instant::now(),
@@ -58,6 +61,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), behave));
     Router::new()
         .route("/metrics", get(metrics))
+        .route("/admin/dependency", get(dependency).post(set_dependency))
         .merge(api)
         .with_state(state)
 }
@@ -111,6 +115,12 @@ async fn not_found() -> Response {
 }
 
 async fn health(State(st): St) -> Response {
+    if st.dependency.view().open {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "circuit breaker open: dependency unavailable",
+        );
+    }
     Json(json!({
         "status": "healthy",
         "uptime_s": st.started.elapsed().as_secs(),
@@ -120,7 +130,19 @@ async fn health(State(st): St) -> Response {
 }
 
 async fn metrics(State(st): St) -> Response {
-    let mut r = st.metrics.render().into_response();
+    let mut text = st.metrics.render();
+    let b = st.dependency.view();
+    text.push_str(&format!(
+        "# HELP demo_circuit_breaker_state 1 while the breaker in front of a dependency is open.\n\
+         # TYPE demo_circuit_breaker_state gauge\n\
+         demo_circuit_breaker_state{{name=\"dependency\"}} {}\n\
+         # HELP demo_dependency_up 1 while the dependency answers.\n\
+         # TYPE demo_dependency_up gauge\n\
+         demo_dependency_up {}\n",
+        u8::from(b.open),
+        u8::from(b.up)
+    ));
+    let mut r = text.into_response();
     r.headers_mut().insert(
         "content-type",
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
@@ -128,7 +150,30 @@ async fn metrics(State(st): St) -> Response {
     r
 }
 
+/// `GET /admin/dependency`: the dependency, its breaker and when they changed.
+async fn dependency(State(st): St) -> Response {
+    Json(st.dependency.json()).into_response()
+}
+
+/// `POST /admin/dependency {"up": false}`: takes the dependency down (or brings it back).
+async fn set_dependency(State(st): St, body: Bytes) -> Response {
+    let up = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v.get("up").and_then(|u| u.as_bool()));
+    let Some(up) = up else {
+        return error(StatusCode::BAD_REQUEST, "expected {\"up\": true|false}");
+    };
+    st.dependency.set_up(up);
+    Json(st.dependency.json()).into_response()
+}
+
 async fn ingest(State(st): St, headers: HeaderMap, body: Bytes) -> Response {
+    if st.dependency.view().open {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "circuit breaker open: dependency unavailable",
+        );
+    }
     if headers.get("x-api-key").and_then(|v| v.to_str().ok()) != Some(st.cfg.api_key.as_str()) {
         return error(StatusCode::UNAUTHORIZED, "missing or wrong X-API-KEY");
     }
