@@ -94,15 +94,39 @@ mod tests {
     fn the_breaker_follows_the_dependency_after_the_delay() {
         let d = Dependency::new(Duration::from_millis(500));
         let t0 = Instant::now();
-        assert_eq!(d.view_at(t0), BreakerView { up: true, open: false });
+        assert_eq!(
+            d.view_at(t0),
+            BreakerView {
+                up: true,
+                open: false
+            }
+        );
         d.set_up(false);
-        let changed = d.state.lock().map(|s| s.changed).ok().flatten().expect("set");
+        let changed = d
+            .state
+            .lock()
+            .map(|s| s.changed)
+            .ok()
+            .flatten()
+            .expect("set");
         assert!(!d.view_at(changed + Duration::from_millis(499)).open);
         assert!(d.view_at(changed + Duration::from_millis(500)).open);
         d.set_up(true);
-        let changed = d.state.lock().map(|s| s.changed).ok().flatten().expect("set");
+        let changed = d
+            .state
+            .lock()
+            .map(|s| s.changed)
+            .ok()
+            .flatten()
+            .expect("set");
         let v = d.view_at(changed + Duration::from_millis(100));
-        assert_eq!(v, BreakerView { up: true, open: true });
+        assert_eq!(
+            v,
+            BreakerView {
+                up: true,
+                open: true
+            }
+        );
         assert!(!d.view_at(changed + Duration::from_millis(500)).open);
     }
 }

@@ -170,6 +170,18 @@ impl ScenarioCtx {
         intended_start: Option<Instant>,
         stop: &CancellationToken,
     ) -> bool {
+        if iter == 0 {
+            if let Some(init) = vu.init() {
+                tokio::select! {
+                    biased;
+                    _ = stop.cancelled() => {
+                        self.stats.interrupted.fetch_add(1, Ordering::SeqCst);
+                        return false;
+                    }
+                    _ = init => {}
+                }
+            }
+        }
         let info = IterInfo {
             iter,
             scenario_iter: self.scenario_iter.fetch_add(1, Ordering::Relaxed),

@@ -43,6 +43,13 @@ pub type IterFuture<'a> = Pin<Box<dyn Future<Output = IterOutcome> + Send + 'a>>
 pub trait Vu: Send {
     /// Runs one iteration. The engine may drop the future to interrupt it.
     fn iteration(&mut self, info: IterInfo) -> IterFuture<'_>;
+
+    /// Work the VU does once, before its first iteration (a YAML plan's `vu_init:`, k6's
+    /// per-VU init): not timed as an iteration and not counted in `iterations`. `None`
+    /// (the default) when there is nothing to do.
+    fn init(&mut self) -> Option<IterFuture<'_>> {
+        None
+    }
 }
 
 /// Makes VUs for a scenario.

@@ -1,12 +1,18 @@
 //! throng-flow: the YAML step interpreter. A [`FlowWorkload`] runs one scenario's flow of
-//! requests, sleeps and groups as a throng-engine [`Workload`].
+//! requests, sleeps, groups, conditions, weighted choices and loops as a throng-engine
+//! [`Workload`]; [`run_once`] runs a flow once around the load (setup, teardown, preflight)
+//! and [`timeline`] runs the plan's actions on the run's clock.
 #![warn(missing_docs)]
 
 mod checks;
+mod once;
 mod record;
 mod request;
 mod step;
 mod tags;
+pub mod timeline;
+
+pub use once::{run_once, run_preflight, OnceOutcome, OnceRun, PollResult};
 
 use checks::{evaluate_checks, extract_values, ParsedBody};
 use record::HttpMetrics;
@@ -14,26 +20,108 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use step::Protocol;
-use tags::{FStep, ReqInfo, TagCache};
+use tags::{FStep, Prepared, ReqInfo, TagCache};
 use throng_engine::{IterFuture, IterInfo, IterOutcome, Vu, VuInit, Workload};
 use throng_http::{HttpClient, HttpResponse, SharedConfig};
 use throng_metrics::{MetricId, Registry};
-use throng_plan::{DataCursor, Plan, RenderCtx};
+use throng_plan::{DataCursor, Plan, RenderCtx, Step, Template};
 
-/// Shared, read-only state of one scenario's flow.
+/// What a flow runs with, beside the plan: the run's registry, HTTP settings, the
+/// run-wide `{{seq}}` counter, the data cursors every flow of the run shares, and the
+/// values `setup:` extracted.
+#[derive(Clone)]
+pub struct FlowEnv {
+    /// Where samples go.
+    pub registry: Registry,
+    /// The HTTP client settings.
+    pub http: Arc<SharedConfig>,
+    /// The run-wide `{{seq}}` counter.
+    pub seq: Arc<AtomicU64>,
+    /// Where the run is in each data source (from [`DataCursor::for_sets`]).
+    pub cursors: Arc<[DataCursor]>,
+    /// The values of the plan's `setup_vars` (`setup.NAME`), in order; empty before setup.
+    pub setup_values: Arc<[String]>,
+}
+
+impl FlowEnv {
+    /// An environment with fresh cursors, a new counter and no setup values.
+    pub fn new(plan: &Plan, registry: Registry, http: Arc<SharedConfig>) -> FlowEnv {
+        FlowEnv {
+            registry,
+            http,
+            seq: Arc::new(AtomicU64::new(0)),
+            cursors: DataCursor::for_sets(&plan.data),
+            setup_values: Arc::from(Vec::new()),
+        }
+    }
+}
+
+/// Shared, read-only state of one flow (a scenario's, or one run once).
 struct FlowShared {
     plan: Arc<Plan>,
-    scenario: usize,
-    registry: Registry,
-    http: Arc<SharedConfig>,
+    env: FlowEnv,
     http_metrics: HttpMetrics,
     checks_metric: MetricId,
     group_metric: MetricId,
-    seq: Arc<AtomicU64>,
-    /// Where the run is in each data source (run state; the plan holds none).
-    cursors: Arc<[DataCursor]>,
-    steps: Vec<FStep>,
-    reqs: Vec<ReqInfo>,
+    /// `{{scenario}}`: the scenario's name (or the phase of a flow run once).
+    label: String,
+    prepared: Prepared,
+    /// Variables of the flow; the first `persistent` keep their values across iterations.
+    n_vars: usize,
+    persistent: usize,
+    /// Data sources whose row is picked per iteration.
+    data_used: Vec<usize>,
+}
+
+/// What a flow is made of, to build its [`FlowShared`].
+struct FlowParts<'a> {
+    label: String,
+    common_tags: Vec<(String, String)>,
+    steps: &'a [Step],
+    init: &'a [Step],
+    n_vars: usize,
+    persistent: usize,
+    data_used: Vec<usize>,
+}
+
+impl FlowShared {
+    fn new(plan: Arc<Plan>, env: FlowEnv, parts: FlowParts<'_>) -> FlowShared {
+        let reg = &env.registry;
+        let prepared = tags::prepare(parts.steps, parts.init, &parts.common_tags, reg);
+        let b = reg.builtin().clone();
+        FlowShared {
+            http_metrics: HttpMetrics::new(reg),
+            checks_metric: b.checks,
+            group_metric: b.group_duration,
+            label: parts.label,
+            prepared,
+            n_vars: parts.n_vars,
+            persistent: parts.persistent,
+            data_used: parts.data_used,
+            plan,
+            env,
+        }
+    }
+
+    fn new_vu(self: &Arc<Self>, id: u64) -> FlowVu {
+        let mut vars = vec![String::new(); self.n_vars];
+        for (slot, v) in vars.iter_mut().zip(self.env.setup_values.iter()) {
+            slot.clone_from(v);
+        }
+        FlowVu {
+            id,
+            client: HttpClient::new(self.env.http.clone()),
+            rng: fastrand::Rng::new(),
+            vars,
+            rows: vec![None; self.plan.data.len()],
+            tags: TagCache::default(),
+            shared: self.clone(),
+            buf: String::new(),
+            lateness_ms: None,
+            initialized: false,
+            tally: None,
+        }
+    }
 }
 
 /// A scenario's flow as a workload.
@@ -43,67 +131,42 @@ pub struct FlowWorkload {
 
 impl FlowWorkload {
     /// Prepares scenario `scenario` of `plan`: resolves every tag set and metric up front.
-    /// `seq` is the run-wide `{{seq}}` counter shared by all scenarios. Rows of the plan's
-    /// data sources are picked with cursors of this workload's own; scenarios that share
-    /// them use [`FlowWorkload::with_data_cursors`].
-    pub fn new(
-        plan: Arc<Plan>,
-        scenario: usize,
-        registry: Registry,
-        http: Arc<SharedConfig>,
-        seq: Arc<AtomicU64>,
-    ) -> FlowWorkload {
-        let cursors = DataCursor::for_sets(&plan.data);
-        FlowWorkload::with_data_cursors(plan, scenario, registry, http, seq, cursors)
-    }
-
-    /// Like [`FlowWorkload::new`], picking data rows with `cursors` (one per data source of
-    /// `plan`, from [`DataCursor::for_sets`]): the run state that every scenario of one run
-    /// shares, so a `sequential` source continues and a `unique` row is used once run-wide.
-    pub fn with_data_cursors(
-        plan: Arc<Plan>,
-        scenario: usize,
-        registry: Registry,
-        http: Arc<SharedConfig>,
-        seq: Arc<AtomicU64>,
-        cursors: Arc<[DataCursor]>,
-    ) -> FlowWorkload {
-        let (steps, reqs) = tags::prepare(&plan, scenario, &registry);
-        let b = registry.builtin().clone();
+    /// Rows of data sources are picked with `env.cursors`, which every scenario of one run
+    /// shares (so a `sequential` source continues and a `unique` row is used once
+    /// run-wide); VUs start with `env.setup_values` as their `setup.NAME` values.
+    pub fn new(plan: Arc<Plan>, scenario: usize, env: FlowEnv) -> FlowWorkload {
+        let sc = &plan.scenarios[scenario];
+        let parts = FlowParts {
+            label: sc.name.clone(),
+            common_tags: throng_metrics::scenario_tags(&plan.http.tags, &sc.tags, &sc.name),
+            steps: &sc.flow,
+            init: &sc.vu_init,
+            n_vars: sc.vars.len(),
+            persistent: sc.persistent_vars,
+            data_used: sc.data_used.clone(),
+        };
+        let shared = FlowShared::new(plan.clone(), env, parts);
         FlowWorkload {
-            shared: Arc::new(FlowShared {
-                http_metrics: HttpMetrics::new(&registry),
-                checks_metric: b.checks,
-                group_metric: b.group_duration,
-                plan,
-                scenario,
-                registry,
-                http,
-                seq,
-                cursors,
-                steps,
-                reqs,
-            }),
+            shared: Arc::new(shared),
         }
     }
 }
 
 impl Workload for FlowWorkload {
     fn new_vu(&self, init: VuInit) -> Box<dyn Vu> {
-        let sh = &self.shared;
-        let sc = &sh.plan.scenarios[sh.scenario];
-        Box::new(FlowVu {
-            id: init.id,
-            client: HttpClient::new(sh.http.clone()),
-            rng: fastrand::Rng::new(),
-            vars: vec![String::new(); sc.vars.len()],
-            rows: vec![None; sh.plan.data.len()],
-            tags: TagCache::default(),
-            shared: sh.clone(),
-            buf: String::new(),
-            lateness_ms: None,
-        })
+        Box::new(self.shared.new_vu(init.id))
     }
+}
+
+/// What a flow run once saw go wrong (setup, teardown, actions).
+#[derive(Default)]
+struct Tally {
+    /// One line per failed request or check.
+    failures: Vec<String>,
+    /// Every poll (`until:`) that ran, in order.
+    polls: Vec<PollResult>,
+    /// The last response: status and request, for messages.
+    last: Option<String>,
 }
 
 /// One VU running a flow.
@@ -118,6 +181,10 @@ struct FlowVu {
     buf: String,
     /// How late this iteration started against its schedule, ms (open-model executors).
     lateness_ms: Option<f64>,
+    /// `vu_init:` has run.
+    initialized: bool,
+    /// Kept only when the flow runs once, to judge it.
+    tally: Option<Tally>,
 }
 
 impl Vu for FlowVu {
@@ -127,32 +194,85 @@ impl Vu for FlowVu {
             .map(|due| Instant::now().saturating_duration_since(due).as_secs_f64() * 1000.0);
         Box::pin(async move {
             let shared = self.shared.clone();
-            let sc = &shared.plan.scenarios[shared.scenario];
-            for v in &mut self.vars {
+            let persistent = shared.persistent;
+            for v in self.vars.iter_mut().skip(persistent) {
                 v.clear();
             }
-            for &src in &sc.data_used {
-                let ds = &shared.plan.data[src];
-                match shared.cursors[src].next_row(ds, &mut self.rng) {
-                    Some(r) => self.rows[src] = Some(r),
-                    None => {
-                        return IterOutcome::Failed(format!(
-                            "data source `{}` has no rows left (pick: unique)",
-                            ds.name
-                        ))
-                    }
-                }
+            if let Err(e) = self.pick_rows(&shared) {
+                return IterOutcome::Failed(e);
             }
-            self.run_steps(&shared, &shared.steps, info.iter).await;
+            self.run_steps(&shared, &shared.prepared.steps, info.iter)
+                .await;
             if !shared.plan.http.keepalive {
                 self.client.close_all();
             }
             IterOutcome::Completed
         })
     }
+
+    fn init(&mut self) -> Option<IterFuture<'_>> {
+        if self.initialized || self.shared.prepared.init.is_empty() {
+            return None;
+        }
+        self.initialized = true;
+        Some(Box::pin(async move {
+            let shared = self.shared.clone();
+            if let Err(e) = self.pick_rows(&shared) {
+                return IterOutcome::Failed(e);
+            }
+            self.lateness_ms = None;
+            self.run_steps(&shared, &shared.prepared.init, 0).await;
+            IterOutcome::Completed
+        }))
+    }
+}
+
+/// Whether a rendered condition holds: anything but empty text, `false`, `0` and `null`.
+fn truthy(s: &str) -> bool {
+    !matches!(s.trim(), "" | "false" | "0" | "null")
 }
 
 impl FlowVu {
+    /// Picks this iteration's row of every data source the flow reads.
+    fn pick_rows(&mut self, shared: &FlowShared) -> Result<(), String> {
+        for &src in &shared.data_used {
+            let ds = &shared.plan.data[src];
+            match shared.env.cursors[src].next_row(ds, &mut self.rng) {
+                Some(r) => self.rows[src] = Some(r),
+                None => {
+                    return Err(format!(
+                        "data source `{}` has no rows left (pick: unique)",
+                        ds.name
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Renders `t` in this VU's context and says whether it holds.
+    fn holds(&mut self, shared: &FlowShared, t: &Template, iter: u64) -> bool {
+        let plan = &shared.plan;
+        let rows: Vec<Option<&[String]>> = self
+            .rows
+            .iter()
+            .zip(&plan.data)
+            .map(|(r, d)| r.and_then(|i| d.rows.get(i).map(|v| v.as_slice())))
+            .collect();
+        let mut cx = RenderCtx {
+            vu: self.id,
+            iter,
+            scenario: &shared.label,
+            rows: &rows,
+            vars: &self.vars,
+            rng: &mut self.rng,
+            seq: &shared.env.seq,
+        };
+        self.buf.clear();
+        t.render(&mut cx, &mut self.buf);
+        truthy(&self.buf)
+    }
+
     fn run_steps<'a>(
         &'a mut self,
         shared: &'a FlowShared,
@@ -162,7 +282,9 @@ impl FlowVu {
         Box::pin(async move {
             for step in steps {
                 match step {
-                    FStep::Request(i) => self.request(shared, &shared.reqs[*i], iter).await,
+                    FStep::Request(i) => {
+                        self.request(shared, &shared.prepared.reqs[*i], iter).await
+                    }
                     FStep::Sleep(min, max) => {
                         let d = if max > min {
                             let span = (*max - *min).as_nanos() as u64;
@@ -175,20 +297,195 @@ impl FlowVu {
                     FStep::Group { steps, tags } => {
                         let t0 = Instant::now();
                         self.run_steps(shared, steps, iter).await;
-                        shared.registry.add(
+                        shared.env.registry.add(
                             shared.group_metric,
                             *tags,
                             t0.elapsed().as_secs_f64() * 1000.0,
                         );
                     }
+                    FStep::If { cond, step } => {
+                        if self.holds(shared, cond, iter) {
+                            self.run_steps(shared, std::slice::from_ref(&**step), iter)
+                                .await;
+                        }
+                    }
+                    FStep::Choose {
+                        cumulative,
+                        branches,
+                    } => {
+                        let total = cumulative.last().copied().unwrap_or(0.0);
+                        let x = self.rng.f64() * total;
+                        let i = cumulative
+                            .iter()
+                            .position(|c| x < *c)
+                            .unwrap_or(branches.len().saturating_sub(1));
+                        if let Some(b) = branches.get(i) {
+                            self.run_steps(shared, b, iter).await;
+                        }
+                    }
+                    FStep::Repeat(r) => self.repeat(shared, r, iter).await,
                 }
             }
         })
     }
 
+    /// A `repeat:` loop: passes until `until` holds or a bound ends it. Ending by a bound
+    /// is a success only for a loop without `until`.
+    async fn repeat(&mut self, shared: &FlowShared, r: &tags::FRepeat, iter: u64) {
+        let spec = &r.spec;
+        let t0 = Instant::now();
+        let mut passes = 0u64;
+        let ok = loop {
+            self.run_steps(shared, &r.steps, iter).await;
+            passes += 1;
+            if let Some(u) = &spec.until {
+                if self.holds(shared, u, iter) {
+                    break true;
+                }
+            }
+            let bounded_out =
+                spec.times.is_some_and(|t| passes >= t) || spec.max.is_some_and(|m| passes >= m);
+            let remaining = spec.within.map(|w| w.saturating_sub(t0.elapsed()));
+            if bounded_out || remaining == Some(Duration::ZERO) {
+                break spec.until.is_none();
+            }
+            let pause = remaining.map_or(spec.every, |left| left.min(spec.every));
+            if !pause.is_zero() {
+                tokio::time::sleep(pause).await;
+            }
+        };
+        let reg = &shared.env.registry;
+        if spec.until.is_some() {
+            reg.add(
+                shared.checks_metric,
+                r.check_tags,
+                if ok { 1.0 } else { 0.0 },
+            );
+            if !ok {
+                if let Some(t) = self.tally.as_mut() {
+                    t.failures.push(format!(
+                        "{} did not hold after {passes} passes ({:.0} ms)",
+                        spec.label,
+                        t0.elapsed().as_secs_f64() * 1000.0
+                    ));
+                }
+            }
+        }
+        if ok {
+            if let Some((m, tags)) = r.trend {
+                reg.add(m, tags, t0.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+    }
+
+    /// Sends one request (again and again while its `until:` does not hold), records it,
+    /// then checks and extracts from the final response.
     async fn request(&mut self, shared: &FlowShared, ri: &ReqInfo, iter: u64) {
+        let poll = ri.req.poll.as_ref();
+        let t0 = Instant::now();
+        let mut tries = 0u64;
+        let resp = loop {
+            let resp = self.send(shared, ri, iter).await;
+            tries += 1;
+            let Some(p) = poll else {
+                break resp;
+            };
+            let mut met = true;
+            let mut body = ParsedBody::new(&resp.body);
+            evaluate_checks(&p.until, &resp, &mut body, |_, ok| met &= ok);
+            let remaining = p.within.map(|w| w.saturating_sub(t0.elapsed()));
+            let out = p.max_tries.is_some_and(|m| tries >= m) || remaining == Some(Duration::ZERO);
+            if met || out {
+                let took_ms = t0.elapsed().as_secs_f64() * 1000.0;
+                self.poll_done(shared, ri, &resp, met, tries, took_ms);
+                break resp;
+            }
+            let pause = remaining.map_or(p.every, |left| left.min(p.every));
+            tokio::time::sleep(pause).await;
+        };
+        let reg = &shared.env.registry;
+        if let Some(t) = self.tally.as_mut() {
+            let what = format!("{} {}", ri.req.method, ri.req.name);
+            t.last = Some(format!("{what}: {}", describe(&resp)));
+            if !record::expected_status(resp.status) {
+                t.failures.push(format!("{what}: {}", describe(&resp)));
+            }
+        }
+        if ri.req.checks.is_empty() && ri.req.extract.is_empty() {
+            return;
+        }
+        let mut body = ParsedBody::new(&resp.body);
+        let tally = &mut self.tally;
+        evaluate_checks(&ri.req.checks, &resp, &mut body, |i, ok| {
+            reg.add(
+                shared.checks_metric,
+                ri.check_tags[i],
+                if ok { 1.0 } else { 0.0 },
+            );
+            if let (false, Some(t)) = (ok, tally.as_mut()) {
+                t.failures.push(format!(
+                    "check `{}` failed on {} {} ({})",
+                    ri.req.checks[i].name,
+                    ri.req.method,
+                    ri.req.name,
+                    describe(&resp)
+                ));
+            }
+        });
+        extract_values(
+            &ri.req.extract,
+            &resp,
+            &mut body,
+            &self.client,
+            &mut self.vars,
+        );
+    }
+
+    /// Records the verdict of a poll: its check, its trend (the time to the try that
+    /// held) and, when run once, its result.
+    fn poll_done(
+        &mut self,
+        shared: &FlowShared,
+        ri: &ReqInfo,
+        last: &HttpResponse,
+        met: bool,
+        tries: u64,
+        took_ms: f64,
+    ) {
+        let reg = &shared.env.registry;
+        if let Some(pi) = &ri.poll {
+            reg.add(
+                shared.checks_metric,
+                pi.check_tags,
+                if met { 1.0 } else { 0.0 },
+            );
+            if let (true, Some((m, tags))) = (met, pi.trend) {
+                reg.add(m, tags, took_ms);
+            }
+        }
+        if let Some(t) = self.tally.as_mut() {
+            let label = ri.req.poll.as_ref().map(|p| p.label.as_str()).unwrap_or("");
+            t.polls.push(PollResult {
+                met,
+                tries,
+                took_ms,
+                last: describe(last),
+            });
+            if !met {
+                t.failures.push(format!(
+                    "{} {}: {label} not seen after {tries} tries in {:.0} ms (last: {})",
+                    ri.req.method,
+                    ri.req.name,
+                    took_ms,
+                    describe(last)
+                ));
+            }
+        }
+    }
+
+    /// Renders, sends and records one request (and every extra hop it took).
+    async fn send(&mut self, shared: &FlowShared, ri: &ReqInfo, iter: u64) -> HttpResponse {
         let plan = &shared.plan;
-        let sc = &plan.scenarios[shared.scenario];
         let rows: Vec<Option<&[String]>> = self
             .rows
             .iter()
@@ -198,14 +495,14 @@ impl FlowVu {
         let mut cx = RenderCtx {
             vu: self.id,
             iter,
-            scenario: &sc.name,
+            scenario: &shared.label,
             rows: &rows,
             vars: &self.vars,
             rng: &mut self.rng,
-            seq: &shared.seq,
+            seq: &shared.env.seq,
         };
         let req = request::build(plan, &ri.req, &mut cx, &mut self.buf);
-        let reg = &shared.registry;
+        let reg = &shared.env.registry;
         let hm = &shared.http_metrics;
         let tags = &mut self.tags;
         let late = self.lateness_ms;
@@ -217,23 +514,29 @@ impl FlowVu {
         let t = self.tags.get(reg, ri, &resp);
         let failed = !record::expected_status(resp.status);
         hm.record(reg, t, &resp, failed, late);
-        if ri.req.checks.is_empty() && ri.req.extract.is_empty() {
-            return;
+        resp
+    }
+}
+
+/// `status 200`, or the failure (`status 0, connection refused`), for messages.
+fn describe(r: &HttpResponse) -> String {
+    match r.error {
+        Some(e) => format!("status {}, {}", r.status, e.name()),
+        None => format!("status {}", r.status),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::truthy;
+
+    #[test]
+    fn conditions_hold_unless_empty_false_zero_or_null() {
+        for yes in ["true", "1", "yes", "abc", " x "] {
+            assert!(truthy(yes), "{yes}");
         }
-        let mut body = ParsedBody::new(&resp.body);
-        evaluate_checks(&ri.req.checks, &resp, &mut body, |i, ok| {
-            reg.add(
-                shared.checks_metric,
-                ri.check_tags[i],
-                if ok { 1.0 } else { 0.0 },
-            );
-        });
-        extract_values(
-            &ri.req.extract,
-            &resp,
-            &mut body,
-            &self.client,
-            &mut self.vars,
-        );
+        for no in ["", " ", "false", "0", "null", " false "] {
+            assert!(!truthy(no), "{no:?}");
+        }
     }
 }

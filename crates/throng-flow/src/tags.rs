@@ -2,8 +2,8 @@
 use crate::step::{Failure, Outcome};
 use std::collections::HashMap;
 use std::time::Duration;
-use throng_metrics::{Registry, TagSet, TagSetId};
-use throng_plan::{Plan, Request, Step};
+use throng_metrics::{MetricId, MetricKind, Registry, TagSet, TagSetId, ValueType};
+use throng_plan::{Repeat, Request, Step, Template};
 
 /// A flow step with everything resolved.
 pub(crate) enum FStep {
@@ -14,6 +14,27 @@ pub(crate) enum FStep {
         steps: Vec<FStep>,
         tags: TagSetId,
     },
+    /// Runs `step` when `cond` renders truthy.
+    If {
+        cond: Template,
+        step: Box<FStep>,
+    },
+    /// Picks one branch by weight: `cumulative[i]` is the sum of weights up to branch `i`.
+    Choose {
+        cumulative: Vec<f64>,
+        branches: Vec<Vec<FStep>>,
+    },
+    Repeat(Box<FRepeat>),
+}
+
+/// A `repeat:` loop with its metrics resolved.
+pub(crate) struct FRepeat {
+    pub spec: Repeat,
+    pub steps: Vec<FStep>,
+    /// Where the loop's elapsed time goes, with its tags.
+    pub trend: Option<(MetricId, TagSetId)>,
+    /// The `checks` tag set of the loop's `until` verdict.
+    pub check_tags: TagSetId,
 }
 
 /// A request with its static tags.
@@ -23,34 +44,79 @@ pub(crate) struct ReqInfo {
     /// Tag set of each check's `checks` samples.
     pub check_tags: Vec<TagSetId>,
     pub index: u32,
+    /// For a poll (`until:`): the tags of its `checks` verdict and its trend metric.
+    pub poll: Option<PollInfo>,
 }
 
-fn common_tags(plan: &Plan, scenario: usize) -> Vec<(String, String)> {
-    let sc = &plan.scenarios[scenario];
-    throng_metrics::scenario_tags(&plan.http.tags, &sc.tags, &sc.name)
+/// The resolved metrics of a request's poll.
+pub(crate) struct PollInfo {
+    pub check_tags: TagSetId,
+    pub trend: Option<(MetricId, TagSetId)>,
 }
 
-/// Builds the step tree and the request table of a scenario.
-pub(crate) fn prepare(plan: &Plan, scenario: usize, reg: &Registry) -> (Vec<FStep>, Vec<ReqInfo>) {
-    let common = common_tags(plan, scenario);
-    let mut reqs = Vec::new();
-    let steps = walk(&plan.scenarios[scenario].flow, &common, reg, &mut reqs);
-    (steps, reqs)
+/// The steps of a flow, with every request in one table.
+pub(crate) struct Prepared {
+    pub steps: Vec<FStep>,
+    /// Steps run once per VU before its first iteration.
+    pub init: Vec<FStep>,
+    pub reqs: Vec<ReqInfo>,
 }
 
-fn walk(
+/// Builds the step trees (`steps`, `init`) and the request table of a flow whose samples
+/// carry `common` tags.
+pub(crate) fn prepare(
     steps: &[Step],
+    init: &[Step],
     common: &[(String, String)],
     reg: &Registry,
-    reqs: &mut Vec<ReqInfo>,
-) -> Vec<FStep> {
-    steps
-        .iter()
-        .map(|s| match s {
+) -> Prepared {
+    let mut w = Walker {
+        common,
+        reg,
+        reqs: Vec::new(),
+    };
+    let steps = w.walk(steps, "");
+    let init = w.walk(init, "");
+    Prepared {
+        steps,
+        init,
+        reqs: w.reqs,
+    }
+}
+
+struct Walker<'a> {
+    common: &'a [(String, String)],
+    reg: &'a Registry,
+    reqs: Vec<ReqInfo>,
+}
+
+impl Walker<'_> {
+    fn tags(&self, extra: &[(&str, &str)]) -> TagSetId {
+        let mut t: Vec<(String, String)> = self.common.to_vec();
+        t.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        self.reg.intern(TagSet::new(t))
+    }
+
+    fn trend(&self, name: &Option<String>, extra: &[(&str, &str)]) -> Option<(MetricId, TagSetId)> {
+        let name = name.as_deref()?;
+        let id = self
+            .reg
+            .metric(name)
+            .map(|m| m.0)
+            .or_else(|| self.reg.define(name, MetricKind::Trend, ValueType::Time))?;
+        Some((id, self.tags(extra)))
+    }
+
+    fn walk(&mut self, steps: &[Step], group: &str) -> Vec<FStep> {
+        steps.iter().map(|s| self.step(s, group)).collect()
+    }
+
+    fn step(&mut self, s: &Step, group: &str) -> FStep {
+        match s {
             Step::Request(r) => {
                 // a secret written into a URL (`?api_key=…`) never becomes a tag value
                 let name = throng_metrics::redact::url(&r.name).into_owned();
-                let mut base: Vec<(String, String)> = common.to_vec();
+                let mut base: Vec<(String, String)> = self.common.to_vec();
                 base.push(("group".into(), r.group.clone()));
                 base.push(("name".into(), name.clone()));
                 base.push(("url".into(), name.clone()));
@@ -59,34 +125,60 @@ fn walk(
                 let check_tags = r
                     .checks
                     .iter()
-                    .map(|c| {
-                        let mut t: Vec<(String, String)> = common.to_vec();
-                        t.push(("group".into(), r.group.clone()));
-                        t.push(("check".into(), c.name.clone()));
-                        t.push(("name".into(), name.clone()));
-                        reg.intern(TagSet::new(t))
-                    })
+                    .map(|c| self.tags(&[("group", &r.group), ("check", &c.name), ("name", &name)]))
                     .collect();
-                let index = reqs.len() as u32;
-                reqs.push(ReqInfo {
+                let poll = r.poll.as_ref().map(|p| PollInfo {
+                    check_tags: self.tags(&[
+                        ("group", &r.group),
+                        ("check", &p.label),
+                        ("name", &name),
+                    ]),
+                    trend: self.trend(&p.trend, &[("group", &r.group), ("name", &name)]),
+                });
+                let index = self.reqs.len() as u32;
+                self.reqs.push(ReqInfo {
                     req: (**r).clone(),
                     base: TagSet::new(base),
                     check_tags,
                     index,
+                    poll,
                 });
                 FStep::Request(index as usize)
             }
             Step::Sleep { min, max } => FStep::Sleep(*min, *max),
-            Step::Group { path, steps, .. } => {
-                let mut t: Vec<(String, String)> = common.to_vec();
-                t.push(("group".into(), path.clone()));
-                FStep::Group {
-                    steps: walk(steps, common, reg, reqs),
-                    tags: reg.intern(TagSet::new(t)),
+            Step::Group { path, steps, .. } => FStep::Group {
+                steps: self.walk(steps, path),
+                tags: self.tags(&[("group", path)]),
+            },
+            Step::If { cond, step, .. } => FStep::If {
+                cond: cond.clone(),
+                step: Box::new(self.step(step, group)),
+            },
+            Step::Choose { branches } => {
+                let mut sum = 0.0;
+                let cumulative = branches
+                    .iter()
+                    .map(|b| {
+                        sum += b.weight;
+                        sum
+                    })
+                    .collect();
+                FStep::Choose {
+                    cumulative,
+                    branches: branches
+                        .iter()
+                        .map(|b| self.walk(&b.steps, group))
+                        .collect(),
                 }
             }
-        })
-        .collect()
+            Step::Repeat(r) => FStep::Repeat(Box::new(FRepeat {
+                steps: self.walk(&r.steps, group),
+                trend: self.trend(&r.trend, &[("group", group)]),
+                check_tags: self.tags(&[("group", group), ("check", &r.label)]),
+                spec: (**r).clone(),
+            })),
+        }
+    }
 }
 
 /// Per-VU cache: (request, status, failure) → tag set id. Interning happens once per

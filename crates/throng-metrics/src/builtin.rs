@@ -47,6 +47,8 @@ macro_rules! builtins {
 }
 
 builtins! {
+    action_duration = ACTION_DURATION: Trend, Time;
+    actions_failed = ACTIONS_FAILED: Counter, Default;
     checks = CHECKS: Rate, Default;
     data_received = DATA_RECEIVED: Counter, Data;
     data_sent = DATA_SENT: Counter, Data;

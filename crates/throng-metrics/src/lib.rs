@@ -8,6 +8,7 @@
 //! second.
 #![warn(missing_docs)]
 
+mod action;
 mod agg;
 mod builtin;
 mod kind;
@@ -21,6 +22,7 @@ mod tags;
 pub mod threshold;
 mod url_scheme;
 
+pub use action::ActionRecord;
 pub use agg::{Agg, TrendAgg, TREND_SCALE};
 pub use builtin::Builtin;
 pub use kind::{MetricKind, ValueType};

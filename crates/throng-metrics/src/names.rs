@@ -3,6 +3,10 @@
 //! [`crate::Snapshot::builtin`]); these names are for what must go by name: a results
 //! file read back, k6's output shapes, thresholds written in a plan.
 
+/// `action_duration` (how long a timeline action took; for `wait_for`, the time to detect)
+pub const ACTION_DURATION: &str = "action_duration";
+/// `actions_failed` (timeline actions that failed)
+pub const ACTIONS_FAILED: &str = "actions_failed";
 /// `checks`
 pub const CHECKS: &str = "checks";
 /// `data_received`
@@ -43,6 +47,11 @@ pub const SCHEDULE_LAG: &str = "schedule_lag";
 pub const VUS: &str = "vus";
 /// `vus_max`
 pub const VUS_MAX: &str = "vus_max";
+
+/// The tag that marks samples of the run's lifecycle rather than its load
+/// (`phase: preflight|setup|teardown|timeline`); thresholds leave them out unless they
+/// filter on it.
+pub const PHASE_TAG: &str = "phase";
 
 /// The system tag that names a sample's scenario.
 pub const SCENARIO_TAG: &str = "scenario";

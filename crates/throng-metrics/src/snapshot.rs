@@ -1,6 +1,7 @@
 //! A point-in-time copy of every series: what live sinks, thresholds and reports read.
 use crate::agg::Agg;
 use crate::builtin::Builtin;
+use crate::names;
 use crate::registry::{MetricDef, MetricId};
 use crate::tags::{TagSet, TagSetId};
 use serde::{Deserialize, Serialize};
@@ -144,7 +145,21 @@ impl Snapshot {
     /// All series of `metric` (an id or a name) whose tags include every `(key, value)` in
     /// `filter`, merged. `None` when the metric is unknown or has no matching samples.
     pub fn aggregate(&self, metric: impl MetricRef, filter: &[(String, String)]) -> Option<Agg> {
-        self.merge_from(&self.series, metric, filter)
+        self.merge_from(&self.series, metric, |t| t.matches(filter))
+    }
+
+    /// Like [`Snapshot::aggregate`], for a threshold: samples of the run's lifecycle
+    /// (tagged `phase`: setup, teardown, preflight, timeline) are left out unless `filter`
+    /// names the `phase` tag, so a threshold judges the load.
+    pub fn aggregate_load(
+        &self,
+        metric: impl MetricRef,
+        filter: &[(String, String)],
+    ) -> Option<Agg> {
+        let by_phase = filter.iter().any(|(k, _)| k == names::PHASE_TAG);
+        self.merge_from(&self.series, metric, |t| {
+            t.matches(filter) && (by_phase || t.get(names::PHASE_TAG).is_none())
+        })
     }
 
     /// Like [`Snapshot::aggregate`], over only what arrived since the previous collection.
@@ -153,7 +168,7 @@ impl Snapshot {
         metric: impl MetricRef,
         filter: &[(String, String)],
     ) -> Option<Agg> {
-        self.merge_from(&self.interval, metric, filter)
+        self.merge_from(&self.interval, metric, |t| t.matches(filter))
     }
 
     /// Like [`Snapshot::aggregate`], but only the merged count (`0` when there is none):
@@ -180,7 +195,7 @@ impl Snapshot {
         &self,
         map: &BTreeMap<SeriesKey, Agg>,
         metric: impl MetricRef,
-        filter: &[(String, String)],
+        keep: impl Fn(&TagSet) -> bool,
     ) -> Option<Agg> {
         let (id, def) = self.metric(metric)?;
         let mut out: Option<Agg> = None;
@@ -192,7 +207,7 @@ impl Snapshot {
             if k.metric != id {
                 break;
             }
-            if !self.tags(k.tags).matches(filter) {
+            if !keep(self.tags(k.tags)) {
                 continue;
             }
             out.get_or_insert_with(|| Agg::new(def.kind)).merge(agg);

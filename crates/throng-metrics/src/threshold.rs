@@ -311,7 +311,7 @@ impl ThresholdSet {
         self.items
             .iter()
             .map(|t| {
-                let observed = match snap.aggregate(&t.metric, &t.filter) {
+                let observed = match snap.aggregate_load(&t.metric, &t.filter) {
                     Some(agg) => t.expr.stat.of(&agg, elapsed),
                     None => 0.0,
                 };

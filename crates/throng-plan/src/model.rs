@@ -27,6 +27,118 @@ pub struct Plan {
     pub thresholds: ThresholdSet,
     /// Env values the plan was compiled with (plan `env:` overlaid by `-e`).
     pub env: BTreeMap<String, String>,
+    /// A health check that must pass before any load (`preflight:`): a request with a poll.
+    pub preflight: Option<Box<Request>>,
+    /// Runs once before the load (k6's `setup()`); its extracts are `setup.NAME`.
+    pub setup: Option<Flow>,
+    /// Runs once after the load, even after Ctrl-C or an abort (k6's `teardown()`).
+    pub teardown: Option<Flow>,
+    /// Names of the values `setup:` extracts (`setup.NAME`), visible to every flow.
+    pub setup_vars: Vec<String>,
+    /// Actions at offsets from the start of the run (`timeline:`).
+    pub timeline: Vec<Action>,
+    /// Metrics the plan defines beyond k6's built-in ones (e.g. the trends of `repeat:` and
+    /// `until:` loops), to be defined in the run's registry.
+    pub custom_metrics: Vec<CustomMetric>,
+    /// Folder the plan's relative paths are resolved from (`exec` runs there).
+    pub base_dir: std::path::PathBuf,
+}
+
+/// A metric a plan defines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomMetric {
+    /// Its name.
+    pub name: String,
+    /// Counter, gauge, rate or trend.
+    pub kind: throng_metrics::MetricKind,
+    /// Whether values are milliseconds (shown as times).
+    pub time: bool,
+}
+
+/// A flow run once, outside the load (setup, teardown).
+#[derive(Debug, Clone, Default)]
+pub struct Flow {
+    /// The steps.
+    pub steps: Vec<Step>,
+    /// The flow's variables (`setup.*` first).
+    pub vars: Vec<String>,
+    /// Data sources (indexes) the flow reads.
+    pub data_used: Vec<usize>,
+}
+
+/// One action on the run's timeline.
+#[derive(Debug, Clone)]
+pub struct Action {
+    /// Its name (the `action` tag).
+    pub name: String,
+    /// When it starts.
+    pub at: ActionAt,
+    /// What it does.
+    pub kind: ActionKind,
+    /// Longest it may take (exec and http).
+    pub timeout: Duration,
+    /// Stop the load when it fails.
+    pub abort_on_fail: bool,
+}
+
+/// When an action starts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ActionAt {
+    /// At this offset from the start of the load.
+    At(Duration),
+    /// This long after another action (by index) ended.
+    After {
+        /// The action it follows.
+        action: usize,
+        /// Extra delay after that action's end.
+        delay: Duration,
+    },
+}
+
+/// What an action does.
+#[derive(Debug, Clone)]
+pub enum ActionKind {
+    /// Sends one request (with the plan's defaults).
+    Http(Box<Request>),
+    /// Runs a command.
+    Exec {
+        /// Program and arguments (templated with `env`).
+        argv: Vec<Template>,
+        /// Run `argv[0]` through `sh -c`.
+        shell: bool,
+        /// Extra environment for the command.
+        env: Vec<(String, Template)>,
+    },
+    /// Polls a request until its `until:` holds (the request's [`Poll`]).
+    WaitFor(Box<Request>),
+}
+
+impl ActionKind {
+    /// `http`, `exec` or `wait_for`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ActionKind::Http(_) => "http",
+            ActionKind::Exec { .. } => "exec",
+            ActionKind::WaitFor(_) => "wait_for",
+        }
+    }
+}
+
+/// Sending a request again until a condition holds (`until:` on a request, `wait_for`).
+#[derive(Debug, Clone)]
+pub struct Poll {
+    /// The condition: every check passes on a response.
+    pub until: Vec<Check>,
+    /// Pause between tries.
+    pub every: Duration,
+    /// At most this many tries.
+    pub max_tries: Option<u64>,
+    /// At most this long from the first try.
+    pub within: Option<Duration>,
+    /// A trend metric that records the time from the first try to the one that passed.
+    pub trend: Option<String>,
+    /// The `check` tag of the poll's own pass/fail sample (`until status is 200`).
+    pub label: String,
 }
 
 /// How HTTP/2 is used.
@@ -96,6 +208,12 @@ pub struct Scenario {
     pub vars: Vec<String>,
     /// Data sources (indexes) the flow reads; a row of each is picked per iteration.
     pub data_used: Vec<usize>,
+    /// Steps run once per VU before its first iteration (`vu_init:`); their extracts are
+    /// `vu.NAME` and last for the VU's life.
+    pub vu_init: Vec<Step>,
+    /// How many of [`Scenario::vars`] (the first ones: `setup.*`, then `vu.*`) keep their
+    /// values across iterations.
+    pub persistent_vars: usize,
 }
 
 /// A step of a flow.
@@ -119,6 +237,52 @@ pub enum Step {
         /// The steps inside.
         steps: Vec<Step>,
     },
+    /// A step that runs only when a template condition holds (`if:`).
+    If {
+        /// The condition as written (for errors and docs).
+        source: String,
+        /// Renders to a truthy value when the step should run.
+        cond: Template,
+        /// The step.
+        step: Box<Step>,
+    },
+    /// One of several sub-flows, picked at random by weight (`choose:`).
+    Choose {
+        /// The branches.
+        branches: Vec<Branch>,
+    },
+    /// A loop (`repeat:`).
+    Repeat(Box<Repeat>),
+}
+
+/// A weighted branch of a `choose:` step.
+#[derive(Debug, Clone)]
+pub struct Branch {
+    /// Relative weight (> 0).
+    pub weight: f64,
+    /// Its steps.
+    pub steps: Vec<Step>,
+}
+
+/// A `repeat:` loop: runs its steps until a bound or a condition.
+#[derive(Debug, Clone)]
+pub struct Repeat {
+    /// Exactly this many times (unless `until` holds first).
+    pub times: Option<u64>,
+    /// Stop once this renders truthy (checked after each pass).
+    pub until: Option<Template>,
+    /// At most this many passes.
+    pub max: Option<u64>,
+    /// At most this long.
+    pub within: Option<Duration>,
+    /// Pause between passes.
+    pub every: Duration,
+    /// A trend metric recording the loop's elapsed time when `until` held.
+    pub trend: Option<String>,
+    /// The `check` tag of the loop's `until` verdict (`until {{ found }}`).
+    pub label: String,
+    /// The steps of one pass.
+    pub steps: Vec<Step>,
 }
 
 /// A request body.
@@ -159,6 +323,8 @@ pub struct Request {
     pub needs_body: bool,
     /// The group path this request is in (empty at top level).
     pub group: String,
+    /// Send it again until a condition holds (`until:`), if set.
+    pub poll: Option<Poll>,
 }
 
 /// A comparison for `duration` checks.

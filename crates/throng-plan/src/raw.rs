@@ -23,6 +23,49 @@ pub(crate) struct RawPlan {
     pub scenarios: BTreeMap<String, S<RawScenario>>,
     #[serde(default)]
     pub thresholds: BTreeMap<String, S<Vec<S<Json>>>>,
+    pub preflight: Option<S<RawStep>>,
+    pub setup: Option<S<Vec<S<RawStep>>>>,
+    pub teardown: Option<S<Vec<S<RawStep>>>>,
+    pub vu_init: Option<S<Vec<S<RawStep>>>>,
+    pub timeline: Option<S<Vec<S<RawAction>>>>,
+}
+
+/// One action on the timeline: when, and exactly one of `http`, `exec`, `wait_for`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAction {
+    pub at: Option<S<String>>,
+    pub after: Option<S<String>>,
+    pub name: Option<S<String>>,
+    pub http: Option<S<RawStep>>,
+    pub exec: Option<S<Json>>,
+    pub shell: Option<S<bool>>,
+    #[serde(default)]
+    pub env: BTreeMap<String, S<String>>,
+    pub timeout: Option<S<String>>,
+    pub wait_for: Option<S<RawStep>>,
+    pub abort_on_fail: Option<S<bool>>,
+}
+
+/// A weighted branch of a `choose:` step.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBranch {
+    pub weight: S<f64>,
+    pub flow: S<Vec<S<RawStep>>>,
+}
+
+/// A `repeat:` loop.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRepeat {
+    pub times: Option<S<u64>>,
+    pub until: Option<S<String>>,
+    pub max: Option<S<u64>>,
+    pub within: Option<S<String>>,
+    pub every: Option<S<String>>,
+    pub trend: Option<S<String>>,
+    pub flow: S<Vec<S<RawStep>>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -85,6 +128,7 @@ pub(crate) struct RawScenario {
     pub when_busy: Option<S<String>>,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    pub vu_init: Option<S<Vec<S<RawStep>>>>,
     pub flow: Option<S<Vec<S<RawStep>>>>,
 }
 
@@ -117,6 +161,15 @@ pub(crate) struct RawStep {
     pub sleep: Option<S<String>>,
     pub group: Option<S<String>>,
     pub flow: Option<S<Vec<S<RawStep>>>>,
+    #[serde(rename = "if")]
+    pub if_: Option<S<String>>,
+    pub choose: Option<S<Vec<S<RawBranch>>>>,
+    pub repeat: Option<S<RawRepeat>>,
+    pub until: Option<S<RawCheck>>,
+    pub every: Option<S<String>>,
+    pub max_tries: Option<S<u64>>,
+    pub within: Option<S<String>>,
+    pub trend: Option<S<String>>,
 }
 
 #[derive(Deserialize)]

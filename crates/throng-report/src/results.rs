@@ -391,6 +391,9 @@ pub struct Results {
     /// Failed requests by (method, name, error), for Locust's failures.csv.
     #[serde(default)]
     pub failure_rows: Vec<FailureRow>,
+    /// The plan's timeline actions (and teardown), as they happened.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<throng_metrics::ActionRecord>,
     /// Raw series with histograms (checked when read: each histogram must decode and agree
     /// with its series' count, min, max and sum).
     #[serde(deserialize_with = "crate::validate::series")]
@@ -626,6 +629,7 @@ impl Results {
         Results {
             requests,
             failure_rows,
+            actions: Vec::new(),
             generator: None,
             seconds: Vec::new(),
             by_name: BTreeMap::new(),

@@ -6,6 +6,7 @@
 mod dash;
 mod exit;
 mod files;
+mod lifecycle;
 mod monitor;
 mod raw;
 mod remote_write;
@@ -14,14 +15,14 @@ pub mod servers;
 pub use exit::ExitCode;
 pub use files::{check_url, write_reports, OutError, ReportFiles};
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use throng_engine::{Engine, ScenarioSpec};
-use throng_flow::FlowWorkload;
+use throng_flow::{FlowEnv, FlowWorkload};
 use throng_http::{ClientOptions, HttpVersion, SharedConfig};
 use throng_live::LiveSink;
-use throng_metrics::{scenario_tags, Registry, TagSet, ThresholdSet};
+use throng_metrics::{scenario_tags, Registry, TagSet, ThresholdSet, ValueType};
 use throng_plan::{Http2Mode, Plan};
 use throng_report::{Results, RunInfo, ScenarioOutcome};
 use tokio_util::sync::CancellationToken;
@@ -75,6 +76,12 @@ pub enum RunError {
     /// An output could not be opened: the file (or folder) and the system's error.
     #[error("cannot open an output: {0}")]
     Output(#[from] throng_report::FileError),
+    /// The plan's `preflight:` check did not pass: no load was sent.
+    #[error("preflight failed, no load was sent: {0}")]
+    Preflight(String),
+    /// The plan's `setup:` failed: no load was sent.
+    #[error("setup failed, no load was sent: {0}")]
+    Setup(String),
 }
 
 impl RunError {
@@ -82,7 +89,9 @@ impl RunError {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             RunError::Tls(_) => ExitCode::InvalidPlan,
-            RunError::Output(_) => ExitCode::RuntimeError,
+            RunError::Output(_) | RunError::Preflight(_) | RunError::Setup(_) => {
+                ExitCode::RuntimeError
+            }
         }
     }
 }
@@ -108,9 +117,20 @@ fn client_options(plan: &Plan) -> ClientOptions {
 pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     let plan = Arc::new(req.plan);
     let reg = Registry::new();
+    for m in &plan.custom_metrics {
+        let vt = if m.time {
+            ValueType::Time
+        } else {
+            ValueType::Default
+        };
+        reg.define(&m.name, m.kind, vt);
+    }
     let http = SharedConfig::new(client_options(&plan))?;
-    let seq = Arc::new(AtomicU64::new(0));
-    let cursors = throng_plan::DataCursor::for_sets(&plan.data);
+    let mut env = FlowEnv::new(&plan, reg.clone(), http.clone());
+    lifecycle::preflight(&plan, &env, &req.interrupt).await?;
+    if let Some(values) = lifecycle::setup(&plan, &env, &req.interrupt).await? {
+        env.setup_values = values;
+    }
     let specs: Vec<ScenarioSpec> = plan
         .scenarios
         .iter()
@@ -123,14 +143,7 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
                 start_time: sc.start_time,
                 graceful_stop: sc.graceful_stop,
                 tags: reg.intern(TagSet::new(tags)),
-                workload: Arc::new(FlowWorkload::with_data_cursors(
-                    plan.clone(),
-                    i,
-                    reg.clone(),
-                    http.clone(),
-                    seq.clone(),
-                    cursors.clone(),
-                )),
+                workload: Arc::new(FlowWorkload::new(plan.clone(), i, env.clone())),
             }
         })
         .collect();
@@ -150,6 +163,16 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     let mut redraw = tokio::time::interval(Duration::from_millis(250));
     redraw.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut handle = tokio::spawn(engine.run());
+    let timeline_stop = CancellationToken::new();
+    let timeline_abort = CancellationToken::new();
+    let (timeline, timeline_task) =
+        throng_flow::timeline::start(throng_flow::timeline::TimelineCx {
+            plan: plan.clone(),
+            env: env.clone(),
+            start,
+            stop: timeline_stop.clone(),
+            abort: timeline_abort.clone(),
+        });
     let mut monitor = monitor::Monitor::new();
     let mut recorder = throng_report::series::SeriesRecorder::new(&plan);
     let run_id = format!("{:x}", started_at.as_millisecond());
@@ -229,9 +252,22 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
                 interrupted = true;
                 engine_stop.cancel();
             }
+            _ = timeline_abort.cancelled(), if aborted_by.is_none() => {
+                aborted_by = timeline.aborted_by();
+                tracing::warn!("{}: aborting the run", aborted_by.as_deref().unwrap_or("an action failed"));
+                engine_stop.cancel();
+            }
         }
     };
     let elapsed = start.elapsed();
+    timeline_stop.cancel();
+    let _ = timeline_task.await;
+    let mut actions = timeline.records();
+    // a failed action fails the verdict; a failed teardown is reported, not judged
+    let actions_ok = actions.iter().all(|a| a.ok);
+    if let Some(td) = lifecycle::teardown(&plan, &env, start).await {
+        actions.push(td);
+    }
     let snap = reg.collect();
     recorder.tick(&snap, elapsed.as_secs_f64(), 0);
     if let Some(p) = &req.prometheus {
@@ -283,7 +319,7 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         ExitCode::RuntimeError
     } else if interrupted {
         ExitCode::Interrupted
-    } else if !thresholds_ok {
+    } else if !thresholds_ok || !actions_ok {
         ExitCode::ThresholdsFailed
     } else {
         ExitCode::Ok
@@ -336,6 +372,7 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     results.by_scenario = series.by_scenario;
     results.phases = series.phases;
     results.failures = series.failures;
+    results.actions = actions;
     let cpu = monitor.finish();
     results.generator = Some(
         throng_report::GeneratorInfo {

@@ -9,6 +9,12 @@ pub trait PlanFiles {
     fn read(&self, path: &Path) -> io::Result<String>;
     /// Whether a file exists (the CA file, which the HTTP client reads when the run starts).
     fn is_file(&self, path: &Path) -> bool;
+    /// Whether a program an `exec` action runs can be found: a path (with a `/`, relative
+    /// to `base_dir`) that is a file, or a name on `PATH`. By default every program is.
+    fn find_program(&self, base_dir: &Path, program: &str) -> bool {
+        let _ = (base_dir, program);
+        true
+    }
 }
 
 /// The files on disk.
@@ -22,5 +28,14 @@ impl PlanFiles for DiskFiles {
 
     fn is_file(&self, path: &Path) -> bool {
         path.is_file()
+    }
+
+    fn find_program(&self, base_dir: &Path, program: &str) -> bool {
+        if program.contains('/') {
+            return base_dir.join(program).is_file();
+        }
+        std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
+            .unwrap_or(false)
     }
 }

@@ -11,18 +11,21 @@ mod executor;
 mod extract;
 mod files;
 mod http;
+mod lifecycle;
+mod poll;
 mod request;
 mod scenario;
 mod step;
 mod templates;
 mod threshold;
+mod timeline;
 mod yaml;
 
 pub use files::{DiskFiles, PlanFiles};
 
 use crate::duration::parse_duration;
 use crate::error::{PlanError, PlanErrors, Source};
-use crate::model::Plan;
+use crate::model::{CustomMetric, Plan};
 use crate::raw::{RawPlan, S};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -53,6 +56,8 @@ struct Cx<'a> {
     base_dir: PathBuf,
     /// How files beside the plan are read.
     files: &'a dyn PlanFiles,
+    /// Metrics the plan defines (trends of loops).
+    custom_metrics: Vec<CustomMetric>,
 }
 
 /// Line and column of a spanned value.
@@ -78,6 +83,39 @@ impl Cx<'_> {
                 None
             }
         }
+    }
+
+    /// Defines a trend metric of times in ms named by `name` (a loop's `trend:`); `None`
+    /// (with an error) when the name is not a metric name or is a built-in metric.
+    fn define_trend(&mut self, name: &S<String>) -> Option<String> {
+        let n = name.value.as_str();
+        let valid = n
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            self.err(
+                name,
+                format!("trend: `{n}` is not a metric name (letters, digits and _, not starting with a digit)"),
+            );
+            return None;
+        }
+        if throng_metrics::Builtin::lookup(n).is_some() {
+            self.err(
+                name,
+                format!("trend: `{n}` is a built-in metric: choose another name"),
+            );
+            return None;
+        }
+        if !self.custom_metrics.iter().any(|m| m.name == n) {
+            self.custom_metrics.push(CustomMetric {
+                name: n.to_string(),
+                kind: throng_metrics::MetricKind::Trend,
+                time: true,
+            });
+        }
+        Some(n.to_string())
     }
 
     fn opt_dur(&mut self, s: &Option<S<String>>, what: &str, default: Duration) -> Duration {
@@ -134,6 +172,7 @@ pub fn load_str_with(
         open_files: opts.open_file_limit,
         base_dir,
         files,
+        custom_metrics: Vec::new(),
     };
 
     // data sources first: templates resolve their fields
@@ -147,12 +186,50 @@ pub fn load_str_with(
             "the plan has no scenarios: expected `scenarios:` with at least one scenario",
         );
     }
+    let has_base_url = base_url.is_some();
+    let setup_vars = lifecycle::setup_vars(raw.setup.as_ref());
+    let shared = scenario::Shared {
+        http: &http,
+        has_base_url,
+        setup_vars: &setup_vars,
+        vu_init: raw.vu_init.as_ref(),
+    };
     let mut scenarios = Vec::new();
     for (name, s) in &raw.scenarios {
-        if let Some(sc) = scenario::compile_scenario(&mut cx, name, s, &http, base_url.is_some()) {
+        if let Some(sc) = scenario::compile_scenario(&mut cx, name, s, &shared) {
             scenarios.push(sc);
         }
     }
+    let once = |cx: &mut Cx<'_>, f: &Option<S<Vec<S<crate::raw::RawStep>>>>, what: &str| {
+        f.as_ref()
+            .and_then(|f| lifecycle::compile_once(cx, f, what, &setup_vars, &http, has_base_url))
+    };
+    let setup = once(&mut cx, &raw.setup, "setup");
+    let teardown = once(&mut cx, &raw.teardown, "teardown");
+    let preflight = raw
+        .preflight
+        .as_ref()
+        .and_then(|p| lifecycle::compile_preflight(&mut cx, p, &setup_vars, &http, has_base_url));
+    let run_end = (scenarios.len() == raw.scenarios.len()).then(|| {
+        scenarios
+            .iter()
+            .map(|s| s.start_time + s.executor.duration())
+            .max()
+            .unwrap_or_default()
+    });
+    let timeline = match &raw.timeline {
+        Some(t) => timeline::compile_timeline(
+            &mut cx,
+            t,
+            &timeline::TimelineCx {
+                http: &http,
+                has_base_url,
+                setup_vars: &setup_vars,
+                run_end,
+            },
+        ),
+        None => Vec::new(),
+    };
 
     let thresholds = threshold::compile_thresholds(&mut cx, &raw.thresholds);
 
@@ -176,5 +253,12 @@ pub fn load_str_with(
         scenarios,
         thresholds,
         env: cx.env,
+        preflight,
+        setup,
+        teardown,
+        setup_vars,
+        timeline,
+        custom_metrics: cx.custom_metrics,
+        base_dir: cx.base_dir,
     })
 }

@@ -3,6 +3,7 @@
 use super::check::compile_checks;
 use super::extract::compile_extract;
 use super::http::{check_header, literal};
+use super::poll::compile_poll;
 use super::step::FlowCx;
 use super::Cx;
 use crate::model::{Body, CheckKind, Extract, ExtractFrom, Request, Step};
@@ -22,6 +23,7 @@ pub(super) fn compile_request(
         http,
         group,
         has_base_url,
+        extract_prefix,
     } = *fcx;
     let r = &s.value;
     if url_s.value.starts_with('/') && !has_base_url {
@@ -112,19 +114,25 @@ pub(super) fn compile_request(
         .unwrap_or_default();
     let mut extract = Vec::new();
     for (var, e) in &r.extract {
-        let var_i = vars.iter().position(|v| v == var).unwrap_or(0);
+        let stored = format!("{extract_prefix}{var}");
+        let var_i = vars.iter().position(|v| *v == stored).unwrap_or(0);
         if let Some(from) = compile_extract(cx, var, e) {
             extract.push(Extract { var: var_i, from });
         }
     }
-    let needs_body = checks.iter().any(|c| {
-        matches!(
-            c.kind,
-            CheckKind::BodyContains(_) | CheckKind::BodyMatches(_) | CheckKind::Json { .. }
-        )
-    }) || extract
+    let poll = compile_poll(cx, s);
+    let needs_body = checks
         .iter()
-        .any(|e| matches!(e.from, ExtractFrom::Json(_) | ExtractFrom::Regex(_)));
+        .chain(poll.iter().flat_map(|p| p.until.iter()))
+        .any(|c| {
+            matches!(
+                c.kind,
+                CheckKind::BodyContains(_) | CheckKind::BodyMatches(_) | CheckKind::Json { .. }
+            )
+        })
+        || extract
+            .iter()
+            .any(|e| matches!(e.from, ExtractFrom::Json(_) | ExtractFrom::Regex(_)));
     Some(Step::Request(Box::new(Request {
         method,
         url,
@@ -139,5 +147,6 @@ pub(super) fn compile_request(
         extract,
         needs_body,
         group: group.to_string(),
+        poll,
     })))
 }

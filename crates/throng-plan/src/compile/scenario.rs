@@ -7,32 +7,57 @@ use crate::model::{Body, HttpOptions, Scenario, Step};
 use crate::raw::{RawScenario, RawStep, S};
 use std::time::Duration;
 
-/// The flow's variables (every `extract:` name), in order of first appearance.
-fn collect_vars(steps: &[S<RawStep>], out: &mut Vec<String>) {
+/// The flow's variables (every `extract:` name, with `prefix`), in order of first
+/// appearance, after those already in `out`.
+pub(super) fn collect_vars(steps: &[S<RawStep>], prefix: &str, out: &mut Vec<String>) {
     for s in steps {
         for k in s.value.extract.keys() {
-            if !out.contains(k) {
-                out.push(k.clone());
+            let name = format!("{prefix}{k}");
+            if !out.contains(&name) {
+                out.push(name);
             }
         }
         if let Some(f) = &s.value.flow {
-            collect_vars(&f.value, out);
+            collect_vars(&f.value, prefix, out);
+        }
+        if let Some(ch) = &s.value.choose {
+            for b in &ch.value {
+                collect_vars(&b.value.flow.value, prefix, out);
+            }
+        }
+        if let Some(r) = &s.value.repeat {
+            collect_vars(&r.value.flow.value, prefix, out);
         }
     }
+}
+
+/// What every scenario shares: the plan's HTTP defaults, whether it has a base URL, the
+/// values `setup:` extracts and the plan-wide `vu_init:`.
+pub(super) struct Shared<'a> {
+    pub http: &'a HttpOptions,
+    pub has_base_url: bool,
+    pub setup_vars: &'a [String],
+    pub vu_init: Option<&'a S<Vec<S<RawStep>>>>,
 }
 
 pub(super) fn compile_scenario(
     cx: &mut Cx<'_>,
     name: &str,
     s: &S<RawScenario>,
-    http: &HttpOptions,
-    has_base_url: bool,
+    shared: &Shared<'_>,
 ) -> Option<Scenario> {
     let r = &s.value;
+    let http = shared.http;
     let executor = compile_executor(cx, r);
     let start_time = cx.opt_dur(&r.start_time, "startTime", Duration::ZERO);
     let graceful_stop = cx.opt_dur(&r.graceful_stop, "gracefulStop", Duration::from_secs(30));
-    let mut vars = Vec::new();
+    // setup.* values, then the VU's own (vu.*), then the iteration's
+    let mut vars = shared.setup_vars.to_vec();
+    let vu_init_raw = r.vu_init.as_ref().or(shared.vu_init);
+    if let Some(v) = vu_init_raw {
+        collect_vars(&v.value, "vu.", &mut vars);
+    }
+    let persistent_vars = vars.len();
     let flow_raw = match &r.flow {
         Some(f) if !f.value.is_empty() => &f.value,
         Some(f) => {
@@ -47,22 +72,32 @@ pub(super) fn compile_scenario(
             return None;
         }
     };
-    collect_vars(flow_raw, &mut vars);
-    let flow = compile_steps(
-        cx,
-        flow_raw,
-        &FlowCx {
-            vars: &vars,
-            http,
-            group: "",
-            has_base_url,
-        },
-    );
+    collect_vars(flow_raw, "", &mut vars);
+    let fcx = FlowCx {
+        vars: &vars,
+        http,
+        group: "",
+        has_base_url: shared.has_base_url,
+        extract_prefix: "",
+    };
+    let vu_init = match vu_init_raw {
+        Some(v) => compile_steps(
+            cx,
+            &v.value,
+            &FlowCx {
+                extract_prefix: "vu.",
+                ..fcx
+            },
+        ),
+        None => Vec::new(),
+    };
+    let flow = compile_steps(cx, flow_raw, &fcx);
     let mut data_used = Vec::new();
     for (_, t) in &http.headers {
         data_used.extend(t.data_sources());
     }
     collect_data(&flow, &mut data_used);
+    collect_data(&vu_init, &mut data_used);
     data_used.sort_unstable();
     data_used.dedup();
     Some(Scenario {
@@ -74,11 +109,13 @@ pub(super) fn compile_scenario(
         flow,
         vars,
         data_used,
+        vu_init,
+        persistent_vars,
     })
 }
 
 /// The data sources a compiled flow's templates use.
-fn collect_data(steps: &[Step], out: &mut Vec<usize>) {
+pub(super) fn collect_data(steps: &[Step], out: &mut Vec<usize>) {
     for s in steps {
         match s {
             Step::Request(r) => {
@@ -97,6 +134,21 @@ fn collect_data(steps: &[Step], out: &mut Vec<usize>) {
                 }
             }
             Step::Group { steps, .. } => collect_data(steps, out),
+            Step::If { cond, step, .. } => {
+                out.extend(cond.data_sources());
+                collect_data(std::slice::from_ref(step), out);
+            }
+            Step::Choose { branches } => {
+                for b in branches {
+                    collect_data(&b.steps, out);
+                }
+            }
+            Step::Repeat(r) => {
+                if let Some(u) = &r.until {
+                    out.extend(u.data_sources());
+                }
+                collect_data(&r.steps, out);
+            }
             Step::Sleep { .. } => {}
         }
     }

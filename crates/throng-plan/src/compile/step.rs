@@ -3,8 +3,9 @@
 use super::request::compile_request;
 use super::Cx;
 use crate::duration::parse_duration_range;
-use crate::model::{HttpOptions, Step};
-use crate::raw::{RawStep, S};
+use crate::model::{Branch, HttpOptions, Repeat, Step};
+use crate::raw::{RawRepeat, RawStep, S};
+use std::time::Duration;
 
 /// What the steps of one flow (or group) compile in.
 #[derive(Clone, Copy)]
@@ -17,6 +18,8 @@ pub(super) struct FlowCx<'a> {
     pub group: &'a str,
     /// Whether the plan has a `base_url`, so a URL may be a path.
     pub has_base_url: bool,
+    /// What extracted names are stored as (`vu.` in `vu_init:`, `setup.` in `setup:`).
+    pub extract_prefix: &'a str,
 }
 
 const METHOD_KEYS: [&str; 7] = ["get", "post", "put", "patch", "delete", "head", "options"];
@@ -32,8 +35,30 @@ pub(super) fn compile_steps(cx: &mut Cx<'_>, steps: &[S<RawStep>], fcx: &FlowCx<
     out
 }
 
-/// One step; `None` (with errors given) when it cannot run.
+/// One step, behind its `if:` when it has one; `None` (with errors given) when it cannot
+/// run.
 fn compile_step(cx: &mut Cx<'_>, s: &S<RawStep>, fcx: &FlowCx<'_>) -> Option<Step> {
+    let step = compile_action(cx, s, fcx)?;
+    let Some(c) = &s.value.if_ else {
+        return Some(step);
+    };
+    if c.value.trim().is_empty() {
+        cx.err(
+            c,
+            "if: expected a template condition, e.g. \"{{ vu.role }}\"",
+        );
+        return None;
+    }
+    let cond = cx.tpl(c, fcx.vars);
+    Some(Step::If {
+        source: c.value.clone(),
+        cond,
+        step: Box::new(step),
+    })
+}
+
+/// The step without its `if:`.
+fn compile_action(cx: &mut Cx<'_>, s: &S<RawStep>, fcx: &FlowCx<'_>) -> Option<Step> {
     let r = &s.value;
     let methods: [&Option<S<String>>; 7] = [
         &r.get, &r.post, &r.put, &r.patch, &r.delete, &r.head, &r.options,
@@ -68,9 +93,15 @@ fn compile_step(cx: &mut Cx<'_>, s: &S<RawStep>, fcx: &FlowCx<'_>) -> Option<Ste
     if r.group.is_some() {
         kinds.push("group".into());
     }
+    if r.choose.is_some() {
+        kinds.push("choose".into());
+    }
+    if r.repeat.is_some() {
+        kinds.push("repeat".into());
+    }
     if kinds.len() != 1 {
         let msg = if kinds.is_empty() {
-            "a step needs exactly one of get/post/put/patch/delete/head/options (or method + url), sleep, or group".to_string()
+            "a step needs exactly one of get/post/put/patch/delete/head/options (or method + url), sleep, group, choose or repeat".to_string()
         } else {
             format!(
                 "a step has one action, but this one has {}: split it into separate steps",
@@ -94,6 +125,11 @@ fn compile_step(cx: &mut Cx<'_>, s: &S<RawStep>, fcx: &FlowCx<'_>) -> Option<Ste
             ("timeout", r.timeout.is_some()),
             ("check", r.check.is_some()),
             ("extract", !r.extract.is_empty()),
+            ("until", r.until.is_some()),
+            ("every", r.every.is_some()),
+            ("max_tries", r.max_tries.is_some()),
+            ("within", r.within.is_some()),
+            ("trend", r.trend.is_some()),
         ]
         .iter()
         .filter(|(_, p)| *p)
@@ -141,9 +177,90 @@ fn compile_step(cx: &mut Cx<'_>, s: &S<RawStep>, fcx: &FlowCx<'_>) -> Option<Ste
             steps,
         });
     }
+    if let Some(ch) = &r.choose {
+        if let Some(f) = &r.flow {
+            cx.err(f, "a choose step has its flows in its branches: `choose: [{weight: 3, flow: [...]}, ...]`");
+        }
+        if ch.value.is_empty() {
+            cx.err(
+                ch,
+                "choose: expected at least one branch `{weight: N, flow: [...]}`",
+            );
+            return None;
+        }
+        let mut branches = Vec::new();
+        for b in &ch.value {
+            let w = &b.value.weight;
+            if !(w.value.is_finite() && w.value > 0.0) {
+                cx.err(
+                    w,
+                    format!(
+                        "choose: a branch weight must be a number above 0, not {}",
+                        w.value
+                    ),
+                );
+            }
+            if b.value.flow.value.is_empty() {
+                cx.err(&b.value.flow, "choose: the branch's flow is empty");
+            }
+            let steps = compile_steps(cx, &b.value.flow.value, fcx);
+            branches.push(Branch {
+                weight: w.value,
+                steps,
+            });
+        }
+        return Some(Step::Choose { branches });
+    }
+    if let Some(rp) = &r.repeat {
+        if let Some(f) = &r.flow {
+            cx.err(f, "a repeat step has its steps in `repeat: {flow: [...]}`");
+        }
+        return compile_repeat(cx, rp, fcx).map(|r| Step::Repeat(Box::new(r)));
+    }
     if let Some(f) = &r.flow {
         cx.err(f, "`flow:` belongs to a group step (`group: name`)");
     }
     let (method, url_s) = method_url?;
     compile_request(cx, s, method, url_s, fcx)
+}
+
+/// A `repeat:` loop: it must be bounded (`times`, `max` or `within`).
+fn compile_repeat(cx: &mut Cx<'_>, rp: &S<RawRepeat>, fcx: &FlowCx<'_>) -> Option<Repeat> {
+    let r = &rp.value;
+    if r.times.is_none() && r.max.is_none() && r.within.is_none() {
+        cx.err(
+            rp,
+            "repeat: a loop needs a bound: `times: N`, `max: N` (with `until:`) or `within: 30s`",
+        );
+    }
+    for n in [&r.times, &r.max].into_iter().flatten() {
+        if n.value == 0 {
+            cx.err(n, "repeat: expected 1 or more");
+        }
+    }
+    if r.flow.value.is_empty() {
+        cx.err(
+            &r.flow,
+            "repeat: the flow is empty: expected at least one step",
+        );
+    }
+    let until = r.until.as_ref().map(|u| cx.tpl(u, fcx.vars));
+    let label = match &r.until {
+        Some(u) => format!("until {}", u.value.trim()),
+        None => "repeat".to_string(),
+    };
+    let within = r.within.as_ref().and_then(|w| cx.dur(w, "repeat within"));
+    let every = cx.opt_dur(&r.every, "repeat every", Duration::ZERO);
+    let trend = r.trend.as_ref().and_then(|t| cx.define_trend(t));
+    let steps = compile_steps(cx, &r.flow.value, fcx);
+    Some(Repeat {
+        times: r.times.as_ref().map(|t| t.value),
+        until,
+        max: r.max.as_ref().map(|m| m.value),
+        within,
+        every,
+        trend,
+        label,
+        steps,
+    })
 }

@@ -24,11 +24,16 @@ pub(super) fn compile_thresholds(
                 continue;
             }
         };
-        let Some((kind, _)) = Builtin::lookup(&metric) else {
+        let custom = cx
+            .custom_metrics
+            .iter()
+            .find(|m| m.name == metric)
+            .map(|m| m.kind);
+        let Some(kind) = Builtin::lookup(&metric).map(|(k, _)| k).or(custom) else {
             cx.err_at(
                 key_at,
                 format!(
-                    "unknown metric `{metric}` in thresholds: expected a built-in metric such as http_req_duration, http_req_failed, http_reqs, checks, iteration_duration, iterations, dropped_iterations, data_sent, data_received, vus, group_duration or http_req_waiting"
+                    "unknown metric `{metric}` in thresholds: expected a metric the plan defines (a loop's `trend:`) or a built-in metric such as http_req_duration, http_req_failed, http_reqs, checks, iteration_duration, iterations, dropped_iterations, data_sent, data_received, vus, group_duration or http_req_waiting"
                 ),
             );
             continue;

@@ -1,0 +1,28 @@
+//! What a timeline action did (`timeline:` in a plan): the row the reports, the dashboard
+//! and the results file show for it.
+use serde::{Deserialize, Serialize};
+
+/// One action of the run's timeline, as it happened.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct ActionRecord {
+    /// Its name (the `action` tag of `action_duration`).
+    pub name: String,
+    /// `http`, `exec` or `wait_for`.
+    pub kind: String,
+    /// When the plan put it (`at: 2m` → 120), seconds from the start of the load; `None`
+    /// for an action that follows another (`after:`).
+    pub planned_s: Option<f64>,
+    /// When it started, seconds from the start of the load; `None` if it never ran.
+    pub started_s: Option<f64>,
+    /// How long it took, ms (for `wait_for`: the time to detect, or until it gave up).
+    pub took_ms: f64,
+    /// It did what it should: the command exited 0, the request was answered as
+    /// expected, the condition was seen in time.
+    pub ok: bool,
+    /// What happened, in a few words (`exit 0`, `status 200`, `seen after 4 tries`,
+    /// `not seen within 30s`, `did not run: the load ended first`).
+    pub outcome: String,
+    /// The last lines of the command's output (secrets scrubbed), empty for requests.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub output: String,
+}
