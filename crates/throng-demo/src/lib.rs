@@ -6,7 +6,8 @@
 //! (returns a JWT), `GET /api/v1/items/{id}` and `GET /api/v1/items?page=N` (need
 //! `Authorization: Bearer`), `GET /metrics`, and `GET|POST /admin/dependency` (take a
 //! downstream dependency down at runtime: its circuit breaker opens after `breaker_delay`,
-//! `/health` and ingest answer 503 while it is open).
+//! `/health` and ingest answer 503 while it is open), `GET|POST /admin/config` (a runtime
+//! configuration an experiment changes).
 #![warn(missing_docs)]
 
 mod behaviour;
@@ -84,6 +85,15 @@ impl DemoServer {
     /// The admin view of the dependency and its breaker (as `GET /admin/dependency`).
     pub fn dependency(&self) -> serde_json::Value {
         self.state.dependency.json()
+    }
+
+    /// The runtime configuration last posted to `/admin/config`.
+    pub fn runtime_config(&self) -> serde_json::Value {
+        self.state
+            .config
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_default()
     }
 
     /// Stops accepting connections and waits for the server task.

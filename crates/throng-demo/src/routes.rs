@@ -21,6 +21,8 @@ pub(crate) struct AppState {
     pub cfg: DemoConfig,
     pub metrics: DemoMetrics,
     pub dependency: Dependency,
+    /// The last JSON object posted to `/admin/config`.
+    pub config: Mutex<serde_json::Value>,
     started: Instant,
     next_id: AtomicU64,
     bucket: Option<Bucket>,
@@ -32,6 +34,7 @@ impl AppState {
         AppState {
             bucket: cfg.rate_limit.map(Bucket::new),
             dependency: Dependency::new(cfg.breaker_delay),
+            config: Mutex::new(json!({})),
             cfg,
             metrics: DemoMetrics::default(),
             started: Instant::now(),
@@ -62,6 +65,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .route("/admin/dependency", get(dependency).post(set_dependency))
+        .route("/admin/config", get(config).post(set_config))
         .merge(api)
         .with_state(state)
 }
@@ -165,6 +169,26 @@ async fn set_dependency(State(st): St, body: Bytes) -> Response {
     };
     st.dependency.set_up(up);
     Json(st.dependency.json()).into_response()
+}
+
+/// `GET /admin/config`: the runtime configuration last posted.
+async fn config(State(st): St) -> Response {
+    let c = st.config.lock().map(|c| c.clone()).unwrap_or_default();
+    Json(c).into_response()
+}
+
+/// `POST /admin/config {...}`: merges a JSON object into the runtime configuration (what
+/// an experiment changes mid-run; the demo only keeps it).
+async fn set_config(State(st): St, body: Bytes) -> Response {
+    let Ok(serde_json::Value::Object(new)) = serde_json::from_slice::<serde_json::Value>(&body)
+    else {
+        return error(StatusCode::BAD_REQUEST, "expected a JSON object");
+    };
+    let mut c = st.config.lock().unwrap_or_else(|e| e.into_inner());
+    if let serde_json::Value::Object(cur) = &mut *c {
+        cur.extend(new);
+    }
+    Json(json!({ "applied": c.clone() })).into_response()
 }
 
 async fn ingest(State(st): St, headers: HeaderMap, body: Bytes) -> Response {

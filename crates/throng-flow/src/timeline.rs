@@ -297,6 +297,9 @@ async fn exec(
         secrets.add_named(k, &value);
         cmd.env(k, value);
     }
+    if let Some(b) = &cx.plan.base_url {
+        cmd.env("THRONG_BASE_URL", b);
+    }
     cmd.current_dir(&cx.plan.base_dir)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
