@@ -10,6 +10,7 @@
 
 mod agg;
 mod builtin;
+pub mod duration;
 mod kind;
 pub mod names;
 mod phase;
