@@ -1,6 +1,8 @@
 //! Demo target settings.
 use std::str::FromStr;
 use std::time::Duration;
+// k6 durations (`500ms`, `1m30s`; `0` alone is zero), read as throng's plans and flags read them
+use throng_metrics::duration::parse_duration as duration;
 
 /// Added response latency.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -203,58 +205,6 @@ impl FromStr for ErrorRate {
         }
         Ok(ErrorRate(r))
     }
-}
-
-/// A k6 duration (`500ms`, `10s`, `1m30s`, `1.5h`; `0` alone is zero), read as throng's
-/// plans read them (throng-plan's `parse_duration`; the demo target depends on no other
-/// throng crate).
-fn duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    if t == "0" {
-        return Ok(Duration::ZERO);
-    }
-    if t.is_empty() {
-        return Err("expected a duration like `10s`, `500ms` or `1m30s`".into());
-    }
-    let mut secs = 0f64;
-    let mut rest = t;
-    while let Some(first) = rest.chars().next() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| format!("`{t}` has a number without a unit (use ms, s, m or h)"))?;
-        if digits == 0 || !(first.is_ascii_digit() || first == '.') {
-            return Err(format!(
-                "`{t}` is not a duration: expected something like `10s`, `500ms` or `1m30s`"
-            ));
-        }
-        let (num, tail) = rest.split_at(digits);
-        let n: f64 = num
-            .parse()
-            .map_err(|_| format!("`{num}` is not a number"))?;
-        let unit_len = tail
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(tail.len());
-        let (unit, tail) = tail.split_at(unit_len);
-        secs += n * match unit {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            "d" => 86400.0,
-            u => {
-                return Err(format!(
-                    "unknown duration unit `{u}` in `{t}` (use ms, s, m or h)"
-                ))
-            }
-        };
-        rest = tail;
-    }
-    if !secs.is_finite() || secs > 1e9 {
-        return Err(format!("`{t}` is too long"));
-    }
-    Ok(Duration::from_secs_f64(secs))
 }
 
 #[cfg(test)]

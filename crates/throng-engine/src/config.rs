@@ -383,35 +383,7 @@ impl fmt::Display for Description<'_> {
     }
 }
 
-/// Formats a duration the way k6 prints it (`1m30s`, `500ms`).
-pub fn format_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms == 0 {
-        return "0s".into();
-    }
-    if ms < 1000 {
-        return format!("{ms}ms");
-    }
-    let total_s = d.as_secs_f64();
-    let h = (total_s / 3600.0).floor() as u64;
-    let m = ((total_s % 3600.0) / 60.0).floor() as u64;
-    let s = total_s % 60.0;
-    let mut out = String::new();
-    if h > 0 {
-        out.push_str(&format!("{h}h"));
-    }
-    if m > 0 {
-        out.push_str(&format!("{m}m"));
-    }
-    if s > 0.0005 || out.is_empty() {
-        if (s - s.round()).abs() < 0.0005 {
-            out.push_str(&format!("{}s", s.round() as u64));
-        } else {
-            out.push_str(&format!("{s:.1}s"));
-        }
-    }
-    out
-}
+pub use throng_metrics::duration::format_duration;
 
 #[cfg(test)]
 mod tests {
@@ -489,13 +461,5 @@ mod tests {
             rate.describe(secs(30)).to_string(),
             "Up to 2.00 iterations/s for 10s over 1 stages (maxVUs: 5-10, when busy: queue, gracefulStop: 30s)"
         );
-    }
-
-    #[test]
-    fn durations_print_as_k6_does() {
-        assert_eq!(format_duration(Duration::from_secs(90)), "1m30s");
-        assert_eq!(format_duration(Duration::from_millis(250)), "250ms");
-        assert_eq!(format_duration(Duration::from_secs(30)), "30s");
-        assert_eq!(format_duration(Duration::ZERO), "0s");
     }
 }

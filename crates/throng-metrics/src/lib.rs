@@ -11,6 +11,7 @@
 mod action;
 mod agg;
 mod builtin;
+pub mod duration;
 mod kind;
 pub mod names;
 mod phase;

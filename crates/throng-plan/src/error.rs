@@ -5,7 +5,8 @@ use std::path::PathBuf;
 /// One problem found in a plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanError {
-    /// The plan file (or `<inline>`).
+    /// The plan file (or `<inline>`; for a plan built in code, the flag the value came
+    /// from: see [`crate::Origins`]).
     pub file: PathBuf,
     /// 1-based line (0 when unknown).
     pub line: usize,
@@ -19,6 +20,10 @@ pub struct PlanError {
 
 impl fmt::Display for PlanError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            // no position: a file that cannot be read, or a value built in code
+            return write!(f, "{}: {}", self.file.display(), self.message);
+        }
         write!(
             f,
             "{}:{}:{}: {}",

@@ -8,14 +8,16 @@ mod duration;
 mod error;
 pub mod limits;
 mod model;
-mod raw;
+mod origins;
+pub mod raw;
 pub mod template;
 
-pub use compile::{load_str, load_str_with, DiskFiles, LoadOptions, PlanFiles};
+pub use compile::{compile_raw, load_str, load_str_with, DiskFiles, LoadOptions, PlanFiles};
 pub use data::{DataCursor, DataSet, Pick};
 pub use duration::{format_duration, parse_duration, parse_duration_range};
 pub use error::{PlanError, PlanErrors, Source};
 pub use model::*;
+pub use origins::Origins;
 pub use template::{RenderCtx, Template};
 
 use std::path::Path;

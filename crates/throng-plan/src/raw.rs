@@ -1,195 +1,422 @@
 //! The plan as written: serde shapes whose errors land on the offending field.
-//! [`crate::compile`] turns these into the validated [`crate::Plan`].
-use serde::Deserialize;
+//! [`crate::compile_raw`] turns these into the validated [`crate::Plan`].
+//!
+//! The shapes are public so that a plan can be built in code (as `throng quick` does) and
+//! printed: they serialise back to the YAML they are read from, so `--print-plan` prints
+//! the very value that is compiled. Values built in code are tagged with where they came
+//! from by [`crate::Origins`].
+use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 use std::collections::BTreeMap;
 
-pub(crate) type S<T> = Spanned<T>;
-pub(crate) type Json = serde_json::Value;
+/// A value with the place it was written (a YAML line and column, or a [`crate::Origins`]
+/// tag for values built in code).
+pub type S<T> = Spanned<T>;
+/// A free-form YAML value (JSON bodies, `http2`, threshold items, check values).
+pub type Json = serde_json::Value;
 
-#[derive(Deserialize, Default)]
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A whole plan file.
+#[derive(Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawPlan {
+pub struct RawPlan {
+    /// `name:` (defaults to the file name).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// `description:`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// `base_url:` that request paths are joined to.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub base_url: Option<S<String>>,
-    #[serde(default)]
+    /// `env:` values (overridden by `-e`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
+    /// `defaults:` for every request.
     #[serde(default)]
     pub defaults: RawDefaults,
-    #[serde(default)]
+    /// `data:` sources by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub data: BTreeMap<String, S<RawData>>,
+    /// `scenarios:` by name.
     #[serde(default)]
     pub scenarios: BTreeMap<String, S<RawScenario>>,
-    #[serde(default)]
+    /// `thresholds:`: metric key → expressions.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub thresholds: BTreeMap<String, S<Vec<S<Json>>>>,
+    /// `preflight:` a request that must pass before any load.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub preflight: Option<S<RawStep>>,
+    /// `setup:` steps run once before the load.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub setup: Option<S<Vec<S<RawStep>>>>,
+    /// `teardown:` steps run once after the load.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub teardown: Option<S<Vec<S<RawStep>>>>,
+    /// `vu_init:` steps every VU runs once (unless its scenario has its own).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub vu_init: Option<S<Vec<S<RawStep>>>>,
+    /// `timeline:` actions during the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timeline: Option<S<Vec<S<RawAction>>>>,
 }
 
 /// One action on the timeline: when, and exactly one of `http`, `exec`, `wait_for`.
-#[derive(Deserialize)]
+#[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawAction {
+pub struct RawAction {
+    /// `at:` offset from the start of the load (after `after:`, a delay).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub at: Option<S<String>>,
+    /// `after:` the name of an earlier action this one follows.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<S<String>>,
+    /// `name:` (the `action` tag).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<S<String>>,
+    /// `http:` one request.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub http: Option<S<RawStep>>,
+    /// `exec:` a command: argv list, or a string with `shell: true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub exec: Option<S<Json>>,
+    /// `shell: true` runs `exec` through `sh -c`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub shell: Option<S<bool>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// `env:` for the command.
     pub env: BTreeMap<String, S<String>>,
+    /// `timeout:` for `http` and `exec`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout: Option<S<String>>,
+    /// `wait_for:` a request polled `until:` a condition holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub wait_for: Option<S<RawStep>>,
+    /// `abort_on_fail: true` stops the load when the action fails.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub abort_on_fail: Option<S<bool>>,
 }
 
 /// A weighted branch of a `choose:` step.
-#[derive(Deserialize)]
+#[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawBranch {
+pub struct RawBranch {
+    /// `weight:` relative weight (> 0).
     pub weight: S<f64>,
+    /// `flow:` the branch's steps.
     pub flow: S<Vec<S<RawStep>>>,
 }
 
 /// A `repeat:` loop.
-#[derive(Deserialize)]
+#[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawRepeat {
+pub struct RawRepeat {
+    /// `times:` passes.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub times: Option<S<u64>>,
+    /// `until:` a template condition checked after each pass.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub until: Option<S<String>>,
+    /// `max:` passes at most.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max: Option<S<u64>>,
+    /// `within:` at most this long.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub within: Option<S<String>>,
+    /// `every:` pause between passes.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub every: Option<S<String>>,
+    /// `trend:` a metric for the loop's elapsed time.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub trend: Option<S<String>>,
+    /// `flow:` the steps of one pass.
     pub flow: S<Vec<S<RawStep>>>,
 }
 
-#[derive(Deserialize, Default)]
+impl RawPlan {
+    /// The plan as YAML that [`crate::load_str`] reads back to the same plan.
+    pub fn to_yaml(&self) -> Result<String, String> {
+        serde_saphyr::to_string(self).map_err(|e| format!("cannot write the plan as YAML: {e}"))
+    }
+}
+
+/// `defaults:`: HTTP options for every request.
+#[derive(Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawDefaults {
-    #[serde(default)]
+pub struct RawDefaults {
+    /// Headers sent with every request.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, S<String>>,
+    /// Per-request timeout (a duration).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout: Option<S<String>>,
+    /// `true`, `false` or `prior-knowledge`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub http2: Option<S<Json>>,
-    #[serde(default)]
+    /// Accept any TLS certificate.
+    #[serde(default, skip_serializing_if = "is_false")]
     pub insecure_skip_tls_verify: bool,
+    /// A PEM file of extra trusted CAs.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<S<String>>,
+    /// Keep connections alive (default true).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub keepalive: Option<bool>,
+    /// Most redirects followed.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_redirects: Option<u32>,
-    #[serde(default)]
+    /// Tags on every sample.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
 }
 
-#[derive(Deserialize)]
+/// A data source: `file:` and how rows are picked.
+#[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawData {
+pub struct RawData {
+    /// The CSV or JSON file.
     pub file: S<String>,
+    /// `sequential`, `random` or `unique`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pick: Option<S<String>>,
 }
 
-#[derive(Deserialize)]
+/// One stage of a ramping executor.
+#[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawStage {
+pub struct RawStage {
+    /// How long the stage lasts.
     pub duration: S<String>,
+    /// VUs (or the rate) reached at its end.
     pub target: S<f64>,
 }
 
-#[derive(Deserialize)]
+/// A scenario: its executor with k6's options, and its flow.
+#[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawScenario {
+pub struct RawScenario {
+    /// k6's executor name (`constant-vus`, ...).
     pub executor: S<String>,
-    #[serde(rename = "startTime")]
-    pub start_time: Option<S<String>>,
-    #[serde(rename = "gracefulStop")]
-    pub graceful_stop: Option<S<String>>,
+    /// `vus:`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub vus: Option<S<u64>>,
+    /// `iterations:`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub iterations: Option<S<u64>>,
+    /// `duration:`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<S<String>>,
-    #[serde(rename = "maxDuration")]
+    /// `maxDuration:`.
+    #[serde(rename = "maxDuration", skip_serializing_if = "Option::is_none")]
     pub max_duration: Option<S<String>>,
-    pub stages: Option<S<Vec<RawStage>>>,
-    #[serde(rename = "startVUs")]
+    /// `startVUs:`.
+    #[serde(rename = "startVUs", skip_serializing_if = "Option::is_none")]
     pub start_vus: Option<S<u64>>,
-    #[serde(rename = "gracefulRampDown")]
+    /// `gracefulRampDown:`.
+    #[serde(rename = "gracefulRampDown", skip_serializing_if = "Option::is_none")]
     pub graceful_ramp_down: Option<S<String>>,
+    /// `rate:` (iterations per `timeUnit`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rate: Option<S<f64>>,
-    #[serde(rename = "startRate")]
+    /// `startRate:`.
+    #[serde(rename = "startRate", skip_serializing_if = "Option::is_none")]
     pub start_rate: Option<S<f64>>,
-    #[serde(rename = "timeUnit")]
+    /// `timeUnit:`.
+    #[serde(rename = "timeUnit", skip_serializing_if = "Option::is_none")]
     pub time_unit: Option<S<String>>,
-    #[serde(rename = "preAllocatedVUs")]
+    /// `preAllocatedVUs:`.
+    #[serde(rename = "preAllocatedVUs", skip_serializing_if = "Option::is_none")]
     pub pre_allocated_vus: Option<S<u64>>,
-    #[serde(rename = "maxVUs")]
+    /// `maxVUs:`.
+    #[serde(rename = "maxVUs", skip_serializing_if = "Option::is_none")]
     pub max_vus: Option<S<u64>>,
+    /// `when_busy:` (`drop` or `queue`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub when_busy: Option<S<String>>,
-    #[serde(default)]
+    /// `stages:`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stages: Option<S<Vec<RawStage>>>,
+    /// `startTime:`.
+    #[serde(rename = "startTime", skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<S<String>>,
+    /// `gracefulStop:`.
+    #[serde(rename = "gracefulStop", skip_serializing_if = "Option::is_none")]
+    pub graceful_stop: Option<S<String>>,
+    /// Tags on the scenario's samples.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
+    /// `vu_init:` steps run once per VU before its first iteration.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub vu_init: Option<S<Vec<S<RawStep>>>>,
+    /// The steps of one iteration.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub flow: Option<S<Vec<S<RawStep>>>>,
 }
 
-#[derive(Deserialize, Default)]
+impl RawScenario {
+    /// A scenario with this executor and every option unset.
+    pub fn new(executor: S<String>) -> Self {
+        RawScenario {
+            executor,
+            vus: None,
+            iterations: None,
+            duration: None,
+            max_duration: None,
+            start_vus: None,
+            graceful_ramp_down: None,
+            rate: None,
+            start_rate: None,
+            time_unit: None,
+            pre_allocated_vus: None,
+            max_vus: None,
+            when_busy: None,
+            stages: None,
+            start_time: None,
+            graceful_stop: None,
+            tags: BTreeMap::new(),
+            vu_init: None,
+            flow: None,
+        }
+    }
+}
+
+/// One step: a request (`get: URL`, ... or `method:` + `url:`), `sleep:` or `group:`.
+#[derive(Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawStep {
+pub struct RawStep {
+    /// `get: URL`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub get: Option<S<String>>,
+    /// `post: URL`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub post: Option<S<String>>,
+    /// `put: URL`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub put: Option<S<String>>,
+    /// `patch: URL`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub patch: Option<S<String>>,
+    /// `delete: URL`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub delete: Option<S<String>>,
+    /// `head: URL`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub head: Option<S<String>>,
+    /// `options: URL`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub options: Option<S<String>>,
+    /// `method:` (with `url:`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<S<String>>,
+    /// `url:` (with `method:`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<S<String>>,
+    /// The `name` tag.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<S<String>>,
-    #[serde(default)]
+    /// Query parameters.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub query: BTreeMap<String, S<String>>,
-    #[serde(default)]
+    /// Request headers.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, S<String>>,
+    /// A templated text body.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<S<String>>,
+    /// A JSON body whose strings are templates.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub json: Option<S<Json>>,
+    /// A form body.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub form: Option<S<BTreeMap<String, S<String>>>>,
-    #[serde(default)]
+    /// Tags on the step's samples.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
+    /// Per-request timeout.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout: Option<S<String>>,
+    /// Checks on the response.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub check: Option<S<RawCheck>>,
-    #[serde(default)]
+    /// Values extracted from the response, by variable name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extract: BTreeMap<String, S<RawExtract>>,
+    /// `sleep:` a duration or range.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sleep: Option<S<String>>,
+    /// `group:` name (with `flow:`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<S<String>>,
+    /// The group's steps.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub flow: Option<S<Vec<S<RawStep>>>>,
-    #[serde(rename = "if")]
+    /// `if:` a template condition: the step runs only when it holds.
+    #[serde(rename = "if", skip_serializing_if = "Option::is_none")]
     pub if_: Option<S<String>>,
+    /// `choose:` weighted branches, one picked per pass.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub choose: Option<S<Vec<S<RawBranch>>>>,
+    /// `repeat:` a loop.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub repeat: Option<S<RawRepeat>>,
+    /// `until:` send again until this check passes.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub until: Option<S<RawCheck>>,
+    /// `every:` pause between polls.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub every: Option<S<String>>,
+    /// `max_tries:` polls at most.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_tries: Option<S<u64>>,
+    /// `within:` poll at most this long.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub within: Option<S<String>>,
+    /// `trend:` a metric for the time to the poll that passed.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub trend: Option<S<String>>,
 }
 
-#[derive(Deserialize)]
+/// `check:` on a response.
+#[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawCheck {
+pub struct RawCheck {
+    /// Expected status (a number, list or `2xx`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<S<Json>>,
+    /// Longest acceptable duration.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<S<String>>,
+    /// Text the body must contain.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub body_contains: Option<S<String>>,
+    /// A regex the body must match.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub body_matches: Option<S<String>>,
-    #[serde(default)]
+    /// JSONPath → expected value.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub json: BTreeMap<String, S<Json>>,
-    #[serde(default)]
+    /// Header name → expected value.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub header: BTreeMap<String, S<String>>,
 }
 
-#[derive(Deserialize)]
+/// `extract:` one value from a response (one of the fields).
+#[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawExtract {
+pub struct RawExtract {
+    /// A header name.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub header: Option<S<String>>,
+    /// A JSONPath.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub json: Option<S<String>>,
+    /// A regex (its first group).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub regex: Option<S<String>>,
+    /// A cookie name.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cookie: Option<S<String>>,
 }

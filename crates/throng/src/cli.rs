@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use throng_demo::{DemoConfig, DemoServer, ErrorRate, Latency, RateLimit, Stall};
-use throng_plan::{load_file, load_str, LoadOptions, Plan};
+use throng_plan::raw::RawPlan;
+use throng_plan::{compile_raw, load_file, load_str, DiskFiles, LoadOptions, Origins, Plan};
 use throng_run::{check_url, ExitCode, RunRequest};
 use tokio_util::sync::CancellationToken;
 
@@ -332,17 +333,29 @@ fn demo_config(b: &DemoBehaviour) -> DemoConfig {
     }
 }
 
-/// Loads the plan named by `args` (or the given text), with env and base_url overrides.
-fn resolve_plan(args: &RunArgs, text: Option<&str>) -> Result<Plan, String> {
+/// Where a run's plan comes from.
+#[derive(Clone, Copy)]
+pub enum PlanInput<'a> {
+    /// The file named by `RunArgs::plan`.
+    File,
+    /// This text (named `RunArgs::plan` in errors).
+    Text(&'a str),
+    /// A plan built in code; errors name the origins of its values.
+    Built(&'a RawPlan, &'a Origins),
+}
+
+/// Loads the plan (`input`), with env and base_url overrides.
+fn resolve_plan(args: &RunArgs, input: PlanInput<'_>) -> Result<Plan, String> {
     let env = env::collect(&args.env).map_err(|e| format!("error: {e}"))?;
     let opts = LoadOptions {
         env,
         base_dir: None,
         open_file_limit: env::open_file_limit(),
     };
-    let mut plan = match text {
-        Some(t) => load_str(t, &args.plan, &opts),
-        None => load_file(&args.plan, &opts),
+    let mut plan = match input {
+        PlanInput::File => load_file(&args.plan, &opts),
+        PlanInput::Text(t) => load_str(t, &args.plan, &opts),
+        PlanInput::Built(raw, origins) => compile_raw(raw, origins, &opts, &DiskFiles),
     }
     .map_err(|e| e.to_string())?;
     if let Some(b) = &args.base_url {
@@ -359,16 +372,17 @@ fn resolve_plan(args: &RunArgs, text: Option<&str>) -> Result<Plan, String> {
 
 /// `throng run`: returns the exit code.
 pub async fn run_plan(args: RunArgs, text: Option<&str>) -> i32 {
-    run_plan_then(args, text, |_| String::new()).await
+    let input = text.map_or(PlanInput::File, PlanInput::Text);
+    run_plan_then(args, input, |_| String::new()).await
 }
 
 /// Runs a plan; `extra` may append to the summary (quick mode's histogram).
 pub async fn run_plan_then(
     args: RunArgs,
-    text: Option<&str>,
+    input: PlanInput<'_>,
     extra: impl FnOnce(&throng_report::Results) -> String,
 ) -> i32 {
-    let plan = match resolve_plan(&args, text) {
+    let plan = match resolve_plan(&args, input) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("{e}");

@@ -501,6 +501,24 @@ fn bad_flags_exit_104_on_one_line() {
     }
 }
 
+/// Issue 10, item 4: quick builds its plan as data, so a mistake in a flag's value is
+/// reported against the flag (not a line of YAML nobody wrote), with exit 104.
+#[test]
+fn quick_plan_errors_name_the_flag() {
+    let url = "http://127.0.0.1:1/";
+    let e = fails_104(&["quick", "-n", "1", "-d", "{{nope}}", url]);
+    assert!(
+        e.starts_with("error: -d: unknown name `nope`: expected one of"),
+        "{e}"
+    );
+    let e = fails_104(&["quick", "-n", "1", "-H", "X-Id: {{nope}}", url]);
+    assert!(e.starts_with("error: -H X-Id: unknown name `nope`"), "{e}");
+    let e = fails_104(&["quick", "-n", "1", "--threshold", "p(95)<soon", url]);
+    assert!(e.starts_with("error: --threshold p(95)<soon: "), "{e}");
+    let e = fails_104(&["quick", "-n", "1", "--timeout", "5x", url]);
+    assert!(e.starts_with("error: --timeout: "), "{e}");
+}
+
 /// Issue 20, item 7: bad URLs, headers and output flags are refused before the run.
 #[test]
 fn bad_urls_headers_and_outputs_are_refused_before_the_run() {

@@ -26,6 +26,7 @@ pub use files::{DiskFiles, PlanFiles};
 use crate::duration::parse_duration;
 use crate::error::{PlanError, PlanErrors, Source};
 use crate::model::{CustomMetric, Plan};
+use crate::origins::Origins;
 use crate::raw::{RawPlan, S};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -133,7 +134,7 @@ pub fn load_str(text: &str, file: &Path, opts: &LoadOptions) -> Result<Plan, Pla
 }
 
 /// Loads and validates a plan from text, reading the files it names (data sources, the
-/// CA file) through `files`.
+/// CA file) through `files`: parsed, then given the same compilation as [`compile_raw`].
 pub fn load_str_with(
     text: &str,
     file: &Path,
@@ -144,18 +145,46 @@ pub fn load_str_with(
         file: file.to_path_buf(),
         text: text.to_string(),
     };
-    let raw: RawPlan = if text.trim().is_empty() {
+    let raw = parse(&src)?;
+    compile(&raw, &src, opts, files)
+}
+
+/// Parses plan text into its raw shapes, without validating them.
+fn parse(src: &Source) -> Result<RawPlan, PlanErrors> {
+    if src.text.trim().is_empty() {
         return Err(PlanErrors(vec![src.error_at(
             1,
             1,
             "the plan is empty: expected a mapping with `scenarios:`",
         )]));
-    } else {
-        match serde_saphyr::from_str(text) {
-            Ok(r) => r,
-            Err(e) => return Err(PlanErrors(vec![yaml::yaml_error(&src, &e)])),
-        }
+    }
+    serde_saphyr::from_str(&src.text).map_err(|e| PlanErrors(vec![yaml::yaml_error(src, &e)]))
+}
+
+/// Validates a plan built in code: the same checks as a plan file, with each error naming
+/// the origin its value was tagged with (see [`Origins`]) instead of a line and column.
+pub fn compile_raw(
+    raw: &RawPlan,
+    origins: &Origins,
+    opts: &LoadOptions,
+    files: &dyn PlanFiles,
+) -> Result<Plan, PlanErrors> {
+    let src = Source {
+        file: PathBuf::from(origins.plan()),
+        text: String::new(),
     };
+    compile(raw, &src, opts, files)
+        .map_err(|e| PlanErrors(e.0.into_iter().map(|e| origins.relabel(e)).collect()))
+}
+
+/// Compiles `raw`, read from `src`.
+fn compile(
+    raw: &RawPlan,
+    src: &Source,
+    opts: &LoadOptions,
+    files: &dyn PlanFiles,
+) -> Result<Plan, PlanErrors> {
+    let file = src.file.as_path();
     let mut env = raw.env.clone();
     env.extend(opts.env.clone());
     let base_dir = opts.base_dir.clone().unwrap_or_else(|| {
@@ -164,7 +193,7 @@ pub fn load_str_with(
             .unwrap_or_else(|| PathBuf::from("."))
     });
     let mut cx = Cx {
-        src: &src,
+        src,
         errors: Vec::new(),
         env,
         data_scope: Vec::new(),
