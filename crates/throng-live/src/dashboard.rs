@@ -68,6 +68,41 @@ pub struct DashThreshold {
     pub observed: f64,
 }
 
+/// A timeline action so far, drawn as a marker on the live charts.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct DashAction {
+    /// Its name.
+    pub name: String,
+    /// `http`, `exec` or `wait_for`.
+    pub kind: String,
+    /// When the plan put it, seconds from the start (`None` for `after:`).
+    #[serde(default)]
+    pub planned: Option<f64>,
+    /// When it started, seconds from the start (`None`: not yet, or never).
+    #[serde(default)]
+    pub t: Option<f64>,
+    /// How long it took, ms.
+    pub took_ms: f64,
+    /// It did what it should.
+    pub ok: bool,
+    /// What happened, in a few words.
+    pub outcome: String,
+}
+
+impl From<&throng_metrics::ActionRecord> for DashAction {
+    fn from(a: &throng_metrics::ActionRecord) -> Self {
+        DashAction {
+            name: a.name.clone(),
+            kind: a.kind.clone(),
+            planned: a.planned_s,
+            t: a.started_s,
+            took_ms: a.took_ms,
+            ok: a.ok,
+            outcome: a.outcome.clone(),
+        }
+    }
+}
+
 /// Everything the page shows, sent once a second.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct DashFrame {
@@ -99,6 +134,9 @@ pub struct DashFrame {
     pub total_failed: u64,
     /// p95 so far, ms.
     pub total_p95: f64,
+    /// The timeline's actions so far (left out of the frame when the plan has none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<DashAction>,
 }
 
 #[derive(Default)]
@@ -225,4 +263,64 @@ async fn events(State(s): State<Shared>) -> Sse<impl Stream<Item = Result<Event,
     let frames = rx
         .filter_map(|m| async move { m.ok().map(|j| Ok(Event::default().event("frame").data(j))) });
     Sse::new(stream::StreamExt::boxed(frames)).keep_alive(KeepAlive::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn get(addr: SocketAddr, path: &str) -> String {
+        let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        s.write_all(req.as_bytes()).await.expect("write");
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.expect("read");
+        out.split_once("\r\n\r\n")
+            .map(|x| x.1.to_string())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn frames_without_actions_are_unchanged() {
+        let json = serde_json::to_string(&DashFrame::default()).expect("json");
+        assert!(!json.contains("actions"), "{json}");
+        let back: DashFrame = serde_json::from_str(&json).expect("reads");
+        assert!(back.actions.is_empty());
+    }
+
+    #[tokio::test]
+    async fn timeline_actions_reach_the_page() {
+        let d = Dashboard::start(([127, 0, 0, 1], 0).into())
+            .await
+            .expect("bind");
+        let record = throng_metrics::ActionRecord {
+            name: "restart-db".into(),
+            kind: "exec".into(),
+            planned_s: Some(120.0),
+            started_s: Some(120.5),
+            took_ms: 4200.0,
+            ok: false,
+            outcome: "exit 1".into(),
+            output: "long output stays out of the frame".into(),
+        };
+        d.publish(DashFrame {
+            status: "running".into(),
+            actions: vec![DashAction::from(&record)],
+            ..DashFrame::default()
+        });
+        let state: serde_json::Value =
+            serde_json::from_str(&get(d.addr(), "/api/state").await).expect("json");
+        let a = &state["latest"]["actions"][0];
+        assert_eq!(a["name"], "restart-db", "{state}");
+        assert_eq!(a["t"], 120.5);
+        assert_eq!(a["planned"], 120.0);
+        assert_eq!(a["ok"], false);
+        assert_eq!(a["outcome"], "exit 1");
+        assert!(a.get("output").is_none());
+        let page = get(d.addr(), "/").await;
+        assert!(page.contains(r#"id="timeline-section""#));
+        assert!(page.contains("setLineDash"));
+        d.stop().await;
+    }
 }

@@ -1,8 +1,10 @@
 //! The self-contained HTML report: inline CSS and SVG charts drawn by [`crate::svg`]; no
 //! scripts, no CDN, so it opens offline and renders the same anywhere.
 use crate::format::{escape_xml as esc, format_bytes, format_ms, format_percent as pct};
+use crate::markdown::planned_at;
 use crate::results::Results;
-use crate::svg::{bar_chart, line_chart, Line};
+use crate::summary::{action_started, action_took, output_excerpt};
+use crate::svg::{bar_chart, line_chart, Line, Marker};
 use std::fmt::Write as _;
 use throng_metrics::names;
 
@@ -110,6 +112,25 @@ pub fn html(r: &Results) -> String {
     let pts = |f: &dyn Fn(&crate::series::SecondPoint) -> f64| -> Vec<(f64, f64)> {
         s.iter().map(|p| (p.t, f(p))).collect()
     };
+    let markers: Vec<Marker<'_>> = r
+        .actions
+        .iter()
+        .filter_map(|a| {
+            a.started_s.map(|t| Marker {
+                name: &a.name,
+                detail: format!(
+                    "{} ({}) started {}, took {}: {}",
+                    a.name,
+                    a.kind,
+                    action_started(a),
+                    action_took(a),
+                    a.outcome
+                ),
+                t,
+                ok: a.ok,
+            })
+        })
+        .collect();
     let _ = write!(
         o,
         r#"<section id="charts"><h2>Over time</h2><div class="charts">"#
@@ -135,6 +156,7 @@ pub fn html(r: &Results) -> String {
                 points: pts(&|p| p.rate_limited_ps()),
             },
         ],
+        &markers,
     ));
     o.push_str(&line_chart(
         "chart-latency",
@@ -157,6 +179,7 @@ pub fn html(r: &Results) -> String {
                 points: pts(&|p| p.p99),
             },
         ],
+        &markers,
     ));
     o.push_str(&line_chart(
         "chart-vus",
@@ -167,6 +190,7 @@ pub fn html(r: &Results) -> String {
             color: "#7d4cd9",
             points: pts(&|p| p.vus as f64),
         }],
+        &markers,
     ));
     let bars: Vec<(String, f64)> = r
         .latency_histogram
@@ -179,6 +203,33 @@ pub fn html(r: &Results) -> String {
         &bars,
     ));
     o.push_str("</div></section>");
+
+    if !r.actions.is_empty() {
+        let _ = write!(
+            o,
+            r#"<section id="timeline"><h2>Timeline</h2><table><tr><th></th><th>Action</th><th>Kind</th><th>Planned at</th><th class="n">Started</th><th class="n">Took</th><th>Outcome</th><th>Output excerpt</th></tr>"#
+        );
+        for a in &r.actions {
+            let (class, mark) = match (a.ok, a.started_s) {
+                (false, _) => ("bad", "✗"),
+                (true, Some(_)) => ("ok", "✓"),
+                (true, None) => ("", "–"),
+            };
+            let _ = write!(
+                o,
+                r#"<tr class="action-row" data-action="{}"><td class="{class}">{mark}</td><td>{}</td><td>{}</td><td>{}</td><td class="n">{}</td><td class="n">{}</td><td>{}</td><td><pre style="margin:0;white-space:pre-wrap">{}</pre></td></tr>"#,
+                esc(&a.name),
+                esc(&a.name),
+                esc(&a.kind),
+                esc(&planned_at(a)),
+                esc(&action_started(a)),
+                esc(&action_took(a)),
+                esc(&a.outcome),
+                esc(&output_excerpt(&a.output, 3, 160))
+            );
+        }
+        o.push_str("</table></section>");
+    }
 
     if !r.phases.is_empty() {
         let _ = write!(
@@ -287,4 +338,48 @@ pub fn html(r: &Results) -> String {
     }
     o.push_str("</main></body></html>\n");
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::summary::tests::with_actions;
+
+    /// The `<svg>` element of one chart.
+    fn chart<'a>(page: &'a str, id: &str) -> &'a str {
+        let start = page
+            .find(&format!(r#"id="{id}""#))
+            .unwrap_or_else(|| panic!("no {id}"));
+        let len = page[start..].find("</svg>").unwrap_or(0);
+        &page[start..start + len]
+    }
+
+    #[test]
+    fn actions_are_marked_on_the_time_charts() {
+        let page = html(&with_actions());
+        for id in ["chart-rps", "chart-latency", "chart-vus"] {
+            let c = chart(&page, id);
+            assert_eq!(c.matches(r#"class="action-marker""#).count(), 2, "{id}");
+            let first = c.find(r#"data-action="restart-db""#).unwrap_or(usize::MAX);
+            let second = c.find(r#"data-action="db-healthy""#).unwrap_or(usize::MAX);
+            assert!(first < second && second < usize::MAX, "{id}");
+        }
+        assert!(!chart(&page, "chart-distribution").contains("action-marker"));
+        assert!(page.contains(
+            "<title>db-healthy (wait_for) started 124.3s, took 30.00s: not seen within 30s</title>"
+        ));
+        assert!(!page.contains("<script"));
+    }
+
+    #[test]
+    fn timeline_table_is_escaped() {
+        let mut r = with_actions();
+        r.actions[1].name = "<b>x</b>".into();
+        let page = html(&r);
+        assert!(page.contains(r#"<section id="timeline"><h2>Timeline</h2>"#));
+        assert!(page.contains(r#"data-action="&lt;b&gt;x&lt;/b&gt;""#));
+        assert!(!page.contains("<b>x</b>"));
+        assert!(page.contains("a | b\nstatus &lt;down&gt;</pre>"));
+        assert!(page.contains(r#"<td class="bad">✗</td><td>&lt;b&gt;x&lt;/b&gt;</td><td>wait_for</td><td>after another action</td>"#));
+    }
 }

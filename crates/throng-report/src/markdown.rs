@@ -3,8 +3,61 @@
 //! what throng does not know is left out.
 use crate::format::{format_bytes, format_ms, format_percent as pct};
 use crate::results::Results;
+use crate::summary::{action_started, action_took, format_offset, output_excerpt};
 use std::fmt::Write as _;
-use throng_metrics::names;
+use throng_metrics::{names, ActionRecord};
+
+/// Text made safe for one Markdown table cell: `|` escaped, HTML characters as entities
+/// (so an output line never opens a tag), line breaks as `<br>`.
+fn cell(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '|' => o.push_str("\\|"),
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '\n' => o.push_str("<br>"),
+            '\r' => {}
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// `2m`, or `after another action` for `after:`.
+pub(crate) fn planned_at(a: &ActionRecord) -> String {
+    a.planned_s
+        .map(format_offset)
+        .unwrap_or_else(|| "after another action".into())
+}
+
+fn timeline_table(o: &mut String, actions: &[ActionRecord]) {
+    let _ = writeln!(o, "\n## Timeline\n");
+    let _ = writeln!(
+        o,
+        "| Action | Kind | Planned at | Started | Took | Outcome | Output excerpt |"
+    );
+    let _ = writeln!(o, "|---|---|---|---:|---:|---|---|");
+    for a in actions {
+        let _ = writeln!(
+            o,
+            "| {} {} | {} | {} | {} | {} | {} | {} |",
+            match (a.ok, a.started_s) {
+                (false, _) => "❌",
+                (true, Some(_)) => "✅",
+                (true, None) => "⏭",
+            },
+            cell(&a.name),
+            cell(&a.kind),
+            cell(&planned_at(a)),
+            action_started(a),
+            action_took(a),
+            cell(&a.outcome),
+            cell(&output_excerpt(&a.output, 3, 160))
+        );
+    }
+}
 
 /// The Markdown document.
 pub fn markdown(r: &Results) -> String {
@@ -187,6 +240,10 @@ pub fn markdown(r: &Results) -> String {
         }
     }
 
+    if !r.actions.is_empty() {
+        timeline_table(&mut o, &r.actions);
+    }
+
     if !r.checks.is_empty() {
         let _ = writeln!(o, "\n## Checks\n");
         let _ = writeln!(o, "| Check | Group | Passes | Fails |\n|---|---|---:|---:|");
@@ -237,4 +294,42 @@ pub fn markdown(r: &Results) -> String {
         }
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::summary::tests::with_actions;
+
+    #[test]
+    fn timeline_table_escapes_output() {
+        let md = markdown(&with_actions());
+        assert!(md.contains(
+            "\n## Timeline\n\n| Action | Kind | Planned at | Started | Took | Outcome | Output excerpt |\n|---|---|---|---:|---:|---|---|\n"
+        ), "{md}");
+        assert!(
+            md.contains(
+                "| ✅ restart-db | exec | 2m | 120.0s | 4.20s | exit 0 | stopping<br>started |\n"
+            ),
+            "{md}"
+        );
+        assert!(md.contains(
+            "| ❌ db-healthy | wait_for | after another action | 124.3s | 30.00s | not seen within 30s | a \\| b<br>status &lt;down&gt; |\n"
+        ), "{md}");
+        assert!(!md.contains("TBD"));
+        // every table row has the header's eight pipes (escaped ones do not count)
+        for line in md
+            .lines()
+            .filter(|l| l.contains("restart-db") || l.contains("db-healthy"))
+        {
+            assert_eq!(line.replace("\\|", "").matches('|').count(), 8, "{line}");
+        }
+    }
+
+    #[test]
+    fn no_actions_no_timeline() {
+        let mut r = with_actions();
+        r.actions.clear();
+        assert!(!markdown(&r).contains("Timeline"));
+    }
 }

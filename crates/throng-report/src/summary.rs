@@ -2,7 +2,7 @@
 use crate::format::{format_bytes, format_ms, format_value};
 use crate::results::{MetricResult, Results};
 use std::fmt::Write as _;
-use throng_metrics::{names, MetricKind, ValueType};
+use throng_metrics::{names, ActionRecord, MetricKind, ValueType};
 
 const WIDTH: usize = 40;
 
@@ -252,6 +252,10 @@ pub fn render_summary(r: &Results, color: bool) -> String {
         let _ = writeln!(o);
     }
 
+    if !r.actions.is_empty() {
+        timeline_section(&mut o, &r.actions, ok_mark, bad_mark);
+    }
+
     if let Some(g) = &r.generator {
         let _ = writeln!(o, "  █ GENERATOR");
         let _ = writeln!(o);
@@ -367,6 +371,111 @@ pub fn render_summary(r: &Results, color: bool) -> String {
     o
 }
 
+/// An offset from the start of the load, as a plan writes it: `2m`, `1m30s`, `45s`, `2.5s`.
+pub(crate) fn format_offset(s: f64) -> String {
+    if !s.is_finite() || s <= 0.0 {
+        return "0s".into();
+    }
+    if s.fract().abs() > 1e-9 {
+        return format!("{s:.1}s");
+    }
+    let whole = s as u64;
+    let (h, m, sec) = (whole / 3600, whole / 60 % 60, whole % 60);
+    let mut o = String::new();
+    if h > 0 {
+        o.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        o.push_str(&format!("{m}m"));
+    }
+    if sec > 0 || o.is_empty() {
+        o.push_str(&format!("{sec}s"));
+    }
+    o
+}
+
+/// When the plan put an action: `at 2m`, or `after another action` for `after:`.
+pub(crate) fn action_planned(a: &ActionRecord) -> String {
+    match a.planned_s {
+        Some(s) => format!("at {}", format_offset(s)),
+        None => "after another action".into(),
+    }
+}
+
+/// When an action started (`120.3s`), or `not run`.
+pub(crate) fn action_started(a: &ActionRecord) -> String {
+    match a.started_s {
+        Some(s) => format!("{s:.1}s"),
+        None => "not run".into(),
+    }
+}
+
+/// How long an action took (`—` when it never ran).
+pub(crate) fn action_took(a: &ActionRecord) -> String {
+    match a.started_s {
+        Some(_) => format_ms(a.took_ms),
+        None => "—".into(),
+    }
+}
+
+/// The last few lines of an action's output, at most `max_chars` characters (the end is
+/// kept: that is where a command says what went wrong).
+pub(crate) fn output_excerpt(output: &str, max_lines: usize, max_chars: usize) -> String {
+    let lines: Vec<&str> = output
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    let tail = lines[lines.len().saturating_sub(max_lines)..].join("\n");
+    let n = tail.chars().count();
+    if n <= max_chars {
+        tail
+    } else {
+        let kept: String = tail.chars().skip(n - max_chars).collect();
+        format!("…{kept}")
+    }
+}
+
+fn timeline_section(o: &mut String, actions: &[ActionRecord], ok_mark: &str, bad_mark: &str) {
+    let _ = writeln!(o, "  █ TIMELINE");
+    let _ = writeln!(o);
+    let width = |f: &dyn Fn(&ActionRecord) -> String| {
+        actions
+            .iter()
+            .map(|a| f(a).chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let name_w = width(&|a| a.name.clone());
+    let kind_w = width(&|a| a.kind.clone());
+    let planned_w = width(&action_planned);
+    for a in actions {
+        let mark = match (a.started_s, a.ok) {
+            (_, false) => bad_mark,
+            (Some(_), true) => ok_mark,
+            (None, true) => "-",
+        };
+        let timing = match a.started_s {
+            Some(s) => format!("started {s:.1}s, took {}", format_ms(a.took_ms)),
+            None => "not run".into(),
+        };
+        let _ = writeln!(
+            o,
+            "    {mark} {:<name_w$}  {:<kind_w$}  {:<planned_w$}  {timing}: {}",
+            a.name,
+            a.kind,
+            action_planned(a),
+            a.outcome
+        );
+        if !a.ok && !a.output.is_empty() {
+            for line in output_excerpt(&a.output, 3, 400).split('\n') {
+                let _ = writeln!(o, "      ↳  {line}");
+            }
+        }
+    }
+    let _ = writeln!(o);
+}
+
 /// The latency distribution and status-code tally (printed by `throng quick`, like oha).
 pub fn render_distribution(r: &Results) -> String {
     let mut o = String::new();
@@ -410,4 +519,121 @@ pub fn render_distribution(r: &Results) -> String {
         }
     }
     o
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::results::RunInfo;
+    use throng_metrics::{Registry, TagSet, ThresholdSet};
+
+    /// A run with two timeline actions: a command at 2m that worked, and a `wait_for`
+    /// after it that failed, its output holding `|` and line breaks.
+    pub(crate) fn with_actions() -> Results {
+        let reg = Registry::new();
+        let b = reg.builtin().clone();
+        let t = reg.intern(TagSet::new([("name", "home"), ("status", "200")]));
+        reg.add_many(t, &[(b.http_reqs, 1.0), (b.http_req_duration, 12.0)]);
+        let run = RunInfo {
+            plan: "p".into(),
+            plan_file: "p.yaml".into(),
+            target: None,
+            started_at: "2026-01-01T00:00:00Z".into(),
+            duration_ms: 180_000.0,
+            interrupted: false,
+            aborted_by: None,
+            exit_code: 99,
+            command: None,
+        };
+        let mut r = Results::build(
+            &reg.collect(),
+            &ThresholdSet::default(),
+            &[],
+            run,
+            vec![],
+            vec![],
+        );
+        r.seconds = (1..=180)
+            .map(|s| crate::series::SecondPoint {
+                t: s as f64,
+                reqs: 10,
+                vus: 5,
+                ..Default::default()
+            })
+            .collect();
+        r.actions = vec![
+            ActionRecord {
+                name: "restart-db".into(),
+                kind: "exec".into(),
+                planned_s: Some(120.0),
+                started_s: Some(120.02),
+                took_ms: 4200.0,
+                ok: true,
+                outcome: "exit 0".into(),
+                output: "stopping\nstarted".into(),
+            },
+            ActionRecord {
+                name: "db-healthy".into(),
+                kind: "wait_for".into(),
+                planned_s: None,
+                started_s: Some(124.3),
+                took_ms: 30_000.0,
+                ok: false,
+                outcome: "not seen within 30s".into(),
+                output: "a | b\nstatus <down>".into(),
+            },
+        ];
+        r
+    }
+
+    #[test]
+    fn timeline_lists_each_action() {
+        let s = render_summary(&with_actions(), false);
+        assert!(s.contains("  █ TIMELINE\n"), "{s}");
+        assert!(s.contains(
+            "    ✓ restart-db  exec      at 2m                 started 120.0s, took 4.20s: exit 0\n"
+        ), "{s}");
+        assert!(s.contains(
+            "    ✗ db-healthy  wait_for  after another action  started 124.3s, took 30.00s: not seen within 30s\n"
+        ), "{s}");
+        assert!(
+            s.contains("      ↳  a | b\n      ↳  status <down>\n"),
+            "{s}"
+        );
+        // colour goes through the same marks as thresholds and checks
+        let c = render_summary(&with_actions(), true);
+        assert!(c.contains("\x1b[31m✗\x1b[0m db-healthy"), "{c}");
+    }
+
+    #[test]
+    fn timeline_shows_actions_that_never_ran() {
+        let mut r = with_actions();
+        r.actions[1] = ActionRecord {
+            name: "late".into(),
+            kind: "http".into(),
+            planned_s: Some(600.0),
+            started_s: None,
+            ok: true,
+            outcome: "did not run: the load ended first".into(),
+            ..Default::default()
+        };
+        let s = render_summary(&r, false);
+        assert!(
+            s.contains(
+                "    - late        http  at 10m  not run: did not run: the load ended first\n"
+            ),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn offsets_read_like_plans() {
+        assert_eq!(format_offset(120.0), "2m");
+        assert_eq!(format_offset(90.0), "1m30s");
+        assert_eq!(format_offset(3600.0), "1h");
+        assert_eq!(format_offset(2.5), "2.5s");
+        assert_eq!(format_offset(0.0), "0s");
+        assert_eq!(output_excerpt("a\n\nb\nc\nd\n", 3, 100), "b\nc\nd");
+        assert_eq!(output_excerpt("abcdef", 3, 3), "…def");
+    }
 }

@@ -13,6 +13,18 @@ pub struct Line<'a> {
     pub points: Vec<(f64, f64)>,
 }
 
+/// A vertical marker on a time chart: a timeline action, where it started.
+pub struct Marker<'a> {
+    /// The action's name (label, `<title>` and `data-action`).
+    pub name: &'a str,
+    /// Hover text (what it was and what happened).
+    pub detail: String,
+    /// Seconds from the start of the load.
+    pub t: f64,
+    /// It did what it should (failed ones are drawn red).
+    pub ok: bool,
+}
+
 const W: f64 = 720.0;
 const H: f64 = 240.0;
 const L: f64 = 56.0;
@@ -50,9 +62,19 @@ fn fmt_tick(v: f64) -> String {
     }
 }
 
-/// A line chart over time (x in seconds).
-pub fn line_chart(id: &str, title: &str, y_unit: &str, lines: &[Line<'_>]) -> String {
-    let xs = lines.iter().flat_map(|l| l.points.iter().map(|p| p.0));
+/// A line chart over time (x in seconds), with a vertical dashed marker for each timeline
+/// action in `markers` (none: the chart is drawn as it always was).
+pub fn line_chart(
+    id: &str,
+    title: &str,
+    y_unit: &str,
+    lines: &[Line<'_>],
+    markers: &[Marker<'_>],
+) -> String {
+    let xs = lines
+        .iter()
+        .flat_map(|l| l.points.iter().map(|p| p.0))
+        .chain(markers.iter().map(|m| m.t).filter(|t| t.is_finite()));
     let x_max = xs.fold(0.0f64, f64::max).max(1.0);
     let y_max = lines
         .iter()
@@ -141,6 +163,26 @@ pub fn line_chart(id: &str, title: &str, y_unit: &str, lines: &[Line<'_>]) -> St
             esc(l.label)
         );
     }
+    for (i, m) in markers.iter().enumerate() {
+        if !m.t.is_finite() {
+            continue;
+        }
+        let xx = px(m.t.max(0.0));
+        let color = if m.ok { "#6b7280" } else { "#d64545" };
+        // labels of close actions are staggered so they do not print over each other
+        let ly = T + 10.0 + (i % 3) as f64 * 11.0;
+        // near the right edge the label goes to the left of its line
+        let right = xx > W - R - 120.0;
+        let anchor = if right { "end" } else { "start" };
+        let _ = write!(
+            o,
+            r#"<g class="action-marker" data-action="{name}"><title>{detail}</title><line x1="{xx:.1}" y1="{T}" x2="{xx:.1}" y2="{:.1}" stroke="{color}" stroke-width="1.2" stroke-dasharray="4 3"/><text x="{:.1}" y="{ly:.1}" class="tick" style="fill:{color}" text-anchor="{anchor}">{name}</text></g>"#,
+            H - B,
+            if right { xx - 3.0 } else { xx + 3.0 },
+            name = esc(m.name),
+            detail = esc(&m.detail),
+        );
+    }
     o.push_str("</svg>");
     o
 }
@@ -206,6 +248,7 @@ mod tests {
                 color: "#36c",
                 points: vec![(1.0, 10.0), (2.0, 30.0), (3.0, 20.0)],
             }],
+            &[],
         );
         assert!(c.starts_with("<svg") && c.ends_with("</svg>"));
         assert!(c.contains(r#"data-points="3""#));
@@ -213,5 +256,44 @@ mod tests {
         let b = bar_chart("h", "Latency", &[("1ms".into(), 5.0), ("2ms".into(), 2.0)]);
         assert!(b.contains(r#"data-points="2""#));
         assert_eq!(step(97.0, 4.0), 20.0);
+    }
+
+    #[test]
+    fn markers_are_dashed_lines_named_and_escaped() {
+        let lines = [Line {
+            label: "rps",
+            color: "#36c",
+            points: vec![(1.0, 10.0), (10.0, 30.0)],
+        }];
+        let markers = [
+            Marker {
+                name: "restart <db>",
+                detail: "exec: exit 0".into(),
+                t: 5.0,
+                ok: true,
+            },
+            Marker {
+                name: "late",
+                detail: "x".into(),
+                t: 20.0,
+                ok: false,
+            },
+        ];
+        let c = line_chart("rps", "Requests/s", "req/s", &lines, &markers);
+        assert_eq!(c.matches(r#"class="action-marker""#).count(), 2);
+        assert!(c.contains(r#"data-action="restart &lt;db&gt;""#));
+        assert!(c.contains("<title>exec: exit 0</title>"));
+        assert!(c.contains(r#"stroke-dasharray="4 3""#));
+        // a marker after the last point widens the time axis to show it
+        assert!(c.contains(">20s</text>"));
+        // markers inside the run leave the chart as it was, plus the markers
+        let within = line_chart("rps", "Requests/s", "req/s", &lines, &markers[..1]);
+        assert_eq!(
+            within
+                .split(r#"<g class="action-marker""#)
+                .next()
+                .unwrap_or(""),
+            line_chart("rps", "Requests/s", "req/s", &lines, &[]).trim_end_matches("</svg>")
+        );
     }
 }

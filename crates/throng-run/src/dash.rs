@@ -1,9 +1,9 @@
 //! Builds the dashboard's frame from the run's state once a second.
 use std::collections::BTreeMap;
-use throng_live::dashboard::{DashFrame, DashPoint, DashScenario, DashThreshold};
+use throng_live::dashboard::{DashAction, DashFrame, DashPoint, DashScenario, DashThreshold};
 use throng_live::LiveView;
 use throng_metrics::threshold::Verdict;
-use throng_metrics::{Agg, Snapshot, ThresholdSet};
+use throng_metrics::{ActionRecord, Agg, Snapshot, ThresholdSet};
 use throng_report::series::SeriesRecorder;
 
 /// Everything a frame is made of.
@@ -16,6 +16,8 @@ pub(crate) struct FrameInput<'a> {
     pub view: &'a LiveView,
     pub thresholds: &'a ThresholdSet,
     pub verdicts: &'a [Verdict],
+    /// The timeline's actions so far (`timeline.records()`).
+    pub actions: &'a [ActionRecord],
 }
 
 pub(crate) fn frame(i: FrameInput<'_>) -> DashFrame {
@@ -96,5 +98,6 @@ pub(crate) fn frame(i: FrameInput<'_>) -> DashFrame {
             .aggregate(b.http_req_duration, &[])
             .and_then(|a| a.trend().map(|t| t.percentile(95.0)))
             .unwrap_or(0.0),
+        actions: i.actions.iter().map(DashAction::from).collect(),
     }
 }

@@ -230,6 +230,7 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
                         view: &live_state.view(start.elapsed()),
                         thresholds: &thresholds,
                         verdicts: &last_verdicts,
+                        actions: &[],
                     }));
                 }
                 if ticks % 2 == 0 && aborted_by.is_none() {
@@ -302,6 +303,7 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
             view: &live_state.view(elapsed),
             thresholds: &thresholds,
             verdicts: &verdicts,
+            actions: &[],
         }));
     }
     // an engine task that panicked is a runtime error, never a run with zero iterations
