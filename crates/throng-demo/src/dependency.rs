@@ -69,11 +69,7 @@ impl Dependency {
         let up_at = |t: Option<Instant>| -> bool {
             match t {
                 None => true,
-                Some(t) => c
-                    .iter()
-                    .rev()
-                    .find(|ch| ch.at <= t)
-                    .is_none_or(|ch| ch.up),
+                Some(t) => c.iter().rev().find(|ch| ch.at <= t).is_none_or(|ch| ch.up),
             }
         };
         BreakerView {

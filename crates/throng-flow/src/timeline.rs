@@ -53,9 +53,11 @@ pub struct TimelineCx {
     pub env: FlowEnv,
     /// The start of the load: `at:` offsets count from here.
     pub start: Instant,
-    /// Cancelled when the load ends (or is interrupted): actions not yet run are skipped,
-    /// running ones cut off.
+    /// Cancelled when the load ends: actions not yet started are skipped; running ones
+    /// finish (each is bounded by its `timeout` or `within`).
     pub stop: CancellationToken,
+    /// Cancelled on Ctrl-C or an abort: running actions are cut off too.
+    pub cut: CancellationToken,
     /// Cancelled by a failed action with `abort_on_fail: true`, to stop the load.
     pub abort: CancellationToken,
 }
@@ -115,7 +117,8 @@ async fn one(
             rec.planned_s = Some(d.as_secs_f64());
             cx.start + d
         }
-        ActionAt::After { delay, .. } => {
+        ActionAt::After { delay, action: j } => {
+            rec.follows = cx.plan.timeline.get(j).map(|a| a.name.clone());
             let Some(mut rx) = wait_on else {
                 return skipped(rec, "did not run: the action it follows is missing");
             };
@@ -146,7 +149,7 @@ async fn one(
     };
     let done = tokio::select! {
         d = run_action(cx, action, &tags) => Some(d),
-        _ = cx.stop.cancelled() => None,
+        _ = cx.cut.cancelled() => None,
     };
     let (ok, took_ms, outcome, output) = match done {
         Some(d) => d,
@@ -154,7 +157,7 @@ async fn one(
             false,
             t0.elapsed().as_secs_f64() * 1000.0,
             format!(
-                "cut off after {:.1}s: the load ended",
+                "cut off after {:.1}s: the run was stopped",
                 t0.elapsed().as_secs_f64()
             ),
             String::new(),
@@ -166,7 +169,9 @@ async fn one(
     rec.output = output;
     let reg = &cx.env.registry;
     let b = reg.builtin().clone();
-    let tag_id = reg.intern(TagSet::new(tags));
+    // the action's own metrics exist only for actions: no `phase` tag, so thresholds see them
+    let own: Vec<(String, String)> = tags.into_iter().filter(|(k, _)| k != PHASE_TAG).collect();
+    let tag_id = reg.intern(TagSet::new(own));
     reg.add(b.action_duration, tag_id, took_ms);
     if !ok {
         reg.add(b.actions_failed, tag_id, 1.0);

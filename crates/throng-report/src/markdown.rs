@@ -25,11 +25,11 @@ fn cell(s: &str) -> String {
     o
 }
 
-/// `2m`, or `after another action` for `after:`.
+/// `2m`, or `after NAME` for `after:` (`after the load` for teardown).
 pub(crate) fn planned_at(a: &ActionRecord) -> String {
     a.planned_s
         .map(format_offset)
-        .unwrap_or_else(|| "after another action".into())
+        .unwrap_or_else(|| a.relative_to().unwrap_or_default())
 }
 
 fn timeline_table(o: &mut String, actions: &[ActionRecord]) {

@@ -394,11 +394,11 @@ pub(crate) fn format_offset(s: f64) -> String {
     o
 }
 
-/// When the plan put an action: `at 2m`, or `after another action` for `after:`.
+/// When the plan put an action: `at 2m`, or `after NAME` for `after:`.
 pub(crate) fn action_planned(a: &ActionRecord) -> String {
     match a.planned_s {
         Some(s) => format!("at {}", format_offset(s)),
-        None => "after another action".into(),
+        None => a.relative_to().unwrap_or_default(),
     }
 }
 

@@ -90,6 +90,7 @@ fn timeline_present_in_every_format() {
         ok: true,
         outcome: "status 204".into(),
         output: String::new(),
+        follows: None,
     }];
     assert!(render_summary(&r, false).contains("✓ purge-cache  http  at 2s  started 2.0s"));
     assert!(

@@ -164,6 +164,7 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     redraw.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut handle = tokio::spawn(engine.run());
     let timeline_stop = CancellationToken::new();
+    let timeline_cut = CancellationToken::new();
     let timeline_abort = CancellationToken::new();
     let (timeline, timeline_task) =
         throng_flow::timeline::start(throng_flow::timeline::TimelineCx {
@@ -171,6 +172,7 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
             env: env.clone(),
             start,
             stop: timeline_stop.clone(),
+            cut: timeline_cut.clone(),
             abort: timeline_abort.clone(),
         });
     let mut monitor = monitor::Monitor::new();
@@ -230,7 +232,7 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
                         view: &live_state.view(start.elapsed()),
                         thresholds: &thresholds,
                         verdicts: &last_verdicts,
-                        actions: &[],
+                        actions: &timeline.records(),
                     }));
                 }
                 if ticks % 2 == 0 && aborted_by.is_none() {
@@ -261,8 +263,21 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         }
     };
     let elapsed = start.elapsed();
+    // actions still running finish within their bounds, unless the run was stopped
     timeline_stop.cancel();
-    let _ = timeline_task.await;
+    if interrupted || aborted_by.is_some() {
+        timeline_cut.cancel();
+    }
+    let mut timeline_task = timeline_task;
+    loop {
+        tokio::select! {
+            _ = &mut timeline_task => break,
+            _ = req.interrupt.cancelled(), if !interrupted => {
+                interrupted = true;
+                timeline_cut.cancel();
+            }
+        }
+    }
     let mut actions = timeline.records();
     // a failed action fails the verdict; a failed teardown is reported, not judged
     let actions_ok = actions.iter().all(|a| a.ok);
@@ -303,7 +318,7 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
             view: &live_state.view(elapsed),
             thresholds: &thresholds,
             verdicts: &verdicts,
-            actions: &[],
+            actions: &actions,
         }));
     }
     // an engine task that panicked is a runtime error, never a run with zero iterations
