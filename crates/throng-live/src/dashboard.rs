@@ -303,6 +303,7 @@ mod tests {
             ok: false,
             outcome: "exit 1".into(),
             output: "long output stays out of the frame".into(),
+            follows: None,
         };
         d.publish(DashFrame {
             status: "running".into(),

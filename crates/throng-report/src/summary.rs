@@ -571,6 +571,7 @@ pub(crate) mod tests {
                 ok: true,
                 outcome: "exit 0".into(),
                 output: "stopping\nstarted".into(),
+                follows: None,
             },
             ActionRecord {
                 name: "db-healthy".into(),
@@ -581,6 +582,7 @@ pub(crate) mod tests {
                 ok: false,
                 outcome: "not seen within 30s".into(),
                 output: "a | b\nstatus <down>".into(),
+                follows: None,
             },
         ];
         r
