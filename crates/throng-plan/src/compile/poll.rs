@@ -1,7 +1,7 @@
 //! `until:` on a request (and `wait_for:` on the timeline): send the request again every
 //! `every` until the checks in `until` pass, at most `max_tries` times or for `within`.
 use super::check::compile_checks;
-use super::Cx;
+use super::{lc, Cx};
 use crate::model::Poll;
 use crate::raw::{RawStep, S};
 use std::time::Duration;
@@ -12,18 +12,23 @@ pub(super) fn compile_poll(cx: &mut Cx<'_>, s: &S<RawStep>) -> Option<Poll> {
     let r = &s.value;
     let Some(until) = &r.until else {
         let stray = [
-            ("every", r.every.is_some()),
-            ("max_tries", r.max_tries.is_some()),
-            ("within", r.within.is_some()),
-            ("trend", r.trend.is_some()),
+            ("every", r.every.as_ref().map(lc)),
+            ("max_tries", r.max_tries.as_ref().map(lc)),
+            ("within", r.within.as_ref().map(lc)),
+            ("trend", r.trend.as_ref().map(lc)),
         ];
-        let stray: Vec<&str> = stray.iter().filter(|(_, p)| *p).map(|(n, _)| *n).collect();
-        if !stray.is_empty() {
-            cx.err(
-                s,
+        let stray: Vec<(&str, (usize, usize))> = stray
+            .iter()
+            .filter_map(|(n, at)| at.map(|at| (*n, at)))
+            .collect();
+        if let Some(&(_, at)) = stray.first() {
+            let names: Vec<String> = stray.iter().map(|(n, _)| format!("`{n}`")).collect();
+            cx.err_at(
+                at,
                 format!(
-                    "{} only apply with `until:` (send the request again until a check passes)",
-                    stray.join(", ")
+                    "{} only {} with `until:` (send the request again until a check passes)",
+                    names.join(", "),
+                    if names.len() == 1 { "applies" } else { "apply" }
                 ),
             );
         }

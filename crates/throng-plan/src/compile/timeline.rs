@@ -252,7 +252,15 @@ fn exec(cx: &mut Cx<'_>, e: &S<Json>, shell: bool, tcx: &TimelineCx<'_>) -> Opti
             format!(
                 "exec: cannot find the program `{program}`{}",
                 if program.contains('/') {
-                    format!(" (relative paths are from {})", cx.base_dir.display())
+                    let dir = if cx.base_dir.as_os_str().is_empty() {
+                        std::path::Path::new(".")
+                    } else {
+                        cx.base_dir.as_path()
+                    };
+                    format!(
+                        " (relative paths are from the plan's folder, {})",
+                        dir.display()
+                    )
                 } else {
                     " on PATH".to_string()
                 }
