@@ -16,6 +16,7 @@ pub use once::{run_once, run_preflight, OnceOutcome, OnceRun, PollResult};
 
 use checks::{evaluate_checks, extract_values, ParsedBody};
 use record::HttpMetrics;
+use std::fmt::Write as _;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -104,7 +105,8 @@ impl FlowShared {
     }
 
     fn new_vu(self: &Arc<Self>, id: u64) -> FlowVu {
-        let mut vars = vec![String::new(); self.n_vars];
+        // the flow's variables, then this response's `status` and `duration` for `add:`
+        let mut vars = vec![String::new(); self.n_vars + throng_plan::RESPONSE_VARS.len()];
         for (slot, v) in vars.iter_mut().zip(self.env.setup_values.iter()) {
             slot.clone_from(v);
         }
@@ -403,20 +405,28 @@ impl FlowVu {
             let pause = remaining.map_or(p.every, |left| left.min(p.every));
             tokio::time::sleep(pause).await;
         };
-        let reg = &shared.env.registry;
         if let Some(t) = self.tally.as_mut() {
             let what = format!("{} {}", ri.req.method, ri.req.name);
             t.last = Some(format!("{what}: {}", describe(&resp)));
-            if !record::expected_status(resp.status) {
+            if !ri.req.expected.contains(resp.status) {
                 t.failures.push(format!("{what}: {}", describe(&resp)));
             }
         }
-        if ri.req.checks.is_empty() && ri.req.extract.is_empty() {
-            return;
+        if !ri.req.checks.is_empty() || !ri.req.extract.is_empty() {
+            self.check_and_extract(shared, ri, &resp);
         }
+        // after extracting, so an extracted number can be added
+        if !ri.adds.is_empty() {
+            self.add_to_metrics(shared, ri, &resp, iter);
+        }
+    }
+
+    /// Evaluates the request's checks and extracts its values from the final response.
+    fn check_and_extract(&mut self, shared: &FlowShared, ri: &ReqInfo, resp: &HttpResponse) {
+        let reg = &shared.env.registry;
         let mut body = ParsedBody::new(&resp.body);
         let tally = &mut self.tally;
-        evaluate_checks(&ri.req.checks, &resp, &mut body, |i, ok| {
+        evaluate_checks(&ri.req.checks, resp, &mut body, |i, ok| {
             reg.add(
                 shared.checks_metric,
                 ri.check_tags[i],
@@ -428,17 +438,77 @@ impl FlowVu {
                     ri.req.checks[i].name,
                     ri.req.method,
                     ri.req.name,
-                    describe(&resp)
+                    describe(resp)
                 ));
             }
         });
         extract_values(
             &ri.req.extract,
-            &resp,
+            resp,
             &mut body,
             &self.client,
             &mut self.vars,
         );
+    }
+
+    /// Renders the request's `add:` values (with this response's `status` and `duration`)
+    /// and records them: a number, or `true`/`false` as 1/0; empty adds nothing.
+    fn add_to_metrics(
+        &mut self,
+        shared: &FlowShared,
+        ri: &ReqInfo,
+        resp: &HttpResponse,
+        iter: u64,
+    ) {
+        let n = shared.n_vars;
+        if let [status, duration] = &mut self.vars[n..] {
+            status.clear();
+            duration.clear();
+            let _ = write!(status, "{}", resp.status);
+            let _ = write!(duration, "{}", resp.timings.duration());
+        }
+        let rows: Vec<Option<&[String]>> = self
+            .rows
+            .iter()
+            .zip(&shared.plan.data)
+            .map(|(r, d)| r.and_then(|i| d.rows.get(i).map(|v| v.as_slice())))
+            .collect();
+        for (a, &(metric, tags)) in ri.req.add.iter().zip(&ri.adds) {
+            let mut cx = RenderCtx {
+                vu: self.id,
+                iter,
+                scenario: &shared.label,
+                rows: &rows,
+                vars: &self.vars,
+                rng: &mut self.rng,
+                seq: &shared.env.seq,
+            };
+            self.buf.clear();
+            a.value.render(&mut cx, &mut self.buf);
+            let v = match self.buf.trim() {
+                "" => continue,
+                "true" => 1.0,
+                "false" => 0.0,
+                t => match t.parse::<f64>() {
+                    Ok(v) if v.is_finite() => v,
+                    _ => {
+                        if let Some(t) = self.tally.as_mut() {
+                            t.failures.push(format!(
+                                "add: `{}` is not a number for {}",
+                                self.buf, a.metric
+                            ));
+                        }
+                        continue;
+                    }
+                },
+            };
+            let reg = &shared.env.registry;
+            let v = match a.kind {
+                throng_metrics::MetricKind::Rate => f64::from(u8::from(v != 0.0)),
+                _ => v,
+            };
+            reg.add(metric, tags, v);
+        }
     }
 
     /// Records the verdict of a poll: its check, its trend (the time to the try that
@@ -508,11 +578,11 @@ impl FlowVu {
         let late = self.lateness_ms;
         let mut on_extra = |hop: &HttpResponse| {
             let t = tags.get(reg, ri, hop);
-            hm.record(reg, t, hop, !record::expected_status(hop.status), late);
+            hm.record(reg, t, hop, !ri.req.expected.contains(hop.status), late);
         };
         let resp = Protocol::execute(&mut self.client, &req, &mut on_extra).await;
         let t = self.tags.get(reg, ri, &resp);
-        let failed = !record::expected_status(resp.status);
+        let failed = !ri.req.expected.contains(resp.status);
         hm.record(reg, t, &resp, failed, late);
         resp
     }

@@ -2,11 +2,6 @@
 //! classifies; what becomes a sample, and under which name, is decided here.
 use throng_http::HttpResponse;
 
-/// k6's default `expected_response` rule: a status from 200 to 399. A failed request
-/// (status 0) is never expected. This is the one place the rule lives.
-pub(crate) fn expected_status(status: u16) -> bool {
-    (200..400).contains(&status)
-}
 use throng_metrics::{Recorder, TagSetId};
 
 /// The ids of k6's HTTP metrics, resolved once.
@@ -47,7 +42,8 @@ impl HttpMetrics {
     }
 
     /// Records one response under `tags` (which carry status, name, method, ...).
-    /// `failed` is k6's `http_req_failed` verdict (by default: not [`expected_status`]).
+    /// `failed` is k6's `http_req_failed` verdict: the status is not in the request's
+    /// expected statuses ([`throng_plan::StatusSet`], k6's 200–399 by default).
     /// `lateness_ms` is how late the iteration started against its schedule (open-model
     /// executors): it adds `http_req_duration_corrected` = duration + lateness, the latency
     /// timed from the intended start (corrected for coordinated omission).

@@ -46,6 +46,8 @@ pub(crate) struct ReqInfo {
     pub index: u32,
     /// For a poll (`until:`): the tags of its `checks` verdict and its trend metric.
     pub poll: Option<PollInfo>,
+    /// Where each of the request's `add:` values goes (parallel to `req.add`).
+    pub adds: Vec<(MetricId, TagSetId)>,
 }
 
 /// The resolved metrics of a request's poll.
@@ -135,8 +137,19 @@ impl Walker<'_> {
                     ]),
                     trend: self.trend(&p.trend, &[("group", &r.group), ("name", &name)]),
                 });
+                let adds =
+                    r.add
+                        .iter()
+                        .filter_map(|a| {
+                            let id = self.reg.metric(&a.metric).map(|m| m.0).or_else(|| {
+                                self.reg.define(&a.metric, a.kind, ValueType::Default)
+                            })?;
+                            Some((id, self.tags(&[("group", &r.group)])))
+                        })
+                        .collect();
                 let index = self.reqs.len() as u32;
                 self.reqs.push(ReqInfo {
+                    adds,
                     req: (**r).clone(),
                     base: TagSet::new(base),
                     check_tags,
@@ -196,7 +209,7 @@ impl TagCache {
             .map
             .entry((ri.index, status, failure))
             .or_insert_with(|| {
-                let expected = crate::record::expected_status(status);
+                let expected = ri.req.expected.contains(status);
                 let mut t = ri
                     .base
                     .with("status", &status.to_string())

@@ -12,7 +12,9 @@ mod origins;
 pub mod raw;
 pub mod template;
 
-pub use compile::{compile_raw, load_str, load_str_with, DiskFiles, LoadOptions, PlanFiles};
+pub use compile::{
+    compile_raw, load_str, load_str_with, DiskFiles, LoadOptions, PlanFiles, RESPONSE_VARS,
+};
 pub use data::{DataCursor, DataSet, Pick};
 pub use duration::{format_duration, parse_duration, parse_duration_range};
 pub use error::{PlanError, PlanErrors, Source};

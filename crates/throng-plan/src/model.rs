@@ -44,6 +44,40 @@ pub struct Plan {
     pub base_dir: std::path::PathBuf,
 }
 
+/// Statuses that count as expected (not failed) responses: k6's `setResponseCallback`
+/// with `http.expectedStatuses(...)`. Status 0 (no response) is never expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusSet(pub Vec<(u16, u16)>);
+
+impl StatusSet {
+    /// k6's default: 200 to 399.
+    pub fn k6_default() -> StatusSet {
+        StatusSet(vec![(200, 399)])
+    }
+
+    /// Whether `status` is expected.
+    pub fn contains(&self, status: u16) -> bool {
+        status != 0 && self.0.iter().any(|(a, b)| (*a..=*b).contains(&status))
+    }
+}
+
+impl Default for StatusSet {
+    fn default() -> Self {
+        StatusSet::k6_default()
+    }
+}
+
+/// A value a step adds to a custom metric (`add: { errors: "{{ status != 200 }}" }`).
+#[derive(Debug, Clone)]
+pub struct MetricAdd {
+    /// The metric's name (declared under `metrics:`).
+    pub metric: String,
+    /// Its kind.
+    pub kind: throng_metrics::MetricKind,
+    /// The value: a number (`true`/`false` count as 1/0; empty adds nothing).
+    pub value: Template,
+}
+
 /// A metric a plan defines.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CustomMetric {
@@ -325,6 +359,11 @@ pub struct Request {
     pub group: String,
     /// Send it again until a condition holds (`until:`), if set.
     pub poll: Option<Poll>,
+    /// Which statuses are not failures (the request's `expected_statuses`, else the
+    /// plan's, else k6's 200–399).
+    pub expected: StatusSet,
+    /// Values added to custom metrics after the response.
+    pub add: Vec<MetricAdd>,
 }
 
 /// A comparison for `duration` checks.

@@ -47,6 +47,13 @@ pub struct RawPlan {
     /// `thresholds:`: metric key → expressions.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub thresholds: BTreeMap<String, S<Vec<S<Json>>>>,
+    /// `metrics:` custom metrics by name: `counter`, `gauge`, `rate`, `trend` (or
+    /// `{type: trend, time: true}`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metrics: BTreeMap<String, S<Json>>,
+    /// `expected_statuses:` the statuses that are not failures (`[200..299, 429]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_statuses: Option<S<Vec<S<Json>>>>,
     /// `preflight:` a request that must pass before any load.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preflight: Option<S<RawStep>>,
@@ -341,6 +348,16 @@ pub struct RawStep {
     /// Checks on the response.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub check: Option<S<RawCheck>>,
+    /// More checks, each a `check:` mapping (several on one field).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<S<RawCheck>>,
+    /// `expected_statuses:` for this request (overrides the plan's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_statuses: Option<S<Vec<S<Json>>>>,
+    /// `add:` values for custom metrics, by metric name (templates; `status` and
+    /// `duration` are this response's).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub add: BTreeMap<String, S<String>>,
     /// Values extracted from the response, by variable name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extract: BTreeMap<String, S<RawExtract>>,
@@ -383,6 +400,9 @@ pub struct RawStep {
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawCheck {
+    /// `name:` the check's name (when the mapping holds one check).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<S<String>>,
     /// Expected status (a number, list or `2xx`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<S<Json>>,

@@ -336,6 +336,21 @@ pub fn html(r: &Results) -> String {
         }
         o.push_str("</table></section>");
     }
+    let custom: Vec<_> = r.custom_metrics().collect();
+    if !custom.is_empty() {
+        o.push_str(r#"<section id="custom-metrics"><h2>Custom metrics</h2><table><tr><th>Metric</th><th>Type</th><th>Values</th></tr>"#);
+        let elapsed_s = r.run.duration_ms / 1000.0;
+        for m in custom {
+            let _ = write!(
+                o,
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&m.name),
+                m.kind.as_str(),
+                esc(crate::summary::metric_line(m, elapsed_s).trim())
+            );
+        }
+        o.push_str("</table></section>");
+    }
     o.push_str("</main></body></html>\n");
     o
 }

@@ -256,6 +256,22 @@ pub fn markdown(r: &Results) -> String {
         }
     }
 
+    let custom: Vec<_> = r.custom_metrics().collect();
+    if !custom.is_empty() {
+        let _ = writeln!(o, "\n## Custom metrics\n");
+        let _ = writeln!(o, "| Metric | Type | Values |\n|---|---|---|");
+        let elapsed_s = r.run.duration_ms / 1000.0;
+        for m in custom {
+            let _ = writeln!(
+                o,
+                "| `{}` | {} | {} |",
+                m.name,
+                m.kind.as_str(),
+                crate::summary::metric_line(m, elapsed_s).trim()
+            );
+        }
+    }
+
     if let Some(g) = &r.generator {
         let _ = writeln!(o, "\n## Load generator\n");
         if let (Some(a), Some(p)) = (g.cpu_avg_pct, g.cpu_peak_pct) {

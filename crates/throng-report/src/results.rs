@@ -663,6 +663,13 @@ impl Results {
         self.metrics.iter().find(|m| m.name == name)
     }
 
+    /// The metrics the plan defined (`metrics:`, loop trends), without sub-metrics.
+    pub fn custom_metrics(&self) -> impl Iterator<Item = &MetricResult> {
+        self.metrics
+            .iter()
+            .filter(|m| m.filter.is_empty() && throng_metrics::Builtin::lookup(&m.metric).is_none())
+    }
+
     /// A value of a metric (`(names::HTTP_REQS, "count")`), if present.
     pub fn value(&self, name: &str, key: &str) -> Option<f64> {
         self.metric(name).and_then(|m| m.values.get(key).copied())

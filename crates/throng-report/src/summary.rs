@@ -26,7 +26,7 @@ fn trend_line(m: &MetricResult) -> String {
         .join(" ")
 }
 
-fn metric_line(m: &MetricResult, elapsed_s: f64) -> String {
+pub(crate) fn metric_line(m: &MetricResult, elapsed_s: f64) -> String {
     let v = |k: &str| m.values.get(k).copied().unwrap_or(0.0);
     match m.kind {
         MetricKind::Trend => trend_line(m),

@@ -126,6 +126,14 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         reg.define(&m.name, m.kind, vt);
     }
     let http = SharedConfig::new(client_options(&plan))?;
+    // every sample goes to the NDJSON output, the first one of setup's included
+    let mut raw_out = match &req.files.ndjson {
+        Some(p) => {
+            reg.enable_raw();
+            Some(raw::RawOutput::start(p)?)
+        }
+        None => None,
+    };
     let mut env = FlowEnv::new(&plan, reg.clone(), http.clone());
     lifecycle::preflight(&plan, &env, &req.interrupt).await?;
     if let Some(values) = lifecycle::setup(&plan, &env, &req.interrupt).await? {
@@ -184,13 +192,6 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         .as_deref()
         .and_then(|u| remote_write::RemoteWrite::new(u, req.files.k6_names, &run_id, "0"))
         .map(remote_write::Pusher::start);
-    let mut raw_out = match &req.files.ndjson {
-        Some(p) => {
-            reg.enable_raw();
-            Some(raw::RawOutput::start(p)?)
-        }
-        None => None,
-    };
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     tick.tick().await;

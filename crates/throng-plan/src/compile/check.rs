@@ -120,6 +120,16 @@ pub(super) fn compile_checks(cx: &mut Cx<'_>, c: &S<RawCheck>) -> Vec<Check> {
             },
         });
     }
+    if let Some(n) = &r.name {
+        match out.len() {
+            1 => out[0].name = n.value.clone(),
+            0 => {}
+            _ => cx.err(
+                n,
+                "name: names one check, but this mapping holds several: give each its own entry under `checks:`",
+            ),
+        }
+    }
     if out.is_empty() && cx.errors.is_empty() {
         cx.err(
             c,

@@ -12,6 +12,7 @@ mod extract;
 mod files;
 mod http;
 mod lifecycle;
+mod metrics;
 mod poll;
 mod request;
 mod scenario;
@@ -22,6 +23,7 @@ mod timeline;
 mod yaml;
 
 pub use files::{DiskFiles, PlanFiles};
+pub use metrics::RESPONSE_VARS;
 
 use crate::duration::parse_duration;
 use crate::error::{PlanError, PlanErrors, Source};
@@ -57,8 +59,10 @@ struct Cx<'a> {
     base_dir: PathBuf,
     /// How files beside the plan are read.
     files: &'a dyn PlanFiles,
-    /// Metrics the plan defines (trends of loops).
+    /// Metrics the plan defines (`metrics:`, trends of loops).
     custom_metrics: Vec<CustomMetric>,
+    /// The plan's `expected_statuses:` (k6's 200–399 when not given).
+    expected: crate::model::StatusSet,
 }
 
 /// Line and column of a spanned value.
@@ -90,12 +94,7 @@ impl Cx<'_> {
     /// (with an error) when the name is not a metric name or is a built-in metric.
     fn define_trend(&mut self, name: &S<String>) -> Option<String> {
         let n = name.value.as_str();
-        let valid = n
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid {
+        if !metrics::is_metric_name(n) {
             self.err(
                 name,
                 format!("trend: `{n}` is not a metric name (letters, digits and _, not starting with a digit)"),
@@ -109,7 +108,18 @@ impl Cx<'_> {
             );
             return None;
         }
-        if !self.custom_metrics.iter().any(|m| m.name == n) {
+        if let Some(m) = self.custom_metrics.iter().find(|m| m.name == n) {
+            if m.kind != throng_metrics::MetricKind::Trend {
+                self.err(
+                    name,
+                    format!(
+                        "trend: `{n}` is declared under `metrics:` as a {}, not a trend",
+                        m.kind.as_str()
+                    ),
+                );
+                return None;
+            }
+        } else {
             self.custom_metrics.push(CustomMetric {
                 name: n.to_string(),
                 kind: throng_metrics::MetricKind::Trend,
@@ -202,11 +212,18 @@ fn compile(
         base_dir,
         files,
         custom_metrics: Vec::new(),
+        expected: crate::model::StatusSet::k6_default(),
     };
 
     // data sources first: templates resolve their fields
     let data = data::compile_data(&mut cx, &raw.data);
     let http = http::compile_defaults(&mut cx, &raw.defaults);
+    metrics::compile_metrics(&mut cx, &raw.metrics);
+    if let Some(e) = &raw.expected_statuses {
+        if let Some(set) = metrics::compile_statuses(&mut cx, e) {
+            cx.expected = set;
+        }
+    }
     let base_url = http::compile_base_url(&mut cx, &raw.base_url);
 
     if raw.scenarios.is_empty() {

@@ -3,6 +3,7 @@
 use super::check::compile_checks;
 use super::extract::compile_extract;
 use super::http::{check_header, literal};
+use super::metrics::{compile_add, compile_statuses};
 use super::poll::compile_poll;
 use super::step::FlowCx;
 use super::Cx;
@@ -107,11 +108,19 @@ pub(super) fn compile_request(
         (None, None)
     };
     let timeout = r.timeout.as_ref().and_then(|t| cx.dur(t, "timeout"));
-    let checks = r
+    let mut checks = r
         .check
         .as_ref()
         .map(|c| compile_checks(cx, c))
         .unwrap_or_default();
+    for c in &r.checks {
+        checks.extend(compile_checks(cx, c));
+    }
+    let expected = match &r.expected_statuses {
+        Some(e) => compile_statuses(cx, e).unwrap_or_else(|| cx.expected.clone()),
+        None => cx.expected.clone(),
+    };
+    let add = compile_add(cx, &r.add, vars);
     let mut extract = Vec::new();
     for (var, e) in &r.extract {
         let stored = format!("{extract_prefix}{var}");
@@ -148,5 +157,7 @@ pub(super) fn compile_request(
         needs_body,
         group: group.to_string(),
         poll,
+        expected,
+        add,
     })))
 }
