@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 mod checks;
+mod debug;
 mod once;
 mod record;
 mod request;
@@ -12,6 +13,7 @@ mod step;
 mod tags;
 pub mod timeline;
 
+pub use debug::{HttpDebug, HttpDebugMode};
 pub use once::{run_once, run_preflight, OnceOutcome, OnceRun, PollResult};
 
 use checks::{evaluate_checks, extract_values, ParsedBody};
@@ -42,6 +44,8 @@ pub struct FlowEnv {
     pub cursors: Arc<[DataCursor]>,
     /// The values of the plan's `setup_vars` (`setup.NAME`), in order; empty before setup.
     pub setup_values: Arc<[String]>,
+    /// Prints every request and response (`--http-debug`), if set.
+    pub debug: Option<Arc<HttpDebug>>,
 }
 
 impl FlowEnv {
@@ -53,6 +57,7 @@ impl FlowEnv {
             seq: Arc::new(AtomicU64::new(0)),
             cursors: DataCursor::for_sets(&plan.data),
             setup_values: Arc::from(Vec::new()),
+            debug: None,
         }
     }
 }
@@ -571,7 +576,12 @@ impl FlowVu {
             rng: &mut self.rng,
             seq: &shared.env.seq,
         };
-        let req = request::build(plan, &ri.req, &mut cx, &mut self.buf);
+        let mut req = request::build(plan, &ri.req, &mut cx, &mut self.buf);
+        let debug = shared.env.debug.as_deref();
+        if let Some(d) = debug {
+            req.keep_headers = true;
+            req.keep_body |= d.wants_body();
+        }
         let reg = &shared.env.registry;
         let hm = &shared.http_metrics;
         let tags = &mut self.tags;
@@ -579,8 +589,14 @@ impl FlowVu {
         let mut on_extra = |hop: &HttpResponse| {
             let t = tags.get(reg, ri, hop);
             hm.record(reg, t, hop, !ri.req.expected.contains(hop.status), late);
+            if let Some(d) = debug {
+                d.print(None, hop);
+            }
         };
         let resp = Protocol::execute(&mut self.client, &req, &mut on_extra).await;
+        if let Some(d) = debug {
+            d.print(Some(&req), &resp);
+        }
         let t = self.tags.get(reg, ri, &resp);
         let failed = !ri.req.expected.contains(resp.status);
         hm.record(reg, t, &resp, failed, late);

@@ -14,6 +14,7 @@ pub mod servers;
 
 pub use exit::ExitCode;
 pub use files::{check_url, write_reports, OutError, ReportFiles};
+pub use throng_flow::HttpDebugMode;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -51,6 +52,8 @@ pub struct RunRequest {
     pub dashboard: Option<std::sync::Arc<throng_live::dashboard::Dashboard>>,
     /// A Prometheus `/metrics` endpoint to refresh every second.
     pub prometheus: Option<std::sync::Arc<throng_live::prometheus::PromEndpoint>>,
+    /// Print every request and response to stderr (`--http-debug[=full]`).
+    pub http_debug: Option<HttpDebugMode>,
 }
 
 /// How a run ended.
@@ -135,6 +138,13 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         None => None,
     };
     let mut env = FlowEnv::new(&plan, reg.clone(), http.clone());
+    env.debug = req.http_debug.map(|mode| {
+        Arc::new(throng_flow::HttpDebug::new(
+            mode,
+            &plan.env,
+            Box::new(std::io::stderr()),
+        ))
+    });
     lifecycle::preflight(&plan, &env, &req.interrupt).await?;
     if let Some(values) = lifecycle::setup(&plan, &env, &req.interrupt).await? {
         env.setup_values = values;

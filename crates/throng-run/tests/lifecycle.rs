@@ -105,6 +105,7 @@ scenarios:
         command: None,
         dashboard: None,
         prometheus: None,
+        http_debug: None,
     })
     .await
     .expect_err("setup fails");

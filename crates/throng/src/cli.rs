@@ -218,6 +218,15 @@ pub struct EnvArgs {
     pub env_file: Option<PathBuf>,
 }
 
+/// How much `--http-debug` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HttpDebugArg {
+    /// Request and response lines and headers.
+    Headers,
+    /// Headers and bodies.
+    Full,
+}
+
 /// Output flags shared by `run` and `demo`.
 #[derive(Args, Debug, Clone, Default)]
 pub struct OutputArgs {
@@ -247,6 +256,10 @@ pub struct OutputArgs {
     /// dashboards) or `throng` (the default).
     #[arg(long, value_name = "k6|throng", default_value = "throng")]
     pub metric_compat: String,
+    /// Print every request and response to stderr as it happens: headers, and with
+    /// `=full` the bodies too (secrets redacted), like k6's --http-debug.
+    #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "headers", value_name = "full")]
+    pub http_debug: Option<HttpDebugArg>,
     /// Don't evaluate thresholds.
     #[arg(long)]
     pub no_thresholds: bool,
@@ -428,6 +441,10 @@ pub async fn run_plan_then(
         command: Some(redacted_command_line()),
         dashboard: dashboard.clone(),
         prometheus: servers.prometheus,
+        http_debug: args.out.http_debug.map(|d| match d {
+            HttpDebugArg::Headers => throng_run::HttpDebugMode::Headers,
+            HttpDebugArg::Full => throng_run::HttpDebugMode::Full,
+        }),
     };
     let code = run_and_print(req, &args, extra).await;
     if let Some(d) = dashboard {
