@@ -22,6 +22,10 @@ pub(crate) trait Outcome {
     fn status(&self) -> u16;
     /// Why the step failed, if it did.
     fn failure(&self) -> Option<Failure>;
+    /// The protocol's version as k6's `proto` tag shows it (`HTTP/1.1`); empty when none.
+    fn proto(&self) -> &'static str {
+        ""
+    }
 }
 
 /// A protocol client as a VU drives it: execute one step, return its timed outcome.
@@ -49,6 +53,10 @@ impl Outcome for HttpResponse {
             code: e.code(),
             name: e.name(),
         })
+    }
+
+    fn proto(&self) -> &'static str {
+        self.proto
     }
 }
 

@@ -194,26 +194,29 @@ impl Walker<'_> {
     }
 }
 
-/// Per-VU cache: (request, status, failure) → tag set id. Interning happens once per
+/// Per-VU cache: (request, status, failure, proto) → tag set id. Interning happens once per
 /// distinct combination; afterwards a lookup allocates nothing.
 #[derive(Default)]
 pub(crate) struct TagCache {
-    map: HashMap<(u32, u16, Option<Failure>), TagSetId>,
+    map: HashMap<(u32, u16, Option<Failure>, &'static str), TagSetId>,
 }
 
 impl TagCache {
     /// The tag set of one outcome of request `ri`, of any step kind.
     pub fn get(&mut self, reg: &Registry, ri: &ReqInfo, outcome: &impl Outcome) -> TagSetId {
-        let (status, failure) = (outcome.status(), outcome.failure());
+        let (status, failure, proto) = (outcome.status(), outcome.failure(), outcome.proto());
         *self
             .map
-            .entry((ri.index, status, failure))
+            .entry((ri.index, status, failure, proto))
             .or_insert_with(|| {
                 let expected = ri.req.expected.contains(status);
                 let mut t = ri
                     .base
                     .with("status", &status.to_string())
                     .with("expected_response", if expected { "true" } else { "false" });
+                if !proto.is_empty() {
+                    t = t.with("proto", proto);
+                }
                 if let Some(f) = failure {
                     t = t
                         .with("error_code", &f.code.to_string())

@@ -7,6 +7,8 @@ mod file;
 mod format;
 mod html;
 mod junit;
+mod k6csv;
+mod k6json;
 mod locust_csv;
 mod markdown;
 mod ndjson;
@@ -17,14 +19,15 @@ mod summary;
 mod svg;
 mod validate;
 
-pub use export::summary_export;
+pub use export::{summary_export, summary_json};
 pub use file::{create_file, create_parent_dir, write_file, FileError};
 pub use format::{escape_xml, format_bytes, format_ms, format_percent, format_value};
 pub use html::html;
 pub use junit::junit_xml;
+pub use k6csv::CsvSampleWriter;
 pub use locust_csv::write_locust_csv;
 pub use markdown::markdown;
-pub use ndjson::NdjsonWriter;
+pub use ndjson::{NdjsonWriter, SampleWriter};
 pub use results::{
     CheckResult, FailureRow, GeneratorInfo, HistogramBin, MetricResult, RequestStats, Results,
     RunInfo, ScenarioOutcome, SeriesDump, ThresholdResult, TimelinePoint, LOCUST_PERCENTILES,

@@ -1,6 +1,8 @@
 //! Locust's `--csv PREFIX` files, with Locust's exact column names, so scripts written for
 //! Locust's output keep working: `PREFIX_stats.csv`, `PREFIX_stats_history.csv`,
-//! `PREFIX_failures.csv`.
+//! `PREFIX_failures.csv` and `PREFIX_exceptions.csv` (throng raises no exceptions: the
+//! header alone, so tools that expect four files find four). With `full_history`
+//! (Locust's `--csv-full-history`) the history has a row per request name each second too.
 use crate::results::{Results, LOCUST_PERCENTILES};
 use std::path::{Path, PathBuf};
 
@@ -18,8 +20,12 @@ fn ms(v: f64) -> String {
     format!("{}", v.round() as i64)
 }
 
-/// Writes the three files; returns their paths.
-pub fn write_locust_csv(r: &Results, prefix: &Path) -> Result<Vec<PathBuf>, String> {
+/// Writes the four files; returns their paths.
+pub fn write_locust_csv(
+    r: &Results,
+    prefix: &Path,
+    full_history: bool,
+) -> Result<Vec<PathBuf>, String> {
     crate::file::create_parent_dir(prefix).map_err(|e| e.to_string())?;
     let err = |p: &Path, e: csv::Error| format!("{}: {e}", p.display());
     let stats = path(prefix, "_stats.csv");
@@ -116,6 +122,48 @@ pub fn write_locust_csv(r: &Results, prefix: &Path) -> Result<Vec<PathBuf>, Stri
         ]);
         w.write_record(&row).map_err(|e| err(&history, e))?;
     }
+    if full_history {
+        // per name: what each second holds (requests, failures, p95); running totals
+        for (name, points) in &r.by_name {
+            let method = r
+                .requests
+                .iter()
+                .find(|s| &s.name == name)
+                .map(|s| s.method.as_str())
+                .unwrap_or("");
+            let (mut total, mut total_failed) = (0u64, 0u64);
+            for p in points {
+                total += p.reqs;
+                total_failed += p.failures;
+                let span = p.span_s.max(1e-9);
+                let mut row = vec![
+                    (start + p.t.round() as i64).to_string(),
+                    String::new(),
+                    method.to_string(),
+                    name.to_string(),
+                    format!("{:.6}", p.reqs as f64 / span),
+                    format!("{:.6}", p.failures as f64 / span),
+                ];
+                for q in LOCUST_PERCENTILES {
+                    row.push(if (q - 95.0).abs() < 1e-9 && p.reqs > 0 {
+                        ms(p.p95)
+                    } else {
+                        "N/A".to_string()
+                    });
+                }
+                row.extend([
+                    total.to_string(),
+                    total_failed.to_string(),
+                    "N/A".into(),
+                    "N/A".into(),
+                    "N/A".into(),
+                    "N/A".into(),
+                    "N/A".into(),
+                ]);
+                w.write_record(&row).map_err(|e| err(&history, e))?;
+            }
+        }
+    }
     w.flush()
         .map_err(|e| format!("{}: {e}", history.display()))?;
 
@@ -134,5 +182,11 @@ pub fn write_locust_csv(r: &Results, prefix: &Path) -> Result<Vec<PathBuf>, Stri
     }
     w.flush()
         .map_err(|e| format!("{}: {e}", failures.display()))?;
-    Ok(vec![stats, history, failures])
+    let exceptions = path(prefix, "_exceptions.csv");
+    let mut w = csv::Writer::from_path(&exceptions).map_err(|e| err(&exceptions, e))?;
+    w.write_record(["Count", "Message", "Traceback", "Nodes"])
+        .map_err(|e| err(&exceptions, e))?;
+    w.flush()
+        .map_err(|e| format!("{}: {e}", exceptions.display()))?;
+    Ok(vec![stats, history, failures, exceptions])
 }

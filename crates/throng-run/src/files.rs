@@ -28,6 +28,12 @@ pub struct ReportFiles {
     pub junit: Option<PathBuf>,
     /// k6's NDJSON sample stream (`--out json=FILE`, `.gz` to compress).
     pub ndjson: Option<PathBuf>,
+    /// k6's CSV sample rows (`--out csv=FILE`, `.gz` to compress).
+    pub csv_samples: Option<PathBuf>,
+    /// k6's end-of-test summary data (`--summary-json`, the `handleSummary` shape).
+    pub summary_json: Option<PathBuf>,
+    /// Locust's `--csv-full-history`: per-name rows in `_stats_history.csv` too.
+    pub csv_full_history: bool,
     /// Prometheus remote-write URL (`--out prometheus-rw=URL`).
     pub remote_write: Option<String>,
     /// Name metrics as k6 does (`k6_http_reqs_total`) in remote write.
@@ -45,6 +51,16 @@ pub enum OutError {
         /// The second file.
         second: PathBuf,
     },
+    /// Another `--out` kind given twice.
+    #[error("--out {out}= is given twice ({first} and {second}): give one")]
+    Twice {
+        /// The kind (`csv`).
+        out: &'static str,
+        /// The first target.
+        first: String,
+        /// The second target.
+        second: String,
+    },
     /// `--out prometheus-rw=` twice.
     #[error("--out prometheus-rw= is given twice ({first} and {second}): give one")]
     RemoteWriteTwice {
@@ -57,7 +73,9 @@ pub enum OutError {
     #[error("{0}")]
     BadUrl(String),
     /// An `--out` that is neither `json=FILE` nor `prometheus-rw=URL`.
-    #[error("--out {0}: expected json=FILE or prometheus-rw=http://host:port/api/v1/write")]
+    #[error(
+        "--out {0}: expected json=FILE, csv=FILE or prometheus-rw=http://host:port/api/v1/write"
+    )]
     Unknown(String),
     /// `--metric-compat` other than `k6` or `throng`.
     #[error("--metric-compat {0}: expected k6 or throng")]
@@ -107,6 +125,16 @@ impl ReportFiles {
                 }
                 self.ndjson = Some(PathBuf::from(path));
             }
+            Some(("csv", path)) if !path.is_empty() => {
+                if let Some(first) = &self.csv_samples {
+                    return Err(OutError::Twice {
+                        out: "csv",
+                        first: first.display().to_string(),
+                        second: path.to_string(),
+                    });
+                }
+                self.csv_samples = Some(PathBuf::from(path));
+            }
             Some(("prometheus-rw", url)) if throng_metrics::has_http_scheme(url) => {
                 if let Some(first) = &self.remote_write {
                     return Err(OutError::RemoteWriteTwice {
@@ -134,10 +162,12 @@ impl ReportFiles {
     }
 
     /// Every file these outputs write, with the flag that asks for it (a CSV prefix gives
-    /// its three files).
+    /// its four files).
     pub fn paths(&self) -> Vec<(&'static str, PathBuf)> {
         let mut v: Vec<(&'static str, PathBuf)> = [
             ("--summary-export", &self.summary_export),
+            ("--summary-json", &self.summary_json),
+            ("--out csv=", &self.csv_samples),
             ("--results", &self.results),
             ("--html", &self.html),
             ("--md", &self.markdown),
@@ -148,7 +178,12 @@ impl ReportFiles {
         .filter_map(|(flag, p)| p.clone().map(|p| (flag, p)))
         .collect();
         if let Some(prefix) = &self.csv {
-            for suffix in ["_stats.csv", "_stats_history.csv", "_failures.csv"] {
+            for suffix in [
+                "_stats.csv",
+                "_stats_history.csv",
+                "_failures.csv",
+                "_exceptions.csv",
+            ] {
                 let mut name = prefix.clone().into_os_string();
                 name.push(suffix);
                 v.push(("--csv", PathBuf::from(name)));
@@ -204,6 +239,11 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// Writes every requested file; returns one message per failure.
 pub fn write_reports(r: &Results, f: &ReportFiles) -> Vec<String> {
     let mut errs = write_all(r, f.summary_export.as_deref(), f.results.as_deref());
+    if let Some(p) = &f.summary_json {
+        if let Err(e) = write_json(p, &throng_report::summary_json(r), b"  ") {
+            errs.push(format!("cannot write the summary JSON: {e}"));
+        }
+    }
     if let Some(p) = &f.html {
         if let Err(e) = write_file(p, throng_report::html(r)) {
             errs.push(format!("cannot write the HTML report: {e}"));
@@ -220,7 +260,7 @@ pub fn write_reports(r: &Results, f: &ReportFiles) -> Vec<String> {
         }
     }
     if let Some(p) = &f.csv {
-        if let Err(e) = throng_report::write_locust_csv(r, p) {
+        if let Err(e) = throng_report::write_locust_csv(r, p, f.csv_full_history) {
             errs.push(format!("cannot write the CSV files: {e}"));
         }
     }
@@ -282,12 +322,20 @@ mod tests {
             "--out prometheus-rw= is given twice (http://a/w and http://b/w): give one"
         );
         assert_eq!(
+            msg(&["csv=a.csv", "csv=b.csv"]),
+            "--out csv= is given twice (a.csv and b.csv): give one"
+        );
+        assert_eq!(
+            files(&["csv=s.csv.gz"]).expect("csv").csv_samples,
+            Some(PathBuf::from("s.csv.gz"))
+        );
+        assert_eq!(
             msg(&["json="]),
-            "--out json=: expected json=FILE or prometheus-rw=http://host:port/api/v1/write"
+            "--out json=: expected json=FILE, csv=FILE or prometheus-rw=http://host:port/api/v1/write"
         );
         assert_eq!(
             msg(&["prometheus-rw=ftp://h/"]),
-            "--out prometheus-rw=ftp://h/: expected json=FILE or prometheus-rw=http://host:port/api/v1/write"
+            "--out prometheus-rw=ftp://h/: expected json=FILE, csv=FILE or prometheus-rw=http://host:port/api/v1/write"
         );
         assert_eq!(
             msg(&["prometheus-rw=http:///w"]),

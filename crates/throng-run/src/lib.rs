@@ -130,12 +130,27 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     }
     let http = SharedConfig::new(client_options(&plan))?;
     // every sample goes to the NDJSON output, the first one of setup's included
-    let mut raw_out = match &req.files.ndjson {
-        Some(p) => {
-            reg.enable_raw();
-            Some(raw::RawOutput::start(p)?)
+    let mut raw_out = {
+        let mut writers: Vec<Box<dyn throng_report::SampleWriter>> = Vec::new();
+        if let Some(p) = &req.files.ndjson {
+            let listed = plan
+                .thresholds
+                .items
+                .iter()
+                .map(|t| (t.key.as_str(), t.expr.source.as_str()));
+            writers.push(Box::new(
+                throng_report::NdjsonWriter::create(p)?.with_thresholds(listed),
+            ));
         }
-        None => None,
+        if let Some(p) = &req.files.csv_samples {
+            writers.push(Box::new(throng_report::CsvSampleWriter::create(p)?));
+        }
+        if writers.is_empty() {
+            None
+        } else {
+            reg.enable_raw();
+            Some(raw::RawOutput::start(writers)?)
+        }
     };
     let mut env = FlowEnv::new(&plan, reg.clone(), http.clone());
     env.debug = req.http_debug.map(|mode| {
@@ -207,7 +222,9 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     tick.tick().await;
     let mut ticks = 0u64;
     let mut aborted_by: Option<String> = None;
-    let mut last_verdicts = thresholds.evaluate(&reg.collect(), Duration::ZERO);
+    // judged on nothing yet: collecting the run's registry here would take the first
+    // samples away from the per-second series
+    let mut last_verdicts = thresholds.evaluate(&Registry::new().collect(), Duration::ZERO);
     let planned_s = plan
         .scenarios
         .iter()
@@ -422,7 +439,9 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     write_errors.extend(files::write_reports(&results, &req.files));
     write_errors.extend(remote_failures);
     if let Some(e) = raw_error {
-        write_errors.push(format!("cannot write the NDJSON output: {e}"));
+        write_errors.push(format!(
+            "cannot write the sample output (--out json/csv): {e}"
+        ));
     }
     Ok(RunOutcome {
         exit_code,

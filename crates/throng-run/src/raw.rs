@@ -1,9 +1,8 @@
-//! The raw-sample output: batches of samples (one per second) go to a writer thread, so
-//! file I/O never blocks the run loop.
-use std::path::Path;
+//! The raw-sample outputs (`--out json=`, `--out csv=`): batches of samples (one per
+//! second) go to a writer thread, so file I/O never blocks the run loop.
 use std::sync::mpsc;
 use throng_metrics::{RawSample, Snapshot};
-use throng_report::{FileError, NdjsonWriter};
+use throng_report::{FileError, SampleWriter};
 
 type Batch = (Vec<RawSample>, Snapshot);
 
@@ -14,25 +13,32 @@ pub(crate) struct RawOutput {
 }
 
 impl RawOutput {
-    /// Opens the file and starts the writer thread; the error names the file.
-    pub fn start(path: &Path) -> Result<RawOutput, FileError> {
-        let mut w = NdjsonWriter::create(path)?;
+    /// Starts the writer thread over the opened files.
+    pub fn start(mut writers: Vec<Box<dyn SampleWriter>>) -> Result<RawOutput, FileError> {
         let (tx, rx) = mpsc::channel::<Batch>();
         let thread = std::thread::Builder::new()
-            .name("throng-ndjson".into())
+            .name("throng-samples".into())
             .spawn(move || {
                 let mut err = None;
                 for (mut batch, snap) in rx {
+                    for w in writers.iter_mut() {
+                        if err.is_none() {
+                            err = w.write(&mut batch, &snap).err();
+                        }
+                    }
+                }
+                for w in writers {
+                    let done = w.finish();
                     if err.is_none() {
-                        err = w.write(&mut batch, &snap).err();
+                        err = done.err();
                     }
                 }
                 match err {
                     Some(e) => Err(e),
-                    None => w.finish(),
+                    None => Ok(()),
                 }
             })
-            .map_err(|e| FileError::new(path, e))?;
+            .map_err(|e| FileError::new(std::path::Path::new("(sample writer)"), e))?;
         Ok(RawOutput {
             tx: Some(tx),
             thread: Some(thread),

@@ -109,3 +109,46 @@ async fn failure_kinds_carry_real_first_and_last_times() {
     );
     assert!(e500.last_seen_s * 1000.0 <= out.results.run.duration_ms);
 }
+
+/// Locust's four files, and `--csv-full-history`'s per-name rows whose counts add up to
+/// what the server saw.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn locust_csv_has_four_files_and_a_full_history() {
+    let s = CountingServer::start().await;
+    let dir = std::env::temp_dir().join(format!("throng-locust-{}", s.addr.port()));
+    let p = "base_url: BASE\nscenarios:\n  s:\n    executor: constant-vus\n    vus: 2\n    duration: 2500ms\n    flow:\n      - get: /a\n        name: a\n      - get: /b\n        name: b\n      - sleep: 20ms\n";
+    let files = ReportFiles {
+        csv: Some(dir.join("run")),
+        csv_full_history: true,
+        ..Default::default()
+    };
+    let out = run_with_files(plan(p, &s.url()), CancellationToken::new(), files).await;
+    assert!(out.write_errors.is_empty(), "{:?}", out.write_errors);
+    let exceptions = std::fs::read_to_string(dir.join("run_exceptions.csv")).expect("exceptions");
+    assert_eq!(exceptions, "Count,Message,Traceback,Nodes\n");
+    let history = std::fs::read_to_string(dir.join("run_stats_history.csv")).expect("history");
+    let mut rdr = csv::Reader::from_reader(history.as_bytes());
+    let mut per_name = std::collections::BTreeMap::<String, u64>::new();
+    for row in rdr.records() {
+        let row = row.expect("row");
+        if &row[3] != "Aggregated" {
+            assert_eq!(&row[2], "GET");
+            // the running total of this name
+            per_name.insert(row[3].to_string(), row[17].parse().expect("total"));
+        }
+    }
+    assert_eq!(per_name.len(), 2, "{history}");
+    assert_eq!(count(&out, "http_reqs"), s.count());
+    let by_name: Vec<(String, Vec<(f64, u64)>)> = out
+        .results
+        .by_name
+        .iter()
+        .map(|(n, v)| (n.clone(), v.iter().map(|p| (p.t, p.reqs)).collect()))
+        .collect();
+    assert_eq!(
+        per_name.values().sum::<u64>(),
+        s.count(),
+        "{per_name:?} {by_name:?}\n{history}"
+    );
+    assert_eq!(per_name["a"], per_name["b"]);
+}

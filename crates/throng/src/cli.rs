@@ -174,6 +174,8 @@ impl OutputArgs {
     pub fn files(&self) -> Result<throng_run::ReportFiles, throng_run::OutError> {
         let mut files = throng_run::ReportFiles {
             summary_export: self.summary_export.clone(),
+            summary_json: self.summary_json.clone(),
+            csv_full_history: self.csv_full_history,
             results: self.results.clone(),
             html: self.html.clone(),
             markdown: self.md.clone(),
@@ -233,6 +235,10 @@ pub struct OutputArgs {
     /// Write k6's --summary-export JSON here.
     #[arg(long, value_name = "FILE")]
     pub summary_export: Option<PathBuf>,
+    /// Write k6 v1's end-of-test summary data here (the `handleSummary` shape:
+    /// `jq '.metrics.http_req_duration.values."p(95)"'` works).
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
     /// Write throng's full results JSON here (`throng report` regenerates every report from it).
     #[arg(long, value_name = "FILE")]
     pub results: Option<PathBuf>,
@@ -242,14 +248,20 @@ pub struct OutputArgs {
     /// Write the results document in Markdown here.
     #[arg(long = "md", value_name = "FILE")]
     pub md: Option<PathBuf>,
-    /// Write Locust's CSV files: PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv.
+    /// Write Locust's CSV files: PREFIX_stats.csv, PREFIX_stats_history.csv,
+    /// PREFIX_failures.csv, PREFIX_exceptions.csv.
     #[arg(long, value_name = "PREFIX")]
     pub csv: Option<PathBuf>,
+    /// With --csv: a row per request name each second in PREFIX_stats_history.csv too
+    /// (Locust's --csv-full-history).
+    #[arg(long, requires = "csv")]
+    pub csv_full_history: bool,
     /// Write JUnit XML (one test case per threshold) here.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
-    /// Outputs: `json=FILE` (k6's NDJSON sample lines, `FILE.gz` to compress) or
-    /// `prometheus-rw=URL` (Prometheus remote write 1.0 every 5 s). Repeatable.
+    /// Outputs: `json=FILE` (k6's NDJSON sample lines), `csv=FILE` (k6's CSV sample rows;
+    /// both `FILE.gz` to compress) or `prometheus-rw=URL` (Prometheus remote write 1.0
+    /// every 5 s). Repeatable.
     #[arg(long = "out", value_name = "TYPE=TARGET")]
     pub out: Vec<String>,
     /// Metric names for remote write: `k6` (`k6_http_reqs_total`, works with k6's Grafana
