@@ -50,3 +50,29 @@ thresholds:
     assert_eq!(p.thresholds.items.len(), 2);
     assert!(p.thresholds.items[1].abort_on_fail);
 }
+
+#[test]
+fn check_durations_take_bare_milliseconds_like_thresholds() {
+    let text = "scenarios:\n  s:\n    executor: shared-iterations\n    flow:\n      - get: http://127.0.0.1:1/\n        checks: [ { duration: \"<500\" }, { duration: \"<=1.5s\" }, { duration: \">250.5\" } ]\n";
+    let plan = throng_plan::load_str(text, std::path::Path::new("p.yaml"), &Default::default())
+        .expect("loads");
+    let throng_plan::Step::Request(r) = &plan.scenarios[0].flow[0] else {
+        panic!("a request");
+    };
+    let bounds: Vec<(String, f64)> = r
+        .checks
+        .iter()
+        .map(|c| match c.kind {
+            throng_plan::CheckKind::Duration(_, ms) => (c.name.clone(), ms),
+            _ => panic!("a duration check"),
+        })
+        .collect();
+    assert_eq!(
+        bounds,
+        vec![
+            ("duration <500".to_string(), 500.0),
+            ("duration <=1.5s".to_string(), 1500.0),
+            ("duration >250.5".to_string(), 250.5),
+        ]
+    );
+}

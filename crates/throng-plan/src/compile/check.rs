@@ -56,12 +56,25 @@ pub(super) fn compile_checks(cx: &mut Cx<'_>, c: &S<RawCheck>) -> Vec<Check> {
             (CmpOp::Lt, "")
         };
         if !rest.is_empty() {
-            match parse_duration(rest) {
+            // a bare number is milliseconds, as in thresholds (`<500`)
+            let bare_ms = rest
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0);
+            let ms = match bare_ms {
+                Some(v) => Ok(v),
+                None => parse_duration(rest).map(|v| v.as_secs_f64() * 1000.0),
+            };
+            match ms {
                 Ok(v) => out.push(Check {
                     name: format!("duration {}", t.replace(' ', "")),
-                    kind: CheckKind::Duration(op, v.as_secs_f64() * 1000.0),
+                    kind: CheckKind::Duration(op, v),
                 }),
-                Err(e) => cx.err(d, format!("check duration: {e}")),
+                Err(e) => cx.err(
+                    d,
+                    format!("check duration: {e} (or a number of milliseconds, e.g. `<500`)"),
+                ),
             }
         }
     }
