@@ -33,6 +33,14 @@ pub enum Command {
     Quick(Box<crate::quick::QuickArgs>),
     /// Write reports from a saved `--results` file, without rerunning.
     Report(ReportArgs),
+    /// Write a commented starter plan (like `k6 new`).
+    Init(crate::tools::InitArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(crate::tools::CompletionsArgs),
+    /// Print the man page (roff): `throng man > throng.1`.
+    Man,
+    /// Print the version and what this build supports.
+    Version,
 }
 
 #[derive(Args, Debug)]

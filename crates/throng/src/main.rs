@@ -3,6 +3,7 @@ mod cli;
 mod env;
 mod quick;
 mod signals;
+mod tools;
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -43,6 +44,10 @@ async fn dispatch(cli: Cli) -> i32 {
         Command::Demo(args) => cli::demo(args).await,
         Command::Quick(args) => quick::run(*args).await,
         Command::Report(args) => cli::report(args),
+        Command::Init(args) => tools::init(args),
+        Command::Completions(args) => tools::completions(args),
+        Command::Man => tools::man(),
+        Command::Version => tools::version(),
     }
 }
 
