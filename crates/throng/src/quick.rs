@@ -212,6 +212,24 @@ pub fn plan(a: &QuickArgs) -> Result<(RawPlan, Origins), String> {
         Some(Preset::Extreme) => (Some(50_000), Some(500)),
         None => (None, None),
     };
+    if a.ramp.is_some() {
+        // the stages are the whole load shape: a count, a duration or a preset would be dropped
+        let clash: Vec<&str> = [
+            ("--preset", a.preset.is_some()),
+            ("-n", a.requests.is_some()),
+            ("-z", a.duration.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(f, on)| on.then_some(f))
+        .collect();
+        if !clash.is_empty() {
+            return Err(format!(
+                "--ramp sets the whole load shape (targets and durations), so {} would be ignored: drop {}, or drop --ramp",
+                clash.join(" and "),
+                if clash.len() == 1 { "it" } else { "them" }
+            ));
+        }
+    }
     let c = a.concurrency.or(preset_c).unwrap_or(50).max(1);
     let n = a.requests.or(preset_n);
     if let Some(z) = &a.duration {
@@ -552,6 +570,33 @@ mod tests {
             "{e}"
         );
         assert!(!e.contains(":0:0") && !e.contains("quick.yaml"), "{e}");
+    }
+
+    #[test]
+    fn a_ramp_with_a_count_a_duration_or_a_preset_is_an_error_not_a_silent_drop() {
+        for (extra, names) in [
+            (vec!["--preset", "stress"], "--preset would be ignored"),
+            (vec!["-n", "100"], "-n would be ignored"),
+            (vec!["-z", "5s", "-n", "9"], "-n and -z would be ignored"),
+        ] {
+            let mut a = vec!["--ramp", "0:1s,10:2s"];
+            a.extend(extra);
+            a.push("http://127.0.0.1:1/");
+            let e = plan(&args(&a)).err().expect("an error");
+            assert!(e.starts_with("--ramp sets the whole load shape"), "{e}");
+            assert!(e.contains(names), "{e}");
+        }
+        // -c and -q still combine with a ramp
+        assert!(plan(&args(&[
+            "--ramp",
+            "0:1s,10:2s",
+            "-c",
+            "5",
+            "-q",
+            "9",
+            "http://h/"
+        ]))
+        .is_ok());
     }
 
     #[test]
