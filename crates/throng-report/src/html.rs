@@ -109,8 +109,21 @@ pub fn html(r: &Results) -> String {
 
     // charts over time
     let s = &r.seconds;
+    // the run's last interval is usually a partial second (it ends at 6.4 s, say): its
+    // per-second figures would read low, so the charts leave it out (the totals keep it)
+    let s = match s.split_last() {
+        Some((last, rest)) if last.t.fract() > 1e-9 && !rest.is_empty() => rest,
+        _ => &s[..],
+    };
     let pts = |f: &dyn Fn(&crate::series::SecondPoint) -> f64| -> Vec<(f64, f64)> {
         s.iter().map(|p| (p.t, f(p))).collect()
+    };
+    // a second without requests has no latency (not a latency of 0)
+    let lat = |f: &dyn Fn(&crate::series::SecondPoint) -> f64| -> Vec<(f64, f64)> {
+        s.iter()
+            .filter(|p| p.reqs > 0)
+            .map(|p| (p.t, f(p)))
+            .collect()
     };
     let markers: Vec<Marker<'_>> = r
         .actions
@@ -166,17 +179,17 @@ pub fn html(r: &Results) -> String {
             Line {
                 label: "p50",
                 color: "#1f9d55",
-                points: pts(&|p| p.p50),
+                points: lat(&|p| p.p50),
             },
             Line {
                 label: "p95",
                 color: "#e0a100",
-                points: pts(&|p| p.p95),
+                points: lat(&|p| p.p95),
             },
             Line {
                 label: "p99",
                 color: "#d64545",
-                points: pts(&|p| p.p99),
+                points: lat(&|p| p.p99),
             },
         ],
         &markers,
@@ -367,6 +380,23 @@ mod tests {
             .unwrap_or_else(|| panic!("no {id}"));
         let len = page[start..].find("</svg>").unwrap_or(0);
         &page[start..start + len]
+    }
+
+    #[test]
+    fn the_last_partial_second_is_left_out_and_idle_seconds_have_no_latency() {
+        let mut r = with_actions();
+        r.actions.clear();
+        r.seconds.truncate(3);
+        r.seconds[1].reqs = 0;
+        let mut last = r.seconds[2].clone();
+        last.t = 3.4;
+        last.reqs = 2;
+        r.seconds.push(last);
+        let page = html(&r);
+        // requests, failures and 429s per second for seconds 1..=3, not 3.4
+        assert!(chart(&page, "chart-rps").contains(r#"data-points="9""#));
+        // latency: p50/p95/p99 for seconds 1 and 3 only (second 2 had no requests)
+        assert!(chart(&page, "chart-latency").contains(r#"data-points="6""#));
     }
 
     #[test]

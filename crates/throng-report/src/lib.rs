@@ -29,8 +29,9 @@ pub use locust_csv::write_locust_csv;
 pub use markdown::markdown;
 pub use ndjson::{NdjsonWriter, SampleWriter};
 pub use results::{
-    CheckResult, FailureRow, GeneratorInfo, HistogramBin, MetricResult, RequestStats, Results,
-    RunInfo, ScenarioOutcome, SeriesDump, ThresholdResult, TimelinePoint, LOCUST_PERCENTILES,
+    CheckResult, FailureRow, GeneratorInfo, HistogramBin, MetricResult, RateLimitedRow,
+    RequestStats, Results, RunInfo, ScenarioOutcome, SeriesDump, ThresholdResult, TimelinePoint,
+    LOCUST_PERCENTILES,
 };
 pub use summary::{render_distribution, render_summary};
 pub use validate::{decode_hdr, ResultsFileError, RESULTS_VERSION};

@@ -32,6 +32,18 @@ pub(crate) fn planned_at(a: &ActionRecord) -> String {
         .unwrap_or_else(|| a.relative_to().unwrap_or_default())
 }
 
+/// An RFC 3339 instant in the machine's time zone, to the second, with its offset
+/// (`2026-11-25 19:30:12 +01:00`); the text as given if it is not an instant.
+pub(crate) fn local_time(rfc3339: &str) -> String {
+    match rfc3339.parse::<jiff::Timestamp>() {
+        Ok(t) => t
+            .to_zoned(jiff::tz::TimeZone::system())
+            .strftime("%Y-%m-%d %H:%M:%S %:z")
+            .to_string(),
+        Err(_) => rfc3339.to_string(),
+    }
+}
+
 fn timeline_table(o: &mut String, actions: &[ActionRecord]) {
     let _ = writeln!(o, "\n## Timeline\n");
     let _ = writeln!(
@@ -86,7 +98,7 @@ pub fn markdown(r: &Results) -> String {
     if let Some(t) = &r.run.target {
         let _ = writeln!(o, "| Target | {} |", throng_metrics::redact::url(t));
     }
-    let _ = writeln!(o, "| Started | {} |", r.run.started_at);
+    let _ = writeln!(o, "| Started | {} |", local_time(&r.run.started_at));
     let _ = writeln!(o, "| Duration | {} |", format_ms(r.run.duration_ms));
     let max_vus: u64 = r.scenarios.iter().map(|s| s.max_vus).sum();
     let _ = writeln!(o, "| Users (max VUs) | {max_vus} |");
@@ -203,11 +215,13 @@ pub fn markdown(r: &Results) -> String {
             "{limited} responses were 429 (rate limited): {} of all requests. By scenario and request:\n",
             pct(limited as f64 / reqs.max(1.0))
         );
-        let _ = writeln!(o, "| Method | Name | 429s |\n|---|---|---:|");
-        for f in &r.failure_rows {
-            if f.error == "rate limited (429)" {
-                let _ = writeln!(o, "| {} | {} | {} |", f.method, f.name, f.occurrences);
-            }
+        let _ = writeln!(o, "| Scenario | Method | Name | 429s |\n|---|---|---|---:|");
+        for f in &r.rate_limited {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} |",
+                f.scenario, f.method, f.name, f.count
+            );
         }
         for p in r.phases.iter().filter(|p| p.rate_limited > 0) {
             let _ = writeln!(
@@ -310,6 +324,25 @@ pub fn markdown(r: &Results) -> String {
         }
     }
     o
+}
+
+#[cfg(test)]
+mod local_time_tests {
+    use super::local_time;
+
+    #[test]
+    fn started_is_shown_to_the_second_with_its_offset() {
+        let shown = local_time("2026-11-25T19:30:12.345678Z");
+        // `YYYY-MM-DD HH:MM:SS ±HH:MM` in whatever zone the machine is in
+        assert_eq!(shown.len(), "2026-11-25 19:30:12 +00:00".len(), "{shown}");
+        assert!(shown.starts_with("2026-11-2"), "{shown}");
+        let offset = &shown[20..];
+        assert!(
+            offset.starts_with('+') || offset.starts_with('-'),
+            "{shown}"
+        );
+        assert_eq!(local_time("not a time"), "not a time");
+    }
 }
 
 #[cfg(test)]

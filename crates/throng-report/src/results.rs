@@ -251,6 +251,20 @@ pub struct FailureRow {
     pub occurrences: u64,
 }
 
+/// Responses with status 429 (rate limited) by scenario and request, whether or not the
+/// plan counts them as failures (`expected_statuses`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct RateLimitedRow {
+    /// The scenario.
+    pub scenario: String,
+    /// The request's method.
+    pub method: String,
+    /// The request's `name` tag.
+    pub name: String,
+    /// How many 429s.
+    pub count: u64,
+}
+
 impl From<(String, String, String, u64)> for FailureRow {
     fn from((method, name, error, occurrences): (String, String, String, u64)) -> Self {
         FailureRow {
@@ -391,6 +405,9 @@ pub struct Results {
     /// Failed requests by (method, name, error), for Locust's failures.csv.
     #[serde(default)]
     pub failure_rows: Vec<FailureRow>,
+    /// 429 responses by scenario and request.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rate_limited: Vec<RateLimitedRow>,
     /// The plan's timeline actions (and teardown), as they happened.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub actions: Vec<throng_metrics::ActionRecord>,
@@ -626,9 +643,35 @@ impl Results {
                 }),
             }
         }
+        let mut rate_limited: Vec<RateLimitedRow> = Vec::new();
+        for (k, agg) in snap.series().filter(|(k, _)| k.metric == b.http_reqs) {
+            let t = snap.tags(k.tags);
+            if t.get("status") != Some("429") {
+                continue;
+            }
+            let (scenario, method, name) = (
+                t.get(throng_metrics::names::SCENARIO_TAG).unwrap_or(""),
+                t.get("method").unwrap_or(""),
+                t.get("name").unwrap_or(""),
+            );
+            let n = agg.count() as u64;
+            match rate_limited
+                .iter_mut()
+                .find(|r| r.scenario == scenario && r.method == method && r.name == name)
+            {
+                Some(r) => r.count += n,
+                None => rate_limited.push(RateLimitedRow {
+                    scenario: scenario.to_string(),
+                    method: method.to_string(),
+                    name: name.to_string(),
+                    count: n,
+                }),
+            }
+        }
         Results {
             requests,
             failure_rows,
+            rate_limited,
             actions: Vec::new(),
             generator: None,
             seconds: Vec::new(),

@@ -127,6 +127,12 @@ async fn custom_metrics_and_expected_statuses_reach_every_output() {
             "ndjson lacks {name}"
         );
     }
+    // 429s by scenario and request, though the plan counts them as expected
+    let md = std::fs::read_to_string(dir.join("report.md")).expect("md");
+    assert!(
+        md.contains(&format!("| s | POST | ingest | {limited} |")),
+        "{md}"
+    );
     // one Point per request, from the first one on
     let nd = std::fs::read_to_string(dir.join("samples.ndjson")).expect("ndjson");
     let points = nd
