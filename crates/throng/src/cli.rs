@@ -161,7 +161,7 @@ pub fn report(args: ReportArgs) -> i32 {
 #[derive(Args, Debug, Clone, Default)]
 pub struct ProgressArgs {
     /// No progress output.
-    #[arg(long)]
+    #[arg(long, env = "THRONG_QUIET", value_parser = clap::builder::FalseyValueParser::new())]
     pub quiet: bool,
     /// Seconds between plain status lines when stderr is not a terminal.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0, hide = true)]
@@ -170,10 +170,10 @@ pub struct ProgressArgs {
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:5665")]
     pub dashboard: Option<SocketAddr>,
     /// Keep the dashboard up after the run (until Ctrl-C) to look at the final state.
-    #[arg(long)]
+    #[arg(long, env = "THRONG_DASHBOARD_LINGER", value_parser = clap::builder::FalseyValueParser::new())]
     pub dashboard_linger: bool,
     /// Serve throng's metrics for Prometheus to scrape at http://ADDR/metrics.
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR", env = "THRONG_PROMETHEUS")]
     pub prometheus: Option<SocketAddr>,
 }
 
@@ -241,53 +241,58 @@ pub enum HttpDebugArg {
 #[derive(Args, Debug, Clone, Default)]
 pub struct OutputArgs {
     /// Write k6's --summary-export JSON here.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "THRONG_SUMMARY_EXPORT")]
     pub summary_export: Option<PathBuf>,
     /// Write k6 v1's end-of-test summary data here (the `handleSummary` shape:
     /// `jq '.metrics.http_req_duration.values."p(95)"'` works).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "THRONG_SUMMARY_JSON")]
     pub summary_json: Option<PathBuf>,
     /// Write throng's full results JSON here (`throng report` regenerates every report from it).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "THRONG_RESULTS")]
     pub results: Option<PathBuf>,
     /// Write the self-contained HTML report here.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "THRONG_HTML")]
     pub html: Option<PathBuf>,
     /// Write the results document in Markdown here.
-    #[arg(long = "md", value_name = "FILE")]
+    #[arg(long = "md", value_name = "FILE", env = "THRONG_MD")]
     pub md: Option<PathBuf>,
     /// Write Locust's CSV files: PREFIX_stats.csv, PREFIX_stats_history.csv,
     /// PREFIX_failures.csv, PREFIX_exceptions.csv.
-    #[arg(long, value_name = "PREFIX")]
+    #[arg(long, value_name = "PREFIX", env = "THRONG_CSV")]
     pub csv: Option<PathBuf>,
     /// With --csv: a row per request name each second in PREFIX_stats_history.csv too
     /// (Locust's --csv-full-history).
-    #[arg(long, requires = "csv")]
+    #[arg(long, requires = "csv", env = "THRONG_CSV_FULL_HISTORY", value_parser = clap::builder::FalseyValueParser::new())]
     pub csv_full_history: bool,
     /// Write JUnit XML (one test case per threshold) here.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "THRONG_JUNIT")]
     pub junit: Option<PathBuf>,
     /// Outputs: `json=FILE` (k6's NDJSON sample lines), `csv=FILE` (k6's CSV sample rows;
     /// both `FILE.gz` to compress) or `prometheus-rw=URL` (Prometheus remote write 1.0
     /// every 5 s). Repeatable.
-    #[arg(long = "out", value_name = "TYPE=TARGET")]
+    #[arg(long = "out", value_name = "TYPE=TARGET", env = "THRONG_OUT")]
     pub out: Vec<String>,
     /// Metric names for remote write: `k6` (`k6_http_reqs_total`, works with k6's Grafana
     /// dashboards) or `throng` (the default).
-    #[arg(long, value_name = "k6|throng", default_value = "throng")]
+    #[arg(
+        long,
+        value_name = "k6|throng",
+        default_value = "throng",
+        env = "THRONG_METRIC_COMPAT"
+    )]
     pub metric_compat: String,
     /// Print every request and response to stderr as it happens: headers, and with
     /// `=full` the bodies too (secrets redacted), like k6's --http-debug.
-    #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "headers", value_name = "full")]
+    #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "headers", value_name = "full", env = "THRONG_HTTP_DEBUG")]
     pub http_debug: Option<HttpDebugArg>,
     /// Don't evaluate thresholds.
-    #[arg(long)]
+    #[arg(long, env = "THRONG_NO_THRESHOLDS", value_parser = clap::builder::FalseyValueParser::new())]
     pub no_thresholds: bool,
     /// Don't print the end-of-test summary.
-    #[arg(long)]
+    #[arg(long, env = "THRONG_NO_SUMMARY", value_parser = clap::builder::FalseyValueParser::new())]
     pub no_summary: bool,
     /// No colours in the summary.
-    #[arg(long)]
+    #[arg(long, env = "THRONG_NO_COLOR", value_parser = clap::builder::FalseyValueParser::new())]
     pub no_color: bool,
 }
 
@@ -296,7 +301,7 @@ pub struct RunArgs {
     /// The plan file.
     pub plan: PathBuf,
     /// Use this base_url instead of the plan's.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "THRONG_BASE_URL")]
     pub base_url: Option<String>,
     #[command(flatten)]
     pub env: EnvArgs,

@@ -1,6 +1,7 @@
 //! The throng command line: parses flags into a run request and hands it to throng-run.
 mod cli;
 mod env;
+mod k6env;
 mod quick;
 mod signals;
 mod tools;
@@ -11,10 +12,21 @@ use std::path::Path;
 use throng_run::ExitCode;
 
 fn main() {
-    let cli = match Cli::try_parse() {
+    let mut cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => std::process::exit(cli::clap_error(&e)),
     };
+    // k6's environment switches, as aliases of the flags they match
+    let get = |k: &str| std::env::var(k).ok();
+    let aliased = match &mut cli.command {
+        Command::Run(a) => k6env::apply(&get, &mut a.out, &mut a.progress),
+        Command::Quick(a) => k6env::apply(&get, &mut a.out, &mut a.progress),
+        _ => Ok(()),
+    };
+    if let Err(e) = aliased {
+        eprintln!("error: {e}");
+        std::process::exit(ExitCode::InvalidPlan.code());
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("THRONG_LOG")

@@ -67,3 +67,33 @@ fn completions_man_and_version_print_what_their_readers_expect() {
     );
     assert!(out.contains("HTTP/2"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throng_and_k6_environment_switches_set_flags() {
+    let server = throng_demo::DemoServer::start(([127, 0, 0, 1], 0).into(), Default::default())
+        .await
+        .expect("demo");
+    let dir = std::env::temp_dir().join(format!("throng-envs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let html = dir.join("k6-export.html");
+    let junit = dir.join("junit.xml");
+    let url = format!("{}/health", server.url());
+    let mut c = throng();
+    c.args(["quick", &url, "-n", "5", "-c", "1"])
+        .env("THRONG_NO_SUMMARY", "true")
+        .env("THRONG_QUIET", "1")
+        .env("THRONG_JUNIT", &junit)
+        .env("K6_WEB_DASHBOARD_EXPORT", &html);
+    let o = tokio::task::spawn_blocking(move || c.output().expect("runs"))
+        .await
+        .expect("join");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        !String::from_utf8_lossy(&o.stdout).contains("http_reqs"),
+        "{}",
+        text(&o)
+    );
+    assert!(html.is_file(), "K6_WEB_DASHBOARD_EXPORT wrote no HTML");
+    assert!(junit.is_file(), "THRONG_JUNIT wrote no JUnit");
+    assert_eq!(server.requests(), 5);
+}
