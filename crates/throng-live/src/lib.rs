@@ -58,6 +58,8 @@ pub struct ScenarioLive {
     pub p95_ms: f64,
     /// Active VUs.
     pub vus: u64,
+    /// How long until the scenario starts (its `startTime`), while it waits.
+    pub starts_in: Option<Duration>,
 }
 
 impl ScenarioLive {

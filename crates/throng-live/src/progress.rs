@@ -41,6 +41,9 @@ fn fmt_ms(ms: f64) -> String {
 
 /// The text after the bar: `5000/10000 50% | 234 req/s | ok 4998 | failed 2 | p95 41ms | VUs 50 | ETA 21s`.
 pub fn status_text(s: &ScenarioLive) -> String {
+    if let Some(wait) = s.starts_in {
+        return format!("waiting (starts in {})", fmt_secs(wait));
+    }
     let progress = match s.total {
         Some(t) => format!("{}/{} {:.0}%", s.done, t, s.fraction() * 100.0),
         None => format!(
@@ -199,6 +202,13 @@ mod tests {
         };
         assert!(status_text(&timed).starts_with("12s/50s 24% |"));
         assert!(status_text(&timed).ends_with("ETA 38s"));
+        let waiting = ScenarioLive {
+            name: "late".into(),
+            duration: Duration::from_secs(2),
+            starts_in: Some(Duration::from_secs(8)),
+            ..Default::default()
+        };
+        assert_eq!(status_text(&waiting), "waiting (starts in 8s)");
     }
 
     #[test]
