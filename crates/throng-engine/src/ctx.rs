@@ -10,6 +10,9 @@ use tokio_util::sync::CancellationToken;
 pub(crate) struct EngineShared {
     pub next_vu: AtomicU64,
     pub active: Arc<AtomicU64>,
+    /// The most VUs active at once since the reader last took it (see
+    /// [`crate::Engine::peak_vus`]).
+    pub peak: Arc<AtomicU64>,
     registry: Registry,
     vus_metric: throng_metrics::MetricId,
 }
@@ -20,6 +23,7 @@ impl EngineShared {
         EngineShared {
             next_vu: AtomicU64::new(1),
             active: Arc::new(AtomicU64::new(0)),
+            peak: Arc::new(AtomicU64::new(0)),
             registry,
             vus_metric,
         }
@@ -31,6 +35,7 @@ impl EngineShared {
         } else {
             self.active.fetch_sub((-delta) as u64, Ordering::SeqCst) - (-delta) as u64
         };
+        self.peak.fetch_max(now, Ordering::SeqCst);
         self.registry
             .set_gauge(self.vus_metric, TagSetId(0), now as f64);
     }

@@ -140,7 +140,7 @@ impl Roll for SecondPoint {
     fn absorb(&mut self, l: &Self) {
         self.t = l.t;
         self.span_s += l.span_s;
-        self.vus = l.vus;
+        self.vus = self.vus.max(l.vus);
         self.reqs += l.reqs;
         self.failures += l.failures;
         self.rate_limited += l.rate_limited;

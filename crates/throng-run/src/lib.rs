@@ -191,6 +191,7 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     let engine_stop = CancellationToken::new();
     let engine = Engine::new(reg.clone(), specs, engine_stop.clone());
     let active = engine.active_vus();
+    let peak_vus = engine.peak_vus();
     let mut live_state = live::LiveState::new(&plan, engine.stats());
     let mut sink = req.live;
     let mut redraw = tokio::time::interval(Duration::from_millis(250));
@@ -238,7 +239,8 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
                 ticks += 1;
                 monitor.sample();
                 let snap = reg.collect();
-                let vus_now = active.load(Ordering::SeqCst);
+                // the peak of this second, not an instant that may fall between iterations
+                let vus_now = peak_vus.swap(active.load(Ordering::SeqCst), Ordering::SeqCst);
                 recorder.tick(&snap, start.elapsed().as_secs_f64(), vus_now);
                 if let Some(r) = raw_out.as_mut() {
                     r.send(reg.take_raw(), &snap);
@@ -313,7 +315,11 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         actions.push(td);
     }
     let snap = reg.collect();
-    recorder.tick(&snap, elapsed.as_secs_f64(), 0);
+    recorder.tick(
+        &snap,
+        elapsed.as_secs_f64(),
+        peak_vus.swap(0, Ordering::SeqCst),
+    );
     if let Some(p) = &req.prometheus {
         p.update(&snap);
     }

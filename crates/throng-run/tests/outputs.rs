@@ -152,3 +152,31 @@ async fn locust_csv_has_four_files_and_a_full_history() {
     );
     assert_eq!(per_name["a"], per_name["b"]);
 }
+
+/// The per-second VU figure of an arrival-rate scenario is the peak of each second: VUs
+/// busy for 20 ms of every 50 ms count, though an instant between iterations reads 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_second_vus_are_the_peak_of_each_second() {
+    let d = throng_demo::DemoServer::start(
+        ([127, 0, 0, 1], 0).into(),
+        throng_demo::DemoConfig {
+            latency: throng_demo::Latency::Fixed(std::time::Duration::from_millis(20)),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("demo");
+    let p = "base_url: BASE\nscenarios:\n  s:\n    executor: constant-arrival-rate\n    rate: 20\n    timeUnit: 1s\n    duration: 4s\n    preAllocatedVUs: 5\n    maxVUs: 5\n    flow:\n      - post: /api/v1/ingest\n        headers: { X-API-KEY: test-api-key }\n        json: {}\n";
+    let out = run_plan(plan(p, &d.url())).await;
+    assert_eq!(count(&out, "http_reqs"), d.requests());
+    let full: Vec<_> = out
+        .results
+        .seconds
+        .iter()
+        .filter(|s| s.t.fract() == 0.0 && s.t <= 4.0)
+        .collect();
+    assert!(full.len() >= 3, "{:?}", out.results.seconds);
+    for s in full {
+        assert!(s.vus >= 1, "second {} read {} VUs", s.t, s.vus);
+    }
+}
