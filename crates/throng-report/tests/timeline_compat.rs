@@ -52,6 +52,12 @@ fn fnv(s: &str) -> u64 {
 fn timeline_absent_renders_as_before() {
     let r = results();
     assert!(r.actions.is_empty());
+    // the Started row is in the machine's time zone (issue 21): left out of the comparison
+    let md: String = markdown(&r)
+        .lines()
+        .filter(|l| !l.starts_with("| Started |"))
+        .map(|l| format!("{l}\n"))
+        .collect();
     let got = [
         (
             "summary",
@@ -63,18 +69,19 @@ fn timeline_absent_renders_as_before() {
             fnv(&render_summary(&r, true)),
             render_summary(&r, true).len(),
         ),
-        ("markdown", fnv(&markdown(&r)), markdown(&r).len()),
+        ("markdown", fnv(&md), md.len()),
         ("html", fnv(&html(&r)), html(&r).len()),
     ];
     let want: [(&str, u64, usize); 4] = WANT;
     assert_eq!(got, want);
 }
 
-/// Taken from the renderers as they were before the timeline sections (commit ac9e146).
+/// Taken from the renderers as they were before the timeline sections (commit ac9e146;
+/// the Markdown without its Started row, which became local time later).
 const WANT: [(&str, u64, usize); 4] = [
     ("summary", 8687032579735328908, 1110),
     ("summary-color", 13833804082227508430, 1119),
-    ("markdown", 16364610951612683755, 838),
+    ("markdown", 11534253281300604728, 803),
     ("html", 6590785283796089228, 11890),
 ];
 
