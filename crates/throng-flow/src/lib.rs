@@ -95,7 +95,8 @@ impl Workload for FlowWorkload {
         Box::new(FlowVu {
             id: init.id,
             client: HttpClient::new(sh.http.clone()),
-            rng: fastrand::Rng::new(),
+            // one stream per scenario and VU, repeatable with --seed
+            rng: throng_plan::stream_rng(sh.plan.seed, &[sh.scenario as u64, init.id]),
             vars: vec![String::new(); sc.vars.len()],
             rows: vec![None; sh.plan.data.len()],
             tags: TagCache::default(),
@@ -203,6 +204,8 @@ impl FlowVu {
             vars: &self.vars,
             rng: &mut self.rng,
             seq: &shared.seq,
+            row: None,
+            now: None,
         };
         let req = request::build(plan, &ri.req, &mut cx, &mut self.buf);
         let reg = &shared.registry;

@@ -9,11 +9,7 @@ fn render(c: &mut Criterion) {
     let env = BTreeMap::new();
     let data = vec![("users".to_string(), vec!["id".to_string()])];
     let vars = vec!["token".to_string()];
-    let scope = Scope {
-        env: &env,
-        data: &data,
-        vars: &vars,
-    };
+    let scope = Scope::new(&env, &data, &vars);
     let t = Template::compile(
         r#"{"user_id":{{random_int(1,10000)}},"message":"event {{vu}}-{{iter}}","u":"{{users.id}}","t":"{{token}}"}"#,
         &scope,
@@ -36,6 +32,8 @@ fn render(c: &mut Criterion) {
                 vars: &var_values,
                 rng: &mut rng,
                 seq: &seq,
+                row: None,
+                now: None,
             };
             t.render(&mut cx, &mut buf);
             buf.len()

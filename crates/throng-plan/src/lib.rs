@@ -6,9 +6,11 @@ mod compile;
 mod data;
 mod duration;
 mod error;
+pub mod fixtures;
 pub mod limits;
 mod model;
 mod raw;
+pub mod seed;
 pub mod template;
 
 pub use compile::{load_str, load_str_with, DiskFiles, LoadOptions, PlanFiles};
@@ -16,6 +18,7 @@ pub use data::{DataCursor, DataSet, Pick};
 pub use duration::{format_duration, parse_duration, parse_duration_range};
 pub use error::{PlanError, PlanErrors, Source};
 pub use model::*;
+pub use seed::stream_rng;
 pub use template::{RenderCtx, Template};
 
 use std::path::Path;

@@ -27,6 +27,8 @@ pub struct Plan {
     pub thresholds: ThresholdSet,
     /// Env values the plan was compiled with (plan `env:` overlaid by `-e`).
     pub env: BTreeMap<String, String>,
+    /// `--seed`: each VU draws its random values from its own stream derived from it.
+    pub seed: Option<u64>,
 }
 
 /// How HTTP/2 is used.

@@ -44,7 +44,9 @@ pub(crate) struct RawDefaults {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawData {
-    pub file: S<String>,
+    pub file: Option<S<String>>,
+    pub generate: Option<S<String>>,
+    pub count: Option<S<u64>>,
     pub pick: Option<S<String>>,
 }
 

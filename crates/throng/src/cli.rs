@@ -215,6 +215,10 @@ pub struct EnvArgs {
     /// Read env values from a file of NAME=VALUE lines.
     #[arg(long, value_name = "FILE")]
     pub env_file: Option<PathBuf>,
+    /// Seed for random template values (`random_*`, `uuid`, `fake.*`) and generated data:
+    /// the same seed repeats them, each VU drawing from its own stream.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
 }
 
 /// Output flags shared by `run` and `demo`.
@@ -339,6 +343,7 @@ fn resolve_plan(args: &RunArgs, text: Option<&str>) -> Result<Plan, String> {
         env,
         base_dir: None,
         open_file_limit: env::open_file_limit(),
+        seed: args.env.seed,
     };
     let mut plan = match text {
         Some(t) => load_str(t, &args.plan, &opts),

@@ -58,6 +58,7 @@ fn validate(plan: &Path, env_args: &cli::EnvArgs) -> i32 {
         env,
         base_dir: None,
         open_file_limit: env::open_file_limit(),
+        seed: env_args.seed,
     };
     match throng_plan::load_file(plan, &opts) {
         Ok(p) => {

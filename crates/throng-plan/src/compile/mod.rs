@@ -16,7 +16,7 @@ mod scenario;
 mod step;
 mod templates;
 mod threshold;
-mod yaml;
+pub(crate) mod yaml;
 
 pub use files::{DiskFiles, PlanFiles};
 
@@ -38,6 +38,8 @@ pub struct LoadOptions {
     /// The process's open-file limit (`ulimit -n`), when known: VU counts must fit in it
     /// (see [`crate::limits::check_vus`]).
     pub open_file_limit: Option<u64>,
+    /// `--seed`: random values and generated data repeat with it (see [`crate::seed`]).
+    pub seed: Option<u64>,
 }
 
 /// What every part of the plan compiles in: where errors go and what templates may name.
@@ -53,6 +55,8 @@ struct Cx<'a> {
     base_dir: PathBuf,
     /// How files beside the plan are read.
     files: &'a dyn PlanFiles,
+    /// `--seed`, for data sources generated at load.
+    seed: Option<u64>,
 }
 
 /// Line and column of a spanned value.
@@ -134,6 +138,7 @@ pub fn load_str_with(
         open_files: opts.open_file_limit,
         base_dir,
         files,
+        seed: opts.seed,
     };
 
     // data sources first: templates resolve their fields
@@ -176,5 +181,6 @@ pub fn load_str_with(
         scenarios,
         thresholds,
         env: cx.env,
+        seed: opts.seed,
     })
 }
