@@ -4,7 +4,8 @@
 //!
 //! Routes: `GET /health`, `POST /api/v1/ingest` (needs `X-API-KEY`), `POST /api/v1/login`
 //! (returns a JWT), `GET /api/v1/items/{id}` and `GET /api/v1/items?page=N` (need
-//! `Authorization: Bearer`), `GET /metrics`.
+//! `Authorization: Bearer`), `GET /api/v1/verify` (checks a bearer JWT's HS256 signature
+//! and `exp`), `GET /metrics`.
 #![warn(missing_docs)]
 
 mod behaviour;
@@ -12,6 +13,7 @@ mod config;
 mod jwt;
 mod metrics;
 mod routes;
+mod verify;
 
 pub use config::{DemoConfig, ErrorRate, Latency, RateLimit, SettingError, Stall};
 

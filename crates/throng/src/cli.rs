@@ -32,6 +32,8 @@ pub enum Command {
     Quick(Box<crate::quick::QuickArgs>),
     /// Write reports from a saved `--results` file, without rerunning.
     Report(ReportArgs),
+    /// Generate test data (users, tokens, ...) from a spec of templates.
+    Fixtures(crate::fixtures::FixturesArgs),
 }
 
 #[derive(Args, Debug)]

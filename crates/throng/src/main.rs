@@ -1,6 +1,7 @@
 //! The throng command line: parses flags into a run request and hands it to throng-run.
 mod cli;
 mod env;
+mod fixtures;
 mod quick;
 mod signals;
 
@@ -43,6 +44,7 @@ async fn dispatch(cli: Cli) -> i32 {
         Command::Demo(args) => cli::demo(args).await,
         Command::Quick(args) => quick::run(*args).await,
         Command::Report(args) => cli::report(args),
+        Command::Fixtures(args) => fixtures::run(args),
     }
 }
 

@@ -82,8 +82,14 @@ pub(super) fn resolve(ast: Ast, scope: &Scope<'_>, lenient: bool) -> Result<Expr
         Ast::Call(name, args) => {
             let args = args
                 .into_iter()
-                .map(|a| resolve(a, scope, false))
-                .collect::<Result<Vec<_>, _>>()?;
+                .map(|a| match a {
+                    // random_choice(a, b): bare words are text, as they always were
+                    Ast::Name(n) if name == "random_choice" => {
+                        resolve_name(&n, scope, false).or(Ok(Expr::Const(Val::Str(n))))
+                    }
+                    a => resolve(a, scope, false),
+                })
+                .collect::<Result<Vec<_>, String>>()?;
             compile_call(&name, args, scope)?
         }
         Ast::Map(m) => Expr::Map(
