@@ -29,6 +29,9 @@ pub struct Plan {
     pub env: BTreeMap<String, String>,
     /// `--seed`: each VU draws its random values from its own stream derived from it.
     pub seed: Option<u64>,
+    /// Values that are secret whatever their names: env values used as keys of
+    /// `jwt_hs256` and `hmac_sha256`. Outputs hide them (`throng_metrics::redact::values`).
+    pub secrets: Vec<String>,
 }
 
 /// How HTTP/2 is used.

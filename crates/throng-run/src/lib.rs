@@ -319,7 +319,8 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         interrupted,
         aborted_by,
         exit_code: exit_code.code(),
-        command: req.command.clone(),
+        // env values used as signing keys are secret whatever their names
+        command: (req.command.as_deref()).map(|c| throng_metrics::redact::values(c, &plan.secrets)),
     };
     // one per-second series: the recorder's, rolled up where old so memory stays bounded
     let series = recorder.finish();

@@ -57,6 +57,8 @@ struct Cx<'a> {
     files: &'a dyn PlanFiles,
     /// `--seed`, for data sources generated at load.
     seed: Option<u64>,
+    /// Signing keys templates use (see `Plan::secrets`).
+    secrets: Vec<String>,
 }
 
 /// Line and column of a spanned value.
@@ -139,6 +141,7 @@ pub fn load_str_with(
         base_dir,
         files,
         seed: opts.seed,
+        secrets: Vec::new(),
     };
 
     // data sources first: templates resolve their fields
@@ -182,5 +185,6 @@ pub fn load_str_with(
         thresholds,
         env: cx.env,
         seed: opts.seed,
+        secrets: cx.secrets,
     })
 }

@@ -36,7 +36,10 @@ impl Cx<'_> {
             ..Scope::new(&self.env, &self.data_scope, vars)
         };
         match Template::compile(&s.value, &scope) {
-            Ok(t) => t,
+            Ok(t) => {
+                self.secrets.extend(t.secrets());
+                t
+            }
             Err(errs) => {
                 self.template_errors(lc(s), errs);
                 Template::default()
@@ -59,6 +62,7 @@ impl Cx<'_> {
         if !errs.is_empty() {
             self.template_errors(lc(v), errs);
         }
+        self.secrets.extend(t.secrets());
         t
     }
 }

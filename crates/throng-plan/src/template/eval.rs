@@ -53,19 +53,41 @@ impl Expr {
         }
     }
 
+    /// Calls `f` with this expression and every expression inside it.
+    fn walk(&self, f: &mut dyn FnMut(&Expr)) {
+        f(self);
+        match self {
+            Expr::Call(_, args) => args.iter().for_each(|a| a.walk(f)),
+            Expr::Map(m) => m.iter().for_each(|(_, a)| a.walk(f)),
+            Expr::Not(a) | Expr::Text(a) | Expr::Json(a) => a.walk(f),
+            Expr::Bin(_, a, b) | Expr::Default(a, b) => {
+                a.walk(f);
+                b.walk(f);
+            }
+            Expr::Const(_) | Expr::Name(_) => {}
+        }
+    }
+
+    /// Appends the constant keys given to signing functions.
+    pub(super) fn secrets(&self, out: &mut Vec<String>) {
+        self.walk(&mut |e| {
+            if let Expr::Call(f, args) = e {
+                if let (true, Some(Val::Str(k))) =
+                    (f.takes_a_key(), args.first().and_then(Expr::constant))
+                {
+                    out.push(k.clone());
+                }
+            }
+        });
+    }
+
     /// Calls `f` with every data source the expression reads.
     pub(super) fn data_sources(&self, f: &mut dyn FnMut(usize)) {
-        match self {
-            Expr::Name(Name::Data { src, .. }) => f(*src),
-            Expr::Const(_) | Expr::Name(_) => {}
-            Expr::Call(_, args) => args.iter().for_each(|a| a.data_sources(f)),
-            Expr::Map(m) => m.iter().for_each(|(_, a)| a.data_sources(f)),
-            Expr::Not(a) | Expr::Text(a) | Expr::Json(a) => a.data_sources(f),
-            Expr::Bin(_, a, b) | Expr::Default(a, b) => {
-                a.data_sources(f);
-                b.data_sources(f);
+        self.walk(&mut |e| {
+            if let Expr::Name(Name::Data { src, .. }) = e {
+                f(*src)
             }
-        }
+        });
     }
 }
 

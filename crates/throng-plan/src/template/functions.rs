@@ -55,6 +55,11 @@ fake.first_name, fake.last_name, fake.email, fake.company, fake.city, fake.word,
 fake.sentence(n), fake.ipv4, fake.uuid, fake.date(from,to), fake.datetime(from,to)";
 
 impl Func {
+    /// Whether the first argument is a secret key.
+    pub(super) fn takes_a_key(&self) -> bool {
+        matches!(self, Func::JwtHs256 | Func::HmacSha256)
+    }
+
     fn name(&self) -> &'static str {
         match self {
             Func::RandomInt => "random_int",

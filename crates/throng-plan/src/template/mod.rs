@@ -335,6 +335,18 @@ impl Template {
         out
     }
 
+    /// Signing keys known at compile time (env values given to `jwt_hs256` and
+    /// `hmac_sha256`), which outputs must hide.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for p in &self.parts {
+            if let Seg::Expr(e) = &p.seg {
+                e.secrets(&mut out);
+            }
+        }
+        out
+    }
+
     /// Renders into `out` (appending). An expression that fails at render time (a value
     /// that is not JSON for `| json`, a bound that is not a number) renders as nothing; see
     /// [`Template::try_render`].
