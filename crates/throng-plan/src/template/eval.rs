@@ -29,6 +29,10 @@ pub(super) enum Expr {
     Const(Val),
     Name(Name),
     Call(Func, Vec<Expr>),
+    /// A call whose arguments are all constants, evaluated once at compile time.
+    CallConst(Func, Vec<Val>),
+    /// `random_int(a, b)` with constant bounds (the common case, kept cheap).
+    RandomInt(i64, i64),
     Map(Vec<(String, Expr)>),
     Not(Box<Expr>),
     Bin(BinOp, Box<Expr>, Box<Expr>),
@@ -64,19 +68,20 @@ impl Expr {
                 a.walk(f);
                 b.walk(f);
             }
-            Expr::Const(_) | Expr::Name(_) => {}
+            Expr::Const(_) | Expr::Name(_) | Expr::CallConst(..) | Expr::RandomInt(..) => {}
         }
     }
 
     /// Appends the constant keys given to signing functions.
     pub(super) fn secrets(&self, out: &mut Vec<String>) {
         self.walk(&mut |e| {
-            if let Expr::Call(f, args) = e {
-                if let (true, Some(Val::Str(k))) =
-                    (f.takes_a_key(), args.first().and_then(Expr::constant))
-                {
-                    out.push(k.clone());
-                }
+            let key = match e {
+                Expr::Call(f, args) if f.takes_a_key() => args.first().and_then(Expr::constant),
+                Expr::CallConst(f, args) if f.takes_a_key() => args.first(),
+                _ => None,
+            };
+            if let Some(Val::Str(k)) = key {
+                out.push(k.clone());
             }
         });
     }
@@ -347,6 +352,8 @@ pub(super) fn eval(e: &Expr, cx: &mut RenderCtx<'_>) -> Result<Val, String> {
     Ok(match e {
         Expr::Const(v) => v.clone(),
         Expr::Name(n) => n.value(cx),
+        Expr::RandomInt(a, b) => Val::Int(cx.rng.i64(*a..=*b)),
+        Expr::CallConst(f, args) => call(f, args, cx)?,
         Expr::Call(f, args) => {
             let vals = args
                 .iter()

@@ -178,7 +178,19 @@ pub(super) fn compile_call(name: &str, args: Vec<Expr>, scope: &Scope<'_>) -> Re
             }
         },
     };
-    Ok(Expr::Call(func, args))
+    // constant arguments are evaluated once, here: no per-render argument list
+    match args
+        .iter()
+        .map(Expr::constant)
+        .collect::<Option<Vec<&Val>>>()
+    {
+        Some(vals) if func == Func::RandomInt => {
+            let (a, b) = (const_int(name, vals[0])?, const_int(name, vals[1])?);
+            Ok(Expr::RandomInt(a, b))
+        }
+        Some(vals) => Ok(Expr::CallConst(func, vals.into_iter().cloned().collect())),
+        None => Ok(Expr::Call(func, args)),
+    }
 }
 
 fn one(name: &str, args: &[Expr], f: Func) -> Result<Func, String> {

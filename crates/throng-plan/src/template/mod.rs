@@ -22,6 +22,7 @@ mod value;
 
 use eval::{eval, resolve, Expr, Name};
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::sync::atomic::AtomicU64;
 use value::{push_json_escaped, text_truthy, Val};
 
@@ -411,6 +412,11 @@ fn render_part(p: &Part, cx: &mut RenderCtx<'_>, out: &mut String) -> Result<(),
             out.push('"');
             n.write(cx, out);
             out.push('"');
+        }
+        (Seg::Expr(e), Mode::Plain | Mode::JsonValue) if matches!(**e, Expr::RandomInt(..)) => {
+            if let Expr::RandomInt(a, b) = **e {
+                let _ = write!(out, "{}", cx.rng.i64(a..=b));
+            }
         }
         (Seg::Expr(e), mode) => {
             let v: Val = eval(e, cx)?;
