@@ -223,7 +223,10 @@ fn signed_secs(s: &str) -> Result<i64, String> {
         None => (false, s.trim()),
     };
     let d = crate::duration::parse_duration(body).map_err(|e| format!("now_plus: {e}"))?;
-    let secs = d.as_secs() as i64;
+    let secs = i64::try_from(d.as_secs())
+        .ok()
+        .filter(|s| *s <= 1_000_000 * 365 * 86_400)
+        .ok_or_else(|| format!("now_plus('{s}'): more than a million years"))?;
     Ok(if neg { -secs } else { secs })
 }
 

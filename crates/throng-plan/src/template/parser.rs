@@ -42,7 +42,12 @@ pub(super) fn parse(src: &str) -> Result<Ast, String> {
     if toks.is_empty() {
         return Err("empty expression".into());
     }
-    let mut p = Parser { toks, at: 0 };
+    let mut p = Parser {
+        toks,
+        at: 0,
+        depth: 0,
+        ops: 0,
+    };
     let e = p.or()?;
     match p.toks.get(p.at) {
         None => Ok(e),
@@ -64,12 +69,32 @@ fn describe(t: &Tok) -> String {
     }
 }
 
+/// How deeply expressions may nest (parentheses, maps, calls, `!`): the parser and the
+/// evaluator recurse, and a template must not be able to exhaust the stack.
+const MAX_DEPTH: usize = 32;
+
 struct Parser {
     toks: Vec<(Tok, usize)>,
     at: usize,
+    depth: usize,
+    /// Operators and filters so far: chains of them nest too (`a && b && c`).
+    ops: usize,
 }
 
+/// How many operators and filters one expression may chain.
+const MAX_OPS: usize = 64;
+
 impl Parser {
+    fn count_op(&mut self) -> Result<(), String> {
+        self.ops += 1;
+        if self.ops > MAX_OPS {
+            return Err(format!(
+                "more than {MAX_OPS} operators and filters in one expression"
+            ));
+        }
+        Ok(())
+    }
+
     fn peek(&self) -> Option<&Tok> {
         self.toks.get(self.at).map(|(t, _)| t)
     }
@@ -107,8 +132,19 @@ impl Parser {
     }
 
     fn or(&mut self) -> Result<Ast, String> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(format!("nested more than {MAX_DEPTH} levels deep"));
+        }
+        let r = self.or_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn or_inner(&mut self) -> Result<Ast, String> {
         let mut l = self.and()?;
         while self.eat_op("||") || self.eat_word("or") {
+            self.count_op()?;
             let r = self.and()?;
             l = Ast::Bin(BinOp::Or, Box::new(l), Box::new(r));
         }
@@ -118,6 +154,7 @@ impl Parser {
     fn and(&mut self) -> Result<Ast, String> {
         let mut l = self.not()?;
         while self.eat_op("&&") || self.eat_word("and") {
+            self.count_op()?;
             let r = self.not()?;
             l = Ast::Bin(BinOp::And, Box::new(l), Box::new(r));
         }
@@ -126,7 +163,13 @@ impl Parser {
 
     fn not(&mut self) -> Result<Ast, String> {
         if self.eat_op("!") || self.eat_word("not") {
-            return Ok(Ast::Not(Box::new(self.not()?)));
+            self.depth += 1;
+            if self.depth > MAX_DEPTH {
+                return Err(format!("nested more than {MAX_DEPTH} levels deep"));
+            }
+            let inner = self.not();
+            self.depth -= 1;
+            return Ok(Ast::Not(Box::new(inner?)));
         }
         self.cmp()
     }
@@ -150,6 +193,7 @@ impl Parser {
     fn pipe(&mut self) -> Result<Ast, String> {
         let mut subject = self.primary()?;
         while self.eat_op("|") {
+            self.count_op()?;
             let name = match self.toks.get(self.at) {
                 Some((Tok::Ident(n), _)) => n.clone(),
                 _ => return Err("expected a filter name after `|` (default, string, json)".into()),
@@ -302,5 +346,19 @@ mod tests {
             .expect_err("no colon")
             .contains("after a map key"));
         assert!(parse("(a").expect_err("open").contains("to close"));
+        let deep = format!("{}1{}", "(".repeat(10_000), ")".repeat(10_000));
+        assert!(parse(&deep).expect_err("deep").contains("levels deep"));
+        assert!(parse(&"!".repeat(10_000))
+            .expect_err("deep")
+            .contains("levels deep"));
+        assert!(parse(&"{a:".repeat(10_000))
+            .expect_err("deep")
+            .contains("levels deep"));
+        assert!(parse(&format!("1{}", " && 1".repeat(10_000)))
+            .expect_err("long")
+            .contains("operators"));
+        assert!(parse(&format!("1{}", " | string".repeat(10_000)))
+            .expect_err("long")
+            .contains("operators"));
     }
 }
