@@ -1,5 +1,6 @@
-//! throng-plan: the plan model, YAML loading with line/column errors, validation, durations
-//! and the request template language.
+//! throng-plan: the plan model, YAML loading with line/column errors, validation, durations,
+//! the request template language ([`template`]) and test data generated from fixture specs
+//! ([`fixtures`]), reproducible with a seed ([`seed`]).
 #![warn(missing_docs)]
 
 mod compile;
