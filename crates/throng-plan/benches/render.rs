@@ -41,5 +41,50 @@ fn render(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, render);
+/// A condition (`if:`) and a signed token: what expressions cost beyond plain names.
+fn expressions(c: &mut Criterion) {
+    let mut env = BTreeMap::new();
+    env.insert("JWT_SECRET".to_string(), "s3cret".to_string());
+    let vars = vec!["status".to_string(), "vu.role".to_string()];
+    let scope = Scope::new(&env, &[], &vars);
+    let cond =
+        Template::compile("{{ status != 200 && vu.role == 'admin' }}", &scope).expect("condition");
+    let jwt = Template::compile(
+        "{{ jwt_hs256(env.JWT_SECRET, {sub: vu, exp: now_plus('1h')}) }}",
+        &scope,
+    )
+    .expect("jwt");
+    let values = vec!["500".to_string(), "admin".to_string()];
+    let seq = AtomicU64::new(0);
+    let mut rng = fastrand::Rng::with_seed(7);
+    let mut buf = String::with_capacity(256);
+    let mut run = |name: &str, f: &mut dyn FnMut(&mut RenderCtx<'_>, &mut String) -> usize| {
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                buf.clear();
+                let mut cx = RenderCtx {
+                    vu: 12,
+                    iter: 345,
+                    scenario: "s",
+                    rows: &[],
+                    vars: &values,
+                    rng: &mut rng,
+                    seq: &seq,
+                    row: None,
+                    now: None,
+                };
+                f(&mut cx, &mut buf)
+            })
+        });
+    };
+    run("render_truthy condition", &mut |cx, _| {
+        usize::from(cond.render_truthy(cx))
+    });
+    run("render jwt_hs256", &mut |cx, buf| {
+        jwt.render(cx, buf);
+        buf.len()
+    });
+}
+
+criterion_group!(benches, render, expressions);
 criterion_main!(benches);

@@ -2,7 +2,7 @@
 //! (render time).
 use super::functions::{call, compile_call, Func};
 use super::parser::{Ast, BinOp};
-use super::value::{compare, Val};
+use super::value::Val;
 use super::{RenderCtx, Scope};
 use std::cmp::Ordering;
 use std::fmt::Write as _;
@@ -340,6 +340,46 @@ impl Name {
     }
 }
 
+/// A value read in place: a field, variable or the scenario's name, or a constant.
+enum Operand<'a> {
+    Text(&'a str),
+    Val(&'a Val),
+}
+
+impl Operand<'_> {
+    fn number(&self) -> Option<f64> {
+        match self {
+            Operand::Text(s) => s.trim().parse().ok(),
+            Operand::Val(v) => v.number(),
+        }
+    }
+
+    fn text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            Operand::Text(s) => std::borrow::Cow::Borrowed(s),
+            Operand::Val(v) => v.text(),
+        }
+    }
+}
+
+fn operand<'a>(e: &'a Expr, cx: &'a RenderCtx<'_>) -> Option<Operand<'a>> {
+    match e {
+        Expr::Const(v) => Some(Operand::Val(v)),
+        Expr::Name(n @ (Name::Data { .. } | Name::Var(_) | Name::Scenario)) => {
+            Some(Operand::Text(n.text(cx)))
+        }
+        _ => None,
+    }
+}
+
+/// Compares two values: numerically when both read as numbers, else as text.
+fn compare_operands(a: &Operand<'_>, b: &Operand<'_>) -> Ordering {
+    match (a.number(), b.number()) {
+        (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
+        _ => a.text().as_ref().cmp(b.text().as_ref()),
+    }
+}
+
 fn seq(cx: &RenderCtx<'_>) -> u64 {
     match cx.row {
         Some(r) => r,
@@ -372,7 +412,14 @@ pub(super) fn eval(e: &Expr, cx: &mut RenderCtx<'_>) -> Result<Val, String> {
         Expr::Bin(BinOp::And, a, b) => Val::Bool(eval(a, cx)?.truthy() && eval(b, cx)?.truthy()),
         Expr::Bin(BinOp::Or, a, b) => Val::Bool(eval(a, cx)?.truthy() || eval(b, cx)?.truthy()),
         Expr::Bin(op, a, b) => {
-            let ord = compare(&eval(a, cx)?, &eval(b, cx)?);
+            let ord = match (operand(a, cx), operand(b, cx)) {
+                // fields, variables and constants compare in place, without copies
+                (Some(x), Some(y)) => compare_operands(&x, &y),
+                _ => {
+                    let (x, y) = (eval(a, cx)?, eval(b, cx)?);
+                    compare_operands(&Operand::Val(&x), &Operand::Val(&y))
+                }
+            };
             Val::Bool(match op {
                 BinOp::Eq => ord == Ordering::Equal,
                 BinOp::Ne => ord != Ordering::Equal,
@@ -394,4 +441,28 @@ pub(super) fn eval(e: &Expr, cx: &mut RenderCtx<'_>) -> Result<Val, String> {
         Expr::Text(a) => Val::Str(eval(a, cx)?.text().into_owned()),
         Expr::Json(a) => parse_json(&eval(a, cx)?)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compares_numbers_as_numbers() {
+        let cmp = |a: Val, b: Val| compare_operands(&Operand::Val(&a), &Operand::Val(&b));
+        assert_eq!(cmp(Val::Str("10".into()), Val::Int(9)), Ordering::Greater);
+        assert_eq!(cmp(Val::Str("200".into()), Val::Int(200)), Ordering::Equal);
+        assert_eq!(
+            cmp(Val::Str(" 2.5".into()), Val::Float(2.5)),
+            Ordering::Equal
+        );
+        assert_eq!(
+            cmp(Val::Str("admin".into()), Val::Str("user".into())),
+            Ordering::Less
+        );
+        assert_eq!(
+            compare_operands(&Operand::Text("9"), &Operand::Text("10")),
+            Ordering::Less
+        );
+    }
 }
