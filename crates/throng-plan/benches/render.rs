@@ -5,6 +5,26 @@ use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;
 use throng_plan::template::{RenderCtx, Scope, Template};
 
+/// The context of VU 12, iteration 345.
+fn ctx<'a>(
+    rows: &'a [Option<&'a [String]>],
+    vars: &'a [String],
+    rng: &'a mut fastrand::Rng,
+    seq: &'a AtomicU64,
+) -> RenderCtx<'a> {
+    RenderCtx {
+        vu: 12,
+        iter: 345,
+        scenario: "s",
+        rows,
+        vars,
+        rng,
+        seq,
+        row: None,
+        now: None,
+    }
+}
+
 fn render(c: &mut Criterion) {
     let env = BTreeMap::new();
     let data = vec![("users".to_string(), vec!["id".to_string()])];
@@ -24,17 +44,7 @@ fn render(c: &mut Criterion) {
     c.bench_function("render JSON body template", |b| {
         b.iter(|| {
             buf.clear();
-            let mut cx = RenderCtx {
-                vu: 12,
-                iter: 345,
-                scenario: "s",
-                rows: &rows,
-                vars: &var_values,
-                rng: &mut rng,
-                seq: &seq,
-                row: None,
-                now: None,
-            };
+            let mut cx = ctx(&rows, &var_values, &mut rng, &seq);
             t.render(&mut cx, &mut buf);
             buf.len()
         })
@@ -62,17 +72,7 @@ fn expressions(c: &mut Criterion) {
         c.bench_function(name, |b| {
             b.iter(|| {
                 buf.clear();
-                let mut cx = RenderCtx {
-                    vu: 12,
-                    iter: 345,
-                    scenario: "s",
-                    rows: &[],
-                    vars: &values,
-                    rng: &mut rng,
-                    seq: &seq,
-                    row: None,
-                    now: None,
-                };
+                let mut cx = ctx(&[], &values, &mut rng, &seq);
                 f(&mut cx, &mut buf)
             })
         });
