@@ -18,10 +18,10 @@ fuzz_target!(|data: &[u8]| {
         vec!["id".to_string(), "name".to_string()],
     )];
     let vars = vec!["token".to_string(), "id".to_string()];
+    let read = |name: &str| -> Result<String, String> { Err(format!("{name}: no files here")) };
     let scope = Scope {
-        env: &env,
-        data: &data_src,
-        vars: &vars,
+        read_file: Some(&read),
+        ..Scope::new(&env, &data_src, &vars)
     };
     let t = match Template::compile(text, &scope) {
         Ok(t) => t,
@@ -57,7 +57,10 @@ fuzz_target!(|data: &[u8]| {
             vars: &values,
             rng: &mut rng,
             seq: &seq,
+            row: None,
+            now: None,
         };
         let _ = t.render_string(&mut cx);
+        let _ = t.render_truthy(&mut cx);
     }
 });

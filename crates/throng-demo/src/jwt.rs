@@ -1,4 +1,5 @@
-//! Minimal HS256 JWTs for the demo's login.
+//! Minimal HS256 JWTs for the demo's login and token check (the demo's own code, so it
+//! checks throng's tokens independently of the library that signs them).
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -23,12 +24,22 @@ pub fn issue(secret: &str, sub: &str, now_s: i64, ttl_s: i64) -> String {
     format!("{data}.{sig}")
 }
 
-/// The subject of a valid, unexpired token.
-pub fn verify(secret: &str, token: &str, now_s: i64) -> Option<String> {
+/// The claims of a token whose HS256 signature is valid and whose `exp` has not passed,
+/// or why it is refused.
+pub fn claims(secret: &str, token: &str, now_s: i64) -> Result<serde_json::Value, &'static str> {
     let mut parts = token.split('.');
-    let (h, p, s) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() {
-        return None;
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err("not a JWT: expected header.payload.signature");
+    };
+    let header: serde_json::Value = B64
+        .decode(h)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or("the header is not base64url JSON")?;
+    if header.get("alg").and_then(|a| a.as_str()) != Some("HS256") {
+        return Err("the algorithm is not HS256");
     }
     let expected = sign(secret, &format!("{h}.{p}"));
     // constant-time-ish compare
@@ -39,13 +50,27 @@ pub fn verify(secret: &str, token: &str, now_s: i64) -> Option<String> {
             .fold(0u8, |acc, (a, b)| acc | (a ^ b))
             != 0
     {
-        return None;
+        return Err("bad signature");
     }
-    let payload: serde_json::Value = serde_json::from_slice(&B64.decode(p).ok()?).ok()?;
-    if payload.get("exp")?.as_i64()? < now_s {
-        return None;
+    let payload: serde_json::Value = B64
+        .decode(p)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or("the payload is not base64url JSON")?;
+    match payload.get("exp").and_then(|e| e.as_i64()) {
+        None => Err("no exp claim"),
+        Some(exp) if exp < now_s => Err("expired"),
+        Some(_) => Ok(payload),
     }
-    payload.get("sub")?.as_str().map(str::to_string)
+}
+
+/// The subject of a valid, unexpired token.
+pub fn verify(secret: &str, token: &str, now_s: i64) -> Option<String> {
+    claims(secret, token, now_s)
+        .ok()?
+        .get("sub")?
+        .as_str()
+        .map(str::to_string)
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@
 //!
 //! Routes: `GET /health`, `POST /api/v1/ingest` (needs `X-API-KEY`), `POST /api/v1/login`
 //! (returns a JWT), `GET /api/v1/items/{id}` and `GET /api/v1/items?page=N` (need
-//! `Authorization: Bearer`), `GET /metrics`, and `GET|POST /admin/dependency` (take a
+//! `Authorization: Bearer`), `GET /api/v1/verify` (checks a bearer JWT's HS256 signature
+//! and `exp`), `GET /metrics`, and `GET|POST /admin/dependency` (take a
 //! downstream dependency down at runtime: its circuit breaker opens after `breaker_delay`,
 //! `/health` and ingest answer 503 while it is open), `GET|POST /admin/config` (a runtime
 //! configuration an experiment changes).
@@ -16,6 +17,7 @@ mod dependency;
 mod jwt;
 mod metrics;
 mod routes;
+mod verify;
 
 pub use config::{DemoConfig, ErrorRate, Latency, RateLimit, SettingError, Stall};
 

@@ -58,6 +58,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/health", get(health))
         .route("/api/v1/ingest", post(ingest))
         .route("/api/v1/login", post(login))
+        .route("/api/v1/verify", get(crate::verify::verify))
         .route("/api/v1/items", get(list_items))
         .route("/api/v1/items/{id}", get(get_item))
         .fallback(not_found)

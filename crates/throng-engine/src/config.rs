@@ -153,6 +153,15 @@ pub struct Phase {
 }
 
 impl Executor {
+    /// Whether this is an open-model (arrival-rate) executor, whose VUs are busy only
+    /// while an iteration runs.
+    pub fn is_arrival_rate(&self) -> bool {
+        matches!(
+            self,
+            Executor::ConstantArrivalRate { .. } | Executor::RampingArrivalRate { .. }
+        )
+    }
+
     /// The k6 name of the executor.
     pub fn name(&self) -> &'static str {
         match self {

@@ -10,9 +10,6 @@ use tokio_util::sync::CancellationToken;
 pub(crate) struct EngineShared {
     pub next_vu: AtomicU64,
     pub active: Arc<AtomicU64>,
-    /// The most VUs active at once since the reader last took it (see
-    /// [`crate::Engine::peak_vus`]).
-    pub peak: Arc<AtomicU64>,
     registry: Registry,
     vus_metric: throng_metrics::MetricId,
 }
@@ -23,7 +20,6 @@ impl EngineShared {
         EngineShared {
             next_vu: AtomicU64::new(1),
             active: Arc::new(AtomicU64::new(0)),
-            peak: Arc::new(AtomicU64::new(0)),
             registry,
             vus_metric,
         }
@@ -35,7 +31,6 @@ impl EngineShared {
         } else {
             self.active.fetch_sub((-delta) as u64, Ordering::SeqCst) - (-delta) as u64
         };
-        self.peak.fetch_max(now, Ordering::SeqCst);
         self.registry
             .set_gauge(self.vus_metric, TagSetId(0), now as f64);
     }
@@ -54,6 +49,10 @@ pub struct ScenarioStats {
     pub failed: AtomicU64,
     /// VUs of this scenario active now.
     pub active: AtomicU64,
+    /// The most VUs of this scenario active at once since a reader last took it
+    /// (`peak_active.swap(active_now)`): an arrival-rate VU busy between two readings
+    /// still counts.
+    pub peak_active: AtomicU64,
     /// When the scenario started (ms since the run started, +1; 0 = not yet).
     pub started_ms: AtomicU64,
     /// The scenario has ended (graceful stop included).
@@ -140,7 +139,8 @@ impl ScenarioCtx {
     pub fn vu_active(&self, delta: i64) {
         self.shared.set_active(delta);
         if delta >= 0 {
-            self.stats.active.fetch_add(delta as u64, Ordering::SeqCst);
+            let now = self.stats.active.fetch_add(delta as u64, Ordering::SeqCst) + delta as u64;
+            self.stats.peak_active.fetch_max(now, Ordering::SeqCst);
         } else {
             self.stats
                 .active

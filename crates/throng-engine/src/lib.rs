@@ -83,13 +83,6 @@ impl Engine {
         self.shared.active.clone()
     }
 
-    /// The most VUs active at once since the last `swap` on it: a reader takes the peak of
-    /// each interval with `peak.swap(active_now, SeqCst)`, so VUs of an arrival-rate
-    /// scenario that are busy only briefly still count in the second they were busy.
-    pub fn peak_vus(&self) -> Arc<AtomicU64> {
-        self.shared.peak.clone()
-    }
-
     /// Per-scenario counters, live.
     pub fn stats(&self) -> Vec<(String, Arc<ScenarioStats>)> {
         self.scenarios

@@ -77,6 +77,9 @@ struct FlowShared {
     persistent: usize,
     /// Data sources whose row is picked per iteration.
     data_used: Vec<usize>,
+    /// Which random stream its VUs draw from (with `--seed`): the scenario's index, or a
+    /// number of the phase for flows run once.
+    stream: u64,
 }
 
 /// What a flow is made of, to build its [`FlowShared`].
@@ -88,6 +91,7 @@ struct FlowParts<'a> {
     n_vars: usize,
     persistent: usize,
     data_used: Vec<usize>,
+    stream: u64,
 }
 
 impl FlowShared {
@@ -104,6 +108,7 @@ impl FlowShared {
             n_vars: parts.n_vars,
             persistent: parts.persistent,
             data_used: parts.data_used,
+            stream: parts.stream,
             plan,
             env,
         }
@@ -118,7 +123,8 @@ impl FlowShared {
         FlowVu {
             id,
             client: HttpClient::new(self.env.http.clone()),
-            rng: fastrand::Rng::new(),
+            // one stream per flow and VU, repeatable with --seed
+            rng: throng_plan::stream_rng(self.plan.seed, &[self.stream, id]),
             vars,
             rows: vec![None; self.plan.data.len()],
             tags: TagCache::default(),
@@ -151,6 +157,7 @@ impl FlowWorkload {
             n_vars: sc.vars.len(),
             persistent: sc.persistent_vars,
             data_used: sc.data_used.clone(),
+            stream: scenario as u64,
         };
         let shared = FlowShared::new(plan.clone(), env, parts);
         FlowWorkload {
@@ -274,6 +281,8 @@ impl FlowVu {
             vars: &self.vars,
             rng: &mut self.rng,
             seq: &shared.env.seq,
+            row: None,
+            now: None,
         };
         self.buf.clear();
         t.render(&mut cx, &mut self.buf);
@@ -487,6 +496,8 @@ impl FlowVu {
                 vars: &self.vars,
                 rng: &mut self.rng,
                 seq: &shared.env.seq,
+                row: None,
+                now: None,
             };
             self.buf.clear();
             a.value.render(&mut cx, &mut self.buf);
@@ -575,6 +586,8 @@ impl FlowVu {
             vars: &self.vars,
             rng: &mut self.rng,
             seq: &shared.env.seq,
+            row: None,
+            now: None,
         };
         let mut req = request::build(plan, &ri.req, &mut cx, &mut self.buf);
         let debug = shared.env.debug.as_deref();

@@ -106,6 +106,10 @@ async fn run_steps(
         n_vars,
         persistent: n_vars,
         data_used,
+        // streams apart from every scenario's: the phase's name, hashed
+        stream: phase.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        }),
     };
     let shared = Arc::new(FlowShared::new(plan.clone(), env, parts));
     let mut vu = shared.new_vu(0);

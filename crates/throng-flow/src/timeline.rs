@@ -264,6 +264,8 @@ fn render(cx: &TimelineCx, t: &Template, rng: &mut fastrand::Rng) -> String {
         vars: &cx.env.setup_values,
         rng,
         seq: &cx.env.seq,
+        row: None,
+        now: None,
     };
     t.render_string(&mut c)
 }

@@ -197,6 +197,18 @@ pub fn command_line(cmd: &str) -> String {
         .join(" ")
 }
 
+/// `text` with every occurrence of each of `secrets` (values known to be secret whatever
+/// their name, such as an env value used as a signing key) replaced by [`REDACTED`].
+pub fn values(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_string();
+    for s in secrets.iter().filter(|s| !s.is_empty()) {
+        if out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), REDACTED);
+        }
+    }
+    out
+}
+
 /// Plan text (YAML) with the value of every secret-named key hidden: a line
 /// `  Authorization: "Bearer x"` becomes `  Authorization: "***"`. Keys may be quoted.
 pub fn yaml(text: &str) -> String {
@@ -400,5 +412,18 @@ mod tests {
         );
         assert!(matches!(s.scrub("nothing"), Cow::Borrowed(_)));
         assert!(Secrets::new().is_empty());
+    }
+
+    #[test]
+    fn secret_values_are_hidden_wherever_they_appear() {
+        let secrets = vec!["k3y-value".to_string(), String::new()];
+        assert_eq!(
+            values(
+                "throng run p.yaml -e SIGNING=k3y-value -e X=k3y-value2",
+                &secrets
+            ),
+            "throng run p.yaml -e SIGNING=*** -e X=***2"
+        );
+        assert_eq!(values("nothing here", &secrets), "nothing here");
     }
 }

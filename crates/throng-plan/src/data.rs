@@ -40,7 +40,7 @@ impl DataSet {
     }
 
     /// Parses the text of a data file: CSV (first row = field names) or, when `path` ends in
-    /// `.json`, JSON (an array of flat objects). `path` names the file in error messages.
+    /// `.json`, JSON (an array of objects; nested objects' fields are named `a.b`). `path` names the file in error messages.
     pub fn parse(name: &str, path: &Path, text: &str, pick: Pick) -> Result<DataSet, String> {
         let is_json = path
             .extension()
@@ -106,30 +106,53 @@ fn parse_csv(text: &str) -> Result<(Vec<String>, Vec<Vec<String>>), String> {
     Ok((fields, rows))
 }
 
+/// Appends `v`'s fields to `out` as (dotted name, text): a nested object gives its own JSON
+/// text under its name and each of its fields under `name.field`.
+fn flatten(
+    prefix: &str,
+    obj: &serde_json::Map<String, serde_json::Value>,
+    out: &mut Vec<(String, String)>,
+) {
+    for (k, v) in obj {
+        let name = format!("{prefix}{k}");
+        match v {
+            serde_json::Value::String(s) => out.push((name, s.clone())),
+            serde_json::Value::Null => out.push((name, String::new())),
+            serde_json::Value::Object(inner) => {
+                out.push((name.clone(), v.to_string()));
+                flatten(&format!("{name}."), inner, out);
+            }
+            other => out.push((name, other.to_string())),
+        }
+    }
+}
+
 fn parse_json(text: &str) -> Result<(Vec<String>, Vec<Vec<String>>), String> {
     let v: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
     let arr = v.as_array().ok_or("expected a JSON array of objects")?;
     let mut fields: Vec<String> = Vec::new();
+    let mut flat = Vec::with_capacity(arr.len());
     for item in arr {
         let obj = item.as_object().ok_or("expected a JSON array of objects")?;
-        for k in obj.keys() {
+        let mut kv = Vec::new();
+        flatten("", obj, &mut kv);
+        for (k, _) in &kv {
             if !fields.contains(k) {
                 fields.push(k.clone());
             }
         }
+        flat.push(kv);
     }
-    let rows = arr
-        .iter()
-        .filter_map(|i| i.as_object())
-        .map(|obj| {
-            fields
-                .iter()
-                .map(|f| match obj.get(f) {
-                    Some(serde_json::Value::String(s)) => s.clone(),
-                    Some(serde_json::Value::Null) | None => String::new(),
-                    Some(other) => other.to_string(),
-                })
-                .collect()
+    let rows = flat
+        .into_iter()
+        .map(|kv| {
+            let mut row = vec![String::new(); fields.len()];
+            for (k, v) in kv {
+                if let Some(i) = fields.iter().position(|f| *f == k) {
+                    row[i] = v;
+                }
+            }
+            row
         })
         .collect();
     Ok((fields, rows))
@@ -164,5 +187,19 @@ mod tests {
         let (f, r) = parse_json(r#"[{"id":1,"name":"a"},{"id":2}]"#).expect("json");
         assert_eq!(f, vec!["id", "name"]);
         assert_eq!(r[1], vec!["2", ""]);
+        let (f, r) =
+            parse_json(r#"[{"id":1,"address":{"city":"Oslo","geo":{"lat":59.9}}}]"#).expect("json");
+        assert_eq!(
+            f,
+            vec![
+                "address",
+                "address.city",
+                "address.geo",
+                "address.geo.lat",
+                "id"
+            ]
+        );
+        assert_eq!(r[0][1], "Oslo");
+        assert_eq!(r[0][3], "59.9");
     }
 }

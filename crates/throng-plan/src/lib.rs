@@ -1,15 +1,18 @@
-//! throng-plan: the plan model, YAML loading with line/column errors, validation, durations
-//! and the request template language.
+//! throng-plan: the plan model, YAML loading with line/column errors, validation, durations,
+//! the request template language ([`template`]) and test data generated from fixture specs
+//! ([`fixtures`]), reproducible with a seed ([`seed`]).
 #![warn(missing_docs)]
 
 mod compile;
 mod data;
 mod duration;
 mod error;
+pub mod fixtures;
 pub mod limits;
 mod model;
 mod origins;
 pub mod raw;
+pub mod seed;
 pub mod template;
 
 pub use compile::{
@@ -20,6 +23,7 @@ pub use duration::{format_duration, parse_duration, parse_duration_range};
 pub use error::{PlanError, PlanErrors, Source};
 pub use model::*;
 pub use origins::Origins;
+pub use seed::stream_rng;
 pub use template::{RenderCtx, Template};
 
 use std::path::Path;

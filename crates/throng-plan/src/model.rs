@@ -42,6 +42,11 @@ pub struct Plan {
     pub custom_metrics: Vec<CustomMetric>,
     /// Folder the plan's relative paths are resolved from (`exec` runs there).
     pub base_dir: std::path::PathBuf,
+    /// `--seed`: each VU draws its random values from its own stream derived from it.
+    pub seed: Option<u64>,
+    /// Values that are secret whatever their names: env values used as keys of
+    /// `jwt_hs256` and `hmac_sha256`. Outputs hide them (`throng_metrics::redact::values`).
+    pub secrets: Vec<String>,
 }
 
 /// Statuses that count as expected (not failed) responses: k6's `setResponseCallback`

@@ -184,8 +184,15 @@ pub struct RawDefaults {
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawData {
-    /// The CSV or JSON file.
-    pub file: S<String>,
+    /// The CSV or JSON file (or `generate:`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<S<String>>,
+    /// A fixtures spec to generate the rows from at load.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generate: Option<S<String>>,
+    /// How many rows `generate:` makes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<S<u64>>,
     /// `sequential`, `random` or `unique`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pick: Option<S<String>>,

@@ -190,8 +190,28 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     let start = Instant::now();
     let engine_stop = CancellationToken::new();
     let engine = Engine::new(reg.clone(), specs, engine_stop.clone());
-    let active = engine.active_vus();
-    let peak_vus = engine.peak_vus();
+    // per second: the VUs alive at the tick, but for arrival-rate scenarios (whose VUs are
+    // busy only while an iteration runs) the most busy at once during the second
+    let vu_counters: Vec<(bool, Arc<throng_engine::ScenarioStats>)> = plan
+        .scenarios
+        .iter()
+        .zip(engine.stats())
+        .map(|(sc, (_, st))| (sc.executor.is_arrival_rate(), st))
+        .collect();
+    let vus_in_second = move || -> u64 {
+        vu_counters
+            .iter()
+            .map(|(arrival, st)| {
+                let now = st.active.load(Ordering::SeqCst);
+                let peak = st.peak_active.swap(now, Ordering::SeqCst);
+                if *arrival {
+                    peak.max(now)
+                } else {
+                    now
+                }
+            })
+            .sum()
+    };
     let mut live_state = live::LiveState::new(&plan, engine.stats());
     let mut sink = req.live;
     let mut redraw = tokio::time::interval(Duration::from_millis(250));
@@ -240,7 +260,7 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
                 monitor.sample();
                 let snap = reg.collect();
                 // the peak of this second, not an instant that may fall between iterations
-                let vus_now = peak_vus.swap(active.load(Ordering::SeqCst), Ordering::SeqCst);
+                let vus_now = vus_in_second();
                 recorder.tick(&snap, start.elapsed().as_secs_f64(), vus_now);
                 if let Some(r) = raw_out.as_mut() {
                     r.send(reg.take_raw(), &snap);
@@ -315,11 +335,7 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         actions.push(td);
     }
     let snap = reg.collect();
-    recorder.tick(
-        &snap,
-        elapsed.as_secs_f64(),
-        peak_vus.swap(0, Ordering::SeqCst),
-    );
+    recorder.tick(&snap, elapsed.as_secs_f64(), vus_in_second());
     if let Some(p) = &req.prometheus {
         p.update(&snap);
     }
@@ -406,7 +422,8 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         interrupted,
         aborted_by,
         exit_code: exit_code.code(),
-        command: req.command.clone(),
+        // env values used as signing keys are secret whatever their names
+        command: (req.command.as_deref()).map(|c| throng_metrics::redact::values(c, &plan.secrets)),
     };
     // one per-second series: the recorder's, rolled up where old so memory stays bounded
     let series = recorder.finish();

@@ -41,6 +41,8 @@ pub enum Command {
     Man,
     /// Print the version and what this build supports.
     Version,
+    /// Generate test data (users, tokens, ...) from a spec of templates.
+    Fixtures(crate::fixtures::FixturesArgs),
 }
 
 #[derive(Args, Debug)]
@@ -226,6 +228,10 @@ pub struct EnvArgs {
     /// Read env values from a file of NAME=VALUE lines.
     #[arg(long, value_name = "FILE")]
     pub env_file: Option<PathBuf>,
+    /// Seed for random template values (`random_*`, `uuid`, `fake.*`) and generated data:
+    /// the same seed repeats them, each VU drawing from its own stream.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
 }
 
 /// How much `--http-debug` prints.
@@ -389,6 +395,7 @@ fn resolve_plan(args: &RunArgs, input: PlanInput<'_>) -> Result<Plan, String> {
         env,
         base_dir: None,
         open_file_limit: env::open_file_limit(),
+        seed: args.env.seed,
     };
     let mut plan = match input {
         PlanInput::File => load_file(&args.plan, &opts),

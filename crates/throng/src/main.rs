@@ -1,6 +1,7 @@
 //! The throng command line: parses flags into a run request and hands it to throng-run.
 mod cli;
 mod env;
+mod fixtures;
 mod k6env;
 mod quick;
 mod signals;
@@ -60,6 +61,7 @@ async fn dispatch(cli: Cli) -> i32 {
         Command::Completions(args) => tools::completions(args),
         Command::Man => tools::man(),
         Command::Version => tools::version(),
+        Command::Fixtures(args) => fixtures::run(args),
     }
 }
 
@@ -75,6 +77,7 @@ fn validate(plan: &Path, env_args: &cli::EnvArgs) -> i32 {
         env,
         base_dir: None,
         open_file_limit: env::open_file_limit(),
+        seed: env_args.seed,
     };
     match throng_plan::load_file(plan, &opts) {
         Ok(p) => {

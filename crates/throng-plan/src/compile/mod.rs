@@ -20,7 +20,7 @@ mod step;
 mod templates;
 mod threshold;
 mod timeline;
-mod yaml;
+pub(crate) mod yaml;
 
 pub use files::{DiskFiles, PlanFiles};
 pub use metrics::RESPONSE_VARS;
@@ -44,6 +44,8 @@ pub struct LoadOptions {
     /// The process's open-file limit (`ulimit -n`), when known: VU counts must fit in it
     /// (see [`crate::limits::check_vus`]).
     pub open_file_limit: Option<u64>,
+    /// `--seed`: random values and generated data repeat with it (see [`crate::seed`]).
+    pub seed: Option<u64>,
 }
 
 /// What every part of the plan compiles in: where errors go and what templates may name.
@@ -63,6 +65,10 @@ struct Cx<'a> {
     custom_metrics: Vec<CustomMetric>,
     /// The plan's `expected_statuses:` (k6's 200–399 when not given).
     expected: crate::model::StatusSet,
+    /// `--seed`, for data sources generated at load.
+    seed: Option<u64>,
+    /// Signing keys templates use (see `Plan::secrets`).
+    secrets: Vec<String>,
 }
 
 /// Line and column of a spanned value.
@@ -213,6 +219,8 @@ fn compile(
         files,
         custom_metrics: Vec::new(),
         expected: crate::model::StatusSet::k6_default(),
+        seed: opts.seed,
+        secrets: Vec::new(),
     };
 
     // data sources first: templates resolve their fields
@@ -306,5 +314,7 @@ fn compile(
         timeline,
         custom_metrics: cx.custom_metrics,
         base_dir: cx.base_dir,
+        seed: opts.seed,
+        secrets: cx.secrets,
     })
 }

@@ -1,5 +1,6 @@
 //! Templates in the plan (strings and JSON bodies), compiled in the plan's scope: env, data
-//! fields and the flow's variables; template errors land where they were written.
+//! fields and the flow's variables (and files beside the plan, for `jwt_rs256`); template
+//! errors land where they were written.
 use super::{lc, Cx};
 use crate::raw::{Json, S};
 use crate::template::{Scope, Template, TemplateError};
@@ -20,15 +21,25 @@ impl Cx<'_> {
         }
     }
 
+    /// Reads a file a template names, relative to the plan's folder.
+    fn read_beside(&self, name: &str) -> Result<String, String> {
+        self.files
+            .read(&self.base_dir.join(name))
+            .map_err(|e| e.to_string())
+    }
+
     /// A template string; on errors (reported) an empty template.
     pub(super) fn tpl(&mut self, s: &S<String>, vars: &[String]) -> Template {
+        let read = |n: &str| self.read_beside(n);
         let scope = Scope {
-            env: &self.env,
-            data: &self.data_scope,
-            vars,
+            read_file: Some(&read),
+            ..Scope::new(&self.env, &self.data_scope, vars)
         };
         match Template::compile(&s.value, &scope) {
-            Ok(t) => t,
+            Ok(t) => {
+                self.secrets.extend(t.secrets());
+                t
+            }
             Err(errs) => {
                 self.template_errors(lc(s), errs);
                 Template::default()
@@ -41,16 +52,17 @@ impl Cx<'_> {
         let mut t = Template::default();
         let mut errs = Vec::new();
         {
+            let read = |n: &str| self.read_beside(n);
             let scope = Scope {
-                env: &self.env,
-                data: &self.data_scope,
-                vars,
+                read_file: Some(&read),
+                ..Scope::new(&self.env, &self.data_scope, vars)
             };
             build_json(&v.value, &scope, &mut t, &mut errs);
         }
         if !errs.is_empty() {
             self.template_errors(lc(v), errs);
         }
+        self.secrets.extend(t.secrets());
         t
     }
 }
@@ -81,11 +93,10 @@ fn build_json(v: &Json, scope: &Scope<'_>, t: &mut Template, errs: &mut Vec<Temp
             t.append_raw("]");
         }
         Json::String(s) => {
-            t.append_raw("\"");
-            if let Err(e) = t.append(s, scope, true) {
+            // `"{{random_int(1,9)}}"` alone is a number; `{{ x | string }}` stays text
+            if let Err(e) = t.append_json_value(s, scope) {
                 errs.extend(e);
             }
-            t.append_raw("\"");
         }
         other => t.append_raw(&other.to_string()),
     }

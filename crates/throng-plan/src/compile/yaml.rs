@@ -2,7 +2,7 @@
 use crate::error::{PlanError, Source};
 
 /// The plan error for text that is not YAML of the plan's shape.
-pub(super) fn yaml_error(src: &Source, e: &serde_saphyr::Error) -> PlanError {
+pub(crate) fn yaml_error(src: &Source, e: &serde_saphyr::Error) -> PlanError {
     let (line, col) = e
         .location()
         .map(|l| (l.line() as usize, l.column() as usize))
