@@ -9,6 +9,7 @@ mod error;
 pub mod limits;
 mod model;
 mod origins;
+pub mod overrides;
 pub mod raw;
 pub mod template;
 
@@ -18,6 +19,7 @@ pub use duration::{format_duration, parse_duration, parse_duration_range};
 pub use error::{PlanError, PlanErrors, Source};
 pub use model::*;
 pub use origins::Origins;
+pub use overrides::{apply_overrides, Overrides, BUILTIN_PROFILES};
 pub use template::{RenderCtx, Template};
 
 use std::path::Path;

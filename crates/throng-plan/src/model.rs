@@ -42,6 +42,9 @@ pub struct Plan {
     pub custom_metrics: Vec<CustomMetric>,
     /// Folder the plan's relative paths are resolved from (`exec` runs there).
     pub base_dir: std::path::PathBuf,
+    /// The plan's own `profiles:` for `--profile NAME`: the executor each one gives every
+    /// scenario.
+    pub profiles: Vec<(String, Executor)>,
 }
 
 /// A metric a plan defines.
@@ -214,6 +217,8 @@ pub struct Scenario {
     /// How many of [`Scenario::vars`] (the first ones: `setup.*`, then `vu.*`) keep their
     /// values across iterations.
     pub persistent_vars: usize,
+    /// What a VU waits between iterations (`wait:`, `wait_constant_throughput:`).
+    pub pacing: throng_engine::Pacing,
 }
 
 /// A step of a flow.

@@ -12,6 +12,8 @@ mod extract;
 mod files;
 mod http;
 mod lifecycle;
+mod locust;
+mod options;
 mod poll;
 mod request;
 mod scenario;
@@ -217,11 +219,13 @@ fn compile(
     }
     let has_base_url = base_url.is_some();
     let setup_vars = lifecycle::setup_vars(raw.setup.as_ref());
+    let weighted = locust::weighted_executors(&mut cx, raw);
     let shared = scenario::Shared {
         http: &http,
         has_base_url,
         setup_vars: &setup_vars,
         vu_init: raw.vu_init.as_ref(),
+        weighted: &weighted,
     };
     let mut scenarios = Vec::new();
     for (name, s) in &raw.scenarios {
@@ -261,6 +265,7 @@ fn compile(
     };
 
     let thresholds = threshold::compile_thresholds(&mut cx, &raw.thresholds);
+    let profiles = compile_profiles(&mut cx, raw);
 
     if !cx.errors.is_empty() {
         let mut errs = cx.errors;
@@ -289,5 +294,45 @@ fn compile(
         timeline,
         custom_metrics: cx.custom_metrics,
         base_dir: cx.base_dir,
+        profiles,
     })
+}
+
+/// `profiles:`: each a scenario's executor options without a flow.
+fn compile_profiles(cx: &mut Cx<'_>, raw: &RawPlan) -> Vec<(String, crate::model::Executor)> {
+    let mut out = Vec::new();
+    for (name, p) in &raw.profiles {
+        if crate::overrides::BUILTIN_PROFILES.contains(&name.as_str()) {
+            cx.err(
+                p,
+                format!("profile `{name}` is built in: give the plan's own profile another name"),
+            );
+            continue;
+        }
+        let r = &p.value;
+        let stray = [
+            r.flow.as_ref().map(lc),
+            r.vu_init.as_ref().map(lc),
+            r.weight.as_ref().map(lc),
+            r.wait.as_ref().map(lc),
+            r.wait_constant_throughput.as_ref().map(lc),
+            r.start_time.as_ref().map(lc),
+            r.graceful_stop.as_ref().map(lc),
+        ];
+        if let Some(at) = stray.into_iter().flatten().next() {
+            cx.err_at(
+                at,
+                format!("profile `{name}` takes only an executor and its options (the scenarios keep their flows, times and pacing)"),
+            );
+            continue;
+        }
+        let Some(e) = &r.executor else {
+            cx.err(p, format!("profile `{name}` needs an `executor:`"));
+            continue;
+        };
+        if let Some(ex) = executor::compile_executor(cx, r, e) {
+            out.push((name.clone(), ex));
+        }
+    }
+    out
 }
