@@ -108,8 +108,8 @@ pub fn apply_overrides(plan: &mut Plan, o: &Overrides) -> Result<(), String> {
         shortcuts.profile = None;
     }
     for s in &mut plan.scenarios {
-        s.executor = reshape(&s.executor, &shortcuts)
-            .map_err(|e| format!("scenario `{}`: {e}", s.name))?;
+        s.executor =
+            reshape(&s.executor, &shortcuts).map_err(|e| format!("scenario `{}`: {e}", s.name))?;
     }
     Ok(())
 }
@@ -149,7 +149,10 @@ pub fn reshape(e: &Executor, o: &Overrides) -> Result<Executor, String> {
             _ => Duration::from_secs(600),
         });
         if o.rate.is_some() {
-            return Err("--iterations and --rate do not combine (one bounds work, the other paces it)".into());
+            return Err(
+                "--iterations and --rate do not combine (one bounds work, the other paces it)"
+                    .into(),
+            );
         }
         return Ok(Executor::SharedIterations {
             vus,
@@ -198,13 +201,14 @@ pub fn reshape(e: &Executor, o: &Overrides) -> Result<Executor, String> {
                 }
             }
             closed => {
+                // its VUs up front, and room for iterations of up to a second
                 let vus = closed.max_vus().max(1);
                 Executor::ConstantArrivalRate {
                     rate: r,
                     time_unit: Duration::from_secs(1),
                     duration: closed.duration(),
                     pre_allocated_vus: vus,
-                    max_vus: vus,
+                    max_vus: vus.max(r.ceil() as u64),
                     when_busy: WhenBusy::Drop,
                 }
             }
@@ -378,7 +382,10 @@ pub fn builtin_profile(name: &str, e: &Executor, o: &Overrides) -> Result<Execut
     let n = if open {
         o.rate.unwrap_or_else(|| load_of(e))
     } else {
-        o.vus.map(|v| v as f64).unwrap_or_else(|| load_of(e)).max(1.0)
+        o.vus
+            .map(|v| v as f64)
+            .unwrap_or_else(|| load_of(e))
+            .max(1.0)
     };
     let d = o.duration.unwrap_or_else(|| e.duration());
     let (pre, max) = match e {

@@ -245,9 +245,9 @@ impl LoadArgs {
     /// The overrides these flags ask for.
     pub fn overrides(&self) -> Result<throng_plan::Overrides, String> {
         let duration = match &self.duration {
-            Some(d) => Some(
-                throng_plan::parse_duration(d).map_err(|e| format!("--duration `{d}`: {e}"))?,
-            ),
+            Some(d) => {
+                Some(throng_plan::parse_duration(d).map_err(|e| format!("--duration `{d}`: {e}"))?)
+            }
             None => None,
         };
         Ok(throng_plan::Overrides {

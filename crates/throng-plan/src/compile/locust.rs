@@ -167,10 +167,7 @@ pub(super) fn pacing(
     }
     match (&r.wait, &r.wait_constant_throughput) {
         (Some(w), Some(_)) => {
-            cx.err(
-                w,
-                "give either wait or wait_constant_throughput, not both",
-            );
+            cx.err(w, "give either wait or wait_constant_throughput, not both");
             Pacing::None
         }
         (Some(w), None) => {

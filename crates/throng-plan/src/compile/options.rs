@@ -46,7 +46,10 @@ pub(super) fn resolve(cx: &mut Cx<'_>, r: &RawScenario) -> Opts {
             match n {
                 Some(n) if n >= 0.0 && n.fract() == 0.0 && n < 1e15 => Some(respan(v, n as u64)),
                 Some(n) => {
-                    cx.err(v, format!("{what} must be a whole number, 0 or more (got {n})"));
+                    cx.err(
+                        v,
+                        format!("{what} must be a whole number, 0 or more (got {n})"),
+                    );
                     bad = true;
                     None
                 }
@@ -124,7 +127,9 @@ pub(super) fn number(cx: &mut Cx<'_>, v: &S<RawNum>, what: &str) -> Option<f64> 
             Ok((s, from)) => match s.trim().parse::<f64>() {
                 Ok(n) if n.is_finite() => Some(n),
                 _ => {
-                    let from = from.map(|n| format!(" (env value {n})")).unwrap_or_default();
+                    let from = from
+                        .map(|n| format!(" (env value {n})"))
+                        .unwrap_or_default();
                     cx.err(v, format!("{what}: `{s}`{from} is not a number"));
                     None
                 }
@@ -231,7 +236,9 @@ mod tests {
             "5m"
         );
         assert_eq!(
-            resolve_text(&env, "{{env.RPS | default(\"7\")}}").unwrap().0,
+            resolve_text(&env, "{{env.RPS | default(\"7\")}}")
+                .unwrap()
+                .0,
             "50"
         );
         assert!(resolve_text(&env, "{{env.NOPE}}")

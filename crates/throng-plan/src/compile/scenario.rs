@@ -86,7 +86,12 @@ pub(super) fn compile_scenario(
         None => d,
     };
     let start_time = time(cx, &r.start_time, "startTime", Duration::ZERO);
-    let graceful_stop = time(cx, &r.graceful_stop, "gracefulStop", Duration::from_secs(30));
+    let graceful_stop = time(
+        cx,
+        &r.graceful_stop,
+        "gracefulStop",
+        Duration::from_secs(30),
+    );
     // setup.* values, then the VU's own (vu.*), then the iteration's
     let mut vars = shared.setup_vars.to_vec();
     let vu_init_raw = r.vu_init.as_ref().or(shared.vu_init);
