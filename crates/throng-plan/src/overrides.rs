@@ -488,21 +488,21 @@ mod tests {
     #[test]
     fn shapes() {
         let o = Overrides::default();
-        let e = builtin_profile("load", &cv(10, 100), &o).unwrap();
+        let e = builtin_profile("load", &cv(10, 100), &o).expect("ok");
         assert_eq!(e.max_vus(), 10);
         assert_eq!(e.duration(), Duration::from_secs(100));
-        let e = builtin_profile("stress", &cv(10, 100), &o).unwrap();
+        let e = builtin_profile("stress", &cv(10, 100), &o).expect("ok");
         assert_eq!(e.max_vus(), 50);
-        let e = builtin_profile("smoke", &cv(10, 100), &o).unwrap();
+        let e = builtin_profile("smoke", &cv(10, 100), &o).expect("ok");
         assert_eq!(e, cv(1, 60));
-        let e = builtin_profile("soak", &cv(10, 100), &o).unwrap();
+        let e = builtin_profile("soak", &cv(10, 100), &o).expect("ok");
         assert_eq!(e, cv(10, 4 * 3600));
         let o = Overrides {
             vus: Some(4),
             duration: Some(Duration::from_secs(2)),
             ..Overrides::default()
         };
-        let e = builtin_profile("spike", &cv(10, 100), &o).unwrap();
+        let e = builtin_profile("spike", &cv(10, 100), &o).expect("ok");
         assert_eq!(e.max_vus(), 4);
         assert_eq!(e.duration(), Duration::from_secs(2));
     }
@@ -513,7 +513,7 @@ mod tests {
             rate: Some(20.0),
             ..Overrides::default()
         };
-        let e = reshape(&cv(3, 10), &o).unwrap();
+        let e = reshape(&cv(3, 10), &o).expect("ok");
         assert!(matches!(e, Executor::ConstantArrivalRate { rate, .. } if rate == 20.0));
         let o = Overrides {
             iterations: Some(7),
@@ -521,7 +521,7 @@ mod tests {
             ..Overrides::default()
         };
         assert!(matches!(
-            reshape(&cv(3, 10), &o).unwrap(),
+            reshape(&cv(3, 10), &o).expect("ok"),
             Executor::SharedIterations {
                 vus: 2,
                 iterations: 7,

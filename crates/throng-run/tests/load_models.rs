@@ -69,12 +69,13 @@ async fn templated_options_resolve_from_env_and_defaults() {
 
 #[test]
 fn templated_options_missing_or_not_a_number_name_the_env_value_and_place() {
-    let e = load_env(TEMPLATED, "http://127.0.0.1:9", &[]).unwrap_err();
+    let e = load_env(TEMPLATED, "http://127.0.0.1:9", &[]).expect_err("an error");
     assert!(
         e.contains("plan.yaml:5:11: rate: env value TARGET_RPS is not set"),
         "{e}"
     );
-    let e = load_env(TEMPLATED, "http://127.0.0.1:9", &[("TARGET_RPS", "fast")]).unwrap_err();
+    let e =
+        load_env(TEMPLATED, "http://127.0.0.1:9", &[("TARGET_RPS", "fast")]).expect_err("an error");
     assert!(
         e.contains("plan.yaml:5:11: rate: `fast` (env value TARGET_RPS) is not a number"),
         "{e}"
@@ -84,7 +85,7 @@ fn templated_options_missing_or_not_a_number_name_the_env_value_and_place() {
         "http://127.0.0.1:9",
         &[("TARGET_RPS", "5"), ("VUS", "2.5")],
     )
-    .unwrap_err();
+    .expect_err("an error");
     assert!(
         e.contains("plan.yaml:7:22: preAllocatedVUs must be a whole number"),
         "{e}"
@@ -94,7 +95,7 @@ fn templated_options_missing_or_not_a_number_name_the_env_value_and_place() {
         "http://127.0.0.1:9",
         &[("TARGET_RPS", "5"), ("DURATION", "soon")],
     )
-    .unwrap_err();
+    .expect_err("an error");
     assert!(e.contains("plan.yaml:6:15: duration:"), "{e}");
 }
 
@@ -287,7 +288,7 @@ fn bad_overrides_are_clear_errors() {
             ..Overrides::default()
         },
     )
-    .unwrap_err();
+    .expect_err("an error");
     assert_eq!(
         e,
         "--profile `hammer`: no such profile (known: smoke, load, stress, spike, soak, nightly)"
@@ -299,7 +300,7 @@ fn bad_overrides_are_clear_errors() {
             ..Overrides::default()
         },
     )
-    .unwrap_err();
+    .expect_err("an error");
     assert_eq!(
         e,
         "--scenario `nope`: the plan has no such scenario (its scenarios: a)"
@@ -365,11 +366,11 @@ fn bad_weights_are_errors() {
         ("-2", "weight must be a number above 0 (got -2)"),
     ] {
         let y = USERS.replace("weight: 1", &format!("weight: {w}"));
-        let e = load_env(&y, "http://127.0.0.1:9", &[]).unwrap_err();
+        let e = load_env(&y, "http://127.0.0.1:9", &[]).expect_err("an error");
         assert!(e.contains(&format!("plan.yaml:8:13: {msg}")), "{e}");
     }
     let y = USERS.replace("locust: { users: 60, spawn_rate: 30, run_time: 3s }\n", "");
-    let e = load_env(&y, "http://127.0.0.1:9", &[]).unwrap_err();
+    let e = load_env(&y, "http://127.0.0.1:9", &[]).expect_err("an error");
     assert!(e.contains("need a `locust:` block"), "{e}");
 }
 
@@ -415,12 +416,12 @@ async fn wait_and_constant_throughput_pace_each_user() {
 #[test]
 fn pacing_errors() {
     let y = "scenarios:\n  t:\n    executor: constant-arrival-rate\n    rate: 5\n    duration: 1s\n    preAllocatedVUs: 1\n    wait: 1s\n    flow: [ { get: http://127.0.0.1:9/ } ]\n";
-    let e = load_env(y, "", &[]).unwrap_err();
+    let e = load_env(y, "", &[]).expect_err("an error");
     assert!(
         e.contains("plan.yaml:7:11: wait and wait_constant_throughput pace closed executors"),
         "{e}"
     );
     let y = "scenarios:\n  t:\n    executor: constant-vus\n    duration: 1s\n    wait_constant_throughput: 0\n    flow: [ { get: http://127.0.0.1:9/ } ]\n";
-    let e = load_env(y, "", &[]).unwrap_err();
+    let e = load_env(y, "", &[]).expect_err("an error");
     assert!(e.contains("wait_constant_throughput must be"), "{e}");
 }

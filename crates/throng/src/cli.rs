@@ -22,7 +22,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run a YAML plan.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Check a plan without running it.
     Validate(ValidateArgs),
     /// Serve the built-in demo target.

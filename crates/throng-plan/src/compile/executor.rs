@@ -1,7 +1,7 @@
 //! A scenario's executor: the YAML options mapped onto [`throng_engine::Executor`]. Which
 //! executors exist and which options each accepts come from the engine
 //! ([`throng_engine::executor_options`]); here they are checked and converted.
-use super::options::{resolve, Opts};
+use super::options::{resolve, Opts, Stages};
 use super::{lc, Cx};
 use crate::limits::{check_rate, check_vus};
 use crate::model::{Executor, Stage, WhenBusy};
@@ -269,7 +269,7 @@ pub(super) fn compile_executor(
 /// `stages:` of a ramping executor; `check_target` bounds each target (VUs or a rate).
 fn compile_stages(
     cx: &mut Cx<'_>,
-    stages: &Option<S<Vec<(S<String>, S<f64>)>>>,
+    stages: &Option<Stages>,
     at_exec: (usize, usize),
     ex: &str,
     check_target: &dyn Fn(f64) -> Result<(), String>,

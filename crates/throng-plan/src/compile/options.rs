@@ -9,6 +9,9 @@ use super::Cx;
 use crate::raw::{RawNum, RawScenario, S};
 use std::collections::BTreeMap;
 
+/// Resolved stages: `(duration, target)` pairs, spanned as written.
+pub(super) type Stages = S<Vec<(S<String>, S<f64>)>>;
+
 /// A scenario's executor options with every template resolved (the spans stay those of
 /// the values as written).
 pub(super) struct Opts {
@@ -24,7 +27,7 @@ pub(super) struct Opts {
     pub graceful_ramp_down: Option<S<String>>,
     pub time_unit: Option<S<String>>,
     /// Stages as `(duration, target)`.
-    pub stages: Option<S<Vec<(S<String>, S<f64>)>>>,
+    pub stages: Option<Stages>,
     /// Whether any option failed to resolve (its error is already given).
     pub bad: bool,
 }
@@ -230,19 +233,21 @@ mod tests {
     #[test]
     fn env_and_default() {
         let env: BTreeMap<String, String> = [("RPS".to_string(), "50".to_string())].into();
-        assert_eq!(resolve_text(&env, "{{env.RPS}}").unwrap().0, "50");
+        assert_eq!(resolve_text(&env, "{{env.RPS}}").expect("ok").0, "50");
         assert_eq!(
-            resolve_text(&env, "{{ env.D | default('5m') }}").unwrap().0,
+            resolve_text(&env, "{{ env.D | default('5m') }}")
+                .expect("ok")
+                .0,
             "5m"
         );
         assert_eq!(
             resolve_text(&env, "{{env.RPS | default(\"7\")}}")
-                .unwrap()
+                .expect("ok")
                 .0,
             "50"
         );
         assert!(resolve_text(&env, "{{env.NOPE}}")
-            .unwrap_err()
+            .expect_err("an error")
             .contains("NOPE is not set"));
         assert!(resolve_text(&env, "{{vu}}").is_err());
         assert!(resolve_text(&env, "{{env.RPS | upper}}").is_err());
