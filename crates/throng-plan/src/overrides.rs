@@ -140,206 +140,103 @@ fn is_open(e: &Executor) -> bool {
 
 /// `--vus/--duration/--iterations/--rate` on one executor (see the module docs).
 pub fn reshape(e: &Executor, o: &Overrides) -> Result<Executor, String> {
-    let mut e = e.clone();
+    use Executor::*;
     if let Some(n) = o.iterations {
-        let vus = o.vus.unwrap_or_else(|| e.max_vus().max(1)).min(n);
-        let max_duration = o.duration.unwrap_or(match &e {
-            Executor::SharedIterations { max_duration, .. }
-            | Executor::PerVuIterations { max_duration, .. } => *max_duration,
-            _ => Duration::from_secs(600),
-        });
         if o.rate.is_some() {
             return Err(
                 "--iterations and --rate do not combine (one bounds work, the other paces it)"
                     .into(),
             );
         }
-        return Ok(Executor::SharedIterations {
-            vus,
+        let max_duration = o.duration.unwrap_or(match e {
+            SharedIterations { max_duration, .. } | PerVuIterations { max_duration, .. } => {
+                *max_duration
+            }
+            _ => Duration::from_secs(600),
+        });
+        return Ok(SharedIterations {
+            vus: o.vus.unwrap_or_else(|| e.max_vus().max(1)).min(n),
             iterations: n,
             max_duration,
         });
     }
+    let mut e = e.clone();
     if let Some(r) = o.rate {
-        e = match e {
-            Executor::ConstantArrivalRate {
-                time_unit,
-                duration,
-                pre_allocated_vus,
-                max_vus,
-                when_busy,
-                ..
-            } => Executor::ConstantArrivalRate {
-                rate: r * time_unit.as_secs_f64(),
-                time_unit,
-                duration,
-                pre_allocated_vus,
-                max_vus,
-                when_busy,
-            },
-            Executor::RampingArrivalRate {
+        match &mut e {
+            ConstantArrivalRate {
+                rate, time_unit, ..
+            } => *rate = r * time_unit.as_secs_f64(),
+            RampingArrivalRate {
                 start_rate,
                 time_unit,
                 stages,
-                pre_allocated_vus,
-                max_vus,
-                when_busy,
+                ..
             } => {
-                let peak = stages.iter().map(|s| s.target).fold(start_rate, f64::max);
-                let k = if peak > 0.0 {
-                    r * time_unit.as_secs_f64() / peak
-                } else {
-                    1.0
-                };
-                Executor::RampingArrivalRate {
-                    start_rate: start_rate * k,
-                    time_unit,
-                    stages: scale_targets(&stages, k),
-                    pre_allocated_vus,
-                    max_vus,
-                    when_busy,
+                let peak = stages.iter().map(|s| s.target).fold(*start_rate, f64::max);
+                if peak > 0.0 {
+                    let k = r * time_unit.as_secs_f64() / peak;
+                    *start_rate *= k;
+                    *stages = scale_targets(stages, k);
                 }
             }
             closed => {
                 // its VUs up front, and room for iterations of up to a second
                 let vus = closed.max_vus().max(1);
-                Executor::ConstantArrivalRate {
+                *closed = ConstantArrivalRate {
                     rate: r,
                     time_unit: Duration::from_secs(1),
                     duration: closed.duration(),
                     pre_allocated_vus: vus,
                     max_vus: vus.max(r.ceil() as u64),
                     when_busy: WhenBusy::Drop,
-                }
+                };
             }
-        };
+        }
     }
     if let Some(n) = o.vus {
-        e = match e {
-            Executor::SharedIterations {
-                iterations,
-                max_duration,
-                ..
-            } => Executor::SharedIterations {
-                vus: n.min(iterations),
-                iterations,
-                max_duration,
-            },
-            Executor::PerVuIterations {
-                iterations,
-                max_duration,
-                ..
-            } => Executor::PerVuIterations {
-                vus: n,
-                iterations,
-                max_duration,
-            },
-            Executor::ConstantVus { duration, .. } => Executor::ConstantVus { vus: n, duration },
-            Executor::RampingVus {
-                start_vus,
-                stages,
-                graceful_ramp_down,
+        match &mut e {
+            SharedIterations {
+                vus, iterations, ..
+            } => *vus = n.min(*iterations),
+            PerVuIterations { vus, .. } | ConstantVus { vus, .. } => *vus = n,
+            RampingVus {
+                start_vus, stages, ..
             } => {
                 let peak = stages
                     .iter()
                     .map(|s| s.target)
-                    .fold(start_vus as f64, f64::max);
-                let k = if peak > 0.0 { n as f64 / peak } else { 1.0 };
-                Executor::RampingVus {
-                    start_vus: (start_vus as f64 * k).round() as u64,
-                    stages: scale_targets(&stages, k),
-                    graceful_ramp_down,
+                    .fold(*start_vus as f64, f64::max);
+                if peak > 0.0 {
+                    let k = n as f64 / peak;
+                    *start_vus = (*start_vus as f64 * k).round() as u64;
+                    *stages = scale_targets(stages, k);
                 }
             }
-            Executor::ConstantArrivalRate {
-                rate,
-                time_unit,
-                duration,
+            ConstantArrivalRate {
+                pre_allocated_vus,
                 max_vus,
-                when_busy,
                 ..
-            } => Executor::ConstantArrivalRate {
-                rate,
-                time_unit,
-                duration,
-                pre_allocated_vus: n,
-                max_vus: max_vus.max(n),
-                when_busy,
-            },
-            Executor::RampingArrivalRate {
-                start_rate,
-                time_unit,
-                stages,
+            }
+            | RampingArrivalRate {
+                pre_allocated_vus,
                 max_vus,
-                when_busy,
                 ..
-            } => Executor::RampingArrivalRate {
-                start_rate,
-                time_unit,
-                stages,
-                pre_allocated_vus: n,
-                max_vus: max_vus.max(n),
-                when_busy,
-            },
-        };
+            } => {
+                *pre_allocated_vus = n;
+                *max_vus = (*max_vus).max(n);
+            }
+        }
     }
     if let Some(d) = o.duration {
-        e = match e {
-            Executor::SharedIterations {
-                vus, iterations, ..
-            } => Executor::SharedIterations {
-                vus,
-                iterations,
-                max_duration: d,
-            },
-            Executor::PerVuIterations {
-                vus, iterations, ..
-            } => Executor::PerVuIterations {
-                vus,
-                iterations,
-                max_duration: d,
-            },
-            Executor::ConstantVus { vus, .. } => Executor::ConstantVus { vus, duration: d },
-            Executor::ConstantArrivalRate {
-                rate,
-                time_unit,
-                pre_allocated_vus,
-                max_vus,
-                when_busy,
-                ..
-            } => Executor::ConstantArrivalRate {
-                rate,
-                time_unit,
-                duration: d,
-                pre_allocated_vus,
-                max_vus,
-                when_busy,
-            },
-            Executor::RampingVus {
-                start_vus,
-                stages,
-                graceful_ramp_down,
-            } => Executor::RampingVus {
-                start_vus,
-                stages: scale_durations(&stages, d),
-                graceful_ramp_down,
-            },
-            Executor::RampingArrivalRate {
-                start_rate,
-                time_unit,
-                stages,
-                pre_allocated_vus,
-                max_vus,
-                when_busy,
-            } => Executor::RampingArrivalRate {
-                start_rate,
-                time_unit,
-                stages: scale_durations(&stages, d),
-                pre_allocated_vus,
-                max_vus,
-                when_busy,
-            },
-        };
+        match &mut e {
+            SharedIterations { max_duration, .. } | PerVuIterations { max_duration, .. } => {
+                *max_duration = d
+            }
+            ConstantVus { duration, .. } | ConstantArrivalRate { duration, .. } => *duration = d,
+            RampingVus { stages, .. } | RampingArrivalRate { stages, .. } => {
+                *stages = scale_durations(stages, d)
+            }
+        }
     }
     check_vus("the reshaped scenario's VUs", e.max_vus(), None)?;
     Ok(e)

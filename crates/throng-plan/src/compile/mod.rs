@@ -63,6 +63,14 @@ struct Cx<'a> {
     custom_metrics: Vec<CustomMetric>,
 }
 
+/// Whether `n` is a name: letters, digits and `_`, not starting with a digit.
+fn is_ident(n: &str) -> bool {
+    n.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// Line and column of a spanned value.
 fn lc<T>(s: &S<T>) -> (usize, usize) {
     (s.referenced.line() as usize, s.referenced.column() as usize)
@@ -92,12 +100,7 @@ impl Cx<'_> {
     /// (with an error) when the name is not a metric name or is a built-in metric.
     fn define_trend(&mut self, name: &S<String>) -> Option<String> {
         let n = name.value.as_str();
-        let valid = n
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid {
+        if !is_ident(n) {
             self.err(
                 name,
                 format!("trend: `{n}` is not a metric name (letters, digits and _, not starting with a digit)"),

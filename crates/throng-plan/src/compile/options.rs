@@ -203,12 +203,7 @@ fn parse_expr(expr: &str) -> Option<(&str, Option<&str>)> {
         None => (expr, None),
     };
     let name = left.strip_prefix("env.")?;
-    let ok = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !ok {
+    if !super::is_ident(name) {
         return None;
     }
     let default = match right {
