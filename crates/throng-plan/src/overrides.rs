@@ -82,14 +82,15 @@ pub fn apply_overrides(plan: &mut Plan, o: &Overrides) -> Result<(), String> {
     let mut shortcuts = o.clone();
     if let Some(p) = &o.profile {
         if BUILTIN_PROFILES.contains(&p.as_str()) {
-            for s in &mut plan.scenarios {
-                s.executor = builtin_profile(p, &s.executor, o)?;
-            }
-            // the profile used N and the duration; --iterations/--rate make no sense on top
+            // the profile takes N and the length; --iterations makes no sense on top
             if o.iterations.is_some() {
                 return Err(format!(
                     "--iterations does not combine with --profile {p} (a profile is a shape in time)"
                 ));
+            }
+            for s in &mut plan.scenarios {
+                s.executor = builtin_profile(p, &s.executor, o)
+                    .map_err(|e| format!("scenario `{}`: {e}", s.name))?;
             }
             return Ok(());
         }

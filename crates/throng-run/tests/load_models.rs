@@ -332,6 +332,7 @@ async fn users_split_by_weight_and_spawn_at_the_rate() {
     let users = |prefix: &str| by_prefix(&s, prefix).len() as f64;
     let (browse, buy, search) = (users("/browse/"), users("/buy/"), users("/search/"));
     assert_eq!(browse + buy + search, 60.0);
+    eprintln!("users by class: browse {browse} buy {buy} search {search}");
     for (n, w) in [(browse, 3.0), (buy, 1.0), (search, 2.0)] {
         assert!(
             (n / 60.0 - w / 6.0).abs() <= 0.02,
@@ -349,6 +350,15 @@ async fn users_split_by_weight_and_spawn_at_the_rate() {
         .collect();
     at.sort_by(f64::total_cmp);
     let start = at[0];
+    let worst = at
+        .iter()
+        .enumerate()
+        .map(|(k, t)| (t - start - k as f64 / 30.0).abs())
+        .fold(0.0, f64::max);
+    eprintln!(
+        "spawn: last user at {:.3}s (ideal 1.967s), worst deviation {worst:.3}s",
+        at[59] - start
+    );
     for (k, t) in at.iter().enumerate() {
         let want = k as f64 / 30.0;
         assert!(
@@ -388,6 +398,7 @@ async fn wait_and_constant_throughput_pace_each_user() {
     let y = "base_url: BASE\nscenarios:\n  w:\n    executor: constant-vus\n    vus: 4\n    duration: 4s\n    wait: 100ms\n    flow: [ { get: \"/w/{{vu}}\" } ]\n";
     run_plan(plan(y, &s.url())).await;
     let r = per_user_rate(&s, "/w/", 4.0);
+    eprintln!("wait 100ms: per-user rates {r:?}");
     assert_eq!(r.len(), 4);
     for x in &r {
         assert!((x / 10.0 - 1.0).abs() <= 0.05, "{r:?}");
@@ -399,6 +410,7 @@ async fn wait_and_constant_throughput_pace_each_user() {
     run_plan(plan(y, &s.url())).await;
     let r = per_user_rate(&s, "/w/", 4.0);
     let mean = r.iter().sum::<f64>() / r.len() as f64;
+    eprintln!("wait 50ms..150ms: mean per-user rate {mean:.3}");
     assert!((mean / 10.0 - 1.0).abs() <= 0.05, "{mean} {r:?}");
 
     // wait_constant_throughput: 4 iterations a second a user, whatever the iteration takes
@@ -407,6 +419,7 @@ async fn wait_and_constant_throughput_pace_each_user() {
     let y = "base_url: BASE\nscenarios:\n  t:\n    executor: constant-vus\n    vus: 5\n    duration: 3s\n    wait_constant_throughput: 4\n    flow: [ { get: \"/t/{{vu}}\" }, { sleep: 100ms } ]\n";
     run_plan(plan(y, &s.url())).await;
     let r = per_user_rate(&s, "/t/", 3.0);
+    eprintln!("constant throughput 4/s: per-user rates {r:?}");
     assert_eq!(r.len(), 5);
     for x in &r {
         assert!((x / 4.0 - 1.0).abs() <= 0.05, "{r:?}");
