@@ -217,9 +217,11 @@ impl ScenarioCtx {
                 if intended_start.is_none() {
                     let wait = self.pacing.wait_after(t0, Instant::now());
                     if !wait.is_zero() {
+                        // boxed: the timer stays out of every iteration's future
+                        let sleep = Box::pin(tokio::time::sleep(wait));
                         tokio::select! {
                             _ = stop.cancelled() => {}
-                            _ = tokio::time::sleep(wait) => {}
+                            _ = sleep => {}
                         }
                     }
                 }
