@@ -25,6 +25,51 @@ pub enum WhenBusy {
     Queue,
 }
 
+/// What a VU of a closed executor waits between iterations (Locust's `wait_time`). Arrival-rate
+/// executors ignore it: their schedule decides when iterations start.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Pacing {
+    /// No wait (k6's behaviour).
+    #[default]
+    None,
+    /// A uniformly random wait in `min..=max` after each iteration (Locust's `between`;
+    /// `min == max` is Locust's `constant`).
+    Between {
+        /// Shortest wait.
+        min: Duration,
+        /// Longest wait.
+        max: Duration,
+    },
+    /// At most `per_s` iterations a second per VU: after an iteration the VU waits for what
+    /// is left of `1/per_s` since the previous iteration started (Locust's
+    /// `constant_throughput`); a slower iteration is followed at once by the next.
+    ConstantThroughput {
+        /// Iterations per second per VU.
+        per_s: f64,
+    },
+}
+
+impl Pacing {
+    /// How long to wait after an iteration that started at `started` (`now` is the end).
+    pub fn wait_after(&self, started: std::time::Instant, now: std::time::Instant) -> Duration {
+        match *self {
+            Pacing::None => Duration::ZERO,
+            Pacing::Between { min, max } => {
+                if max <= min {
+                    min
+                } else {
+                    let span = (max - min).as_secs_f64();
+                    min + Duration::from_secs_f64(span * fastrand::f64())
+                }
+            }
+            Pacing::ConstantThroughput { per_s } => {
+                let interval = Duration::from_secs_f64(1.0 / per_s.max(1e-9));
+                interval.saturating_sub(now.saturating_duration_since(started))
+            }
+        }
+    }
+}
+
 /// A k6 executor with its options.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Executor {

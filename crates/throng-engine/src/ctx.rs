@@ -1,4 +1,5 @@
 //! State shared by a scenario's executor and its VUs, and running one iteration.
+use crate::config::Pacing;
 use crate::workload::{IterInfo, IterOutcome, Vu, VuInit, Workload};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -97,6 +98,7 @@ pub(crate) struct ScenarioCtx {
     pub stats: Arc<ScenarioStats>,
     pub graceful_stop: Duration,
     pub scenario_iter: AtomicU64,
+    pacing: Pacing,
 }
 
 impl ScenarioCtx {
@@ -110,6 +112,7 @@ impl ScenarioCtx {
         shared: Arc<EngineShared>,
         stats: Arc<ScenarioStats>,
         graceful_stop: Duration,
+        pacing: Pacing,
     ) -> Self {
         let b = registry.builtin().clone();
         ScenarioCtx {
@@ -123,6 +126,7 @@ impl ScenarioCtx {
             stats,
             graceful_stop,
             scenario_iter: AtomicU64::new(0),
+            pacing,
         }
     }
 
@@ -212,6 +216,18 @@ impl ScenarioCtx {
                     }
                     IterOutcome::Failed(_) => {
                         self.stats.failed.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+                // Locust's wait_time: closed executors only (an arrival has its own time)
+                if intended_start.is_none() {
+                    let wait = self.pacing.wait_after(t0, Instant::now());
+                    if !wait.is_zero() {
+                        // boxed: the timer stays out of every iteration's future
+                        let sleep = Box::pin(tokio::time::sleep(wait));
+                        tokio::select! {
+                            _ = stop.cancelled() => {}
+                            _ = sleep => {}
+                        }
                     }
                 }
                 true

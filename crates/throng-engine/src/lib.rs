@@ -12,7 +12,7 @@ pub mod schedule;
 mod workload;
 
 pub use config::{
-    executor_options, format_duration, Description, Executor, Phase, Stage, WhenBusy,
+    executor_options, format_duration, Description, Executor, Pacing, Phase, Stage, WhenBusy,
     COMMON_OPTIONS, EXECUTOR_NAMES,
 };
 pub use ctx::{ScenarioStats, ScenarioStatsSnapshot};
@@ -39,6 +39,8 @@ pub struct ScenarioSpec {
     pub tags: TagSetId,
     /// Makes the VUs.
     pub workload: Arc<dyn Workload>,
+    /// What a VU waits between iterations (closed executors only).
+    pub pacing: Pacing,
 }
 
 /// A run of several scenarios.
@@ -107,6 +109,7 @@ impl Engine {
                 self.shared.clone(),
                 st,
                 spec.graceful_stop,
+                spec.pacing,
             );
             let exec = spec.executor;
             let start_time = spec.start_time;

@@ -47,6 +47,7 @@ fn engine(executor: Executor, sleep_ms: u64) -> (Engine, Arc<AtomicU64>, Registr
         executor,
         start_time: Duration::ZERO,
         graceful_stop: Duration::from_secs(30),
+        pacing: Default::default(),
         tags,
         workload: Arc::new(Fake {
             sleep: Duration::from_millis(sleep_ms),
@@ -268,6 +269,7 @@ async fn abort_interrupts_everything_quickly() {
         },
         start_time: Duration::ZERO,
         graceful_stop: Duration::from_secs(30),
+        pacing: Default::default(),
         tags: reg.intern(TagSet::default()),
         workload: Arc::new(Fake {
             sleep: Duration::from_millis(200),

@@ -11,6 +11,7 @@ pub mod fixtures;
 pub mod limits;
 mod model;
 mod origins;
+pub mod overrides;
 pub mod raw;
 pub mod seed;
 pub mod template;
@@ -23,6 +24,7 @@ pub use duration::{format_duration, parse_duration, parse_duration_range};
 pub use error::{PlanError, PlanErrors, Source};
 pub use model::*;
 pub use origins::Origins;
+pub use overrides::{apply_overrides, Overrides, BUILTIN_PROFILES};
 pub use seed::stream_rng;
 pub use template::{RenderCtx, Template};
 

@@ -47,6 +47,9 @@ pub struct Plan {
     /// Values that are secret whatever their names: env values used as keys of
     /// `jwt_hs256` and `hmac_sha256`. Outputs hide them (`throng_metrics::redact::values`).
     pub secrets: Vec<String>,
+    /// The plan's own `profiles:` for `--profile NAME`: the executor each one gives every
+    /// scenario.
+    pub profiles: Vec<(String, Executor)>,
 }
 
 /// Statuses that count as expected (not failed) responses: k6's `setResponseCallback`
@@ -253,6 +256,8 @@ pub struct Scenario {
     /// How many of [`Scenario::vars`] (the first ones: `setup.*`, then `vu.*`) keep their
     /// values across iterations.
     pub persistent_vars: usize,
+    /// What a VU waits between iterations (`wait:`, `wait_constant_throughput:`).
+    pub pacing: throng_engine::Pacing,
 }
 
 /// A step of a flow.

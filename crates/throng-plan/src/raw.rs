@@ -15,6 +15,66 @@ pub type S<T> = Spanned<T>;
 /// A free-form YAML value (JSON bodies, `http2`, threshold items, check values).
 pub type Json = serde_json::Value;
 
+/// A number option of an executor: a YAML number, or a string resolved when the plan loads —
+/// a number in quotes or a template such as `"{{env.TARGET_RPS}}"` or
+/// `"{{env.VUS | default('10')}}"` (see `compile/options.rs`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawNum {
+    /// A number as written.
+    Number(f64),
+    /// Text: a number or an env template, resolved at load.
+    Text(String),
+}
+
+impl From<u64> for RawNum {
+    fn from(v: u64) -> Self {
+        RawNum::Number(v as f64)
+    }
+}
+
+impl From<f64> for RawNum {
+    fn from(v: f64) -> Self {
+        RawNum::Number(v)
+    }
+}
+
+impl Serialize for RawNum {
+    fn serialize<Ser: serde::Serializer>(&self, s: Ser) -> Result<Ser::Ok, Ser::Error> {
+        match self {
+            RawNum::Number(n) if n.fract() == 0.0 && *n >= 0.0 && *n < 9.0e15 => {
+                s.serialize_u64(*n as u64)
+            }
+            RawNum::Number(n) => s.serialize_f64(*n),
+            RawNum::Text(t) => s.serialize_str(t),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RawNum {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = RawNum;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number or a template string such as \"{{env.VUS}}\"")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<RawNum, E> {
+                Ok(RawNum::Number(v as f64))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<RawNum, E> {
+                Ok(RawNum::Number(v as f64))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<RawNum, E> {
+                Ok(RawNum::Number(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawNum, E> {
+                Ok(RawNum::Text(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 fn is_false(b: &bool) -> bool {
     !*b
 }
@@ -69,6 +129,25 @@ pub struct RawPlan {
     /// `timeline:` actions during the run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeline: Option<S<Vec<S<RawAction>>>>,
+    /// `locust:` the user pool that scenarios with `weight:` share.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locust: Option<S<RawLocust>>,
+    /// `profiles:` named load shapes for `--profile`: executor options without a flow.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub profiles: BTreeMap<String, S<RawScenario>>,
+}
+
+/// `locust:` Locust's user pool: `users` split over the scenarios with `weight:`, started at
+/// `spawn_rate` users a second, running for `run_time`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLocust {
+    /// `users:` how many users in all (Locust's `-u`).
+    pub users: S<RawNum>,
+    /// `spawn_rate:` users started a second (Locust's `-r`).
+    pub spawn_rate: S<RawNum>,
+    /// `run_time:` how long the test runs (Locust's `-t`).
+    pub run_time: S<String>,
 }
 
 /// One action on the timeline: when, and exactly one of `http`, `exec`, `wait_for`.
@@ -205,21 +284,32 @@ pub struct RawStage {
     /// How long the stage lasts.
     pub duration: S<String>,
     /// VUs (or the rate) reached at its end.
-    pub target: S<f64>,
+    pub target: S<RawNum>,
 }
 
 /// A scenario: its executor with k6's options, and its flow.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawScenario {
-    /// k6's executor name (`constant-vus`, ...).
-    pub executor: S<String>,
+    /// k6's executor name (`constant-vus`, ...); absent for a weighted (Locust) scenario.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub executor: Option<S<String>>,
+    /// `weight:` the scenario's share of the `locust:` users (Locust's class `weight`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight: Option<S<f64>>,
+    /// `wait:` between iterations: `2s` (Locust's `constant`) or `1s..3s` (`between`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait: Option<S<String>>,
+    /// `wait_constant_throughput:` iterations a second per VU (Locust's
+    /// `constant_throughput`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait_constant_throughput: Option<S<f64>>,
     /// `vus:`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub vus: Option<S<u64>>,
+    pub vus: Option<S<RawNum>>,
     /// `iterations:`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub iterations: Option<S<u64>>,
+    pub iterations: Option<S<RawNum>>,
     /// `duration:`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<S<String>>,
@@ -228,25 +318,25 @@ pub struct RawScenario {
     pub max_duration: Option<S<String>>,
     /// `startVUs:`.
     #[serde(rename = "startVUs", skip_serializing_if = "Option::is_none")]
-    pub start_vus: Option<S<u64>>,
+    pub start_vus: Option<S<RawNum>>,
     /// `gracefulRampDown:`.
     #[serde(rename = "gracefulRampDown", skip_serializing_if = "Option::is_none")]
     pub graceful_ramp_down: Option<S<String>>,
     /// `rate:` (iterations per `timeUnit`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rate: Option<S<f64>>,
+    pub rate: Option<S<RawNum>>,
     /// `startRate:`.
     #[serde(rename = "startRate", skip_serializing_if = "Option::is_none")]
-    pub start_rate: Option<S<f64>>,
+    pub start_rate: Option<S<RawNum>>,
     /// `timeUnit:`.
     #[serde(rename = "timeUnit", skip_serializing_if = "Option::is_none")]
     pub time_unit: Option<S<String>>,
     /// `preAllocatedVUs:`.
     #[serde(rename = "preAllocatedVUs", skip_serializing_if = "Option::is_none")]
-    pub pre_allocated_vus: Option<S<u64>>,
+    pub pre_allocated_vus: Option<S<RawNum>>,
     /// `maxVUs:`.
     #[serde(rename = "maxVUs", skip_serializing_if = "Option::is_none")]
-    pub max_vus: Option<S<u64>>,
+    pub max_vus: Option<S<RawNum>>,
     /// `when_busy:` (`drop` or `queue`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub when_busy: Option<S<String>>,
@@ -274,7 +364,10 @@ impl RawScenario {
     /// A scenario with this executor and every option unset.
     pub fn new(executor: S<String>) -> Self {
         RawScenario {
-            executor,
+            executor: Some(executor),
+            weight: None,
+            wait: None,
+            wait_constant_throughput: None,
             vus: None,
             iterations: None,
             duration: None,

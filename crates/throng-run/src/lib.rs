@@ -175,6 +175,7 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
                 executor: sc.executor.clone(),
                 start_time: sc.start_time,
                 graceful_stop: sc.graceful_stop,
+                pacing: sc.pacing,
                 tags: reg.intern(TagSet::new(tags)),
                 workload: Arc::new(FlowWorkload::new(plan.clone(), i, env.clone())),
             }

@@ -22,7 +22,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run a YAML plan.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Check a plan without running it.
     Validate(ValidateArgs),
     /// Serve the built-in demo target.
@@ -243,6 +243,49 @@ pub enum HttpDebugArg {
     Full,
 }
 
+/// `run`'s load overrides: they reshape the plan's scenarios (`throng_plan::overrides`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct LoadArgs {
+    /// Run every scenario with N VUs (or N pre-allocated VUs for arrival-rate executors).
+    #[arg(long, value_name = "N")]
+    pub vus: Option<u64>,
+    /// Run every scenario for this long (ramps keep their proportions).
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// Every scenario becomes shared-iterations of N iterations.
+    #[arg(long, value_name = "N")]
+    pub iterations: Option<u64>,
+    /// Every scenario runs R iterations a second (an arrival rate).
+    #[arg(long, value_name = "R")]
+    pub rate: Option<f64>,
+    /// Run only this scenario (repeatable).
+    #[arg(long = "scenario", value_name = "NAME")]
+    pub scenarios: Vec<String>,
+    /// Reshape every scenario: smoke, load, stress, spike, soak or one of the plan's `profiles:`.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+}
+
+impl LoadArgs {
+    /// The overrides these flags ask for.
+    pub fn overrides(&self) -> Result<throng_plan::Overrides, String> {
+        let duration = match &self.duration {
+            Some(d) => {
+                Some(throng_plan::parse_duration(d).map_err(|e| format!("--duration `{d}`: {e}"))?)
+            }
+            None => None,
+        };
+        Ok(throng_plan::Overrides {
+            vus: self.vus,
+            duration,
+            iterations: self.iterations,
+            rate: self.rate,
+            scenarios: self.scenarios.clone(),
+            profile: self.profile.clone(),
+        })
+    }
+}
+
 /// Output flags shared by `run` and `demo`.
 #[derive(Args, Debug, Clone, Default)]
 pub struct OutputArgs {
@@ -311,6 +354,8 @@ pub struct RunArgs {
     pub base_url: Option<String>,
     #[command(flatten)]
     pub env: EnvArgs,
+    #[command(flatten)]
+    pub load: LoadArgs,
     #[command(flatten)]
     pub out: OutputArgs,
     #[command(flatten)]
@@ -411,6 +456,10 @@ fn resolve_plan(args: &RunArgs, input: PlanInput<'_>) -> Result<Plan, String> {
         }
         check_url("--base-url", b).map_err(|e| format!("error: {e}"))?;
         plan.base_url = Some(b.trim_end_matches('/').to_string());
+    }
+    let o = args.load.overrides().map_err(|e| format!("error: {e}"))?;
+    if !o.is_empty() {
+        throng_plan::apply_overrides(&mut plan, &o).map_err(|e| format!("error: {e}"))?;
     }
     Ok(plan)
 }
@@ -582,6 +631,7 @@ pub async fn demo(args: DemoArgs) -> i32 {
         plan: Path::new("examples/demo.yaml").to_path_buf(),
         base_url: Some(server.url()),
         env: EnvArgs::default(),
+        load: LoadArgs::default(),
         out: OutputArgs {
             summary_export: Some(dir.join("summary.json")),
             results: Some(dir.join("results.json")),

@@ -51,7 +51,7 @@ fn main() {
 
 async fn dispatch(cli: Cli) -> i32 {
     match cli.command {
-        Command::Run(args) => cli::run_plan(args, None).await,
+        Command::Run(args) => cli::run_plan(*args, None).await,
         Command::Validate(args) => validate(&args.plan, &args.env),
         Command::ServeDemo(args) => cli::serve_demo(args).await,
         Command::Demo(args) => cli::demo(args).await,

@@ -3,7 +3,7 @@
 use crate::cli::{EnvArgs, OutputArgs, ProgressArgs, RunArgs};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
-use throng_plan::raw::{Json, RawPlan, RawScenario, RawStage, RawStep, S};
+use throng_plan::raw::{Json, RawNum, RawPlan, RawScenario, RawStage, RawStep, S};
 use throng_plan::Origins;
 use throng_run::ExitCode;
 
@@ -258,17 +258,17 @@ pub fn plan(a: &QuickArgs) -> Result<(RawPlan, Origins), String> {
     let mut sc = match (&a.ramp, a.rate) {
         (Some(r), Some(_)) => {
             let mut sc = RawScenario::new(o.tag("-q", "ramping-arrival-rate".into()));
-            sc.start_rate = Some(o.tag("-q", 0.0));
+            sc.start_rate = Some(o.tag("-q", RawNum::from(0.0)));
             sc.time_unit = tag(&mut o, "-q", "1s");
-            sc.pre_allocated_vus = Some(o.tag("-c", c));
-            sc.max_vus = Some(o.tag("--max-vus", max_vus));
+            sc.pre_allocated_vus = Some(o.tag("-c", RawNum::from(c)));
+            sc.max_vus = Some(o.tag("--max-vus", RawNum::from(max_vus)));
             sc.when_busy = tag(&mut o, "-q", "queue");
             sc.stages = Some(ramp(&mut o, r, false)?);
             sc
         }
         (Some(r), None) => {
             let mut sc = RawScenario::new(o.tag("--ramp", "ramping-vus".into()));
-            sc.start_vus = Some(o.tag("--ramp", 0));
+            sc.start_vus = Some(o.tag("--ramp", RawNum::from(0u64)));
             sc.stages = Some(ramp(&mut o, r, true)?);
             sc
         }
@@ -285,26 +285,26 @@ pub fn plan(a: &QuickArgs) -> Result<(RawPlan, Origins), String> {
                 (None, None) => ("-q", "10s".into()),
             };
             let mut sc = RawScenario::new(o.tag("-q", "constant-arrival-rate".into()));
-            sc.rate = Some(o.tag("-q", rate));
+            sc.rate = Some(o.tag("-q", RawNum::from(rate)));
             sc.time_unit = tag(&mut o, "-q", "1s");
             sc.duration = tag(&mut o, flag, &duration);
-            sc.pre_allocated_vus = Some(o.tag("-c", c));
-            sc.max_vus = Some(o.tag("--max-vus", max_vus));
+            sc.pre_allocated_vus = Some(o.tag("-c", RawNum::from(c)));
+            sc.max_vus = Some(o.tag("--max-vus", RawNum::from(max_vus)));
             sc.when_busy = tag(&mut o, "-q", "queue");
             sc
         }
         (None, None) => match &a.duration {
             Some(z) => {
                 let mut sc = RawScenario::new(o.tag("-z", "constant-vus".into()));
-                sc.vus = Some(o.tag("-c", c));
+                sc.vus = Some(o.tag("-c", RawNum::from(c)));
                 sc.duration = tag(&mut o, "-z", z);
                 sc
             }
             None => {
                 let n = n.unwrap_or(200).max(1);
                 let mut sc = RawScenario::new(o.tag("-n", "shared-iterations".into()));
-                sc.vus = Some(o.tag("-c", c.min(n)));
-                sc.iterations = Some(o.tag("-n", n));
+                sc.vus = Some(o.tag("-c", RawNum::from(c.min(n))));
+                sc.iterations = Some(o.tag("-n", RawNum::from(n)));
                 sc.max_duration = tag(&mut o, "-n", "24h");
                 sc
             }
@@ -342,7 +342,7 @@ fn ramp(o: &mut Origins, spec: &str, vus: bool) -> Result<S<Vec<RawStage>>, Stri
         .into_iter()
         .map(|(target, d)| RawStage {
             duration: o.tag(&flag, d),
-            target: o.tag(&flag, target),
+            target: o.tag(&flag, RawNum::from(target)),
         })
         .collect();
     Ok(o.tag(&flag, stages))
@@ -438,6 +438,7 @@ pub async fn run(a: QuickArgs) -> i32 {
         plan: PathBuf::from("quick.yaml"),
         base_url: None,
         env: a.env.clone(),
+        load: crate::cli::LoadArgs::default(),
         out: a.out.clone(),
         progress: a.progress.clone(),
     };

@@ -50,6 +50,7 @@ async fn examples_run_and_counts_match_the_demo_target() {
         ("ingest-baseline.yaml", 0),
         ("executors.yaml", 0),
         ("custom-metrics.yaml", 0),
+        ("load-models.yaml", 0),
         ("impossible-threshold.yaml", 99),
     ] {
         let server = DemoServer::start(([127, 0, 0, 1], 0).into(), DemoConfig::default())
@@ -651,4 +652,45 @@ fn vu_counts_are_checked_against_the_ceiling_and_ulimit() {
         "error: -c 1000 needs about 1,020 open files (one connection per VU) but the open-file limit is 256: raise it (`ulimit -n 1020`) or lower -c"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue 19: `run`'s load flags reshape the plan (`--scenario`, `--rate`, `--duration`,
+/// `--profile`), and a profile or scenario that does not exist is exit 104 with the list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_flags_reshape_the_run_and_bad_names_are_104() {
+    let dir = tmp("load-flags");
+    let server = DemoServer::start(([127, 0, 0, 1], 0).into(), DemoConfig::default())
+        .await
+        .expect("demo");
+    let url = server.url();
+    let export = dir.join("summary.json");
+    let export2 = export.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        throng()
+            .args(["run", "examples/load-models.yaml", "--base-url", &url])
+            .args(["--scenario", "api", "--rate", "10", "--duration", "2s"])
+            .args(["--no-color", "--quiet", "--summary-export"])
+            .arg(&export2)
+            .output()
+            .expect("runs")
+    })
+    .await
+    .expect("join");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v = json(&export);
+    // only `api`, at 10/s for 2 s
+    assert_eq!(server.requests(), 20, "{}", text(&out));
+    assert_eq!(v["metrics"]["http_reqs"]["count"], 20.0);
+    assert_eq!(server.requests_for("/api/v1/ingest"), 20);
+    server.stop().await;
+
+    let e = fails_104(&["run", "examples/load-models.yaml", "--profile", "hammer"]);
+    assert!(
+        e.contains("known: smoke, load, stress, spike, soak, nightly"),
+        "{e}"
+    );
+    let e = fails_104(&["run", "examples/load-models.yaml", "--scenario", "nope"]);
+    assert!(e.contains("its scenarios: api, browsers, monitors"), "{e}");
+    let e = fails_104(&["run", "examples/load-models.yaml", "--duration", "soon"]);
+    assert!(e.starts_with("error: --duration `soon`"), "{e}");
 }

@@ -1,19 +1,25 @@
 //! A scenario's executor: the YAML options mapped onto [`throng_engine::Executor`]. Which
 //! executors exist and which options each accepts come from the engine
 //! ([`throng_engine::executor_options`]); here they are checked and converted.
+use super::options::{resolve, Opts, Stages};
 use super::{lc, Cx};
 use crate::limits::{check_rate, check_vus};
 use crate::model::{Executor, Stage, WhenBusy};
-use crate::raw::{RawScenario, RawStage, S};
+use crate::raw::{RawScenario, S};
 use std::time::Duration;
 
-/// The scenario's executor, or `None` (with errors given) when its options do not fit.
-pub(super) fn compile_executor(cx: &mut Cx<'_>, r: &RawScenario) -> Option<Executor> {
-    let ex = r.executor.value.as_str();
+/// The scenario's executor named `exec`, or `None` (with errors given) when its options do
+/// not fit. Options may be `{{env.NAME}}` templates ([`super::options`]).
+pub(super) fn compile_executor(
+    cx: &mut Cx<'_>,
+    r: &RawScenario,
+    exec: &S<String>,
+) -> Option<Executor> {
+    let ex = exec.value.as_str();
     // which options each executor accepts (k6 rejects the others)
     let Some(allowed) = throng_engine::executor_options(ex) else {
         cx.err(
-            &r.executor,
+            exec,
             format!(
                 "unknown executor `{ex}`: expected one of {}",
                 throng_engine::EXECUTOR_NAMES.join(", ")
@@ -34,6 +40,7 @@ pub(super) fn compile_executor(cx: &mut Cx<'_>, r: &RawScenario) -> Option<Execu
         ("timeUnit", r.time_unit.as_ref().map(lc)),
         ("preAllocatedVUs", r.pre_allocated_vus.as_ref().map(lc)),
     ];
+    let o: Opts = resolve(cx, r);
     let mut bad = false;
     let extra = [
         ("maxVUs", r.max_vus.as_ref().map(lc)),
@@ -54,7 +61,11 @@ pub(super) fn compile_executor(cx: &mut Cx<'_>, r: &RawScenario) -> Option<Execu
             }
         }
     }
-    let at_exec = lc(&r.executor);
+    if o.bad {
+        // the unresolved options have their errors; a "needs X" on top would mislead
+        return None;
+    }
+    let at_exec = lc(exec);
     let positive =
         |cx: &mut Cx<'_>, v: &Option<S<u64>>, what: &str, default: Option<u64>| -> Option<u64> {
             match v {
@@ -101,13 +112,13 @@ pub(super) fn compile_executor(cx: &mut Cx<'_>, r: &RawScenario) -> Option<Execu
     };
     let out = match ex {
         "shared-iterations" | "per-vu-iterations" => {
-            let vus = positive(cx, &r.vus, "vus", Some(1));
-            let iterations = positive(cx, &r.iterations, "iterations", Some(1));
-            let max_duration = cx.opt_dur(&r.max_duration, "maxDuration", Duration::from_secs(600));
+            let vus = positive(cx, &o.vus, "vus", Some(1));
+            let iterations = positive(cx, &o.iterations, "iterations", Some(1));
+            let max_duration = cx.opt_dur(&o.max_duration, "maxDuration", Duration::from_secs(600));
             let (vus, iterations) = (vus?, iterations?);
             if ex == "shared-iterations" {
                 if iterations < vus {
-                    if let Some(v) = &r.vus {
+                    if let Some(v) = &o.vus {
                         cx.err(
                             v,
                             format!("shared-iterations: {vus} vus is more than the {iterations} iterations to share"),
@@ -128,8 +139,8 @@ pub(super) fn compile_executor(cx: &mut Cx<'_>, r: &RawScenario) -> Option<Execu
             }
         }
         "constant-vus" => {
-            let vus = positive(cx, &r.vus, "vus", Some(1));
-            let duration = required_dur(cx, &r.duration, "duration");
+            let vus = positive(cx, &o.vus, "vus", Some(1));
+            let duration = required_dur(cx, &o.duration, "duration");
             Executor::ConstantVus {
                 vus: vus?,
                 duration: duration?,
@@ -137,17 +148,17 @@ pub(super) fn compile_executor(cx: &mut Cx<'_>, r: &RawScenario) -> Option<Execu
         }
         "ramping-vus" => {
             let open_files = cx.open_files;
-            let stages = compile_stages(cx, &r.stages, at_exec, ex, &|t| {
+            let stages = compile_stages(cx, &o.stages, at_exec, ex, &|t| {
                 check_vus("stage target", t.ceil() as u64, open_files)
             });
-            let start_vus = r.start_vus.as_ref().map(|v| v.value).unwrap_or(1);
-            if let Some(v) = &r.start_vus {
+            let start_vus = o.start_vus.as_ref().map(|v| v.value).unwrap_or(1);
+            if let Some(v) = &o.start_vus {
                 if let Err(e) = check_vus("startVUs", v.value, cx.open_files) {
                     cx.err(v, e);
                 }
             }
             let graceful_ramp_down = cx.opt_dur(
-                &r.graceful_ramp_down,
+                &o.graceful_ramp_down,
                 "gracefulRampDown",
                 Duration::from_secs(30),
             );
@@ -158,13 +169,13 @@ pub(super) fn compile_executor(cx: &mut Cx<'_>, r: &RawScenario) -> Option<Execu
             }
         }
         "constant-arrival-rate" | "ramping-arrival-rate" => {
-            let time_unit = cx.opt_dur(&r.time_unit, "timeUnit", Duration::from_secs(1));
+            let time_unit = cx.opt_dur(&o.time_unit, "timeUnit", Duration::from_secs(1));
             if time_unit.is_zero() {
-                if let Some(t) = &r.time_unit {
+                if let Some(t) = &o.time_unit {
                     cx.err(t, "timeUnit must be longer than 0s");
                 }
             }
-            let pre = positive(cx, &r.pre_allocated_vus, "preAllocatedVUs", None);
+            let pre = positive(cx, &o.pre_allocated_vus, "preAllocatedVUs", None);
             let when_busy = match r.when_busy.as_ref().map(|w| w.value.as_str()) {
                 None | Some("drop") => WhenBusy::Drop,
                 Some("queue") => WhenBusy::Queue,
@@ -175,7 +186,7 @@ pub(super) fn compile_executor(cx: &mut Cx<'_>, r: &RawScenario) -> Option<Execu
                     WhenBusy::Drop
                 }
             };
-            let max_vus = match (&r.max_vus, pre) {
+            let max_vus = match (&o.max_vus, pre) {
                 (Some(m), Some(p)) if m.value < p => {
                     cx.err(
                         m,
@@ -194,7 +205,7 @@ pub(super) fn compile_executor(cx: &mut Cx<'_>, r: &RawScenario) -> Option<Execu
             };
             let unit_s = time_unit.as_secs_f64();
             if ex == "constant-arrival-rate" {
-                let rate = match &r.rate {
+                let rate = match &o.rate {
                     Some(v) if v.value > 0.0 && v.value.is_finite() => {
                         match check_rate("rate", v.value, unit_s) {
                             Ok(()) => Some(v.value),
@@ -213,7 +224,7 @@ pub(super) fn compile_executor(cx: &mut Cx<'_>, r: &RawScenario) -> Option<Execu
                         None
                     }
                 };
-                let duration = required_dur(cx, &r.duration, "duration");
+                let duration = required_dur(cx, &o.duration, "duration");
                 Executor::ConstantArrivalRate {
                     rate: rate?,
                     time_unit,
@@ -223,10 +234,10 @@ pub(super) fn compile_executor(cx: &mut Cx<'_>, r: &RawScenario) -> Option<Execu
                     when_busy,
                 }
             } else {
-                let stages = compile_stages(cx, &r.stages, at_exec, ex, &|t| {
+                let stages = compile_stages(cx, &o.stages, at_exec, ex, &|t| {
                     check_rate("stage target", t, unit_s)
                 });
-                let start_rate = match &r.start_rate {
+                let start_rate = match &o.start_rate {
                     Some(v) if v.value < 0.0 || !v.value.is_finite() => {
                         cx.err(v, "startRate must be 0 or more");
                         0.0
@@ -258,7 +269,7 @@ pub(super) fn compile_executor(cx: &mut Cx<'_>, r: &RawScenario) -> Option<Execu
 /// `stages:` of a ramping executor; `check_target` bounds each target (VUs or a rate).
 fn compile_stages(
     cx: &mut Cx<'_>,
-    stages: &Option<S<Vec<RawStage>>>,
+    stages: &Option<Stages>,
     at_exec: (usize, usize),
     ex: &str,
     check_target: &dyn Fn(f64) -> Result<(), String>,
@@ -279,19 +290,19 @@ fn compile_stages(
     }
     let mut out = Vec::new();
     let mut ok = true;
-    for s in &st.value {
-        let d = cx.dur(&s.duration, "stage duration");
-        if s.target.value < 0.0 || !s.target.value.is_finite() {
-            cx.err(&s.target, "stage target must be 0 or more");
+    for (duration, target) in &st.value {
+        let d = cx.dur(duration, "stage duration");
+        if target.value < 0.0 || !target.value.is_finite() {
+            cx.err(target, "stage target must be 0 or more");
             ok = false;
-        } else if let Err(e) = check_target(s.target.value) {
-            cx.err(&s.target, e);
+        } else if let Err(e) = check_target(target.value) {
+            cx.err(target, e);
             ok = false;
         }
         match d {
             Some(d) => out.push(Stage {
                 duration: d,
-                target: s.target.value,
+                target: target.value,
             }),
             None => ok = false,
         }

@@ -12,20 +12,12 @@ use throng_metrics::MetricKind;
 /// status and duration (ms). Every VU keeps this many slots after its variables.
 pub const RESPONSE_VARS: [&str; 2] = ["status", "duration"];
 
-/// Whether `n` is a metric name: letters, digits and `_`, not starting with a digit.
-pub(super) fn is_metric_name(n: &str) -> bool {
-    n.chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
 /// Declares every metric of `metrics:`.
 pub(super) fn compile_metrics(cx: &mut Cx<'_>, raw: &BTreeMap<String, S<Json>>) {
     for (name, spec) in raw {
         let at = cx.src.find_from(1, 1, &format!("{name}:"));
         let at = if at == (1, 1) { lc(spec) } else { at };
-        if !is_metric_name(name) {
+        if !super::is_ident(name) {
             cx.err_at(
                 at,
                 format!("metrics: `{name}` is not a metric name (letters, digits and _, not starting with a digit)"),

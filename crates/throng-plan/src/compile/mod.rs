@@ -12,7 +12,9 @@ mod extract;
 mod files;
 mod http;
 mod lifecycle;
+mod locust;
 mod metrics;
+mod options;
 mod poll;
 mod request;
 mod scenario;
@@ -71,6 +73,14 @@ struct Cx<'a> {
     secrets: Vec<String>,
 }
 
+/// Whether `n` is a name: letters, digits and `_`, not starting with a digit.
+fn is_ident(n: &str) -> bool {
+    n.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// Line and column of a spanned value.
 fn lc<T>(s: &S<T>) -> (usize, usize) {
     (s.referenced.line() as usize, s.referenced.column() as usize)
@@ -100,7 +110,7 @@ impl Cx<'_> {
     /// (with an error) when the name is not a metric name or is a built-in metric.
     fn define_trend(&mut self, name: &S<String>) -> Option<String> {
         let n = name.value.as_str();
-        if !metrics::is_metric_name(n) {
+        if !is_ident(n) {
             self.err(
                 name,
                 format!("trend: `{n}` is not a metric name (letters, digits and _, not starting with a digit)"),
@@ -242,11 +252,13 @@ fn compile(
     }
     let has_base_url = base_url.is_some();
     let setup_vars = lifecycle::setup_vars(raw.setup.as_ref());
+    let weighted = locust::weighted_executors(&mut cx, raw);
     let shared = scenario::Shared {
         http: &http,
         has_base_url,
         setup_vars: &setup_vars,
         vu_init: raw.vu_init.as_ref(),
+        weighted: &weighted,
     };
     let mut scenarios = Vec::new();
     for (name, s) in &raw.scenarios {
@@ -286,6 +298,7 @@ fn compile(
     };
 
     let thresholds = threshold::compile_thresholds(&mut cx, &raw.thresholds);
+    let profiles = compile_profiles(&mut cx, raw);
 
     if !cx.errors.is_empty() {
         let mut errs = cx.errors;
@@ -316,5 +329,45 @@ fn compile(
         base_dir: cx.base_dir,
         seed: opts.seed,
         secrets: cx.secrets,
+        profiles,
     })
+}
+
+/// `profiles:`: each a scenario's executor options without a flow.
+fn compile_profiles(cx: &mut Cx<'_>, raw: &RawPlan) -> Vec<(String, crate::model::Executor)> {
+    let mut out = Vec::new();
+    for (name, p) in &raw.profiles {
+        if crate::overrides::BUILTIN_PROFILES.contains(&name.as_str()) {
+            cx.err(
+                p,
+                format!("profile `{name}` is built in: give the plan's own profile another name"),
+            );
+            continue;
+        }
+        let r = &p.value;
+        let stray = [
+            r.flow.as_ref().map(lc),
+            r.vu_init.as_ref().map(lc),
+            r.weight.as_ref().map(lc),
+            r.wait.as_ref().map(lc),
+            r.wait_constant_throughput.as_ref().map(lc),
+            r.start_time.as_ref().map(lc),
+            r.graceful_stop.as_ref().map(lc),
+        ];
+        if let Some(at) = stray.into_iter().flatten().next() {
+            cx.err_at(
+                at,
+                format!("profile `{name}` takes only an executor and its options (the scenarios keep their flows, times and pacing)"),
+            );
+            continue;
+        }
+        let Some(e) = &r.executor else {
+            cx.err(p, format!("profile `{name}` needs an `executor:`"));
+            continue;
+        };
+        if let Some(ex) = executor::compile_executor(cx, r, e) {
+            out.push((name.clone(), ex));
+        }
+    }
+    out
 }

@@ -38,6 +38,8 @@ pub(super) struct Shared<'a> {
     pub has_base_url: bool,
     pub setup_vars: &'a [String],
     pub vu_init: Option<&'a S<Vec<S<RawStep>>>>,
+    /// The executors of weighted (Locust) scenarios, by name.
+    pub weighted: &'a std::collections::BTreeMap<String, crate::model::Executor>,
 }
 
 pub(super) fn compile_scenario(
@@ -48,9 +50,48 @@ pub(super) fn compile_scenario(
 ) -> Option<Scenario> {
     let r = &s.value;
     let http = shared.http;
-    let executor = compile_executor(cx, r);
-    let start_time = cx.opt_dur(&r.start_time, "startTime", Duration::ZERO);
-    let graceful_stop = cx.opt_dur(&r.graceful_stop, "gracefulStop", Duration::from_secs(30));
+    let executor = match (&r.executor, &r.weight) {
+        (Some(e), None) => compile_executor(cx, r, e),
+        // a weighted scenario's executor comes from `locust:` (errors given there)
+        (_, Some(_)) => shared.weighted.get(name).cloned(),
+        (None, None) => {
+            cx.err(
+                s,
+                format!("scenario `{name}` needs an `executor:` (or a `weight:` to take users from `locust:`)"),
+            );
+            None
+        }
+    };
+    if r.weight.is_some() {
+        let opts = [
+            r.vus.as_ref().map(super::lc),
+            r.iterations.as_ref().map(super::lc),
+            r.duration.as_ref().map(super::lc),
+            r.stages.as_ref().map(super::lc),
+            r.rate.as_ref().map(super::lc),
+            r.pre_allocated_vus.as_ref().map(super::lc),
+        ];
+        if let Some(at) = opts.into_iter().flatten().next() {
+            cx.err_at(
+                at,
+                "a weighted scenario takes its load from `locust:` (users, spawn_rate, run_time), not executor options",
+            );
+        }
+    }
+    let pacing = super::locust::pacing(cx, r, executor.as_ref());
+    let time = |cx: &mut Cx<'_>, v: &Option<S<String>>, what: &str, d: Duration| match v {
+        Some(v) => super::options::expand(cx, v, what)
+            .and_then(|v| cx.dur(&v, what))
+            .unwrap_or(d),
+        None => d,
+    };
+    let start_time = time(cx, &r.start_time, "startTime", Duration::ZERO);
+    let graceful_stop = time(
+        cx,
+        &r.graceful_stop,
+        "gracefulStop",
+        Duration::from_secs(30),
+    );
     // setup.* values, then the VU's own (vu.*), then the iteration's
     let mut vars = shared.setup_vars.to_vec();
     let vu_init_raw = r.vu_init.as_ref().or(shared.vu_init);
@@ -111,6 +152,7 @@ pub(super) fn compile_scenario(
         data_used,
         vu_init,
         persistent_vars,
+        pacing,
     })
 }
 
