@@ -135,6 +135,30 @@ pub(super) fn compile_executor(cx: &mut Cx<'_>, r: &RawScenario) -> Option<Execu
                 duration: duration?,
             }
         }
+        "externally-controlled" => {
+            let vus = positive(cx, &r.vus, "vus", Some(1));
+            // zero (the default): until the run is stopped
+            let duration = cx.opt_dur(&r.duration, "duration", Duration::ZERO);
+            let max_vus = match (&r.max_vus, vus) {
+                (Some(m), Some(v)) if m.value < v => {
+                    cx.err(m, format!("maxVUs ({}) is below vus ({v})", m.value));
+                    None
+                }
+                (Some(m), _) => match check_vus("maxVUs", m.value, cx.open_files) {
+                    Ok(()) => Some(m.value),
+                    Err(e) => {
+                        cx.err(m, e);
+                        None
+                    }
+                },
+                (None, v) => v,
+            };
+            Executor::ExternallyControlled {
+                vus: vus?,
+                max_vus: max_vus?,
+                duration,
+            }
+        }
         "ramping-vus" => {
             let open_files = cx.open_files;
             let stages = compile_stages(cx, &r.stages, at_exec, ex, &|t| {
