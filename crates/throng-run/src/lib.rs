@@ -3,6 +3,7 @@
 //! results, write every file and map the outcome to k6's exit codes.
 #![warn(missing_docs)]
 
+pub mod control;
 mod dash;
 mod exit;
 mod files;
@@ -12,8 +13,10 @@ mod raw;
 mod remote_write;
 pub mod servers;
 
+pub use control::ApiControl;
 pub use exit::ExitCode;
 pub use files::{check_url, write_reports, OutError, ReportFiles};
+pub use throng_engine::EngineControl;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -51,6 +54,9 @@ pub struct RunRequest {
     pub dashboard: Option<std::sync::Arc<throng_live::dashboard::Dashboard>>,
     /// A Prometheus `/metrics` endpoint to refresh every second.
     pub prometheus: Option<std::sync::Arc<throng_live::prometheus::PromEndpoint>>,
+    /// Pauses, resumes, scales and stops the run while it goes (the control API and the
+    /// dashboard hold a clone); `None`: the run makes its own, unreachable from outside.
+    pub control: Option<EngineControl>,
 }
 
 /// How a run ended.
@@ -156,7 +162,9 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     let started_at = jiff::Timestamp::now();
     let start = Instant::now();
     let engine_stop = CancellationToken::new();
-    let engine = Engine::new(reg.clone(), specs, engine_stop.clone());
+    let control = req.control.clone().unwrap_or_default();
+    let engine = Engine::new(reg.clone(), specs, engine_stop.clone()).with_control(control.clone());
+    let stop_requested = control.stop_requested();
     let active = engine.active_vus();
     let mut live_state = live::LiveState::new(&plan, engine.stats());
     let mut sink = req.live;
@@ -238,6 +246,7 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
                 if ticks % 2 == 0 && aborted_by.is_none() {
                     let elapsed = start.elapsed();
                     let verdicts = thresholds.evaluate(&snap, elapsed);
+                    control.set_tainted(!verdicts.iter().all(|v| v.ok));
                     last_verdicts = verdicts.clone();
                     if let Some(t) = thresholds.abort_reason(&verdicts, elapsed) {
                         aborted_by = Some(format!("{} '{}'", t.key, t.expr.source));
@@ -252,6 +261,11 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
                 }
             }
             _ = req.interrupt.cancelled(), if !interrupted => {
+                interrupted = true;
+                engine_stop.cancel();
+            }
+            // `PATCH /v1/status {"stopped": true}` (k6's stop): ends as an interrupt does
+            _ = stop_requested.cancelled(), if !interrupted => {
                 interrupted = true;
                 engine_stop.cancel();
             }

@@ -50,6 +50,7 @@ pub async fn run_with_files(
         command: None,
         dashboard: None,
         prometheus: None,
+        control: None,
     })
     .await
     .expect("run starts")

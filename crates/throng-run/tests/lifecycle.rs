@@ -105,6 +105,7 @@ scenarios:
         command: None,
         dashboard: None,
         prometheus: None,
+        control: None,
     })
     .await
     .expect_err("setup fails");

@@ -33,6 +33,14 @@ pub enum Command {
     Quick(Box<crate::quick::QuickArgs>),
     /// Write reports from a saved `--results` file, without rerunning.
     Report(ReportArgs),
+    /// Pause a running throng (`run --address`): VUs finish their iteration and wait.
+    Pause(crate::control::ControlArgs),
+    /// Resume a paused throng.
+    Resume(crate::control::ControlArgs),
+    /// Change the VU count of a running throng's externally-controlled scenario.
+    Scale(crate::control::ScaleArgs),
+    /// Show a running throng's status (paused, VUs, ...).
+    Status(crate::control::ControlArgs),
 }
 
 #[derive(Args, Debug)]
@@ -167,6 +175,10 @@ pub struct ProgressArgs {
     /// Serve throng's metrics for Prometheus to scrape at http://ADDR/metrics.
     #[arg(long, value_name = "ADDR")]
     pub prometheus: Option<SocketAddr>,
+    /// Serve the control API for `throng pause|resume|scale|status` (k6's REST API; default
+    /// address 127.0.0.1:6565). Off unless given.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = throng_live::control::DEFAULT_ADDRESS)]
+    pub address: Option<SocketAddr>,
 }
 
 impl OutputArgs {
@@ -408,6 +420,7 @@ pub async fn run_plan_then(
     let live = throng_run::servers::LiveArgs {
         dashboard: dash_addr,
         prometheus: args.progress.prometheus,
+        control: args.progress.address,
     };
     let servers = match throng_run::servers::start(&live, &mut |l| eprintln!("{l}")).await {
         Ok(s) => s,
@@ -416,6 +429,8 @@ pub async fn run_plan_then(
             return ExitCode::RuntimeError.code();
         }
     };
+    let control = throng_run::EngineControl::new();
+    servers.attach(&control);
     let dashboard = servers.dashboard;
     let req = RunRequest {
         plan,
@@ -428,7 +443,10 @@ pub async fn run_plan_then(
         command: Some(redacted_command_line()),
         dashboard: dashboard.clone(),
         prometheus: servers.prometheus,
+        control: Some(control),
     };
+    // the control API stays up until the run has ended
+    let _control_api = servers.control;
     let code = run_and_print(req, &args, extra).await;
     if let Some(d) = dashboard {
         if args.progress.dashboard_linger && !interrupt.is_cancelled() {

@@ -1,5 +1,6 @@
 //! The throng command line: parses flags into a run request and hands it to throng-run.
 mod cli;
+mod control;
 mod env;
 mod quick;
 mod signals;
@@ -43,6 +44,10 @@ async fn dispatch(cli: Cli) -> i32 {
         Command::Demo(args) => cli::demo(args).await,
         Command::Quick(args) => quick::run(*args).await,
         Command::Report(args) => cli::report(args),
+        Command::Pause(args) => control::pause(&args, true).await,
+        Command::Resume(args) => control::pause(&args, false).await,
+        Command::Scale(args) => control::scale(&args).await,
+        Command::Status(args) => control::send(&args, None).await,
     }
 }
 
