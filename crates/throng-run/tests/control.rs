@@ -41,20 +41,31 @@ async fn start(
     let control = EngineControl::new();
     s.attach(&control);
     let req = RunRequest {
-        plan: plan(yaml, base),
-        plan_file: "plan.yaml".into(),
-        files: ReportFiles::default(),
-        no_thresholds: false,
-        interrupt: CancellationToken::new(),
-        color: false,
-        live: None,
-        command: None,
-        dashboard: None,
-        prometheus: None,
         control: Some(control.clone()),
+        ..common::request(
+            plan(yaml, base),
+            CancellationToken::new(),
+            ReportFiles::default(),
+        )
     };
     let h = tokio::spawn(async move { run(req).await.expect("run starts") });
     (addr, control, h, s)
+}
+
+/// A patch that changes the VU count.
+fn vus(n: u64) -> StatusPatch {
+    StatusPatch {
+        vus: Some(n),
+        ..StatusPatch::default()
+    }
+}
+
+/// A patch that pauses or resumes.
+fn paused(p: bool) -> StatusPatch {
+    StatusPatch {
+        paused: Some(p),
+        ..StatusPatch::default()
+    }
 }
 
 /// Requests the server counts over `d`, per second.
@@ -88,11 +99,7 @@ async fn pause_resume_and_scale_change_what_the_server_sees() {
     assert!((30.0..=42.0).contains(&two), "2 VUs: {two:.1} req/s");
 
     // paused: iterations in flight finish, then the server sees nothing
-    let pause = StatusPatch {
-        paused: Some(true),
-        ..StatusPatch::default()
-    };
-    let s = client::patch(addr, pause).await.expect("pause");
+    let s = client::patch(addr, paused(true)).await.expect("pause");
     assert!(s.paused);
     tokio::time::sleep(Duration::from_millis(150)).await;
     let held = server.requests();
@@ -118,15 +125,7 @@ async fn pause_resume_and_scale_change_what_the_server_sees() {
     );
 
     // above maxVUs: refused, and nothing changes
-    let e = client::patch(
-        addr,
-        StatusPatch {
-            vus: Some(7),
-            ..StatusPatch::default()
-        },
-    )
-    .await
-    .expect_err("above maxVUs");
+    let e = client::patch(addr, vus(7)).await.expect_err("above maxVUs");
     assert!(e.to_string().contains("maxVUs (6)"), "{e}");
     assert_eq!(client::status(addr).await.expect("status").vus, 6);
 
@@ -159,31 +158,15 @@ async fn a_pause_holds_constant_vus_and_does_not_count_against_its_duration() {
 ";
     let (addr, _control, h, _servers) = start(yaml, &server.url()).await;
     tokio::time::sleep(Duration::from_millis(700)).await;
-    let pause = StatusPatch {
-        paused: Some(true),
-        ..StatusPatch::default()
-    };
-    client::patch(addr, pause).await.expect("pause");
+    client::patch(addr, paused(true)).await.expect("pause");
     tokio::time::sleep(Duration::from_millis(150)).await;
     let held = server.requests();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(server.requests(), held, "requests while paused");
     // scaling is for the externally-controlled executor only, as in k6
-    let e = client::patch(
-        addr,
-        StatusPatch {
-            vus: Some(5),
-            ..StatusPatch::default()
-        },
-    )
-    .await
-    .expect_err("not scalable");
+    let e = client::patch(addr, vus(5)).await.expect_err("not scalable");
     assert!(e.to_string().contains("externally-controlled"), "{e}");
-    let resume = StatusPatch {
-        paused: Some(false),
-        ..StatusPatch::default()
-    };
-    client::patch(addr, resume).await.expect("resume");
+    client::patch(addr, paused(false)).await.expect("resume");
     let out = h.await.expect("joins");
     assert_eq!(out.exit_code, ExitCode::Ok);
     // 2 s of load plus about 1.65 s paused
