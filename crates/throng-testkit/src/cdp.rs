@@ -161,7 +161,7 @@ impl Page {
             let mut data = vec![0u8; len];
             self.ws.read_exact(&mut data).expect("payload");
             match h[0] & 0x0f {
-                0 | 1 | 2 => {
+                0..=2 => {
                     msg.extend_from_slice(&data);
                     if h[0] & 0x80 != 0 {
                         return msg;

@@ -45,7 +45,7 @@ fn lock(p: &Shared) -> MutexGuard<'_, Idle> {
 }
 
 /// Runs iterations on one VU: the arrival it was given, then queued ones (until the
-/// scenario's `end`), then goes idle.
+/// scenario's `end`: its clock reaching its duration), then goes idle.
 async fn runner(
     ctx: Arc<ScenarioCtx>,
     shared: Shared,
@@ -53,8 +53,7 @@ async fn runner(
     mut vu: Box<dyn Vu>,
     mut iter: u64,
     mut due: Instant,
-    clock: Clock,
-    end: Duration,
+    end: (Clock, Duration),
 ) {
     ctx.vu_active(1);
     loop {
@@ -65,7 +64,7 @@ async fn runner(
         }
         let mut idle = lock(&shared);
         match idle.queue.pop_front() {
-            Some(next) if !hard.is_cancelled() && clock.elapsed() < end => due = next,
+            Some(next) if !hard.is_cancelled() && end.0.elapsed() < end.1 => due = next,
             Some(next) => {
                 idle.queue.push_front(next);
                 idle.pool.push((vu, iter, hard));
@@ -143,8 +142,7 @@ pub(crate) async fn run(
             vu,
             iter,
             due,
-            clock.clone(),
-            end,
+            (clock.clone(), end),
         ));
     }
     while running.join_next().await.is_some() {}
