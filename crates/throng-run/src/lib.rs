@@ -170,6 +170,14 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     let mut sink = req.live;
     let mut redraw = tokio::time::interval(Duration::from_millis(250));
     redraw.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    // raw samples are kept from the first iteration on
+    let mut raw_out = match &req.files.ndjson {
+        Some(p) => {
+            reg.enable_raw();
+            Some(raw::RawOutput::start(p)?)
+        }
+        None => None,
+    };
     let mut handle = tokio::spawn(engine.run());
     let timeline_stop = CancellationToken::new();
     let timeline_cut = CancellationToken::new();
@@ -192,13 +200,6 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         .as_deref()
         .and_then(|u| remote_write::RemoteWrite::new(u, req.files.k6_names, &run_id, "0"))
         .map(remote_write::Pusher::start);
-    let mut raw_out = match &req.files.ndjson {
-        Some(p) => {
-            reg.enable_raw();
-            Some(raw::RawOutput::start(p)?)
-        }
-        None => None,
-    };
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     tick.tick().await;
