@@ -60,11 +60,33 @@ pub enum ControlError {
     Ended,
 }
 
-/// The run-wide pause: accumulated paused time, and when the current pause began.
-#[derive(Default)]
+/// The run-wide pause, read without a lock (every VU's clock reads it): nanoseconds paused
+/// so far, and when the current pause began (nanoseconds after `epoch`, plus one; 0: not
+/// paused). Writers (pause, resume) hold `Inner::write`.
 struct PauseBook {
-    total: Duration,
-    since: Option<Instant>,
+    epoch: Instant,
+    total_ns: AtomicU64,
+    since_ns: AtomicU64,
+}
+
+impl PauseBook {
+    fn now_ns(&self) -> u64 {
+        self.epoch.elapsed().as_nanos() as u64 + 1
+    }
+
+    /// Paused time so far. A reader racing a resume may count the ending pause twice for
+    /// an instant (its clock then lags, never runs ahead): `resume` adds to the total before
+    /// it clears `since`.
+    fn paused(&self) -> Duration {
+        let since = self.since_ns.load(Ordering::SeqCst);
+        let total = self.total_ns.load(Ordering::SeqCst);
+        let current = if since == 0 {
+            0
+        } else {
+            self.now_ns().saturating_sub(since)
+        };
+        Duration::from_nanos(total + current)
+    }
 }
 
 /// A running `externally-controlled` scenario: its wanted VU count and its maxVUs.
@@ -75,7 +97,8 @@ struct External {
 
 struct Inner {
     paused: watch::Sender<bool>,
-    book: Mutex<PauseBook>,
+    book: PauseBook,
+    write: Mutex<()>,
     active: Arc<AtomicU64>,
     vus_max: AtomicU64,
     running: AtomicBool,
@@ -119,7 +142,12 @@ impl EngineControl {
         EngineControl {
             inner: Arc::new(Inner {
                 paused,
-                book: Mutex::new(PauseBook::default()),
+                book: PauseBook {
+                    epoch: Instant::now(),
+                    total_ns: AtomicU64::new(0),
+                    since_ns: AtomicU64::new(0),
+                },
+                write: Mutex::new(()),
                 active: Arc::new(AtomicU64::new(0)),
                 vus_max: AtomicU64::new(0),
                 running: AtomicBool::new(false),
@@ -149,18 +177,23 @@ impl EngineControl {
     /// Pauses the run (a no-op when paused): VUs finish their iteration and wait, no
     /// arrivals are issued, and the run's clock stops.
     pub fn pause(&self) {
-        let mut book = lock(&self.inner.book);
-        if book.since.is_none() {
-            book.since = Some(Instant::now());
+        let _w = lock(&self.inner.write);
+        let book = &self.inner.book;
+        if book.since_ns.load(Ordering::SeqCst) == 0 {
+            book.since_ns.store(book.now_ns(), Ordering::SeqCst);
             self.inner.paused.send_replace(true);
         }
     }
 
     /// Resumes a paused run (a no-op when running).
     pub fn resume(&self) {
-        let mut book = lock(&self.inner.book);
-        if let Some(since) = book.since.take() {
-            book.total += since.elapsed();
+        let _w = lock(&self.inner.write);
+        let book = &self.inner.book;
+        let since = book.since_ns.load(Ordering::SeqCst);
+        if since != 0 {
+            let ended = book.now_ns().saturating_sub(since);
+            book.total_ns.fetch_add(ended, Ordering::SeqCst);
+            book.since_ns.store(0, Ordering::SeqCst);
             self.inner.paused.send_replace(false);
         }
     }
@@ -172,8 +205,7 @@ impl EngineControl {
 
     /// Time spent paused so far (the current pause included).
     pub fn paused_for(&self) -> Duration {
-        let book = lock(&self.inner.book);
-        book.total + book.since.map(|s| s.elapsed()).unwrap_or_default()
+        self.inner.book.paused()
     }
 
     /// Changes the `externally-controlled` scenario's active VUs and/or its maxVUs (k6's
