@@ -98,6 +98,17 @@ pub enum Executor {
         /// How long.
         duration: Duration,
     },
+    /// `vus` looping VUs whose count changes while the run goes, through the run's
+    /// [`crate::EngineControl`] (`throng scale`, the control API, the dashboard), up to
+    /// `max_vus`.
+    ExternallyControlled {
+        /// VUs at the start.
+        vus: u64,
+        /// Most VUs (may be raised while the run goes).
+        max_vus: u64,
+        /// How long (running time; zero: until the run is stopped).
+        duration: Duration,
+    },
     /// The VU count follows stages.
     RampingVus {
         /// VUs at the start.
@@ -140,13 +151,14 @@ pub enum Executor {
 }
 
 /// The k6 names of the executors, in k6's documentation order.
-pub const EXECUTOR_NAMES: [&str; 6] = [
+pub const EXECUTOR_NAMES: [&str; 7] = [
     "shared-iterations",
     "per-vu-iterations",
     "constant-vus",
     "ramping-vus",
     "constant-arrival-rate",
     "ramping-arrival-rate",
+    "externally-controlled",
 ];
 
 /// Options every executor accepts besides its own.
@@ -158,6 +170,7 @@ pub fn executor_options(name: &str) -> Option<&'static [&'static str]> {
     Some(match name {
         "shared-iterations" | "per-vu-iterations" => &["vus", "iterations", "maxDuration"],
         "constant-vus" => &["vus", "duration"],
+        "externally-controlled" => &["vus", "maxVUs", "duration"],
         "ramping-vus" => &["stages", "startVUs", "gracefulRampDown"],
         "constant-arrival-rate" => &[
             "rate",
@@ -213,6 +226,7 @@ impl Executor {
             Executor::SharedIterations { .. } => "shared-iterations",
             Executor::PerVuIterations { .. } => "per-vu-iterations",
             Executor::ConstantVus { .. } => "constant-vus",
+            Executor::ExternallyControlled { .. } => "externally-controlled",
             Executor::RampingVus { .. } => "ramping-vus",
             Executor::ConstantArrivalRate { .. } => "constant-arrival-rate",
             Executor::RampingArrivalRate { .. } => "ramping-arrival-rate",
@@ -234,18 +248,20 @@ impl Executor {
                 .unwrap_or(0)
                 .max(*start_vus),
             Executor::ConstantArrivalRate { max_vus, .. }
-            | Executor::RampingArrivalRate { max_vus, .. } => *max_vus,
+            | Executor::RampingArrivalRate { max_vus, .. }
+            | Executor::ExternallyControlled { max_vus, .. } => *max_vus,
         }
     }
 
     /// How long the executor runs before its graceful stop (for iteration-based ones,
-    /// the `maxDuration`).
+    /// the `maxDuration`; zero for an `externally-controlled` one that runs until stopped).
     pub fn duration(&self) -> Duration {
         match self {
             Executor::SharedIterations { max_duration, .. }
             | Executor::PerVuIterations { max_duration, .. } => *max_duration,
             Executor::ConstantVus { duration, .. }
-            | Executor::ConstantArrivalRate { duration, .. } => *duration,
+            | Executor::ConstantArrivalRate { duration, .. }
+            | Executor::ExternallyControlled { duration, .. } => *duration,
             Executor::RampingVus { stages, .. } | Executor::RampingArrivalRate { stages, .. } => {
                 stages.iter().map(|s| s.duration).sum()
             }
@@ -293,6 +309,17 @@ impl Executor {
                     from: r,
                     to: r,
                     unit: "it/s",
+                }]
+            }
+            Executor::ExternallyControlled { vus, .. } => {
+                let v = *vus as f64;
+                vec![Phase {
+                    name: format!("externally-controlled {v} VUs"),
+                    start_s: start,
+                    end_s: start + self.duration().as_secs_f64(),
+                    from: v,
+                    to: v,
+                    unit: "VUs",
                 }]
             }
             // the others hold their VU count for their duration (iteration-based ones:
@@ -389,6 +416,21 @@ impl fmt::Display for Description<'_> {
                 "{vus} looping VUs for {} (gracefulStop: {gs})",
                 format_duration(*duration)
             ),
+            Executor::ExternallyControlled {
+                vus,
+                max_vus,
+                duration,
+            } => {
+                let time = if duration.is_zero() {
+                    "until stopped".to_string()
+                } else {
+                    format!("for {}", format_duration(*duration))
+                };
+                write!(
+                    f,
+                    "Up to {vus}/{max_vus} looping VUs {time}, controlled externally (gracefulStop: {gs})"
+                )
+            }
             Executor::RampingVus {
                 stages,
                 graceful_ramp_down,

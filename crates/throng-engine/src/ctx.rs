@@ -1,5 +1,6 @@
 //! State shared by a scenario's executor and its VUs, and running one iteration.
 use crate::config::Pacing;
+use crate::control::{Clock, EngineControl};
 use crate::workload::{IterInfo, IterOutcome, Vu, VuInit, Workload};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -7,20 +8,22 @@ use std::time::{Duration, Instant};
 use throng_metrics::{Builtin, Registry, TagSetId};
 use tokio_util::sync::CancellationToken;
 
-/// Engine-wide state: VU numbering and the active VU count.
+/// Engine-wide state: VU numbering, the active VU count and the live control.
 pub(crate) struct EngineShared {
     pub next_vu: AtomicU64,
     pub active: Arc<AtomicU64>,
+    pub control: EngineControl,
     registry: Registry,
     vus_metric: throng_metrics::MetricId,
 }
 
 impl EngineShared {
-    pub fn new(registry: Registry) -> Self {
+    pub fn new(registry: Registry, control: EngineControl) -> Self {
         let vus_metric = registry.builtin().vus;
         EngineShared {
             next_vu: AtomicU64::new(1),
-            active: Arc::new(AtomicU64::new(0)),
+            active: control.active(),
+            control,
             registry,
             vus_metric,
         }
@@ -139,6 +142,16 @@ impl ScenarioCtx {
         })
     }
 
+    /// A clock starting now that stops while the run is paused.
+    pub fn clock(&self) -> Clock {
+        self.shared.control.clock()
+    }
+
+    /// The run's live control.
+    pub fn control(&self) -> &EngineControl {
+        &self.shared.control
+    }
+
     /// Marks a VU active (`delta` = 1) or idle (-1) for the `vus` gauge.
     pub fn vu_active(&self, delta: i64) {
         self.shared.set_active(delta);
@@ -179,6 +192,14 @@ impl ScenarioCtx {
         intended_start: Option<Instant>,
         stop: &CancellationToken,
     ) -> bool {
+        if self.shared.control.is_paused() {
+            // the run is paused: wait before starting (not counted as interrupted)
+            tokio::select! {
+                biased;
+                _ = stop.cancelled() => return false,
+                _ = self.shared.control.wait_resumed() => {}
+            }
+        }
         if iter == 0 {
             if let Some(init) = vu.init() {
                 tokio::select! {
@@ -235,14 +256,15 @@ impl ScenarioCtx {
         }
     }
 
-    /// A token cancelled `graceful_stop` after `end` (or on abort): the hard stop.
-    pub fn hard_stop_after(&self, end: Instant) -> CancellationToken {
+    /// A token cancelled `graceful_stop` after `clock` reaches `end` (or on abort): the
+    /// hard stop. Paused time does not count towards `end`; the graceful stop is wall time.
+    pub fn hard_stop_after(&self, clock: &Clock, end: Duration) -> CancellationToken {
         let t = self.abort.child_token();
         let t2 = t.clone();
-        let at = end + self.graceful_stop;
+        let (clock, grace) = (clock.clone(), self.graceful_stop);
         tokio::spawn(async move {
             tokio::select! {
-                _ = tokio::time::sleep_until(at.into()) => t2.cancel(),
+                _ = async { clock.sleep_until(end).await; tokio::time::sleep(grace).await } => t2.cancel(),
                 _ = t2.cancelled() => {}
             }
         });

@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 mod config;
+mod control;
 mod ctx;
 pub mod executor;
 pub mod schedule;
@@ -15,6 +16,7 @@ pub use config::{
     executor_options, format_duration, Description, Executor, Pacing, Phase, Stage, WhenBusy,
     COMMON_OPTIONS, EXECUTOR_NAMES,
 };
+pub use control::{ControlError, ControlStatus, EngineControl};
 pub use ctx::{ScenarioStats, ScenarioStatsSnapshot};
 pub use workload::{IterFuture, IterInfo, IterOutcome, Vu, VuInit, Workload};
 
@@ -69,8 +71,10 @@ impl Engine {
         let max: u64 = scenarios.iter().map(|s| s.executor.max_vus()).sum();
         registry.set_gauge(b.vus_max, TagSetId(0), max as f64);
         registry.set_gauge(b.vus, TagSetId(0), 0.0);
+        let control = EngineControl::new();
+        control.attach(max, registry.clone(), b.vus_max);
         Engine {
-            shared: Arc::new(EngineShared::new(registry.clone())),
+            shared: Arc::new(EngineShared::new(registry.clone(), control)),
             registry,
             scenarios: scenarios
                 .into_iter()
@@ -78,6 +82,21 @@ impl Engine {
                 .collect(),
             abort,
         }
+    }
+
+    /// Controls this engine with `control` (made before the engine, so a control API can
+    /// be served before the run starts) instead of its own.
+    pub fn with_control(mut self, control: EngineControl) -> Self {
+        let b = self.registry.builtin().clone();
+        let max: u64 = self.scenarios.iter().map(|s| s.0.executor.max_vus()).sum();
+        control.attach(max, self.registry.clone(), b.vus_max);
+        self.shared = Arc::new(EngineShared::new(self.registry.clone(), control));
+        self
+    }
+
+    /// The handle that pauses, resumes and scales this engine while it runs.
+    pub fn control(&self) -> EngineControl {
+        self.shared.control.clone()
     }
 
     /// Currently active VUs (for progress and the per-second series).
@@ -96,6 +115,10 @@ impl Engine {
     /// Runs every scenario to its end (or until aborted).
     pub async fn run(self) -> EngineReport {
         let start = Instant::now();
+        let control = self.shared.control.clone();
+        control.set_running(true);
+        // startTime is running time too: a pause delays the scenarios still to start
+        let run_clock = control.clock();
         let mut handles = Vec::new();
         let mut stats = Vec::new();
         for (spec, st) in self.scenarios {
@@ -114,10 +137,11 @@ impl Engine {
             let exec = spec.executor;
             let start_time = spec.start_time;
             let abort = self.abort.clone();
+            let run_clock = run_clock.clone();
             handles.push(tokio::spawn(async move {
                 let st = ctx.stats.clone();
                 tokio::select! {
-                    _ = tokio::time::sleep(start_time) => {}
+                    _ = run_clock.sleep_until(start_time) => {}
                     _ = abort.cancelled() => {
                         st.finished.store(true, std::sync::atomic::Ordering::SeqCst);
                         return;
@@ -134,6 +158,7 @@ impl Engine {
         for h in handles {
             let _ = h.await;
         }
+        control.set_running(false);
         EngineReport {
             scenarios: stats
                 .iter()

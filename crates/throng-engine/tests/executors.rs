@@ -313,3 +313,85 @@ async fn queued_arrivals_stop_at_the_duration_and_count_as_dropped() {
     assert_eq!(count.load(Ordering::SeqCst), s.completed);
     assert_eq!(metric(&reg, "dropped_iterations"), s.dropped as f64);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn externally_controlled_scales_while_it_runs_and_stops_at_max_vus() {
+    let (e, count, _reg) = engine(
+        Executor::ExternallyControlled {
+            vus: 2,
+            max_vus: 6,
+            duration: Duration::from_millis(900),
+        },
+        10,
+    );
+    let ctl = e.control();
+    let active = e.active_vus();
+    let h = tokio::spawn(e.run());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(active.load(Ordering::SeqCst), 2);
+    let st = ctl.scale(Some(6), None).expect("within maxVUs");
+    assert_eq!(st.vus_max, 6);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(active.load(Ordering::SeqCst), 6);
+    let err = ctl.scale(Some(7), None).expect_err("above maxVUs");
+    assert!(err.to_string().contains("maxVUs (6)"), "{err}");
+    ctl.scale(Some(1), None).expect("down");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(active.load(Ordering::SeqCst), 1);
+    let r = h.await.expect("runs");
+    assert!(r.elapsed < Duration::from_millis(1500), "{:?}", r.elapsed);
+    assert!(count.load(Ordering::SeqCst) > 50);
+    assert!(ctl.status().stopped && !ctl.status().running);
+    assert_eq!(
+        ctl.scale(Some(2), None),
+        Err(throng_engine::ControlError::Ended)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pause_holds_every_executor_and_does_not_count_against_durations() {
+    for executor in [
+        Executor::ConstantVus {
+            vus: 3,
+            duration: Duration::from_millis(600),
+        },
+        Executor::ConstantArrivalRate {
+            rate: 100.0,
+            time_unit: Duration::from_secs(1),
+            duration: Duration::from_millis(600),
+            pre_allocated_vus: 5,
+            max_vus: 5,
+            when_busy: WhenBusy::Drop,
+        },
+    ] {
+        let name = executor.name();
+        let (e, count, reg) = engine(executor, 5);
+        let ctl = e.control();
+        let h = tokio::spawn(e.run());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        ctl.pause();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let held = count.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(count.load(Ordering::SeqCst), held, "{name}: paused");
+        assert!(ctl.status().paused);
+        ctl.resume();
+        let r = h.await.expect("runs");
+        // 600 ms of running time plus about 550 ms paused
+        assert!(
+            r.elapsed >= Duration::from_millis(1100),
+            "{name}: {:?}",
+            r.elapsed
+        );
+        assert!(
+            r.elapsed < Duration::from_millis(1600),
+            "{name}: {:?}",
+            r.elapsed
+        );
+        if name == "constant-arrival-rate" {
+            // nothing due during the pause was dropped: the schedule resumed where it stopped
+            assert_eq!(metric(&reg, "iterations"), 60.0, "{name}");
+            assert_eq!(metric(&reg, "dropped_iterations"), 0.0, "{name}");
+        }
+    }
+}

@@ -1,5 +1,7 @@
 //! The live web dashboard: throng serves its own page (HTML, CSS and JS written here, no
-//! CDN, no third-party library) and pushes a frame a second over server-sent events.
+//! CDN, no third-party library) and pushes a frame a second over server-sent events. It also
+//! serves the control API (`/v1/status`, [`crate::control`]) its pause/resume buttons and VU
+//! count input call.
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
@@ -155,6 +157,7 @@ struct Shared {
 /// A running dashboard.
 pub struct Dashboard {
     shared: Shared,
+    control: crate::control::ControlSlot,
     addr: SocketAddr,
     stop: CancellationToken,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -176,6 +179,7 @@ impl Dashboard {
         let addr = listener.local_addr()?;
         crate::warn_if_exposed("dashboard", addr);
         let (tx, _) = broadcast::channel(64);
+        let control = crate::control::slot();
         let shared = Shared {
             inner: Arc::new(Mutex::new(Inner::default())),
             tx,
@@ -184,7 +188,8 @@ impl Dashboard {
             .route("/", get(page))
             .route("/api/state", get(state))
             .route("/events", get(events))
-            .with_state(shared.clone());
+            .with_state(shared.clone())
+            .merge(crate::control::routes(control.clone()));
         let stop = CancellationToken::new();
         let s2 = stop.clone();
         let task = tokio::spawn(async move {
@@ -194,6 +199,7 @@ impl Dashboard {
         });
         Ok(Dashboard {
             shared,
+            control,
             addr,
             stop,
             task: Some(task),
@@ -208,6 +214,12 @@ impl Dashboard {
     /// The warning to show when it is reachable from other machines (not bound to loopback).
     pub fn exposure_warning(&self) -> Option<String> {
         crate::exposure_warning("dashboard", self.addr)
+    }
+
+    /// Lets the page's buttons control the run (pause, resume, VU count) through the same
+    /// `/v1/status` API as `throng pause|resume|scale` (see [`crate::control`]).
+    pub fn set_control(&self, c: std::sync::Arc<dyn crate::control::RunControl>) {
+        *self.control.lock().unwrap_or_else(|e| e.into_inner()) = Some(c);
     }
 
     /// Publishes a frame (about once a second).

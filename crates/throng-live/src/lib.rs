@@ -3,6 +3,7 @@
 //! a plain status line every few seconds when stderr is not a terminal (CI logs).
 #![warn(missing_docs)]
 
+pub mod control;
 pub mod dashboard;
 pub mod progress;
 pub mod prometheus;

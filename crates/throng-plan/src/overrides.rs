@@ -226,6 +226,10 @@ pub fn reshape(e: &Executor, o: &Overrides) -> Result<Executor, String> {
                 *pre_allocated_vus = n;
                 *max_vus = (*max_vus).max(n);
             }
+            ExternallyControlled { vus, max_vus, .. } => {
+                *vus = n;
+                *max_vus = (*max_vus).max(n);
+            }
         }
     }
     if let Some(d) = o.duration {
@@ -233,7 +237,9 @@ pub fn reshape(e: &Executor, o: &Overrides) -> Result<Executor, String> {
             SharedIterations { max_duration, .. } | PerVuIterations { max_duration, .. } => {
                 *max_duration = d
             }
-            ConstantVus { duration, .. } | ConstantArrivalRate { duration, .. } => *duration = d,
+            ConstantVus { duration, .. }
+            | ConstantArrivalRate { duration, .. }
+            | ExternallyControlled { duration, .. } => *duration = d,
             RampingVus { stages, .. } | RampingArrivalRate { stages, .. } => {
                 *stages = scale_durations(stages, d)
             }

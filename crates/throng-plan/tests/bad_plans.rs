@@ -21,6 +21,8 @@ fn cases() -> Vec<(String, usize, &'static str)> {
         (s("    executor: constant-vus\n    duration: 1s\n    rate: 5\n    flow: [ {get: /} ]\n"), 6, "does not apply to executor constant-vus"),
         (s("    executor: constant-arrival-rate\n    rate: 10\n    duration: 1s\n    flow: [ {get: /} ]\n"), 4, "needs `preAllocatedVUs`"),
         (s("    executor: constant-arrival-rate\n    rate: 10\n    duration: 1s\n    preAllocatedVUs: 5\n    maxVUs: 2\n    flow: [ {get: /} ]\n"), 8, "below preAllocatedVUs"),
+        (s("    executor: externally-controlled\n    vus: 5\n    maxVUs: 2\n    flow: [ {get: /} ]\n"), 6, "maxVUs (2) is below vus (5)"),
+        (s("    executor: externally-controlled\n    rate: 5\n    flow: [ {get: /} ]\n"), 5, "does not apply to executor externally-controlled"),
         (s("    executor: ramping-vus\n    flow: [ {get: /} ]\n"), 4, "needs `stages`"),
         (s("    executor: ramping-vus\n    stages: [ {duration: 1s, target: -1} ]\n    flow: [ {get: /} ]\n"), 5, "0 or more"),
         (s("    executor: ramping-vus\n    stages: [ {duration: 1s, taget: 1} ]\n    flow: [ {get: /} ]\n"), 5, "unknown field `taget`"),

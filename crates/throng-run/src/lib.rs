@@ -3,6 +3,7 @@
 //! results, write every file and map the outcome to k6's exit codes.
 #![warn(missing_docs)]
 
+pub mod control;
 mod dash;
 mod exit;
 mod files;
@@ -12,8 +13,10 @@ mod raw;
 mod remote_write;
 pub mod servers;
 
+pub use control::ApiControl;
 pub use exit::ExitCode;
 pub use files::{check_url, write_reports, OutError, ReportFiles};
+pub use throng_engine::EngineControl;
 pub use throng_flow::HttpDebugMode;
 
 use std::sync::atomic::Ordering;
@@ -54,6 +57,9 @@ pub struct RunRequest {
     pub prometheus: Option<std::sync::Arc<throng_live::prometheus::PromEndpoint>>,
     /// Print every request and response to stderr (`--http-debug[=full]`).
     pub http_debug: Option<HttpDebugMode>,
+    /// Pauses, resumes, scales and stops the run while it goes (the control API and the
+    /// dashboard hold a clone); `None`: the run makes its own, unreachable from outside.
+    pub control: Option<EngineControl>,
 }
 
 /// How a run ended.
@@ -190,7 +196,9 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     let started_at = jiff::Timestamp::now();
     let start = Instant::now();
     let engine_stop = CancellationToken::new();
-    let engine = Engine::new(reg.clone(), specs, engine_stop.clone());
+    let control = req.control.clone().unwrap_or_default();
+    let engine = Engine::new(reg.clone(), specs, engine_stop.clone()).with_control(control.clone());
+    let stop_requested = control.stop_requested();
     // per second: the VUs alive at the tick, but for arrival-rate scenarios (whose VUs are
     // busy only while an iteration runs) the most busy at once during the second
     let vu_counters: Vec<(bool, Arc<throng_engine::ScenarioStats>)> = plan
@@ -289,6 +297,7 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
                 if ticks % 2 == 0 && aborted_by.is_none() {
                     let elapsed = start.elapsed();
                     let verdicts = thresholds.evaluate(&snap, elapsed);
+                    control.set_tainted(!verdicts.iter().all(|v| v.ok));
                     last_verdicts = verdicts.clone();
                     if let Some(t) = thresholds.abort_reason(&verdicts, elapsed) {
                         aborted_by = Some(format!("{} '{}'", t.key, t.expr.source));
@@ -303,6 +312,11 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
                 }
             }
             _ = req.interrupt.cancelled(), if !interrupted => {
+                interrupted = true;
+                engine_stop.cancel();
+            }
+            // `PATCH /v1/status {"stopped": true}` (k6's stop): ends as an interrupt does
+            _ = stop_requested.cancelled(), if !interrupted => {
                 interrupted = true;
                 engine_stop.cancel();
             }

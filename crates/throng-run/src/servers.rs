@@ -1,7 +1,10 @@
-//! The servers a run can publish to while it goes: the live web dashboard and the
-//! Prometheus `/metrics` endpoint, started before the run and handed to [`crate::RunRequest`].
+//! The servers a run can publish to while it goes: the live web dashboard, the
+//! Prometheus `/metrics` endpoint and the control API, started before the run and handed to
+//! [`crate::RunRequest`].
 use std::net::SocketAddr;
 use std::sync::Arc;
+use throng_engine::EngineControl;
+use throng_live::control::ControlApi;
 use throng_live::dashboard::Dashboard;
 use throng_live::prometheus::PromEndpoint;
 
@@ -12,6 +15,8 @@ pub struct LiveArgs {
     pub dashboard: Option<SocketAddr>,
     /// The Prometheus endpoint's address (`--prometheus`).
     pub prometheus: Option<SocketAddr>,
+    /// The control API's address (`--address`, k6's flag; off unless given).
+    pub control: Option<SocketAddr>,
 }
 
 /// The servers that were started.
@@ -21,6 +26,22 @@ pub struct Servers {
     pub dashboard: Option<Arc<Dashboard>>,
     /// The Prometheus `/metrics` endpoint.
     pub prometheus: Option<Arc<PromEndpoint>>,
+    /// The control API (`/v1/status`).
+    pub control: Option<Arc<ControlApi>>,
+}
+
+impl Servers {
+    /// Lets the control API and the dashboard's buttons control the run `control` belongs
+    /// to (give the same control to [`crate::RunRequest::control`]).
+    pub fn attach(&self, control: &EngineControl) {
+        let c = crate::ApiControl::shared(control);
+        if let Some(d) = &self.dashboard {
+            d.set_control(c.clone());
+        }
+        if let Some(a) = &self.control {
+            a.set_control(c);
+        }
+    }
 }
 
 /// A server that could not start (its address is taken, or not this machine's).
@@ -29,6 +50,14 @@ pub enum ServerError {
     /// The dashboard.
     #[error("cannot serve the dashboard on {addr}: {source}")]
     Dashboard {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The control API.
+    #[error("cannot serve the control API on {addr}: {source} (is another throng or k6 running? choose another with --address)")]
+    Control {
         /// The address asked for.
         addr: SocketAddr,
         /// Why.
@@ -66,6 +95,13 @@ pub async fn start(
         announce(&format!("prometheus metrics: http://{}/metrics", p.addr()));
         servers.prometheus = Some(Arc::new(p));
     }
+    if let Some(addr) = args.control {
+        let a = ControlApi::start(addr)
+            .await
+            .map_err(|source| ServerError::Control { addr, source })?;
+        announce(&format!("control API: http://{}/v1/status", a.addr()));
+        servers.control = Some(Arc::new(a));
+    }
     Ok(servers)
 }
 
@@ -85,6 +121,7 @@ mod tests {
         let both = LiveArgs {
             dashboard: Some(any),
             prometheus: Some(any),
+            control: None,
         };
         let s = start(&both, &mut |l| lines.push(l.to_string()))
             .await
@@ -102,8 +139,8 @@ mod tests {
         );
 
         let taken = LiveArgs {
-            dashboard: None,
             prometheus: Some(d.addr()),
+            ..LiveArgs::default()
         };
         let e = start(&taken, &mut |_| {})
             .await

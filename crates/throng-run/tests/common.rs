@@ -39,7 +39,16 @@ pub async fn run_with_files(
     interrupt: CancellationToken,
     files: throng_run::ReportFiles,
 ) -> RunOutcome {
-    run(RunRequest {
+    run(request(p, interrupt, files)).await.expect("run starts")
+}
+
+/// A run request with no live outputs.
+pub fn request(
+    p: throng_plan::Plan,
+    interrupt: CancellationToken,
+    files: throng_run::ReportFiles,
+) -> RunRequest {
+    RunRequest {
         plan: p,
         plan_file: "plan.yaml".into(),
         files,
@@ -51,9 +60,8 @@ pub async fn run_with_files(
         dashboard: None,
         prometheus: None,
         http_debug: None,
-    })
-    .await
-    .expect("run starts")
+        control: None,
+    }
 }
 
 pub fn count(o: &RunOutcome, metric: &str) -> u64 {

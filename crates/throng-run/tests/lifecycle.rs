@@ -106,6 +106,7 @@ scenarios:
         dashboard: None,
         prometheus: None,
         http_debug: None,
+        control: None,
     })
     .await
     .expect_err("setup fails");

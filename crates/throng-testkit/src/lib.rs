@@ -13,6 +13,7 @@
 //! - anything else: 200 `ok`.
 #![allow(missing_docs)]
 
+pub mod cdp;
 mod raw;
 pub use raw::{hostile, RawConn, RawRequest, RawServer};
 

@@ -43,6 +43,14 @@ pub enum Command {
     Version,
     /// Generate test data (users, tokens, ...) from a spec of templates.
     Fixtures(crate::fixtures::FixturesArgs),
+    /// Pause a running throng (`run --address`): VUs finish their iteration and wait.
+    Pause(crate::control::ControlArgs),
+    /// Resume a paused throng.
+    Resume(crate::control::ControlArgs),
+    /// Change the VU count of a running throng's externally-controlled scenario.
+    Scale(crate::control::ScaleArgs),
+    /// Show a running throng's status (paused, VUs, ...).
+    Status(crate::control::ControlArgs),
 }
 
 #[derive(Args, Debug)]
@@ -177,6 +185,10 @@ pub struct ProgressArgs {
     /// Serve throng's metrics for Prometheus to scrape at http://ADDR/metrics.
     #[arg(long, value_name = "ADDR", env = "THRONG_PROMETHEUS")]
     pub prometheus: Option<SocketAddr>,
+    /// Serve the control API for `throng pause|resume|scale|status` (k6's REST API; default
+    /// address 127.0.0.1:6565). Off unless given.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = throng_live::control::DEFAULT_ADDRESS)]
+    pub address: Option<SocketAddr>,
 }
 
 impl OutputArgs {
@@ -502,6 +514,7 @@ pub async fn run_plan_then(
     let live = throng_run::servers::LiveArgs {
         dashboard: dash_addr,
         prometheus: args.progress.prometheus,
+        control: args.progress.address,
     };
     let servers = match throng_run::servers::start(&live, &mut |l| eprintln!("{l}")).await {
         Ok(s) => s,
@@ -510,6 +523,8 @@ pub async fn run_plan_then(
             return ExitCode::RuntimeError.code();
         }
     };
+    let control = throng_run::EngineControl::new();
+    servers.attach(&control);
     let dashboard = servers.dashboard;
     let req = RunRequest {
         plan,
@@ -526,7 +541,10 @@ pub async fn run_plan_then(
             HttpDebugArg::Headers => throng_run::HttpDebugMode::Headers,
             HttpDebugArg::Full => throng_run::HttpDebugMode::Full,
         }),
+        control: Some(control),
     };
+    // the control API stays up until the run has ended
+    let _control_api = servers.control;
     let code = run_and_print(req, &args, extra).await;
     if let Some(d) = dashboard {
         if args.progress.dashboard_linger && !interrupt.is_cancelled() {

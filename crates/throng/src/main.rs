@@ -1,5 +1,6 @@
 //! The throng command line: parses flags into a run request and hands it to throng-run.
 mod cli;
+mod control;
 mod env;
 mod fixtures;
 mod k6env;
@@ -62,6 +63,10 @@ async fn dispatch(cli: Cli) -> i32 {
         Command::Man => tools::man(),
         Command::Version => tools::version(),
         Command::Fixtures(args) => fixtures::run(args),
+        Command::Pause(args) => control::pause(&args, true).await,
+        Command::Resume(args) => control::pause(&args, false).await,
+        Command::Scale(args) => control::scale(&args).await,
+        Command::Status(args) => control::send(&args, None).await,
     }
 }
 

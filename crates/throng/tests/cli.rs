@@ -51,6 +51,7 @@ async fn examples_run_and_counts_match_the_demo_target() {
         ("executors.yaml", 0),
         ("custom-metrics.yaml", 0),
         ("load-models.yaml", 0),
+        ("live-control.yaml", 0),
         ("impossible-threshold.yaml", 99),
     ] {
         let server = DemoServer::start(([127, 0, 0, 1], 0).into(), DemoConfig::default())

@@ -4,10 +4,14 @@
 //! queued for the next free VU (`when_busy: queue`, as wrk2 does); either way each iteration
 //! knows its intended start, so latency can be timed from it.
 //!
+//! While the run is paused no arrival is issued, and the schedule resumes where it stopped
+//! (paused time does not count against the duration).
+//!
 //! The scenario's duration is a limit in both modes: no iteration starts after it. Arrivals
 //! still queued then (or that the scheduler, running behind, had not yet dispatched) are
 //! counted in `dropped_iterations`; iterations already running get `gracefulStop` to finish.
 use crate::config::WhenBusy;
+use crate::control::Clock;
 use crate::ctx::ScenarioCtx;
 use crate::schedule::Arrivals;
 use crate::workload::Vu;
@@ -41,7 +45,7 @@ fn lock(p: &Shared) -> MutexGuard<'_, Idle> {
 }
 
 /// Runs iterations on one VU: the arrival it was given, then queued ones (until the
-/// scenario's `end`), then goes idle.
+/// scenario's `end`: its clock reaching its duration), then goes idle.
 async fn runner(
     ctx: Arc<ScenarioCtx>,
     shared: Shared,
@@ -49,7 +53,7 @@ async fn runner(
     mut vu: Box<dyn Vu>,
     mut iter: u64,
     mut due: Instant,
-    end: Instant,
+    end: (Clock, Duration),
 ) {
     ctx.vu_active(1);
     loop {
@@ -60,7 +64,7 @@ async fn runner(
         }
         let mut idle = lock(&shared);
         match idle.queue.pop_front() {
-            Some(next) if !hard.is_cancelled() && Instant::now() < end => due = next,
+            Some(next) if !hard.is_cancelled() && end.0.elapsed() < end.1 => due = next,
             Some(next) => {
                 idle.queue.push_front(next);
                 idle.pool.push((vu, iter, hard));
@@ -82,9 +86,9 @@ pub(crate) async fn run(
     max_vus: u64,
     when_busy: WhenBusy,
 ) {
-    let start = Instant::now();
-    let end = start + arrivals.duration();
-    let hard = ctx.hard_stop_after(end);
+    let clock = ctx.clock();
+    let end = arrivals.duration();
+    let hard = ctx.hard_stop_after(&clock, end);
     let shared: Shared = Arc::new(Mutex::new(Idle::default()));
     for _ in 0..pre {
         let vu = ctx.new_vu();
@@ -94,12 +98,13 @@ pub(crate) async fn run(
     let mut running = JoinSet::new();
     let mut arrivals = arrivals;
     while let Some(offset) = arrivals.next() {
-        let due = start + offset;
+        // paused time does not count: the schedule resumes where it stopped
         tokio::select! {
-            _ = tokio::time::sleep_until(due.into()) => {}
+            _ = clock.sleep_until(offset) => {}
             _ = ctx.abort.cancelled() => break,
         }
-        if Instant::now() >= end + TIMER_SLACK {
+        let due = clock.wall(offset);
+        if clock.elapsed() >= end + TIMER_SLACK {
             // running behind the schedule: nothing starts after the end
             ctx.dropped(1 + arrivals.count() as u64);
             break;
@@ -137,7 +142,7 @@ pub(crate) async fn run(
             vu,
             iter,
             due,
-            end,
+            (clock.clone(), end),
         ));
     }
     while running.join_next().await.is_some() {}

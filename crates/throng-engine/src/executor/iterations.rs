@@ -1,18 +1,20 @@
 //! `shared-iterations` and `per-vu-iterations`: a fixed amount of work, bounded by
 //! `maxDuration`. Iterations not started in time count as `dropped_iterations`.
+use crate::control::Clock;
 use crate::ctx::ScenarioCtx;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// A token cancelled at `end` (or on abort): no new iterations after it.
-fn stop_starting_at(ctx: &ScenarioCtx, end: Instant) -> CancellationToken {
+/// A token cancelled when `clock` reaches `end` (or on abort): no new iterations after it.
+fn stop_starting_at(ctx: &ScenarioCtx, clock: &Clock, end: Duration) -> CancellationToken {
     let t = ctx.abort.child_token();
     let t2 = t.clone();
+    let clock = clock.clone();
     tokio::spawn(async move {
         tokio::select! {
-            _ = tokio::time::sleep_until(end.into()) => t2.cancel(),
+            _ = clock.sleep_until(end) => t2.cancel(),
             _ = t2.cancelled() => {}
         }
     });
@@ -20,9 +22,9 @@ fn stop_starting_at(ctx: &ScenarioCtx, end: Instant) -> CancellationToken {
 }
 
 pub(crate) async fn shared(ctx: Arc<ScenarioCtx>, vus: u64, iterations: u64, max: Duration) {
-    let end = Instant::now() + max;
-    let no_new = stop_starting_at(&ctx, end);
-    let hard = ctx.hard_stop_after(end);
+    let clock = ctx.clock();
+    let no_new = stop_starting_at(&ctx, &clock, max);
+    let hard = ctx.hard_stop_after(&clock, max);
     let next = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for _ in 0..vus {
@@ -58,9 +60,9 @@ pub(crate) async fn shared(ctx: Arc<ScenarioCtx>, vus: u64, iterations: u64, max
 }
 
 pub(crate) async fn per_vu(ctx: Arc<ScenarioCtx>, vus: u64, iterations: u64, max: Duration) {
-    let end = Instant::now() + max;
-    let no_new = stop_starting_at(&ctx, end);
-    let hard = ctx.hard_stop_after(end);
+    let clock = ctx.clock();
+    let no_new = stop_starting_at(&ctx, &clock, max);
+    let hard = ctx.hard_stop_after(&clock, max);
     let mut tasks = Vec::new();
     for _ in 0..vus {
         let (ctx, no_new, hard) = (ctx.clone(), no_new.clone(), hard.clone());

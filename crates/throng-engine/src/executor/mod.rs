@@ -1,6 +1,7 @@
-//! k6's six executors, one module per family.
+//! k6's executors, one module per family.
 mod arrival_rate;
 mod constant_vus;
+mod external;
 mod iterations;
 mod ramping_vus;
 
@@ -25,6 +26,11 @@ pub(crate) async fn run(exec: &Executor, ctx: Arc<ScenarioCtx>) {
             max_duration,
         } => iterations::per_vu(ctx, *vus, *iterations, *max_duration).await,
         Executor::ConstantVus { vus, duration } => constant_vus::run(ctx, *vus, *duration).await,
+        Executor::ExternallyControlled {
+            vus,
+            max_vus,
+            duration,
+        } => external::run(ctx, *vus, *max_vus, *duration).await,
         Executor::RampingVus {
             start_vus,
             stages,

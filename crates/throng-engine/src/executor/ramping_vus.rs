@@ -4,8 +4,9 @@ use crate::config::Stage;
 use crate::ctx::ScenarioCtx;
 use crate::schedule::vus_at;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 /// How often the controller re-reads the ramp.
 const TICK: Duration = Duration::from_millis(5);
@@ -16,9 +17,8 @@ pub(crate) async fn run(
     stages: Vec<Stage>,
     graceful_ramp_down: Duration,
 ) {
-    let start = Instant::now();
+    let clock = ctx.clock();
     let total: Duration = stages.iter().map(|s| s.duration).sum();
-    let end = start + total;
     let max = stages
         .iter()
         .map(|s| s.target.ceil() as u64)
@@ -27,69 +27,31 @@ pub(crate) async fn run(
         .max(start_vus);
     // (wanted VUs, scenario over)
     let (tx, rx) = watch::channel((vus_at(start_vus, &stages, Duration::ZERO), false));
-    let hard = ctx.hard_stop_after(end);
+    let hard = ctx.hard_stop_after(&clock, total);
     let mut tasks = Vec::new();
     for slot in 0..max {
-        let (ctx, hard, mut rx) = (ctx.clone(), hard.clone(), rx.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut vu = None;
-            let mut iter = 0;
-            loop {
-                // wait to be wanted
-                let over = match rx.wait_for(|(n, over)| *over || *n > slot).await {
-                    Ok(v) => v.1,
-                    Err(_) => true,
-                };
-                if over {
-                    break;
-                }
-                let vu = vu.get_or_insert_with(|| ctx.new_vu());
-                ctx.vu_active(1);
-                // interrupted by the hard stop, or gracefulRampDown after being unwanted;
-                // one token and watcher per activation, not per iteration
-                let ramp_down = hard.child_token();
-                let rd = ramp_down.clone();
-                let mut rx2 = rx.clone();
-                let watcher = tokio::spawn(async move {
-                    if rx2.wait_for(|(n, _)| *n <= slot).await.is_ok() {
-                        tokio::time::sleep(graceful_ramp_down).await;
-                        rd.cancel();
-                    }
-                });
-                loop {
-                    let (n, over) = *rx.borrow();
-                    if over || n <= slot || ctx.abort.is_cancelled() {
-                        break;
-                    }
-                    let ok = ctx.iterate(vu, iter, None, &ramp_down).await;
-                    iter += 1;
-                    if !ok {
-                        break;
-                    }
-                }
-                watcher.abort();
-                ctx.vu_active(-1);
-                let over = rx.borrow().1;
-                if over || ctx.abort.is_cancelled() {
-                    break;
-                }
-            }
-        }));
+        tasks.push(tokio::spawn(slot_worker(
+            ctx.clone(),
+            slot,
+            hard.clone(),
+            rx.clone(),
+            graceful_ramp_down,
+        )));
     }
     // the controller
     let mut last = rx.borrow().0;
     loop {
-        let now = Instant::now();
-        if now >= end || ctx.abort.is_cancelled() {
+        let now = clock.elapsed();
+        if now >= total || ctx.abort.is_cancelled() {
             break;
         }
-        let want = vus_at(start_vus, &stages, now - start);
+        let want = clock.vus_at(start_vus, &stages);
         if want != last {
             last = want;
             let _ = tx.send((want, false));
         }
         tokio::select! {
-            _ = tokio::time::sleep(TICK.min(end - now)) => {}
+            _ = tokio::time::sleep(TICK.min(total - now)) => {}
             _ = ctx.abort.cancelled() => break,
         }
     }
@@ -98,4 +60,58 @@ pub(crate) async fn run(
         let _ = t.await;
     }
     hard.cancel();
+}
+
+/// One VU slot: its VU loops while the wanted count (`rx`: wanted VUs, scenario over) is
+/// above `slot`; when it drops, the VU finishes its iteration within `graceful_ramp_down`
+/// or is interrupted, then waits to be wanted again.
+pub(super) async fn slot_worker(
+    ctx: Arc<ScenarioCtx>,
+    slot: u64,
+    hard: CancellationToken,
+    mut rx: watch::Receiver<(u64, bool)>,
+    graceful_ramp_down: Duration,
+) {
+    let mut vu = None;
+    let mut iter = 0;
+    loop {
+        // wait to be wanted
+        let over = match rx.wait_for(|(n, over)| *over || *n > slot).await {
+            Ok(v) => v.1,
+            Err(_) => true,
+        };
+        if over {
+            break;
+        }
+        let vu = vu.get_or_insert_with(|| ctx.new_vu());
+        ctx.vu_active(1);
+        // interrupted by the hard stop, or gracefulRampDown after being unwanted;
+        // one token and watcher per activation, not per iteration
+        let ramp_down = hard.child_token();
+        let rd = ramp_down.clone();
+        let mut rx2 = rx.clone();
+        let watcher = tokio::spawn(async move {
+            if rx2.wait_for(|(n, _)| *n <= slot).await.is_ok() {
+                tokio::time::sleep(graceful_ramp_down).await;
+                rd.cancel();
+            }
+        });
+        loop {
+            let (n, over) = *rx.borrow();
+            if over || n <= slot || ctx.abort.is_cancelled() {
+                break;
+            }
+            let ok = ctx.iterate(vu, iter, None, &ramp_down).await;
+            iter += 1;
+            if !ok {
+                break;
+            }
+        }
+        watcher.abort();
+        ctx.vu_active(-1);
+        let over = rx.borrow().1;
+        if over || ctx.abort.is_cancelled() {
+            break;
+        }
+    }
 }

@@ -146,6 +146,30 @@ pub(super) fn compile_executor(
                 duration: duration?,
             }
         }
+        "externally-controlled" => {
+            let vus = positive(cx, &o.vus, "vus", Some(1));
+            // zero (the default): until the run is stopped
+            let duration = cx.opt_dur(&o.duration, "duration", Duration::ZERO);
+            let max_vus = match (&o.max_vus, vus) {
+                (Some(m), Some(v)) if m.value < v => {
+                    cx.err(m, format!("maxVUs ({}) is below vus ({v})", m.value));
+                    None
+                }
+                (Some(m), _) => match check_vus("maxVUs", m.value, cx.open_files) {
+                    Ok(()) => Some(m.value),
+                    Err(e) => {
+                        cx.err(m, e);
+                        None
+                    }
+                },
+                (None, v) => v,
+            };
+            Executor::ExternallyControlled {
+                vus: vus?,
+                max_vus: max_vus?,
+                duration,
+            }
+        }
         "ramping-vus" => {
             let open_files = cx.open_files;
             let stages = compile_stages(cx, &o.stages, at_exec, ex, &|t| {
