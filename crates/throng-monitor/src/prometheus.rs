@@ -59,6 +59,9 @@ pub struct PromMonitor {
     counters: BTreeMap<String, CounterState>,
     buckets: BTreeMap<String, Vec<(f64, f64)>>,
     last_at: Option<Instant>,
+    /// Scrapes parsed so far: a counter first seen after the first one was created during
+    /// the run, so its whole value is the increase.
+    scrapes: u64,
 }
 
 impl PromMonitor {
@@ -70,11 +73,14 @@ impl PromMonitor {
             counters: BTreeMap::new(),
             buckets: BTreeMap::new(),
             last_at: None,
+            scrapes: 0,
         }
     }
 
     /// The values of one parsed exposition, `dt` seconds after the previous one.
     pub fn values_of(&mut self, e: &Exposition, dt: Option<f64>) -> Vec<Value> {
+        let first_scrape = self.scrapes == 0;
+        self.scrapes += 1;
         let selectors = if self.select.is_empty() {
             let mut fams: Vec<String> = e.types.iter().map(|(n, _)| n.clone()).collect();
             for s in &e.samples {
@@ -112,7 +118,7 @@ impl PromMonitor {
                         .entry(sel.series.clone())
                         .or_insert(CounterState {
                             increase: 0.0,
-                            last: now,
+                            last: if first_scrape { now } else { 0.0 },
                         });
                     // a counter that went down was reset: count from zero again
                     let step = if now >= st.last { now - st.last } else { now };
@@ -141,7 +147,12 @@ impl PromMonitor {
                     }
                     let mut now: Vec<(f64, f64)> = by_le.into_values().collect();
                     now.sort_by(|a, b| a.0.total_cmp(&b.0));
-                    let prev = self.buckets.insert(sel.series.clone(), now.clone());
+                    let prev = self
+                        .buckets
+                        .insert(sel.series.clone(), now.clone())
+                        .or_else(|| {
+                            (!first_scrape).then(|| now.iter().map(|b| (b.0, 0.0)).collect())
+                        });
                     if let Some(prev) = prev.filter(|p| p.len() == now.len()) {
                         let delta: Vec<(f64, f64)> = now
                             .iter()
@@ -266,6 +277,9 @@ mod tests {
         assert_eq!(get(&v, "r_total:rate"), Some(10.0));
         assert_eq!(get(&v, "d:p50"), Some(0.1));
         assert!((get(&v, "d:p95").unwrap_or(0.0) - 0.91).abs() < 1e-9);
+        // a counter that appears after the first scrape was created during the run
+        let e3 = expo::parse("# TYPE r_total counter\nr_total{s=\"200\"} 30\nr_total{s=\"500\"} 5\nlate_total 4\n# TYPE late_total counter\n").expect("p");
+        assert_eq!(get(&m.values_of(&e3, Some(1.0)), "late_total"), Some(4.0));
         let mut sel = PromMonitor::new("http://x/metrics", &["r_total{s=\"500\"}".into()]);
         assert_eq!(
             sel.values_of(&e2, None),

@@ -42,6 +42,10 @@ pub struct Plan {
     pub custom_metrics: Vec<CustomMetric>,
     /// Folder the plan's relative paths are resolved from (`exec` runs there).
     pub base_dir: std::path::PathBuf,
+    /// Monitors of the system under test (`monitors:`, and `--monitor` flags).
+    pub monitors: Vec<throng_monitor::MonitorSpec>,
+    /// SLOs judged per window (`slos:`).
+    pub slos: Vec<throng_monitor::slo::Slo>,
 }
 
 /// Statuses that count as expected (not failed) responses: k6's `setResponseCallback`

@@ -13,6 +13,7 @@ mod files;
 mod http;
 mod lifecycle;
 mod metrics;
+mod monitors;
 mod poll;
 mod request;
 mod scenario;
@@ -278,6 +279,8 @@ fn compile(
     };
 
     let thresholds = threshold::compile_thresholds(&mut cx, &raw.thresholds);
+    let monitors = monitors::compile_monitors(&mut cx, &raw.monitors, base_url.as_deref());
+    let slos = monitors::compile_slos(&mut cx, &raw.slos);
 
     if !cx.errors.is_empty() {
         let mut errs = cx.errors;
@@ -306,5 +309,7 @@ fn compile(
         timeline,
         custom_metrics: cx.custom_metrics,
         base_dir: cx.base_dir,
+        monitors,
+        slos,
     })
 }
