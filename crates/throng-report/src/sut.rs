@@ -14,7 +14,7 @@ fn spans(r: &Results) -> Vec<(String, f64, f64)> {
         .iter()
         .map(|p| (format!("{}: {}", p.scenario, p.name), p.start_s, p.end_s))
         .collect();
-    if v.len() != 1 || v.is_empty() {
+    if v.is_empty() {
         v.push(("whole run".into(), 0.0, r.run.duration_ms / 1000.0 + 1.0));
     }
     v
@@ -176,7 +176,13 @@ pub(crate) fn markdown(r: &Results) -> String {
         let _ = writeln!(o, "| {} | {} |", md_cell(&name), cells.join(" | "));
     }
     if let Some(p) = p {
-        if let Some(g) = p.growth_per_hour(mem_series(p)) {
+        let secs = r.run.duration_ms / 1000.0;
+        if secs < 300.0 {
+            let _ = writeln!(
+                o,
+                "\nMemory growth per hour: not extrapolated from a {secs:.0}s run (needs 5 minutes or more)."
+            );
+        } else if let Some(g) = p.growth_per_hour(mem_series(p)) {
             let _ = writeln!(
                 o,
                 "\nMemory growth: {}/hour (least squares over the run).",

@@ -383,7 +383,7 @@ fn resolve_plan(args: &RunArgs, input: PlanInput<'_>) -> Result<Plan, String> {
             ));
         }
         check_url("--base-url", b).map_err(|e| format!("error: {e}"))?;
-        plan.base_url = Some(b.trim_end_matches('/').to_string());
+        plan.set_base_url(b);
     }
     for m in &args.out.monitor {
         let taken: Vec<String> = plan.monitors.iter().map(|m| m.name.clone()).collect();

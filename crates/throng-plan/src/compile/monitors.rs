@@ -100,13 +100,13 @@ fn kind(cx: &mut Cx<'_>, name: &str, m: &S<RawMonitor>, base: Option<&str>) -> O
             };
         }
         if let Some(name) = &v.name {
-            if name.value.trim().is_empty() {
-                cx.err(name, "process name: empty");
-                return None;
-            }
-            return Some(MonitorKind::Process(ProcessTarget::Name(
-                name.value.clone(),
-            )));
+            return match env_value(cx, &name.value).filter(|n| !n.trim().is_empty()) {
+                Some(n) => Some(MonitorKind::Process(ProcessTarget::Name(n))),
+                None => {
+                    cx.err(name, "process name: empty (or an unset env value)");
+                    None
+                }
+            };
         }
         if let Some(c) = &v.cgroup {
             return Some(MonitorKind::Process(ProcessTarget::Cgroup(
