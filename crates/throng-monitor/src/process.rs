@@ -3,7 +3,7 @@
 //! cgroup v2 folder (`cgroup`) — `cpu` from `cpu.stat`, `memory` from `memory.current`,
 //! `pids` from `pids.current`.
 use crate::{Monitor, MonitorError, ProcessTarget, SampleCx, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 /// Clock ticks per second of /proc/PID/stat (USER_HZ; 100 on every Linux we target).
@@ -113,7 +113,7 @@ fn read_num(p: &Path) -> Result<f64, MonitorError> {
         .map_err(|_| MonitorError(format!("{}: not a number: {:?}", p.display(), s.trim())))
 }
 
-fn cgroup(dir: &PathBuf) -> Result<(f64, Vec<Value>), MonitorError> {
+fn cgroup(dir: &Path) -> Result<(f64, Vec<Value>), MonitorError> {
     let stat_p = dir.join("cpu.stat");
     let stat = std::fs::read_to_string(&stat_p)
         .map_err(|e| MonitorError(format!("cannot read {}: {e}", stat_p.display())))?;
@@ -187,7 +187,7 @@ mod tests {
         };
         let cx = SampleCx {
             elapsed: 0.0,
-            out_dir: PathBuf::from("."),
+            out_dir: std::path::PathBuf::from("."),
         };
         let mut m = ProcessMonitor::new(ProcessTarget::Pid(child.id()));
         let v = m.sample(&cx).expect("sample");
