@@ -146,6 +146,22 @@ pub fn samples(snap: &Snapshot, prefix: &str, with_buckets: bool) -> Vec<PromSam
             _ => {}
         }
     }
+    // monitors of the system under test: their latest value, one gauge family
+    for (name, st) in snap.sampled_all() {
+        if let Some((monitor, series)) = name
+            .strip_prefix("monitor:")
+            .and_then(|r| r.split_once('.'))
+        {
+            out.push(PromSample {
+                name: format!("{prefix}_monitor"),
+                labels: vec![
+                    ("monitor".to_string(), monitor.to_string()),
+                    ("series".to_string(), series.to_string()),
+                ],
+                value: st.last.1,
+            });
+        }
+    }
     out
 }
 
@@ -253,6 +269,20 @@ impl Drop for PromEndpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn monitor_series_are_one_gauge_family() {
+        let reg = throng_metrics::Registry::new();
+        reg.record_sampled("monitor:api.cpu", 1.0, 42.5);
+        reg.record_sampled("monitor:api.rss", 1.0, 1024.0);
+        let text = exposition(&reg.collect());
+        assert!(text.contains("# TYPE throng_monitor gauge\n"), "{text}");
+        assert!(
+            text.contains("throng_monitor{monitor=\"api\",series=\"cpu\"} 42.5"),
+            "{text}"
+        );
+        assert_eq!(text.matches("# TYPE throng_monitor ").count(), 1, "{text}");
+    }
     use throng_metrics::{Registry, TagSet};
 
     #[test]

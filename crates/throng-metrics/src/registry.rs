@@ -1,6 +1,7 @@
 //! The metric registry: definitions, tag sets, shards and the cumulative aggregates.
 use crate::agg::Agg;
 use crate::builtin::Builtin;
+use crate::sampled::SampledStats;
 use crate::shard::{with_shard, RawSample, Shard, Slot};
 use crate::snapshot::{SeriesKey, Snapshot};
 use crate::tags::{Interner, TagSet, TagSetId};
@@ -45,6 +46,8 @@ struct Inner {
     /// Keep every sample for a raw output (NDJSON); off unless asked for.
     raw: AtomicBool,
     raw_taken: Mutex<Vec<RawSample>>,
+    /// Sampled series by name (`monitor:api.cpu`), shared with the latest snapshot.
+    sampled: Mutex<Arc<BTreeMap<String, SampledStats>>>,
 }
 
 /// The registry of one run. Cheap to clone; every clone records into the same metrics.
@@ -87,6 +90,7 @@ impl Registry {
                 builtin,
                 raw: AtomicBool::new(false),
                 raw_taken: Mutex::new(Vec::new()),
+                sampled: Mutex::new(Arc::new(BTreeMap::new())),
             }),
         }
     }
@@ -227,6 +231,21 @@ impl Registry {
             .add(value);
     }
 
+    /// Records a value read from outside the load (a monitor's sample) `t` seconds into
+    /// the run, under `name` (e.g. `monitor:api.cpu`). Off the hot path: takes a lock.
+    pub fn record_sampled(&self, name: &str, t: f64, value: f64) {
+        let mut g = lock(&self.inner.sampled);
+        let map = Arc::make_mut(&mut g);
+        match map.get_mut(name) {
+            Some(s) => s.add(t, value),
+            None => {
+                let mut s = SampledStats::default();
+                s.add(t, value);
+                map.insert(name.to_string(), s);
+            }
+        }
+    }
+
     /// Folds every shard into the cumulative aggregates and returns a snapshot of them.
     /// Call about once a second (and at the end).
     pub fn collect(&self) -> Snapshot {
@@ -289,7 +308,10 @@ impl Registry {
             .unwrap_or_else(|e| e.into_inner())
             .sets
             .clone();
-        Snapshot::new(metrics, tag_sets, series, Arc::new(interval)).with_times(seen, taken_ns)
+        let sampled = lock(&self.inner.sampled).clone();
+        Snapshot::new(metrics, tag_sets, series, Arc::new(interval))
+            .with_times(seen, taken_ns)
+            .with_sampled(sampled)
     }
 }
 

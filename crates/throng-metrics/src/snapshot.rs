@@ -3,6 +3,7 @@ use crate::agg::Agg;
 use crate::builtin::Builtin;
 use crate::names;
 use crate::registry::{MetricDef, MetricId};
+use crate::sampled::SampledStats;
 use crate::tags::{TagSet, TagSetId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -69,6 +70,7 @@ pub struct Snapshot {
     interval: Arc<BTreeMap<SeriesKey, Agg>>,
     seen: Arc<BTreeMap<SeriesKey, (u64, u64)>>,
     taken_ns: u64,
+    sampled: Arc<BTreeMap<String, SampledStats>>,
 }
 
 impl Snapshot {
@@ -85,6 +87,7 @@ impl Snapshot {
             interval,
             seen: Arc::default(),
             taken_ns: 0,
+            sampled: Arc::default(),
         }
     }
 
@@ -96,6 +99,21 @@ impl Snapshot {
         self.seen = seen;
         self.taken_ns = taken_ns;
         self
+    }
+
+    pub(crate) fn with_sampled(mut self, sampled: Arc<BTreeMap<String, SampledStats>>) -> Self {
+        self.sampled = sampled;
+        self
+    }
+
+    /// A sampled series (a monitor's, `monitor:api.cpu`) by name.
+    pub fn sampled(&self, name: &str) -> Option<&SampledStats> {
+        self.sampled.get(name)
+    }
+
+    /// Every sampled series, by name.
+    pub fn sampled_all(&self) -> impl Iterator<Item = (&String, &SampledStats)> {
+        self.sampled.iter()
     }
 
     /// When this snapshot was taken, counted from [`crate::Registry::epoch`].

@@ -1,6 +1,7 @@
 //! k6's threshold grammar: `metric{tag:value}` keys and `stat op number` expressions, and
 //! their evaluation against a [`Snapshot`].
 use crate::agg::Agg;
+use crate::sampled::SampledStats;
 use crate::snapshot::Snapshot;
 use crate::MetricKind;
 use serde::{Deserialize, Serialize};
@@ -54,8 +55,12 @@ pub enum Stat {
     Count,
     /// Per-second rate (counter) or non-zero share (rate).
     Rate,
-    /// Latest value (gauge).
+    /// Latest value (gauge, sampled series).
     Value,
+    /// Last value minus first value (sampled series).
+    Delta,
+    /// Least-squares growth per hour (sampled series: `growth_per_hour<100MB`).
+    GrowthPerHour,
 }
 
 impl Stat {
@@ -70,6 +75,8 @@ impl Stat {
             "count" => Stat::Count,
             "rate" => Stat::Rate,
             "value" => Stat::Value,
+            "delta" => Stat::Delta,
+            "growth_per_hour" => Stat::GrowthPerHour,
             _ => {
                 let inner = s
                     .strip_prefix("p(")
@@ -98,6 +105,8 @@ impl Stat {
             Stat::Count => "count".into(),
             Stat::Rate => "rate".into(),
             Stat::Value => "value".into(),
+            Stat::Delta => "delta".into(),
+            Stat::GrowthPerHour => "growth_per_hour".into(),
         }
     }
 
@@ -121,6 +130,28 @@ impl Stat {
                 MetricKind::Rate => "rate",
                 MetricKind::Trend => "avg, min, max, med, p(N)",
             })
+        }
+    }
+
+    /// Whether the stat applies to a sampled (monitor) series; `Err` lists the valid ones.
+    pub fn check_sampled(&self) -> Result<(), &'static str> {
+        match self {
+            Stat::Value | Stat::Min | Stat::Max | Stat::Avg | Stat::Delta | Stat::GrowthPerHour => {
+                Ok(())
+            }
+            _ => Err("value, min, max, avg, delta, growth_per_hour"),
+        }
+    }
+
+    /// The stat's value over a sampled series.
+    pub fn of_sampled(&self, s: &SampledStats) -> f64 {
+        match self {
+            Stat::Min => s.min,
+            Stat::Max => s.max,
+            Stat::Avg => s.avg(),
+            Stat::Delta => s.delta(),
+            Stat::GrowthPerHour => s.growth_per_hour(),
+            _ => s.last.1,
         }
     }
 
@@ -220,10 +251,8 @@ impl Expr {
         .find(|(t, _)| rest.starts_with(t))
         .map(|(t, op)| (*op, t.len()))
         .ok_or_else(|| ThresholdError::Syntax(src.to_string()))?;
-        let value: f64 = rest[n..]
-            .trim()
-            .parse()
-            .map_err(|_| ThresholdError::Syntax(src.to_string()))?;
+        let value =
+            parse_bound(rest[n..].trim()).ok_or_else(|| ThresholdError::Syntax(src.to_string()))?;
         if !value.is_finite() {
             return Err(ThresholdError::Syntax(src.to_string()));
         }
@@ -239,6 +268,26 @@ impl Expr {
     pub fn passes(&self, observed: f64) -> bool {
         self.op.apply(observed, self.value)
     }
+}
+
+/// A bound: a number, optionally with a unit for monitor series: `%` (nothing changes),
+/// `KB`, `MB`, `GB` (×1024ⁿ bytes).
+fn parse_bound(s: &str) -> Option<f64> {
+    let (num, mul) = [
+        ("KB", 1024.0),
+        ("MB", 1024.0 * 1024.0),
+        ("GB", 1024.0 * 1024.0 * 1024.0),
+        ("%", 1.0),
+    ]
+    .iter()
+    .find_map(|(u, m)| s.strip_suffix(u).map(|n| (n.trim(), *m)))
+    .unwrap_or((s, 1.0));
+    num.parse::<f64>().ok().map(|v| v * mul)
+}
+
+/// Whether a threshold key names a sampled series (`monitor:...`) rather than a metric.
+pub fn is_sampled(metric: &str) -> bool {
+    metric.starts_with("monitor:")
 }
 
 /// Splits `metric{tag:value,tag2:value2}` into the metric name and its tag filter.
@@ -311,9 +360,15 @@ impl ThresholdSet {
         self.items
             .iter()
             .map(|t| {
-                let observed = match snap.aggregate_load(&t.metric, &t.filter) {
-                    Some(agg) => t.expr.stat.of(&agg, elapsed),
-                    None => 0.0,
+                let observed = if is_sampled(&t.metric) {
+                    snap.sampled(&t.metric)
+                        .map(|s| t.expr.stat.of_sampled(s))
+                        .unwrap_or(0.0)
+                } else {
+                    match snap.aggregate_load(&t.metric, &t.filter) {
+                        Some(agg) => t.expr.stat.of(&agg, elapsed),
+                        None => 0.0,
+                    }
                 };
                 Verdict {
                     ok: t.expr.passes(observed),
@@ -395,6 +450,38 @@ mod tests {
         assert!(parse_key("x{").is_err());
         assert!(parse_key("x{a}").is_err());
         assert!(parse_key("{a:b}").is_err());
+    }
+
+    #[test]
+    fn monitor_stats_and_units() {
+        let e = Expr::parse("growth_per_hour<100MB").expect("parse");
+        assert_eq!(e.stat, Stat::GrowthPerHour);
+        assert_eq!(e.value, 100.0 * 1024.0 * 1024.0);
+        assert_eq!(Expr::parse("max<80%").expect("parse").value, 80.0);
+        assert_eq!(Expr::parse("delta==0").expect("parse").stat, Stat::Delta);
+        assert!(Stat::P(95.0).check_sampled().is_err());
+        let reg = crate::Registry::new();
+        for (t, v) in [(0.0, 10.0), (1.0, 90.0), (2.0, 20.0)] {
+            reg.record_sampled("monitor:api.cpu", t, v);
+        }
+        let set = ThresholdSet {
+            items: ["max<80", "avg<50", "delta==10"]
+                .iter()
+                .map(|e| Threshold {
+                    key: "monitor:api.cpu".into(),
+                    metric: "monitor:api.cpu".into(),
+                    filter: vec![],
+                    expr: Expr::parse(e).expect("parse"),
+                    abort_on_fail: false,
+                    delay_abort_eval: Duration::ZERO,
+                })
+                .collect(),
+        };
+        let v = set.evaluate(&reg.collect(), Duration::from_secs(2));
+        assert_eq!(
+            v.iter().map(|v| (v.ok, v.observed)).collect::<Vec<_>>(),
+            vec![(false, 90.0), (true, 40.0), (true, 10.0)]
+        );
     }
 
     #[test]

@@ -50,6 +50,29 @@ pub struct Plan {
     /// The plan's own `profiles:` for `--profile NAME`: the executor each one gives every
     /// scenario.
     pub profiles: Vec<(String, Executor)>,
+    /// Monitors of the system under test (`monitors:`, and `--monitor` flags).
+    pub monitors: Vec<throng_monitor::MonitorSpec>,
+    /// SLOs judged per window (`slos:`).
+    pub slos: Vec<throng_monitor::slo::Slo>,
+}
+
+impl Plan {
+    /// Replaces `base_url` (`--base-url`); monitor URLs that were joined to the old one
+    /// move with it.
+    pub fn set_base_url(&mut self, new: &str) {
+        let new = new.trim_end_matches('/').to_string();
+        if let Some(old) = self.base_url.replace(new.clone()) {
+            for m in &mut self.monitors {
+                if let throng_monitor::MonitorKind::Prometheus { url, .. }
+                | throng_monitor::MonitorKind::Http { url, .. } = &mut m.kind
+                {
+                    if let Some(rest) = url.strip_prefix(old.as_str()) {
+                        *url = format!("{new}{rest}");
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Statuses that count as expected (not failed) responses: k6's `setResponseCallback`

@@ -135,6 +135,12 @@ pub struct RawPlan {
     /// `profiles:` named load shapes for `--profile`: executor options without a flow.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub profiles: BTreeMap<String, S<RawScenario>>,
+    /// `monitors:` samplers of the system under test, by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub monitors: BTreeMap<String, S<RawMonitor>>,
+    /// `slos:` objectives judged per window, by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub slos: BTreeMap<String, S<RawSlo>>,
 }
 
 /// `locust:` Locust's user pool: `users` split over the scenarios with `weight:`, started at
@@ -148,6 +154,87 @@ pub struct RawLocust {
     pub spawn_rate: S<RawNum>,
     /// `run_time:` how long the test runs (Locust's `-t`).
     pub run_time: S<String>,
+}
+
+/// One monitor: exactly one of `prometheus`, `process`, `log`, `http`, and `every`.
+#[derive(Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawMonitor {
+    /// `every:` sampling interval (default 1s).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub every: Option<S<String>>,
+    /// `prometheus: {url, select}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prometheus: Option<S<RawPromMonitor>>,
+    /// `process: {pid | name | cgroup}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub process: Option<S<RawProcessMonitor>>,
+    /// `log: {file, patterns}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<S<RawLogMonitor>>,
+    /// `http: {get, save_as}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http: Option<S<RawArtefactMonitor>>,
+}
+
+/// `prometheus:` a text exposition endpoint.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPromMonitor {
+    /// `url:` (a path is joined to `base_url`).
+    pub url: S<String>,
+    /// `select:` metric names (or `name{label="v"}`) to keep (default: all).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub select: Vec<S<String>>,
+}
+
+/// `process:` exactly one of `pid`, `name`, `cgroup`.
+#[derive(Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawProcessMonitor {
+    /// `pid:` (a number, or a template like `"{{ env.PID }}"` after rendering).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<S<Json>>,
+    /// `name:` process name or a part of its command line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<S<String>>,
+    /// `cgroup:` a cgroup v2 folder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<S<String>>,
+}
+
+/// `log:` a file and named patterns.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLogMonitor {
+    /// `file:` (relative to the plan).
+    pub file: S<String>,
+    /// `patterns:` name → regular expression.
+    pub patterns: BTreeMap<String, S<String>>,
+}
+
+/// `http:` an artefact fetched and saved.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawArtefactMonitor {
+    /// `get:` URL (a path is joined to `base_url`).
+    pub get: S<String>,
+    /// `save_as:` file name; `{{elapsed}}` becomes the elapsed time.
+    pub save_as: S<String>,
+}
+
+/// One SLO.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSlo {
+    /// `objective:` (`rate(http_req_failed) < 0.001`).
+    pub objective: S<String>,
+    /// `window:` (default 1m).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<S<String>>,
+    /// `target:` `95%` or `0.95` (default 95%).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<S<Json>>,
 }
 
 /// One action on the timeline: when, and exactly one of `http`, `exec`, `wait_for`.

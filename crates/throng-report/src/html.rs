@@ -34,7 +34,7 @@ svg .bar{fill:#4c7bd9}
 
 /// The report page.
 pub fn html(r: &Results) -> String {
-    let ok = r.thresholds.iter().all(|t| t.ok);
+    let ok = r.thresholds.iter().all(|t| t.ok) && r.slos.iter().all(|s| s.ok);
     let reqs = r.value(names::HTTP_REQS, "count").unwrap_or(0.0);
     let failed = r.value(names::HTTP_REQ_FAILED, "passes").unwrap_or(0.0);
     let secs = (r.run.duration_ms / 1000.0).max(1e-9);
@@ -349,6 +349,7 @@ pub fn html(r: &Results) -> String {
         }
         o.push_str("</table></section>");
     }
+    o.push_str(&crate::sut::html(r));
     let custom: Vec<_> = r.custom_metrics().collect();
     if !custom.is_empty() {
         o.push_str(r#"<section id="custom-metrics"><h2>Custom metrics</h2><table><tr><th>Metric</th><th>Type</th><th>Values</th></tr>"#);

@@ -16,6 +16,7 @@ mod results;
 mod rollup;
 pub mod series;
 mod summary;
+mod sut;
 mod svg;
 mod validate;
 

@@ -77,7 +77,7 @@ pub fn markdown(r: &Results) -> String {
     let reqs = r.value(names::HTTP_REQS, "count").unwrap_or(0.0);
     let failed = r.value(names::HTTP_REQ_FAILED, "passes").unwrap_or(0.0);
     let secs = r.run.duration_ms / 1000.0;
-    let verdict = if r.thresholds.iter().all(|t| t.ok) {
+    let verdict = if r.thresholds.iter().all(|t| t.ok) && r.slos.iter().all(|s| s.ok) {
         "✅ passed"
     } else {
         "❌ failed"
@@ -285,6 +285,8 @@ pub fn markdown(r: &Results) -> String {
             );
         }
     }
+
+    o.push_str(&crate::sut::markdown(r));
 
     if let Some(g) = &r.generator {
         let _ = writeln!(o, "\n## Load generator\n");

@@ -411,6 +411,12 @@ pub struct Results {
     /// The plan's timeline actions (and teardown), as they happened.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub actions: Vec<throng_metrics::ActionRecord>,
+    /// The monitors of the system under test: each series on the run's time axis, errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitors: Option<throng_monitor::MonitorResults>,
+    /// SLO results, in plan order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slos: Vec<throng_monitor::slo::SloResult>,
     /// Raw series with histograms (checked when read: each histogram must decode and agree
     /// with its series' count, min, max and sum).
     #[serde(deserialize_with = "crate::validate::series")]
@@ -690,6 +696,8 @@ impl Results {
             checks,
             timeline: crate::series::thin_timeline(timeline),
             series,
+            monitors: None,
+            slos: Vec::new(),
         }
     }
 

@@ -256,6 +256,8 @@ pub fn render_summary(r: &Results, color: bool) -> String {
         timeline_section(&mut o, &r.actions, ok_mark, bad_mark);
     }
 
+    o.push_str(&crate::sut::summary(r, ok_mark, bad_mark));
+
     if let Some(g) = &r.generator {
         let _ = writeln!(o, "  █ GENERATOR");
         let _ = writeln!(o);

@@ -76,14 +76,28 @@ fn timeline_absent_renders_as_before() {
     assert_eq!(got, want);
 }
 
-/// Taken from the renderers as they were before the timeline sections (commit ac9e146;
-/// the Markdown without its Started row, which became local time later).
+/// Taken from the renderers as they were before the timeline sections (commit ac9e146),
+/// the Markdown without its Started row (local time since issue 21);
+/// the Markdown since has its "System under test" section in every document (resource rows
+/// that say which monitor would fill them), checked on its own below.
 const WANT: [(&str, u64, usize); 4] = [
     ("summary", 8687032579735328908, 1110),
     ("summary-color", 13833804082227508430, 1119),
-    ("markdown", 11534253281300604728, 803),
+    ("markdown", 2459841887492158081, 1495),
     ("html", 6590785283796089228, 11890),
 ];
+
+#[test]
+fn without_monitors_the_markdown_says_which_monitor_would_fill_the_resource_rows() {
+    let md = markdown(&results());
+    assert!(md.contains("## System under test"), "{md}");
+    assert!(
+        md.contains("| whole run | no data: add a `process:` monitor |"),
+        "{md}"
+    );
+    assert!(md.contains("a `postgres:` monitor would provide them"));
+    assert!(!md.contains("TBD") && !md.contains("SLO compliance"));
+}
 
 #[test]
 fn timeline_present_in_every_format() {

@@ -40,6 +40,27 @@ pub struct ReportFiles {
     pub k6_names: bool,
 }
 
+impl ReportFiles {
+    /// Where monitors save artefacts: the folder of the results JSON (or of the first
+    /// report file written), else the current folder.
+    pub fn artefact_dir(&self) -> PathBuf {
+        [
+            &self.results,
+            &self.markdown,
+            &self.html,
+            &self.summary_export,
+            &self.junit,
+        ]
+        .into_iter()
+        .flatten()
+        .next()
+        .and_then(|p| p.parent())
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(|p| p.to_path_buf())
+        .unwrap_or_else(|| PathBuf::from("."))
+    }
+}
+
 /// A file or `--out` flag that cannot be used; the text is the message for the user.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum OutError {

@@ -18,6 +18,7 @@ pub use exit::ExitCode;
 pub use files::{check_url, write_reports, OutError, ReportFiles};
 pub use throng_engine::EngineControl;
 pub use throng_flow::HttpDebugMode;
+pub use throng_monitor::parse_flag as parse_monitor_flag;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -195,6 +196,11 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
 
     let started_at = jiff::Timestamp::now();
     let start = Instant::now();
+    // the system under test, sampled on the monitors' own threads from the first second
+    let monitors = (!plan.monitors.is_empty()).then(|| {
+        throng_monitor::Runner::start(&plan.monitors, &reg, start, req.files.artefact_dir())
+    });
+    let mut slos = throng_monitor::slo::SloTracker::new(plan.slos.clone());
     let engine_stop = CancellationToken::new();
     let control = req.control.clone().unwrap_or_default();
     let engine = Engine::new(reg.clone(), specs, engine_stop.clone()).with_control(control.clone());
@@ -271,6 +277,7 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
                 // the peak of this second, not an instant that may fall between iterations
                 let vus_now = vus_in_second();
                 recorder.tick(&snap, start.elapsed().as_secs_f64(), vus_now);
+                slos.tick(&snap, start.elapsed().as_secs_f64());
                 if let Some(r) = raw_out.as_mut() {
                     r.send(reg.take_raw(), &snap);
                 }
@@ -349,8 +356,19 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     if let Some(td) = lifecycle::teardown(&plan, &env, start).await {
         actions.push(td);
     }
+    // the monitors' last samples come before the final snapshot, so thresholds see them
+    let monitor_results = match monitors {
+        Some(m) => tokio::task::spawn_blocking(move || m.finish()).await.ok(),
+        None => None,
+    };
     let snap = reg.collect();
     recorder.tick(&snap, elapsed.as_secs_f64(), vus_in_second());
+    slos.tick(&snap, elapsed.as_secs_f64());
+    let slo_results = slos.finish(
+        elapsed.as_secs_f64(),
+        monitor_results.as_ref().unwrap_or(&Default::default()),
+    );
+    let slos_ok = req.no_thresholds || slo_results.iter().all(|s| s.ok);
     if let Some(p) = &req.prometheus {
         p.update(&snap);
     }
@@ -401,7 +419,7 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         ExitCode::RuntimeError
     } else if interrupted {
         ExitCode::Interrupted
-    } else if !thresholds_ok || !actions_ok {
+    } else if !thresholds_ok || !actions_ok || !slos_ok {
         ExitCode::ThresholdsFailed
     } else {
         ExitCode::Ok
@@ -456,6 +474,8 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     results.phases = series.phases;
     results.failures = series.failures;
     results.actions = actions;
+    results.monitors = monitor_results;
+    results.slos = slo_results;
     let cpu = monitor.finish();
     results.generator = Some(
         throng_report::GeneratorInfo {

@@ -45,6 +45,7 @@ struct State {
     total: AtomicU64,
     seen: Mutex<Vec<Seen>>,
     connections: AtomicU64,
+    first: std::sync::OnceLock<Instant>,
 }
 
 /// A TLS acceptor with a fresh self-signed certificate for `localhost`/127.0.0.1, offering
@@ -219,6 +220,7 @@ async fn handle(
         s.push(seen.clone());
     }
     st.total.fetch_add(1, Ordering::SeqCst);
+    let since_first = st.first.get_or_init(Instant::now).elapsed();
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     Ok(match segs.as_slice() {
         ["delay", ms] => {
@@ -227,6 +229,18 @@ async fn handle(
             resp(200, "ok")
         }
         ["status", code] => resp(code.parse().unwrap_or(500), "status"),
+        // 503 from FROM ms to TO ms after the server's first request, 200 otherwise
+        ["fail-between", from, to] => {
+            let ms = since_first.as_millis() as u64;
+            let (f, t): (u64, u64) = (from.parse().unwrap_or(0), to.parse().unwrap_or(0));
+            if (f..t).contains(&ms) {
+                resp(503, "failing")
+            } else {
+                resp(200, "ok")
+            }
+        }
+        // a Prometheus exposition with a malformed second line
+        ["bad-metrics"] => resp(200, "# TYPE ok gauge\nok 1\nbroken{le=\"1\" 2\n"),
         ["redirect", n] => {
             let n: u32 = n.parse().unwrap_or(0);
             if n == 0 {

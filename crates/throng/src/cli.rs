@@ -346,6 +346,11 @@ pub struct OutputArgs {
     /// `=full` the bodies too (secrets redacted), like k6's --http-debug.
     #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "headers", value_name = "full", env = "THRONG_HTTP_DEBUG")]
     pub http_debug: Option<HttpDebugArg>,
+    /// Watch the system under test while the load runs: `prometheus=URL` (a /metrics
+    /// endpoint), `process=PID` or `process=NAME`, `cgroup=PATH`, `log=FILE` (lines with
+    /// `error`); `KIND.NAME=...` names it. Series are `monitor:NAME.SERIES`. Repeatable.
+    #[arg(long = "monitor", value_name = "KIND=TARGET")]
+    pub monitor: Vec<String>,
     /// Don't evaluate thresholds.
     #[arg(long, env = "THRONG_NO_THRESHOLDS", value_parser = clap::builder::FalseyValueParser::new())]
     pub no_thresholds: bool,
@@ -467,7 +472,12 @@ fn resolve_plan(args: &RunArgs, input: PlanInput<'_>) -> Result<Plan, String> {
             ));
         }
         check_url("--base-url", b).map_err(|e| format!("error: {e}"))?;
-        plan.base_url = Some(b.trim_end_matches('/').to_string());
+        plan.set_base_url(b);
+    }
+    for m in &args.out.monitor {
+        let taken: Vec<String> = plan.monitors.iter().map(|m| m.name.clone()).collect();
+        let spec = throng_run::parse_monitor_flag(m, &taken).map_err(|e| format!("error: {e}"))?;
+        plan.monitors.push(spec);
     }
     let o = args.load.overrides().map_err(|e| format!("error: {e}"))?;
     if !o.is_empty() {

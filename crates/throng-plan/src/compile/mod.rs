@@ -14,6 +14,7 @@ mod http;
 mod lifecycle;
 mod locust;
 mod metrics;
+mod monitors;
 mod options;
 mod poll;
 mod request;
@@ -299,6 +300,8 @@ fn compile(
 
     let thresholds = threshold::compile_thresholds(&mut cx, &raw.thresholds);
     let profiles = compile_profiles(&mut cx, raw);
+    let monitors = monitors::compile_monitors(&mut cx, &raw.monitors, base_url.as_deref());
+    let slos = monitors::compile_slos(&mut cx, &raw.slos);
 
     if !cx.errors.is_empty() {
         let mut errs = cx.errors;
@@ -330,6 +333,8 @@ fn compile(
         seed: opts.seed,
         secrets: cx.secrets,
         profiles,
+        monitors,
+        slos,
     })
 }
 

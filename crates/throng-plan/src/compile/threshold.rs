@@ -24,6 +24,10 @@ pub(super) fn compile_thresholds(
                 continue;
             }
         };
+        if throng_metrics::threshold::is_sampled(&metric) {
+            compile_monitor_threshold(cx, key, &metric, list, &mut set);
+            continue;
+        }
         let custom = cx
             .custom_metrics
             .iter()
@@ -120,4 +124,55 @@ pub(super) fn compile_thresholds(
         }
     }
     set
+}
+
+/// A threshold on a monitor series (`"monitor:api.cpu": ["max<80"]`): plain expressions
+/// with the stats value, min, max, avg, delta, growth_per_hour.
+fn compile_monitor_threshold(
+    cx: &mut Cx<'_>,
+    key: &str,
+    metric: &str,
+    list: &S<Vec<S<Json>>>,
+    set: &mut ThresholdSet,
+) {
+    let ok_name = metric
+        .strip_prefix("monitor:")
+        .and_then(|r| r.split_once('.'))
+        .is_some_and(|(m, s)| !m.is_empty() && !s.is_empty());
+    if !ok_name {
+        cx.err(
+            list,
+            format!("threshold key `{key}`: expected `monitor:NAME.SERIES`, e.g. monitor:api.cpu"),
+        );
+        return;
+    }
+    for item in &list.value {
+        let Json::String(src) = &item.value else {
+            cx.err(item, "expected a threshold expression like \"max<80\"");
+            continue;
+        };
+        match Expr::parse(src) {
+            Ok(expr) => {
+                if let Err(valid) = expr.stat.check_sampled() {
+                    cx.err(
+                        item,
+                        format!(
+                            "`{}` does not apply to monitor series `{metric}`: use {valid}",
+                            expr.stat.name()
+                        ),
+                    );
+                    continue;
+                }
+                set.items.push(Threshold {
+                    key: key.to_string(),
+                    metric: metric.to_string(),
+                    filter: Vec::new(),
+                    expr,
+                    abort_on_fail: false,
+                    delay_abort_eval: Duration::ZERO,
+                });
+            }
+            Err(e) => cx.err(item, e.to_string()),
+        }
+    }
 }

@@ -1,0 +1,215 @@
+//! Runs every monitor on its own thread (off the load's threads) from the first to the last
+//! second of the run: a sample at the start, one every `every`, one when stopped. Values go
+//! into the run's registry as sampled series `monitor:<monitor>.<series>` and into the
+//! monitor's report (the series on the run's time axis, errors, facts).
+use crate::{build, MonitorKind, MonitorSpec, ProcessTarget, SampleCx};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use throng_metrics::Registry;
+
+/// Every monitor's report.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MonitorResults {
+    /// One per monitor, in plan order.
+    pub monitors: Vec<MonitorReport>,
+}
+
+/// What one monitor saw.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MonitorReport {
+    /// The monitor's name.
+    pub name: String,
+    /// Its kind (`prometheus`, `process`, `log`, `http`).
+    pub kind: String,
+    /// What it watched (a URL, `pid 1234`, `name serve-demo`, a file).
+    pub target: String,
+    /// Sampling interval, seconds.
+    pub every_s: f64,
+    /// Samples taken.
+    pub samples: u64,
+    /// Samples that failed.
+    pub errors: u64,
+    /// The last failure's message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// When the first failure happened, seconds into the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_error_s: Option<f64>,
+    /// Each series as `[seconds since the run started, value]` points.
+    pub series: BTreeMap<String, Vec<(f64, f64)>>,
+    /// Further facts (`pid`, first match times, saved files).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub facts: Vec<(String, String)>,
+}
+
+/// Summary statistics of a series between two times.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    /// Mean.
+    pub avg: f64,
+    /// Largest value.
+    pub max: f64,
+    /// Smallest value.
+    pub min: f64,
+    /// Points.
+    pub n: usize,
+}
+
+impl MonitorReport {
+    /// The statistics of `series` over points with `from <= t <= to` (`None` without any).
+    pub fn window(&self, series: &str, from: f64, to: f64) -> Option<Window> {
+        let pts: Vec<f64> = self
+            .series
+            .get(series)?
+            .iter()
+            .filter(|(t, _)| *t >= from && *t <= to)
+            .map(|(_, v)| *v)
+            .collect();
+        if pts.is_empty() {
+            return None;
+        }
+        Some(Window {
+            avg: pts.iter().sum::<f64>() / pts.len() as f64,
+            max: pts.iter().cloned().fold(f64::MIN, f64::max),
+            min: pts.iter().cloned().fold(f64::MAX, f64::min),
+            n: pts.len(),
+        })
+    }
+
+    /// The least-squares growth of `series` per hour.
+    pub fn growth_per_hour(&self, series: &str) -> Option<f64> {
+        let pts = self.series.get(series)?;
+        let mut s = throng_metrics::SampledStats::default();
+        for (t, v) in pts {
+            s.add(*t, *v);
+        }
+        (s.n >= 2).then(|| s.growth_per_hour())
+    }
+}
+
+fn target_of(spec: &MonitorSpec) -> String {
+    match &spec.kind {
+        MonitorKind::Prometheus { url, .. } => url.clone(),
+        MonitorKind::Process(ProcessTarget::Pid(p)) => format!("pid {p}"),
+        MonitorKind::Process(ProcessTarget::Name(n)) => format!("name {n}"),
+        MonitorKind::Process(ProcessTarget::Cgroup(c)) => format!("cgroup {}", c.display()),
+        MonitorKind::Log { file, .. } => file.display().to_string(),
+        MonitorKind::Http { url, .. } => url.clone(),
+    }
+}
+
+/// The running monitors of one run.
+pub struct Runner {
+    stops: Vec<mpsc::Sender<()>>,
+    handles: Vec<JoinHandle<MonitorReport>>,
+}
+
+impl Runner {
+    /// Starts one thread per monitor; times count from `start`; artefacts go to `out_dir`.
+    pub fn start(
+        specs: &[MonitorSpec],
+        reg: &Registry,
+        start: Instant,
+        out_dir: PathBuf,
+    ) -> Runner {
+        let mut stops = Vec::new();
+        let mut handles = Vec::new();
+        for spec in specs {
+            let (tx, rx) = mpsc::channel::<()>();
+            let spec = spec.clone();
+            let reg = reg.clone();
+            let out_dir = out_dir.clone();
+            let h = std::thread::Builder::new()
+                .name(format!("monitor-{}", spec.name))
+                .spawn(move || run_one(spec, reg, start, out_dir, rx));
+            match h {
+                Ok(h) => {
+                    stops.push(tx);
+                    handles.push(h);
+                }
+                Err(_) => continue,
+            }
+        }
+        Runner { stops, handles }
+    }
+
+    /// Stops every monitor (each takes a last sample) and returns their reports.
+    pub fn finish(self) -> MonitorResults {
+        for s in &self.stops {
+            let _ = s.send(());
+        }
+        let monitors = self
+            .handles
+            .into_iter()
+            .filter_map(|h| h.join().ok())
+            .collect();
+        MonitorResults { monitors }
+    }
+}
+
+fn run_one(
+    spec: MonitorSpec,
+    reg: Registry,
+    start: Instant,
+    out_dir: PathBuf,
+    stop: mpsc::Receiver<()>,
+) -> MonitorReport {
+    let mut m = build(&spec);
+    let mut rep = MonitorReport {
+        name: spec.name.clone(),
+        kind: spec.kind.name().to_string(),
+        target: target_of(&spec),
+        every_s: spec.every.as_secs_f64(),
+        ..MonitorReport::default()
+    };
+    let every = spec.every.max(Duration::from_millis(50));
+    let mut next = Instant::now();
+    let mut stopping = false;
+    loop {
+        let sampled_at = Instant::now();
+        let t = start.elapsed().as_secs_f64();
+        let cx = SampleCx {
+            elapsed: t,
+            out_dir: out_dir.clone(),
+        };
+        rep.samples += 1;
+        match m.sample(&cx) {
+            Ok(values) => {
+                for v in values {
+                    reg.record_sampled(&format!("monitor:{}.{}", spec.name, v.series), t, v.value);
+                    rep.series.entry(v.series).or_default().push((t, v.value));
+                }
+            }
+            Err(e) => {
+                rep.errors += 1;
+                rep.first_error_s.get_or_insert(t);
+                rep.last_error = Some(e.0);
+            }
+        }
+        if stopping {
+            break;
+        }
+        next += every;
+        let now = Instant::now();
+        if next < now {
+            next = now + every;
+        }
+        match stop.recv_timeout(next - now) {
+            Err(mpsc::RecvTimeoutError::Timeout) => continue,
+            _ => {
+                // a last sample at the end of the run, unless one was just taken
+                if sampled_at.elapsed() > Duration::from_millis(100) {
+                    stopping = true;
+                    continue;
+                }
+                break;
+            }
+        }
+    }
+    rep.facts = m.facts();
+    rep
+}
