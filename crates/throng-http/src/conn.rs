@@ -65,11 +65,11 @@ pub(crate) async fn connect(
             Ok(a) => a.collect(),
             Err(_) => return Err(ErrorKind::Dns),
         };
-    let Some(addr) = addrs.first().copied() else {
+    if addrs.is_empty() {
         return Err(ErrorKind::Dns);
-    };
+    }
     let t_tcp = Instant::now();
-    let tcp = TcpStream::connect(addr)
+    let tcp = connect_any(&interleave(addrs))
         .await
         .map_err(|e| ErrorKind::from_io(&e))?;
     let _ = tcp.set_nodelay(true);
@@ -124,4 +124,109 @@ pub(crate) async fn connect(
         },
         times,
     ))
+}
+
+/// How long an attempt gets before the next address is tried beside it (RFC 8305's
+/// connection attempt delay).
+const ATTEMPT_DELAY: Duration = Duration::from_millis(250);
+
+/// The addresses with the families alternating, the first answer's family first (RFC 8305):
+/// `localhost` as `::1, 127.0.0.1`, a dual-stack name as v6, v4, v6, v4, ...
+fn interleave(addrs: Vec<std::net::SocketAddr>) -> Vec<std::net::SocketAddr> {
+    let first_v6 = addrs.first().is_some_and(|a| a.is_ipv6());
+    let (mut a, mut b): (Vec<_>, Vec<_>) = addrs.into_iter().partition(|x| x.is_ipv6() == first_v6);
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    a.reverse();
+    b.reverse();
+    while let Some(x) = a.pop() {
+        out.push(x);
+        if let Some(y) = b.pop() {
+            out.push(y);
+        }
+    }
+    out.extend(b.into_iter().rev());
+    out
+}
+
+/// Connects to the first address that answers ("happy eyeballs"): each address in turn,
+/// the next one started when the previous fails or has not answered within
+/// [`ATTEMPT_DELAY`]; the first connection made wins and the others are dropped.
+async fn connect_any(addrs: &[std::net::SocketAddr]) -> std::io::Result<TcpStream> {
+    if let [one] = addrs {
+        return TcpStream::connect(*one).await;
+    }
+    let mut attempts = tokio::task::JoinSet::new();
+    let mut next = 0;
+    let mut last_err = None;
+    loop {
+        if let Some(a) = addrs.get(next).copied() {
+            next += 1;
+            attempts.spawn(async move { TcpStream::connect(a).await });
+        }
+        if attempts.is_empty() {
+            return Err(
+                last_err.unwrap_or_else(|| std::io::Error::other("no address to connect to"))
+            );
+        }
+        let more = next < addrs.len();
+        tokio::select! {
+            done = attempts.join_next() => match done {
+                Some(Ok(Ok(s))) => {
+                    attempts.abort_all();
+                    return Ok(s);
+                }
+                Some(Ok(Err(e))) => last_err = Some(e),
+                Some(Err(_)) | None => {}
+            },
+            _ = tokio::time::sleep(ATTEMPT_DELAY), if more => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod eyeballs {
+    use super::*;
+
+    #[test]
+    fn families_alternate_from_the_first_answer() {
+        let a: Vec<std::net::SocketAddr> = [
+            "[::1]:1",
+            "[::2]:1",
+            "127.0.0.1:1",
+            "10.0.0.1:1",
+            "10.0.0.2:1",
+        ]
+        .iter()
+        .map(|s| s.parse().expect("addr"))
+        .collect();
+        let got: Vec<String> = interleave(a).iter().map(|a| a.to_string()).collect();
+        assert_eq!(
+            got,
+            [
+                "[::1]:1",
+                "127.0.0.1:1",
+                "[::2]:1",
+                "10.0.0.1:1",
+                "10.0.0.2:1"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_address_falls_through_to_one_that_answers() {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let good = l.local_addr().expect("addr");
+        // a port on ::1 (or 127.0.0.2) where nothing listens: refused at once
+        let dead: std::net::SocketAddr = format!("127.0.0.1:{}", {
+            let t = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            t.local_addr().expect("addr").port()
+        })
+        .parse()
+        .expect("addr");
+        let s = connect_any(&[dead, good]).await.expect("falls through");
+        assert_eq!(s.peer_addr().expect("peer"), good);
+        assert!(connect_any(&[dead]).await.is_err());
+    }
 }
