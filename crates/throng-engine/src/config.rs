@@ -233,6 +233,21 @@ impl Executor {
         }
     }
 
+    /// The VUs the executor initialises before it starts (k6's `vus_max` at the start): an
+    /// arrival-rate executor's `preAllocatedVUs` (it adds more up to `maxVUs` only when
+    /// needed), every other executor's [`Executor::max_vus`].
+    pub fn initial_vus(&self) -> u64 {
+        match self {
+            Executor::ConstantArrivalRate {
+                pre_allocated_vus, ..
+            }
+            | Executor::RampingArrivalRate {
+                pre_allocated_vus, ..
+            } => *pre_allocated_vus,
+            other => other.max_vus(),
+        }
+    }
+
     /// The most VUs the executor may use.
     pub fn max_vus(&self) -> u64 {
         match self {

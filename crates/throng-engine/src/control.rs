@@ -284,6 +284,15 @@ impl EngineControl {
         self.inner.active.clone()
     }
 
+    /// One more VU initialised (an arrival-rate executor adding a VU beyond its
+    /// `preAllocatedVUs`): `vus_max` grows, as in k6.
+    pub(crate) fn vu_added(&self) {
+        let total = self.inner.vus_max.fetch_add(1, Ordering::SeqCst) + 1;
+        if let Some((reg, id)) = lock(&self.inner.gauge).as_ref() {
+            reg.set_gauge(*id, TagSetId(0), total as f64);
+        }
+    }
+
     pub(crate) fn attach(&self, vus_max: u64, registry: Registry, metric: MetricId) {
         self.inner.vus_max.store(vus_max, Ordering::SeqCst);
         *lock(&self.inner.gauge) = Some((registry, metric));
@@ -384,7 +393,9 @@ mod tests {
         c.pause();
         let at_pause = clock.elapsed();
         tokio::time::sleep(Duration::from_millis(120)).await;
-        assert!(clock.elapsed() - at_pause < Duration::from_millis(5));
+        // frozen (two clocks read a few ns apart may put it a hair before `at_pause`)
+        assert!(clock.elapsed().saturating_sub(at_pause) < Duration::from_millis(5));
+        assert!(at_pause.saturating_sub(clock.elapsed()) < Duration::from_millis(1));
         c.resume();
         let t0 = Instant::now();
         clock

@@ -68,7 +68,8 @@ impl Engine {
     /// An engine recording into `registry`; cancelling `abort` interrupts everything.
     pub fn new(registry: Registry, scenarios: Vec<ScenarioSpec>, abort: CancellationToken) -> Self {
         let b = registry.builtin().clone();
-        let max: u64 = scenarios.iter().map(|s| s.executor.max_vus()).sum();
+        // k6's vus_max: the VUs initialised, growing as arrival-rate executors add VUs
+        let max: u64 = scenarios.iter().map(|s| s.executor.initial_vus()).sum();
         registry.set_gauge(b.vus_max, TagSetId(0), max as f64);
         registry.set_gauge(b.vus, TagSetId(0), 0.0);
         let control = EngineControl::new();
@@ -88,7 +89,11 @@ impl Engine {
     /// be served before the run starts) instead of its own.
     pub fn with_control(mut self, control: EngineControl) -> Self {
         let b = self.registry.builtin().clone();
-        let max: u64 = self.scenarios.iter().map(|s| s.0.executor.max_vus()).sum();
+        let max: u64 = self
+            .scenarios
+            .iter()
+            .map(|s| s.0.executor.initial_vus())
+            .sum();
         control.attach(max, self.registry.clone(), b.vus_max);
         self.shared = Arc::new(EngineShared::new(self.registry.clone(), control));
         self

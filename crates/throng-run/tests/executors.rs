@@ -136,3 +136,27 @@ async fn scenarios_run_concurrently_with_start_time() {
     assert!(first_b.at - first_a.at >= std::time::Duration::from_millis(900));
     assert_eq!(s.count(), count(&out, "http_reqs"));
 }
+
+/// `vus_max` means what it means in k6: the VUs initialised. An arrival-rate scenario
+/// starts with its preAllocatedVUs and adds VUs (up to maxVUs) only when it needs them; the
+/// issue's plan (ramping-arrival-rate 20 of 50, ramping-vus up to 10, per-vu-iterations 7)
+/// reads 37 in k6 and here, while a slow target makes it grow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vus_max_counts_the_vus_initialised_as_k6_does() {
+    let s = CountingServer::start().await;
+    let plan_for = |path: &str, target: u32| {
+        format!("base_url: BASE\nscenarios:\n  open:\n    executor: ramping-arrival-rate\n    startRate: 10\n    timeUnit: 1s\n    preAllocatedVUs: 20\n    maxVUs: 50\n    stages: [ {{ duration: 2s, target: {target} }} ]\n    flow: [ {{ get: {path} }} ]\n  closed:\n    executor: ramping-vus\n    startVUs: 0\n    stages: [ {{ duration: 1s, target: 10 }} ]\n    flow: [ {{ get: /a }}, {{ sleep: 50ms }} ]\n  fixed:\n    executor: per-vu-iterations\n    vus: 7\n    iterations: 2\n    flow: [ {{ get: /a }} ]\n")
+    };
+    let out = run_plan(plan(&plan_for("/a", 20), &s.url())).await;
+    assert_eq!(
+        out.results.value("vus_max", "max"),
+        Some(37.0),
+        "{}",
+        out.summary
+    );
+    assert_eq!(s.count(), count(&out, "http_reqs"));
+    // a target that holds every request 1.5 s: the open scenario needs more than 20 VUs
+    let out = run_plan(plan(&plan_for("/delay/1500", 40), &s.url())).await;
+    let grown = out.results.value("vus_max", "max").unwrap_or(0.0);
+    assert!(grown > 37.0 && grown <= 67.0, "vus_max {grown}");
+}

@@ -132,6 +132,7 @@ pub(crate) async fn run(
             Some(v) => v,
             None => {
                 allocated += 1;
+                ctx.control().vu_added();
                 (ctx.new_vu(), 0, hard.child_token())
             }
         };
