@@ -170,7 +170,6 @@ fn run_one(
     let mut next = Instant::now();
     let mut stopping = false;
     loop {
-        let sampled_at = Instant::now();
         let t = start.elapsed().as_secs_f64();
         let cx = SampleCx {
             elapsed: t,
@@ -201,12 +200,10 @@ fn run_one(
         match stop.recv_timeout(next - now) {
             Err(mpsc::RecvTimeoutError::Timeout) => continue,
             _ => {
-                // a last sample at the end of the run, unless one was just taken
-                if sampled_at.elapsed() > Duration::from_millis(100) {
-                    stopping = true;
-                    continue;
-                }
-                break;
+                // always a last sample at the end of the run: one taken just before may
+                // miss the last requests (a counter one short of what was sent)
+                stopping = true;
+                continue;
             }
         }
     }
