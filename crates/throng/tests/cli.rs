@@ -124,6 +124,22 @@ fn validate_accepts_examples_and_rejects_bad_plans_with_104() {
         assert!(err.contains("bad.yaml:5:"), "{err}");
         assert!(err.contains("unknown name `nope`"), "{err}");
     }
+    // every unknown key at once, each with its place and the key it was probably meant to be
+    std::fs::write(
+        &bad,
+        "scenarios:\n  s:\n    executor: constant-vus\n    durationx: 1s\n    flow:\n      - get: \"http://127.0.0.1:1/\"\n        chekc: { status: 200 }\nthresholdz: {}\n",
+    )
+    .expect("write");
+    let o = throng().arg("validate").arg(&bad).output().expect("runs");
+    assert_eq!(o.status.code(), Some(104), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    for want in [
+        "bad.yaml:4:5: unknown field `durationx` (did you mean `duration`?)",
+        "bad.yaml:7:9: unknown field `chekc` (did you mean `check`?)",
+        "bad.yaml:8:1: unknown field `thresholdz` (did you mean `thresholds`?)",
+    ] {
+        assert!(err.contains(want), "{want} not in {err}");
+    }
     let o = throng()
         .args(["run", "does-not-exist.yaml"])
         .output()

@@ -23,6 +23,7 @@ mod step;
 mod templates;
 mod threshold;
 mod timeline;
+mod unknown_keys;
 pub(crate) mod yaml;
 
 pub use files::{DiskFiles, PlanFiles};
@@ -185,7 +186,7 @@ fn parse(src: &Source) -> Result<RawPlan, PlanErrors> {
             "the plan is empty: expected a mapping with `scenarios:`",
         )]));
     }
-    serde_saphyr::from_str(&src.text).map_err(|e| PlanErrors(vec![yaml::yaml_error(src, &e)]))
+    unknown_keys::parse_all_unknown(src)
 }
 
 /// Validates a plan built in code: the same checks as a plan file, with each error naming
