@@ -1,6 +1,7 @@
 //! The per-VU client: connection reuse, request building, timing, redirects and cookies.
 use crate::conn::{connect, Conn, ConnectTimes, Origin, Sender};
 use crate::cookies::CookieJar;
+use crate::dns::DnsCache;
 use crate::error::ErrorKind;
 use crate::h1::{Out, SendError, Sent, H1};
 use crate::head::BodyKind;
@@ -150,12 +151,18 @@ pub struct HttpClient {
     cfg: Arc<SharedConfig>,
     conns: HashMap<Origin, Conn>,
     cookies: CookieJar,
+    dns: DnsCache,
 }
+
+/// Seeds for the clients' address pickers, one per client.
+static CLIENT_SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0x9e37_79b9);
 
 impl HttpClient {
     /// A client with no open connections and an empty cookie jar.
     pub fn new(cfg: Arc<SharedConfig>) -> HttpClient {
+        let seed = CLIENT_SEQ.fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed);
         HttpClient {
+            dns: DnsCache::new(cfg.opts.dns, seed),
             cfg,
             conns: HashMap::new(),
             cookies: CookieJar::default(),
@@ -275,7 +282,12 @@ impl HttpClient {
                 return Ok((c, ConnectTimes::default(), true));
             }
         }
-        let (c, t) = connect(&self.cfg, origin).await?;
+        let addrs = self
+            .dns
+            .resolve(&origin.host, origin.port)
+            .await
+            .ok_or(ErrorKind::Dns)?;
+        let (c, t) = connect(&self.cfg, origin, addrs).await?;
         Ok((c, t, false))
     }
 

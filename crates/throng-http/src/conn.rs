@@ -59,15 +59,8 @@ pub(crate) struct ConnectTimes {
 pub(crate) async fn connect(
     cfg: &SharedConfig,
     origin: &Origin,
+    addrs: Vec<std::net::SocketAddr>,
 ) -> Result<(Conn, ConnectTimes), ErrorKind> {
-    let addrs: Vec<std::net::SocketAddr> =
-        match tokio::net::lookup_host((origin.host.as_str(), origin.port)).await {
-            Ok(a) => a.collect(),
-            Err(_) => return Err(ErrorKind::Dns),
-        };
-    if addrs.is_empty() {
-        return Err(ErrorKind::Dns);
-    }
     let t_tcp = Instant::now();
     let tcp = connect_any(&interleave(addrs))
         .await

@@ -8,6 +8,7 @@
 mod client;
 mod conn;
 mod cookies;
+mod dns;
 mod error;
 mod h1;
 mod head;
@@ -15,6 +16,7 @@ mod io;
 mod tls;
 
 pub use client::{HttpClient, HttpRequest, HttpResponse, Timings};
+pub use dns::{DnsOptions, Policy as DnsPolicy, Select as DnsSelect};
 pub use error::ErrorKind;
 #[doc(hidden)]
 pub use h1::fuzz_h1_response;

@@ -36,6 +36,8 @@ pub struct ClientOptions {
     pub timeout: Duration,
     /// The User-Agent header unless a request sets one.
     pub user_agent: String,
+    /// Name resolution: cache TTL, address selection and family policy (k6's `dns`).
+    pub dns: crate::DnsOptions,
 }
 
 impl Default for ClientOptions {
@@ -48,6 +50,7 @@ impl Default for ClientOptions {
             max_redirects: 10,
             timeout: Duration::from_secs(60),
             user_agent: format!("throng/{}", env!("CARGO_PKG_VERSION")),
+            dns: crate::DnsOptions::default(),
         }
     }
 }

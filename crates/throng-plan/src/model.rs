@@ -237,6 +237,8 @@ pub struct HttpOptions {
     pub headers: Vec<(String, Template)>,
     /// Tags added to every sample.
     pub tags: Vec<(String, String)>,
+    /// Name resolution (k6's `dns` option).
+    pub dns: crate::DnsSettings,
 }
 
 impl Default for HttpOptions {
@@ -250,6 +252,7 @@ impl Default for HttpOptions {
             max_redirects: 10,
             headers: Vec::new(),
             tags: Vec::new(),
+            dns: crate::DnsSettings::default(),
         }
     }
 }

@@ -341,6 +341,9 @@ pub struct RawDefaults {
     /// Most redirects followed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_redirects: Option<u32>,
+    /// k6's `dns`: `"ttl=1m,select=first,policy=onlyIPv4"` or a mapping of those keys.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns: Option<S<Json>>,
     /// Tags on every sample.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,

@@ -119,7 +119,29 @@ fn client_options(plan: &Plan) -> ClientOptions {
         keepalive: h.keepalive,
         max_redirects: h.max_redirects,
         timeout: h.timeout,
+        dns: dns_options(&h.dns),
         ..ClientOptions::default()
+    }
+}
+
+/// The plan's `dns` option as the client's.
+fn dns_options(d: &throng_plan::DnsSettings) -> throng_http::DnsOptions {
+    use throng_http::{DnsPolicy as P, DnsSelect as S};
+    use throng_plan::{DnsPolicy, DnsSelect};
+    throng_http::DnsOptions {
+        ttl: d.ttl,
+        select: match d.select {
+            DnsSelect::First => S::First,
+            DnsSelect::Random => S::Random,
+            DnsSelect::RoundRobin => S::RoundRobin,
+        },
+        policy: match d.policy {
+            DnsPolicy::PreferIpv4 => P::PreferIpv4,
+            DnsPolicy::PreferIpv6 => P::PreferIpv6,
+            DnsPolicy::OnlyIpv4 => P::OnlyIpv4,
+            DnsPolicy::OnlyIpv6 => P::OnlyIpv6,
+            DnsPolicy::Any => P::Any,
+        },
     }
 }
 

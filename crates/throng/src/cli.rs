@@ -244,6 +244,11 @@ pub struct EnvArgs {
     /// the same seed repeats them, each VU drawing from its own stream.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// Name resolution, as k6's `--dns`: `ttl=5m,select=random,policy=preferIPv4` (the
+    /// defaults); ttl `inf` or `0`, select first|random|roundRobin, policy
+    /// preferIPv4|preferIPv6|onlyIPv4|onlyIPv6|any. Wins over the plan's `defaults: dns`.
+    #[arg(long, value_name = "OPTIONS", env = "THRONG_DNS")]
+    pub dns: Option<String>,
 }
 
 /// How much `--http-debug` prints.
@@ -385,6 +390,9 @@ pub struct ValidateArgs {
     pub plan: PathBuf,
     #[command(flatten)]
     pub env: EnvArgs,
+    /// The load flags `run` would be given, checked against the plan as `run` applies them.
+    #[command(flatten)]
+    pub load: LoadArgs,
 }
 
 /// Demo target behaviour flags.
@@ -465,6 +473,9 @@ fn resolve_plan(args: &RunArgs, input: PlanInput<'_>) -> Result<Plan, String> {
         PlanInput::Built(raw, origins) => compile_raw(raw, origins, &opts, &DiskFiles),
     }
     .map_err(|e| e.to_string())?;
+    if let Some(d) = &args.env.dns {
+        plan.http.dns = throng_plan::parse_dns(d).map_err(|e| format!("error: --dns: {e}"))?;
+    }
     if let Some(b) = &args.base_url {
         if !throng_metrics::has_http_scheme(b) {
             return Err(format!(

@@ -10,7 +10,6 @@ mod tools;
 
 use clap::Parser;
 use cli::{Cli, Command};
-use std::path::Path;
 use throng_run::ExitCode;
 
 fn main() {
@@ -20,6 +19,13 @@ fn main() {
     };
     // k6's environment switches, as aliases of the flags they match
     let get = |k: &str| std::env::var(k).ok();
+    // K6_DNS is k6's name for --dns (THRONG_DNS)
+    if let Command::Run(a) = &mut cli.command {
+        a.env.dns = a.env.dns.take().or_else(|| get("K6_DNS"));
+    }
+    if let Command::Quick(a) = &mut cli.command {
+        a.env.dns = a.env.dns.take().or_else(|| get("K6_DNS"));
+    }
     let aliased = match &mut cli.command {
         Command::Run(a) => k6env::apply(&get, &mut a.out, &mut a.progress),
         Command::Quick(a) => k6env::apply(&get, &mut a.out, &mut a.progress),
@@ -53,7 +59,7 @@ fn main() {
 async fn dispatch(cli: Cli) -> i32 {
     match cli.command {
         Command::Run(args) => cli::run_plan(*args, None).await,
-        Command::Validate(args) => validate(&args.plan, &args.env),
+        Command::Validate(args) => validate(&args),
         Command::ServeDemo(args) => cli::serve_demo(args).await,
         Command::Demo(args) => cli::demo(args).await,
         Command::Quick(args) => quick::run(*args).await,
@@ -70,7 +76,8 @@ async fn dispatch(cli: Cli) -> i32 {
     }
 }
 
-fn validate(plan: &Path, env_args: &cli::EnvArgs) -> i32 {
+fn validate(args: &cli::ValidateArgs) -> i32 {
+    let (plan, env_args) = (&args.plan, &args.env);
     let env = match env::collect(env_args) {
         Ok(e) => e,
         Err(e) => {
@@ -84,7 +91,19 @@ fn validate(plan: &Path, env_args: &cli::EnvArgs) -> i32 {
         open_file_limit: env::open_file_limit(),
         seed: env_args.seed,
     };
-    match throng_plan::load_file(plan, &opts) {
+    let checked = throng_plan::load_file(plan, &opts)
+        .map_err(|e| e.to_string())
+        .and_then(|mut p| {
+            if let Some(d) = &env_args.dns {
+                throng_plan::parse_dns(d).map_err(|e| format!("error: --dns: {e}"))?;
+            }
+            let o = args.load.overrides().map_err(|e| format!("error: {e}"))?;
+            if !o.is_empty() {
+                throng_plan::apply_overrides(&mut p, &o).map_err(|e| format!("error: {e}"))?;
+            }
+            Ok(p)
+        });
+    match checked {
         Ok(p) => {
             println!(
                 "{}: ok — {} scenario{}, {} threshold{}",

@@ -140,6 +140,29 @@ fn validate_accepts_examples_and_rejects_bad_plans_with_104() {
     ] {
         assert!(err.contains(want), "{want} not in {err}");
     }
+    // validate checks the flags run would apply too
+    let quickstart = repo().join("examples/quickstart.yaml");
+    for (flags, says) in [
+        (vec!["--scenario", "nope"], "nope"),
+        (vec!["--dns", "policy=ipv4"], "--dns: policy `ipv4`"),
+        (vec!["--duration", "soon"], "--duration `soon`"),
+    ] {
+        let o = throng()
+            .arg("validate")
+            .arg(&quickstart)
+            .args(&flags)
+            .output()
+            .expect("runs");
+        assert_eq!(o.status.code(), Some(104), "{flags:?}: {}", text(&o));
+        assert!(text(&o).contains(says), "{flags:?}: {}", text(&o));
+    }
+    let o = throng()
+        .arg("validate")
+        .arg(&quickstart)
+        .args(["--vus", "3", "--dns", "ttl=inf"])
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let o = throng()
         .args(["run", "does-not-exist.yaml"])
         .output()

@@ -320,3 +320,62 @@ async fn queued_arrivals_run_until_the_end_and_the_rest_are_dropped() {
     assert!(corrected_max > 800.0, "corrected max {corrected_max}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--dns` (and k6's `K6_DNS`): the family policy decides whether `localhost` (127.0.0.1
+/// here, and on some machines ::1 too) is reached at all; every request is still counted
+/// once, as a DNS error when no address is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_policy_decides_which_addresses_are_used() {
+    let s = demo().await;
+    let url = s.url().replace("127.0.0.1", "localhost") + "/health";
+    let dir = std::env::temp_dir().join(format!("throng-dns-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let export = dir.join("summary.json");
+    let run = |dns: Option<&str>, k6: Option<&str>| {
+        let mut c = throng();
+        c.args([
+            "quick",
+            "-n",
+            "50",
+            "-c",
+            "5",
+            "--quiet",
+            "--summary-export",
+        ])
+        .arg(&export);
+        if let Some(d) = dns {
+            c.args(["--dns", d]);
+        }
+        if let Some(d) = k6 {
+            c.env("K6_DNS", d);
+        }
+        c.arg(&url);
+        c
+    };
+    let failed_rate = || -> f64 {
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&export).expect("export")).expect("json");
+        v["metrics"]["http_req_failed"]["value"]
+            .as_f64()
+            .expect("rate")
+    };
+    let o = output(run(Some("ttl=inf,select=first,policy=onlyIPv4"), None)).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(s.requests(), 50);
+    assert_eq!(summary_count(&o), 50);
+    assert_eq!(failed_rate(), 0.0);
+    // the demo listens on 127.0.0.1 only: with IPv6 required nothing reaches it
+    let o = output(run(None, Some("policy=onlyIPv6"))).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(s.requests(), 50, "no request may reach the server");
+    assert_eq!(summary_count(&o), 50);
+    assert_eq!(failed_rate(), 1.0);
+    // the flag wins over the k6 variable
+    let o = output(run(Some("policy=preferIPv6"), Some("policy=onlyIPv6"))).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(s.requests(), 100);
+    let o = output(run(Some("policy=ipv4"), None)).await;
+    assert_eq!(o.status.code(), Some(104), "{}", text(&o));
+    assert!(text(&o).contains("--dns: policy `ipv4`"), "{}", text(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -3,6 +3,7 @@
 use super::Cx;
 use crate::model::{Http2Mode, HttpOptions};
 use crate::raw::{Json, RawDefaults, S};
+use crate::DnsSettings;
 
 /// `defaults:` as the HTTP options every request starts from.
 pub(super) fn compile_defaults(cx: &mut Cx<'_>, d: &RawDefaults) -> HttpOptions {
@@ -38,6 +39,12 @@ pub(super) fn compile_defaults(cx: &mut Cx<'_>, d: &RawDefaults) -> HttpOptions 
     if let Some(m) = d.max_redirects {
         h.max_redirects = m;
     }
+    if let Some(dns) = &d.dns {
+        match read_dns(&dns.value) {
+            Ok(v) => h.dns = v,
+            Err(e) => cx.err(dns, format!("dns: {e}")),
+        }
+    }
     for (k, v) in &d.headers {
         check_header(cx, k, v);
     }
@@ -48,6 +55,28 @@ pub(super) fn compile_defaults(cx: &mut Cx<'_>, d: &RawDefaults) -> HttpOptions 
         .collect();
     h.tags = d.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     h
+}
+
+/// `dns:` as k6's string (`ttl=1m,select=first`) or a mapping of the same keys.
+fn read_dns(v: &Json) -> Result<DnsSettings, String> {
+    match v {
+        Json::String(s) => crate::parse_dns(s),
+        Json::Object(m) => {
+            let mut d = DnsSettings::default();
+            for (k, v) in m {
+                let text = match v {
+                    Json::String(s) => s.clone(),
+                    Json::Number(n) => n.to_string(),
+                    _ => return Err(format!("`{k}`: expected a string")),
+                };
+                crate::dns::set_dns(&mut d, k, &text)?;
+            }
+            Ok(d)
+        }
+        _ => {
+            Err("expected `ttl=…,select=…,policy=…` or a mapping of ttl, select and policy".into())
+        }
+    }
 }
 
 /// `base_url` without its trailing `/`; it must be an http(s) URL.
