@@ -104,7 +104,7 @@ pub(crate) fn set_dns(d: &mut DnsSettings, key: &str, v: &str) -> Result<(), Str
     Ok(())
 }
 
-/// `inf` (kept for the whole run), `0` (never kept), bare milliseconds or a k6 duration.
+/// `inf` (kept for the whole run), `0` (never kept) or a k6 duration.
 fn parse_ttl(v: &str) -> Result<Option<Duration>, String> {
     if v == "inf" {
         return Ok(None);
@@ -128,8 +128,8 @@ mod tests {
         assert_eq!(parse_dns("ttl=inf").map(|d| d.ttl), Ok(None));
         assert_eq!(parse_dns("ttl=0").map(|d| d.ttl), Ok(Some(Duration::ZERO)));
         assert_eq!(
-            parse_dns("ttl=1500").map(|d| d.ttl),
-            Ok(Some(Duration::from_millis(1500)))
+            parse_dns("ttl=1m30s").map(|d| d.ttl),
+            Ok(Some(Duration::from_secs(90)))
         );
         assert_eq!(
             parse_dns("select=roundRobin").map(|d| d.select),

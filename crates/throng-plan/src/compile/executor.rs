@@ -150,20 +150,7 @@ pub(super) fn compile_executor(
             let vus = positive(cx, &o.vus, "vus", Some(1));
             // zero (the default): until the run is stopped
             let duration = cx.opt_dur(&o.duration, "duration", Duration::ZERO);
-            let max_vus = match (&o.max_vus, vus) {
-                (Some(m), Some(v)) if m.value < v => {
-                    cx.err(m, format!("maxVUs ({}) is below vus ({v})", m.value));
-                    None
-                }
-                (Some(m), _) => match check_vus("maxVUs", m.value, cx.open_files) {
-                    Ok(()) => Some(m.value),
-                    Err(e) => {
-                        cx.err(m, e);
-                        None
-                    }
-                },
-                (None, v) => v,
-            };
+            let max_vus = max_vus(cx, &o.max_vus, vus, "vus");
             Executor::ExternallyControlled {
                 vus: vus?,
                 max_vus: max_vus?,
@@ -210,23 +197,7 @@ pub(super) fn compile_executor(
                     WhenBusy::Drop
                 }
             };
-            let max_vus = match (&o.max_vus, pre) {
-                (Some(m), Some(p)) if m.value < p => {
-                    cx.err(
-                        m,
-                        format!("maxVUs ({}) is below preAllocatedVUs ({p})", m.value),
-                    );
-                    None
-                }
-                (Some(m), _) => match check_vus("maxVUs", m.value, cx.open_files) {
-                    Ok(()) => Some(m.value),
-                    Err(e) => {
-                        cx.err(m, e);
-                        None
-                    }
-                },
-                (None, p) => p,
-            };
+            let max_vus = max_vus(cx, &o.max_vus, pre, "preAllocatedVUs");
             let unit_s = time_unit.as_secs_f64();
             if ex == "constant-arrival-rate" {
                 let rate = match &o.rate {
@@ -288,6 +259,33 @@ pub(super) fn compile_executor(
         _ => return None,
     };
     (!bad).then_some(out)
+}
+
+/// `maxVUs`: at least `floor` (the VUs the executor starts with, named `floor_name`) and
+/// within the VU limit; when not given, `floor`.
+fn max_vus(
+    cx: &mut Cx<'_>,
+    max: &Option<S<u64>>,
+    floor: Option<u64>,
+    floor_name: &str,
+) -> Option<u64> {
+    match (max, floor) {
+        (Some(m), Some(f)) if m.value < f => {
+            cx.err(
+                m,
+                format!("maxVUs ({}) is below {floor_name} ({f})", m.value),
+            );
+            None
+        }
+        (Some(m), _) => match check_vus("maxVUs", m.value, cx.open_files) {
+            Ok(()) => Some(m.value),
+            Err(e) => {
+                cx.err(m, e);
+                None
+            }
+        },
+        (None, f) => f,
+    }
 }
 
 /// `stages:` of a ramping executor; `check_target` bounds each target (VUs or a rate).

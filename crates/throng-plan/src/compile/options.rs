@@ -1,12 +1,10 @@
 //! Executor options written as templates, resolved once when the plan loads:
 //! `rate: "{{env.TARGET_RPS}}"`, `duration: "{{env.DURATION | default('5m')}}"`.
 //!
-//! STOP-GAP: this is a deliberately small resolver of exactly two forms, `{{env.NAME}}` and
-//! `{{env.NAME | default('value')}}` (quotes `'` or `"`), for executor options only. The
-//! template language (`crate::template`) is being rewritten with filters on another branch;
-//! once `default` lands there, [`expand`] should compile and render through it instead.
+//! They go through the template language; what they may use is what is known at load.
 use super::Cx;
 use crate::raw::{RawNum, RawScenario, S};
+use crate::template::{Scope, Template};
 use std::collections::BTreeMap;
 
 /// Resolved stages: `(duration, target)` pairs, spanned as written.
@@ -159,66 +157,40 @@ pub(super) fn expand(cx: &mut Cx<'_>, v: &S<String>, what: &str) -> Option<S<Str
     }
 }
 
-/// Resolves the `{{env.NAME}}` / `{{env.NAME | default('x')}}` templates in `text`: the
+/// Resolves the templates of an executor option through the template language, which
+/// must be known at load (`{{env.NAME}}`, `{{env.NAME | default('x')}}`, constants): the
 /// result and the last env name used (for error messages).
 pub(crate) fn resolve_text(
     env: &BTreeMap<String, String>,
     text: &str,
 ) -> Result<(String, Option<String>), String> {
-    let mut out = String::new();
-    let mut rest = text;
-    let mut used = None;
-    while let Some(open) = rest.find("{{") {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 2..];
-        let Some(close) = after.find("}}") else {
-            return Err(format!("`{text}`: `{{{{` without a closing `}}}}`"));
-        };
-        let expr = after[..close].trim();
-        let (name, default) = parse_expr(expr).ok_or_else(|| {
-            format!(
-                "`{{{{{expr}}}}}`: executor options take only `{{{{env.NAME}}}}` or `{{{{env.NAME | default('value')}}}}`"
-            )
-        })?;
-        match (env.get(name), default) {
-            (Some(v), _) => out.push_str(v),
-            (None, Some(d)) => out.push_str(d),
-            (None, None) => {
-                return Err(format!(
-                    "env value {name} is not set (give `-e {name}=VALUE`, `--env-file` or the plan's `env:`, or write `{{{{env.{name} | default('...')}}}}`)"
-                ))
-            }
-        }
-        used = Some(name.to_string());
-        rest = &after[close + 2..];
-    }
-    out.push_str(rest);
+    let t = Template::compile(text, &Scope::new(env, &[], &[])).map_err(|errs| {
+        errs.into_iter()
+            .map(|e| e.message)
+            .collect::<Vec<_>>()
+            .join("; ")
+    })?;
+    let out = t.render_constant().ok_or_else(|| {
+        format!(
+            "`{text}`: executor options are fixed when the plan loads, so they take only env values and constants (`{{{{env.NAME}}}}`, `{{{{env.NAME | default('value')}}}}`)"
+        )
+    })?;
+    let used = env_names(text).last().map(|s| s.to_string());
     Ok((out, used))
 }
 
-/// `env.NAME` or `env.NAME | default('x')`: the name and the default.
-fn parse_expr(expr: &str) -> Option<(&str, Option<&str>)> {
-    let (left, right) = match expr.split_once('|') {
-        Some((l, r)) => (l.trim(), Some(r.trim())),
-        None => (expr, None),
-    };
-    let name = left.strip_prefix("env.")?;
-    if !super::is_ident(name) {
-        return None;
-    }
-    let default = match right {
-        None => None,
-        Some(r) => {
-            let arg = r.strip_prefix("default")?.trim().strip_prefix('(')?;
-            let arg = arg.strip_suffix(')')?.trim();
-            let q = arg.chars().next()?;
-            if (q != '\'' && q != '"') || arg.len() < 2 || !arg.ends_with(q) {
-                return None;
-            }
-            Some(&arg[1..arg.len() - 1])
-        }
-    };
-    Some((name, default))
+/// The env names `text` mentions (`env.NAME`), in order.
+fn env_names(text: &str) -> Vec<&str> {
+    text.match_indices("env.")
+        .map(|(i, _)| {
+            let rest = &text[i + 4..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            &rest[..end]
+        })
+        .filter(|n| !n.is_empty())
+        .collect()
 }
 
 #[cfg(test)]
@@ -243,7 +215,7 @@ mod tests {
         );
         assert!(resolve_text(&env, "{{env.NOPE}}")
             .expect_err("an error")
-            .contains("NOPE is not set"));
+            .contains("`NOPE` is not set"));
         assert!(resolve_text(&env, "{{vu}}").is_err());
         assert!(resolve_text(&env, "{{env.RPS | upper}}").is_err());
         assert!(resolve_text(&env, "{{env.RPS").is_err());

@@ -57,6 +57,19 @@ impl Expr {
         }
     }
 
+    /// Whether the value may differ between renders: it reads a name of the run (`vu`,
+    /// data, variables, the clock) or calls a function.
+    pub(super) fn varies(&self) -> bool {
+        let mut varies = false;
+        self.walk(&mut |e| {
+            varies |= matches!(
+                e,
+                Expr::Name(_) | Expr::Call(..) | Expr::CallConst(..) | Expr::RandomInt(..)
+            );
+        });
+        varies
+    }
+
     /// Calls `f` with this expression and every expression inside it.
     fn walk(&self, f: &mut dyn FnMut(&Expr)) {
         f(self);

@@ -307,6 +307,36 @@ impl Template {
         r
     }
 
+    /// The text of a template known when the plan loads (literal text, env values,
+    /// constants and their `default`s); `None` when a part depends on the run (`vu`, data,
+    /// variables, the clock, a function call).
+    pub fn render_constant(&self) -> Option<String> {
+        let varies = self.parts.iter().any(|p| match &p.seg {
+            Seg::Lit(_) => false,
+            Seg::Name(_) => true,
+            Seg::Expr(e) => e.varies(),
+        });
+        if varies {
+            return None;
+        }
+        let mut rng = fastrand::Rng::with_seed(0);
+        let seq = AtomicU64::new(0);
+        let mut cx = RenderCtx {
+            vu: 0,
+            iter: 0,
+            scenario: "",
+            rows: &[],
+            vars: &[],
+            rng: &mut rng,
+            seq: &seq,
+            row: None,
+            now: None,
+        };
+        let mut out = String::new();
+        self.try_render(&mut cx, &mut out).ok()?;
+        Some(out)
+    }
+
     /// Whether the template has no expressions.
     pub fn is_static(&self) -> bool {
         self.parts.iter().all(|p| matches!(p.seg, Seg::Lit(_)))
