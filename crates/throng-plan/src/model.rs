@@ -54,6 +54,22 @@ pub struct Plan {
     pub monitors: Vec<throng_monitor::MonitorSpec>,
     /// SLOs judged per window (`slos:`).
     pub slos: Vec<throng_monitor::slo::Slo>,
+    /// Locust's user pool (`locust:`), which the weighted scenarios share.
+    pub locust: Option<LocustPool>,
+}
+
+/// Locust's user pool: `users` spawned at `spawn_rate` a second over the weighted
+/// scenarios, for `run_time`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocustPool {
+    /// Users in the pool.
+    pub users: u64,
+    /// Users started a second.
+    pub spawn_rate: f64,
+    /// How long the pool runs.
+    pub run_time: Duration,
+    /// The weighted scenarios and their weights, in plan order.
+    pub weights: Vec<(String, f64)>,
 }
 
 impl Plan {

@@ -7,7 +7,7 @@
 //! throng keeps each scenario (its flow, start time and executor) and changes only the
 //! numbers; docs/plan.md ("Profiles and overrides") has the table.
 use crate::limits::{check_rate, check_vus};
-use crate::model::{Executor, Plan, Stage, WhenBusy};
+use crate::model::{ActionAt, Executor, Plan, Stage, WhenBusy};
 use std::time::Duration;
 
 /// The built-in profiles of `--profile`, in the order documented.
@@ -92,7 +92,7 @@ pub fn apply_overrides(plan: &mut Plan, o: &Overrides) -> Result<(), String> {
                 s.executor = builtin_profile(p, &s.executor, o)
                     .map_err(|e| format!("scenario `{}`: {e}", s.name))?;
             }
-            return Ok(());
+            return check_timeline(plan);
         }
         let Some((_, ex)) = plan.profiles.iter().find(|(n, _)| n == p) else {
             let mut known: Vec<String> = BUILTIN_PROFILES.iter().map(|s| s.to_string()).collect();
@@ -108,9 +108,76 @@ pub fn apply_overrides(plan: &mut Plan, o: &Overrides) -> Result<(), String> {
         }
         shortcuts.profile = None;
     }
+    let pooled = reshape_pool(plan, &shortcuts);
     for s in &mut plan.scenarios {
-        s.executor =
-            reshape(&s.executor, &shortcuts).map_err(|e| format!("scenario `{}`: {e}", s.name))?;
+        let o = if pooled.contains(&s.name) {
+            // the pool took --vus and --duration
+            Overrides {
+                vus: None,
+                duration: None,
+                ..shortcuts.clone()
+            }
+        } else {
+            shortcuts.clone()
+        };
+        s.executor = reshape(&s.executor, &o).map_err(|e| format!("scenario `{}`: {e}", s.name))?;
+    }
+    check_timeline(plan)
+}
+
+/// Locust's pool keeps its meaning under `--vus` (the pool's users) and `--duration` (its
+/// run time): the users are split again over the weighted scenarios left after
+/// `--scenario`. The names of the scenarios reshaped this way.
+fn reshape_pool(plan: &mut Plan, o: &Overrides) -> Vec<String> {
+    let names: Vec<String> = plan.scenarios.iter().map(|s| s.name.clone()).collect();
+    let Some(pool) = &mut plan.locust else {
+        return Vec::new();
+    };
+    pool.weights.retain(|(n, _)| names.contains(n));
+    if pool.weights.is_empty() {
+        plan.locust = None;
+        return Vec::new();
+    }
+    let reshaped = o.vus.is_some() || o.duration.is_some() || !o.scenarios.is_empty();
+    if !reshaped {
+        return Vec::new();
+    }
+    if let Some(v) = o.vus {
+        pool.users = v;
+    }
+    if let Some(d) = o.duration {
+        pool.run_time = d;
+    }
+    let executors = crate::compile::locust::pool_executors(pool);
+    let mut pooled = Vec::new();
+    for s in &mut plan.scenarios {
+        if let Some(e) = executors.get(&s.name) {
+            s.executor = e.clone();
+            pooled.push(s.name.clone());
+        }
+    }
+    pooled
+}
+
+/// Every timeline action given a time (`at:`) still starts before the reshaped load ends.
+fn check_timeline(plan: &Plan) -> Result<(), String> {
+    let end = plan
+        .scenarios
+        .iter()
+        .map(|s| s.start_time + s.executor.duration())
+        .max()
+        .unwrap_or_default();
+    for a in &plan.timeline {
+        if let ActionAt::At(at) = a.at {
+            if at > end {
+                return Err(format!(
+                    "timeline action `{}` at {} is past the end of the reshaped load ({}): it would never run",
+                    a.name,
+                    crate::format_duration(at),
+                    crate::format_duration(end)
+                ));
+            }
+        }
     }
     Ok(())
 }

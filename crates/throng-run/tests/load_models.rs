@@ -321,6 +321,87 @@ scenarios:
     flow: [ { get: \"/search/{{vu}}\" }, { sleep: 100ms } ]
 ";
 
+/// `--vus` is the pool's users and `--duration` its run time: the users are split again
+/// by weight (Locust's order), not each scenario scaled; `--scenario` splits the pool over
+/// the weighted scenarios left.
+#[test]
+fn vus_and_duration_reshape_the_locust_pool() {
+    let peak = |p: &Plan, name: &str| -> u64 {
+        let s = p.scenarios.iter().find(|s| s.name == name).expect(name);
+        s.executor.max_vus()
+    };
+    let p = overridden(
+        USERS,
+        "http://127.0.0.1:9",
+        Overrides {
+            vus: Some(12),
+            duration: Some(Duration::from_secs(10)),
+            ..Overrides::default()
+        },
+    );
+    assert_eq!(
+        (peak(&p, "browse"), peak(&p, "buy"), peak(&p, "search")),
+        (6, 2, 4)
+    );
+    let pool = p.locust.as_ref().expect("pool");
+    assert_eq!((pool.users, pool.run_time), (12, Duration::from_secs(10)));
+    for s in &p.scenarios {
+        assert_eq!(s.executor.duration(), Duration::from_secs(10), "{}", s.name);
+    }
+    let p = overridden(
+        USERS,
+        "http://127.0.0.1:9",
+        Overrides {
+            scenarios: vec!["browse".into(), "buy".into()],
+            ..Overrides::default()
+        },
+    );
+    assert_eq!((peak(&p, "browse"), peak(&p, "buy")), (45, 15));
+}
+
+/// A timeline action's `at:` is checked against the load as reshaped, not as written.
+#[test]
+fn timeline_at_is_checked_against_the_reshaped_load() {
+    let yaml = "base_url: BASE
+scenarios:
+  a: { executor: constant-vus, vus: 1, duration: 2s, flow: [ { get: /health } ] }
+timeline:
+  - { name: late, at: 5s, http: { get: /health } }
+";
+    let load = |reshaped: bool| {
+        let opts = LoadOptions {
+            reshaped,
+            ..LoadOptions::default()
+        };
+        load_str(
+            &yaml.replace("BASE", "http://127.0.0.1:9"),
+            std::path::Path::new("plan.yaml"),
+            &opts,
+        )
+    };
+    let e = load(false)
+        .expect_err("past the end as written")
+        .to_string();
+    assert!(e.contains("plan.yaml:5:"), "{e}");
+    assert!(e.contains("past the end of the load (2s)"), "{e}");
+    let longer = Overrides {
+        duration: Some(Duration::from_secs(10)),
+        ..Overrides::default()
+    };
+    let mut p = load(true).expect("deferred to the overrides");
+    apply_overrides(&mut p, &longer).expect("5s is inside 10s");
+    let shorter = Overrides {
+        duration: Some(Duration::from_secs(3)),
+        ..Overrides::default()
+    };
+    let mut p = load(true).expect("deferred to the overrides");
+    let e = apply_overrides(&mut p, &shorter).expect_err("5s is past 3s");
+    assert_eq!(
+        e,
+        "timeline action `late` at 5s is past the end of the reshaped load (3s): it would never run"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn users_split_by_weight_and_spawn_at_the_rate() {
     let s = CountingServer::start().await;

@@ -461,11 +461,13 @@ pub enum PlanInput<'a> {
 /// Loads the plan (`input`), with env and base_url overrides.
 fn resolve_plan(args: &RunArgs, input: PlanInput<'_>) -> Result<Plan, String> {
     let env = env::collect(&args.env).map_err(|e| format!("error: {e}"))?;
+    let overrides = args.load.overrides().map_err(|e| format!("error: {e}"))?;
     let opts = LoadOptions {
         env,
         base_dir: None,
         open_file_limit: env::open_file_limit(),
         seed: args.env.seed,
+        reshaped: !overrides.is_empty(),
     };
     let mut plan = match input {
         PlanInput::File => load_file(&args.plan, &opts),
@@ -490,9 +492,8 @@ fn resolve_plan(args: &RunArgs, input: PlanInput<'_>) -> Result<Plan, String> {
         let spec = throng_run::parse_monitor_flag(m, &taken).map_err(|e| format!("error: {e}"))?;
         plan.monitors.push(spec);
     }
-    let o = args.load.overrides().map_err(|e| format!("error: {e}"))?;
-    if !o.is_empty() {
-        throng_plan::apply_overrides(&mut plan, &o).map_err(|e| format!("error: {e}"))?;
+    if !overrides.is_empty() {
+        throng_plan::apply_overrides(&mut plan, &overrides).map_err(|e| format!("error: {e}"))?;
     }
     Ok(plan)
 }

@@ -85,11 +85,19 @@ fn validate(args: &cli::ValidateArgs) -> i32 {
             return ExitCode::InvalidPlan.code();
         }
     };
+    let o = match args.load.overrides() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::InvalidPlan.code();
+        }
+    };
     let opts = throng_plan::LoadOptions {
         env,
         base_dir: None,
         open_file_limit: env::open_file_limit(),
         seed: env_args.seed,
+        reshaped: !o.is_empty(),
     };
     let checked = throng_plan::load_file(plan, &opts)
         .map_err(|e| e.to_string())
@@ -97,7 +105,6 @@ fn validate(args: &cli::ValidateArgs) -> i32 {
             if let Some(d) = &env_args.dns {
                 throng_plan::parse_dns(d).map_err(|e| format!("error: --dns: {e}"))?;
             }
-            let o = args.load.overrides().map_err(|e| format!("error: {e}"))?;
             if !o.is_empty() {
                 throng_plan::apply_overrides(&mut p, &o).map_err(|e| format!("error: {e}"))?;
             }

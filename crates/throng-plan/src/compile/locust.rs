@@ -7,7 +7,7 @@
 use super::options::{expand, number};
 use super::{lc, Cx};
 use crate::limits::check_vus;
-use crate::model::{Executor, Stage};
+use crate::model::{Executor, LocustPool, Stage};
 use crate::raw::RawPlan;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -35,10 +35,13 @@ pub fn spawn_order(weights: &[f64], users: u64) -> Vec<usize> {
     order
 }
 
-/// The executor of every weighted scenario by name, or an empty map (errors given) when the
-/// plan has none or its `locust:` block does not fit.
-pub(super) fn weighted_executors(cx: &mut Cx<'_>, raw: &RawPlan) -> BTreeMap<String, Executor> {
-    let mut out = BTreeMap::new();
+/// The executor of every weighted scenario by name, and the pool they share; an empty map
+/// (errors given) when the plan has none or its `locust:` block does not fit.
+pub(super) fn weighted_executors(
+    cx: &mut Cx<'_>,
+    raw: &RawPlan,
+) -> (BTreeMap<String, Executor>, Option<LocustPool>) {
+    let out = BTreeMap::new();
     let mut names = Vec::new();
     let mut weights = Vec::new();
     for (name, s) in &raw.scenarios {
@@ -68,50 +71,64 @@ pub(super) fn weighted_executors(cx: &mut Cx<'_>, raw: &RawPlan) -> BTreeMap<Str
                 "scenarios with `weight:` need a `locust:` block (`locust: { users: 10, spawn_rate: 2, run_time: 1m }`)",
             );
         }
-        return out;
+        return (out, None);
     };
     if !any_weight {
         cx.err(
             l,
             "`locust:` has no scenario to fill: give scenarios a `weight:` (and no `executor:`)",
         );
-        return out;
+        return (out, None);
     }
     let l = &l.value;
     let users = number(cx, &l.users, "users");
     let rate = number(cx, &l.spawn_rate, "spawn_rate");
     let run_time = expand(cx, &l.run_time, "run_time").and_then(|d| cx.dur(&d, "run_time"));
     let (Some(users), Some(rate), Some(run_time)) = (users, rate, run_time) else {
-        return out;
+        return (out, None);
     };
     if !(users >= 1.0 && users.fract() == 0.0) {
         cx.err(&l.users, "users must be a whole number, 1 or more");
-        return out;
+        return (out, None);
     }
     if let Err(e) = check_vus("users", users as u64, cx.open_files) {
         cx.err(&l.users, e);
-        return out;
+        return (out, None);
     }
     if !(rate.is_finite() && rate > 0.0) {
         cx.err(&l.spawn_rate, "spawn_rate must be a number above 0");
-        return out;
+        return (out, None);
     }
     if run_time.is_zero() {
         cx.err(&l.run_time, "run_time must be longer than 0s");
-        return out;
+        return (out, None);
     }
     if names.is_empty() {
-        return out;
+        return (out, None);
     }
-    let users = users as u64;
-    let mut per = vec![0u64; names.len()];
-    for c in spawn_order(&weights, users) {
+    let pool = LocustPool {
+        users: users as u64,
+        spawn_rate: rate,
+        run_time,
+        weights: names.into_iter().zip(weights).collect(),
+    };
+    (pool_executors(&pool), Some(pool))
+}
+
+/// Each weighted scenario's executor: its share of the users (by Locust's spawn order) as
+/// `ramping-vus` from 0 over the spawn time, held for the rest of `run_time`.
+pub(crate) fn pool_executors(pool: &LocustPool) -> BTreeMap<String, Executor> {
+    let weights: Vec<f64> = pool.weights.iter().map(|(_, w)| *w).collect();
+    let mut per = vec![0u64; weights.len()];
+    for c in spawn_order(&weights, pool.users) {
         per[c] += 1;
     }
+    let run_time = pool.run_time;
     // the whole pool is spawned by `users / rate`; a class's users are spread evenly over
     // that time by the round-robin order, so its ramp spans all of it
-    let spawn = Duration::from_secs_f64(users as f64 / rate);
-    for (name, n) in names.into_iter().zip(per) {
+    let spawn = Duration::from_secs_f64(pool.users as f64 / pool.spawn_rate);
+    let mut out = BTreeMap::new();
+    for ((name, _), n) in pool.weights.iter().zip(per) {
         let mut stages = Vec::new();
         if spawn >= run_time {
             let reached = n as f64 * run_time.as_secs_f64() / spawn.as_secs_f64();
@@ -130,7 +147,7 @@ pub(super) fn weighted_executors(cx: &mut Cx<'_>, raw: &RawPlan) -> BTreeMap<Str
             });
         }
         out.insert(
-            name,
+            name.clone(),
             Executor::RampingVus {
                 start_vus: 0,
                 stages,

@@ -12,7 +12,7 @@ mod extract;
 mod files;
 mod http;
 mod lifecycle;
-mod locust;
+pub(crate) mod locust;
 mod metrics;
 mod monitors;
 mod options;
@@ -50,6 +50,9 @@ pub struct LoadOptions {
     pub open_file_limit: Option<u64>,
     /// `--seed`: random values and generated data repeat with it (see [`crate::seed`]).
     pub seed: Option<u64>,
+    /// The load will be reshaped by [`crate::apply_overrides`] before it runs: checks that
+    /// depend on the load's length (a timeline action's `at:`) are left to it.
+    pub reshaped: bool,
 }
 
 /// What every part of the plan compiles in: where errors go and what templates may name.
@@ -254,7 +257,7 @@ fn compile(
     }
     let has_base_url = base_url.is_some();
     let setup_vars = lifecycle::setup_vars(raw.setup.as_ref());
-    let weighted = locust::weighted_executors(&mut cx, raw);
+    let (weighted, locust) = locust::weighted_executors(&mut cx, raw);
     let shared = scenario::Shared {
         http: &http,
         has_base_url,
@@ -278,7 +281,7 @@ fn compile(
         .preflight
         .as_ref()
         .and_then(|p| lifecycle::compile_preflight(&mut cx, p, &setup_vars, &http, has_base_url));
-    let run_end = (scenarios.len() == raw.scenarios.len()).then(|| {
+    let run_end = (scenarios.len() == raw.scenarios.len() && !opts.reshaped).then(|| {
         scenarios
             .iter()
             .map(|s| s.start_time + s.executor.duration())
@@ -336,6 +339,7 @@ fn compile(
         profiles,
         monitors,
         slos,
+        locust,
     })
 }
 
