@@ -120,7 +120,7 @@ async fn one(
         ActionAt::After { delay, action: j } => {
             rec.follows = cx.plan.timeline.get(j).map(|a| a.name.clone());
             let Some(mut rx) = wait_on else {
-                return skipped(rec, "did not run: the action it follows is missing");
+                return skipped(cx, rec, "did not run: the action it follows is missing");
             };
             let ended = tokio::select! {
                 r = rx.wait_for(|v| v.is_some()) => r.ok().and_then(|v| *v),
@@ -129,15 +129,15 @@ async fn one(
             match ended {
                 Some(true) => Instant::now() + delay,
                 Some(false) => {
-                    return skipped(rec, "did not run: the action it follows did not run")
+                    return skipped(cx, rec, "did not run: the action it follows did not run")
                 }
-                None => return skipped(rec, "did not run: the load ended first"),
+                None => return skipped(cx, rec, "did not run: the load ended first"),
             }
         }
     };
     tokio::select! {
         _ = tokio::time::sleep_until(due.into()) => {}
-        _ = cx.stop.cancelled() => return skipped(rec, "did not run: the load ended first"),
+        _ = cx.stop.cancelled() => return skipped(cx, rec, "did not run: the load ended first"),
     }
     let t0 = Instant::now();
     rec.started_s = Some(t0.saturating_duration_since(cx.start).as_secs_f64());
@@ -179,9 +179,15 @@ async fn one(
     rec
 }
 
-fn skipped(mut rec: ActionRecord, why: &str) -> ActionRecord {
+/// An action that never ran: it fails the verdict, so it counts in `actions_failed` too.
+fn skipped(cx: &TimelineCx, mut rec: ActionRecord, why: &str) -> ActionRecord {
     rec.ok = false;
     rec.outcome = why.to_string();
+    let mut tags: Vec<(String, String)> = cx.plan.http.tags.clone();
+    tags.push(("action".to_string(), rec.name.clone()));
+    let reg = &cx.env.registry;
+    let tag_id = reg.intern(TagSet::new(tags));
+    reg.add(reg.builtin().actions_failed, tag_id, 1.0);
     rec
 }
 

@@ -313,3 +313,37 @@ timeline:
         "{counted} counted, {seen} seen"
     );
 }
+
+/// An action the load never reached fails the verdict and is counted in `actions_failed`,
+/// like one that ran and failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_action_that_never_ran_counts_as_failed() {
+    let server = demo().await;
+    let p = r#"
+base_url: BASE
+scenarios:
+  s:
+    executor: constant-vus
+    vus: 1
+    duration: 3s
+    flow: [ { get: /health }, { sleep: 50ms } ]
+timeline:
+  - { at: 200ms, name: breaks, exec: ["sh", "-c", "exit 3"], abort_on_fail: true }
+  - { at: 2500ms, name: later, http: { get: /api/v1/items/7 } }
+"#;
+    let out = run_plan(plan(p, &server.url())).await;
+    assert_eq!(out.exit_code.code(), 99, "{}", out.summary);
+    let later = out
+        .results
+        .actions
+        .iter()
+        .find(|a| a.name == "later")
+        .expect("later");
+    assert_eq!(
+        (later.ok, later.outcome.as_str()),
+        (false, "did not run: the load ended first")
+    );
+    assert_eq!(out.results.value("actions_failed", "count"), Some(2.0));
+    assert_eq!(server.requests_for("/api/v1/items/{id}"), 0);
+    assert_eq!(count(&out, "http_reqs"), server.requests());
+}
