@@ -123,7 +123,7 @@ pub fn write_locust_csv(
         w.write_record(&row).map_err(|e| err(&history, e))?;
     }
     if full_history {
-        // per name: what each second holds (requests, failures, p95); running totals
+        // per name: what each second holds and the running totals, as Locust writes them
         for (name, points) in &r.by_name {
             let method = r
                 .requests
@@ -145,21 +145,38 @@ pub fn write_locust_csv(
                     format!("{:.6}", p.failures as f64 / span),
                 ];
                 for q in LOCUST_PERCENTILES {
-                    row.push(if (q - 95.0).abs() < 1e-9 && p.reqs > 0 {
-                        ms(p.p95)
-                    } else {
-                        "N/A".to_string()
+                    let v = p
+                        .percentiles
+                        .iter()
+                        .find(|(k, _)| (*k - q).abs() < 1e-9)
+                        .map(|x| x.1)
+                        // results from before the full percentiles were kept: p95 only
+                        .or(((q - 95.0).abs() < 1e-9).then_some(p.p95));
+                    row.push(match v {
+                        Some(v) if p.reqs > 0 => ms(v),
+                        _ => "N/A".to_string(),
                     });
                 }
-                row.extend([
-                    total.to_string(),
-                    total_failed.to_string(),
-                    "N/A".into(),
-                    "N/A".into(),
-                    "N/A".into(),
-                    "N/A".into(),
-                    "N/A".into(),
-                ]);
+                match &p.totals {
+                    Some(t) => row.extend([
+                        t.reqs.to_string(),
+                        t.failures.to_string(),
+                        ms(t.p50),
+                        format!("{:.2}", t.avg),
+                        format!("{:.2}", t.min),
+                        format!("{:.2}", t.max),
+                        format!("{:.2}", t.avg_size),
+                    ]),
+                    None => row.extend([
+                        total.to_string(),
+                        total_failed.to_string(),
+                        "N/A".into(),
+                        "N/A".into(),
+                        "N/A".into(),
+                        "N/A".into(),
+                        "N/A".into(),
+                    ]),
+                }
                 w.write_record(&row).map_err(|e| err(&history, e))?;
             }
         }

@@ -124,10 +124,7 @@ impl SecondPoint {
 
     fn latency_from(&mut self, t: Option<&TrendAgg>) {
         let p = |q: f64| t.map(|t| t.percentile(q)).unwrap_or(0.0);
-        self.percentiles = crate::results::LOCUST_PERCENTILES
-            .iter()
-            .map(|q| (*q, p(*q)))
-            .collect();
+        self.percentiles = locust_percentiles(t);
         self.p50 = p(50.0);
         self.p90 = p(90.0);
         self.p95 = p(95.0);
@@ -183,6 +180,31 @@ pub struct NamePoint {
     pub failures: u64,
     /// p95, ms.
     pub p95: f64,
+    /// Locust's percentiles of the point's requests: (percentile, ms) (request names only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub percentiles: Vec<(f64, f64)>,
+    /// Running totals up to the point's end (request names only; Locust's full history).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totals: Option<NameTotals>,
+}
+
+/// A request name's figures from the start of the run to the end of a point.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct NameTotals {
+    /// Requests so far.
+    pub reqs: u64,
+    /// Failures so far.
+    pub failures: u64,
+    /// Median so far, ms.
+    pub p50: f64,
+    /// Average so far, ms.
+    pub avg: f64,
+    /// Fastest so far, ms.
+    pub min: f64,
+    /// Slowest so far, ms.
+    pub max: f64,
+    /// Average response size so far, bytes.
+    pub avg_size: f64,
 }
 
 impl Default for NamePoint {
@@ -193,6 +215,8 @@ impl Default for NamePoint {
             reqs: 0,
             failures: 0,
             p95: 0.0,
+            percentiles: Vec::new(),
+            totals: None,
         }
     }
 }
@@ -203,13 +227,28 @@ impl Roll for NamePoint {
         self.span_s += l.span_s;
         self.reqs += l.reqs;
         self.failures += l.failures;
+        self.totals = l.totals.clone();
     }
     fn set_latency(&mut self, d: Option<&TrendAgg>) {
         self.p95 = d.map(|t| t.percentile(95.0)).unwrap_or(0.0);
+        if !self.percentiles.is_empty() {
+            self.percentiles = locust_percentiles(d);
+        }
     }
     fn bound_latency(&mut self, o: &Self) {
         self.p95 = self.p95.max(o.p95);
+        for (a, b) in self.percentiles.iter_mut().zip(&o.percentiles) {
+            a.1 = a.1.max(b.1);
+        }
     }
+}
+
+/// Locust's percentiles of a distribution: (percentile, ms), zeros when it is empty.
+fn locust_percentiles(t: Option<&TrendAgg>) -> Vec<(f64, f64)> {
+    crate::results::LOCUST_PERCENTILES
+        .iter()
+        .map(|q| (*q, t.map(|t| t.percentile(*q)).unwrap_or(0.0)))
+        .collect()
 }
 
 impl Roll for crate::results::TimelinePoint {
@@ -480,6 +519,22 @@ impl SeriesRecorder {
             let f = [("name".to_string(), name.clone())];
             let d = snap.aggregate_interval(b.http_req_duration, &f);
             let tr = d.as_ref().and_then(Agg::trend);
+            let so_far = snap.aggregate(b.http_req_duration, &f);
+            let so_far = so_far.as_ref().and_then(Agg::trend);
+            let total_reqs = snap.count(b.http_reqs, &f);
+            let totals = NameTotals {
+                reqs: total_reqs as u64,
+                failures: snap.count(b.http_req_failed, &f) as u64,
+                p50: so_far.map(|t| t.percentile(50.0)).unwrap_or(0.0),
+                avg: so_far.map(|t| t.avg()).unwrap_or(0.0),
+                min: so_far.map(|t| t.min_or_zero()).unwrap_or(0.0),
+                max: so_far.map(|t| t.max_or_zero()).unwrap_or(0.0),
+                avg_size: if total_reqs > 0.0 {
+                    snap.count(b.data_received, &f) / total_reqs
+                } else {
+                    0.0
+                },
+            };
             self.by_name.entry(name).or_default().push(
                 sec,
                 NamePoint {
@@ -487,6 +542,8 @@ impl SeriesRecorder {
                     reqs,
                     failures,
                     p95: tr.map(|t| t.percentile(95.0)).unwrap_or(0.0),
+                    percentiles: locust_percentiles(tr),
+                    totals: Some(totals),
                     ..Default::default()
                 },
                 &Dist::of(tr),

@@ -135,6 +135,20 @@ async fn locust_csv_has_four_files_and_a_full_history() {
             assert_eq!(&row[2], "GET");
             // the running total of this name
             per_name.insert(row[3].to_string(), row[17].parse().expect("total"));
+            // every percentile of a second with requests, in order, and the running figures
+            let rps: f64 = row[4].parse().expect("rps");
+            if rps > 0.0 {
+                let qs: Vec<f64> = (6..17)
+                    .map(|i| row[i].parse().unwrap_or_else(|_| panic!("{row:?}")))
+                    .collect();
+                assert!(qs.windows(2).all(|w| w[0] <= w[1]), "{row:?}");
+            }
+            let num = |i: usize| -> f64 { row[i].parse().unwrap_or_else(|_| panic!("{row:?}")) };
+            let (p50, avg, min, max, size) = (num(19), num(20), num(21), num(22), num(23));
+            // Locust writes the median as whole milliseconds
+            assert!(min <= p50 + 1.0 && p50 <= max + 1.0, "{row:?}");
+            assert!(min <= avg && avg <= max, "{row:?}");
+            assert!(size > 0.0, "{row:?}");
         }
     }
     assert_eq!(per_name.len(), 2, "{history}");
