@@ -402,6 +402,10 @@ pub struct DemoBehaviour {
     /// Token-bucket limit on ingest: `100/s` or `100/s,burst=20` (429 with Retry-After).
     #[arg(long, value_name = "RATE")]
     pub rate_limit: Option<RateLimit>,
+    /// A known capacity: API requests queue for one server of N/s (`200/s`); with
+    /// `recover=3s` it falls over when overloaded and comes back 3 s after the overload.
+    #[arg(long, value_name = "N/s[,recover=D]")]
+    pub capacity: Option<throng_demo::Capacity>,
     /// The X-API-KEY ingest accepts.
     #[arg(long, default_value = "test-api-key")]
     pub api_key: String,
@@ -435,6 +439,7 @@ fn demo_config(b: &DemoBehaviour) -> DemoConfig {
         error_rate: b.error_rate.0,
         stall: b.stall.map(|s| (s.hold, s.every)),
         rate_limit: b.rate_limit,
+        capacity: b.capacity,
         ..DemoConfig::default()
     }
 }
