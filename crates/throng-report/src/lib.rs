@@ -2,6 +2,7 @@
 //! k6-style end-of-test summary, k6's `--summary-export` JSON and throng's own results JSON.
 #![warn(missing_docs)]
 
+pub mod compare;
 mod export;
 mod file;
 mod format;

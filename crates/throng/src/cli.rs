@@ -33,6 +33,10 @@ pub enum Command {
     Quick(Box<crate::quick::QuickArgs>),
     /// Write reports from a saved `--results` file, without rerunning.
     Report(ReportArgs),
+    /// Compare results files: per name, scenario and overall, with gates (`--fail-if`).
+    Compare(crate::compare::CompareArgs),
+    /// Keep a results file as a baseline: `throng baseline save current.json --to b.json`.
+    Baseline(crate::compare::BaselineArgs),
     /// Write a commented starter plan (like `k6 new`).
     Init(crate::tools::InitArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -301,6 +305,12 @@ impl LoadArgs {
 /// Output flags shared by `run` and `demo`.
 #[derive(Args, Debug, Clone, Default)]
 pub struct OutputArgs {
+    /// Compare the run with this results file (`throng baseline save`) and judge the
+    /// `--fail-if` gates: a failed gate makes the run exit 99.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    #[command(flatten)]
+    pub gates: crate::compare::GateArgs,
     /// Write k6's --summary-export JSON here.
     #[arg(long, value_name = "FILE", env = "THRONG_SUMMARY_EXPORT")]
     pub summary_export: Option<PathBuf>,
@@ -584,10 +594,14 @@ async fn run_and_print(
             for e in &out.write_errors {
                 eprintln!("error: {e}");
             }
-            if out.write_errors.is_empty() {
+            let code = if out.write_errors.is_empty() {
                 out.exit_code.code()
             } else {
                 ExitCode::RuntimeError.code()
+            };
+            match &args.out.baseline {
+                Some(b) => crate::compare::gate_run(b, &args.out.gates.fail_if, &out.results, code),
+                None => code,
             }
         }
         Err(e) => {

@@ -1,5 +1,6 @@
 //! The throng command line: parses flags into a run request and hands it to throng-run.
 mod cli;
+mod compare;
 mod control;
 mod env;
 mod fixtures;
@@ -58,6 +59,8 @@ async fn dispatch(cli: Cli) -> i32 {
         Command::Demo(args) => cli::demo(args).await,
         Command::Quick(args) => quick::run(*args).await,
         Command::Report(args) => cli::report(args),
+        Command::Compare(args) => compare::compare(args),
+        Command::Baseline(args) => compare::baseline(args),
         Command::Init(args) => tools::init(args),
         Command::Completions(args) => tools::completions(args),
         Command::Man => tools::man(),
