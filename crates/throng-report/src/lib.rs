@@ -10,6 +10,7 @@ mod html;
 mod junit;
 mod k6csv;
 mod k6json;
+pub mod limit;
 mod locust_csv;
 mod markdown;
 mod ndjson;
@@ -36,4 +37,4 @@ pub use results::{
     LOCUST_PERCENTILES,
 };
 pub use summary::{render_distribution, render_summary};
-pub use validate::{decode_hdr, ResultsFileError, RESULTS_VERSION};
+pub use validate::{decode_hdr, encode_hdr, ResultsFileError, RESULTS_VERSION};
