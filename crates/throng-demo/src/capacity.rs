@@ -1,4 +1,4 @@
-//! A known capacity (`--capacity 200/s`): every API request passes through one FIFO server
+//! A known capacity (`--capacity 200/s`): every request (but `/metrics` and `/admin/*`) passes through one FIFO server
 //! whose service time averages `1/N` seconds (uniform in 0.5..1.5 × `1/N`), so latency grows
 //! as the offered rate nears N and requests beyond it queue — the true knee is N.
 //!

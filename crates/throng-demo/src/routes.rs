@@ -100,9 +100,10 @@ async fn behave(State(st): St, req: Request, next: Next) -> Response {
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
-    let admit = match (&st.capacity, is_api) {
-        (Some(q), true) => q.admit(Instant::now()),
-        _ => Admit::After(std::time::Duration::ZERO),
+    // every route but /metrics and /admin passes the capacity queue
+    let admit = match &st.capacity {
+        Some(q) => q.admit(Instant::now()),
+        None => Admit::After(std::time::Duration::ZERO),
     };
     let resp = if let Admit::After(d) = admit {
         if !d.is_zero() {

@@ -37,6 +37,9 @@ pub enum Command {
     Compare(crate::compare::CompareArgs),
     /// Keep a results file as a baseline: `throng baseline save current.json --to b.json`.
     Baseline(crate::compare::BaselineArgs),
+    /// Find the breaking point: the max sustainable load of a scenario, where it breaks and
+    /// why, the degradation by load level, and the recovery time.
+    FindLimit(Box<crate::limit::FindLimitArgs>),
     /// Write a commented starter plan (like `k6 new`).
     Init(crate::tools::InitArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).

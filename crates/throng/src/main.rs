@@ -5,6 +5,7 @@ mod control;
 mod env;
 mod fixtures;
 mod k6env;
+mod limit;
 mod quick;
 mod signals;
 mod tools;
@@ -60,6 +61,7 @@ async fn dispatch(cli: Cli) -> i32 {
         Command::Quick(args) => quick::run(*args).await,
         Command::Report(args) => cli::report(args),
         Command::Compare(args) => compare::compare(args),
+        Command::FindLimit(args) => limit::run(*args).await,
         Command::Baseline(args) => compare::baseline(args),
         Command::Init(args) => tools::init(args),
         Command::Completions(args) => tools::completions(args),
