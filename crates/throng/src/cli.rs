@@ -40,6 +40,8 @@ pub enum Command {
     /// Find the breaking point: the max sustainable load of a scenario, where it breaks and
     /// why, the degradation by load level, and the recovery time.
     FindLimit(Box<crate::limit::FindLimitArgs>),
+    /// Run plans, commands and breaking-point searches in order; one combined report.
+    Suite(crate::suite::SuiteArgs),
     /// Write a commented starter plan (like `k6 new`).
     Init(crate::tools::InitArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).

@@ -8,6 +8,7 @@ mod k6env;
 mod limit;
 mod quick;
 mod signals;
+mod suite;
 mod tools;
 
 use clap::Parser;
@@ -62,6 +63,7 @@ async fn dispatch(cli: Cli) -> i32 {
         Command::Report(args) => cli::report(args),
         Command::Compare(args) => compare::compare(args),
         Command::FindLimit(args) => limit::run(*args).await,
+        Command::Suite(args) => suite::run(args).await,
         Command::Baseline(args) => compare::baseline(args),
         Command::Init(args) => tools::init(args),
         Command::Completions(args) => tools::completions(args),
