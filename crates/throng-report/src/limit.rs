@@ -266,6 +266,25 @@ impl LimitReport {
                 verdict(l).replace('|', "\\|")
             );
         }
+        let flagged: Vec<&LevelResult> = self
+            .by_load()
+            .into_iter()
+            .filter(|l| l.generator_bottleneck)
+            .collect();
+        if !flagged.is_empty() {
+            let _ = writeln!(
+                o,
+                "\nGenerator-bound levels (the load generator, not the target, limited them):\n"
+            );
+            for l in flagged {
+                let _ = writeln!(
+                    o,
+                    "- {}: {}",
+                    load(l.offered, &self.unit),
+                    l.generator_reasons.join("; ")
+                );
+            }
+        }
         o
     }
 

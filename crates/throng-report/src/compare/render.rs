@@ -138,7 +138,7 @@ pub(super) fn markdown(c: &Comparison) -> String {
                 if d.is_empty() {
                     let _ = write!(o, " {v} |");
                 } else {
-                    let _ = write!(o, " {v} ({d}) |");
+                    let _ = write!(o, " {v}, {d} |");
                 }
             }
             o.push('\n');
