@@ -193,3 +193,88 @@ async fn a_generator_capped_at_two_vus_is_flagged_as_the_bottleneck() {
     assert!(r.text().contains("generator"), "{}", r.text());
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_matrix_of_two_scenarios_fails_only_where_their_sum_passes_the_capacity() {
+    use throng_campaign::limit::matrix::{run_matrix, Axis};
+    use throng_campaign::limit::Shape;
+    let server = demo(DemoConfig {
+        capacity: Some("200/s".parse().expect("capacity")),
+        ..DemoConfig::default()
+    })
+    .await;
+    let text = format!(
+        r#"
+name: two
+base_url: {}
+defaults:
+  headers: {{ X-API-KEY: test-api-key }}
+scenarios:
+  api:
+    executor: constant-vus
+    vus: 1
+    duration: 1s
+    flow: [ {{ post: /api/v1/ingest, json: {{ a: 1 }} }} ]
+  events:
+    executor: constant-vus
+    vus: 1
+    duration: 1s
+    flow: [ {{ post: /api/v1/ingest, json: {{ e: 1 }} }} ]
+"#,
+        server.url()
+    );
+    let opts = LoadOptions {
+        env: Default::default(),
+        base_dir: None,
+        open_file_limit: None,
+        seed: None,
+    };
+    let plan = load_str(&text, std::path::Path::new("two.yaml"), &opts).expect("plan");
+    let axes: Vec<Axis> = ["api=40,120", "events=40,120"]
+        .iter()
+        .map(|a| a.parse().expect("axis"))
+        .collect();
+    let until: Vec<_> = ["p(95)<100"]
+        .iter()
+        .map(|u| u.parse().expect("criterion"))
+        .collect();
+    let shape = Shape {
+        model: LoadModel::ArrivalRate,
+        max_vus: None,
+        until: &until,
+        hold: Duration::from_millis(1500),
+    };
+    let r = run_matrix(
+        &plan,
+        "two.yaml",
+        &axes,
+        shape,
+        CancellationToken::new(),
+        &mut |_| {},
+    )
+    .await
+    .expect("matrix");
+    eprintln!("{}", r.text());
+    let verdicts: Vec<(Vec<f64>, bool)> = r.cells.iter().map(|c| (c.loads.clone(), c.ok)).collect();
+    assert_eq!(
+        verdicts,
+        [
+            (vec![40.0, 40.0], true),
+            (vec![40.0, 120.0], true),
+            (vec![120.0, 40.0], true),
+            (vec![120.0, 120.0], false)
+        ]
+    );
+    assert!(
+        r.text()
+            .contains("❌ api=120 events=120: http_req_duration{scenario:"),
+        "{}",
+        r.text()
+    );
+    assert_eq!(
+        r.cells.iter().map(|c| c.requests).sum::<u64>(),
+        server.requests(),
+        "throng's http_reqs are what the server counted"
+    );
+    server.stop().await;
+}

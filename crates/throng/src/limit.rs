@@ -4,7 +4,8 @@ use crate::cli::EnvArgs;
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use throng_campaign::limit::{find_limit, Criterion, LimitRun, LimitSpec, LoadModel, Step};
+use throng_campaign::limit::matrix::{criteria_or_default, run_matrix, Axis};
+use throng_campaign::limit::{find_limit, Criterion, LimitRun, LimitSpec, LoadModel, Shape, Step};
 use throng_metrics::duration::parse_duration;
 use throng_plan::{load_file, load_str, LoadOptions, Plan};
 use throng_report::limit::LimitReport;
@@ -62,6 +63,10 @@ pub struct FindLimitArgs {
     /// Most VUs an arrival-rate level may use (default: enough for 10 s of latency).
     #[arg(long)]
     pub max_vus: Option<u64>,
+    /// Run every combination of two scenarios' rates instead of a search and print the
+    /// pass/fail grid: `--matrix api=50,100,200 events=100,500,1000`.
+    #[arg(long, value_name = "SCENARIO=L1,L2,...", num_args = 1..)]
+    pub matrix: Vec<Axis>,
     /// Use this base_url instead of the plan's.
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
@@ -76,6 +81,65 @@ pub struct FindLimitArgs {
     /// Write the HTML report ("Load vs latency" chart).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+}
+
+/// `--matrix`: the grid on stdout, the cells in `--results`; exit 0 when the lowest
+/// combination passed, 99 when it failed.
+async fn matrix(args: &FindLimitArgs, plan: &Plan) -> i32 {
+    let until = criteria_or_default(&args.until, plan);
+    let shape = Shape {
+        model: if args.vus {
+            LoadModel::Vus
+        } else {
+            LoadModel::ArrivalRate
+        },
+        max_vus: args.max_vus,
+        until: &until,
+        hold: args.hold,
+    };
+    let interrupt = CancellationToken::new();
+    crate::signals::install(interrupt.clone());
+    let out = run_matrix(
+        plan,
+        &args.target,
+        &args.matrix,
+        shape,
+        interrupt,
+        &mut |c| {
+            eprintln!(
+                "{:?}: {}",
+                c.loads,
+                if c.ok {
+                    "ok".to_string()
+                } else {
+                    c.failed.join("; ")
+                }
+            )
+        },
+    )
+    .await;
+    let report = match out {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::InvalidPlan.code();
+        }
+    };
+    print!("{}", report.text());
+    if let Some(p) = &args.results {
+        let json = serde_json::to_string_pretty(&report).unwrap_or_default();
+        if let Err(e) = throng_report::write_file(p, json.as_bytes()) {
+            eprintln!("error: {e}");
+            return ExitCode::RuntimeError.code();
+        }
+    }
+    if report.interrupted {
+        ExitCode::Interrupted.code()
+    } else if report.any_ok() {
+        0
+    } else {
+        ExitCode::ThresholdsFailed.code()
+    }
 }
 
 fn parse_step(s: &str) -> Result<Step, String> {
@@ -145,13 +209,7 @@ fn spec(args: &FindLimitArgs, plan: &Plan) -> Result<LimitSpec, String> {
             ));
         }
     };
-    let mut until = args.until.clone();
-    if until.is_empty() && plan.thresholds.items.is_empty() {
-        until = ["p(95)<500", "rate<0.01"]
-            .iter()
-            .filter_map(|c| c.parse().ok())
-            .collect();
-    }
+    let until = criteria_or_default(&args.until, plan);
     Ok(LimitSpec {
         scenario,
         from,
@@ -208,6 +266,9 @@ pub async fn run(args: FindLimitArgs) -> i32 {
             return ExitCode::InvalidPlan.code();
         }
     };
+    if !args.matrix.is_empty() {
+        return matrix(&args, &plan).await;
+    }
     let spec = match spec(&args, &plan) {
         Ok(s) => s,
         Err(e) => {

@@ -20,38 +20,96 @@ fn default_max_vus(rate: f64) -> u64 {
     ((rate * 10.0).ceil() as u64).clamp(10, 20_000)
 }
 
-/// `plan` reshaped for one level of `load` (only the scenario, no timeline actions, the
-/// criteria added to its thresholds).
-pub fn shape(plan: &Plan, spec: &LimitSpec, load: f64, hold: Duration) -> Plan {
-    let mut p = plan.clone();
-    p.scenarios.retain(|s| s.name == spec.scenario);
-    p.timeline.clear();
-    for sc in &mut p.scenarios {
-        sc.start_time = Duration::ZERO;
-        let max_vus = spec.max_vus.unwrap_or_else(|| default_max_vus(load)).max(1);
-        sc.executor = match spec.model {
+/// How a level's scenarios are driven.
+pub struct Shape<'a> {
+    /// Arrival rate or VUs.
+    pub model: LoadModel,
+    /// `--max-vus`.
+    pub max_vus: Option<u64>,
+    /// The criteria, bound to each scenario driven.
+    pub until: &'a [super::Criterion],
+    /// How long.
+    pub hold: Duration,
+}
+
+impl Shape<'_> {
+    /// The shape of a search's levels.
+    pub fn of(spec: &LimitSpec, hold: Duration) -> Shape<'_> {
+        Shape {
+            model: spec.model,
+            max_vus: spec.max_vus,
+            until: &spec.until,
+            hold,
+        }
+    }
+
+    fn executor(&self, load: f64) -> Executor {
+        let max_vus = self.max_vus.unwrap_or_else(|| default_max_vus(load)).max(1);
+        match self.model {
             LoadModel::ArrivalRate => Executor::ConstantArrivalRate {
                 rate: load,
                 time_unit: Duration::from_secs(1),
-                duration: hold,
+                duration: self.hold,
                 pre_allocated_vus: ((load * 0.2).ceil() as u64).clamp(1, max_vus),
                 max_vus,
                 when_busy: WhenBusy::Drop,
             },
             LoadModel::Vus => Executor::ConstantVus {
                 vus: (load.round() as u64).max(1),
-                duration: hold,
+                duration: self.hold,
             },
-        };
+        }
     }
-    let mut items: Vec<_> = spec
-        .until
+
+    /// `plan` reshaped so each named scenario runs at its load (the others removed, no
+    /// timeline actions, the criteria of each scenario added to the plan's thresholds).
+    pub fn apply(&self, plan: &Plan, loads: &[(String, f64)]) -> Plan {
+        let mut p = plan.clone();
+        p.scenarios
+            .retain(|s| loads.iter().any(|(n, _)| *n == s.name));
+        p.timeline.clear();
+        for sc in &mut p.scenarios {
+            sc.start_time = Duration::ZERO;
+            if let Some((_, load)) = loads.iter().find(|(n, _)| *n == sc.name) {
+                sc.executor = self.executor(*load);
+            }
+        }
+        let mut items: Vec<_> = loads
+            .iter()
+            .flat_map(|(n, _)| self.until.iter().map(move |c| c.threshold(n)))
+            .collect();
+        items.extend(plan.thresholds.items.iter().cloned());
+        p.thresholds = ThresholdSet { items };
+        p
+    }
+}
+
+/// `plan` reshaped for one level of `load` of the search's scenario.
+pub fn shape(plan: &Plan, spec: &LimitSpec, load: f64, hold: Duration) -> Plan {
+    Shape::of(spec, hold).apply(plan, &[(spec.scenario.clone(), load)])
+}
+
+/// The failed thresholds of a run, as a level reports them: `p(95)<500 (observed 812.4)`
+/// (the metric named unless it is the latency or the failed share).
+pub fn failed_criteria(r: &Results) -> Vec<String> {
+    r.thresholds
         .iter()
-        .map(|c| c.threshold(&spec.scenario))
-        .collect();
-    items.extend(plan.thresholds.items.iter().cloned());
-    p.thresholds = ThresholdSet { items };
-    p
+        .filter(|t| !t.ok)
+        .map(|t| {
+            format!(
+                "{}{} (observed {})",
+                if t.metric.starts_with(names::HTTP_REQ_DURATION)
+                    || t.metric.starts_with(names::HTTP_REQ_FAILED)
+                {
+                    String::new()
+                } else {
+                    format!("{} ", t.metric)
+                },
+                t.expression,
+                throng_metrics::threshold::fmt_num((t.observed * 1000.0).round() / 1000.0)
+            )
+        })
+        .collect()
 }
 
 /// Runs one level; `Err` is a run that could not start.
@@ -90,25 +148,7 @@ pub fn summarise(r: &Results, spec: &LimitSpec, load: f64, start_s: f64) -> Leve
     });
     phase.start_s = start_s;
     phase.end_s = start_s + secs;
-    let mut failed: Vec<String> = r
-        .thresholds
-        .iter()
-        .filter(|t| !t.ok)
-        .map(|t| {
-            format!(
-                "{}{} (observed {})",
-                if t.metric.starts_with(names::HTTP_REQ_DURATION)
-                    || t.metric.starts_with(names::HTTP_REQ_FAILED)
-                {
-                    String::new()
-                } else {
-                    format!("{} ", t.metric)
-                },
-                t.expression,
-                throng_metrics::threshold::fmt_num((t.observed * 1000.0).round() / 1000.0)
-            )
-        })
-        .collect();
+    let mut failed = failed_criteria(r);
     let offered_iters = match spec.model {
         LoadModel::ArrivalRate => load * hold,
         LoadModel::Vus => (started + dropped) as f64,

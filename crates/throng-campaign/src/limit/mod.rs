@@ -9,10 +9,11 @@
 //! and its own HDR histogram.
 pub mod criteria;
 mod level;
+pub mod matrix;
 pub mod recovery;
 
 pub use criteria::{Criterion, CriterionError};
-pub use level::MAX_DROPPED_SHARE;
+pub use level::{Shape, MAX_DROPPED_SHARE};
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -235,12 +235,7 @@ impl Loader<'_> {
             self.err(&r.to, "`to` must be at least `from`");
         }
         let plan = plan?;
-        if until.is_empty() && plan.thresholds.items.is_empty() {
-            until = ["p(95)<500", "rate<0.01"]
-                .iter()
-                .filter_map(|c| c.parse().ok())
-                .collect();
-        }
+        let until = crate::limit::matrix::criteria_or_default(&until, &plan);
         let scenario = match &r.scenario {
             Some(s) => s.clone(),
             None if plan.scenarios.len() == 1 => plan.scenarios[0].name.clone(),
