@@ -111,24 +111,36 @@ async fn find_limit_from_a_plan_and_from_a_url() {
         "{}",
         text(&o)
     );
-    // a matrix (one axis here): the pass/fail grid, exit 0 as the lowest cell passes
+    // a matrix of examples/matrix.yaml's two scenarios: the pass/fail grid, exit 0 as the
+    // lowest cell passes
     let mut args = strings(&[
         "find-limit",
-        "examples/capacity.yaml",
+        "examples/matrix.yaml",
         "--hold",
         "1s",
         "--until",
         "p(95)<100",
         "--matrix",
-        "api=50,400",
+        "api=40",
+        "events=40,300",
         "--base-url",
     ]);
     args.push(server.url());
     let o = throng_out(args).await;
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let grid = String::from_utf8_lossy(&o.stdout);
-    assert!(grid.contains("api=50             ✅"), "{}", text(&o));
-    assert!(grid.contains("api=400             ❌"), "{}", text(&o));
+    let row = grid
+        .lines()
+        .find(|l| l.trim_start().starts_with("api=40 "))
+        .unwrap_or_default();
+    assert!(
+        row.find('✅')
+            .zip(row.find('❌'))
+            .is_some_and(|(ok, bad)| ok < bad),
+        "{}",
+        text(&o)
+    );
+    assert!(grid.contains("❌ api=40 events=300: "), "{}", text(&o));
     // flag errors name the flag
     let o = throng_out(strings(&[
         "find-limit",
