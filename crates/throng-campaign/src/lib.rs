@@ -6,3 +6,26 @@
 
 pub mod limit;
 pub mod suite;
+
+/// A run of `plan` as a campaign makes it: no live output, no servers, the given files.
+pub(crate) fn run_request(
+    plan: throng_plan::Plan,
+    plan_file: &str,
+    files: throng_run::ReportFiles,
+    interrupt: &tokio_util::sync::CancellationToken,
+) -> throng_run::RunRequest {
+    throng_run::RunRequest {
+        plan,
+        plan_file: plan_file.to_string(),
+        files,
+        no_thresholds: false,
+        interrupt: interrupt.clone(),
+        color: false,
+        live: None,
+        command: None,
+        dashboard: None,
+        prometheus: None,
+        http_debug: None,
+        control: None,
+    }
+}

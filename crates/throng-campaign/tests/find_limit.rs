@@ -27,13 +27,17 @@ scenarios:
         json: {{ n: "{{{{iter}}}}" }}
 "#
     );
+    load(&text)
+}
+
+fn load(text: &str) -> Plan {
     let opts = LoadOptions {
         env: Default::default(),
         base_dir: None,
         open_file_limit: None,
         seed: None,
     };
-    load_str(&text, std::path::Path::new("limits.yaml"), &opts).expect("plan")
+    load_str(text, std::path::Path::new("limits.yaml"), &opts).expect("plan")
 }
 
 fn spec(from: f64, to: f64, step: Step, until: &[&str], refine: u32) -> LimitSpec {
@@ -84,6 +88,14 @@ async fn search(server: &DemoServer, spec: &LimitSpec) -> LimitReport {
     r
 }
 
+async fn with_capacity(capacity: &str) -> DemoServer {
+    demo(DemoConfig {
+        capacity: Some(capacity.parse().expect("capacity")),
+        ..DemoConfig::default()
+    })
+    .await
+}
+
 async fn demo(cfg: DemoConfig) -> DemoServer {
     DemoServer::start(([127, 0, 0, 1], 0).into(), cfg)
         .await
@@ -92,11 +104,7 @@ async fn demo(cfg: DemoConfig) -> DemoServer {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_max_sustainable_load_is_within_one_refine_step_of_the_capacity() {
-    let server = demo(DemoConfig {
-        capacity: Some("200/s".parse().expect("capacity")),
-        ..DemoConfig::default()
-    })
-    .await;
+    let server = with_capacity("200/s").await;
     // 60, 120, 240 (fails), then 180, 210, then 195 or 225: the last step is 15 it/s
     let r = search(
         &server,
@@ -127,11 +135,7 @@ async fn the_max_sustainable_load_is_within_one_refine_step_of_the_capacity() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recovery_time_is_how_long_the_target_stays_down_after_the_overload() {
-    let server = demo(DemoConfig {
-        capacity: Some("200/s,recover=3s".parse().expect("capacity")),
-        ..DemoConfig::default()
-    })
-    .await;
+    let server = with_capacity("200/s,recover=3s").await;
     let mut s = spec(
         100.0,
         400.0,
@@ -198,11 +202,7 @@ async fn a_generator_capped_at_two_vus_is_flagged_as_the_bottleneck() {
 async fn a_matrix_of_two_scenarios_fails_only_where_their_sum_passes_the_capacity() {
     use throng_campaign::limit::matrix::{run_matrix, Axis};
     use throng_campaign::limit::Shape;
-    let server = demo(DemoConfig {
-        capacity: Some("200/s".parse().expect("capacity")),
-        ..DemoConfig::default()
-    })
-    .await;
+    let server = with_capacity("200/s").await;
     let text = format!(
         r#"
 name: two
@@ -223,13 +223,7 @@ scenarios:
 "#,
         server.url()
     );
-    let opts = LoadOptions {
-        env: Default::default(),
-        base_dir: None,
-        open_file_limit: None,
-        seed: None,
-    };
-    let plan = load_str(&text, std::path::Path::new("two.yaml"), &opts).expect("plan");
+    let plan = load(&text);
     let axes: Vec<Axis> = ["api=40,120", "events=40,120"]
         .iter()
         .map(|a| a.parse().expect("axis"))

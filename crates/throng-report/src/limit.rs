@@ -173,21 +173,11 @@ impl LimitReport {
             "offered", "achieved", "req/s", "p50", "p95", "p99", "errors", "429", "cpu"
         );
         for l in self.by_load() {
+            let c = cells(l, &self.unit);
             let _ = writeln!(
                 o,
-                "{:>12} {:>10.1} {:>9.1} {:>10} {:>10} {:>10} {:>8} {:>7} {:>7}  {}",
-                load(l.offered, &self.unit),
-                l.achieved,
-                l.phase.rps,
-                format_ms(l.phase.p50),
-                format_ms(l.phase.p95),
-                format_ms(l.phase.p99),
-                pct(l.phase.error_rate),
-                pct(l.phase.rate_limited_share),
-                l.generator_cpu_pct
-                    .map(|c| format!("{c:.0}%"))
-                    .unwrap_or("—".into()),
-                verdict(l)
+                "{:>12} {:>10} {:>9} {:>10} {:>10} {:>10} {:>8} {:>7} {:>7}  {}",
+                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9]
             );
         }
         o.push('\n');
@@ -249,22 +239,8 @@ impl LimitReport {
             "\n## Degradation by load level\n\n| offered | achieved | req/s | p50 | p95 | p99 | errors | 429 | generator CPU | verdict |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
         );
         for l in self.by_load() {
-            let _ = writeln!(
-                o,
-                "| {} | {:.1} | {:.1} | {} | {} | {} | {} | {} | {} | {} |",
-                load(l.offered, &self.unit),
-                l.achieved,
-                l.phase.rps,
-                format_ms(l.phase.p50),
-                format_ms(l.phase.p95),
-                format_ms(l.phase.p99),
-                pct(l.phase.error_rate),
-                pct(l.phase.rate_limited_share),
-                l.generator_cpu_pct
-                    .map(|c| format!("{c:.0}%"))
-                    .unwrap_or("—".into()),
-                verdict(l).replace('|', "\\|")
-            );
+            let c = cells(l, &self.unit).map(|c| c.replace('|', "\\|"));
+            let _ = writeln!(o, "| {} |", c.join(" | "));
         }
         let flagged: Vec<&LevelResult> = self
             .by_load()
@@ -388,27 +364,40 @@ impl LimitReport {
         );
         o.push_str(r#"<section id="degradation"><h2>Degradation by load level</h2><table><tr><th class="n">offered</th><th class="n">achieved</th><th class="n">req/s</th><th class="n">p50</th><th class="n">p95</th><th class="n">p99</th><th class="n">errors</th><th class="n">429</th><th class="n">generator CPU</th><th>verdict</th></tr>"#);
         for l in levels {
+            let c = cells(l, &self.unit);
+            o.push_str("<tr>");
+            for v in &c[..9] {
+                let _ = write!(o, r#"<td class="n">{}</td>"#, esc(v));
+            }
             let _ = write!(
                 o,
-                r#"<tr><td class="n">{}</td><td class="n">{:.1}</td><td class="n">{:.1}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="{}">{}</td></tr>"#,
-                load(l.offered, &self.unit),
-                l.achieved,
-                l.phase.rps,
-                format_ms(l.phase.p50),
-                format_ms(l.phase.p95),
-                format_ms(l.phase.p99),
-                pct(l.phase.error_rate),
-                pct(l.phase.rate_limited_share),
-                l.generator_cpu_pct
-                    .map(|c| format!("{c:.0}%"))
-                    .unwrap_or("—".into()),
+                r#"<td class="{}">{}</td></tr>"#,
                 if l.ok { "ok" } else { "bad" },
-                esc(&verdict(l))
+                esc(&c[9])
             );
         }
         o.push_str("</table></section></main></body></html>\n");
         o
     }
+}
+
+/// A row of the degradation table: offered, achieved, req/s, p50, p95, p99, errors, 429
+/// share, generator CPU, verdict.
+fn cells(l: &LevelResult, unit: &str) -> [String; 10] {
+    [
+        load(l.offered, unit),
+        format!("{:.1}", l.achieved),
+        format!("{:.1}", l.phase.rps),
+        format_ms(l.phase.p50),
+        format_ms(l.phase.p95),
+        format_ms(l.phase.p99),
+        pct(l.phase.error_rate),
+        pct(l.phase.rate_limited_share),
+        l.generator_cpu_pct
+            .map(|c| format!("{c:.0}%"))
+            .unwrap_or("—".into()),
+        verdict(l),
+    ]
 }
 
 /// `✅`, `❌ p(95)<500 (observed 812)`, with the generator flag.

@@ -118,20 +118,12 @@ pub async fn run(
     plan_file: &str,
     interrupt: &CancellationToken,
 ) -> Result<throng_run::RunOutcome, throng_run::RunError> {
-    throng_run::run(throng_run::RunRequest {
+    throng_run::run(crate::run_request(
         plan,
-        plan_file: plan_file.to_string(),
-        files: throng_run::ReportFiles::default(),
-        no_thresholds: false,
-        interrupt: interrupt.clone(),
-        color: false,
-        live: None,
-        command: None,
-        dashboard: None,
-        prometheus: None,
-        http_debug: None,
-        control: None,
-    })
+        plan_file,
+        throng_run::ReportFiles::default(),
+        interrupt,
+    ))
     .await
 }
 

@@ -42,20 +42,7 @@ async fn plan_step(
         junit: Some(dir.join("junit.xml")),
         ..Default::default()
     };
-    let req = throng_run::RunRequest {
-        plan: plan.clone(),
-        plan_file: file.to_string(),
-        files,
-        no_thresholds: false,
-        interrupt: interrupt.clone(),
-        color: false,
-        live: None,
-        command: None,
-        dashboard: None,
-        prometheus: None,
-        http_debug: None,
-        control: None,
-    };
+    let req = crate::run_request(plan.clone(), file, files, interrupt);
     match throng_run::run(req).await {
         Ok(out) => {
             let r = &out.results;
