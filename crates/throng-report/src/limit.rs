@@ -65,6 +65,9 @@ pub struct RecoveryResult {
     pub recovered_after_s: Option<f64>,
     /// How long it was watched.
     pub watched_s: f64,
+    /// Requests sent while watching.
+    #[serde(default)]
+    pub requests: u64,
     /// Each window: (end, seconds since the drop; met the criteria).
     pub windows: Vec<(f64, bool)>,
 }

@@ -253,12 +253,17 @@ pub async fn find_limit(
             let out = level::run(shaped, plan_file, &interrupt)
                 .await
                 .map_err(|source| LimitError::Run { load, source })?;
-            report.recovery = Some(recovery::judge(
+            let mut rec = recovery::judge(
                 &spec.until,
                 load,
                 &out.results.seconds,
                 out.results.run.duration_ms / 1000.0,
-            ));
+            );
+            rec.requests = out
+                .results
+                .value(throng_metrics::names::HTTP_REQS, "count")
+                .unwrap_or(0.0) as u64;
+            report.recovery = Some(rec);
         }
     }
     if let (Some(mut lo), Some(b)) = (good, bad.clone()) {

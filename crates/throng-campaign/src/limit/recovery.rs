@@ -58,6 +58,7 @@ pub fn judge(
         load,
         recovered_after_s,
         watched_s,
+        requests: seconds.iter().map(|w| w.reqs).sum(),
         windows,
     }
 }
