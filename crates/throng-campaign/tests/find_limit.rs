@@ -104,14 +104,17 @@ async fn demo(cfg: DemoConfig) -> DemoServer {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_max_sustainable_load_is_within_one_refine_step_of_the_capacity() {
     let server = with_capacity("200/s").await;
-    // 60, 120, 240 (fails), then 180, 210, then 195 or 225: the last step is 15 it/s
+    // 60, 120, 240 (fails), then 180, 210, then 195 or 225: the last step is 15 it/s.
+    // Below 200 the queue stays short; 225 for 2 s queues 50 requests (250 ms) and fails
+    // p(95)<150 whatever the machine's jitter; 210 (20 queued, 100 ms) passes or fails
+    // narrowly, which moves the answer by one step at most.
     let r = search(
         &server,
         &spec(
             60.0,
             1000.0,
             Step::Times(2.0),
-            &["p(95)<100", "rate<0.01"],
+            &["p(95)<150", "rate<0.01"],
             3,
         ),
     )
@@ -120,7 +123,7 @@ async fn the_max_sustainable_load_is_within_one_refine_step_of_the_capacity() {
     assert!((max - 200.0).abs() <= 15.0, "max sustainable {max}");
     let b = r.breaking.as_ref().expect("breaking point");
     assert!(b.load > max && b.load - max <= 15.0 + 1e-9, "{b:?}");
-    assert!(b.criteria[0].starts_with("p(95)<100 (observed "), "{b:?}");
+    assert!(b.criteria[0].starts_with("p(95)<150 (observed "), "{b:?}");
     assert_eq!(r.levels.len(), 6);
     assert_eq!(r.levels.iter().filter(|l| l.refine).count(), 3);
     assert!(r.levels.iter().all(|l| l.hdr.is_some()));
