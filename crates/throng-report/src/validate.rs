@@ -179,6 +179,15 @@ fn be64(b: &[u8], at: usize) -> Option<u64> {
         .map(u64::from_be_bytes)
 }
 
+/// Encodes a histogram as throng writes it: V2 + DEFLATE, base64 (`None` if it cannot).
+pub fn encode_hdr(h: &Histogram<u64>) -> Option<String> {
+    use hdrhistogram::serialization::Serializer as _;
+    let mut buf = Vec::new();
+    let mut ser = hdrhistogram::serialization::V2DeflateSerializer::new();
+    ser.serialize(h, &mut buf).ok()?;
+    Some(base64::engine::general_purpose::STANDARD.encode(&buf))
+}
+
 /// Decodes a base64 V2 (+DEFLATE) HDR histogram as throng writes it, checking the header and
 /// every encoded count before the decoder sees them (so hostile input neither allocates
 /// gigabytes nor overflows).

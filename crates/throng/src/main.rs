@@ -1,11 +1,14 @@
 //! The throng command line: parses flags into a run request and hands it to throng-run.
 mod cli;
+mod compare;
 mod control;
 mod env;
 mod fixtures;
 mod k6env;
+mod limit;
 mod quick;
 mod signals;
+mod suite;
 mod tools;
 
 use clap::Parser;
@@ -64,6 +67,10 @@ async fn dispatch(cli: Cli) -> i32 {
         Command::Demo(args) => cli::demo(args).await,
         Command::Quick(args) => quick::run(*args).await,
         Command::Report(args) => cli::report(args),
+        Command::Compare(args) => compare::compare(args),
+        Command::FindLimit(args) => limit::run(*args).await,
+        Command::Suite(args) => suite::run(args).await,
+        Command::Baseline(args) => compare::baseline(args),
         Command::Init(args) => tools::init(args),
         Command::Completions(args) => tools::completions(args),
         Command::Man => tools::man(),
