@@ -31,12 +31,7 @@ scenarios:
 }
 
 fn load(text: &str) -> Plan {
-    let opts = LoadOptions {
-        env: Default::default(),
-        base_dir: None,
-        open_file_limit: None,
-        seed: None,
-    };
+    let opts = LoadOptions::default();
     load_str(text, std::path::Path::new("limits.yaml"), &opts).expect("plan")
 }
 

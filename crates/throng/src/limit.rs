@@ -160,6 +160,8 @@ fn load(args: &FindLimitArgs) -> Result<Plan, String> {
         base_dir: None,
         open_file_limit: crate::env::open_file_limit(),
         seed: args.env.seed,
+        // every level replaces the scenario's load: its length is not the plan's
+        reshaped: true,
     };
     let mut plan = if args.quick {
         if !throng_metrics::has_http_scheme(&args.target) {

@@ -175,6 +175,7 @@ impl Loader<'_> {
             base_dir: None,
             open_file_limit: self.opts.open_file_limit,
             seed: self.opts.seed,
+            reshaped: false,
         };
         match load_file(&path, &opts) {
             Ok(mut p) => {
