@@ -7,6 +7,7 @@
 mod checks;
 mod debug;
 mod once;
+mod proto;
 mod record;
 mod request;
 mod step;
@@ -133,6 +134,7 @@ impl FlowShared {
             lateness_ms: None,
             initialized: false,
             tally: None,
+            protos: proto::ProtoClients::default(),
         }
     }
 }
@@ -199,6 +201,8 @@ struct FlowVu {
     initialized: bool,
     /// Kept only when the flow runs once, to judge it.
     tally: Option<Tally>,
+    /// Clients of other protocols (`ws:`, `grpc:`), made on first use.
+    protos: proto::ProtoClients,
 }
 
 impl Vu for FlowVu {
@@ -219,6 +223,7 @@ impl Vu for FlowVu {
                 .await;
             if !shared.plan.http.keepalive {
                 self.client.close_all();
+                self.protos.close_all();
             }
             IterOutcome::Completed
         })
@@ -340,6 +345,10 @@ impl FlowVu {
                         }
                     }
                     FStep::Repeat(r) => self.repeat(shared, r, iter).await,
+                    FStep::Proto(i) => {
+                        self.proto_step(shared, &shared.prepared.protos[*i], iter)
+                            .await
+                    }
                 }
             }
         })
@@ -456,11 +465,12 @@ impl FlowVu {
                 ));
             }
         });
+        let client = &self.client;
         extract_values(
             &ri.req.extract,
             resp,
             &mut body,
-            &self.client,
+            |name| client.cookie(&resp.url, name),
             &mut self.vars,
         );
     }

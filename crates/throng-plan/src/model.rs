@@ -320,6 +320,8 @@ pub enum Step {
     },
     /// A loop (`repeat:`).
     Repeat(Box<Repeat>),
+    /// A step of another protocol (`ws:`, `grpc:`).
+    Proto(Box<crate::protocols::ProtoStep>),
 }
 
 /// A weighted branch of a `choose:` step.

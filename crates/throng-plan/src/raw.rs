@@ -581,6 +581,71 @@ pub struct RawStep {
     /// `trend:` a metric for the time to the poll that passed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trend: Option<S<String>>,
+    /// `ws:` a WebSocket session at this URL (`ws://` or `wss://`), its actions in
+    /// `session:`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ws: Option<S<String>>,
+    /// `session:` what a `ws:` step does once connected, in order; it closes after them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<S<Vec<S<RawWsAction>>>>,
+    /// `grpc:` one gRPC call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grpc: Option<S<RawGrpc>>,
+}
+
+/// One action of a WebSocket `session:` (exactly one field).
+#[derive(Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawWsAction {
+    /// `send:` a text message (a template).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send: Option<S<String>>,
+    /// `send_binary:` a binary message, written in base64 (a template).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send_binary: Option<S<String>>,
+    /// `receive:` wait for a message (one that matches, when it says what to match).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receive: Option<S<RawWsReceive>>,
+    /// `sleep:` pause with the connection open.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sleep: Option<S<String>>,
+}
+
+/// `receive:` in a WebSocket session: messages that do not match are counted and skipped.
+#[derive(Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawWsReceive {
+    /// Text the message must contain (a template).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contains: Option<S<String>>,
+    /// A regex the message must match.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matches: Option<S<String>>,
+    /// How long to wait (default 10s).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<S<String>>,
+}
+
+/// `grpc:` one call, its method found in a `.proto` compiled at load.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGrpc {
+    /// Where the server is: `http://host:port` (plaintext), `https://host:port` or
+    /// `host:port` (TLS).
+    pub target: S<String>,
+    /// The `.proto` file declaring the service (relative to the plan).
+    pub proto: S<String>,
+    /// More folders imports are searched in (the proto's own folder always is).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub import_paths: Vec<S<String>>,
+    /// `package.Service/Method`.
+    pub call: S<String>,
+    /// The request message as JSON (strings are templates); `{}` when left out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<S<Json>>,
+    /// Request metadata (templates).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, S<String>>,
 }
 
 /// `check:` on a response.

@@ -6,8 +6,21 @@ use crate::duration::parse_duration;
 use crate::model::{Check, CheckKind, CmpOp};
 use crate::raw::{Json, RawCheck, S};
 
+/// The statuses a `status` check may name: HTTP's 100–599.
+pub(super) const HTTP_STATUSES: (u16, u16, &str) = (100, 599, "a status code (100-599)");
+
 /// The checks of one `check:` mapping, in a fixed order.
 pub(super) fn compile_checks(cx: &mut Cx<'_>, c: &S<RawCheck>) -> Vec<Check> {
+    compile_checks_for(cx, c, HTTP_STATUSES)
+}
+
+/// [`compile_checks`] for a step kind whose statuses are `lo..=hi` (`what` names them in
+/// errors).
+pub(super) fn compile_checks_for(
+    cx: &mut Cx<'_>,
+    c: &S<RawCheck>,
+    (lo, hi, what): (u16, u16, &str),
+) -> Vec<Check> {
     let r = &c.value;
     let mut out = Vec::new();
     if let Some(st) = &r.status {
@@ -17,7 +30,7 @@ pub(super) fn compile_checks(cx: &mut Cx<'_>, c: &S<RawCheck>) -> Vec<Check> {
             _ => None,
         };
         match codes {
-            Some(codes) if !codes.is_empty() && codes.iter().all(|c| (100..=599).contains(c)) => {
+            Some(codes) if !codes.is_empty() && codes.iter().all(|c| (lo..=hi).contains(c)) => {
                 let name = if codes.len() == 1 {
                     format!("status is {}", codes[0])
                 } else {
@@ -37,7 +50,7 @@ pub(super) fn compile_checks(cx: &mut Cx<'_>, c: &S<RawCheck>) -> Vec<Check> {
             }
             _ => cx.err(
                 st,
-                "check status: expected a status code (100-599) or a list of them",
+                format!("check status: expected {what} or a list of them"),
             ),
         }
     }

@@ -17,6 +17,7 @@ mod metrics;
 mod monitors;
 mod options;
 mod poll;
+mod proto;
 mod request;
 mod scenario;
 mod step;
@@ -72,6 +73,8 @@ struct Cx<'a> {
     seed: Option<u64>,
     /// Signing keys templates use (see `Plan::secrets`).
     secrets: Vec<String>,
+    /// `.proto` files compiled so far (each once per plan).
+    protos: proto::ProtoCache,
 }
 
 /// Whether `n` is a name: letters, digits and `_`, not starting with a digit.
@@ -232,6 +235,7 @@ fn compile(
         expected: crate::model::StatusSet::k6_default(),
         seed: opts.seed,
         secrets: Vec::new(),
+        protos: Vec::new(),
     };
 
     // data sources first: templates resolve their fields
