@@ -14,8 +14,12 @@
 #![allow(missing_docs)]
 
 pub mod cdp;
+mod grpc;
 mod raw;
+mod ws;
+pub use grpc::{GrpcServer, EVENTS_PROTO};
 pub use raw::{hostile, RawConn, RawRequest, RawServer};
+pub use ws::WsEchoServer;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
