@@ -11,10 +11,13 @@
 //!   matching `If-None-Match`.
 //! - `/reset`: drops the connection without answering.
 //! - anything else: 200 `ok`.
+//!
+//! [`services`] starts private PostgreSQL, Redis and Prometheus servers for tests.
 #![allow(missing_docs)]
 
 pub mod cdp;
 mod raw;
+pub mod services;
 pub use raw::{hostile, RawConn, RawRequest, RawServer};
 
 use bytes::Bytes;
