@@ -16,6 +16,7 @@ mod config;
 mod dependency;
 mod jwt;
 mod metrics;
+mod protocols;
 mod routes;
 mod verify;
 

@@ -67,6 +67,15 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics))
         .route("/admin/dependency", get(dependency).post(set_dependency))
         .route("/admin/config", get(config).post(set_config))
+        .route("/ws/echo", get(crate::protocols::ws_echo))
+        .route(
+            "/events.EventService/Publish",
+            post(crate::protocols::publish),
+        )
+        .route(
+            "/events.EventService/Subscribe",
+            post(crate::protocols::subscribe),
+        )
         .merge(api)
         .with_state(state)
 }

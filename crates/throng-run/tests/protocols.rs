@@ -222,3 +222,50 @@ fn ws_steps_take_only_their_own_options() {
         "{e}"
     );
 }
+
+/// Loads `examples/NAME` with `env` values, as `throng run -e` would.
+fn example(name: &str, env: &[(&str, String)]) -> throng_plan::Plan {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name);
+    let text = std::fs::read_to_string(&path).expect("example exists");
+    let opts = throng_plan::LoadOptions {
+        env: env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
+        ..Default::default()
+    };
+    match throng_plan::load_str(&text, &path, &opts) {
+        Ok(p) => p,
+        Err(e) => panic!("{name} does not load:\n{e}"),
+    }
+}
+
+async fn demo() -> throng_demo::DemoServer {
+    let addr = "127.0.0.1:0".parse().expect("addr");
+    throng_demo::DemoServer::start(addr, throng_demo::DemoConfig::default())
+        .await
+        .expect("demo starts")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ws_echo_example_runs_against_the_demo() {
+    let d = demo().await;
+    let p = example("ws-echo.yaml", &[("WS_URL", format!("ws://{}", d.addr()))]);
+    let out = run_plan(p).await;
+    assert_eq!(out.exit_code.code(), 0, "{}", out.summary);
+    assert_eq!(count(&out, "ws_sessions"), 20);
+    assert_eq!(count(&out, "ws_msgs_sent"), 40);
+    assert_eq!(count(&out, "ws_msgs_received"), 40);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_grpc_events_example_runs_against_the_demo() {
+    let d = demo().await;
+    let p = example("grpc-events.yaml", &[("GRPC_TARGET", d.url())]);
+    let out = run_plan(p).await;
+    assert_eq!(out.exit_code.code(), 0, "{}", out.summary);
+    assert_eq!(count(&out, "grpc_reqs"), 40);
+    assert_eq!(count(&out, "grpc_streams_msgs_received"), 60);
+}
