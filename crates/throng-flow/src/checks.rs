@@ -13,6 +13,14 @@ pub(crate) trait Reply {
     fn duration_ms(&self) -> f64;
     /// A header (HTTP), handshake header (WebSocket) or metadata value (gRPC).
     fn header(&self, name: &str) -> Option<&str>;
+    /// Rows a SQL statement returned or affected (`None` for other protocols).
+    fn rows(&self) -> Option<u64> {
+        None
+    }
+    /// A column of the first row a SQL statement returned.
+    fn column(&self, _name: &str) -> Option<&str> {
+        None
+    }
 }
 
 impl Reply for HttpResponse {
@@ -99,6 +107,13 @@ pub(crate) fn evaluate_checks(
                 Some(v) => expected == "*" || v.contains(expected.as_str()),
                 None => false,
             },
+            CheckKind::Rows(op, n) => resp.rows().is_some_and(|r| match op {
+                None => r == *n,
+                Some(CmpOp::Lt) => r < *n,
+                Some(CmpOp::Le) => r <= *n,
+                Some(CmpOp::Gt) => r > *n,
+                Some(CmpOp::Ge) => r >= *n,
+            }),
         };
         record(i, ok);
     }
@@ -131,6 +146,7 @@ pub(crate) fn extract_values(
                 })
             }
             ExtractFrom::Cookie(name) => cookie(name),
+            ExtractFrom::Column(c) => resp.column(c).map(str::to_string),
         };
         if let Some(slot) = vars.get_mut(e.var) {
             *slot = v.unwrap_or_default();

@@ -10,12 +10,14 @@ mod once;
 mod proto;
 mod record;
 mod request;
+mod sources;
 mod step;
 mod tags;
 pub mod timeline;
 
 pub use debug::{HttpDebug, HttpDebugMode};
 pub use once::{run_once, run_preflight, OnceOutcome, OnceRun, PollResult};
+pub use sources::SourceClient;
 
 use checks::{evaluate_checks, extract_values, ParsedBody};
 use record::HttpMetrics;
@@ -47,6 +49,8 @@ pub struct FlowEnv {
     pub setup_values: Arc<[String]>,
     /// Prints every request and response (`--http-debug`), if set.
     pub debug: Option<Arc<HttpDebug>>,
+    /// The clients of the plan's `data_sources:`, shared by every flow of the run.
+    pub sources: Arc<[SourceClient]>,
 }
 
 impl FlowEnv {
@@ -59,6 +63,7 @@ impl FlowEnv {
             cursors: DataCursor::for_sets(&plan.data),
             setup_values: Arc::from(Vec::new()),
             debug: None,
+            sources: SourceClient::for_plan(plan),
         }
     }
 }
@@ -345,6 +350,7 @@ impl FlowVu {
                         }
                     }
                     FStep::Repeat(r) => self.repeat(shared, r, iter).await,
+                    FStep::Transaction(t) => self.transaction(shared, t, iter).await,
                     FStep::Proto(i) => {
                         self.proto_step(shared, &shared.prepared.protos[*i], iter)
                             .await

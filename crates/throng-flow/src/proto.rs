@@ -2,13 +2,17 @@
 //! client (throng-ws, throng-grpc: they time and classify, recording nothing), recorded
 //! under k6's metric names, then checked and extracted like HTTP responses.
 use crate::checks::{evaluate_checks, extract_values, ParsedBody, Reply};
+use crate::sources::SourceClient;
 use crate::step::{Failure, Outcome};
+use crate::tags::FStep;
 use crate::{FlowShared, FlowVu};
 use base64::Engine as _;
 use std::collections::HashMap;
 use throng_grpc::{GrpcClient, GrpcRequest, GrpcResponse};
 use throng_metrics::{MetricId, Registry, TagSet, TagSetId, ValueType};
 use throng_plan::{ProtoCall, ProtoStep, RenderCtx, Template, WsAction};
+use throng_redis::RedisResponse;
+use throng_sql::{SqlConn, SqlError, SqlResponse};
 use throng_ws::{WsClient, WsRequest, WsResponse};
 
 /// A protocol step with its tags and metric ids resolved at load.
@@ -36,6 +40,20 @@ impl ProtoInfo {
         base.push(("name".into(), step.name.clone()));
         match &step.call {
             ProtoCall::Ws(_) => base.push(("url".into(), step.name.clone())),
+            ProtoCall::Sql(_) => {}
+            ProtoCall::Redis(r) => {
+                let names: Vec<String> = r
+                    .commands
+                    .iter()
+                    .map(|c| {
+                        c.first()
+                            .and_then(|t| t.as_static())
+                            .unwrap_or("")
+                            .to_uppercase()
+                    })
+                    .collect();
+                base.push(("command".into(), names.join("+")));
+            }
             ProtoCall::Grpc(g) => {
                 let m = &g.method;
                 let call = format!("{}/{}", m.parent_service().full_name(), m.name());
@@ -87,6 +105,9 @@ impl ProtoInfo {
 pub(crate) enum ProtoReply {
     Ws(WsResponse),
     Grpc(GrpcResponse),
+    Sql(SqlResponse),
+    /// The reply, and how many commands were sent.
+    Redis(RedisResponse, usize),
 }
 
 impl Outcome for ProtoReply {
@@ -104,6 +125,14 @@ impl Outcome for ProtoReply {
                 code: e.code(),
                 name: e.name(),
             }),
+            ProtoReply::Sql(r) => r.error.map(|e| Failure {
+                code: e.code(),
+                name: e.name(),
+            }),
+            ProtoReply::Redis(r, _) => r.error.map(|e| Failure {
+                code: e.code(),
+                name: e.name(),
+            }),
         }
     }
 }
@@ -113,6 +142,7 @@ impl Reply for ProtoReply {
         match self {
             ProtoReply::Ws(r) => r.status,
             ProtoReply::Grpc(r) => r.status,
+            ProtoReply::Sql(_) | ProtoReply::Redis(..) => 0,
         }
     }
     fn errored(&self) -> bool {
@@ -122,12 +152,27 @@ impl Reply for ProtoReply {
         match self {
             ProtoReply::Ws(r) => r.session_ms,
             ProtoReply::Grpc(r) => r.duration_ms,
+            ProtoReply::Sql(r) => r.duration_ms,
+            ProtoReply::Redis(r, _) => r.duration_ms,
         }
     }
     fn header(&self, name: &str) -> Option<&str> {
         match self {
             ProtoReply::Ws(r) => r.header(name),
             ProtoReply::Grpc(r) => r.header(name),
+            ProtoReply::Sql(_) | ProtoReply::Redis(..) => None,
+        }
+    }
+    fn rows(&self) -> Option<u64> {
+        match self {
+            ProtoReply::Sql(r) if r.error.is_none() => Some(r.rows),
+            _ => None,
+        }
+    }
+    fn column(&self, name: &str) -> Option<&str> {
+        match self {
+            ProtoReply::Sql(r) => r.column(name),
+            _ => None,
         }
     }
 }
@@ -137,6 +182,34 @@ impl ProtoReply {
         match self {
             ProtoReply::Ws(r) => &r.last,
             ProtoReply::Grpc(r) => &r.body,
+            ProtoReply::Sql(r) => &r.body,
+            ProtoReply::Redis(r, _) => &r.body,
+        }
+    }
+
+    /// The tag that tells outcomes apart beside the error: `status` (WebSocket, gRPC) or
+    /// `sqlstate` (SQL: `00000` when it succeeded); none for Redis.
+    fn outcome_tag(&self) -> Option<(&'static str, String)> {
+        match self {
+            ProtoReply::Ws(r) => Some(("status", r.status.to_string())),
+            ProtoReply::Grpc(r) => Some(("status", r.status.to_string())),
+            ProtoReply::Sql(r) => match r.error {
+                None => Some(("sqlstate", "00000".into())),
+                Some(e) => e.sqlstate().map(|s| ("sqlstate", s.to_string())),
+            },
+            ProtoReply::Redis(..) => None,
+        }
+    }
+
+    /// What tells this outcome's tag set apart (with the failure): the status, or a
+    /// SQLSTATE's address (interned, so equal codes are one key).
+    fn tag_key(&self) -> u64 {
+        match self {
+            ProtoReply::Sql(r) => r
+                .error
+                .and_then(SqlError::sqlstate)
+                .map_or(0, |s| s.as_ptr() as u64),
+            _ => u64::from(Reply::status(self)),
         }
     }
 
@@ -169,6 +242,23 @@ impl ProtoReply {
                     reg.add(*stream_msgs, tags, r.messages as f64);
                 }
             }
+            (ProtoReply::Sql(r), [duration, pool_wait, queries, errors]) => {
+                let ran = !matches!(r.error, Some(SqlError::PoolTimeout));
+                let failed = f64::from(u8::from(r.error.is_some()));
+                reg.add_many(tags, &[(*queries, 1.0), (*pool_wait, r.pool_wait_ms)]);
+                if ran {
+                    reg.add(*duration, tags, r.duration_ms);
+                }
+                if failed > 0.0 {
+                    reg.add(*errors, tags, failed);
+                }
+            }
+            (ProtoReply::Redis(r, n), [duration, commands, errors]) => {
+                reg.add_many(tags, &[(*commands, *n as f64), (*duration, r.duration_ms)]);
+                if r.error.is_some() {
+                    reg.add(*errors, tags, 1.0);
+                }
+            }
             _ => {}
         }
     }
@@ -179,8 +269,18 @@ impl ProtoReply {
 pub(crate) struct ProtoClients {
     ws: Option<WsClient>,
     grpc: Option<GrpcClient>,
-    /// (step, status, failure) → tag set: interned once per combination.
-    tags: HashMap<(u32, u16, Option<Failure>), TagSetId>,
+    /// (step, status or SQLSTATE, failure) → tag set: interned once per combination.
+    tags: HashMap<(u32, u64, Option<Failure>), TagSetId>,
+    /// The transaction this VU is in (`transaction:`), with its connection.
+    tx: Option<Tx>,
+}
+
+/// An open transaction.
+struct Tx {
+    source: usize,
+    conn: SqlConn,
+    /// A statement inside failed: the transaction is rolled back.
+    failed: bool,
 }
 
 impl ProtoClients {
@@ -192,12 +292,15 @@ impl ProtoClients {
     }
 
     fn tags(&mut self, reg: &Registry, pi: &ProtoInfo, r: &ProtoReply) -> TagSetId {
-        let (status, failure) = (Reply::status(r), r.failure());
+        let failure = r.failure();
         *self
             .tags
-            .entry((pi.index, status, failure))
+            .entry((pi.index, r.tag_key(), failure))
             .or_insert_with(|| {
-                let mut t = pi.base.with("status", &status.to_string());
+                let mut t = pi.base.clone();
+                if let Some((k, v)) = r.outcome_tag() {
+                    t = t.with(k, &v);
+                }
                 if let Some(f) = failure {
                     t = t
                         .with("error_code", &f.code.to_string())
@@ -299,6 +402,37 @@ impl FlowVu {
                     .get_or_insert_with(|| GrpcClient::new(http.tls_with_alpn(&[b"h2"])));
                 ProtoReply::Grpc(client.execute(&req).await)
             }
+            ProtoCall::Sql(q) => {
+                let params: Vec<String> = q
+                    .params
+                    .iter()
+                    .map(|t| self.render_with(shared, iter, t))
+                    .collect();
+                let keep = !step.checks.is_empty() || !step.extract.is_empty();
+                ProtoReply::Sql(
+                    self.sql(shared, q.source, &q.query, &params, keep, step.timeout)
+                        .await,
+                )
+            }
+            ProtoCall::Redis(r) => {
+                let cmds: Vec<Vec<String>> = r
+                    .commands
+                    .iter()
+                    .map(|c| {
+                        c.iter()
+                            .map(|t| self.render_with(shared, iter, t))
+                            .collect()
+                    })
+                    .collect();
+                let resp = match shared.env.sources.get(r.source) {
+                    Some(SourceClient::Redis(c)) => c.execute(&cmds, step.timeout).await,
+                    _ => RedisResponse {
+                        error: Some(throng_redis::RedisError::InvalidUrl),
+                        ..Default::default()
+                    },
+                };
+                ProtoReply::Redis(resp, cmds.len())
+            }
         };
         let reg = &shared.env.registry;
         let tags = self.protos.tags(reg, pi, &reply);
@@ -327,5 +461,152 @@ impl FlowVu {
             }
         });
         extract_values(&step.extract, &reply, &mut body, |_| None, &mut self.vars);
+    }
+}
+
+/// A `transaction:` block with its tags and metrics resolved.
+pub(crate) struct FTransaction {
+    source: usize,
+    steps: Vec<FStep>,
+    /// Tags of the block's own samples (its pool wait; BEGIN/COMMIT failures).
+    ok_tags: TagSetId,
+    timeout_tags: TagSetId,
+    pool_wait: Option<MetricId>,
+    errors: Option<MetricId>,
+}
+
+impl FTransaction {
+    pub fn new(
+        source: usize,
+        steps: Vec<FStep>,
+        common: &[(String, String)],
+        group: &str,
+        reg: &Registry,
+    ) -> FTransaction {
+        let tags = |extra: &[(&str, &str)]| {
+            let mut t: Vec<(String, String)> = common.to_vec();
+            t.push(("group".into(), group.into()));
+            t.push(("name".into(), "transaction".into()));
+            t.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+            reg.intern(TagSet::new(t))
+        };
+        let metric = |name: &str| reg.metric(name).map(|m| m.0);
+        FTransaction {
+            source,
+            steps,
+            ok_tags: tags(&[]),
+            timeout_tags: tags(&[("error", "pool_timeout"), ("error_code", "1901")]),
+            pool_wait: metric("sql_pool_wait"),
+            errors: metric("sql_errors"),
+        }
+    }
+}
+
+impl FlowVu {
+    /// Runs one statement on `source`: in the open transaction when there is one on it,
+    /// else on a connection taken from the pool for this statement.
+    async fn sql(
+        &mut self,
+        shared: &FlowShared,
+        source: usize,
+        query: &str,
+        params: &[String],
+        keep: bool,
+        timeout: std::time::Duration,
+    ) -> SqlResponse {
+        if let Some(tx) = self.protos.tx.as_mut().filter(|t| t.source == source) {
+            let r = run_timed(&mut tx.conn, query, params, keep, timeout).await;
+            tx.failed |= r.error.is_some();
+            return r;
+        }
+        let Some(pool) = shared.env.sources.get(source).and_then(SourceClient::pool) else {
+            return SqlResponse {
+                error: Some(SqlError::Connect(throng_http::ErrorKind::InvalidUrl)),
+                ..Default::default()
+            };
+        };
+        let (conn, waited) = pool.acquire().await;
+        let mut r = match conn {
+            Ok(mut c) => run_timed(&mut c, query, params, keep, timeout).await,
+            Err(e) => SqlResponse {
+                error: Some(e),
+                ..Default::default()
+            },
+        };
+        r.pool_wait_ms = waited;
+        r
+    }
+
+    /// A `transaction:` block: BEGIN on a connection of the pool, the steps, then COMMIT
+    /// (ROLLBACK when a statement inside failed).
+    pub(crate) async fn transaction(&mut self, shared: &FlowShared, t: &FTransaction, iter: u64) {
+        let reg = &shared.env.registry;
+        let Some(pool) = shared
+            .env
+            .sources
+            .get(t.source)
+            .and_then(SourceClient::pool)
+        else {
+            return;
+        };
+        let (conn, waited) = pool.acquire().await;
+        if let Some(m) = t.pool_wait {
+            reg.add(m, t.ok_tags, waited);
+        }
+        let mut conn = match conn {
+            Ok(c) => c,
+            Err(e) => {
+                if let Some(m) = t.errors {
+                    let tags = if e == SqlError::PoolTimeout {
+                        t.timeout_tags
+                    } else {
+                        t.ok_tags
+                    };
+                    reg.add(m, tags, 1.0);
+                }
+                if let Some(tally) = self.tally.as_mut() {
+                    tally.failures.push(format!("transaction: {e}"));
+                }
+                return;
+            }
+        };
+        if conn.batch("BEGIN").await.is_err() {
+            if let Some(m) = t.errors {
+                reg.add(m, t.ok_tags, 1.0);
+            }
+            return;
+        }
+        self.protos.tx = Some(Tx {
+            source: t.source,
+            conn,
+            failed: false,
+        });
+        self.run_steps(shared, &t.steps, iter).await;
+        if let Some(mut tx) = self.protos.tx.take() {
+            let end = if tx.failed { "ROLLBACK" } else { "COMMIT" };
+            if tx.conn.batch(end).await.is_err() {
+                if let Some(m) = t.errors {
+                    reg.add(m, t.ok_tags, 1.0);
+                }
+            }
+        }
+    }
+}
+
+/// A statement bounded by the step's timeout (the connection is then dropped, not reused).
+async fn run_timed(
+    conn: &mut SqlConn,
+    query: &str,
+    params: &[String],
+    keep: bool,
+    timeout: std::time::Duration,
+) -> SqlResponse {
+    match tokio::time::timeout(timeout, conn.query(query, params, keep)).await {
+        Ok(r) => r,
+        Err(_) => SqlResponse {
+            error: Some(SqlError::Connect(throng_http::ErrorKind::Timeout)),
+            duration_ms: timeout.as_secs_f64() * 1000.0,
+            ..Default::default()
+        },
     }
 }

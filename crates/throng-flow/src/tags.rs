@@ -27,6 +27,8 @@ pub(crate) enum FStep {
     Repeat(Box<FRepeat>),
     /// Index into the table of protocol steps.
     Proto(usize),
+    /// `sql:` steps in one transaction.
+    Transaction(Box<crate::proto::FTransaction>),
 }
 
 /// A `repeat:` loop with its metrics resolved.
@@ -166,6 +168,16 @@ impl Walker<'_> {
                 FStep::Request(index as usize)
             }
             Step::Sleep { min, max } => FStep::Sleep(*min, *max),
+            Step::Transaction { source, steps } => {
+                let steps = self.walk(steps, group);
+                FStep::Transaction(Box::new(crate::proto::FTransaction::new(
+                    *source,
+                    steps,
+                    self.common,
+                    group,
+                    self.reg,
+                )))
+            }
             Step::Proto(p) => {
                 let index = self.protos.len() as u32;
                 let info = crate::proto::ProtoInfo::new(p, self.common, self.reg, index);

@@ -54,6 +54,8 @@ pub struct Plan {
     pub monitors: Vec<throng_monitor::MonitorSpec>,
     /// SLOs judged per window (`slos:`).
     pub slos: Vec<throng_monitor::slo::Slo>,
+    /// Databases of `sql:` and `redis:` steps (`data_sources:`), by index.
+    pub sources: Vec<crate::protocols::Source>,
 }
 
 impl Plan {
@@ -320,8 +322,15 @@ pub enum Step {
     },
     /// A loop (`repeat:`).
     Repeat(Box<Repeat>),
-    /// A step of another protocol (`ws:`, `grpc:`).
+    /// A step of another protocol (`ws:`, `grpc:`, `sql:`, `redis:`).
     Proto(Box<crate::protocols::ProtoStep>),
+    /// `sql:` steps run in one transaction on one connection of a PostgreSQL source.
+    Transaction {
+        /// The source (index into [`Plan::sources`]).
+        source: usize,
+        /// The steps inside.
+        steps: Vec<Step>,
+    },
 }
 
 /// A weighted branch of a `choose:` step.
@@ -448,6 +457,9 @@ pub enum CheckKind {
         /// Expected substring, or `*`.
         expected: String,
     },
+    /// The rows a `sql:` step returned (or affected) compare with a number (`None`:
+    /// equal).
+    Rows(Option<CmpOp>, u64),
 }
 
 /// A value to extract into a variable.
@@ -470,4 +482,6 @@ pub enum ExtractFrom {
     Regex(regex::Regex),
     /// A cookie the response set.
     Cookie(String),
+    /// A column of the first row a `sql:` step returned.
+    Column(String),
 }

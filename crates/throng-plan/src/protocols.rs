@@ -31,6 +31,10 @@ pub enum ProtoCall {
     Ws(WsStep),
     /// A gRPC call.
     Grpc(Box<GrpcStep>),
+    /// A PostgreSQL statement.
+    Sql(SqlStep),
+    /// A Redis command or pipeline.
+    Redis(RedisStep),
 }
 
 impl ProtoCall {
@@ -39,6 +43,8 @@ impl ProtoCall {
         match self {
             ProtoCall::Ws(_) => "ws",
             ProtoCall::Grpc(_) => "grpc",
+            ProtoCall::Sql(_) => "sql",
+            ProtoCall::Redis(_) => "redis",
         }
     }
 
@@ -62,6 +68,8 @@ impl ProtoCall {
                 add(&g.message);
                 g.metadata.iter().for_each(|(_, t)| add(t));
             }
+            ProtoCall::Sql(q) => q.params.iter().for_each(add),
+            ProtoCall::Redis(r) => r.commands.iter().flatten().for_each(add),
         }
     }
 }
@@ -114,6 +122,58 @@ pub struct GrpcStep {
     pub metadata: Vec<(String, Template)>,
 }
 
+/// A `sql:` step.
+#[derive(Debug, Clone)]
+pub struct SqlStep {
+    /// The PostgreSQL source (index into `Plan::sources`).
+    pub source: usize,
+    /// The statement.
+    pub query: String,
+    /// Its parameters.
+    pub params: Vec<Template>,
+}
+
+/// A `redis:` step: one command, or several sent as a pipeline.
+#[derive(Debug, Clone)]
+pub struct RedisStep {
+    /// The Redis source (index into `Plan::sources`).
+    pub source: usize,
+    /// The commands: name, then arguments.
+    pub commands: Vec<Vec<Template>>,
+}
+
+/// A database of `data_sources:`.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// Its name.
+    pub name: String,
+    /// What it is.
+    pub kind: SourceKind,
+}
+
+/// A PostgreSQL pool or a Redis server.
+#[derive(Debug, Clone)]
+pub enum SourceKind {
+    /// A PostgreSQL pool shared by every VU of the run.
+    Postgres {
+        /// The connection URL (env templates rendered at load; a secret).
+        url: String,
+        /// Most connections.
+        pool: usize,
+        /// Longest wait for a free connection.
+        acquire_timeout: Duration,
+        /// The server cancels statements running longer.
+        statement_timeout: Option<Duration>,
+        /// Longest a new connection may take.
+        connect_timeout: Duration,
+    },
+    /// A Redis server, one multiplexed connection shared by every VU of the run.
+    Redis {
+        /// The URL (env templates rendered at load; a secret).
+        url: String,
+    },
+}
+
 /// The metrics a step kind records (k6's names), defined in a plan that uses it.
 pub fn protocol_metrics(kind: &str) -> &'static [(&'static str, throng_metrics::MetricKind, bool)] {
     use throng_metrics::MetricKind::{Counter, Trend};
@@ -129,6 +189,17 @@ pub fn protocol_metrics(kind: &str) -> &'static [(&'static str, throng_metrics::
             ("grpc_req_duration", Trend, true),
             ("grpc_reqs", Counter, false),
             ("grpc_streams_msgs_received", Counter, false),
+        ],
+        "sql" => &[
+            ("sql_query_duration", Trend, true),
+            ("sql_pool_wait", Trend, true),
+            ("sql_queries", Counter, false),
+            ("sql_errors", Counter, false),
+        ],
+        "redis" => &[
+            ("redis_command_duration", Trend, true),
+            ("redis_commands", Counter, false),
+            ("redis_errors", Counter, false),
         ],
         _ => &[],
     }

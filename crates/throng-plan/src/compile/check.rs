@@ -146,6 +146,18 @@ pub(super) fn compile_checks_for(
             },
         });
     }
+    if let Some(rows) = &r.rows {
+        match parse_rows(&rows.value) {
+            Some((op, n, shown)) => out.push(Check {
+                name: format!("rows {shown}"),
+                kind: CheckKind::Rows(op, n),
+            }),
+            None => cx.err(
+                rows,
+                "check rows: expected a count or a comparison such as \">0\" or \"<=10\"",
+            ),
+        }
+    }
     if let Some(n) = &r.name {
         match out.len() {
             1 => out[0].name = n.value.clone(),
@@ -159,8 +171,39 @@ pub(super) fn compile_checks_for(
     if out.is_empty() && cx.errors.is_empty() {
         cx.err(
             c,
-            "check is empty: expected status, duration, body_contains, body_matches, json or header",
+            "check is empty: expected status, duration, body_contains, body_matches, json, header or rows",
         );
     }
     out
+}
+
+/// `3`, `"==3"`, `">0"`, `"<=10"`: the comparison (`None`: equal), the count and how the
+/// check is named.
+fn parse_rows(v: &Json) -> Option<(Option<CmpOp>, u64, String)> {
+    if let Some(n) = v.as_u64() {
+        return Some((None, n, format!("== {n}")));
+    }
+    let t = v.as_str()?.trim();
+    let (op, rest) = if let Some(x) = t.strip_prefix("<=") {
+        (Some(CmpOp::Le), x)
+    } else if let Some(x) = t.strip_prefix(">=") {
+        (Some(CmpOp::Ge), x)
+    } else if let Some(x) = t.strip_prefix("==") {
+        (None, x)
+    } else if let Some(x) = t.strip_prefix('<') {
+        (Some(CmpOp::Lt), x)
+    } else if let Some(x) = t.strip_prefix('>') {
+        (Some(CmpOp::Gt), x)
+    } else {
+        (None, t)
+    };
+    let n = rest.trim().parse::<u64>().ok()?;
+    let sym = match op {
+        None => "==",
+        Some(CmpOp::Lt) => "<",
+        Some(CmpOp::Le) => "<=",
+        Some(CmpOp::Gt) => ">",
+        Some(CmpOp::Ge) => ">=",
+    };
+    Some((op, n, format!("{sym} {n}")))
 }

@@ -20,6 +20,7 @@ mod poll;
 mod proto;
 mod request;
 mod scenario;
+mod sources;
 mod step;
 mod templates;
 mod threshold;
@@ -75,6 +76,8 @@ struct Cx<'a> {
     secrets: Vec<String>,
     /// `.proto` files compiled so far (each once per plan).
     protos: proto::ProtoCache,
+    /// `data_sources:`, compiled before the flows that name them.
+    sources: Vec<crate::protocols::Source>,
 }
 
 /// Whether `n` is a name: letters, digits and `_`, not starting with a digit.
@@ -236,6 +239,7 @@ fn compile(
         seed: opts.seed,
         secrets: Vec::new(),
         protos: Vec::new(),
+        sources: Vec::new(),
     };
 
     // data sources first: templates resolve their fields
@@ -248,6 +252,7 @@ fn compile(
         }
     }
     let base_url = http::compile_base_url(&mut cx, &raw.base_url);
+    cx.sources = sources::compile_sources(&mut cx, &raw.data_sources);
 
     if raw.scenarios.is_empty() {
         cx.err_at(
@@ -339,6 +344,7 @@ fn compile(
         profiles,
         monitors,
         slos,
+        sources: cx.sources,
     })
 }
 

@@ -7,9 +7,10 @@ use super::step::FlowCx;
 use super::Cx;
 use crate::model::{CustomMetric, Extract, Step};
 use crate::protocols::{
-    protocol_metrics, GrpcStep, ProtoCall, ProtoStep, WsAction, WsReceive, WsStep,
+    protocol_metrics, GrpcStep, ProtoCall, ProtoStep, RedisStep, SqlStep, WsAction, WsReceive,
+    WsStep,
 };
-use crate::raw::{RawGrpc, RawStep, RawWsAction, S};
+use crate::raw::{Json, RawGrpc, RawRedis, RawSql, RawStep, RawWsAction, S};
 use crate::template::Template;
 use prost_reflect::DescriptorPool;
 use std::path::PathBuf;
@@ -45,7 +46,21 @@ fn http_only(r: &RawStep) -> Vec<&'static str> {
 /// A `ws:` or `grpc:` step.
 pub(super) fn compile_proto(cx: &mut Cx<'_>, s: &S<RawStep>, fcx: &FlowCx<'_>) -> Option<Step> {
     let r = &s.value;
-    let kind = if r.ws.is_some() { "ws" } else { "grpc" };
+    let kind = if r.ws.is_some() {
+        "ws"
+    } else if r.grpc.is_some() {
+        "grpc"
+    } else if r.sql.is_some() {
+        "sql"
+    } else {
+        "redis"
+    };
+    if kind != "ws" && !r.headers.is_empty() {
+        cx.err(
+            s,
+            format!("a {kind} step has no `headers:` (gRPC sends `metadata:` inside `grpc:`)"),
+        );
+    }
     let stray = http_only(r);
     if !stray.is_empty() {
         cx.err(
@@ -68,16 +83,16 @@ pub(super) fn compile_proto(cx: &mut Cx<'_>, s: &S<RawStep>, fcx: &FlowCx<'_>) -
     let (call, name, statuses) = if let Some(url) = &r.ws {
         let call = compile_ws(cx, s, url, fcx)?;
         (call, url.value.clone(), HTTP_STATUSES)
-    } else {
-        let g = r.grpc.as_ref()?;
-        if !r.headers.is_empty() {
-            cx.err(
-                s,
-                "a grpc step sends `metadata:` inside `grpc:`, not `headers:`",
-            );
-        }
+    } else if let Some(g) = &r.grpc {
         let call = compile_grpc(cx, g, fcx)?;
         (call, g.value.call.value.clone(), GRPC_STATUSES)
+    } else if let Some(q) = &r.sql {
+        let call = compile_sql(cx, q, fcx)?;
+        (call, q.value.query.value.clone(), HTTP_STATUSES)
+    } else {
+        let rd = r.redis.as_ref()?;
+        let (call, name) = compile_redis(cx, rd, fcx)?;
+        (call, name, HTTP_STATUSES)
     };
     let mut checks = Vec::new();
     for c in r.check.iter().chain(&r.checks) {
@@ -354,4 +369,87 @@ fn describe_proto_error(e: &protox::Error, dir: &std::path::Path) -> String {
         (_, false) => format!("{shown}: {msg}"),
         _ => msg,
     }
+}
+
+/// A `sql:` statement on a PostgreSQL source.
+fn compile_sql(cx: &mut Cx<'_>, q: &S<RawSql>, fcx: &FlowCx<'_>) -> Option<ProtoCall> {
+    let r = &q.value;
+    let source = super::sources::pick_source(cx, r.db.as_ref(), "postgres", q)?;
+    if r.query.value.trim().is_empty() {
+        cx.err(&r.query, "sql: the query is empty");
+    }
+    let params = r.params.iter().map(|p| arg_tpl(cx, p, fcx)).collect();
+    Some(ProtoCall::Sql(SqlStep {
+        source,
+        query: r.query.value.clone(),
+        params,
+    }))
+}
+
+/// A parameter or command argument: text as a template, a number or boolean as written.
+fn arg_tpl(cx: &mut Cx<'_>, v: &S<Json>, fcx: &FlowCx<'_>) -> Template {
+    match &v.value {
+        Json::String(t) => {
+            let s = S {
+                value: t.clone(),
+                referenced: v.referenced,
+                defined: v.defined,
+            };
+            cx.tpl(&s, fcx.vars)
+        }
+        Json::Number(n) => Template::literal(&n.to_string()),
+        Json::Bool(b) => Template::literal(if *b { "true" } else { "false" }),
+        _ => {
+            cx.err(v, "expected a text, a number or a boolean");
+            Template::literal("")
+        }
+    }
+}
+
+/// A `redis:` command or pipeline; its name is the command (`GET`), or the pipeline's
+/// commands joined (`INCR+GET`).
+fn compile_redis(
+    cx: &mut Cx<'_>,
+    rd: &S<RawRedis>,
+    fcx: &FlowCx<'_>,
+) -> Option<(ProtoCall, String)> {
+    let r = &rd.value;
+    let source = super::sources::pick_source(cx, r.server.as_ref(), "redis", rd)?;
+    let raw: Vec<&S<Vec<S<Json>>>> = match (&r.cmd, &r.pipeline) {
+        (Some(c), None) => vec![c],
+        (None, Some(p)) if !p.value.is_empty() => p.value.iter().collect(),
+        _ => {
+            cx.err(rd, "redis: expected exactly one of `cmd: [NAME, args...]` or `pipeline: [[NAME, args...], ...]`");
+            return None;
+        }
+    };
+    let mut names = Vec::new();
+    let mut commands = Vec::new();
+    for c in raw {
+        let Some(first) = c.value.first() else {
+            cx.err(c, "redis: a command needs its name: [GET, key]");
+            return None;
+        };
+        match first.value.as_str() {
+            Some(n)
+                if !n.is_empty()
+                    && n.chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || ch == '.' || ch == '_') =>
+            {
+                names.push(n.to_uppercase())
+            }
+            _ => {
+                cx.err(
+                    first,
+                    "redis: a command's name is a word such as GET, SET or INCR",
+                );
+                return None;
+            }
+        }
+        commands.push(c.value.iter().map(|a| arg_tpl(cx, a, fcx)).collect());
+    }
+    Some((
+        ProtoCall::Redis(RedisStep { source, commands }),
+        names.join("+"),
+    ))
 }
