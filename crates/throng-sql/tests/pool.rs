@@ -30,7 +30,13 @@ async fn a_pool_opens_at_most_its_size_and_prepares_once_per_connection() {
         tasks.push(tokio::spawn(async move {
             let (conn, _) = pool.acquire().await;
             let mut c = conn.expect("a connection");
-            let r = c.query("SELECT $1::int + 1 AS n, pg_sleep(0.01)", &[i.to_string()], false).await;
+            let r = c
+                .query(
+                    "SELECT $1::int + 1 AS n, pg_sleep(0.01)",
+                    &[i.to_string()],
+                    false,
+                )
+                .await;
             assert_eq!(r.error, None);
             assert_eq!(r.column("n"), Some((i + 1).to_string().as_str()));
         }));
