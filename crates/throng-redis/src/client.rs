@@ -41,7 +41,7 @@ impl RedisClient {
         }
         let c = self
             .client
-            .get_multiplexed_async_connection()
+            .get_multiplexed_async_connection_with_config(&config())
             .await
             .map_err(|e| RedisError::from_redis(&e))?;
         *slot = Some(c.clone());
@@ -99,6 +99,14 @@ impl RedisClient {
             .map(Value::Array)
             .map_err(err)
     }
+}
+
+/// No response timeout of redis-rs's own (500 ms by default): the step's `timeout:`
+/// bounds each command; connecting may take 10 s.
+fn config() -> redis::AsyncConnectionConfig {
+    redis::AsyncConnectionConfig::new()
+        .set_response_timeout(None)
+        .set_connection_timeout(Some(Duration::from_secs(10)))
 }
 
 fn first_error(v: &Value) -> Option<String> {

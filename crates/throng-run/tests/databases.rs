@@ -185,3 +185,56 @@ thresholds:
         "HSET h 1 lacks a value: an error each time"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_db_load_example_runs_against_private_servers() {
+    let pg = service!(services::postgres(), "db-load example");
+    let r = service!(services::redis(), "db-load example");
+    pg.psql("CREATE TABLE users (id serial PRIMARY KEY, name text)");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/db-load.yaml");
+    let text = std::fs::read_to_string(&path).expect("example exists");
+    let opts = throng_plan::LoadOptions {
+        env: [
+            ("PG_URL".to_string(), pg.url()),
+            (
+                "REDIS_URL".to_string(),
+                format!("redis://127.0.0.1:{}", r.port()),
+            ),
+        ]
+        .into(),
+        ..Default::default()
+    };
+    let mut p = match throng_plan::load_str(&text, &path, &opts) {
+        Ok(p) => p,
+        Err(e) => panic!("db-load.yaml does not load:\n{e}"),
+    };
+    // the example's shape, smaller: 20 iterations a second for 2 s on 8 connections; its
+    // latency thresholds are for a real server, not a debug build on a busy test machine
+    let small = throng_plan::Overrides {
+        rate: Some(20.0),
+        duration: Some(std::time::Duration::from_secs(2)),
+        ..Default::default()
+    };
+    throng_plan::apply_overrides(&mut p, &small).expect("overrides apply");
+    if let throng_plan::SourceKind::Postgres { pool, .. } = &mut p.sources[0].kind {
+        *pool = 8;
+    }
+    p.thresholds = Default::default();
+    let out = run_plan(p).await;
+    assert_eq!(out.exit_code.code(), 0, "{}", out.summary);
+    let iterations = count(&out, "iterations");
+    assert!(iterations >= 30, "{iterations}");
+    assert_eq!(count(&out, "sql_errors"), 0);
+    assert_eq!(count(&out, "redis_errors"), 0);
+    let users: u64 = pg.psql("SELECT count(*) FROM users").parse().unwrap_or(0);
+    assert_eq!(users, iterations, "one committed insert per iteration");
+    assert_eq!(count(&out, "sql_queries"), 3 * iterations);
+    assert_eq!(count(&out, "redis_commands"), 3 * iterations);
+    assert_eq!(
+        r.command(&["GET", "reads"]).ok(),
+        Some(format!(
+            "${}\r\n{iterations}\r\n",
+            iterations.to_string().len()
+        ))
+    );
+}

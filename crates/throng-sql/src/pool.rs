@@ -92,12 +92,13 @@ impl SqlPool {
     }
 
     /// Takes a connection (opening one when none is idle), waiting at most
-    /// `acquire_timeout` for one to come free; returns it with the time waited, ms.
+    /// `acquire_timeout` for one to come free; returns it with the time it took to have a
+    /// usable connection (the wait, plus connecting when a new one was opened), ms.
     pub async fn acquire(self: &Arc<Self>) -> (Result<SqlConn, SqlError>, f64) {
         let t0 = Instant::now();
         let permit =
             tokio::time::timeout(self.acquire_timeout, self.permits.clone().acquire_owned()).await;
-        let waited = t0.elapsed().as_secs_f64() * 1000.0;
+        let waited = ms(t0);
         let permit = match permit {
             Ok(Ok(p)) => p,
             _ => return (Err(SqlError::PoolTimeout), waited),
@@ -114,9 +115,10 @@ impl SqlPool {
                         statements: HashMap::new(),
                     }
                 }
-                Err(e) => return (Err(SqlError::from_pg(&e)), waited),
+                Err(e) => return (Err(SqlError::from_pg(&e)), ms(t0)),
             },
         };
+        let waited = ms(t0);
         (
             Ok(SqlConn {
                 conn: Some(conn),
@@ -240,4 +242,8 @@ impl SqlConn {
         }
         Ok(())
     }
+}
+
+fn ms(t0: Instant) -> f64 {
+    t0.elapsed().as_secs_f64() * 1000.0
 }
