@@ -19,14 +19,9 @@ pub(crate) async fn ws_echo(ws: WebSocketUpgrade) -> Response {
 
 async fn echo(mut socket: WebSocket) {
     while let Some(Ok(m)) = socket.recv().await {
-        match m {
-            Message::Text(_) | Message::Binary(_) => {
-                if socket.send(m).await.is_err() {
-                    return;
-                }
-            }
-            Message::Close(_) => return,
-            _ => {}
+        let data = matches!(m, Message::Text(_) | Message::Binary(_));
+        if matches!(m, Message::Close(_)) || (data && socket.send(m).await.is_err()) {
+            return;
         }
     }
 }

@@ -185,6 +185,9 @@ pub struct RawSql {
     pub params: Vec<S<Json>>,
 }
 
+/// A Redis command: its name, then its arguments (text templates, numbers, booleans).
+pub type RawCommand = Vec<S<Json>>;
+
 /// `redis:` one command or a pipeline.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -194,10 +197,10 @@ pub struct RawRedis {
     pub server: Option<S<String>>,
     /// `[SET, "user:{{vu}}", "{{uuid}}"]`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cmd: Option<S<Vec<S<Json>>>>,
+    pub cmd: Option<S<RawCommand>>,
     /// Several commands sent at once: `[[INCR, a], [GET, a]]`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pipeline: Option<S<Vec<S<Vec<S<Json>>>>>>,
+    pub pipeline: Option<S<Vec<S<RawCommand>>>>,
 }
 
 /// `locust:` Locust's user pool: `users` split over the scenarios with `weight:`, started at

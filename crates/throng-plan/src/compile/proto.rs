@@ -415,7 +415,7 @@ fn compile_redis(
 ) -> Option<(ProtoCall, String)> {
     let r = &rd.value;
     let source = super::sources::pick_source(cx, r.server.as_ref(), "redis", rd)?;
-    let raw: Vec<&S<Vec<S<Json>>>> = match (&r.cmd, &r.pipeline) {
+    let raw: Vec<&S<crate::raw::RawCommand>> = match (&r.cmd, &r.pipeline) {
         (Some(c), None) => vec![c],
         (None, Some(p)) if !p.value.is_empty() => p.value.iter().collect(),
         _ => {
