@@ -1,6 +1,7 @@
-//! Steps of other protocols (`ws:`, `grpc:`): rendered here, executed by the protocol's
-//! client (throng-ws, throng-grpc: they time and classify, recording nothing), recorded
-//! under k6's metric names, then checked and extracted like HTTP responses.
+//! Steps of other protocols (`ws:`, `grpc:`, `sql:`, `redis:`, and `transaction:` blocks):
+//! rendered here, executed by the protocol's client (throng-ws, throng-grpc, throng-sql,
+//! throng-redis: they time and classify, recording nothing), recorded under k6's metric
+//! names, then checked and extracted like HTTP responses.
 use crate::checks::{evaluate_checks, extract_values, ParsedBody, Reply};
 use crate::sources::SourceClient;
 use crate::step::{Failure, Outcome};

@@ -1,5 +1,6 @@
-//! Steps of protocols other than HTTP (`ws:`, `grpc:`): what the flow renders and hands to
-//! a protocol client. They share the name, tags, checks and extracts of [`ProtoStep`].
+//! Steps of protocols other than HTTP (`ws:`, `grpc:`, `sql:`, `redis:`) and the
+//! `data_sources:` they use: what the flow renders and hands to a protocol client. They
+//! share the name, tags, checks and extracts of [`ProtoStep`].
 use crate::model::{Check, Extract};
 use crate::template::Template;
 use std::time::Duration;

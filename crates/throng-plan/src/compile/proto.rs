@@ -1,4 +1,4 @@
-//! Steps of other protocols: `ws:` sessions and `grpc:` calls (their `.proto` compiled
+//! Steps of other protocols: `ws:` sessions, `grpc:` calls (their `.proto` compiled
 //! here, at load, with protox: no protoc, no generated code).
 use super::check::{compile_checks_for, HTTP_STATUSES};
 use super::extract::compile_extract;
