@@ -503,6 +503,21 @@ impl FTransaction {
     }
 }
 
+impl FTransaction {
+    /// Counts a failure of the block itself (taking a connection, BEGIN, COMMIT) in
+    /// `sql_errors`.
+    fn count_error(&self, reg: &Registry, e: SqlError) {
+        if let Some(m) = self.errors {
+            let tags = if e == SqlError::PoolTimeout {
+                self.timeout_tags
+            } else {
+                self.ok_tags
+            };
+            reg.add(m, tags, 1.0);
+        }
+    }
+}
+
 impl FlowVu {
     /// Runs one statement on `source`: in the open transaction when there is one on it,
     /// else on a connection taken from the pool for this statement.
@@ -554,29 +569,20 @@ impl FlowVu {
         if let Some(m) = t.pool_wait {
             reg.add(m, t.ok_tags, waited);
         }
-        let mut conn = match conn {
+        let began = match conn {
+            Ok(mut c) => c.batch("BEGIN").await.map(|()| c),
+            Err(e) => Err(e),
+        };
+        let conn = match began {
             Ok(c) => c,
             Err(e) => {
-                if let Some(m) = t.errors {
-                    let tags = if e == SqlError::PoolTimeout {
-                        t.timeout_tags
-                    } else {
-                        t.ok_tags
-                    };
-                    reg.add(m, tags, 1.0);
-                }
+                t.count_error(reg, e);
                 if let Some(tally) = self.tally.as_mut() {
                     tally.failures.push(format!("transaction: {e}"));
                 }
                 return;
             }
         };
-        if conn.batch("BEGIN").await.is_err() {
-            if let Some(m) = t.errors {
-                reg.add(m, t.ok_tags, 1.0);
-            }
-            return;
-        }
         self.protos.tx = Some(Tx {
             source: t.source,
             conn,
@@ -585,10 +591,8 @@ impl FlowVu {
         self.run_steps(shared, &t.steps, iter).await;
         if let Some(mut tx) = self.protos.tx.take() {
             let end = if tx.failed { "ROLLBACK" } else { "COMMIT" };
-            if tx.conn.batch(end).await.is_err() {
-                if let Some(m) = t.errors {
-                    reg.add(m, t.ok_tags, 1.0);
-                }
+            if let Err(e) = tx.conn.batch(end).await {
+                t.count_error(reg, e);
             }
         }
     }

@@ -482,6 +482,8 @@ pub async fn run(a: QuickArgs) -> i32 {
     if a.print_plan {
         return match plan_yaml(&raw) {
             Ok(y) => {
+                // a database URL's password (--sql) is hidden like any URL's
+                let y = y.replace(&a.url, &throng_metrics::redact::url(&a.url));
                 print!("{y}");
                 0
             }

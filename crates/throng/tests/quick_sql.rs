@@ -46,6 +46,30 @@ fn quick_sql_runs_a_statement_and_writes_the_database_summary() {
 }
 
 #[test]
+fn quick_sql_print_plan_hides_the_password() {
+    let out = Command::new(env!("CARGO_BIN_EXE_throng"))
+        .args([
+            "quick",
+            "--sql",
+            "SELECT 1",
+            "postgres://app:s3cretpw@127.0.0.1:1/db",
+        ])
+        .args(["-c", "7", "--print-plan"])
+        .output()
+        .expect("throng runs");
+    let y = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{y}");
+    assert!(
+        y.contains("query: SELECT 1") && y.contains("pool: 7"),
+        "{y}"
+    );
+    assert!(
+        !y.contains("s3cretpw") && y.contains("postgres://app:"),
+        "{y}"
+    );
+}
+
+#[test]
 fn quick_sql_refuses_an_http_url() {
     let out = Command::new(env!("CARGO_BIN_EXE_throng"))
         .args(["quick", "--sql", "SELECT 1", "http://127.0.0.1:1/"])

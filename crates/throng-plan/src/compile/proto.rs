@@ -43,7 +43,20 @@ fn http_only(r: &RawStep) -> Vec<&'static str> {
     .collect()
 }
 
-/// A `ws:` or `grpc:` step.
+/// Defines the metrics step kind `kind` records (once per plan).
+pub(super) fn define_metrics(cx: &mut Cx<'_>, kind: &str) {
+    for (name, kind, time) in protocol_metrics(kind) {
+        if !cx.custom_metrics.iter().any(|m| m.name == *name) {
+            cx.custom_metrics.push(CustomMetric {
+                name: name.to_string(),
+                kind: *kind,
+                time: *time,
+            });
+        }
+    }
+}
+
+/// A `ws:`, `grpc:`, `sql:` or `redis:` step.
 pub(super) fn compile_proto(cx: &mut Cx<'_>, s: &S<RawStep>, fcx: &FlowCx<'_>) -> Option<Step> {
     let r = &s.value;
     let kind = if r.ws.is_some() {
@@ -71,15 +84,7 @@ pub(super) fn compile_proto(cx: &mut Cx<'_>, s: &S<RawStep>, fcx: &FlowCx<'_>) -
             ),
         );
     }
-    for (name, kind, time) in protocol_metrics(kind) {
-        if !cx.custom_metrics.iter().any(|m| m.name == *name) {
-            cx.custom_metrics.push(CustomMetric {
-                name: name.to_string(),
-                kind: *kind,
-                time: *time,
-            });
-        }
-    }
+    define_metrics(cx, kind);
     let (call, name, statuses) = if let Some(url) = &r.ws {
         let call = compile_ws(cx, s, url, fcx)?;
         (call, url.value.clone(), HTTP_STATUSES)

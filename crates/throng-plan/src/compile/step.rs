@@ -137,6 +137,7 @@ fn compile_action(cx: &mut Cx<'_>, s: &S<RawStep>, fcx: &FlowCx<'_>) -> Option<S
             return None;
         };
         let source = super::sources::pick_source(cx, Some(t), "postgres", t)?;
+        super::proto::define_metrics(cx, "sql");
         let steps = compile_steps(cx, &flow.value, fcx);
         return Some(Step::Transaction { source, steps });
     }
