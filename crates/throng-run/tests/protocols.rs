@@ -48,6 +48,36 @@ thresholds:
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wss_uses_the_plans_ca_file_and_an_unknown_issuer_is_a_tls_error() {
+    let s = WsEchoServer::start_tls().await;
+    let dir = proto_dir("wss");
+    std::fs::write(dir.join("ca.pem"), s.cert_pem.clone().unwrap_or_default()).expect("ca");
+    let flow = r#"
+scenarios:
+  s:
+    executor: shared-iterations
+    vus: 1
+    iterations: 2
+    flow:
+      - ws: BASE/echo
+        name: secure
+        session: [ { send: ping }, { receive: { contains: ping } } ]
+"#;
+    let trusted = format!("defaults: {{ ca_file: ca.pem }}\n{flow}thresholds:\n  \"ws_sessions{{name:secure,status:101}}\": [\"count==2\"]\n");
+    let out = run_plan(plan_in(&trusted, &s.url(), &dir)).await;
+    assert_eq!(out.exit_code.code(), 0, "{}", out.summary);
+    assert_eq!(s.echoed(), 2);
+    let untrusted = format!("{flow}thresholds:\n  \"ws_sessions{{name:secure,status:0,error_code:1310}}\": [\"count==2\"]\n");
+    let out = run_plan(plan_in(&untrusted, &s.url(), &dir)).await;
+    assert_eq!(out.exit_code.code(), 0, "{}", out.summary);
+    assert_eq!(
+        s.sessions(),
+        2,
+        "no session opened without trusting the certificate"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_non_websocket_endpoint_is_a_counted_error_of_its_kind() {
     let http = CountingServer::start().await;
     let url = format!("ws://{}", http.addr);
@@ -160,6 +190,28 @@ thresholds:
     let out = run_plan(plan_in(&p, "", &dir)).await;
     assert_eq!(out.exit_code.code(), 0, "{}", out.summary);
     assert_eq!(count(&out, "grpc_reqs"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_statuses_are_tagged_and_checked() {
+    let s = GrpcServer::start().await;
+    let dir = proto_dir("status");
+    let p = r#"
+scenarios:
+  s:
+    executor: shared-iterations
+    vus: 1
+    iterations: 3
+    flow:
+      - grpc: { target: BASE, proto: protos/events.proto, call: events.EventService/Delete, message: { id: x } }
+        check: { status: 12 }
+thresholds:
+  "grpc_reqs{name:events.EventService/Delete,status:12}": ["count==3"]
+  checks: ["rate==1"]
+"#;
+    let out = run_plan(plan_in(p, &s.target(), &dir)).await;
+    assert_eq!(out.exit_code.code(), 0, "{}", out.summary);
+    assert_eq!(s.calls("events.EventService/Delete"), 3);
 }
 
 /// The errors of a plan that does not load.

@@ -17,6 +17,8 @@ pub struct WsEchoServer {
     pub addr: SocketAddr,
     counts: Arc<Counts>,
     task: tokio::task::JoinHandle<()>,
+    /// PEM of the self-signed certificate (TLS servers only).
+    pub cert_pem: Option<String>,
 }
 
 impl Drop for WsEchoServer {
@@ -26,7 +28,21 @@ impl Drop for WsEchoServer {
 }
 
 impl WsEchoServer {
+    /// Plain `ws://`.
     pub async fn start() -> WsEchoServer {
+        Self::start_inner(None).await
+    }
+
+    /// `wss://` with a self-signed certificate for localhost/127.0.0.1 (its PEM in
+    /// `cert_pem`).
+    pub async fn start_tls() -> WsEchoServer {
+        let (acc, pem) = crate::tls_acceptor(&[b"http/1.1"]);
+        let mut s = Self::start_inner(Some(acc)).await;
+        s.cert_pem = Some(pem);
+        s
+    }
+
+    async fn start_inner(tls: Option<tokio_rustls::TlsAcceptor>) -> WsEchoServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let counts = Arc::new(Counts::default());
@@ -36,34 +52,33 @@ impl WsEchoServer {
                 let Ok((tcp, _)) = listener.accept().await else {
                     continue;
                 };
-                let c = c.clone();
+                let (c, tls) = (c.clone(), tls.clone());
                 tokio::spawn(async move {
-                    let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
-                        return;
-                    };
-                    c.sessions.fetch_add(1, Ordering::SeqCst);
-                    while let Some(Ok(m)) = ws.next().await {
-                        match m {
-                            Message::Text(_) | Message::Binary(_) => {
-                                if ws.send(m).await.is_err() {
-                                    return;
-                                }
-                                c.echoed.fetch_add(1, Ordering::SeqCst);
+                    match tls {
+                        Some(acc) => {
+                            if let Ok(s) = acc.accept(tcp).await {
+                                echo(s, &c).await;
                             }
-                            Message::Close(_) => break,
-                            _ => {}
                         }
+                        None => echo(tcp, &c).await,
                     }
-                    let _ = ws.close(None).await;
                 });
             }
         });
-        WsEchoServer { addr, counts, task }
+        WsEchoServer {
+            addr,
+            counts,
+            task,
+            cert_pem: None,
+        }
     }
 
-    /// `ws://127.0.0.1:PORT`
+    /// `ws://127.0.0.1:PORT`, or `wss://localhost:PORT` for a TLS server.
     pub fn url(&self) -> String {
-        format!("ws://{}", self.addr)
+        match self.cert_pem {
+            Some(_) => format!("wss://localhost:{}", self.addr.port()),
+            None => format!("ws://{}", self.addr),
+        }
     }
 
     /// WebSocket sessions opened.
@@ -75,4 +90,28 @@ impl WsEchoServer {
     pub fn echoed(&self) -> u64 {
         self.counts.echoed.load(Ordering::SeqCst)
     }
+}
+
+/// Echoes one connection's messages until it closes.
+async fn echo<S>(stream: S, c: &Counts)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+        return;
+    };
+    c.sessions.fetch_add(1, Ordering::SeqCst);
+    while let Some(Ok(m)) = ws.next().await {
+        match m {
+            Message::Text(_) | Message::Binary(_) => {
+                if ws.send(m).await.is_err() {
+                    return;
+                }
+                c.echoed.fetch_add(1, Ordering::SeqCst);
+            }
+            Message::Close(_) => break,
+            _ => {}
+        }
+    }
+    let _ = ws.close(None).await;
 }
