@@ -7,14 +7,17 @@
 mod checks;
 mod debug;
 mod once;
+mod proto;
 mod record;
 mod request;
+mod sources;
 mod step;
 mod tags;
 pub mod timeline;
 
 pub use debug::{HttpDebug, HttpDebugMode};
 pub use once::{run_once, run_preflight, OnceOutcome, OnceRun, PollResult};
+pub use sources::SourceClient;
 
 use checks::{evaluate_checks, extract_values, ParsedBody};
 use record::HttpMetrics;
@@ -46,6 +49,8 @@ pub struct FlowEnv {
     pub setup_values: Arc<[String]>,
     /// Prints every request and response (`--http-debug`), if set.
     pub debug: Option<Arc<HttpDebug>>,
+    /// The clients of the plan's `data_sources:`, shared by every flow of the run.
+    pub sources: Arc<[SourceClient]>,
 }
 
 impl FlowEnv {
@@ -58,6 +63,7 @@ impl FlowEnv {
             cursors: DataCursor::for_sets(&plan.data),
             setup_values: Arc::from(Vec::new()),
             debug: None,
+            sources: SourceClient::for_plan(plan),
         }
     }
 }
@@ -133,6 +139,7 @@ impl FlowShared {
             lateness_ms: None,
             initialized: false,
             tally: None,
+            protos: proto::ProtoClients::default(),
         }
     }
 }
@@ -199,6 +206,8 @@ struct FlowVu {
     initialized: bool,
     /// Kept only when the flow runs once, to judge it.
     tally: Option<Tally>,
+    /// Clients of other protocols (`ws:`, `grpc:`), made on first use.
+    protos: proto::ProtoClients,
 }
 
 impl Vu for FlowVu {
@@ -219,6 +228,7 @@ impl Vu for FlowVu {
                 .await;
             if !shared.plan.http.keepalive {
                 self.client.close_all();
+                self.protos.close_all();
             }
             IterOutcome::Completed
         })
@@ -340,6 +350,11 @@ impl FlowVu {
                         }
                     }
                     FStep::Repeat(r) => self.repeat(shared, r, iter).await,
+                    FStep::Transaction(t) => self.transaction(shared, t, iter).await,
+                    FStep::Proto(i) => {
+                        self.proto_step(shared, &shared.prepared.protos[*i], iter)
+                            .await
+                    }
                 }
             }
         })
@@ -456,11 +471,12 @@ impl FlowVu {
                 ));
             }
         });
+        let client = &self.client;
         extract_values(
             &ri.req.extract,
             resp,
             &mut body,
-            &self.client,
+            |name| client.cookie(&resp.url, name),
             &mut self.vars,
         );
     }
