@@ -10,6 +10,7 @@ mod once;
 mod proto;
 mod record;
 mod request;
+mod rows;
 mod sources;
 mod step;
 mod tags;
@@ -21,6 +22,7 @@ pub use sources::SourceClient;
 
 use checks::{evaluate_checks, extract_values, ParsedBody};
 use record::HttpMetrics;
+use rows::Rows;
 use std::fmt::Write as _;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -251,11 +253,6 @@ impl Vu for FlowVu {
     }
 }
 
-/// Whether a rendered condition holds: anything but empty text, `false`, `0` and `null`.
-fn truthy(s: &str) -> bool {
-    !matches!(s.trim(), "" | "false" | "0" | "null")
-}
-
 impl FlowVu {
     /// Picks this iteration's row of every data source the flow reads.
     fn pick_rows(&mut self, shared: &FlowShared) -> Result<(), String> {
@@ -277,26 +274,19 @@ impl FlowVu {
     /// Renders `t` in this VU's context and says whether it holds.
     fn holds(&mut self, shared: &FlowShared, t: &Template, iter: u64) -> bool {
         let plan = &shared.plan;
-        let rows: Vec<Option<&[String]>> = self
-            .rows
-            .iter()
-            .zip(&plan.data)
-            .map(|(r, d)| r.and_then(|i| d.rows.get(i).map(|v| v.as_slice())))
-            .collect();
+        let rows = Rows::of(&self.rows, &plan.data);
         let mut cx = RenderCtx {
             vu: self.id,
             iter,
             scenario: &shared.label,
-            rows: &rows,
+            rows: rows.as_slice(),
             vars: &self.vars,
             rng: &mut self.rng,
             seq: &shared.env.seq,
             row: None,
             now: None,
         };
-        self.buf.clear();
-        t.render(&mut cx, &mut self.buf);
-        truthy(&self.buf)
+        t.render_truthy(&mut cx)
     }
 
     fn run_steps<'a>(
@@ -497,18 +487,13 @@ impl FlowVu {
             let _ = write!(status, "{}", resp.status);
             let _ = write!(duration, "{}", resp.timings.duration());
         }
-        let rows: Vec<Option<&[String]>> = self
-            .rows
-            .iter()
-            .zip(&shared.plan.data)
-            .map(|(r, d)| r.and_then(|i| d.rows.get(i).map(|v| v.as_slice())))
-            .collect();
+        let rows = Rows::of(&self.rows, &shared.plan.data);
         for (a, &(metric, tags)) in ri.req.add.iter().zip(&ri.adds) {
             let mut cx = RenderCtx {
                 vu: self.id,
                 iter,
                 scenario: &shared.label,
-                rows: &rows,
+                rows: rows.as_slice(),
                 vars: &self.vars,
                 rng: &mut self.rng,
                 seq: &shared.env.seq,
@@ -588,17 +573,12 @@ impl FlowVu {
     /// Renders, sends and records one request (and every extra hop it took).
     async fn send(&mut self, shared: &FlowShared, ri: &ReqInfo, iter: u64) -> HttpResponse {
         let plan = &shared.plan;
-        let rows: Vec<Option<&[String]>> = self
-            .rows
-            .iter()
-            .zip(&plan.data)
-            .map(|(r, d)| r.and_then(|i| d.rows.get(i).map(|v| v.as_slice())))
-            .collect();
+        let rows = Rows::of(&self.rows, &plan.data);
         let mut cx = RenderCtx {
             vu: self.id,
             iter,
             scenario: &shared.label,
-            rows: &rows,
+            rows: rows.as_slice(),
             vars: &self.vars,
             rng: &mut self.rng,
             seq: &shared.env.seq,
@@ -638,20 +618,5 @@ fn describe(r: &HttpResponse) -> String {
     match r.error {
         Some(e) => format!("status {}, {}", r.status, e.name()),
         None => format!("status {}", r.status),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::truthy;
-
-    #[test]
-    fn conditions_hold_unless_empty_false_zero_or_null() {
-        for yes in ["true", "1", "yes", "abc", " x "] {
-            assert!(truthy(yes), "{yes}");
-        }
-        for no in ["", " ", "false", "0", "null", " false "] {
-            assert!(!truthy(no), "{no:?}");
-        }
     }
 }

@@ -3,6 +3,7 @@
 //! throng-redis: they time and classify, recording nothing), recorded under k6's metric
 //! names, then checked and extracted like HTTP responses.
 use crate::checks::{evaluate_checks, extract_values, ParsedBody, Reply};
+use crate::rows::Rows;
 use crate::sources::SourceClient;
 use crate::step::{Failure, Outcome};
 use crate::tags::FStep;
@@ -315,17 +316,12 @@ impl ProtoClients {
 impl FlowVu {
     /// Renders `t` with this VU's context.
     fn render_with(&mut self, shared: &FlowShared, iter: u64, t: &Template) -> String {
-        let rows: Vec<Option<&[String]>> = self
-            .rows
-            .iter()
-            .zip(&shared.plan.data)
-            .map(|(r, d)| r.and_then(|i| d.rows.get(i).map(|v| v.as_slice())))
-            .collect();
+        let rows = Rows::of(&self.rows, &shared.plan.data);
         let mut cx = RenderCtx {
             vu: self.id,
             iter,
             scenario: &shared.label,
-            rows: &rows,
+            rows: rows.as_slice(),
             vars: &self.vars,
             rng: &mut self.rng,
             seq: &shared.env.seq,
