@@ -2,7 +2,7 @@
 //! second of the run: a sample at the start, one every `every`, one when stopped. Values go
 //! into the run's registry as sampled series `monitor:<monitor>.<series>` and into the
 //! monitor's report (the series on the run's time axis, errors, facts).
-use crate::{build, MonitorKind, MonitorSpec, ProcessTarget, SampleCx};
+use crate::{build, redact_url, MonitorKind, MonitorSpec, ProcessTarget, SampleCx};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -99,6 +99,8 @@ fn target_of(spec: &MonitorSpec) -> String {
         MonitorKind::Process(ProcessTarget::Cgroup(c)) => format!("cgroup {}", c.display()),
         MonitorKind::Log { file, .. } => file.display().to_string(),
         MonitorKind::Http { url, .. } => url.clone(),
+        MonitorKind::Postgres { url, .. } | MonitorKind::Redis { url, .. } => redact_url(url),
+        MonitorKind::Promql { url, .. } => url.clone(),
     }
 }
 

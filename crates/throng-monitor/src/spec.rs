@@ -35,6 +35,29 @@ pub enum MonitorKind {
         /// Named patterns.
         patterns: Vec<LogPattern>,
     },
+    /// A PostgreSQL server (`postgres: {url, top, reset_statements}`).
+    Postgres {
+        /// `postgres://user:password@host:port/db`.
+        url: String,
+        /// How many top queries (by mean time, from `pg_stat_statements`) to report; 0: none.
+        top: usize,
+        /// Whether to reset `pg_stat_statements` at the first sample.
+        reset_statements: bool,
+    },
+    /// A Redis server (`redis: {url, keys}`).
+    Redis {
+        /// `redis://[:password@]host:port[/db]`.
+        url: String,
+        /// Custom commands whose numeric answer is a series (`queue` = `LLEN mutt:queue`).
+        keys: Vec<(String, String)>,
+    },
+    /// Instant PromQL queries against a Prometheus server (`promql: {url, queries}`).
+    Promql {
+        /// The server (`http://prometheus:9090`).
+        url: String,
+        /// Series name → query.
+        queries: Vec<(String, String)>,
+    },
     /// An artefact fetched and saved next to the results (`http: {get, save_as}`).
     Http {
         /// The URL to GET.
@@ -52,7 +75,38 @@ impl MonitorKind {
             MonitorKind::Process(_) => "process",
             MonitorKind::Log { .. } => "log",
             MonitorKind::Http { .. } => "http",
+            MonitorKind::Postgres { .. } => "postgres",
+            MonitorKind::Redis { .. } => "redis",
+            MonitorKind::Promql { .. } => "promql",
         }
+    }
+
+    /// The default sampling interval: 5 s for PostgreSQL (its statistics views are not
+    /// free to read), 1 s for the others.
+    pub fn default_every(&self) -> Duration {
+        match self {
+            MonitorKind::Postgres { .. } => Duration::from_secs(5),
+            _ => Duration::from_secs(1),
+        }
+    }
+}
+
+/// `url` with its password replaced by `***` (`postgres://u:***@h/db`), for reports and logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(auth_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = match userinfo.split_once(':') {
+                Some((u, _)) => format!("{u}:***"),
+                None => userinfo.to_string(),
+            };
+            format!("{scheme}://{user}@{host}{tail}")
+        }
+        None => url.to_string(),
     }
 }
 
@@ -78,25 +132,27 @@ pub struct LogPattern {
 }
 
 /// Parses a `--monitor` flag: `KIND[.NAME]=VALUE` — `prometheus=URL`, `process=PID`,
-/// `process=NAME`, `cgroup=PATH`, `log=FILE` (counts lines matching `error`, any case).
+/// `process=NAME`, `cgroup=PATH`, `log=FILE` (counts lines matching `error`, any case),
+/// `postgres=URL`, `redis=URL`.
 /// The name defaults to the kind; `taken` are names already in use (`-2`, `-3` is added).
 pub fn parse_flag(flag: &str, taken: &[String]) -> Result<MonitorSpec, String> {
+    let shown = redact_url(flag);
     let (key, value) = flag
         .split_once('=')
-        .ok_or_else(|| format!("--monitor {flag:?}: expected KIND=VALUE, e.g. prometheus=http://127.0.0.1:8080/metrics or process=1234"))?;
+        .ok_or_else(|| format!("--monitor {shown:?}: expected KIND=VALUE, e.g. prometheus=http://127.0.0.1:8080/metrics or process=1234"))?;
     let (kind, name) = match key.split_once('.') {
         Some((k, n)) if !n.is_empty() => (k, Some(n.to_string())),
         _ => (key, None),
     };
     let value = value.trim();
     if value.is_empty() {
-        return Err(format!("--monitor {flag:?}: the value is empty"));
+        return Err(format!("--monitor {shown:?}: the value is empty"));
     }
     let kind = match kind {
         "prometheus" => {
             if !value.starts_with("http://") {
                 return Err(format!(
-                    "--monitor {flag:?}: expected an http:// URL of a /metrics endpoint"
+                    "--monitor {shown:?}: expected an http:// URL of a /metrics endpoint"
                 ));
             }
             MonitorKind::Prometheus {
@@ -116,9 +172,32 @@ pub fn parse_flag(flag: &str, taken: &[String]) -> Result<MonitorSpec, String> {
                 regex: Regex::new("(?i)error").map_err(|e| e.to_string())?,
             }],
         },
+        "postgres" => {
+            if !value.starts_with("postgres://") && !value.starts_with("postgresql://") {
+                return Err(format!(
+                    "--monitor {shown:?}: expected a postgres:// URL"
+                ));
+            }
+            MonitorKind::Postgres {
+                url: value.to_string(),
+                top: 5,
+                reset_statements: false,
+            }
+        }
+        "redis" => {
+            if !value.starts_with("redis://") {
+                return Err(format!(
+                    "--monitor {shown:?}: expected a redis:// URL"
+                ));
+            }
+            MonitorKind::Redis {
+                url: value.to_string(),
+                keys: Vec::new(),
+            }
+        }
         other => {
             return Err(format!(
-                "--monitor {flag:?}: unknown kind `{other}`: expected prometheus, process, cgroup or log"
+                "--monitor {shown:?}: unknown kind `{other}`: expected prometheus, process, cgroup, log, postgres or redis"
             ))
         }
     };
@@ -134,7 +213,7 @@ pub fn parse_flag(flag: &str, taken: &[String]) -> Result<MonitorSpec, String> {
     }
     Ok(MonitorSpec {
         name,
-        every: Duration::from_secs(1),
+        every: kind.default_every(),
         kind,
     })
 }
@@ -161,5 +240,32 @@ mod tests {
         assert!(parse_flag("nope=1", &[]).is_err());
         assert!(parse_flag("prometheus", &[]).is_err());
         assert!(parse_flag("prometheus=ftp://x", &[]).is_err());
+        let pg = parse_flag("postgres=postgres://u:pw@127.0.0.1:5432/db", &[]).expect("ok");
+        assert_eq!(
+            (pg.name.as_str(), pg.every),
+            ("postgres", Duration::from_secs(5))
+        );
+        let e = parse_flag("postgres=mysql://u:pw@h/db", &[]).expect_err("not postgres");
+        assert!(!e.contains("pw"), "{e}");
+        let r = parse_flag("redis.cache=redis://127.0.0.1:6379", &[]).expect("ok");
+        assert_eq!(
+            (r.name.as_str(), r.every),
+            ("cache", Duration::from_secs(1))
+        );
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://throng:s3cret@127.0.0.1:5432/postgres"),
+            "postgres://throng:***@127.0.0.1:5432/postgres"
+        );
+        assert_eq!(redact_url("redis://:pw@h:6379/0"), "redis://:***@h:6379/0");
+        assert_eq!(redact_url("redis://h:6379"), "redis://h:6379");
+        assert_eq!(
+            redact_url("postgres://u@h/db?x=a@b"),
+            "postgres://u@h/db?x=a@b"
+        );
+        assert_eq!(redact_url("http://a:b@c/p@q"), "http://a:***@c/p@q");
     }
 }
