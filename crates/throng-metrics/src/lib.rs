@@ -23,6 +23,7 @@ mod snapshot;
 mod tags;
 pub mod threshold;
 mod url_scheme;
+pub mod window;
 
 pub use action::ActionRecord;
 pub use agg::{Agg, TrendAgg, TREND_SCALE};
@@ -36,3 +37,4 @@ pub use snapshot::{MetricRef, SeriesKey, Snapshot};
 pub use tags::{scenario_tags, TagSet, TagSetId};
 pub use threshold::{Threshold, ThresholdError, ThresholdSet};
 pub use url_scheme::has_http_scheme;
+pub use window::WindowedThresholds;

@@ -5,7 +5,7 @@
 //!   `connections:waiting` (waiting on a lock);
 //! - `pg_locks`: `locks_waiting` (lock requests not granted);
 //! - `pg_stat_database` (all databases): per-second rates from counter deltas —
-//!   `xacts:rate` (commits + rollbacks), `rollbacks:rate`, `rows_returned:rate`,
+//!   `xacts:rate` (commits + rollbacks, less the monitor's own statements), `rollbacks:rate`, `rows_returned:rate`,
 //!   `rows_fetched:rate`, `rows_inserted:rate`, `rows_updated:rate`, `rows_deleted:rate` —
 //!   `deadlocks` (increase since the first sample) and `cache_hit_ratio` (blocks found in
 //!   shared buffers ÷ blocks needed, over the interval, 0–1);
@@ -42,6 +42,8 @@ struct DbCounters {
     blks_hit: f64,
     /// `pg_stat_statements`: calls and total execution time (ms), when installed.
     calls: Option<(f64, f64)>,
+    /// The monitor's own statements so far (each a transaction), taken out of `xacts:rate`.
+    own: f64,
 }
 
 /// One top query of `pg_stat_statements`.
@@ -63,6 +65,8 @@ pub struct PostgresMonitor {
     last: Option<(Instant, DbCounters)>,
     statements: Option<bool>,
     top_queries: Vec<TopQuery>,
+    /// Statements the monitor has run.
+    own: f64,
 }
 
 impl PostgresMonitor {
@@ -82,6 +86,7 @@ impl PostgresMonitor {
             last: None,
             statements: None,
             top_queries: Vec::new(),
+            own: 0.0,
         }
     }
 }
@@ -183,6 +188,7 @@ async fn read(
         blks_read: f(&d, 8),
         blks_hit: f(&d, 9),
         calls: None,
+        own: 0.0,
     };
     let mut tops = Vec::new();
     if statements {
@@ -227,7 +233,9 @@ fn rates(prev: &DbCounters, now: &DbCounters, first: &DbCounters, dt: f64) -> Ve
         let pairs = [
             (
                 "xacts:rate",
-                d(prev.commits + prev.rollbacks, now.commits + now.rollbacks),
+                (d(prev.commits + prev.rollbacks, now.commits + now.rollbacks)
+                    - d(prev.own, now.own))
+                .max(0.0),
             ),
             ("rollbacks:rate", d(prev.rollbacks, now.rollbacks)),
             ("rows_returned:rate", d(prev.returned, now.returned)),
@@ -296,7 +304,10 @@ impl Monitor for PostgresMonitor {
             .await
             .map_err(|_| MonitorError(format!("no answer within {TIMEOUT:?}")))?
         });
-        let (client, statements, (mut out, counters, tops)) = res?;
+        let (client, statements, (mut out, mut counters, tops)) = res?;
+        // activity, locks, database; with pg_stat_statements its sum and the top queries
+        self.own += if statements { 5.0 } else { 3.0 };
+        counters.own = self.own;
         self.client = Some(client);
         self.statements = Some(statements);
         if statements {
@@ -356,7 +367,8 @@ mod tests {
             ..DbCounters::default()
         };
         let now = DbCounters {
-            commits: 150.0,
+            commits: 153.0,
+            own: 3.0,
             rollbacks: 10.0,
             inserted: 20.0,
             deadlocks: 1.0,

@@ -56,6 +56,11 @@ impl Objective {
         let (lhs, rhs) = (s[..op_at].trim(), &s[op_at..]);
         if is_sampled(lhs) {
             let expr = Expr::parse(&format!("value{rhs}")).map_err(|e| e.to_string())?;
+            if expr.window.is_some() {
+                return Err(format!(
+                    "invalid objective {src:?}: an SLO's window is its `window:`, not `over`"
+                ));
+            }
             return Ok(Objective {
                 subject: Subject::Monitor {
                     series: lhs.to_string(),
@@ -78,6 +83,11 @@ impl Objective {
             .ok_or_else(bad)?
             .trim();
         let expr = Expr::parse(&format!("{stat}{rhs}")).map_err(|e| e.to_string())?;
+        if expr.window.is_some() {
+            return Err(format!(
+                "invalid objective {src:?}: an SLO's window is its `window:`, not `over`"
+            ));
+        }
         if is_sampled(inner) {
             expr.stat.check_sampled().map_err(|valid| {
                 format!("`{stat}` does not apply to a monitor series: use {valid}")

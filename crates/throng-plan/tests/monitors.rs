@@ -64,6 +64,15 @@ fn database_and_promql_monitors_load() {
 }
 
 #[test]
+fn windowed_thresholds_load() {
+    let yaml = format!("{HEAD}thresholds:\n  http_req_failed: [\"rate<0.05 over 1m\"]\n");
+    let p = load_str(&yaml, Path::new("p.yaml"), &LoadOptions::default()).expect("loads");
+    let e = &p.thresholds.items[0].expr;
+    assert_eq!(e.window, Some(std::time::Duration::from_secs(60)));
+    assert_eq!(e.source, "rate<0.05 over 1m");
+}
+
+#[test]
 fn monitor_mistakes_name_line_and_column() {
     for (tail, line, text) in [
         (
@@ -92,6 +101,21 @@ fn monitor_mistakes_name_line_and_column() {
             "every:",
         ),
         ("monitors:\n  a: { process: { nme: x } }\n", 5, "nme"),
+        (
+            "thresholds:\n  \"monitor:api.cpu\": [\"max<80 over 1m\"]\n",
+            5,
+            "use an SLO",
+        ),
+        (
+            "thresholds:\n  http_req_failed: [\"rate<0.05 over soon\"]\n",
+            5,
+            "invalid window",
+        ),
+        (
+            "slos:\n  a: { objective: \"rate(http_req_failed) < 0.1 over 1m\" }\n",
+            5,
+            "not `over`",
+        ),
         (
             "monitors:\n  a: { postgres: { url: \"mysql://u:hunter2@h/db\" } }\n",
             5,

@@ -116,6 +116,101 @@ pub(crate) fn summary(r: &Results, ok: &str, bad: &str) -> String {
     o
 }
 
+/// One column of a per-phase table: its header, the series and how a window shows.
+type Column = (
+    &'static str,
+    &'static str,
+    fn(&throng_monitor::runner::Window) -> String,
+);
+
+fn fixed(v: f64, unit: &str) -> String {
+    format!("{v:.1}{unit}")
+}
+
+const DB_COLUMNS: [Column; 8] = [
+    ("Connections active avg", "connections:active", |w| {
+        fixed(w.avg, "")
+    }),
+    ("Active peak", "connections:active", |w| fixed(w.max, "")),
+    ("Idle peak", "connections:idle", |w| fixed(w.max, "")),
+    ("Waiting on locks peak", "connections:waiting", |w| {
+        fixed(w.max, "")
+    }),
+    ("Lock waits peak", "locks_waiting", |w| fixed(w.max, "")),
+    ("Transactions/s avg", "xacts:rate", |w| fixed(w.avg, "")),
+    (
+        "Query mean (pg_stat_statements) peak",
+        "query_mean_ms",
+        |w| fixed(w.max, " ms"),
+    ),
+    ("Cache hit ratio avg", "cache_hit_ratio", |w| {
+        format_percent(w.avg)
+    }),
+];
+
+const REDIS_COLUMNS: [Column; 7] = [
+    ("Memory avg", "memory", |w| format_bytes(w.avg)),
+    ("Memory peak", "memory", |w| format_bytes(w.max)),
+    ("Hit rate avg", "hit_rate", |w| format_percent(w.avg)),
+    ("Commands/s avg", "ops:rate", |w| fixed(w.avg, "")),
+    ("Commands/s peak", "ops:rate", |w| fixed(w.max, "")),
+    ("Evictions", "evicted_keys", |w| {
+        format!("{:.0}", w.max - w.min)
+    }),
+    ("Clients peak", "clients", |w| fixed(w.max, "")),
+];
+
+/// The database and Redis tables by phase from the first `postgres:` and `redis:` monitors;
+/// a kind without a monitor is one row saying which monitor would fill it.
+fn service_tables(r: &Results) -> String {
+    let mut o = String::new();
+    let mut missing = Vec::new();
+    for (kind, what, cols) in [
+        ("postgres", "Database", &DB_COLUMNS[..]),
+        ("redis", "Redis", &REDIS_COLUMNS[..]),
+    ] {
+        let Some(m) = monitors(r).iter().find(|m| m.kind == kind) else {
+            missing.push((what, kind));
+            continue;
+        };
+        let heads: Vec<&str> = cols.iter().map(|c| c.0).collect();
+        let _ = writeln!(
+            o,
+            "\n{what} from monitor `{}` ({}).\n\n| Phase | {} |\n|---|{}",
+            m.name,
+            md_cell(&m.target),
+            heads.join(" | "),
+            "---:|".repeat(cols.len())
+        );
+        for (name, from, to) in spans(r) {
+            let cells: Vec<String> = cols
+                .iter()
+                .map(|(_, series, show)| {
+                    m.window(series, from, to)
+                        .map(|w| show(&w))
+                        .unwrap_or_else(|| format!("no `{series}` samples"))
+                })
+                .collect();
+            let _ = writeln!(o, "| {} | {} |", md_cell(&name), cells.join(" | "));
+        }
+    }
+    if !missing.is_empty() {
+        let _ = writeln!(o, "\n| Resource | Figures |\n|---|---|");
+        for (_, kind) in missing {
+            let figures = if kind == "postgres" {
+                "DB connections (active/idle/waiting), query latency p95, lock waits"
+            } else {
+                "Redis memory, hit rate, commands/s, evictions"
+            };
+            let _ = writeln!(
+                o,
+                "| {figures} | not measured: a `{kind}:` monitor would provide them |"
+            );
+        }
+    }
+    o
+}
+
 fn md_cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
@@ -190,10 +285,7 @@ pub(crate) fn markdown(r: &Results) -> String {
             );
         }
     }
-    let _ = writeln!(
-        o,
-        "\n| Resource | Figures |\n|---|---|\n| DB connections (active/idle/waiting), query latency p95, lock waits | not measured: a `postgres:` monitor would provide them |\n| Redis memory, hit rate, commands/s, evictions | not measured: a `redis:` monitor would provide them |"
-    );
+    o.push_str(&service_tables(r));
     if !monitors(r).is_empty() {
         let _ = writeln!(
             o,

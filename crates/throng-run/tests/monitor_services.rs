@@ -145,6 +145,14 @@ thresholds:
     // the reports name them; the password is never shown
     let md = throng_report::markdown(&o.results);
     assert!(md.contains("postgres://throng:***@127.0.0.1"), "{md}");
+    // the database and Redis tables are filled: no row says what would fill them
+    assert!(md.contains("Database from monitor `db`"), "{md}");
+    assert!(md.contains("Redis from monitor `cache`"), "{md}");
+    assert!(
+        !md.contains("would provide them") && !md.contains("TBD"),
+        "{md}"
+    );
+    println!("{md}");
     let json = serde_json::to_string(&o.results).expect("json");
     assert!(!json.contains("throng:throng@"), "the password leaks");
     drop(conns);
