@@ -1,7 +1,7 @@
 //! The system under test in every report: the monitors' figures (resource tables by
 //! phase, per-monitor charts, errors) and SLO compliance.
 use crate::format::{escape_xml as esc, format_bytes, format_percent};
-use crate::svg::{line_chart, Line};
+use crate::svg::{line_chart_with_bands, Band, Line};
 use crate::Results;
 use std::fmt::Write as _;
 use throng_monitor::slo::SloResult;
@@ -368,6 +368,23 @@ pub(crate) fn html(r: &Results) -> String {
         return o;
     }
     o.push_str(r#"<section id="system-under-test"><h2>System under test</h2><div class="charts">"#);
+    // the load's phases shaded and the timeline's actions marked, as on the load's charts
+    let phase_names: Vec<String> = r
+        .phases
+        .iter()
+        .map(|p| format!("{}: {}", p.scenario, p.name))
+        .collect();
+    let bands: Vec<Band<'_>> = r
+        .phases
+        .iter()
+        .zip(&phase_names)
+        .map(|(p, label)| Band {
+            label,
+            from: p.start_s,
+            to: p.end_s,
+        })
+        .collect();
+    let markers = crate::html::action_markers(r);
     for m in monitors(r) {
         let groups: Vec<(String, &str, Vec<&str>)> = if m.kind == "process" {
             vec![
@@ -401,12 +418,13 @@ pub(crate) fn html(r: &Results) -> String {
             if lines.is_empty() {
                 continue;
             }
-            o.push_str(&line_chart(
+            o.push_str(&line_chart_with_bands(
                 &format!("chart-monitor-{}-{i}", m.name),
                 &format!("{} — {title}", m.name),
                 unit,
                 &lines,
-                &[],
+                &markers,
+                &bands,
             ));
         }
     }

@@ -152,7 +152,10 @@ thresholds:
         !md.contains("would provide them") && !md.contains("TBD"),
         "{md}"
     );
-    println!("{md}");
+    // the HTML report's monitor charts shade the load's phases
+    let html = throng_report::html(&o.results);
+    let sut = html.split(r#"id="system-under-test""#).nth(1).unwrap_or("");
+    assert!(sut.contains(r#"data-phase="load: 50 it/s""#), "{sut}");
     let json = serde_json::to_string(&o.results).expect("json");
     assert!(!json.contains("throng:throng@"), "the password leaks");
     drop(conns);
