@@ -91,23 +91,10 @@ impl MonitorKind {
     }
 }
 
-/// `url` with its password replaced by `***` (`postgres://u:***@h/db`), for reports and logs.
+/// `url` with its password replaced by `***` (`postgres://u:***@h/db`), for reports and
+/// logs (throng-metrics' one rule for secrets in URLs).
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(auth_end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = match userinfo.split_once(':') {
-                Some((u, _)) => format!("{u}:***"),
-                None => userinfo.to_string(),
-            };
-            format!("{scheme}://{user}@{host}{tail}")
-        }
-        None => url.to_string(),
-    }
+    throng_metrics::redact::url(url).into_owned()
 }
 
 /// Which process a process monitor watches.

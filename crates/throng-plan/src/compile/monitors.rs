@@ -179,7 +179,7 @@ fn kind(cx: &mut Cx<'_>, name: &str, m: &S<RawMonitor>, base: Option<&str>) -> O
         return Some(MonitorKind::Redis { url: u, keys });
     }
     if let Some(q) = &r.promql {
-        let v = q.value.url.value.trim();
+        let v = env_value(cx, &q.value.url.value).unwrap_or_default();
         if !v.starts_with("http://") {
             cx.err(
                 &q.value.url,
@@ -195,7 +195,7 @@ fn kind(cx: &mut Cx<'_>, name: &str, m: &S<RawMonitor>, base: Option<&str>) -> O
             return None;
         }
         return Some(MonitorKind::Promql {
-            url: v.to_string(),
+            url: v,
             queries: q
                 .value
                 .queries
