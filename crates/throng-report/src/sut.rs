@@ -360,6 +360,85 @@ const COLORS: [&str; 6] = [
     "#4c7bd9", "#d64545", "#e0a100", "#2f9e6e", "#8a55c9", "#555",
 ];
 
+/// A chart: its title, unit and series.
+type Group<'a> = (String, &'static str, Vec<&'a str>);
+
+/// The charts of a monitor: grouped by what they measure for the kinds throng knows
+/// (process, postgres, redis; a custom Redis command is a chart of its own), one chart per
+/// series (at most 8) for the others.
+fn chart_groups(m: &MonitorReport) -> Vec<Group<'_>> {
+    let fixed: &[(&str, &'static str, &[&str])] = match m.kind.as_str() {
+        "process" => &[
+            ("CPU", "% of one core", &["cpu"]),
+            ("Memory", "bytes", &["rss", "memory"]),
+            ("Threads and fds", "count", &["threads", "fds", "pids"]),
+        ],
+        "postgres" => &[
+            (
+                "Connections",
+                "connections",
+                &[
+                    "connections:active",
+                    "connections:idle",
+                    "connections:idle_in_transaction",
+                    "connections:waiting",
+                ],
+            ),
+            (
+                "Transactions and rows",
+                "per second",
+                &[
+                    "xacts:rate",
+                    "rollbacks:rate",
+                    "rows_fetched:rate",
+                    "rows_inserted:rate",
+                    "rows_updated:rate",
+                    "rows_deleted:rate",
+                ],
+            ),
+            ("Locks", "count", &["locks_waiting", "deadlocks"]),
+            ("Statements", "ms", &["query_mean_ms"]),
+            ("Cache hit ratio", "0–1", &["cache_hit_ratio"]),
+        ],
+        "redis" => &[
+            ("Memory", "bytes", &["memory", "memory_rss"]),
+            ("Commands", "per second", &["ops:rate", "evicted_keys:rate"]),
+            ("Hit rate", "0–1", &["hit_rate"]),
+            ("Clients and keys", "count", &["clients", "keys"]),
+            (
+                "Evictions and expiries",
+                "keys",
+                &["evicted_keys", "expired_keys"],
+            ),
+        ],
+        _ => &[],
+    };
+    if fixed.is_empty() {
+        return m
+            .series
+            .keys()
+            .take(8)
+            .map(|k| (k.clone(), "", vec![k.as_str()]))
+            .collect();
+    }
+    let mut out: Vec<Group<'_>> = fixed
+        .iter()
+        .map(|(t, u, names)| (t.to_string(), *u, names.to_vec()))
+        .collect();
+    if m.kind == "redis" {
+        let known: Vec<&str> = fixed.iter().flat_map(|g| g.2.iter().copied()).collect();
+        for k in m
+            .series
+            .keys()
+            .filter(|k| !known.contains(&k.as_str()))
+            .take(8)
+        {
+            out.push((k.clone(), "", vec![k.as_str()]));
+        }
+    }
+    out
+}
+
 /// The HTML section: a chart per monitor (grouped by unit for process monitors), the
 /// monitors' errors and SLO compliance.
 pub(crate) fn html(r: &Results) -> String {
@@ -386,23 +465,7 @@ pub(crate) fn html(r: &Results) -> String {
         .collect();
     let markers = crate::html::action_markers(r);
     for m in monitors(r) {
-        let groups: Vec<(String, &str, Vec<&str>)> = if m.kind == "process" {
-            vec![
-                ("CPU".into(), "% of one core", vec!["cpu"]),
-                ("Memory".into(), "bytes", vec!["rss", "memory"]),
-                (
-                    "Threads and fds".into(),
-                    "count",
-                    vec!["threads", "fds", "pids"],
-                ),
-            ]
-        } else {
-            m.series
-                .keys()
-                .take(8)
-                .map(|k| (k.clone(), "", vec![k.as_str()]))
-                .collect()
-        };
+        let groups = chart_groups(m);
         for (i, (title, unit, names)) in groups.iter().enumerate() {
             let lines: Vec<Line<'_>> = names
                 .iter()

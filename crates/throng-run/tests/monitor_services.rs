@@ -156,6 +156,10 @@ thresholds:
     let html = throng_report::html(&o.results);
     let sut = html.split(r#"id="system-under-test""#).nth(1).unwrap_or("");
     assert!(sut.contains(r#"data-phase="load: 50 it/s""#), "{sut}");
+    // charts grouped by what they measure; a custom Redis command has its own
+    for title in ["db — Connections", "db — Locks", "cache — Memory", "cache — queue"] {
+        assert!(sut.contains(title), "{title}: {sut}");
+    }
     let json = serde_json::to_string(&o.results).expect("json");
     assert!(!json.contains("throng:throng@"), "the password leaks");
     drop(conns);
