@@ -13,6 +13,7 @@ mod agg;
 mod builtin;
 pub mod duration;
 mod kind;
+pub mod monitor;
 pub mod names;
 mod phase;
 pub mod redact;

@@ -12,6 +12,7 @@
 use crate::{Monitor, MonitorError, SampleCx, Value};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
+pub use throng_metrics::monitor::split_command;
 
 /// How long connecting and each command may take.
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -35,44 +36,6 @@ pub struct RedisMonitor {
     last: Option<(Instant, Counters)>,
     /// Commands the monitor sent since the last `INFO` (INFO counts itself after answering).
     own: f64,
-}
-
-/// Splits a command line into words; `"…"` and `'…'` quote a word with spaces.
-pub fn split_command(line: &str) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quote: Option<char> = None;
-    let mut in_word = false;
-    for ch in line.chars() {
-        match (quote, ch) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), c) => cur.push(c),
-            (None, '"' | '\'') => {
-                quote = Some(ch);
-                in_word = true;
-            }
-            (None, c) if c.is_whitespace() => {
-                if in_word {
-                    out.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            (None, c) => {
-                cur.push(c);
-                in_word = true;
-            }
-        }
-    }
-    if quote.is_some() {
-        return Err(format!("{line:?}: an unterminated quote"));
-    }
-    if in_word {
-        out.push(cur);
-    }
-    if out.is_empty() {
-        return Err("an empty command".into());
-    }
-    Ok(out)
 }
 
 impl RedisMonitor {

@@ -2,120 +2,12 @@
 //! `--monitor` flag compile to.
 use regex::Regex;
 use std::path::PathBuf;
-use std::time::Duration;
-
-/// One monitor: its name (the `monitor:<name>.` prefix of its series), how often it
-/// samples, and what.
-#[derive(Debug, Clone)]
-pub struct MonitorSpec {
-    /// The monitor's name.
-    pub name: String,
-    /// Sampling interval (`every:`, default 1 s).
-    pub every: Duration,
-    /// What it samples.
-    pub kind: MonitorKind,
-}
-
-/// The kinds of monitor.
-#[derive(Debug, Clone)]
-pub enum MonitorKind {
-    /// Scrape a Prometheus text exposition endpoint (`prometheus: {url, select}`).
-    Prometheus {
-        /// The endpoint (`http://host:port/metrics`).
-        url: String,
-        /// Metric names (or `name{label="v"}`) to keep; empty keeps every family.
-        select: Vec<String>,
-    },
-    /// A process or a cgroup (`process: {pid | name | cgroup}`).
-    Process(ProcessTarget),
-    /// A log file followed as it grows (`log: {file, patterns}`).
-    Log {
-        /// The file.
-        file: PathBuf,
-        /// Named patterns.
-        patterns: Vec<LogPattern>,
-    },
-    /// A PostgreSQL server (`postgres: {url, top, reset_statements}`).
-    Postgres {
-        /// `postgres://user:password@host:port/db`.
-        url: String,
-        /// How many top queries (by mean time, from `pg_stat_statements`) to report; 0: none.
-        top: usize,
-        /// Whether to reset `pg_stat_statements` at the first sample.
-        reset_statements: bool,
-    },
-    /// A Redis server (`redis: {url, keys}`).
-    Redis {
-        /// `redis://[:password@]host:port[/db]`.
-        url: String,
-        /// Custom commands whose numeric answer is a series (`queue` = `LLEN mutt:queue`).
-        keys: Vec<(String, String)>,
-    },
-    /// Instant PromQL queries against a Prometheus server (`promql: {url, queries}`).
-    Promql {
-        /// The server (`http://prometheus:9090`).
-        url: String,
-        /// Series name → query.
-        queries: Vec<(String, String)>,
-    },
-    /// An artefact fetched and saved next to the results (`http: {get, save_as}`).
-    Http {
-        /// The URL to GET.
-        url: String,
-        /// The file name; `{{elapsed}}` becomes the run's elapsed time (`heap-60s.pb.gz`).
-        save_as: String,
-    },
-}
-
-impl MonitorKind {
-    /// The kind's name as written in a plan (`prometheus`, `process`, `log`, `http`).
-    pub fn name(&self) -> &'static str {
-        match self {
-            MonitorKind::Prometheus { .. } => "prometheus",
-            MonitorKind::Process(_) => "process",
-            MonitorKind::Log { .. } => "log",
-            MonitorKind::Http { .. } => "http",
-            MonitorKind::Postgres { .. } => "postgres",
-            MonitorKind::Redis { .. } => "redis",
-            MonitorKind::Promql { .. } => "promql",
-        }
-    }
-
-    /// The default sampling interval: 5 s for PostgreSQL (its statistics views are not
-    /// free to read), 1 s for the others.
-    pub fn default_every(&self) -> Duration {
-        match self {
-            MonitorKind::Postgres { .. } => Duration::from_secs(5),
-            _ => Duration::from_secs(1),
-        }
-    }
-}
+pub use throng_metrics::monitor::{LogPattern, MonitorKind, MonitorSpec, ProcessTarget};
 
 /// `url` with its password replaced by `***` (`postgres://u:***@h/db`), for reports and
 /// logs (throng-metrics' one rule for secrets in URLs).
 pub fn redact_url(url: &str) -> String {
     throng_metrics::redact::url(url).into_owned()
-}
-
-/// Which process a process monitor watches.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ProcessTarget {
-    /// A process id.
-    Pid(u32),
-    /// The oldest process (other than throng's own) whose name is this or whose command
-    /// line contains it; looked up again when it goes away.
-    Name(String),
-    /// A cgroup v2 folder (`/sys/fs/cgroup/system.slice/app.service`).
-    Cgroup(PathBuf),
-}
-
-/// A named pattern of a log monitor.
-#[derive(Debug, Clone)]
-pub struct LogPattern {
-    /// The series name.
-    pub name: String,
-    /// What a line must match.
-    pub regex: Regex,
 }
 
 /// Parses a `--monitor` flag: `KIND[.NAME]=VALUE` — `prometheus=URL`, `process=PID`,
@@ -208,6 +100,7 @@ pub fn parse_flag(flag: &str, taken: &[String]) -> Result<MonitorSpec, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn flags() {

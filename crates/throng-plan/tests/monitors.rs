@@ -1,6 +1,6 @@
 //! `monitors:` and `slos:` load into specs; every mistake names its line and column.
 use std::path::Path;
-use throng_monitor::{MonitorKind, ProcessTarget};
+use throng_metrics::monitor::{MonitorKind, ProcessTarget};
 use throng_plan::{load_str, LoadOptions};
 
 const HEAD: &str = "base_url: http://127.0.0.1:8080\nscenarios:\n  s: { executor: constant-vus, vus: 1, duration: 1s, flow: [ {get: /} ] }\n";

@@ -4,8 +4,7 @@ use crate::format::{escape_xml as esc, format_bytes, format_percent};
 use crate::svg::{line_chart_with_bands, Band, Line};
 use crate::Results;
 use std::fmt::Write as _;
-use throng_monitor::slo::SloResult;
-use throng_monitor::MonitorReport;
+use throng_metrics::monitor::{MonitorReport, SloResult};
 
 /// The phases to fill resource rows for (the whole run when the plan has none).
 fn spans(r: &Results) -> Vec<(String, f64, f64)> {
@@ -120,7 +119,7 @@ pub(crate) fn summary(r: &Results, ok: &str, bad: &str) -> String {
 type Column = (
     &'static str,
     &'static str,
-    fn(&throng_monitor::runner::Window) -> String,
+    fn(&throng_metrics::monitor::Window) -> String,
 );
 
 fn fixed(v: f64, unit: &str) -> String {

@@ -157,7 +157,12 @@ thresholds:
     let sut = html.split(r#"id="system-under-test""#).nth(1).unwrap_or("");
     assert!(sut.contains(r#"data-phase="load: 50 it/s""#), "{sut}");
     // charts grouped by what they measure; a custom Redis command has its own
-    for title in ["db — Connections", "db — Locks", "cache — Memory", "cache — queue"] {
+    for title in [
+        "db — Connections",
+        "db — Locks",
+        "cache — Memory",
+        "cache — queue",
+    ] {
         assert!(sut.contains(title), "{title}: {sut}");
     }
     let json = serde_json::to_string(&o.results).expect("json");

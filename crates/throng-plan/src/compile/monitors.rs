@@ -3,9 +3,10 @@ use super::Cx;
 use crate::raw::{Json, RawMonitor, RawSlo, S};
 use std::collections::BTreeMap;
 use std::time::Duration;
+use throng_metrics::monitor::{
+    split_command, LogPattern, MonitorKind, MonitorSpec, Objective, ProcessTarget, Slo, Subject,
+};
 use throng_metrics::Builtin;
-use throng_monitor::slo::{Objective, Slo, Subject};
-use throng_monitor::{LogPattern, MonitorKind, MonitorSpec, ProcessTarget};
 
 /// A URL that may be a path joined to `base_url`.
 fn url(cx: &mut Cx<'_>, u: &S<String>, base: Option<&str>, what: &str) -> Option<String> {
@@ -55,7 +56,7 @@ fn service_url(cx: &mut Cx<'_>, u: &S<String>, schemes: &[&str], what: &str) -> 
         format!(
             "{what} url: expected a {} URL, got {:?}",
             schemes[0],
-            throng_monitor::redact_url(&v)
+            throng_metrics::redact::url(&v)
         ),
     );
     None
@@ -171,7 +172,7 @@ fn kind(cx: &mut Cx<'_>, name: &str, m: &S<RawMonitor>, base: Option<&str>) -> O
         let u = service_url(cx, &rd.value.url, &["redis://"], "redis")?;
         let mut keys = Vec::new();
         for (k, c) in &rd.value.keys {
-            match throng_monitor::redis::split_command(&c.value) {
+            match split_command(&c.value) {
                 Ok(_) => keys.push((k.clone(), c.value.clone())),
                 Err(e) => cx.err(c, format!("redis keys `{k}`: {e}")),
             }
