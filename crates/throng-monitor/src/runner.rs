@@ -12,14 +12,15 @@ use throng_metrics::Registry;
 
 fn target_of(spec: &MonitorSpec) -> String {
     match &spec.kind {
-        MonitorKind::Prometheus { url, .. } => url.clone(),
+        MonitorKind::Prometheus { url, .. } => redact_url(url),
         MonitorKind::Process(ProcessTarget::Pid(p)) => format!("pid {p}"),
         MonitorKind::Process(ProcessTarget::Name(n)) => format!("name {n}"),
         MonitorKind::Process(ProcessTarget::Cgroup(c)) => format!("cgroup {}", c.display()),
         MonitorKind::Log { file, .. } => file.display().to_string(),
         MonitorKind::Http { url, .. } => url.clone(),
-        MonitorKind::Postgres { url, .. } | MonitorKind::Redis { url, .. } => redact_url(url),
-        MonitorKind::Promql { url, .. } => url.clone(),
+        MonitorKind::Postgres { url, .. }
+        | MonitorKind::Redis { url, .. }
+        | MonitorKind::Promql { url, .. } => redact_url(url),
     }
 }
 
