@@ -15,9 +15,9 @@ pub mod timeline;
 
 pub use debug::{HttpDebug, HttpDebugMode};
 pub use once::{run_once, run_preflight, OnceOutcome, OnceRun, PollResult};
+pub use record::HttpMetrics;
 
 use checks::{evaluate_checks, extract_values, ParsedBody};
-use record::HttpMetrics;
 use std::fmt::Write as _;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;

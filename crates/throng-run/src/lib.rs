@@ -17,14 +17,14 @@ pub use control::ApiControl;
 pub use exit::ExitCode;
 pub use files::{check_url, write_reports, OutError, ReportFiles};
 pub use throng_engine::EngineControl;
-pub use throng_flow::HttpDebugMode;
+pub use throng_flow::{FlowEnv, HttpDebugMode};
 pub use throng_monitor::parse_flag as parse_monitor_flag;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use throng_engine::{Engine, ScenarioSpec};
-use throng_flow::{FlowEnv, FlowWorkload};
+use throng_flow::FlowWorkload;
 use throng_http::{ClientOptions, HttpVersion, SharedConfig};
 use throng_live::LiveSink;
 use throng_metrics::{scenario_tags, Registry, TagSet, ThresholdSet, ValueType};
@@ -145,8 +145,37 @@ fn dns_options(d: &throng_plan::DnsSettings) -> throng_http::DnsOptions {
     }
 }
 
+/// What VUs run when they do not run the plan's YAML flows: a script (throng-js). The
+/// plan still gives the scenarios, executors and thresholds.
+pub trait ScriptHost: Send + Sync {
+    /// Runs once before the load (k6's `setup()`); an error stops the run before any load.
+    fn setup<'a>(&'a self, env: &'a FlowEnv) -> BoxFuture<'a, Result<(), String>>;
+    /// The workload of the plan's scenario named `scenario`.
+    fn workload(&self, scenario: &str, env: &FlowEnv) -> Arc<dyn throng_engine::Workload>;
+    /// Runs once after the load (k6's `teardown(data)`); an error is logged.
+    fn teardown<'a>(&'a self, env: &'a FlowEnv) -> BoxFuture<'a, Result<(), String>>;
+}
+
+/// A boxed future, for [`ScriptHost`].
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
 /// Runs a plan to its end.
 pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
+    run_with(req, None).await
+}
+
+/// Runs a plan whose VUs run `host`'s workloads (a script) instead of the plan's flows.
+pub async fn run_script(
+    req: RunRequest,
+    host: Arc<dyn ScriptHost>,
+) -> Result<RunOutcome, RunError> {
+    run_with(req, Some(host)).await
+}
+
+async fn run_with(
+    req: RunRequest,
+    host: Option<Arc<dyn ScriptHost>>,
+) -> Result<RunOutcome, RunError> {
     let plan = Arc::new(req.plan);
     let reg = Registry::new();
     for m in &plan.custom_metrics {
@@ -193,6 +222,9 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     if let Some(values) = lifecycle::setup(&plan, &env, &req.interrupt).await? {
         env.setup_values = values;
     }
+    if let Some(h) = &host {
+        h.setup(&env).await.map_err(RunError::Setup)?;
+    }
     let specs: Vec<ScenarioSpec> = plan
         .scenarios
         .iter()
@@ -206,7 +238,10 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
                 graceful_stop: sc.graceful_stop,
                 pacing: sc.pacing,
                 tags: reg.intern(TagSet::new(tags)),
-                workload: Arc::new(FlowWorkload::new(plan.clone(), i, env.clone())),
+                workload: match &host {
+                    Some(h) => h.workload(&sc.name, &env),
+                    None => Arc::new(FlowWorkload::new(plan.clone(), i, env.clone())),
+                },
             }
         })
         .collect();
@@ -377,6 +412,11 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     let actions_ok = actions.iter().all(|a| a.ok);
     if let Some(td) = lifecycle::teardown(&plan, &env, start).await {
         actions.push(td);
+    }
+    if let Some(h) = &host {
+        if let Err(e) = h.teardown(&env).await {
+            tracing::error!("teardown failed: {e}");
+        }
     }
     // the monitors' last samples come before the final snapshot, so thresholds see them
     let monitor_results = match monitors {

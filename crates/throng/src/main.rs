@@ -3,6 +3,7 @@ mod cli;
 mod control;
 mod env;
 mod fixtures;
+mod js;
 mod k6env;
 mod quick;
 mod signals;
@@ -38,7 +39,7 @@ fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("THRONG_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,console=info")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -58,6 +59,7 @@ fn main() {
 
 async fn dispatch(cli: Cli) -> i32 {
     match cli.command {
+        Command::Run(args) if throng_js::is_script(&args.plan) => js::run(*args).await,
         Command::Run(args) => cli::run_plan(*args, None).await,
         Command::Validate(args) => validate(&args),
         Command::ServeDemo(args) => cli::serve_demo(args).await,
