@@ -27,9 +27,7 @@ export function request(method, url, body, params) {
     if (typeof body === 'object') { b = form(body); ct = 'application/x-www-form-urlencoded'; }
     else b = String(body);
   }
-  const timeout = p.timeout === undefined ? null : String(p.timeout);
-  return new Response(N.http(String(method).toUpperCase(), String(url), b, ct, p.headers || null,
-    p.tags || null, timeout, p.responseType || null));
+  return new Response(N.http(String(method).toUpperCase(), String(url), b, ct, p));
 }
 export function get(url, params) { return request('GET', url, null, params); }
 export function head(url, params) { return request('HEAD', url, null, params); }
