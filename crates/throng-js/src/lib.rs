@@ -55,6 +55,18 @@ pub fn is_script(path: &Path) -> bool {
 /// `env` is `__ENV`. Syntax errors, unknown modules and missing exports fail here, with
 /// the script's file:line:col.
 pub fn load(path: &Path, env: BTreeMap<String, String>) -> Result<Loaded, JsError> {
+    load_with_timeout(path, env, INIT_TIMEOUT)
+}
+
+/// How long init code may run before it is stopped as an endless loop.
+pub const INIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// [`load`] with the init code bounded by `init_timeout`.
+pub fn load_with_timeout(
+    path: &Path,
+    env: BTreeMap<String, String>,
+    init_timeout: std::time::Duration,
+) -> Result<Loaded, JsError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| JsError(format!("{}: cannot read the script: {e}", path.display())))?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -63,6 +75,7 @@ pub fn load(path: &Path, env: BTreeMap<String, String>) -> Result<Loaded, JsErro
         text,
         dir,
         env,
+        init_timeout,
     });
     let probe = probe(&script)?;
     let opts: serde_json::Value = serde_json::from_str(&probe.options)

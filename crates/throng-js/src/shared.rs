@@ -17,6 +17,8 @@ pub struct ScriptSource {
     pub dir: PathBuf,
     /// `__ENV`: the environment overlaid by `-e`.
     pub env: BTreeMap<String, String>,
+    /// How long the init code may run (each VU's, and the load-time one).
+    pub init_timeout: std::time::Duration,
 }
 
 /// Run-wide state of a script's VUs.

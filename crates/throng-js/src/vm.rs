@@ -5,13 +5,14 @@ use crate::shared::VuSpec;
 use crate::suspend::Suspender;
 use corosensei::Yielder;
 use rquickjs::{Ctx, Exception, Function, Module, Object, Runtime, Value};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 use throng_engine::IterOutcome;
 use throng_http::HttpRequest;
 use throng_metrics::{MetricId, MetricKind, TagSet, TagSetId, ValueType};
+use tokio_util::sync::CancellationToken;
 
 /// k6's modules, as JavaScript over the natives.
 const MODULES: &[(&str, &str)] = &[
@@ -83,6 +84,19 @@ pub(crate) fn main(y: &Yielder<In, Op>, spec: VuSpec, probe: bool) -> Result<Pro
     let sus = Rc::new(Suspender::new(y));
     let rt = Runtime::new().map_err(|e| format!("cannot start QuickJS: {e}"))?;
     rt.set_max_stack_size(JS_STACK);
+    // QuickJS asks every few thousand operations whether to stop: the init code past its
+    // deadline (an endless loop), an iteration the engine stopped waiting for
+    let deadline = Rc::new(Cell::new(Some(
+        Instant::now() + spec.shared.script.init_timeout,
+    )));
+    let stop: Rc<RefCell<Option<CancellationToken>>> = Rc::new(RefCell::new(None));
+    {
+        let (deadline, stop) = (deadline.clone(), stop.clone());
+        rt.set_interrupt_handler(Some(Box::new(move || {
+            deadline.get().is_some_and(|d| Instant::now() > d)
+                || stop.borrow().as_ref().is_some_and(|c| c.is_cancelled())
+        })));
+    }
     let ctx = rquickjs::Context::full(&rt).map_err(|e| format!("cannot start QuickJS: {e}"))?;
     let st: St = Rc::new(RefCell::new(State {
         id: spec.id,
@@ -98,7 +112,17 @@ pub(crate) fn main(y: &Yielder<In, Op>, spec: VuSpec, probe: bool) -> Result<Pro
         metric_ids: Vec::new(),
         check_tags: HashMap::new(),
     }));
-    let init = ctx.with(|ctx| init(&ctx, &spec, &sus, &st));
+    let init = ctx.with(|ctx| init(&ctx, &spec, &sus, &st)).map_err(|e| {
+        if deadline.get().is_some_and(|d| Instant::now() > d) {
+            format!(
+                "the init code did not finish within {:?} (an endless loop?): {e}",
+                spec.shared.script.init_timeout
+            )
+        } else {
+            e
+        }
+    });
+    deadline.set(None);
     if probe {
         return init.and_then(|()| ctx.with(|ctx| read_probe(&ctx, &st)));
     }
@@ -110,8 +134,12 @@ pub(crate) fn main(y: &Yielder<In, Op>, spec: VuSpec, probe: bool) -> Result<Pro
         };
         match cmd {
             Cmd::Iter {
-                info, exec, reply, ..
+                info,
+                exec,
+                reply,
+                cancel,
             } => {
+                *stop.borrow_mut() = Some(cancel);
                 let out = match &init {
                     Err(e) => IterOutcome::Failed(e.clone()),
                     Ok(()) => {
