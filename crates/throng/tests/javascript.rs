@@ -324,3 +324,54 @@ async fn bad_scripts_fail_at_load_naming_the_place() {
         assert!(err.contains(want), "{name}: want {want:?} in {err}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_example_script_runs_against_the_demo_target() {
+    let mut ran = 0;
+    for entry in std::fs::read_dir(common::repo().join("examples")).expect("examples") {
+        let p = entry.expect("entry").path();
+        if p.extension().and_then(|e| e.to_str()) != Some("js") {
+            continue;
+        }
+        let server = throng_demo::DemoServer::start(
+            ([127, 0, 0, 1], 0).into(),
+            throng_demo::DemoConfig::default(),
+        )
+        .await
+        .expect("demo");
+        let d = dir("examples");
+        let export = d.join(format!(
+            "{}.json",
+            p.file_stem().and_then(|s| s.to_str()).unwrap_or("x")
+        ));
+        let (pp, e, base) = (p.clone(), export.clone(), server.url());
+        let out = tokio::task::spawn_blocking(move || {
+            throng()
+                .arg("run")
+                .arg(&pp)
+                .args(["-e", &format!("BASE={base}"), "--quiet", "--no-summary"])
+                .arg("--summary-export")
+                .arg(&e)
+                .output()
+                .expect("throng runs")
+        })
+        .await
+        .expect("join");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: {}",
+            p.display(),
+            text(&out)
+        );
+        let e = read(&export).expect("export");
+        assert_eq!(
+            server.requests() as f64,
+            count(&e, "http_reqs", "count"),
+            "{}",
+            p.display()
+        );
+        ran += 1;
+    }
+    assert!(ran >= 2);
+}
