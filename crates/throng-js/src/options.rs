@@ -26,6 +26,10 @@ const KNOWN: &[&str] = &[
     "summaryTrendStats",
     "setupTimeout",
     "teardownTimeout",
+    "summaryTimeUnit",
+    "ext",
+    "cloud",
+    "noUsageReport",
 ];
 
 /// Scenario keys that are the script's, not the executor's.

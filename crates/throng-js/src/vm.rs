@@ -20,6 +20,8 @@ const MODULES: &[(&str, &str)] = &[
     ("k6/http", include_str!("js/http.js")),
     ("k6/metrics", include_str!("js/metrics.js")),
     ("k6/execution", include_str!("js/execution.js")),
+    ("k6/data", include_str!("js/data.js")),
+    ("k6/encoding", include_str!("js/encoding.js")),
 ];
 const PRELUDE: &str = include_str!("js/prelude.js");
 

@@ -375,3 +375,35 @@ async fn every_example_script_runs_against_the_demo_target() {
     }
     assert!(ran >= 2);
 }
+
+const MODULES: &str = r#"
+import { check } from 'k6';
+import { SharedArray } from 'k6/data';
+import encoding from 'k6/encoding';
+import exec from 'k6/execution';
+const users = new SharedArray('users', () => JSON.parse(open('./users.json')));
+export const options = {
+  scenarios: { only: { executor: 'per-vu-iterations', vus: 2, iterations: 3 } },
+  thresholds: { checks: ['rate==1'] },
+};
+export default function () {
+  check(null, {
+    'shared array': () => users.length === 3 && users[2] === 'c' && Object.isFrozen(users),
+    'b64 round trip': () => encoding.b64decode(encoding.b64encode('héllo?>'), 'std', 's') === 'héllo?>',
+    'b64 url': () => encoding.b64encode('héllo?>', 'rawurl') === 'aMOpbGxvPz4',
+    'execution': () => exec.scenario.name === 'only' && exec.vu.idInTest === __VU && exec.vu.iterationInScenario === __ITER,
+    'env': () => __ENV.BASE.startsWith('http://'),
+  });
+}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_encoding_and_execution_modules() {
+    let d = dir("modules");
+    std::fs::write(d.join("users.json"), r#"["a","b","c"]"#).expect("data");
+    let (out, export) = run("modules", MODULES, "http://127.0.0.1:9", &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let e = export.expect("export");
+    assert_eq!(count(&e, "checks", "passes"), 30.0);
+    assert_eq!(count(&e, "iterations", "count"), 6.0);
+}
