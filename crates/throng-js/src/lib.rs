@@ -100,6 +100,7 @@ fn probe(script: &Arc<ScriptSource>) -> Result<Probe, JsError> {
         throng_metrics::Registry::new(),
         None,
         false,
+        tokio_util::sync::CancellationToken::new(),
     ));
     let spec = shared::VuSpec {
         id: 0,

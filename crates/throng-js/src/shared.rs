@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use throng_flow::HttpMetrics;
 use throng_http::SharedConfig;
 use throng_metrics::Registry;
+use tokio_util::sync::CancellationToken;
 
 /// A script as read from disk.
 #[derive(Debug)]
@@ -32,6 +33,10 @@ pub(crate) struct Shared {
     pub discard_bodies: bool,
     /// Files `open()` read, read once for all VUs.
     pub files: Mutex<HashMap<PathBuf, Arc<str>>>,
+    /// Cancelled by `test.abort()`.
+    pub abort: CancellationToken,
+    /// The message given to `test.abort()`.
+    pub abort_reason: Mutex<Option<String>>,
 }
 
 impl Shared {
@@ -40,6 +45,7 @@ impl Shared {
         registry: Registry,
         http: Option<Arc<SharedConfig>>,
         discard_bodies: bool,
+        abort: CancellationToken,
     ) -> Shared {
         Shared {
             http_metrics: HttpMetrics::new(&registry),
@@ -48,6 +54,8 @@ impl Shared {
             http,
             discard_bodies,
             files: Mutex::new(HashMap::new()),
+            abort,
+            abort_reason: Mutex::new(None),
         }
     }
 

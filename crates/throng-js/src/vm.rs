@@ -558,6 +558,27 @@ fn natives<'js>(
             },
         )?,
     )?;
+    let (s, sh) = (st.clone(), shared.clone());
+    n.set(
+        "abort",
+        Function::new(ctx.clone(), move |ctx: Ctx<'_>, msg: Option<String>| {
+            if s.borrow().init {
+                return Err(throw(
+                    &ctx,
+                    "test.abort() is not available in the init context",
+                ));
+            }
+            if let Ok(mut r) = sh.abort_reason.lock() {
+                r.get_or_insert_with(|| msg.clone().unwrap_or_default());
+            }
+            sh.abort.cancel();
+            let text = match msg {
+                Some(m) => format!("test aborted: {m}"),
+                None => "test aborted".to_string(),
+            };
+            Err::<(), _>(throw(&ctx, &text))
+        })?,
+    )?;
     let _ = script_name;
     Ok(n)
 }

@@ -16,6 +16,8 @@ pub struct JsHost {
     shared: OnceLock<Arc<Shared>>,
     /// setup()'s result as JSON.
     data: OnceLock<Option<Arc<str>>>,
+    /// Cancelled by `test.abort()`.
+    abort: CancellationToken,
 }
 
 impl JsHost {
@@ -27,6 +29,7 @@ impl JsHost {
             pool: Arc::new(Pool::new(n).map_err(crate::JsError)?),
             shared: OnceLock::new(),
             data: OnceLock::new(),
+            abort: CancellationToken::new(),
         })
     }
 
@@ -38,6 +41,7 @@ impl JsHost {
                     env.registry.clone(),
                     Some(env.http.clone()),
                     self.loaded.plan.discard_bodies,
+                    self.abort.clone(),
                 ))
             })
             .clone()
@@ -92,6 +96,15 @@ impl ScriptHost for JsHost {
             exec: Arc::from(exec),
             data: self.data.get().cloned().flatten(),
         })
+    }
+
+    fn abort_requested(&self) -> CancellationToken {
+        self.abort.clone()
+    }
+
+    fn abort_reason(&self) -> Option<String> {
+        let s = self.shared.get()?;
+        s.abort_reason.lock().ok()?.clone()
     }
 
     fn teardown<'a>(&'a self, env: &'a FlowEnv) -> BoxFuture<'a, Result<(), String>> {

@@ -154,6 +154,15 @@ pub trait ScriptHost: Send + Sync {
     fn workload(&self, scenario: &str, env: &FlowEnv) -> Arc<dyn throng_engine::Workload>;
     /// Runs once after the load (k6's `teardown(data)`); an error is logged.
     fn teardown<'a>(&'a self, env: &'a FlowEnv) -> BoxFuture<'a, Result<(), String>>;
+    /// Cancelled when the script stops the whole run (k6's `test.abort()`): the load stops
+    /// as for an aborting threshold, and the run exits 108.
+    fn abort_requested(&self) -> CancellationToken {
+        CancellationToken::new()
+    }
+    /// The message the script gave when it stopped the run.
+    fn abort_reason(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A boxed future, for [`ScriptHost`].
@@ -324,6 +333,11 @@ async fn run_with(
         .map(|s| (s.start_time + s.executor.duration()).as_secs_f64())
         .fold(0.0, f64::max);
     let mut interrupted = false;
+    let script_abort = host
+        .as_ref()
+        .map(|h| h.abort_requested())
+        .unwrap_or_default();
+    let mut script_aborted = false;
     let engine_report = loop {
         tokio::select! {
             r = &mut handle => break r,
@@ -384,6 +398,12 @@ async fn run_with(
                 interrupted = true;
                 engine_stop.cancel();
             }
+            _ = script_abort.cancelled(), if !script_aborted => {
+                script_aborted = true;
+                aborted_by = Some(script_abort_text(host.as_deref()));
+                tracing::warn!("{}: aborting the run", aborted_by.as_deref().unwrap_or(""));
+                engine_stop.cancel();
+            }
             _ = timeline_abort.cancelled(), if aborted_by.is_none() => {
                 aborted_by = timeline.aborted_by();
                 tracing::warn!("{}: aborting the run", aborted_by.as_deref().unwrap_or("an action failed"));
@@ -392,6 +412,11 @@ async fn run_with(
         }
     };
     let elapsed = start.elapsed();
+    // an abort in the run's last iteration, after the engine ended
+    if !script_aborted && script_abort.is_cancelled() {
+        script_aborted = true;
+        aborted_by = Some(script_abort_text(host.as_deref()));
+    }
     // actions still running finish within their bounds, unless the run was stopped
     timeline_stop.cancel();
     if interrupted || aborted_by.is_some() {
@@ -479,6 +504,8 @@ async fn run_with(
     };
     let exit_code = if engine_error.is_some() {
         ExitCode::RuntimeError
+    } else if script_aborted {
+        ExitCode::ScriptAborted
     } else if interrupted {
         ExitCode::Interrupted
     } else if !thresholds_ok || !actions_ok || !slos_ok {
@@ -569,6 +596,14 @@ async fn run_with(
         summary,
         write_errors,
     })
+}
+
+/// `test.abort(): message`, for the summary's `aborted_by`.
+fn script_abort_text(host: Option<&dyn ScriptHost>) -> String {
+    match host.and_then(|h| h.abort_reason()) {
+        Some(r) if !r.is_empty() => format!("test.abort(): {r}"),
+        _ => "test.abort()".to_string(),
+    }
 }
 
 /// What a panicked task said, for the error line.

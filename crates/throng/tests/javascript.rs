@@ -407,3 +407,33 @@ async fn data_encoding_and_execution_modules() {
     assert_eq!(count(&e, "checks", "passes"), 30.0);
     assert_eq!(count(&e, "iterations", "count"), 6.0);
 }
+
+const ABORTS: &str = r#"
+import http from 'k6/http';
+import { sleep } from 'k6';
+import exec from 'k6/execution';
+export const options = { vus: 2, duration: '60s' };
+export default function () {
+  http.get(`${__ENV.BASE}/x`);
+  if (__VU === 1 && __ITER === 2) {
+    exec.test.abort('enough');
+  }
+  sleep(0.05);
+}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_abort_stops_the_run_with_108() {
+    let server = CountingServer::start().await;
+    let t0 = std::time::Instant::now();
+    let (out, export) = run("aborts", ABORTS, &server.url(), &[]).await;
+    assert_eq!(out.status.code(), Some(108), "{}", text(&out));
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(30),
+        "stopped early"
+    );
+    let e = export.expect("export");
+    assert_eq!(server.count() as f64, count(&e, "http_reqs", "count"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("test.abort(): enough"), "{err}");
+}

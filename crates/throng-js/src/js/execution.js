@@ -9,6 +9,6 @@ const exec = {
     const i = N.info();
     return { name: i.scenario, iterationInTest: i.scenarioIter, iterationInInstance: i.scenarioIter, executor: i.executor };
   },
-  test: { abort(msg) { throw new Error('test.abort() is not supported yet' + (msg ? ': ' + msg : '')); } },
+  test: { abort(msg) { N.abort(msg === undefined ? null : String(msg)); } },
 };
 export default exec;
