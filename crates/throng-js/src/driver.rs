@@ -81,6 +81,9 @@ struct TagCache {
     map: HashMap<Vec<(String, String)>, HashMap<Outcome, TagSetId>>,
 }
 
+/// Distinct request tag sets a VU remembers.
+const MAX_CACHED: usize = 256;
+
 /// Status, error code and protocol of a response.
 type Outcome = (u16, Option<u16>, &'static str);
 
@@ -89,6 +92,10 @@ impl TagCache {
         let key = (r.status, r.error.map(|e| e.code()), r.proto);
         if let Some(id) = self.map.get(&call.tags).and_then(|m| m.get(&key)) {
             return *id;
+        }
+        // URLs with ids in them would grow the cache without bound: start over
+        if self.map.len() >= MAX_CACHED {
+            self.map.clear();
         }
         let by_outcome = self.map.entry(call.tags.clone()).or_default();
         *by_outcome.entry(key).or_insert_with(|| {

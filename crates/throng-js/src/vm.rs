@@ -4,7 +4,7 @@ use crate::msg::{Cmd, HttpCall, In, Op};
 use crate::shared::VuSpec;
 use crate::suspend::Suspender;
 use corosensei::Yielder;
-use rquickjs::{Ctx, Exception, Function, Module, Object, Runtime, Value};
+use rquickjs::{Array, Ctx, Exception, Function, Module, Object, Runtime, Value};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -595,7 +595,7 @@ fn http<'js>(
     body: Option<String>,
     ct: Option<String>,
     params: Option<Object<'js>>,
-) -> rquickjs::Result<Object<'js>> {
+) -> rquickjs::Result<Array<'js>> {
     if st.borrow().init {
         return Err(throw(
             ctx,
@@ -663,45 +663,46 @@ fn http<'js>(
         In::Http(r) => r,
         _ => return Err(throw(ctx, "the iteration was interrupted")),
     };
-    let o = Object::new(ctx.clone())?;
-    o.set("status", r.status)?;
-    o.set("url", r.url.as_str())?;
-    o.set("proto", r.proto)?;
+    let a = Array::new(ctx.clone())?;
+    a.set(0, r.status)?;
+    a.set(1, r.url.as_str())?;
+    a.set(2, r.proto)?;
     if keep_body {
-        o.set("body", String::from_utf8_lossy(&r.body).as_ref())?;
+        a.set(3, String::from_utf8_lossy(&r.body).as_ref())?;
     } else {
-        o.set("body", Value::new_null(ctx.clone()))?;
+        a.set(3, Value::new_null(ctx.clone()))?;
     }
-    let h = Object::new(ctx.clone())?;
-    for (k, v) in r.headers.iter() {
-        h.set(canonical(k.as_str()), v.to_str().unwrap_or_default())?;
-    }
-    o.set("headers", h)?;
-    let t = Object::new(ctx.clone())?;
-    let tm = &r.timings;
-    t.set("duration", tm.duration())?;
-    t.set("blocked", tm.blocked)?;
-    t.set("connecting", tm.connecting)?;
-    t.set("tls_handshaking", tm.tls_handshaking)?;
-    t.set("sending", tm.sending)?;
-    t.set("waiting", tm.waiting)?;
-    t.set("receiving", tm.receiving)?;
-    o.set("timings", t)?;
     match r.error {
         Some(e) => {
-            o.set("error", e.name())?;
-            o.set("error_code", e.code())?;
+            a.set(4, e.name())?;
+            a.set(5, e.code())?;
         }
         None => {
-            o.set("error", "")?;
-            o.set("error_code", 0)?;
+            a.set(4, "")?;
+            a.set(5, 0)?;
         }
     }
-    let rq = Object::new(ctx.clone())?;
-    rq.set("method", method)?;
-    rq.set("url", url)?;
-    o.set("request", rq)?;
-    Ok(o)
+    let tm = &r.timings;
+    for (i, v) in [
+        tm.blocked,
+        tm.connecting,
+        tm.tls_handshaking,
+        tm.sending,
+        tm.waiting,
+        tm.receiving,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        a.set(6 + i, v)?;
+    }
+    let h = Array::new(ctx.clone())?;
+    for (i, (k, v)) in r.headers.iter().enumerate() {
+        h.set(2 * i, canonical(k.as_str()))?;
+        h.set(2 * i + 1, v.to_str().unwrap_or_default())?;
+    }
+    a.set(12, h)?;
+    Ok(a)
 }
 
 /// `content-type` as Go (and so k6) writes it: `Content-Type`.

@@ -9,7 +9,31 @@ function path(v, sel) {
   return v;
 }
 export class Response {
-  constructor(r) { Object.assign(this, r); }
+  // `a` is the natives' compact answer (no property names to hash per request)
+  constructor(a, method, url) {
+    this.status = a[0];
+    this.url = a[1];
+    this.proto = a[2];
+    this.body = a[3];
+    this.error = a[4];
+    this.error_code = a[5];
+    this.timings = {
+      duration: a[9] + a[10] + a[11], blocked: a[6], connecting: a[7], tls_handshaking: a[8],
+      sending: a[9], waiting: a[10], receiving: a[11],
+    };
+    this.request = { method, url };
+    this._h = a[12];
+    this._headers = undefined;
+  }
+  get headers() {
+    if (this._headers === undefined) {
+      const h = {};
+      const f = this._h;
+      for (let i = 0; i < f.length; i += 2) h[f[i]] = f[i + 1];
+      this._headers = h;
+    }
+    return this._headers;
+  }
   json(selector) {
     if (this.body === null || this.body === undefined) throw new Error('the response has no body');
     const v = JSON.parse(this.body);
@@ -27,7 +51,9 @@ export function request(method, url, body, params) {
     if (typeof body === 'object') { b = form(body); ct = 'application/x-www-form-urlencoded'; }
     else b = String(body);
   }
-  return new Response(N.http(String(method).toUpperCase(), String(url), b, ct, p));
+  const m = String(method).toUpperCase();
+  const u = String(url);
+  return new Response(N.http(m, u, b, ct, p), m, u);
 }
 export function get(url, params) { return request('GET', url, null, params); }
 export function head(url, params) { return request('HEAD', url, null, params); }
