@@ -1,77 +1,154 @@
-//! A VU's driver: a task on a JS worker thread that resumes the VU's coroutine and does
-//! the asynchronous work (requests, sleeps) it asks for.
+//! A VU as the engine sees it: a coroutine (its JavaScript) resumed inside the engine's
+//! own iteration futures, which do the asynchronous work (requests, sleeps) it asks for.
+//! No extra threads: thousands of VUs run on the engine's workers.
 use crate::msg::{Cmd, HttpCall, In, Op};
 use crate::shared::{Shared, VuSpec};
+use crate::suspend::VuCoroutine;
 use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult};
 use std::collections::HashMap;
-use throng_engine::IterOutcome;
+use std::sync::Arc;
 use throng_http::{HttpClient, HttpResponse};
 use throng_metrics::{TagSet, TagSetId};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-/// Answers every command with `err` (a VU that could not start).
-async fn refuse(mut rx: mpsc::UnboundedReceiver<Cmd>, err: String) {
-    while let Some(c) = rx.recv().await {
-        match c {
-            Cmd::Iter { reply, .. } => {
-                let _ = reply.send(IterOutcome::Failed(err.clone()));
+/// One VU: its coroutine, HTTP client and tag cache.
+pub(crate) struct JsVu {
+    co: Option<VuCoroutine>,
+    /// Why the VU cannot run (its init failed, or its stack could not be made).
+    failed: Option<String>,
+    client: Option<HttpClient>,
+    tags: TagCache,
+    shared: Arc<Shared>,
+    started: bool,
+    /// The coroutine waits for an answer to a request or sleep of an iteration the engine
+    /// stopped waiting for.
+    midway: bool,
+    /// The running command's token: cancelled to stop busy JavaScript.
+    cancel: CancellationToken,
+}
+
+impl JsVu {
+    pub(crate) fn new(spec: VuSpec) -> JsVu {
+        let shared = spec.shared.clone();
+        let client = shared.http.clone().map(HttpClient::new);
+        let (co, failed) = match DefaultStack::new(crate::STACK_SIZE) {
+            Ok(stack) => (
+                Some(VuCoroutine(Coroutine::with_stack(
+                    stack,
+                    move |y, _start: In| crate::vm::main(y, spec, false),
+                ))),
+                None,
+            ),
+            Err(e) => (None, Some(format!("cannot allocate a VU stack: {e}"))),
+        };
+        JsVu {
+            co,
+            failed,
+            client,
+            tags: TagCache::default(),
+            shared,
+            started: false,
+            midway: false,
+            cancel: CancellationToken::new(),
+        }
+    }
+
+    /// Resumes the coroutine; `None` when it has ended.
+    fn resume(&mut self, input: In) -> Option<Op> {
+        let co = self.co.as_mut()?;
+        match co.0.resume(input) {
+            CoroutineResult::Yield(op) => Some(op),
+            CoroutineResult::Return(r) => {
+                self.co = None;
+                if let Err(e) = r {
+                    self.failed = Some(e);
+                }
+                None
             }
-            Cmd::Call { reply, .. } => {
-                let _ = reply.send(Err(err.clone()));
+        }
+    }
+
+    /// Runs the init code (once).
+    pub(crate) fn start(&mut self) {
+        if !self.started {
+            self.started = true;
+            // the init context cannot wait: the first yield is the wait for a command
+            let _ = self.resume(In::Start);
+        }
+    }
+
+    /// Ends an iteration the engine dropped midway: its JavaScript sees the request or
+    /// sleep interrupted (and stops at once if busy), until it waits for a command.
+    fn settle(&mut self) {
+        if !self.midway {
+            return;
+        }
+        self.cancel.cancel();
+        while let Some(op) = self.resume(In::Interrupted) {
+            if matches!(op, Op::Next) {
+                break;
             }
+        }
+        self.midway = false;
+    }
+
+    /// Runs one command to its end (the command answers through its own channel).
+    pub(crate) async fn run(&mut self, cmd: Cmd, cancel: CancellationToken) {
+        self.start();
+        self.settle();
+        if let Some(e) = &self.failed {
+            refuse(cmd, e.clone());
+            return;
+        }
+        self.cancel = cancel;
+        self.midway = true;
+        let mut input = In::Cmd(cmd);
+        loop {
+            let Some(op) = self.resume(input) else {
+                self.midway = false;
+                return;
+            };
+            input = match op {
+                Op::Next => {
+                    self.midway = false;
+                    return;
+                }
+                Op::Sleep(d) => {
+                    tokio::time::sleep(d).await;
+                    In::Done
+                }
+                Op::Http(call) => match self.client.as_mut() {
+                    Some(c) => {
+                        In::Http(Box::new(send(c, &self.shared, &mut self.tags, &call).await))
+                    }
+                    None => In::Interrupted,
+                },
+            };
         }
     }
 }
 
-/// Runs one VU until its command channel closes.
-pub(crate) async fn drive(spec: VuSpec, mut rx: mpsc::UnboundedReceiver<Cmd>) {
-    let stack = match DefaultStack::new(crate::STACK_SIZE) {
-        Ok(s) => s,
-        Err(e) => return refuse(rx, format!("cannot allocate a VU stack: {e}")).await,
-    };
-    let shared = spec.shared.clone();
-    let Some(http) = shared.http.clone() else {
-        return refuse(rx, "no HTTP client settings".into()).await;
-    };
-    let mut client = HttpClient::new(http);
-    let mut tags = TagCache::default();
-    let mut co = Coroutine::with_stack(stack, move |y, _start: In| {
-        crate::vm::main(y, spec, false).map(|_| ())
-    });
-    let mut input = In::Start;
-    let mut cancel = CancellationToken::new();
-    loop {
-        let op = match co.resume(input) {
-            CoroutineResult::Yield(op) => op,
-            CoroutineResult::Return(r) => {
-                if let Err(e) = r {
-                    refuse(rx, e).await;
-                }
-                return;
-            }
-        };
-        input = match op {
-            Op::Next => match rx.recv().await {
-                Some(cmd) => {
-                    cancel = match &cmd {
-                        Cmd::Iter { cancel, .. } => cancel.clone(),
-                        Cmd::Call { .. } => CancellationToken::new(),
-                    };
-                    In::Cmd(cmd)
-                }
-                None => In::Exit,
-            },
-            Op::Sleep(d) => tokio::select! {
-                _ = tokio::time::sleep(d) => In::Done,
-                _ = cancel.cancelled() => In::Interrupted,
-            },
-            Op::Http(call) => tokio::select! {
-                r = send(&mut client, &shared, &mut tags, &call) => In::Http(Box::new(r)),
-                _ = cancel.cancelled() => In::Interrupted,
-            },
-        };
+impl Drop for JsVu {
+    fn drop(&mut self) {
+        if self.co.is_none() || !self.started {
+            return;
+        }
+        self.settle();
+        // the body returns when told there are no more commands
+        while self.resume(In::Exit).is_some() {}
+    }
+}
+
+/// Answers a command with `err` (a VU that cannot run).
+fn refuse(cmd: Cmd, err: String) {
+    match cmd {
+        Cmd::Iter { reply, .. } => {
+            let _ = reply.send(throng_engine::IterOutcome::Failed(err));
+        }
+        Cmd::Call { reply, .. } => {
+            let _ = reply.send(Err(err));
+        }
     }
 }
 

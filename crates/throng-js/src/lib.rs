@@ -8,7 +8,6 @@
 mod driver;
 mod msg;
 pub mod options;
-mod pool;
 mod shared;
 mod suspend;
 mod vm;

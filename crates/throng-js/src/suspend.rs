@@ -26,3 +26,24 @@ impl Suspender {
         unsafe { (*self.y).suspend(op) }
     }
 }
+
+/// A VU's coroutine, which the engine's tasks may resume on any of their threads.
+pub(crate) struct VuCoroutine(pub(crate) VuCo);
+
+/// The coroutine type of a VU.
+pub(crate) type VuCo = corosensei::Coroutine<
+    In,
+    Op,
+    Result<crate::vm::Probe, String>,
+    corosensei::stack::DefaultStack,
+>;
+
+// SAFETY: everything on the coroutine's stack — the QuickJS runtime and its contexts, the
+// natives' `Rc` state, the suspender — is made inside the coroutine body and reachable
+// only from it; nothing is shared with the thread that resumes it (no thread-locals are
+// held across a suspension, and the stack is the coroutine's own heap allocation, so
+// QuickJS's stack bounds stay right). Moving the whole bundle between threads while it is
+// suspended is therefore like moving a struct that owns all its `Rc`s; it is only ever
+// resumed by the one `JsVu` that owns it, through `&mut`.
+#[allow(unsafe_code)]
+unsafe impl Send for VuCoroutine {}

@@ -1,6 +1,6 @@
 //! The script as throng-run's [`ScriptHost`]: setup, a workload per scenario, teardown.
+use crate::driver::JsVu;
 use crate::msg::Cmd;
-use crate::pool::Pool;
 use crate::shared::{Shared, VuSpec};
 use crate::Loaded;
 use std::sync::{Arc, OnceLock};
@@ -12,7 +12,6 @@ use tokio_util::sync::CancellationToken;
 /// A loaded script, ready to run.
 pub struct JsHost {
     loaded: Loaded,
-    pool: Arc<Pool>,
     shared: OnceLock<Arc<Shared>>,
     /// setup()'s result as JSON.
     data: OnceLock<Option<Arc<str>>>,
@@ -21,12 +20,10 @@ pub struct JsHost {
 }
 
 impl JsHost {
-    /// Starts the worker threads (one per core) for `loaded`.
+    /// A host for `loaded`.
     pub fn new(loaded: Loaded) -> Result<JsHost, crate::JsError> {
-        let n = std::thread::available_parallelism().map_or(1, |n| n.get());
         Ok(JsHost {
             loaded,
-            pool: Arc::new(Pool::new(n).map_err(crate::JsError)?),
             shared: OnceLock::new(),
             data: OnceLock::new(),
             abort: CancellationToken::new(),
@@ -57,18 +54,18 @@ impl JsHost {
         if !self.loaded.probe.functions.iter().any(|f| f == func) {
             return Ok(None);
         }
-        let tx = self.pool.spawn(VuSpec {
+        let mut vu = JsVu::new(VuSpec {
             id: 0,
             scenario: String::new(),
             root_group: format!("::{func}"),
             shared: self.shared(env),
             data: None,
         });
-        let (reply, rx) = oneshot::channel();
-        tx.send(Cmd::Call { func, arg, reply })
-            .map_err(|_| "the JavaScript worker has stopped".to_string())?;
-        rx.await
-            .map_err(|_| "the JavaScript worker has stopped".to_string())?
+        let (reply, mut rx) = oneshot::channel();
+        vu.run(Cmd::Call { func, arg, reply }, CancellationToken::new())
+            .await;
+        rx.try_recv()
+            .map_err(|_| format!("{func}(): the VU ended without an answer"))?
             .map_err(|e| format!("{func}(): {e}"))
     }
 }
@@ -92,7 +89,6 @@ impl ScriptHost for JsHost {
             .map_or("default", |(_, f)| f.as_str());
         Arc::new(JsWorkload {
             shared: self.shared(env),
-            pool: self.pool.clone(),
             exec: Arc::from(exec),
             data: self.data.get().cloned().flatten(),
         })
@@ -118,52 +114,57 @@ impl ScriptHost for JsHost {
 /// One scenario's VUs.
 struct JsWorkload {
     shared: Arc<Shared>,
-    pool: Arc<Pool>,
     exec: Arc<str>,
     data: Option<Arc<str>>,
 }
 
 impl Workload for JsWorkload {
     fn new_vu(&self, init: VuInit) -> Box<dyn Vu> {
-        let tx = self.pool.spawn(VuSpec {
-            id: init.id,
-            scenario: init.scenario,
-            root_group: String::new(),
-            shared: self.shared.clone(),
-            data: self.data.clone(),
-        });
-        Box::new(JsVu {
-            tx,
+        Box::new(EngineVu {
+            vu: JsVu::new(VuSpec {
+                id: init.id,
+                scenario: init.scenario,
+                root_group: String::new(),
+                shared: self.shared.clone(),
+                data: self.data.clone(),
+            }),
             exec: self.exec.clone(),
+            started: false,
         })
     }
 }
 
-/// The engine's handle on a VU that lives on a worker thread.
-struct JsVu {
-    tx: tokio::sync::mpsc::UnboundedSender<Cmd>,
+/// A VU in the engine: its iterations resume the VU's coroutine on the engine's threads.
+struct EngineVu {
+    vu: JsVu,
     exec: Arc<str>,
+    started: bool,
 }
 
-impl Vu for JsVu {
+impl Vu for EngineVu {
     fn iteration(&mut self, info: IterInfo) -> IterFuture<'_> {
-        let (reply, rx) = oneshot::channel();
-        let cancel = CancellationToken::new();
-        // dropped by the engine (a hard stop): the VU's request or sleep ends at once
-        let guard = cancel.clone().drop_guard();
-        let sent = self.tx.send(Cmd::Iter {
-            info,
-            exec: self.exec.clone(),
-            reply,
-            cancel,
-        });
         Box::pin(async move {
-            let _guard = guard;
-            if sent.is_err() {
-                return IterOutcome::Failed("the JavaScript worker has stopped".into());
-            }
-            rx.await
-                .unwrap_or_else(|_| IterOutcome::Failed("the JavaScript worker has stopped".into()))
+            let (reply, mut rx) = oneshot::channel();
+            let cancel = CancellationToken::new();
+            let cmd = Cmd::Iter {
+                info,
+                exec: self.exec.clone(),
+                reply,
+                cancel: cancel.clone(),
+            };
+            self.vu.run(cmd, cancel).await;
+            rx.try_recv()
+                .unwrap_or_else(|_| IterOutcome::Failed("the VU ended without an answer".into()))
         })
+    }
+
+    /// Runs the VU's init code before its first iteration (not timed as one).
+    fn init(&mut self) -> Option<IterFuture<'_>> {
+        if self.started {
+            return None;
+        }
+        self.started = true;
+        self.vu.start();
+        None
     }
 }

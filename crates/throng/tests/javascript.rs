@@ -433,7 +433,11 @@ async fn test_abort_stops_the_run_with_108() {
         "stopped early"
     );
     let e = export.expect("export");
-    assert_eq!(server.count() as f64, count(&e, "http_reqs", "count"));
+    // the abort stops the load at once: the other VU's request in flight then may reach
+    // the server without a response to record (as in k6)
+    let n = count(&e, "http_reqs", "count");
+    let seen = server.count() as f64;
+    assert!(seen == n || seen == n + 1.0, "server {seen}, http_reqs {n}");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("test.abort(): enough"), "{err}");
 }
