@@ -125,6 +125,8 @@ pub(crate) fn main(y: &Yielder<In, Op>, spec: VuSpec, probe: bool) -> Result<Pro
         }
     });
     deadline.set(None);
+    // what compiling left behind, before the VU settles for the run
+    rt.run_gc();
     if probe {
         return init.and_then(|()| ctx.with(|ctx| read_probe(&ctx, &st)));
     }
@@ -219,8 +221,12 @@ fn init(ctx: &Ctx<'_>, spec: &VuSpec, sus: &Rc<Suspender>, st: &St) -> Result<()
         }
         g.set("__ENV", env)?;
         ctx.eval::<(), _>(PRELUDE)?;
+        // only the modules the script names: each costs every VU its compiled copy
+        let text = &spec.shared.script.text;
         for (name, src) in MODULES {
-            Module::declare(ctx.clone(), *name, *src)?;
+            if text.contains(&format!("'{name}'")) || text.contains(&format!("\"{name}\"")) {
+                Module::declare(ctx.clone(), *name, *src)?;
+            }
         }
         let script = &spec.shared.script;
         let (m, p) =
