@@ -118,6 +118,10 @@ impl JsVu {
                     tokio::time::sleep(d).await;
                     In::Done
                 }
+                Op::Yield => {
+                    tokio::task::yield_now().await;
+                    In::Done
+                }
                 Op::Http(call) => match self.client.as_mut() {
                     Some(c) => {
                         In::Http(Box::new(send(c, &self.shared, &mut self.tags, &call).await))

@@ -30,6 +30,8 @@ pub(crate) enum Op {
     Http(Box<HttpCall>),
     /// Sleep.
     Sleep(Duration),
+    /// Let other VUs run: busy JavaScript has had its time slice.
+    Yield,
 }
 
 /// A request with what its samples are tagged with.

@@ -25,6 +25,9 @@ const MODULES: &[(&str, &str)] = &[
 ];
 const PRELUDE: &str = include_str!("js/prelude.js");
 
+/// How long JavaScript may run without a request or sleep before its VU lets others run.
+const SLICE: Duration = Duration::from_millis(10);
+
 /// The C stack QuickJS may use on a coroutine stack of [`crate::STACK_SIZE`].
 const JS_STACK: usize = crate::STACK_SIZE - 64 * 1024;
 
@@ -70,6 +73,23 @@ struct State {
 }
 
 impl State {
+    fn new(spec: &VuSpec) -> State {
+        State {
+            id: spec.id,
+            scenario: spec.scenario.clone(),
+            iter: 0,
+            scenario_iter: 0,
+            group: spec.root_group.clone(),
+            groups: Vec::new(),
+            expected: vec![(200, 399)],
+            init: true,
+            lateness_ms: None,
+            metrics: Vec::new(),
+            metric_ids: Vec::new(),
+            check_tags: HashMap::new(),
+        }
+    }
+
     fn base_tags(&self) -> Vec<(String, String)> {
         let mut t = vec![("group".to_string(), self.group.clone())];
         if !self.scenario.is_empty() {
@@ -92,28 +112,30 @@ pub(crate) fn main(y: &Yielder<In, Op>, spec: VuSpec, probe: bool) -> Result<Pro
         Instant::now() + spec.shared.script.init_timeout,
     )));
     let stop: Rc<RefCell<Option<CancellationToken>>> = Rc::new(RefCell::new(None));
+    let busy: St;
     {
         let (deadline, stop) = (deadline.clone(), stop.clone());
+        busy = Rc::new(RefCell::new(State::new(&spec)));
+        let (st, su) = (busy.clone(), sus.clone());
+        let last = Cell::new(Instant::now());
         rt.set_interrupt_handler(Some(Box::new(move || {
-            deadline.get().is_some_and(|d| Instant::now() > d)
+            if deadline.get().is_some_and(|d| Instant::now() > d)
                 || stop.borrow().as_ref().is_some_and(|c| c.is_cancelled())
+            {
+                return true;
+            }
+            // busy JavaScript gives the VU's thread back every time slice (never in init,
+            // which has no one to answer)
+            if st.try_borrow().map_or(true, |s| s.init) || last.get().elapsed() < SLICE {
+                return false;
+            }
+            let r = su.suspend(Op::Yield);
+            last.set(Instant::now());
+            matches!(r, In::Interrupted)
         })));
     }
     let ctx = rquickjs::Context::full(&rt).map_err(|e| format!("cannot start QuickJS: {e}"))?;
-    let st: St = Rc::new(RefCell::new(State {
-        id: spec.id,
-        scenario: spec.scenario.clone(),
-        iter: 0,
-        scenario_iter: 0,
-        group: spec.root_group.clone(),
-        groups: Vec::new(),
-        expected: vec![(200, 399)],
-        init: true,
-        lateness_ms: None,
-        metrics: Vec::new(),
-        metric_ids: Vec::new(),
-        check_tags: HashMap::new(),
-    }));
+    let st: St = busy;
     let init = ctx.with(|ctx| init(&ctx, &spec, &sus, &st)).map_err(|e| {
         if deadline.get().is_some_and(|d| Instant::now() > d) {
             format!(

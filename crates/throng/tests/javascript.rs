@@ -441,3 +441,24 @@ async fn test_abort_stops_the_run_with_108() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("test.abort(): enough"), "{err}");
 }
+
+const BUSY: &str = r#"
+import http from 'k6/http';
+export const options = {
+  scenarios: { s: { executor: 'constant-vus', vus: 2, duration: '1s', gracefulStop: '0s' } },
+};
+export default function () {
+  http.get(`${__ENV.BASE}/x`);
+  while (true) {}
+}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn busy_javascript_is_stopped_at_the_end_of_the_run() {
+    let server = CountingServer::start().await;
+    let (out, export) = run("busy", BUSY, &server.url(), &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let e = export.expect("export");
+    assert_eq!(server.count(), 2);
+    assert_eq!(count(&e, "http_reqs", "count"), 2.0);
+}
