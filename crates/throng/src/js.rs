@@ -13,11 +13,8 @@ pub async fn run(args: RunArgs) -> i32 {
             return ExitCode::InvalidPlan.code();
         }
     };
-    // k6's __ENV: the environment, overlaid by -e
-    let mut all: std::collections::BTreeMap<String, String> = std::env::vars().collect();
-    all.extend(env);
     let path = args.plan.clone();
-    let loaded = match tokio::task::spawn_blocking(move || throng_js::load(&path, all)).await {
+    let loaded = match tokio::task::spawn_blocking(move || load(&path, env)).await {
         Ok(Ok(l)) => l,
         Ok(Err(e)) => {
             eprintln!("error: {e}");
@@ -37,4 +34,14 @@ pub async fn run(args: RunArgs) -> i32 {
         }
     };
     run_plan_host(args, PlanInput::Text(&text), |_| String::new(), Some(host)).await
+}
+
+/// Loads a script with k6's `__ENV`: the environment overlaid by `env` (`-e`, `--env-file`).
+pub fn load(
+    path: &std::path::Path,
+    env: std::collections::BTreeMap<String, String>,
+) -> Result<throng_js::Loaded, throng_js::JsError> {
+    let mut all: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+    all.extend(env);
+    throng_js::load(path, all)
 }

@@ -94,6 +94,18 @@ fn validate(args: &cli::ValidateArgs) -> i32 {
             return ExitCode::InvalidPlan.code();
         }
     };
+    // a script's plan is the one its options make
+    let script = if throng_js::is_script(plan) {
+        match js::load(plan, env.clone()) {
+            Ok(l) => Some(l.plan.text),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::RuntimeError.code();
+            }
+        }
+    } else {
+        None
+    };
     let opts = throng_plan::LoadOptions {
         env,
         base_dir: None,
@@ -101,17 +113,20 @@ fn validate(args: &cli::ValidateArgs) -> i32 {
         seed: env_args.seed,
         reshaped: !o.is_empty(),
     };
-    let checked = throng_plan::load_file(plan, &opts)
-        .map_err(|e| e.to_string())
-        .and_then(|mut p| {
-            if let Some(d) = &env_args.dns {
-                throng_plan::parse_dns(d).map_err(|e| format!("error: --dns: {e}"))?;
-            }
-            if !o.is_empty() {
-                throng_plan::apply_overrides(&mut p, &o).map_err(|e| format!("error: {e}"))?;
-            }
-            Ok(p)
-        });
+    let checked = match &script {
+        Some(t) => throng_plan::load_str(t, plan, &opts),
+        None => throng_plan::load_file(plan, &opts),
+    }
+    .map_err(|e| e.to_string())
+    .and_then(|mut p| {
+        if let Some(d) = &env_args.dns {
+            throng_plan::parse_dns(d).map_err(|e| format!("error: --dns: {e}"))?;
+        }
+        if !o.is_empty() {
+            throng_plan::apply_overrides(&mut p, &o).map_err(|e| format!("error: {e}"))?;
+        }
+        Ok(p)
+    });
     match checked {
         Ok(p) => {
             println!(

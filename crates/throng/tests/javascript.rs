@@ -462,3 +462,18 @@ async fn busy_javascript_is_stopped_at_the_end_of_the_run() {
     assert_eq!(server.count(), 2);
     assert_eq!(count(&e, "http_reqs", "count"), 2.0);
 }
+
+#[test]
+fn validate_reads_a_script_as_run_does() {
+    let p = common::repo().join("examples/k6-scenarios.js");
+    let o = throng().arg("validate").arg(&p).output().expect("runs");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("ok — 2 scenarios, 2 thresholds"), "{out}");
+    let d = dir("validate");
+    let bad = d.join("bad.js");
+    std::fs::write(&bad, "export default function () {\n  let x = (1 + ;\n}\n").expect("write");
+    let o = throng().arg("validate").arg(&bad).output().expect("runs");
+    assert_eq!(o.status.code(), Some(107), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("bad.js:2:11: SyntaxError"));
+}
