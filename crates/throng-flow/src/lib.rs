@@ -18,10 +18,10 @@ pub mod timeline;
 
 pub use debug::{HttpDebug, HttpDebugMode};
 pub use once::{run_once, run_preflight, OnceOutcome, OnceRun, PollResult};
+pub use record::HttpMetrics;
 pub use sources::SourceClient;
 
 use checks::{evaluate_checks, extract_values, ParsedBody};
-use record::HttpMetrics;
 use rows::Rows;
 use std::fmt::Write as _;
 use std::sync::atomic::AtomicU64;

@@ -13,6 +13,8 @@ pub enum ExitCode {
     Interrupted,
     /// 107: a runtime error (e.g. a result file could not be written).
     RuntimeError,
+    /// 108: the script stopped the run (k6's `test.abort()`).
+    ScriptAborted,
 }
 
 impl ExitCode {
@@ -24,6 +26,7 @@ impl ExitCode {
             ExitCode::InvalidPlan => 104,
             ExitCode::Interrupted => 105,
             ExitCode::RuntimeError => 107,
+            ExitCode::ScriptAborted => 108,
         }
     }
 }

@@ -17,14 +17,14 @@ pub use control::ApiControl;
 pub use exit::ExitCode;
 pub use files::{check_url, write_reports, OutError, ReportFiles};
 pub use throng_engine::EngineControl;
-pub use throng_flow::HttpDebugMode;
+pub use throng_flow::{FlowEnv, HttpDebugMode};
 pub use throng_monitor::parse_flag as parse_monitor_flag;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use throng_engine::{Engine, ScenarioSpec};
-use throng_flow::{FlowEnv, FlowWorkload};
+use throng_flow::FlowWorkload;
 use throng_http::{ClientOptions, HttpVersion, SharedConfig};
 use throng_live::LiveSink;
 use throng_metrics::{scenario_tags, Registry, TagSet, ThresholdSet, ValueType};
@@ -145,8 +145,46 @@ fn dns_options(d: &throng_plan::DnsSettings) -> throng_http::DnsOptions {
     }
 }
 
+/// What VUs run when they do not run the plan's YAML flows: a script (throng-js). The
+/// plan still gives the scenarios, executors and thresholds.
+pub trait ScriptHost: Send + Sync {
+    /// Runs once before the load (k6's `setup()`); an error stops the run before any load.
+    fn setup<'a>(&'a self, env: &'a FlowEnv) -> BoxFuture<'a, Result<(), String>>;
+    /// The workload of the plan's scenario named `scenario`.
+    fn workload(&self, scenario: &str, env: &FlowEnv) -> Arc<dyn throng_engine::Workload>;
+    /// Runs once after the load (k6's `teardown(data)`); an error is logged.
+    fn teardown<'a>(&'a self, env: &'a FlowEnv) -> BoxFuture<'a, Result<(), String>>;
+    /// Cancelled when the script stops the whole run (k6's `test.abort()`): the load stops
+    /// as for an aborting threshold, and the run exits 108.
+    fn abort_requested(&self) -> CancellationToken {
+        CancellationToken::new()
+    }
+    /// The message the script gave when it stopped the run.
+    fn abort_reason(&self) -> Option<String> {
+        None
+    }
+}
+
+/// A boxed future, for [`ScriptHost`].
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
 /// Runs a plan to its end.
 pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
+    run_with(req, None).await
+}
+
+/// Runs a plan whose VUs run `host`'s workloads (a script) instead of the plan's flows.
+pub async fn run_script(
+    req: RunRequest,
+    host: Arc<dyn ScriptHost>,
+) -> Result<RunOutcome, RunError> {
+    run_with(req, Some(host)).await
+}
+
+async fn run_with(
+    req: RunRequest,
+    host: Option<Arc<dyn ScriptHost>>,
+) -> Result<RunOutcome, RunError> {
     let plan = Arc::new(req.plan);
     let reg = Registry::new();
     for m in &plan.custom_metrics {
@@ -193,6 +231,9 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     if let Some(values) = lifecycle::setup(&plan, &env, &req.interrupt).await? {
         env.setup_values = values;
     }
+    if let Some(h) = &host {
+        h.setup(&env).await.map_err(RunError::Setup)?;
+    }
     let specs: Vec<ScenarioSpec> = plan
         .scenarios
         .iter()
@@ -206,7 +247,10 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
                 graceful_stop: sc.graceful_stop,
                 pacing: sc.pacing,
                 tags: reg.intern(TagSet::new(tags)),
-                workload: Arc::new(FlowWorkload::new(plan.clone(), i, env.clone())),
+                workload: match &host {
+                    Some(h) => h.workload(&sc.name, &env),
+                    None => Arc::new(FlowWorkload::new(plan.clone(), i, env.clone())),
+                },
             }
         })
         .collect();
@@ -291,6 +335,11 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         .map(|s| (s.start_time + s.executor.duration()).as_secs_f64())
         .fold(0.0, f64::max);
     let mut interrupted = false;
+    let script_abort = host
+        .as_ref()
+        .map(|h| h.abort_requested())
+        .unwrap_or_default();
+    let mut script_aborted = false;
     let engine_report = loop {
         tokio::select! {
             r = &mut handle => break r,
@@ -353,6 +402,12 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
                 interrupted = true;
                 engine_stop.cancel();
             }
+            _ = script_abort.cancelled(), if !script_aborted => {
+                script_aborted = true;
+                aborted_by = Some(script_abort_text(host.as_deref()));
+                tracing::warn!("{}: aborting the run", aborted_by.as_deref().unwrap_or(""));
+                engine_stop.cancel();
+            }
             _ = timeline_abort.cancelled(), if aborted_by.is_none() => {
                 aborted_by = timeline.aborted_by();
                 tracing::warn!("{}: aborting the run", aborted_by.as_deref().unwrap_or("an action failed"));
@@ -361,6 +416,11 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         }
     };
     let elapsed = start.elapsed();
+    // an abort in the run's last iteration, after the engine ended
+    if !script_aborted && script_abort.is_cancelled() {
+        script_aborted = true;
+        aborted_by = Some(script_abort_text(host.as_deref()));
+    }
     // actions still running finish within their bounds, unless the run was stopped
     timeline_stop.cancel();
     if interrupted || aborted_by.is_some() {
@@ -381,6 +441,11 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     let actions_ok = actions.iter().all(|a| a.ok);
     if let Some(td) = lifecycle::teardown(&plan, &env, start).await {
         actions.push(td);
+    }
+    if let Some(h) = &host {
+        if let Err(e) = h.teardown(&env).await {
+            tracing::error!("teardown failed: {e}");
+        }
     }
     // the monitors' last samples come before the final snapshot, so thresholds see them
     let monitor_results = match monitors {
@@ -446,6 +511,8 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     };
     let exit_code = if engine_error.is_some() {
         ExitCode::RuntimeError
+    } else if script_aborted {
+        ExitCode::ScriptAborted
     } else if interrupted {
         ExitCode::Interrupted
     } else if !thresholds_ok || !actions_ok || !slos_ok {
@@ -536,6 +603,14 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         summary,
         write_errors,
     })
+}
+
+/// `test.abort(): message`, for the summary's `aborted_by`.
+fn script_abort_text(host: Option<&dyn ScriptHost>) -> String {
+    match host.and_then(|h| h.abort_reason()) {
+        Some(r) if !r.is_empty() => format!("test.abort(): {r}"),
+        _ => "test.abort()".to_string(),
+    }
 }
 
 /// What a panicked task said, for the error line.

@@ -480,7 +480,7 @@ pub enum PlanInput<'a> {
 }
 
 /// Loads the plan (`input`), with env and base_url overrides.
-fn resolve_plan(args: &RunArgs, input: PlanInput<'_>) -> Result<Plan, String> {
+pub(crate) fn resolve_plan(args: &RunArgs, input: PlanInput<'_>) -> Result<Plan, String> {
     let env = env::collect(&args.env).map_err(|e| format!("error: {e}"))?;
     let overrides = args.load.overrides().map_err(|e| format!("error: {e}"))?;
     let opts = LoadOptions {
@@ -530,6 +530,16 @@ pub async fn run_plan_then(
     args: RunArgs,
     input: PlanInput<'_>,
     extra: impl FnOnce(&throng_report::Results) -> String,
+) -> i32 {
+    run_plan_host(args, input, extra, None).await
+}
+
+/// Runs a plan whose VUs run `host` (a script) when given, else the plan's flows.
+pub async fn run_plan_host(
+    args: RunArgs,
+    input: PlanInput<'_>,
+    extra: impl FnOnce(&throng_report::Results) -> String,
+    host: Option<std::sync::Arc<dyn throng_run::ScriptHost>>,
 ) -> i32 {
     let plan = match resolve_plan(&args, input) {
         Ok(p) => p,
@@ -588,7 +598,7 @@ pub async fn run_plan_then(
     };
     // the control API stays up until the run has ended
     let _control_api = servers.control;
-    let code = run_and_print(req, &args, extra).await;
+    let code = run_and_print(req, &args, extra, host).await;
     if let Some(d) = dashboard {
         if args.progress.dashboard_linger && !interrupt.is_cancelled() {
             eprintln!("dashboard stays up at http://{} — Ctrl-C to exit", d.addr());
@@ -602,8 +612,13 @@ async fn run_and_print(
     req: RunRequest,
     args: &RunArgs,
     extra: impl FnOnce(&throng_report::Results) -> String,
+    host: Option<std::sync::Arc<dyn throng_run::ScriptHost>>,
 ) -> i32 {
-    match throng_run::run(req).await {
+    let outcome = match host {
+        Some(h) => throng_run::run_script(req, h).await,
+        None => throng_run::run(req).await,
+    };
+    match outcome {
         Ok(out) => {
             if !args.out.no_summary {
                 print!("{}", out.summary);

@@ -4,6 +4,7 @@ mod compare;
 mod control;
 mod env;
 mod fixtures;
+mod js;
 mod k6env;
 mod limit;
 mod quick;
@@ -41,7 +42,7 @@ fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("THRONG_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,console=info")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -61,6 +62,7 @@ fn main() {
 
 async fn dispatch(cli: Cli) -> i32 {
     match cli.command {
+        Command::Run(args) if throng_js::is_script(&args.plan) => js::run(*args).await,
         Command::Run(args) => cli::run_plan(*args, None).await,
         Command::Validate(args) => validate(&args),
         Command::ServeDemo(args) => cli::serve_demo(args).await,
@@ -99,6 +101,18 @@ fn validate(args: &cli::ValidateArgs) -> i32 {
             return ExitCode::InvalidPlan.code();
         }
     };
+    // a script's plan is the one its options make
+    let script = if throng_js::is_script(plan) {
+        match js::load(plan, env.clone()) {
+            Ok(l) => Some(l.plan.text),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::RuntimeError.code();
+            }
+        }
+    } else {
+        None
+    };
     let opts = throng_plan::LoadOptions {
         env,
         base_dir: None,
@@ -106,17 +120,20 @@ fn validate(args: &cli::ValidateArgs) -> i32 {
         seed: env_args.seed,
         reshaped: !o.is_empty(),
     };
-    let checked = throng_plan::load_file(plan, &opts)
-        .map_err(|e| e.to_string())
-        .and_then(|mut p| {
-            if let Some(d) = &env_args.dns {
-                throng_plan::parse_dns(d).map_err(|e| format!("error: --dns: {e}"))?;
-            }
-            if !o.is_empty() {
-                throng_plan::apply_overrides(&mut p, &o).map_err(|e| format!("error: {e}"))?;
-            }
-            Ok(p)
-        });
+    let checked = match &script {
+        Some(t) => throng_plan::load_str(t, plan, &opts),
+        None => throng_plan::load_file(plan, &opts),
+    }
+    .map_err(|e| e.to_string())
+    .and_then(|mut p| {
+        if let Some(d) = &env_args.dns {
+            throng_plan::parse_dns(d).map_err(|e| format!("error: --dns: {e}"))?;
+        }
+        if !o.is_empty() {
+            throng_plan::apply_overrides(&mut p, &o).map_err(|e| format!("error: {e}"))?;
+        }
+        Ok(p)
+    });
     match checked {
         Ok(p) => {
             println!(

@@ -1,0 +1,226 @@
+//! A VU as the engine sees it: a coroutine (its JavaScript) resumed inside the engine's
+//! own iteration futures, which do the asynchronous work (requests, sleeps) it asks for.
+//! No extra threads: thousands of VUs run on the engine's workers.
+use crate::msg::{Cmd, HttpCall, In, Op};
+use crate::shared::{Shared, VuSpec};
+use crate::suspend::VuCoroutine;
+use corosensei::stack::DefaultStack;
+use corosensei::{Coroutine, CoroutineResult};
+use std::collections::HashMap;
+use std::sync::Arc;
+use throng_http::{HttpClient, HttpResponse};
+use throng_metrics::{TagSet, TagSetId};
+use tokio_util::sync::CancellationToken;
+
+/// One VU: its coroutine, HTTP client and tag cache.
+pub(crate) struct JsVu {
+    co: Option<VuCoroutine>,
+    /// Why the VU cannot run (its init failed, or its stack could not be made).
+    failed: Option<String>,
+    client: Option<HttpClient>,
+    tags: TagCache,
+    shared: Arc<Shared>,
+    started: bool,
+    /// The coroutine waits for an answer to a request or sleep of an iteration the engine
+    /// stopped waiting for.
+    midway: bool,
+    /// The running command's token: cancelled to stop busy JavaScript.
+    cancel: CancellationToken,
+}
+
+impl JsVu {
+    pub(crate) fn new(spec: VuSpec) -> JsVu {
+        let shared = spec.shared.clone();
+        let client = shared.http.clone().map(HttpClient::new);
+        let (co, failed) = match DefaultStack::new(crate::STACK_SIZE) {
+            Ok(stack) => (
+                Some(VuCoroutine(Coroutine::with_stack(
+                    stack,
+                    move |y, _start: In| crate::vm::main(y, spec, false),
+                ))),
+                None,
+            ),
+            Err(e) => (None, Some(format!("cannot allocate a VU stack: {e}"))),
+        };
+        JsVu {
+            co,
+            failed,
+            client,
+            tags: TagCache::default(),
+            shared,
+            started: false,
+            midway: false,
+            cancel: CancellationToken::new(),
+        }
+    }
+
+    /// Resumes the coroutine; `None` when it has ended.
+    fn resume(&mut self, input: In) -> Option<Op> {
+        let co = self.co.as_mut()?;
+        match co.0.resume(input) {
+            CoroutineResult::Yield(op) => Some(op),
+            CoroutineResult::Return(r) => {
+                self.co = None;
+                if let Err(e) = r {
+                    self.failed = Some(e);
+                }
+                None
+            }
+        }
+    }
+
+    /// Runs the init code (once).
+    pub(crate) fn start(&mut self) {
+        if !self.started {
+            self.started = true;
+            // the init context cannot wait: the first yield is the wait for a command
+            let _ = self.resume(In::Start);
+        }
+    }
+
+    /// Ends an iteration the engine dropped midway: its JavaScript sees the request or
+    /// sleep interrupted (and stops at once if busy), until it waits for a command.
+    fn settle(&mut self) {
+        if !self.midway {
+            return;
+        }
+        self.cancel.cancel();
+        while let Some(op) = self.resume(In::Interrupted) {
+            if matches!(op, Op::Next) {
+                break;
+            }
+        }
+        self.midway = false;
+    }
+
+    /// Runs one command to its end (the command answers through its own channel).
+    pub(crate) async fn run(&mut self, cmd: Cmd, cancel: CancellationToken) {
+        self.start();
+        self.settle();
+        if let Some(e) = &self.failed {
+            refuse(cmd, e.clone());
+            return;
+        }
+        self.cancel = cancel;
+        self.midway = true;
+        let mut input = In::Cmd(cmd);
+        loop {
+            let Some(op) = self.resume(input) else {
+                self.midway = false;
+                return;
+            };
+            input = match op {
+                Op::Next => {
+                    self.midway = false;
+                    return;
+                }
+                Op::Sleep(d) => {
+                    tokio::time::sleep(d).await;
+                    In::Done
+                }
+                Op::Yield => {
+                    tokio::task::yield_now().await;
+                    In::Done
+                }
+                Op::Http(call) => match self.client.as_mut() {
+                    Some(c) => {
+                        In::Http(Box::new(send(c, &self.shared, &mut self.tags, &call).await))
+                    }
+                    None => In::Interrupted,
+                },
+            };
+        }
+    }
+}
+
+impl Drop for JsVu {
+    fn drop(&mut self) {
+        if self.co.is_none() || !self.started {
+            return;
+        }
+        self.settle();
+        // the body returns when told there are no more commands
+        while self.resume(In::Exit).is_some() {}
+    }
+}
+
+/// Answers a command with `err` (a VU that cannot run).
+fn refuse(cmd: Cmd, err: String) {
+    match cmd {
+        Cmd::Iter { reply, .. } => {
+            let _ = reply.send(throng_engine::IterOutcome::Failed(err));
+        }
+        Cmd::Call { reply, .. } => {
+            let _ = reply.send(Err(err));
+        }
+    }
+}
+
+/// Tag sets of responses, by request tags and outcome.
+#[derive(Default)]
+struct TagCache {
+    map: HashMap<Vec<(String, String)>, HashMap<Outcome, TagSetId>>,
+}
+
+/// Distinct request tag sets a VU remembers.
+const MAX_CACHED: usize = 256;
+
+/// Status, error code and protocol of a response.
+type Outcome = (u16, Option<u16>, &'static str);
+
+impl TagCache {
+    fn get(&mut self, shared: &Shared, call: &HttpCall, r: &HttpResponse, ok: bool) -> TagSetId {
+        let key = (r.status, r.error.map(|e| e.code()), r.proto);
+        if let Some(id) = self.map.get(&call.tags).and_then(|m| m.get(&key)) {
+            return *id;
+        }
+        // URLs with ids in them would grow the cache without bound: start over
+        if self.map.len() >= MAX_CACHED {
+            self.map.clear();
+        }
+        let by_outcome = self.map.entry(call.tags.clone()).or_default();
+        *by_outcome.entry(key).or_insert_with(|| {
+            let mut t = TagSet::new(call.tags.iter().cloned())
+                .with("status", &r.status.to_string())
+                .with("expected_response", if ok { "true" } else { "false" });
+            if !r.proto.is_empty() {
+                t = t.with("proto", r.proto);
+            }
+            if let Some(e) = r.error {
+                t = t
+                    .with("error_code", &e.code().to_string())
+                    .with("error", e.name());
+            }
+            shared.registry.intern(t)
+        })
+    }
+}
+
+fn expected(call: &HttpCall, status: u16) -> bool {
+    status != 0
+        && call
+            .expected
+            .iter()
+            .any(|(a, b)| (*a..=*b).contains(&status))
+}
+
+/// Sends a request and records it (and every redirect hop) as k6's HTTP metrics.
+async fn send(
+    client: &mut HttpClient,
+    shared: &Shared,
+    tags: &mut TagCache,
+    call: &HttpCall,
+) -> HttpResponse {
+    let reg = &shared.registry;
+    let hm = &shared.http_metrics;
+    let mut on_extra = |hop: &HttpResponse| {
+        let ok = expected(call, hop.status);
+        let t = tags.get(shared, call, hop, ok);
+        hm.record(reg, t, hop, !ok, call.lateness_ms);
+    };
+    let resp = client.execute(&call.req, &mut on_extra).await;
+    let ok = expected(call, resp.status);
+    let t = tags.get(shared, call, &resp, ok);
+    hm.record(reg, t, &resp, !ok, call.lateness_ms);
+    resp
+}

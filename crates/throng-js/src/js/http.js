@@ -1,0 +1,77 @@
+// k6/http over throng's HTTP client (`__n.http` suspends the VU while the request runs)
+const N = globalThis.__n;
+function path(v, sel) {
+  for (const part of String(sel).split('.')) {
+    if (v === null || v === undefined) return undefined;
+    if (part === '#' && Array.isArray(v)) return v.length;
+    v = v[part];
+  }
+  return v;
+}
+export class Response {
+  // `a` is the natives' compact answer (no property names to hash per request)
+  constructor(a, method, url) {
+    this.status = a[0];
+    this.url = a[1];
+    this.proto = a[2];
+    this.body = a[3];
+    this.error = a[4];
+    this.error_code = a[5];
+    this.timings = {
+      duration: a[9] + a[10] + a[11], blocked: a[6], connecting: a[7], tls_handshaking: a[8],
+      sending: a[9], waiting: a[10], receiving: a[11],
+    };
+    this.request = { method, url };
+    this._h = a[12];
+    this._headers = undefined;
+  }
+  get headers() {
+    if (this._headers === undefined) {
+      const h = {};
+      const f = this._h;
+      for (let i = 0; i < f.length; i += 2) h[f[i]] = f[i + 1];
+      this._headers = h;
+    }
+    return this._headers;
+  }
+  json(selector) {
+    if (this.body === null || this.body === undefined) throw new Error('the response has no body');
+    const v = JSON.parse(this.body);
+    return selector === undefined ? v : path(v, selector);
+  }
+}
+function form(o) {
+  return Object.keys(o).map((k) => encodeURIComponent(k) + '=' + encodeURIComponent(o[k])).join('&');
+}
+export function request(method, url, body, params) {
+  const p = params || {};
+  let b = null;
+  let ct = null;
+  if (body !== null && body !== undefined) {
+    if (typeof body === 'object') { b = form(body); ct = 'application/x-www-form-urlencoded'; }
+    else b = String(body);
+  }
+  const m = String(method).toUpperCase();
+  const u = String(url);
+  return new Response(N.http(m, u, b, ct, p), m, u);
+}
+export function get(url, params) { return request('GET', url, null, params); }
+export function head(url, params) { return request('HEAD', url, null, params); }
+export function options(url, body, params) { return request('OPTIONS', url, body, params); }
+export function post(url, body, params) { return request('POST', url, body, params); }
+export function put(url, body, params) { return request('PUT', url, body, params); }
+export function patch(url, body, params) { return request('PATCH', url, body, params); }
+export function del(url, body, params) { return request('DELETE', url, body, params); }
+export function expectedStatuses(...args) {
+  const r = [];
+  for (const a of args) {
+    if (typeof a === 'number') r.push([a, a]);
+    else if (a && typeof a.min === 'number' && typeof a.max === 'number') r.push([a.min, a.max]);
+    else throw new TypeError('expectedStatuses takes status numbers or {min, max}');
+  }
+  return { __statuses: r };
+}
+export function setResponseCallback(cb) {
+  N.expected(cb && cb.__statuses ? cb.__statuses : null);
+}
+export default { request, get, head, options, post, put, patch, del, expectedStatuses, setResponseCallback };

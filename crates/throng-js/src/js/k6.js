@@ -1,0 +1,24 @@
+// k6: check, group, sleep, fail (over throng's natives, `__n`)
+const N = globalThis.__n;
+export function check(val, sets, tags) {
+  let all = true;
+  for (const name of Object.keys(sets || {})) {
+    const f = sets[name];
+    let ok;
+    if (typeof f === 'function') {
+      try { ok = !!f(val); } catch (e) { N.log('error', 'check ' + name + ': ' + e); ok = false; }
+    } else {
+      ok = !!f;
+    }
+    N.check(name, ok, tags || null);
+    if (!ok) all = false;
+  }
+  return all;
+}
+export function group(name, fn) {
+  N.groupEnter(String(name));
+  try { return fn(); } finally { N.groupExit(); }
+}
+export function sleep(s) { N.sleep(Number(s)); }
+export function fail(msg) { throw new Error(msg === undefined ? 'fail' : String(msg)); }
+export default { check, group, sleep, fail };

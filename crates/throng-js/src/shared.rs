@@ -1,0 +1,91 @@
+//! What every VU of one script shares: the script, the registry, the HTTP settings.
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use throng_flow::HttpMetrics;
+use throng_http::SharedConfig;
+use throng_metrics::Registry;
+use tokio_util::sync::CancellationToken;
+
+/// A script as read from disk.
+#[derive(Debug)]
+pub struct ScriptSource {
+    /// The file name as given (used in errors and stack traces).
+    pub name: String,
+    /// Its text.
+    pub text: String,
+    /// The folder `open()` resolves relative paths from.
+    pub dir: PathBuf,
+    /// `__ENV`: the environment overlaid by `-e`.
+    pub env: BTreeMap<String, String>,
+    /// How long the init code may run (each VU's, and the load-time one).
+    pub init_timeout: std::time::Duration,
+}
+
+/// Run-wide state of a script's VUs.
+pub(crate) struct Shared {
+    pub script: Arc<ScriptSource>,
+    pub registry: Registry,
+    /// `None` in the load-time probe, which sends no requests.
+    pub http: Option<Arc<SharedConfig>>,
+    pub http_metrics: HttpMetrics,
+    /// `options.discardResponseBodies`.
+    pub discard_bodies: bool,
+    /// Files `open()` read, read once for all VUs.
+    pub files: Mutex<HashMap<PathBuf, Arc<str>>>,
+    /// Cancelled by `test.abort()`.
+    pub abort: CancellationToken,
+    /// The message given to `test.abort()`.
+    pub abort_reason: Mutex<Option<String>>,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        script: Arc<ScriptSource>,
+        registry: Registry,
+        http: Option<Arc<SharedConfig>>,
+        discard_bodies: bool,
+        abort: CancellationToken,
+    ) -> Shared {
+        Shared {
+            http_metrics: HttpMetrics::new(&registry),
+            script,
+            registry,
+            http,
+            discard_bodies,
+            files: Mutex::new(HashMap::new()),
+            abort,
+            abort_reason: Mutex::new(None),
+        }
+    }
+
+    /// `open(file)`: the file's text, relative to the script's folder.
+    pub(crate) fn open(&self, file: &str) -> Result<Arc<str>, String> {
+        let path = self.script.dir.join(file);
+        let mut files = self
+            .files
+            .lock()
+            .map_err(|_| "open(): a VU panicked".to_string())?;
+        if let Some(t) = files.get(&path) {
+            return Ok(t.clone());
+        }
+        let text: Arc<str> = std::fs::read_to_string(&path)
+            .map_err(|e| format!("open({file:?}): cannot read {}: {e}", path.display()))?
+            .into();
+        files.insert(path, text.clone());
+        Ok(text)
+    }
+}
+
+/// What one VU is made with.
+pub(crate) struct VuSpec {
+    /// `__VU` (0 for the probe, setup and teardown).
+    pub id: u64,
+    /// Its scenario (empty for the probe, setup and teardown).
+    pub scenario: String,
+    /// The group setup and teardown samples carry (`::setup`), else empty.
+    pub root_group: String,
+    pub shared: Arc<Shared>,
+    /// setup()'s result as JSON, handed to each call of the default function.
+    pub data: Option<Arc<str>>,
+}

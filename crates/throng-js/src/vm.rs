@@ -1,0 +1,745 @@
+//! One VU's JavaScript: a QuickJS runtime made on the VU's coroutine stack, k6's modules,
+//! the natives they call (`__n`), and the loop that runs commands.
+use crate::msg::{Cmd, HttpCall, In, Op};
+use crate::shared::VuSpec;
+use crate::suspend::Suspender;
+use corosensei::Yielder;
+use rquickjs::{Array, Ctx, Exception, Function, Module, Object, Runtime, Value};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+use throng_engine::IterOutcome;
+use throng_http::HttpRequest;
+use throng_metrics::{MetricId, MetricKind, TagSet, TagSetId, ValueType};
+use tokio_util::sync::CancellationToken;
+
+/// k6's modules, as JavaScript over the natives.
+const MODULES: &[(&str, &str)] = &[
+    ("k6", include_str!("js/k6.js")),
+    ("k6/http", include_str!("js/http.js")),
+    ("k6/metrics", include_str!("js/metrics.js")),
+    ("k6/execution", include_str!("js/execution.js")),
+    ("k6/data", include_str!("js/data.js")),
+    ("k6/encoding", include_str!("js/encoding.js")),
+];
+const PRELUDE: &str = include_str!("js/prelude.js");
+
+/// How long JavaScript may run without a request or sleep before its VU lets others run.
+const SLICE: Duration = Duration::from_millis(10);
+
+/// The C stack QuickJS may use on a coroutine stack of [`crate::STACK_SIZE`].
+const JS_STACK: usize = crate::STACK_SIZE - 64 * 1024;
+
+/// A custom metric the script made (`new Rate('errors')`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricDecl {
+    /// Its name.
+    pub name: String,
+    /// Counter, gauge, rate or trend.
+    pub kind: MetricKind,
+    /// `isTime` (milliseconds).
+    pub time: bool,
+}
+
+/// What the load-time run of the init code found.
+#[derive(Debug, Default)]
+pub struct Probe {
+    /// `export const options`, as JSON (`null` when absent).
+    pub options: String,
+    /// Exported functions.
+    pub functions: Vec<String>,
+    /// Metrics made at init.
+    pub metrics: Vec<MetricDecl>,
+}
+
+/// The VU's mutable state, shared by its natives.
+struct State {
+    id: u64,
+    scenario: String,
+    iter: u64,
+    scenario_iter: u64,
+    /// k6's group path (`::a::b`), empty at the top.
+    group: String,
+    groups: Vec<(usize, Instant)>,
+    expected: Vec<(u16, u16)>,
+    /// In the init context: no requests, no sleeps.
+    init: bool,
+    lateness_ms: Option<f64>,
+    metrics: Vec<MetricDecl>,
+    metric_ids: Vec<MetricId>,
+    /// (group, check) → tag set of `checks` samples.
+    check_tags: HashMap<(String, String), TagSetId>,
+}
+
+impl State {
+    fn new(spec: &VuSpec) -> State {
+        State {
+            id: spec.id,
+            scenario: spec.scenario.clone(),
+            iter: 0,
+            scenario_iter: 0,
+            group: spec.root_group.clone(),
+            groups: Vec::new(),
+            expected: vec![(200, 399)],
+            init: true,
+            lateness_ms: None,
+            metrics: Vec::new(),
+            metric_ids: Vec::new(),
+            check_tags: HashMap::new(),
+        }
+    }
+
+    fn base_tags(&self) -> Vec<(String, String)> {
+        let mut t = vec![("group".to_string(), self.group.clone())];
+        if !self.scenario.is_empty() {
+            t.push(("scenario".to_string(), self.scenario.clone()));
+        }
+        t
+    }
+}
+
+type St = Rc<RefCell<State>>;
+
+/// The coroutine body of a VU (or of the probe when `probe` is set): returns the probe.
+pub(crate) fn main(y: &Yielder<In, Op>, spec: VuSpec, probe: bool) -> Result<Probe, String> {
+    let sus = Rc::new(Suspender::new(y));
+    let rt = Runtime::new().map_err(|e| format!("cannot start QuickJS: {e}"))?;
+    rt.set_max_stack_size(JS_STACK);
+    // QuickJS asks every few thousand operations whether to stop: the init code past its
+    // deadline (an endless loop), an iteration the engine stopped waiting for
+    let deadline = Rc::new(Cell::new(Some(
+        Instant::now() + spec.shared.script.init_timeout,
+    )));
+    let stop: Rc<RefCell<Option<CancellationToken>>> = Rc::new(RefCell::new(None));
+    let busy: St;
+    {
+        let (deadline, stop) = (deadline.clone(), stop.clone());
+        busy = Rc::new(RefCell::new(State::new(&spec)));
+        let (st, su) = (busy.clone(), sus.clone());
+        let last = Cell::new(Instant::now());
+        rt.set_interrupt_handler(Some(Box::new(move || {
+            if deadline.get().is_some_and(|d| Instant::now() > d)
+                || stop.borrow().as_ref().is_some_and(|c| c.is_cancelled())
+            {
+                return true;
+            }
+            // busy JavaScript gives the VU's thread back every time slice (never in init,
+            // which has no one to answer)
+            if st.try_borrow().map_or(true, |s| s.init) || last.get().elapsed() < SLICE {
+                return false;
+            }
+            let r = su.suspend(Op::Yield);
+            last.set(Instant::now());
+            matches!(r, In::Interrupted)
+        })));
+    }
+    let ctx = rquickjs::Context::full(&rt).map_err(|e| format!("cannot start QuickJS: {e}"))?;
+    let st: St = busy;
+    let init = ctx.with(|ctx| init(&ctx, &spec, &sus, &st)).map_err(|e| {
+        if deadline.get().is_some_and(|d| Instant::now() > d) {
+            format!(
+                "the init code did not finish within {:?} (an endless loop?): {e}",
+                spec.shared.script.init_timeout
+            )
+        } else {
+            e
+        }
+    });
+    deadline.set(None);
+    // what compiling left behind, before the VU settles for the run
+    rt.run_gc();
+    if probe {
+        return init.and_then(|()| ctx.with(|ctx| read_probe(&ctx, &st)));
+    }
+    st.borrow_mut().init = false;
+    loop {
+        let cmd = match sus.suspend(Op::Next) {
+            In::Cmd(c) => c,
+            _ => break,
+        };
+        match cmd {
+            Cmd::Iter {
+                info,
+                exec,
+                reply,
+                cancel,
+            } => {
+                *stop.borrow_mut() = Some(cancel);
+                let out = match &init {
+                    Err(e) => IterOutcome::Failed(e.clone()),
+                    Ok(()) => {
+                        {
+                            let mut s = st.borrow_mut();
+                            s.iter = info.iter;
+                            s.scenario_iter = info.scenario_iter;
+                            s.lateness_ms = info.intended_start.map(|due| {
+                                Instant::now().saturating_duration_since(due).as_secs_f64() * 1000.0
+                            });
+                        }
+                        if let Err(e) = ctx.with(|ctx| iterate(&ctx, &exec, info.iter)) {
+                            tracing::error!(
+                                "{}: VU {} iteration {}: {e}",
+                                spec.shared.script.name,
+                                spec.id,
+                                info.iter
+                            );
+                        }
+                        let mut s = st.borrow_mut();
+                        s.groups.clear();
+                        s.group.clone_from(&spec.root_group);
+                        IterOutcome::Completed
+                    }
+                };
+                let _ = reply.send(out);
+            }
+            Cmd::Call { func, arg, reply } => {
+                let out = match &init {
+                    Err(e) => Err(e.clone()),
+                    Ok(()) => ctx.with(|ctx| call_once(&ctx, func, arg.as_deref())),
+                };
+                let _ = reply.send(out);
+            }
+        }
+    }
+    Ok(Probe::default())
+}
+
+/// Text of a JavaScript error: `Error: message` and its stack (file:line:col).
+pub(crate) fn describe(ctx: &Ctx<'_>, e: rquickjs::Error) -> String {
+    if !matches!(e, rquickjs::Error::Exception) {
+        return e.to_string();
+    }
+    let v = ctx.catch();
+    if let Some(ex) = v.as_exception() {
+        let name: String = ex.get("name").unwrap_or_else(|_| "Error".into());
+        let msg = ex.message().unwrap_or_default();
+        let stack = ex.stack().unwrap_or_default();
+        let stack = stack.trim_end();
+        if stack.is_empty() {
+            format!("{name}: {msg}")
+        } else {
+            format!("{name}: {msg}\n{stack}")
+        }
+    } else {
+        let s: Option<String> = ctx
+            .json_stringify(v)
+            .ok()
+            .flatten()
+            .and_then(|s| s.to_string().ok());
+        format!("uncaught {}", s.unwrap_or_else(|| "value".into()))
+    }
+}
+
+fn init(ctx: &Ctx<'_>, spec: &VuSpec, sus: &Rc<Suspender>, st: &St) -> Result<(), String> {
+    let run = || -> rquickjs::Result<()> {
+        let g = ctx.globals();
+        g.set("__n", natives(ctx, spec, sus, st)?)?;
+        g.set("__VU", spec.id)?;
+        g.set("__ITER", 0)?;
+        let env = Object::new(ctx.clone())?;
+        for (k, v) in &spec.shared.script.env {
+            env.set(k.as_str(), v.as_str())?;
+        }
+        g.set("__ENV", env)?;
+        ctx.eval::<(), _>(PRELUDE)?;
+        // only the modules the script names: each costs every VU its compiled copy
+        let text = &spec.shared.script.text;
+        for (name, src) in MODULES {
+            if text.contains(&format!("'{name}'")) || text.contains(&format!("\"{name}\"")) {
+                Module::declare(ctx.clone(), *name, *src)?;
+            }
+        }
+        let script = &spec.shared.script;
+        let (m, p) =
+            Module::declare(ctx.clone(), script.name.as_str(), script.text.as_str())?.eval()?;
+        p.finish::<()>()?;
+        g.set("__exports", m.namespace()?)?;
+        if let Some(d) = &spec.data {
+            g.set("__data", ctx.json_parse(d.as_bytes().to_vec())?)?;
+        }
+        Ok(())
+    };
+    run().map_err(|e| describe(ctx, e))
+}
+
+fn read_probe(ctx: &Ctx<'_>, st: &St) -> Result<Probe, String> {
+    let run = || -> rquickjs::Result<Probe> {
+        let ex: Object = ctx.globals().get("__exports")?;
+        let opts: Value = ex.get("options")?;
+        let options = ctx
+            .json_stringify(opts)?
+            .map(|s| s.to_string())
+            .transpose()?
+            .unwrap_or_else(|| "null".into());
+        let mut functions = Vec::new();
+        for k in ex.keys::<String>() {
+            let k = k?;
+            let v: Value = ex.get(k.as_str())?;
+            if v.is_function() {
+                functions.push(k);
+            }
+        }
+        Ok(Probe {
+            options,
+            functions,
+            metrics: st.borrow().metrics.clone(),
+        })
+    };
+    run().map_err(|e| describe(ctx, e))
+}
+
+fn iterate(ctx: &Ctx<'_>, exec: &str, iter: u64) -> Result<(), String> {
+    let run = || -> rquickjs::Result<()> {
+        let g = ctx.globals();
+        g.set("__ITER", iter)?;
+        let ex: Object = g.get("__exports")?;
+        let f: Function = ex.get(exec)?;
+        let data: Value = g.get("__data")?;
+        f.call::<_, Value>((data,))?;
+        while ctx.execute_pending_job() {}
+        Ok(())
+    };
+    run().map_err(|e| describe(ctx, e))
+}
+
+fn call_once(ctx: &Ctx<'_>, func: &str, arg: Option<&str>) -> Result<Option<String>, String> {
+    let run = || -> rquickjs::Result<Option<String>> {
+        let g = ctx.globals();
+        let ex: Object = g.get("__exports")?;
+        let Some(f) = ex.get::<_, Option<Function>>(func)? else {
+            return Ok(None);
+        };
+        let arg: Value = match arg {
+            Some(a) => ctx.json_parse(a.as_bytes().to_vec())?,
+            None => Value::new_undefined(ctx.clone()),
+        };
+        let r: Value = f.call((arg,))?;
+        while ctx.execute_pending_job() {}
+        if r.is_undefined() {
+            return Ok(None);
+        }
+        ctx.json_stringify(r)?.map(|s| s.to_string()).transpose()
+    };
+    run().map_err(|e| describe(ctx, e))
+}
+
+/// A JavaScript value as tag text.
+fn tag_text(v: &Value<'_>) -> String {
+    if let Some(s) = v.as_string() {
+        return s.to_string().unwrap_or_default();
+    }
+    if let Some(b) = v.as_bool() {
+        return b.to_string();
+    }
+    if let Some(n) = v.as_number() {
+        return if n.fract() == 0.0 && n.abs() < 9e15 {
+            format!("{}", n as i64)
+        } else {
+            n.to_string()
+        };
+    }
+    String::new()
+}
+
+fn tags_of(obj: Option<Object<'_>>, into: &mut Vec<(String, String)>) -> rquickjs::Result<()> {
+    if let Some(o) = obj {
+        for p in o.props::<String, Value>() {
+            let (k, v) = p?;
+            into.push((k, tag_text(&v)));
+        }
+    }
+    Ok(())
+}
+
+fn throw(ctx: &Ctx<'_>, msg: &str) -> rquickjs::Error {
+    Exception::throw_message(ctx, msg)
+}
+
+/// `params.timeout`: milliseconds or a duration (`"10s"`).
+fn parse_timeout(s: &str) -> Option<Duration> {
+    if let Ok(ms) = s.trim().parse::<f64>() {
+        return (ms >= 0.0).then(|| Duration::from_secs_f64(ms / 1000.0));
+    }
+    throng_metrics::duration::parse_duration(s).ok()
+}
+
+/// The natives object `__n`. Closures hold the VU's state and suspender, never a context.
+fn natives<'js>(
+    ctx: &Ctx<'js>,
+    spec: &VuSpec,
+    sus: &Rc<Suspender>,
+    st: &St,
+) -> rquickjs::Result<Object<'js>> {
+    let n = Object::new(ctx.clone())?;
+    let shared = spec.shared.clone();
+    let script_name = shared.script.name.clone();
+    let id = spec.id;
+    n.set(
+        "log",
+        Function::new(ctx.clone(), move |level: String, msg: String| {
+            match level.as_str() {
+                "error" => tracing::error!(target: "console", vu = id, "{msg}"),
+                "warn" => tracing::warn!(target: "console", vu = id, "{msg}"),
+                "debug" => tracing::debug!(target: "console", vu = id, "{msg}"),
+                _ => tracing::info!(target: "console", vu = id, "{msg}"),
+            }
+        })?,
+    )?;
+    let (s, sh) = (st.clone(), shared.clone());
+    n.set(
+        "check",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'_>, name: String, ok: bool, tags: Option<Object<'_>>| {
+                let mut state = s.borrow_mut();
+                if state.init {
+                    return Err(throw(&ctx, "check() is not available in the init context"));
+                }
+                let reg = &sh.registry;
+                let metric = reg.builtin().checks;
+                let tid = if tags.is_none() {
+                    let key = (state.group.clone(), name.clone());
+                    match state.check_tags.get(&key) {
+                        Some(t) => *t,
+                        None => {
+                            let mut t = state.base_tags();
+                            t.push(("check".into(), name));
+                            let id = reg.intern(TagSet::new(t));
+                            state.check_tags.insert(key, id);
+                            id
+                        }
+                    }
+                } else {
+                    let mut t = state.base_tags();
+                    t.push(("check".into(), name));
+                    tags_of(tags, &mut t)?;
+                    reg.intern(TagSet::new(t))
+                };
+                reg.add(metric, tid, if ok { 1.0 } else { 0.0 });
+                Ok(())
+            },
+        )?,
+    )?;
+    let s = st.clone();
+    n.set(
+        "groupEnter",
+        Function::new(ctx.clone(), move |ctx: Ctx<'_>, name: String| {
+            let mut state = s.borrow_mut();
+            if state.init {
+                return Err(throw(&ctx, "group() is not available in the init context"));
+            }
+            if name.contains("::") {
+                return Err(throw(&ctx, "group names may not contain '::'"));
+            }
+            let len = state.group.len();
+            state.groups.push((len, Instant::now()));
+            state.group.push_str("::");
+            state.group.push_str(&name);
+            Ok(())
+        })?,
+    )?;
+    let (s, sh) = (st.clone(), shared.clone());
+    n.set(
+        "groupExit",
+        Function::new(ctx.clone(), move || {
+            let mut state = s.borrow_mut();
+            if let Some((len, t0)) = state.groups.pop() {
+                let reg = &sh.registry;
+                let tid = reg.intern(TagSet::new(state.base_tags()));
+                reg.add(
+                    reg.builtin().group_duration,
+                    tid,
+                    t0.elapsed().as_secs_f64() * 1000.0,
+                );
+                state.group.truncate(len);
+            }
+        })?,
+    )?;
+    let (s, su) = (st.clone(), sus.clone());
+    n.set(
+        "sleep",
+        Function::new(ctx.clone(), move |ctx: Ctx<'_>, secs: f64| {
+            if s.borrow().init {
+                return Err(throw(&ctx, "sleep() is not available in the init context"));
+            }
+            let d = Duration::try_from_secs_f64(secs).unwrap_or(Duration::ZERO);
+            match su.suspend(Op::Sleep(d)) {
+                In::Done => Ok(()),
+                _ => Err(throw(&ctx, "the iteration was interrupted")),
+            }
+        })?,
+    )?;
+    let s = st.clone();
+    n.set(
+        "expected",
+        Function::new(ctx.clone(), move |ranges: Option<Vec<Vec<u16>>>| {
+            let r = ranges
+                .unwrap_or_else(|| vec![vec![200, 399]])
+                .into_iter()
+                .filter_map(|p| Some((*p.first()?, *p.get(1)?)))
+                .collect();
+            s.borrow_mut().expected = r;
+        })?,
+    )?;
+    let (s, sh) = (st.clone(), shared.clone());
+    n.set(
+        "metric",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'_>, name: String, kind: String, time: bool| {
+                let mut state = s.borrow_mut();
+                if !state.init {
+                    return Err(throw(&ctx, "metrics can only be made in the init context"));
+                }
+                let kind = match kind.as_str() {
+                    "counter" => MetricKind::Counter,
+                    "gauge" => MetricKind::Gauge,
+                    "rate" => MetricKind::Rate,
+                    _ => MetricKind::Trend,
+                };
+                let vt = if time {
+                    ValueType::Time
+                } else {
+                    ValueType::Default
+                };
+                let Some(id) = sh.registry.define(&name, kind, vt) else {
+                    return Err(throw(
+                        &ctx,
+                        &format!("metric `{name}` already exists with another type"),
+                    ));
+                };
+                state.metrics.push(MetricDecl { name, kind, time });
+                state.metric_ids.push(id);
+                Ok(state.metric_ids.len() - 1)
+            },
+        )?,
+    )?;
+    let (s, sh) = (st.clone(), shared.clone());
+    n.set(
+        "add",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'_>, idx: usize, value: f64, tags: Option<Object<'_>>| {
+                let state = s.borrow();
+                if state.init {
+                    return Err(throw(
+                        &ctx,
+                        "metrics cannot be added to in the init context",
+                    ));
+                }
+                let Some(&m) = state.metric_ids.get(idx) else {
+                    return Err(throw(&ctx, "no such metric"));
+                };
+                if value.is_nan() {
+                    return Err(throw(&ctx, "a metric's value must be a number"));
+                }
+                let mut t = state.base_tags();
+                tags_of(tags, &mut t)?;
+                let reg = &sh.registry;
+                reg.add(m, reg.intern(TagSet::new(t)), value);
+                Ok(())
+            },
+        )?,
+    )?;
+    let s = st.clone();
+    n.set(
+        "info",
+        Function::new(ctx.clone(), move |ctx: Ctx<'js>| {
+            let state = s.borrow();
+            let o = Object::new(ctx)?;
+            o.set("vu", state.id)?;
+            o.set("iter", state.iter)?;
+            o.set("scenario", state.scenario.as_str())?;
+            o.set("scenarioIter", state.scenario_iter)?;
+            Ok::<_, rquickjs::Error>(o)
+        })?,
+    )?;
+    let (s, sh) = (st.clone(), shared.clone());
+    n.set(
+        "open",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'_>, file: String, _mode: Option<String>| {
+                if !s.borrow().init {
+                    return Err(throw(&ctx, "open() is only available in the init context"));
+                }
+                match sh.open(&file) {
+                    Ok(t) => Ok(t.to_string()),
+                    Err(e) => Err(throw(&ctx, &e)),
+                }
+            },
+        )?,
+    )?;
+    let (s, sh, su) = (st.clone(), shared.clone(), sus.clone());
+    n.set(
+        "http",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>,
+                  method: String,
+                  url: String,
+                  body: Option<String>,
+                  ct: Option<String>,
+                  params: Option<Object<'js>>| {
+                http(&ctx, &s, &sh, &su, method, url, body, ct, params)
+            },
+        )?,
+    )?;
+    let (s, sh) = (st.clone(), shared.clone());
+    n.set(
+        "abort",
+        Function::new(ctx.clone(), move |ctx: Ctx<'_>, msg: Option<String>| {
+            if s.borrow().init {
+                return Err(throw(
+                    &ctx,
+                    "test.abort() is not available in the init context",
+                ));
+            }
+            if let Ok(mut r) = sh.abort_reason.lock() {
+                r.get_or_insert_with(|| msg.clone().unwrap_or_default());
+            }
+            sh.abort.cancel();
+            let text = match msg {
+                Some(m) => format!("test aborted: {m}"),
+                None => "test aborted".to_string(),
+            };
+            Err::<(), _>(throw(&ctx, &text))
+        })?,
+    )?;
+    let _ = script_name;
+    Ok(n)
+}
+
+/// `http.request`: suspends the VU while the driver sends the request.
+#[allow(clippy::too_many_arguments)]
+fn http<'js>(
+    ctx: &Ctx<'js>,
+    st: &St,
+    shared: &crate::shared::Shared,
+    sus: &Suspender,
+    method: String,
+    url: String,
+    body: Option<String>,
+    ct: Option<String>,
+    params: Option<Object<'js>>,
+) -> rquickjs::Result<Array<'js>> {
+    if st.borrow().init {
+        return Err(throw(
+            ctx,
+            "http requests are not available in the init context",
+        ));
+    }
+    let m: http::Method = method
+        .parse()
+        .map_err(|_| throw(ctx, &format!("not an HTTP method: {method}")))?;
+    let mut headers: Vec<(String, String)> = Vec::new();
+    let mut user_tags = Vec::new();
+    let mut timeout = None;
+    let mut keep_body = !shared.discard_bodies;
+    if let Some(p) = &params {
+        if let Some(h) = p.get::<_, Option<Object>>("headers")? {
+            tags_of(Some(h), &mut headers)?;
+        }
+        tags_of(p.get::<_, Option<Object>>("tags")?, &mut user_tags)?;
+        if let Some(t) = p.get::<_, Option<Value>>("timeout")? {
+            let text = tag_text(&t);
+            timeout = Some(
+                parse_timeout(&text)
+                    .ok_or_else(|| throw(ctx, &format!("not a timeout: {text:?}")))?,
+            );
+        }
+        match p.get::<_, Option<String>>("responseType")?.as_deref() {
+            Some("none") => keep_body = false,
+            Some("text") => keep_body = true,
+            _ => {}
+        }
+    }
+    if let Some(ct) = ct {
+        if !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
+            headers.push(("Content-Type".into(), ct));
+        }
+    }
+    let (mut tags, expected, lateness_ms) = {
+        let s = st.borrow();
+        (s.base_tags(), s.expected.clone(), s.lateness_ms)
+    };
+    tags.push(("method".into(), method.clone()));
+    tags.push(("url".into(), url.clone()));
+    if !user_tags.iter().any(|(k, _)| k == "name") {
+        tags.push(("name".into(), url.clone()));
+    }
+    tags.extend(user_tags);
+    let call = HttpCall {
+        req: HttpRequest {
+            method: m,
+            url: url.clone(),
+            headers,
+            body: body.map(bytes::Bytes::from).unwrap_or_default(),
+            timeout,
+            keep_body,
+            keep_headers: true,
+        },
+        tags,
+        expected,
+        lateness_ms,
+    };
+    let r = match sus.suspend(Op::Http(Box::new(call))) {
+        In::Http(r) => r,
+        _ => return Err(throw(ctx, "the iteration was interrupted")),
+    };
+    let a = Array::new(ctx.clone())?;
+    a.set(0, r.status)?;
+    a.set(1, r.url.as_str())?;
+    a.set(2, r.proto)?;
+    if keep_body {
+        a.set(3, String::from_utf8_lossy(&r.body).as_ref())?;
+    } else {
+        a.set(3, Value::new_null(ctx.clone()))?;
+    }
+    match r.error {
+        Some(e) => {
+            a.set(4, e.name())?;
+            a.set(5, e.code())?;
+        }
+        None => {
+            a.set(4, "")?;
+            a.set(5, 0)?;
+        }
+    }
+    let tm = &r.timings;
+    for (i, v) in [
+        tm.blocked,
+        tm.connecting,
+        tm.tls_handshaking,
+        tm.sending,
+        tm.waiting,
+        tm.receiving,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        a.set(6 + i, v)?;
+    }
+    let h = Array::new(ctx.clone())?;
+    for (i, (k, v)) in r.headers.iter().enumerate() {
+        h.set(2 * i, canonical(k.as_str()))?;
+        h.set(2 * i + 1, v.to_str().unwrap_or_default())?;
+    }
+    a.set(12, h)?;
+    Ok(a)
+}
+
+/// `content-type` as Go (and so k6) writes it: `Content-Type`.
+fn canonical(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut up = true;
+    for c in name.chars() {
+        out.push(if up { c.to_ascii_uppercase() } else { c });
+        up = c == '-';
+    }
+    out
+}

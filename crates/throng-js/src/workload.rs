@@ -1,0 +1,170 @@
+//! The script as throng-run's [`ScriptHost`]: setup, a workload per scenario, teardown.
+use crate::driver::JsVu;
+use crate::msg::Cmd;
+use crate::shared::{Shared, VuSpec};
+use crate::Loaded;
+use std::sync::{Arc, OnceLock};
+use throng_engine::{IterFuture, IterInfo, IterOutcome, Vu, VuInit, Workload};
+use throng_run::{BoxFuture, FlowEnv, ScriptHost};
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+
+/// A loaded script, ready to run.
+pub struct JsHost {
+    loaded: Loaded,
+    shared: OnceLock<Arc<Shared>>,
+    /// setup()'s result as JSON.
+    data: OnceLock<Option<Arc<str>>>,
+    /// Cancelled by `test.abort()`.
+    abort: CancellationToken,
+}
+
+impl JsHost {
+    /// A host for `loaded`.
+    pub fn new(loaded: Loaded) -> Result<JsHost, crate::JsError> {
+        Ok(JsHost {
+            loaded,
+            shared: OnceLock::new(),
+            data: OnceLock::new(),
+            abort: CancellationToken::new(),
+        })
+    }
+
+    fn shared(&self, env: &FlowEnv) -> Arc<Shared> {
+        self.shared
+            .get_or_init(|| {
+                Arc::new(Shared::new(
+                    self.loaded.script.clone(),
+                    env.registry.clone(),
+                    Some(env.http.clone()),
+                    self.loaded.plan.discard_bodies,
+                    self.abort.clone(),
+                ))
+            })
+            .clone()
+    }
+
+    /// Calls `func` once on a VU of its own, whose samples carry `group: ::func`.
+    async fn call(
+        &self,
+        env: &FlowEnv,
+        func: &'static str,
+        arg: Option<String>,
+    ) -> Result<Option<String>, String> {
+        if !self.loaded.probe.functions.iter().any(|f| f == func) {
+            return Ok(None);
+        }
+        let mut vu = JsVu::new(VuSpec {
+            id: 0,
+            scenario: String::new(),
+            root_group: format!("::{func}"),
+            shared: self.shared(env),
+            data: None,
+        });
+        let (reply, mut rx) = oneshot::channel();
+        vu.run(Cmd::Call { func, arg, reply }, CancellationToken::new())
+            .await;
+        rx.try_recv()
+            .map_err(|_| format!("{func}(): the VU ended without an answer"))?
+            .map_err(|e| format!("{func}(): {e}"))
+    }
+}
+
+impl ScriptHost for JsHost {
+    fn setup<'a>(&'a self, env: &'a FlowEnv) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let data = self.call(env, "setup", None).await?;
+            let _ = self.data.set(data.map(Arc::from));
+            Ok(())
+        })
+    }
+
+    fn workload(&self, scenario: &str, env: &FlowEnv) -> Arc<dyn Workload> {
+        let exec = self
+            .loaded
+            .plan
+            .exec
+            .iter()
+            .find(|(s, _)| s == scenario)
+            .map_or("default", |(_, f)| f.as_str());
+        Arc::new(JsWorkload {
+            shared: self.shared(env),
+            exec: Arc::from(exec),
+            data: self.data.get().cloned().flatten(),
+        })
+    }
+
+    fn abort_requested(&self) -> CancellationToken {
+        self.abort.clone()
+    }
+
+    fn abort_reason(&self) -> Option<String> {
+        let s = self.shared.get()?;
+        s.abort_reason.lock().ok()?.clone()
+    }
+
+    fn teardown<'a>(&'a self, env: &'a FlowEnv) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let data = self.data.get().cloned().flatten().map(|d| d.to_string());
+            self.call(env, "teardown", data).await.map(|_| ())
+        })
+    }
+}
+
+/// One scenario's VUs.
+struct JsWorkload {
+    shared: Arc<Shared>,
+    exec: Arc<str>,
+    data: Option<Arc<str>>,
+}
+
+impl Workload for JsWorkload {
+    fn new_vu(&self, init: VuInit) -> Box<dyn Vu> {
+        Box::new(EngineVu {
+            vu: JsVu::new(VuSpec {
+                id: init.id,
+                scenario: init.scenario,
+                root_group: String::new(),
+                shared: self.shared.clone(),
+                data: self.data.clone(),
+            }),
+            exec: self.exec.clone(),
+            started: false,
+        })
+    }
+}
+
+/// A VU in the engine: its iterations resume the VU's coroutine on the engine's threads.
+struct EngineVu {
+    vu: JsVu,
+    exec: Arc<str>,
+    started: bool,
+}
+
+impl Vu for EngineVu {
+    fn iteration(&mut self, info: IterInfo) -> IterFuture<'_> {
+        Box::pin(async move {
+            let (reply, mut rx) = oneshot::channel();
+            let cancel = CancellationToken::new();
+            let cmd = Cmd::Iter {
+                info,
+                exec: self.exec.clone(),
+                reply,
+                cancel: cancel.clone(),
+            };
+            self.vu.run(cmd, cancel).await;
+            rx.try_recv()
+                .unwrap_or_else(|_| IterOutcome::Failed("the VU ended without an answer".into()))
+        })
+    }
+
+    /// Runs the VU's init code before its first iteration (not timed as one).
+    fn init(&mut self) -> Option<IterFuture<'_>> {
+        if self.started {
+            return None;
+        }
+        self.started = true;
+        self.vu.start();
+        None
+    }
+}
