@@ -140,7 +140,7 @@ for (comp, goal), gen, name, res in rows:
     elif name not in peer:
         ratio = "1.00× (peer)"
     rate = f"{ops / wall:,.0f}" if wall else "—"
-    print(f"| {comp} | {gen} | {ops:,} | {errs if errs is not None else '?'} | {rate} | "
+    print(f"| {comp} | {gen} | {ops:,} | {int(errs) if errs is not None else '?'} | {rate} | "
           f"{cpu:.2f} | {per_cpu.get(name, 0):,.0f} | {ratio} | {mib(rss)} |" if cpu else
           f"| {comp} | {gen} | {ops:,} | {errs} | {rate} | — | — | | |")
 
