@@ -33,6 +33,8 @@ pub enum Command {
     Quick(Box<crate::quick::QuickArgs>),
     /// Write reports from a saved `--results` file, without rerunning.
     Report(ReportArgs),
+    /// Merge the results files of a scaled-out run's instances exactly (`--segment`).
+    Merge(crate::merge::MergeArgs),
     /// Write a commented starter plan (like `k6 new`).
     Init(crate::tools::InitArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -382,6 +384,8 @@ pub struct RunArgs {
     pub out: OutputArgs,
     #[command(flatten)]
     pub progress: ProgressArgs,
+    #[command(flatten)]
+    pub scale: crate::scale::ScaleArgs,
 }
 
 #[derive(Args, Debug)]
@@ -517,6 +521,20 @@ pub async fn run_plan_then(
             return ExitCode::InvalidPlan.code();
         }
     };
+    if let Some(n) = args.scale.local_segments {
+        return crate::local::run(&args, n, &plan_digest(&args, input)).await;
+    }
+    let instance = if args.scale.is_segmented() {
+        match args.scale.instance(&plan_digest(&args, input)) {
+            Ok(i) => Some(i),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::InvalidPlan.code();
+            }
+        }
+    } else {
+        None
+    };
     let files = match args.out.files() {
         Ok(f) => f,
         Err(e) => {
@@ -564,6 +582,7 @@ pub async fn run_plan_then(
             HttpDebugArg::Full => throng_run::HttpDebugMode::Full,
         }),
         control: Some(control),
+        instance,
     };
     // the control API stays up until the run has ended
     let _control_api = servers.control;
@@ -575,6 +594,19 @@ pub async fn run_plan_then(
         }
     }
     code
+}
+
+/// Identifies the plan and the load flags, so `throng merge` can tell results of the same
+/// run from others: the plan's text (or built plan), the load overrides and the base URL.
+fn plan_digest(args: &RunArgs, input: PlanInput<'_>) -> String {
+    let text = match input {
+        PlanInput::File => std::fs::read(&args.plan).unwrap_or_default(),
+        PlanInput::Text(t) => t.as_bytes().to_vec(),
+        PlanInput::Built(raw, _) => serde_json::to_vec(raw).unwrap_or_default(),
+    };
+    let mut all = text;
+    all.extend(format!("|{:?}|{:?}", args.load, args.base_url).bytes());
+    format!("{:016x}", crate::scale::fnv1a(&all))
 }
 
 async fn run_and_print(
@@ -683,6 +715,7 @@ pub async fn demo(args: DemoArgs) -> i32 {
             ..OutputArgs::default()
         },
         progress: args.progress.clone(),
+        scale: crate::scale::ScaleArgs::default(),
     };
     let code = run_plan(run, Some(DEMO_PLAN)).await;
     let served = server.requests();

@@ -4,7 +4,10 @@ mod control;
 mod env;
 mod fixtures;
 mod k6env;
+mod local;
+mod merge;
 mod quick;
+mod scale;
 mod signals;
 mod tools;
 
@@ -64,6 +67,7 @@ async fn dispatch(cli: Cli) -> i32 {
         Command::Demo(args) => cli::demo(args).await,
         Command::Quick(args) => quick::run(*args).await,
         Command::Report(args) => cli::report(args),
+        Command::Merge(args) => merge::run(args),
         Command::Init(args) => tools::init(args),
         Command::Completions(args) => tools::completions(args),
         Command::Man => tools::man(),

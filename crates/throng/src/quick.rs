@@ -441,6 +441,7 @@ pub async fn run(a: QuickArgs) -> i32 {
         load: crate::cli::LoadArgs::default(),
         out: a.out.clone(),
         progress: a.progress.clone(),
+        scale: crate::scale::ScaleArgs::default(),
     };
     let input = crate::cli::PlanInput::Built(&raw, &origins);
     crate::cli::run_plan_then(args, input, throng_report::render_distribution).await
