@@ -71,6 +71,8 @@ pub struct DemoConfig {
     pub jwt_secret: String,
     /// How long the circuit breaker takes to follow the dependency (`/admin/dependency`).
     pub breaker_delay: Duration,
+    /// A known capacity: API requests queue for one server of this rate (`--capacity`).
+    pub capacity: Option<crate::Capacity>,
 }
 
 impl Default for DemoConfig {
@@ -84,6 +86,7 @@ impl Default for DemoConfig {
             password: "secret".into(),
             jwt_secret: "throng-demo-secret".into(),
             breaker_delay: Duration::from_secs(1),
+            capacity: None,
         }
     }
 }

@@ -8,10 +8,12 @@
 //! and `exp`), `GET /metrics`, and `GET|POST /admin/dependency` (take a
 //! downstream dependency down at runtime: its circuit breaker opens after `breaker_delay`,
 //! `/health` and ingest answer 503 while it is open), `GET|POST /admin/config` (a runtime
-//! configuration an experiment changes).
+//! configuration an experiment changes), `GET|POST /admin/capacity` (with `--capacity`: the
+//! queue's state; posting `{"per_second": N}` changes the capacity at runtime).
 #![warn(missing_docs)]
 
 mod behaviour;
+mod capacity;
 mod config;
 mod dependency;
 mod jwt;
@@ -19,6 +21,7 @@ mod metrics;
 mod routes;
 mod verify;
 
+pub use capacity::Capacity;
 pub use config::{DemoConfig, ErrorRate, Latency, RateLimit, SettingError, Stall};
 
 /// The plan `throng demo` runs against this target (the same text as `examples/demo.yaml`,
@@ -96,6 +99,11 @@ impl DemoServer {
             .lock()
             .map(|c| c.clone())
             .unwrap_or_default()
+    }
+
+    /// The capacity queue's state (as `GET /admin/capacity`), `None` without `--capacity`.
+    pub fn capacity(&self) -> Option<serde_json::Value> {
+        self.state.capacity.as_ref().map(|q| q.json())
     }
 
     /// Stops accepting connections and waits for the server task.

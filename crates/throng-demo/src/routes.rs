@@ -1,5 +1,6 @@
 //! The demo's HTTP routes.
 use crate::behaviour::{stall_wait, Bucket};
+use crate::capacity::{Admit, CapacityQueue};
 use crate::config::DemoConfig;
 use crate::dependency::Dependency;
 use crate::jwt;
@@ -23,6 +24,8 @@ pub(crate) struct AppState {
     pub dependency: Dependency,
     /// The last JSON object posted to `/admin/config`.
     pub config: Mutex<serde_json::Value>,
+    /// The capacity queue (`--capacity`).
+    pub capacity: Option<CapacityQueue>,
     started: Instant,
     next_id: AtomicU64,
     bucket: Option<Bucket>,
@@ -35,6 +38,7 @@ impl AppState {
             bucket: cfg.rate_limit.map(Bucket::new),
             dependency: Dependency::new(cfg.breaker_delay),
             config: Mutex::new(json!({})),
+            capacity: cfg.capacity.map(CapacityQueue::new),
             cfg,
             metrics: DemoMetrics::default(),
             started: Instant::now(),
@@ -67,6 +71,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics))
         .route("/admin/dependency", get(dependency).post(set_dependency))
         .route("/admin/config", get(config).post(set_config))
+        .route("/admin/capacity", get(capacity).post(set_capacity))
         .merge(api)
         .with_state(state)
 }
@@ -95,7 +100,25 @@ async fn behave(State(st): St, req: Request, next: Next) -> Response {
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
-    let resp = if fail {
+    // every route but /metrics and /admin passes the capacity queue
+    let admit = match &st.capacity {
+        Some(q) => q.admit(Instant::now()),
+        None => Admit::After(std::time::Duration::ZERO),
+    };
+    let resp = if let Admit::After(d) = admit {
+        if !d.is_zero() {
+            tokio::time::sleep(d).await;
+        }
+        None
+    } else {
+        Some(error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded: recovering",
+        ))
+    };
+    let resp = if let Some(r) = resp {
+        r
+    } else if fail {
         (
             StatusCode::INTERNAL_SERVER_ERROR,
             Json(json!({"error": "injected failure"})),
@@ -170,6 +193,33 @@ async fn set_dependency(State(st): St, body: Bytes) -> Response {
     };
     st.dependency.set_up(up);
     Json(st.dependency.json()).into_response()
+}
+
+/// `GET /admin/capacity`: the capacity queue's state (404 without `--capacity`).
+async fn capacity(State(st): St) -> Response {
+    match &st.capacity {
+        Some(q) => Json(q.json()).into_response(),
+        None => error(StatusCode::NOT_FOUND, "no --capacity set"),
+    }
+}
+
+/// `POST /admin/capacity {"per_second": N}`: changes the capacity at runtime.
+async fn set_capacity(State(st): St, body: Bytes) -> Response {
+    let Some(q) = &st.capacity else {
+        return error(StatusCode::NOT_FOUND, "no --capacity set");
+    };
+    let rate = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v.get("per_second").and_then(|u| u.as_f64()))
+        .filter(|r| *r > 0.0 && r.is_finite());
+    let Some(rate) = rate else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "expected {\"per_second\": N} with N > 0",
+        );
+    };
+    q.set_rate(rate);
+    Json(q.json()).into_response()
 }
 
 /// `GET /admin/config`: the runtime configuration last posted.

@@ -8,7 +8,7 @@ use crate::svg::{bar_chart, line_chart, Line, Marker};
 use std::fmt::Write as _;
 use throng_metrics::names;
 
-const CSS: &str = r#"
+pub(crate) const CSS: &str = r#"
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}
 header{background:#1d2330;color:#fff;padding:18px 28px}
 header h1{margin:0 0 4px;font-size:22px}

@@ -2,6 +2,7 @@
 //! k6-style end-of-test summary, k6's `--summary-export` JSON and throng's own results JSON.
 #![warn(missing_docs)]
 
+pub mod compare;
 mod export;
 mod file;
 mod format;
@@ -9,6 +10,7 @@ mod html;
 mod junit;
 mod k6csv;
 mod k6json;
+pub mod limit;
 mod locust_csv;
 mod markdown;
 pub mod merge;
@@ -36,4 +38,4 @@ pub use results::{
     TimelinePoint, LOCUST_PERCENTILES,
 };
 pub use summary::{render_distribution, render_summary};
-pub use validate::{decode_hdr, ResultsFileError, RESULTS_VERSION};
+pub use validate::{decode_hdr, encode_hdr, ResultsFileError, RESULTS_VERSION};

@@ -136,7 +136,7 @@ pub struct Merged {
 }
 
 /// A series dump as an aggregate of its metric's kind.
-pub fn agg_of(kind: MetricKind, s: &SeriesDump) -> Result<Agg, String> {
+fn agg_of(kind: MetricKind, s: &SeriesDump) -> Result<Agg, String> {
     Ok(match kind {
         MetricKind::Counter => Agg::Counter { sum: s.value },
         MetricKind::Gauge => Agg::Gauge {
@@ -149,15 +149,10 @@ pub fn agg_of(kind: MetricKind, s: &SeriesDump) -> Result<Agg, String> {
             total: s.extra.unwrap_or(s.value) as u64,
         },
         MetricKind::Trend => {
+            // the stored histogram, as `throng compare` reads it, added to an empty trend
+            // so the merged one grows as a recording one does
             let mut t = TrendAgg::new();
-            if let Some(b64) = &s.hdr {
-                t.hist = crate::validate::decode_hdr(b64)?;
-                t.hist.auto(true);
-            }
-            t.count = s.value as u64;
-            t.sum = s.extra.unwrap_or(0.0);
-            t.min = s.min.unwrap_or(f64::INFINITY);
-            t.max = s.max.unwrap_or(f64::NEG_INFINITY);
+            t.merge(&crate::compare::trend_of(s)?);
             Agg::Trend(Box::new(t))
         }
     })

@@ -1,7 +1,5 @@
 //! The final results of a run: every metric and sub-metric, thresholds with verdicts,
 //! checks, per-scenario figures, the per-second timeline and each series' HDR histogram.
-use base64::Engine as _;
-use hdrhistogram::serialization::Serializer as _;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -825,11 +823,7 @@ fn dump_series(snap: &Snapshot) -> Vec<SeriesDump> {
                 d.extra = Some(t.sum);
                 d.min = Some(t.min_or_zero());
                 d.max = Some(t.max_or_zero());
-                let mut buf = Vec::new();
-                let mut ser = hdrhistogram::serialization::V2DeflateSerializer::new();
-                if ser.serialize(&t.hist, &mut buf).is_ok() {
-                    d.hdr = Some(base64::engine::general_purpose::STANDARD.encode(&buf));
-                }
+                d.hdr = crate::validate::encode_hdr(&t.hist);
             }
         }
         out.push(d);

@@ -71,6 +71,19 @@ pub fn line_chart(
     lines: &[Line<'_>],
     markers: &[Marker<'_>],
 ) -> String {
+    xy_chart(id, title, "s", y_unit, lines, markers)
+}
+
+/// A line chart over any x axis (ticks suffixed with `x_unit`: `s`, `%`, ` it/s`), with a
+/// vertical dashed marker at each of `markers`' x values (e.g. the knee of a load curve).
+pub fn xy_chart(
+    id: &str,
+    title: &str,
+    x_unit: &str,
+    y_unit: &str,
+    lines: &[Line<'_>],
+    markers: &[Marker<'_>],
+) -> String {
     let xs = lines
         .iter()
         .flat_map(|l| l.points.iter().map(|p| p.0))
@@ -124,9 +137,10 @@ pub fn line_chart(
         let xx = px(x);
         let _ = write!(
             o,
-            r#"<text x="{xx:.1}" y="{:.1}" class="tick" text-anchor="middle">{}s</text>"#,
+            r#"<text x="{xx:.1}" y="{:.1}" class="tick" text-anchor="middle">{}{}</text>"#,
             H - B + 16.0,
-            fmt_tick(x)
+            fmt_tick(x),
+            esc(x_unit)
         );
         x += xs_step;
     }

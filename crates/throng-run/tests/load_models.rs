@@ -71,7 +71,7 @@ async fn templated_options_resolve_from_env_and_defaults() {
 fn templated_options_missing_or_not_a_number_name_the_env_value_and_place() {
     let e = load_env(TEMPLATED, "http://127.0.0.1:9", &[]).expect_err("an error");
     assert!(
-        e.contains("plan.yaml:5:11: rate: env value TARGET_RPS is not set"),
+        e.contains("plan.yaml:5:11: rate: environment value `TARGET_RPS` is not set"),
         "{e}"
     );
     let e =

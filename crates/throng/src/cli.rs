@@ -35,6 +35,15 @@ pub enum Command {
     Report(ReportArgs),
     /// Merge the results files of a scaled-out run's instances exactly (`--segment`).
     Merge(crate::merge::MergeArgs),
+    /// Compare results files: per name, scenario and overall, with gates (`--fail-if`).
+    Compare(crate::compare::CompareArgs),
+    /// Keep a results file as a baseline: `throng baseline save current.json --to b.json`.
+    Baseline(crate::compare::BaselineArgs),
+    /// Find the breaking point: the max sustainable load of a scenario, where it breaks and
+    /// why, the degradation by load level, and the recovery time.
+    FindLimit(Box<crate::limit::FindLimitArgs>),
+    /// Run plans, commands and breaking-point searches in order; one combined report.
+    Suite(crate::suite::SuiteArgs),
     /// Write a commented starter plan (like `k6 new`).
     Init(crate::tools::InitArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -308,6 +317,12 @@ impl LoadArgs {
 /// Output flags shared by `run` and `demo`.
 #[derive(Args, Debug, Clone, Default)]
 pub struct OutputArgs {
+    /// Compare the run with this results file (`throng baseline save`) and judge the
+    /// `--fail-if` gates: a failed gate makes the run exit 99.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    #[command(flatten)]
+    pub gates: crate::compare::GateArgs,
     /// Write k6's --summary-export JSON here.
     #[arg(long, value_name = "FILE", env = "THRONG_SUMMARY_EXPORT")]
     pub summary_export: Option<PathBuf>,
@@ -414,6 +429,10 @@ pub struct DemoBehaviour {
     /// Token-bucket limit on ingest: `100/s` or `100/s,burst=20` (429 with Retry-After).
     #[arg(long, value_name = "RATE")]
     pub rate_limit: Option<RateLimit>,
+    /// A known capacity: API requests queue for one server of N/s (`200/s`); with
+    /// `recover=3s` it falls over when overloaded and comes back 3 s after the overload.
+    #[arg(long, value_name = "N/s[,recover=D]")]
+    pub capacity: Option<throng_demo::Capacity>,
     /// The X-API-KEY ingest accepts.
     #[arg(long, default_value = "test-api-key")]
     pub api_key: String,
@@ -447,6 +466,7 @@ fn demo_config(b: &DemoBehaviour) -> DemoConfig {
         error_rate: b.error_rate.0,
         stall: b.stall.map(|s| (s.hold, s.every)),
         rate_limit: b.rate_limit,
+        capacity: b.capacity,
         ..DemoConfig::default()
     }
 }
@@ -623,10 +643,14 @@ async fn run_and_print(
             for e in &out.write_errors {
                 eprintln!("error: {e}");
             }
-            if out.write_errors.is_empty() {
+            let code = if out.write_errors.is_empty() {
                 out.exit_code.code()
             } else {
                 ExitCode::RuntimeError.code()
+            };
+            match &args.out.baseline {
+                Some(b) => crate::compare::gate_run(b, &args.out.gates.fail_if, &out.results, code),
+                None => code,
             }
         }
         Err(e) => {

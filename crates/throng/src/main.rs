@@ -1,14 +1,17 @@
 //! The throng command line: parses flags into a run request and hands it to throng-run.
 mod cli;
+mod compare;
 mod control;
 mod env;
 mod fixtures;
 mod k6env;
+mod limit;
 mod local;
 mod merge;
 mod quick;
 mod scale;
 mod signals;
+mod suite;
 mod tools;
 
 use clap::Parser;
@@ -68,6 +71,10 @@ async fn dispatch(cli: Cli) -> i32 {
         Command::Quick(args) => quick::run(*args).await,
         Command::Report(args) => cli::report(args),
         Command::Merge(args) => merge::run(args),
+        Command::Compare(args) => compare::compare(args),
+        Command::FindLimit(args) => limit::run(*args).await,
+        Command::Suite(args) => suite::run(args).await,
+        Command::Baseline(args) => compare::baseline(args),
         Command::Init(args) => tools::init(args),
         Command::Completions(args) => tools::completions(args),
         Command::Man => tools::man(),

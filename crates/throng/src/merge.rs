@@ -24,11 +24,8 @@ pub struct MergeArgs {
 pub fn merge_files(files: &[PathBuf]) -> Result<Merged, String> {
     let mut inputs = Vec::with_capacity(files.len());
     for f in files {
-        let name = f.display().to_string();
-        let bytes = std::fs::read(f).map_err(|e| format!("cannot read {name}: {e}"))?;
-        let r = throng_report::Results::from_json(&bytes)
-            .map_err(|e| format!("{name} is not a usable throng results file: {e}"))?;
-        inputs.push((name, r));
+        let r = throng_report::compare::read_results(f).map_err(|e| e.to_string())?;
+        inputs.push((f.display().to_string(), r));
     }
     throng_report::merge::merge(&inputs).map_err(|e| e.to_string())
 }
