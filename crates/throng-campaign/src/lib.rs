@@ -4,6 +4,7 @@
 //! report.
 #![warn(missing_docs)]
 
+pub mod k8s;
 pub mod limit;
 pub mod suite;
 

@@ -5,6 +5,7 @@ mod control;
 mod env;
 mod fixtures;
 mod k6env;
+mod k8s;
 mod limit;
 mod local;
 mod merge;
@@ -71,6 +72,7 @@ async fn dispatch(cli: Cli) -> i32 {
         Command::Quick(args) => quick::run(*args).await,
         Command::Report(args) => cli::report(args),
         Command::Merge(args) => merge::run(args),
+        Command::K8s(args) => k8s::run(args),
         Command::Compare(args) => compare::compare(args),
         Command::FindLimit(args) => limit::run(*args).await,
         Command::Suite(args) => suite::run(args).await,

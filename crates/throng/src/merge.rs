@@ -9,9 +9,17 @@ use throng_run::ExitCode;
 /// `throng merge`'s flags.
 #[derive(Args, Debug)]
 pub struct MergeArgs {
-    /// The instances' results files (written by `run --results` with `--segment`).
+    /// The instances' results files (written by `run --results` with `--segment`), or
+    /// folders of them (every `*.json` in it that this merge does not write).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+    /// Wait until N results files are there and readable (the pods of a Kubernetes Job
+    /// write theirs as they finish), then merge.
+    #[arg(long, value_name = "N")]
+    pub wait_for: Option<usize>,
+    /// How long `--wait-for` waits before merging what is there.
+    #[arg(long, value_name = "DURATION", default_value = "2h")]
+    pub wait_timeout: String,
     /// Accept a merge with segments missing or instances failed (exit as the thresholds
     /// say instead of 107).
     #[arg(long)]
@@ -68,10 +76,41 @@ pub fn report(merged: &Merged, out: &OutputArgs, allow_partial: bool) -> i32 {
     }
 }
 
+/// The inputs: files as given, folders expanded to their `*.json` files (sorted) except
+/// those an output of this merge writes.
+fn inputs(args: &MergeArgs, outputs: &throng_run::ReportFiles) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for f in &args.files {
+        if f.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(f)
+                .map(|d| {
+                    d.filter_map(Result::ok)
+                        .map(|e| e.path())
+                        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                        .filter(|p| outputs.writer_of(p).is_none())
+                        .collect()
+                })
+                .unwrap_or_default();
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(f.clone());
+        }
+    }
+    out
+}
+
 /// `throng merge`.
 pub fn run(args: MergeArgs) -> i32 {
+    let outputs = match args.out.files() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::InvalidPlan.code();
+        }
+    };
     for f in &args.files {
-        if args.out.files().ok().and_then(|o| o.writer_of(f)).is_some() {
+        if outputs.writer_of(f).is_some() {
             eprintln!(
                 "error: an output would overwrite the input {}: choose another file",
                 f.display()
@@ -79,7 +118,24 @@ pub fn run(args: MergeArgs) -> i32 {
             return ExitCode::InvalidPlan.code();
         }
     }
-    match merge_files(&args.files) {
+    let mut files = inputs(&args, &outputs);
+    if let Some(n) = args.wait_for {
+        let timeout = match throng_plan::parse_duration(&args.wait_timeout) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("error: --wait-timeout `{}`: {e}", args.wait_timeout);
+                return ExitCode::InvalidPlan.code();
+            }
+        };
+        let start = std::time::Instant::now();
+        // a file still being written reads as truncated: wait for it too
+        while (files.len() < n || merge_files(&files).is_err()) && start.elapsed() < timeout {
+            std::thread::sleep(std::time::Duration::from_secs(2));
+            files = inputs(&args, &outputs);
+        }
+        eprintln!("merging {} results file(s)", files.len());
+    }
+    match merge_files(&files) {
         Ok(m) => report(&m, &args.out, args.allow_partial),
         Err(e) => {
             eprintln!("error: {e}");

@@ -40,6 +40,10 @@ pub struct ScaleArgs {
     /// sequence and the start time, so instances agree without talking).
     #[arg(long, value_name = "ID", env = "THRONG_RUN_ID")]
     pub run_id: Option<String>,
+    /// Record threshold verdicts but exit 0 when they fail (exit 99 is left to `throng
+    /// merge`, which judges the whole run): for the segments of a Kubernetes Job.
+    #[arg(long, env = "THRONG_THRESHOLDS_ADVISORY", value_parser = clap::builder::FalseyValueParser::new())]
+    pub thresholds_advisory: bool,
     /// Run the plan as N segments in N child processes of this binary, then merge their
     /// results exactly (as on Kubernetes).
     #[arg(long, value_name = "N", conflicts_with_all = ["segment", "execution_segment"])]
