@@ -97,6 +97,10 @@ pub async fn run(args: &RunArgs, n: u64, digest: &str) -> i32 {
         eprintln!("error: --local-segments {n}: give 1 to {MAX_LOCAL_SEGMENTS}");
         return ExitCode::InvalidPlan.code();
     }
+    if args.out.out.iter().any(|o| !o.starts_with("prometheus-rw")) {
+        eprintln!("error: --local-segments: --out json=/csv= (every sample) are per process; use --results and the reports of the merged run, or --out prometheus-rw");
+        return ExitCode::InvalidPlan.code();
+    }
     let exe = match std::env::current_exe() {
         Ok(e) => e,
         Err(e) => {
@@ -192,7 +196,7 @@ pub async fn run(args: &RunArgs, n: u64, digest: &str) -> i32 {
     }
     let present: Vec<PathBuf> = paths.iter().filter(|p| p.exists()).cloned().collect();
     let code = match crate::merge::merge_files(&present) {
-        Ok(m) => crate::merge::report(&m, &args.out, false),
+        Ok(m) => crate::merge::report(&m, &args.out, false, true),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::RuntimeError.code()

@@ -40,16 +40,20 @@ pub fn merge_files(files: &[PathBuf]) -> Result<Merged, String> {
 
 /// Writes the merged reports, prints the summary and the merge line, and gives the exit
 /// code: 107 for a partial merge (unless allowed), 99 when a threshold failed on the merged
-/// data, else 0.
-pub fn report(merged: &Merged, out: &OutputArgs, allow_partial: bool) -> i32 {
-    let files = match out.files() {
+/// data, else 0. `live` says the instances ran here (`--local-segments`) and already sent
+/// their remote write.
+pub fn report(merged: &Merged, out: &OutputArgs, allow_partial: bool, live: bool) -> i32 {
+    let mut files = match out.files() {
         Ok(f) => f,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::InvalidPlan.code();
         }
     };
-    if files.ndjson.is_some() || files.remote_write.is_some() {
+    if live {
+        files.remote_write = None;
+    }
+    if files.ndjson.is_some() || files.csv_samples.is_some() || files.remote_write.is_some() {
         eprintln!(
             "error: --out needs the samples of a live run; `throng merge` has only the results"
         );
@@ -136,7 +140,7 @@ pub fn run(args: MergeArgs) -> i32 {
         eprintln!("merging {} results file(s)", files.len());
     }
     match merge_files(&files) {
-        Ok(m) => report(&m, &args.out, args.allow_partial),
+        Ok(m) => report(&m, &args.out, args.allow_partial, false),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::InvalidPlan.code()
