@@ -83,7 +83,8 @@ pub fn object_name(plan: &str) -> String {
 
 /// A ConfigMap key for a file path (`data/users.csv` → `data--users.csv`).
 fn key_of(path: &str) -> String {
-    path.chars()
+    path.replace('/', "--")
+        .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-' {
                 c
@@ -91,8 +92,7 @@ fn key_of(path: &str) -> String {
                 '-'
             }
         })
-        .collect::<String>()
-        .replace('/', "--")
+        .collect()
 }
 
 fn metadata(o: &K8sOptions, name: &str) -> Value {
