@@ -72,20 +72,27 @@ fn start_prometheus(dir: &Path) -> Option<(Prom, String)> {
     panic!("prometheus did not become ready");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn remote_write_lands_the_summary_count_in_prometheus() {
-    let dir = std::env::temp_dir().join(format!("throng-prom-{}", std::process::id()));
-    let Some((_prom, addr)) = tokio::task::spawn_blocking({
-        let dir = dir.clone();
+/// A Prometheus receiving remote write (with its address) and a demo target; `None` when
+/// Prometheus is not installed (outside CI).
+async fn prometheus_and_demo(dir: &Path) -> Option<(Prom, String, DemoServer)> {
+    let (prom, addr) = tokio::task::spawn_blocking({
+        let dir = dir.to_path_buf();
         move || start_prometheus(&dir)
     })
     .await
-    .expect("join") else {
-        return;
-    };
+    .expect("join")?;
     let server = DemoServer::start(([127, 0, 0, 1], 0).into(), DemoConfig::default())
         .await
         .expect("demo");
+    Some((prom, addr, server))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_write_lands_the_summary_count_in_prometheus() {
+    let dir = std::env::temp_dir().join(format!("throng-prom-{}", std::process::id()));
+    let Some((_prom, addr, server)) = prometheus_and_demo(&dir).await else {
+        return;
+    };
     let url = format!("{}/health", server.url());
     let rw = format!("prometheus-rw=http://{addr}/api/v1/write");
     let o = tokio::task::spawn_blocking(move || {
@@ -184,17 +191,9 @@ async fn the_scrape_endpoint_serves_live_metrics() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_local_segments_remote_write_the_merged_count() {
     let dir = std::env::temp_dir().join(format!("throng-prom-seg-{}", std::process::id()));
-    let Some((_prom, addr)) = tokio::task::spawn_blocking({
-        let dir = dir.clone();
-        move || start_prometheus(&dir)
-    })
-    .await
-    .expect("join") else {
+    let Some((_prom, addr, server)) = prometheus_and_demo(&dir).await else {
         return;
     };
-    let server = DemoServer::start(([127, 0, 0, 1], 0).into(), DemoConfig::default())
-        .await
-        .expect("demo");
     let plan = dir.join("plan.yaml");
     std::fs::write(
         &plan,

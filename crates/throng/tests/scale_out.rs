@@ -56,6 +56,17 @@ fn run(args: Vec<String>) -> std::process::Output {
     throng().args(args).output().expect("throng runs")
 }
 
+/// `throng run PLAN --quiet --results RESULTS EXTRA...` off the async runtime.
+async fn run_plan(plan: &Path, results: &Path, extra: &[&str]) -> std::process::Output {
+    let mut v = s(&["run", "--quiet", "--results"]);
+    v.push(results.display().to_string());
+    v.push(plan.display().to_string());
+    v.extend(s(extra));
+    tokio::task::spawn_blocking(move || run(v))
+        .await
+        .expect("join")
+}
+
 fn s(v: &[&str]) -> Vec<String> {
     v.iter().map(|x| x.to_string()).collect()
 }
@@ -74,37 +85,9 @@ async fn four_local_segments_send_exactly_what_one_process_sends() {
     )
     .expect("plan4");
     let (r1, r4) = (dir.join("one.json"), dir.join("four.json"));
-    let o = tokio::task::spawn_blocking({
-        let (p1, r1) = (p1.clone(), r1.clone());
-        move || {
-            run(vec![
-                "run".into(),
-                p1.display().to_string(),
-                "--quiet".into(),
-                "--results".into(),
-                r1.display().to_string(),
-            ])
-        }
-    })
-    .await
-    .expect("join");
+    let o = run_plan(&p1, &r1, &[]).await;
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let o = tokio::task::spawn_blocking({
-        let (p4, r4) = (p4.clone(), r4.clone());
-        move || {
-            run(vec![
-                "run".into(),
-                p4.display().to_string(),
-                "--quiet".into(),
-                "--local-segments".into(),
-                "4".into(),
-                "--results".into(),
-                r4.display().to_string(),
-            ])
-        }
-    })
-    .await
-    .expect("join");
+    let o = run_plan(&p4, &r4, &["--local-segments", "4"]).await;
     // each segment alone fails `count==440`; the merged run passes it
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(
