@@ -302,10 +302,14 @@ pub fn merge(inputs: &[(String, Results)]) -> Result<Merged, MergeError> {
     }
     // one aggregate per series, gauges added across instances
     let mut by_key: Vec<(MetricId, TagSet, Agg)> = Vec::new();
+    let mut index: std::collections::HashMap<(MetricId, TagSet), usize> = Default::default();
     for (id, tags, agg) in series {
-        match by_key.iter_mut().find(|(i, t, _)| *i == id && *t == tags) {
-            Some((_, _, a)) => add(a, &agg),
-            None => by_key.push((id, tags, agg)),
+        match index.get(&(id, tags.clone())) {
+            Some(i) => add(&mut by_key[*i].2, &agg),
+            None => {
+                index.insert((id, tags.clone()), by_key.len());
+                by_key.push((id, tags, agg));
+            }
         }
     }
     // the wall-clock span of all instances
