@@ -18,6 +18,7 @@ mod config;
 mod dependency;
 mod jwt;
 mod metrics;
+mod protocols;
 mod routes;
 mod verify;
 

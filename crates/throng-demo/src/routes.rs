@@ -72,6 +72,15 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/admin/dependency", get(dependency).post(set_dependency))
         .route("/admin/config", get(config).post(set_config))
         .route("/admin/capacity", get(capacity).post(set_capacity))
+        .route("/ws/echo", get(crate::protocols::ws_echo))
+        .route(
+            "/events.EventService/Publish",
+            post(crate::protocols::publish),
+        )
+        .route(
+            "/events.EventService/Subscribe",
+            post(crate::protocols::subscribe),
+        )
         .merge(api)
         .with_state(state)
 }

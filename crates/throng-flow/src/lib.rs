@@ -7,17 +7,22 @@
 mod checks;
 mod debug;
 mod once;
+mod proto;
 mod record;
 mod request;
+mod rows;
+mod sources;
 mod step;
 mod tags;
 pub mod timeline;
 
 pub use debug::{HttpDebug, HttpDebugMode};
 pub use once::{run_once, run_preflight, OnceOutcome, OnceRun, PollResult};
+pub use sources::SourceClient;
 
 use checks::{evaluate_checks, extract_values, ParsedBody};
 use record::HttpMetrics;
+use rows::Rows;
 use std::fmt::Write as _;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -46,6 +51,8 @@ pub struct FlowEnv {
     pub setup_values: Arc<[String]>,
     /// Prints every request and response (`--http-debug`), if set.
     pub debug: Option<Arc<HttpDebug>>,
+    /// The clients of the plan's `data_sources:`, shared by every flow of the run.
+    pub sources: Arc<[SourceClient]>,
 }
 
 impl FlowEnv {
@@ -58,6 +65,7 @@ impl FlowEnv {
             cursors: DataCursor::for_sets(&plan.data),
             setup_values: Arc::from(Vec::new()),
             debug: None,
+            sources: SourceClient::for_plan(plan),
         }
     }
 }
@@ -133,6 +141,7 @@ impl FlowShared {
             lateness_ms: None,
             initialized: false,
             tally: None,
+            protos: proto::ProtoClients::default(),
         }
     }
 }
@@ -199,6 +208,8 @@ struct FlowVu {
     initialized: bool,
     /// Kept only when the flow runs once, to judge it.
     tally: Option<Tally>,
+    /// Clients of other protocols (`ws:`, `grpc:`), made on first use.
+    protos: proto::ProtoClients,
 }
 
 impl Vu for FlowVu {
@@ -219,6 +230,7 @@ impl Vu for FlowVu {
                 .await;
             if !shared.plan.http.keepalive {
                 self.client.close_all();
+                self.protos.close_all();
             }
             IterOutcome::Completed
         })
@@ -239,11 +251,6 @@ impl Vu for FlowVu {
             IterOutcome::Completed
         }))
     }
-}
-
-/// Whether a rendered condition holds: anything but empty text, `false`, `0` and `null`.
-fn truthy(s: &str) -> bool {
-    !matches!(s.trim(), "" | "false" | "0" | "null")
 }
 
 impl FlowVu {
@@ -267,26 +274,19 @@ impl FlowVu {
     /// Renders `t` in this VU's context and says whether it holds.
     fn holds(&mut self, shared: &FlowShared, t: &Template, iter: u64) -> bool {
         let plan = &shared.plan;
-        let rows: Vec<Option<&[String]>> = self
-            .rows
-            .iter()
-            .zip(&plan.data)
-            .map(|(r, d)| r.and_then(|i| d.rows.get(i).map(|v| v.as_slice())))
-            .collect();
+        let rows = Rows::of(&self.rows, &plan.data);
         let mut cx = RenderCtx {
             vu: self.id,
             iter,
             scenario: &shared.label,
-            rows: &rows,
+            rows: rows.as_slice(),
             vars: &self.vars,
             rng: &mut self.rng,
             seq: &shared.env.seq,
             row: None,
             now: None,
         };
-        self.buf.clear();
-        t.render(&mut cx, &mut self.buf);
-        truthy(&self.buf)
+        t.render_truthy(&mut cx)
     }
 
     fn run_steps<'a>(
@@ -340,6 +340,11 @@ impl FlowVu {
                         }
                     }
                     FStep::Repeat(r) => self.repeat(shared, r, iter).await,
+                    FStep::Transaction(t) => self.transaction(shared, t, iter).await,
+                    FStep::Proto(i) => {
+                        self.proto_step(shared, &shared.prepared.protos[*i], iter)
+                            .await
+                    }
                 }
             }
         })
@@ -456,11 +461,12 @@ impl FlowVu {
                 ));
             }
         });
+        let client = &self.client;
         extract_values(
             &ri.req.extract,
             resp,
             &mut body,
-            &self.client,
+            |name| client.cookie(&resp.url, name),
             &mut self.vars,
         );
     }
@@ -481,18 +487,13 @@ impl FlowVu {
             let _ = write!(status, "{}", resp.status);
             let _ = write!(duration, "{}", resp.timings.duration());
         }
-        let rows: Vec<Option<&[String]>> = self
-            .rows
-            .iter()
-            .zip(&shared.plan.data)
-            .map(|(r, d)| r.and_then(|i| d.rows.get(i).map(|v| v.as_slice())))
-            .collect();
+        let rows = Rows::of(&self.rows, &shared.plan.data);
         for (a, &(metric, tags)) in ri.req.add.iter().zip(&ri.adds) {
             let mut cx = RenderCtx {
                 vu: self.id,
                 iter,
                 scenario: &shared.label,
-                rows: &rows,
+                rows: rows.as_slice(),
                 vars: &self.vars,
                 rng: &mut self.rng,
                 seq: &shared.env.seq,
@@ -572,17 +573,12 @@ impl FlowVu {
     /// Renders, sends and records one request (and every extra hop it took).
     async fn send(&mut self, shared: &FlowShared, ri: &ReqInfo, iter: u64) -> HttpResponse {
         let plan = &shared.plan;
-        let rows: Vec<Option<&[String]>> = self
-            .rows
-            .iter()
-            .zip(&plan.data)
-            .map(|(r, d)| r.and_then(|i| d.rows.get(i).map(|v| v.as_slice())))
-            .collect();
+        let rows = Rows::of(&self.rows, &plan.data);
         let mut cx = RenderCtx {
             vu: self.id,
             iter,
             scenario: &shared.label,
-            rows: &rows,
+            rows: rows.as_slice(),
             vars: &self.vars,
             rng: &mut self.rng,
             seq: &shared.env.seq,
@@ -622,20 +618,5 @@ fn describe(r: &HttpResponse) -> String {
     match r.error {
         Some(e) => format!("status {}, {}", r.status, e.name()),
         None => format!("status {}", r.status),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::truthy;
-
-    #[test]
-    fn conditions_hold_unless_empty_false_zero_or_null() {
-        for yes in ["true", "1", "yes", "abc", " x "] {
-            assert!(truthy(yes), "{yes}");
-        }
-        for no in ["", " ", "false", "0", "null", " false "] {
-            assert!(!truthy(no), "{no:?}");
-        }
     }
 }

@@ -25,6 +25,10 @@ pub(crate) enum FStep {
         branches: Vec<Vec<FStep>>,
     },
     Repeat(Box<FRepeat>),
+    /// Index into the table of protocol steps.
+    Proto(usize),
+    /// `sql:` steps in one transaction.
+    Transaction(Box<crate::proto::FTransaction>),
 }
 
 /// A `repeat:` loop with its metrics resolved.
@@ -62,6 +66,8 @@ pub(crate) struct Prepared {
     /// Steps run once per VU before its first iteration.
     pub init: Vec<FStep>,
     pub reqs: Vec<ReqInfo>,
+    /// Steps of other protocols (`ws:`, `grpc:`).
+    pub protos: Vec<crate::proto::ProtoInfo>,
 }
 
 /// Builds the step trees (`steps`, `init`) and the request table of a flow whose samples
@@ -76,6 +82,7 @@ pub(crate) fn prepare(
         common,
         reg,
         reqs: Vec::new(),
+        protos: Vec::new(),
     };
     let steps = w.walk(steps, "");
     let init = w.walk(init, "");
@@ -83,6 +90,7 @@ pub(crate) fn prepare(
         steps,
         init,
         reqs: w.reqs,
+        protos: w.protos,
     }
 }
 
@@ -90,6 +98,7 @@ struct Walker<'a> {
     common: &'a [(String, String)],
     reg: &'a Registry,
     reqs: Vec<ReqInfo>,
+    protos: Vec<crate::proto::ProtoInfo>,
 }
 
 impl Walker<'_> {
@@ -159,6 +168,22 @@ impl Walker<'_> {
                 FStep::Request(index as usize)
             }
             Step::Sleep { min, max } => FStep::Sleep(*min, *max),
+            Step::Transaction { source, steps } => {
+                let steps = self.walk(steps, group);
+                FStep::Transaction(Box::new(crate::proto::FTransaction::new(
+                    *source,
+                    steps,
+                    self.common,
+                    group,
+                    self.reg,
+                )))
+            }
+            Step::Proto(p) => {
+                let index = self.protos.len() as u32;
+                let info = crate::proto::ProtoInfo::new(p, self.common, self.reg, index);
+                self.protos.push(info);
+                FStep::Proto(index as usize)
+            }
             Step::Group { path, steps, .. } => FStep::Group {
                 steps: self.walk(steps, path),
                 tags: self.tags(&[("group", path)]),

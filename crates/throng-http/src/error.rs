@@ -73,7 +73,8 @@ impl ErrorKind {
         }
     }
 
-    pub(crate) fn from_io(e: &std::io::Error) -> ErrorKind {
+    /// Classifies a failed socket operation (other protocol clients share these kinds).
+    pub fn from_io(e: &std::io::Error) -> ErrorKind {
         use std::io::ErrorKind as K;
         match e.kind() {
             K::ConnectionRefused => ErrorKind::ConnectionRefused,
@@ -87,7 +88,7 @@ impl ErrorKind {
     }
 
     /// Classifies a failed TLS handshake by its cause.
-    pub(crate) fn from_tls(e: &std::io::Error) -> ErrorKind {
+    pub fn from_tls(e: &std::io::Error) -> ErrorKind {
         use rustls::CertificateError as C;
         let Some(inner) = e.get_ref() else {
             return match e.kind() {

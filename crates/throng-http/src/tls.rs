@@ -126,6 +126,14 @@ impl SharedConfig {
     pub fn options(&self) -> &ClientOptions {
         &self.opts
     }
+
+    /// The TLS settings (roots, `--insecure-skip-tls-verify`) with `alpn` offered instead
+    /// of HTTP's: for clients of other protocols (WebSocket offers `http/1.1`, gRPC `h2`).
+    pub fn tls_with_alpn(&self, alpn: &[&[u8]]) -> Arc<rustls::ClientConfig> {
+        let mut cfg = (*self.tls).clone();
+        cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        Arc::new(cfg)
+    }
 }
 
 #[derive(Debug)]

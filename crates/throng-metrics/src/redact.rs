@@ -46,7 +46,9 @@ pub fn header_value<'a>(name: &str, value: &'a str) -> &'a str {
 /// becomes `--header=***`, and a URL keeps everything but its password and the values of
 /// secret query parameters (`?token=x` becomes `?token=***`).
 pub fn arg(arg: &str) -> String {
-    if crate::has_http_scheme(arg) {
+    // database URLs (`throng quick --sql postgres://user:password@...`) carry passwords too
+    const DB_SCHEMES: [&str; 4] = ["postgres://", "postgresql://", "redis://", "rediss://"];
+    if crate::has_http_scheme(arg) || DB_SCHEMES.iter().any(|s| arg.starts_with(s)) {
         return url(arg).into_owned();
     }
     if !is_secret_name(arg) {
@@ -359,6 +361,8 @@ mod tests {
         assert_eq!(arg("--summary-export"), "--summary-export");
         assert_eq!(arg("URL=http://127.0.0.1/x"), "URL=http://127.0.0.1/x");
         assert_eq!(arg("http://127.0.0.1/x"), "http://127.0.0.1/x");
+        assert!(!arg("postgres://app:pw1@127.0.0.1:5432/db").contains("pw1"));
+        assert!(!arg("redis://:pw2@127.0.0.1:6379").contains("pw2"));
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod limits;
 mod model;
 mod origins;
 pub mod overrides;
+mod protocols;
 pub mod raw;
 pub mod seed;
 pub mod template;
@@ -27,6 +28,7 @@ pub use error::{PlanError, PlanErrors, Source};
 pub use model::*;
 pub use origins::Origins;
 pub use overrides::{apply_overrides, Overrides, BUILTIN_PROFILES};
+pub use protocols::*;
 pub use seed::stream_rng;
 pub use template::{RenderCtx, Template};
 

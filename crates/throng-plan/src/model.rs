@@ -56,6 +56,8 @@ pub struct Plan {
     pub slos: Vec<throng_monitor::slo::Slo>,
     /// Locust's user pool (`locust:`), which the weighted scenarios share.
     pub locust: Option<LocustPool>,
+    /// Databases of `sql:` and `redis:` steps (`data_sources:`), by index.
+    pub sources: Vec<crate::protocols::Source>,
 }
 
 /// Locust's user pool: `users` spawned at `spawn_rate` a second over the weighted
@@ -339,6 +341,15 @@ pub enum Step {
     },
     /// A loop (`repeat:`).
     Repeat(Box<Repeat>),
+    /// A step of another protocol (`ws:`, `grpc:`, `sql:`, `redis:`).
+    Proto(Box<crate::protocols::ProtoStep>),
+    /// `sql:` steps run in one transaction on one connection of a PostgreSQL source.
+    Transaction {
+        /// The source (index into [`Plan::sources`]).
+        source: usize,
+        /// The steps inside.
+        steps: Vec<Step>,
+    },
 }
 
 /// A weighted branch of a `choose:` step.
@@ -465,6 +476,9 @@ pub enum CheckKind {
         /// Expected substring, or `*`.
         expected: String,
     },
+    /// The rows a `sql:` step returned (or affected) compare with a number (`None`:
+    /// equal).
+    Rows(Option<CmpOp>, u64),
 }
 
 /// A value to extract into a variable.
@@ -487,4 +501,6 @@ pub enum ExtractFrom {
     Regex(regex::Regex),
     /// A cookie the response set.
     Cookie(String),
+    /// A column of the first row a `sql:` step returned.
+    Column(String),
 }

@@ -141,6 +141,66 @@ pub struct RawPlan {
     /// `slos:` objectives judged per window, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub slos: BTreeMap<String, S<RawSlo>>,
+    /// `data_sources:` database connections by name (`postgres:` pools, `redis:` servers).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub data_sources: BTreeMap<String, S<RawDataSource>>,
+}
+
+/// A database a flow's `sql:` or `redis:` steps use.
+#[derive(Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawDataSource {
+    /// `postgres://user:password@host:port/database` (env templates allowed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub postgres: Option<S<String>>,
+    /// `redis://[:password@]host:port[/db]` (env templates allowed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis: Option<S<String>>,
+    /// Most connections of a PostgreSQL pool (default 10).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool: Option<S<u64>>,
+    /// Longest wait for a free connection (default 5s); then the query fails as
+    /// `pool_timeout`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acquire_timeout: Option<S<String>>,
+    /// The server cancels statements running longer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statement_timeout: Option<S<String>>,
+    /// Longest a new connection may take (default 10s).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connect_timeout: Option<S<String>>,
+}
+
+/// `sql:` one statement.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSql {
+    /// The data source (optional when the plan has one PostgreSQL source).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub db: Option<S<String>>,
+    /// The statement, with `$1`, `$2`... for parameters.
+    pub query: S<String>,
+    /// The parameters (templates), converted to the statement's types.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub params: Vec<S<Json>>,
+}
+
+/// A Redis command: its name, then its arguments (text templates, numbers, booleans).
+pub type RawCommand = Vec<S<Json>>;
+
+/// `redis:` one command or a pipeline.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRedis {
+    /// The data source (optional when the plan has one Redis source).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<S<String>>,
+    /// `[SET, "user:{{vu}}", "{{uuid}}"]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cmd: Option<S<RawCommand>>,
+    /// Several commands sent at once: `[[INCR, a], [GET, a]]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pipeline: Option<S<Vec<S<RawCommand>>>>,
 }
 
 /// `locust:` Locust's user pool: `users` split over the scenarios with `weight:`, started at
@@ -584,6 +644,81 @@ pub struct RawStep {
     /// `trend:` a metric for the time to the poll that passed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trend: Option<S<String>>,
+    /// `ws:` a WebSocket session at this URL (`ws://` or `wss://`), its actions in
+    /// `session:`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ws: Option<S<String>>,
+    /// `session:` what a `ws:` step does once connected, in order; it closes after them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<S<Vec<S<RawWsAction>>>>,
+    /// `grpc:` one gRPC call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grpc: Option<S<RawGrpc>>,
+    /// `sql:` one PostgreSQL statement.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sql: Option<S<RawSql>>,
+    /// `redis:` one Redis command or pipeline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis: Option<S<RawRedis>>,
+    /// `transaction: DB` with `flow:`: the `sql:` steps inside run in one transaction on
+    /// one connection (committed when every one succeeds, else rolled back).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transaction: Option<S<String>>,
+}
+
+/// One action of a WebSocket `session:` (exactly one field).
+#[derive(Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawWsAction {
+    /// `send:` a text message (a template).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send: Option<S<String>>,
+    /// `send_binary:` a binary message, written in base64 (a template).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send_binary: Option<S<String>>,
+    /// `receive:` wait for a message (one that matches, when it says what to match).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receive: Option<S<RawWsReceive>>,
+    /// `sleep:` pause with the connection open.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sleep: Option<S<String>>,
+}
+
+/// `receive:` in a WebSocket session: messages that do not match are counted and skipped.
+#[derive(Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawWsReceive {
+    /// Text the message must contain (a template).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contains: Option<S<String>>,
+    /// A regex the message must match.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matches: Option<S<String>>,
+    /// How long to wait (default 10s).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<S<String>>,
+}
+
+/// `grpc:` one call, its method found in a `.proto` compiled at load.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGrpc {
+    /// Where the server is: `http://host:port` (plaintext), `https://host:port` or
+    /// `host:port` (TLS).
+    pub target: S<String>,
+    /// The `.proto` file declaring the service (relative to the plan).
+    pub proto: S<String>,
+    /// More folders imports are searched in (the proto's own folder always is).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub import_paths: Vec<S<String>>,
+    /// `package.Service/Method`.
+    pub call: S<String>,
+    /// The request message as JSON (strings are templates); `{}` when left out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<S<Json>>,
+    /// Request metadata (templates).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, S<String>>,
 }
 
 /// `check:` on a response.
@@ -611,6 +746,9 @@ pub struct RawCheck {
     /// Header name → expected value.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub header: BTreeMap<String, S<String>>,
+    /// Rows a `sql:` step returned (or affected): `3`, `">0"`, `"<=10"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<S<Json>>,
 }
 
 /// `extract:` one value from a response (one of the fields).
@@ -629,4 +767,7 @@ pub struct RawExtract {
     /// A cookie name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cookie: Option<S<String>>,
+    /// A column of the first row a `sql:` step returned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<S<String>>,
 }

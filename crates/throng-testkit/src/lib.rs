@@ -11,11 +11,18 @@
 //!   matching `If-None-Match`.
 //! - `/reset`: drops the connection without answering.
 //! - anything else: 200 `ok`.
+//!
+//! [`services`] starts private PostgreSQL, Redis and Prometheus servers for tests.
 #![allow(missing_docs)]
 
 pub mod cdp;
+mod grpc;
 mod raw;
+pub mod services;
+mod ws;
+pub use grpc::{GrpcServer, EVENTS_PROTO};
 pub use raw::{hostile, RawConn, RawRequest, RawServer};
+pub use ws::WsEchoServer;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};

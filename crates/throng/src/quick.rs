@@ -82,6 +82,15 @@ pub struct QuickArgs {
     /// Print the equivalent YAML plan and exit.
     #[arg(long)]
     pub print_plan: bool,
+    /// Run this SQL statement instead of HTTP requests: the URL is then a PostgreSQL URL
+    /// (`postgres://user:password@host:port/db`) and -c is the pool's size.
+    #[arg(long, value_name = "QUERY")]
+    pub sql: Option<String>,
+    /// With --sql: also write the database-load summary
+    /// `{test_name, operations, errors, avg_time, p95_time, throughput, success_rate}`
+    /// (times in ms, throughput in queries a second) to FILE.
+    #[arg(long, value_name = "FILE", requires = "sql")]
+    pub db_json: Option<PathBuf>,
     #[command(flatten)]
     pub env: EnvArgs,
     #[command(flatten)]
@@ -311,7 +320,10 @@ pub fn plan(a: &QuickArgs) -> Result<(RawPlan, Origins), String> {
         },
     };
     sc.graceful_stop = tag(&mut o, "--grace", &a.grace);
-    let step = request(a, &mut o)?;
+    let step = match &a.sql {
+        Some(q) => sql_step(a, q, c, &mut raw, &mut o),
+        None => request(a, &mut o)?,
+    };
     let step = o.tag("the URL", step);
     sc.flow = Some(o.tag("the URL", vec![step]));
     raw.scenarios.insert("quick".into(), o.tag("quick", sc));
@@ -346,6 +358,43 @@ fn ramp(o: &mut Origins, spec: &str, vus: bool) -> Result<S<Vec<RawStage>>, Stri
         })
         .collect();
     Ok(o.tag(&flag, stages))
+}
+
+/// `--sql QUERY`: one statement on a pool of `-c` connections to the URL.
+fn sql_step(a: &QuickArgs, query: &str, c: u64, raw: &mut RawPlan, o: &mut Origins) -> RawStep {
+    let source = throng_plan::raw::RawDataSource {
+        postgres: Some(o.tag("the URL", a.url.clone())),
+        pool: Some(o.tag("-c", c)),
+        ..Default::default()
+    };
+    raw.data_sources
+        .insert("db".into(), o.tag("the URL", source));
+    let sql = throng_plan::raw::RawSql {
+        db: None,
+        query: o.tag("--sql", query.to_string()),
+        params: Vec::new(),
+    };
+    RawStep {
+        sql: Some(o.tag("--sql", sql)),
+        name: Some(o.tag("--sql", "sql".to_string())),
+        ..RawStep::default()
+    }
+}
+
+/// `--db-json`: the database-load summary of a `--sql` run.
+pub fn db_json(r: &throng_report::Results) -> serde_json::Value {
+    let v = |m: &str, k: &str| r.value(m, k).unwrap_or(0.0);
+    let ops = v("sql_queries", "count");
+    let errors = v("sql_errors", "count");
+    serde_json::json!({
+        "test_name": "quick --sql",
+        "operations": ops as u64,
+        "errors": errors as u64,
+        "avg_time": v("sql_query_duration", "avg"),
+        "p95_time": v("sql_query_duration", "p(95)"),
+        "throughput": v("sql_queries", "rate"),
+        "success_rate": if ops > 0.0 { (ops - errors) / ops } else { 0.0 },
+    })
 }
 
 /// The one request step: method, URL, headers (-H, plus a JSON content type for a JSON
@@ -400,7 +449,15 @@ pub fn plan_yaml(raw: &RawPlan) -> Result<String, String> {
 
 /// `throng quick`.
 pub async fn run(a: QuickArgs) -> i32 {
-    if let Err(e) = throng_run::check_url("the URL", &a.url) {
+    let url_ok = match &a.sql {
+        Some(_) if a.url.starts_with("postgres://") || a.url.starts_with("postgresql://") => Ok(()),
+        Some(_) => Err(format!(
+            "with --sql, the URL `{}` must be a postgres:// URL",
+            throng_metrics::redact::url(&a.url)
+        )),
+        None => throng_run::check_url("the URL", &a.url),
+    };
+    if let Err(e) = url_ok {
         eprintln!("error: {e}");
         return ExitCode::InvalidPlan.code();
     }
@@ -425,6 +482,8 @@ pub async fn run(a: QuickArgs) -> i32 {
     if a.print_plan {
         return match plan_yaml(&raw) {
             Ok(y) => {
+                // a database URL's password (--sql) is hidden like any URL's
+                let y = y.replace(&a.url, &throng_metrics::redact::url(&a.url));
                 print!("{y}");
                 0
             }
@@ -444,6 +503,20 @@ pub async fn run(a: QuickArgs) -> i32 {
         scale: crate::scale::ScaleArgs::default(),
     };
     let input = crate::cli::PlanInput::Built(&raw, &origins);
+    if a.sql.is_some() {
+        let out = a.db_json.clone();
+        return crate::cli::run_plan_then(args, input, move |r| {
+            let Some(path) = out else {
+                return String::new();
+            };
+            let text = serde_json::to_string_pretty(&db_json(r)).unwrap_or_default();
+            match std::fs::write(&path, text + "\n") {
+                Ok(()) => format!("\n  database summary: {}\n", path.display()),
+                Err(e) => format!("\n  could not write {}: {e}\n", path.display()),
+            }
+        })
+        .await;
+    }
     crate::cli::run_plan_then(args, input, throng_report::render_distribution).await
 }
 

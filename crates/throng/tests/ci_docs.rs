@@ -26,6 +26,9 @@ scenarios:
     flow:
       - get: /health
         check: { status: 200 }
+      - post: /api/v1/ingest
+        headers: { X-API-KEY: "{{env.API_KEY}}" }
+        json: { source: ci }
 thresholds:
   http_req_duration: ["p(95)<2000"]
   http_req_failed: ["rate<0.01"]
@@ -196,7 +199,16 @@ fn github_steps(wf: &Value) -> Vec<Step> {
 /// Runs the workflow's `run:` steps with GitHub's rule: after a failed step only the steps
 /// marked `if: always()` / `!cancelled()` run. Returns each step's exit code.
 fn run_github(wf: &Value, scenario: &str, url: &str) -> (PathBuf, Vec<(String, i32)>, String) {
-    let dir = workdir(&format!("gh-{scenario}"));
+    run_github_in(wf, scenario, url, workdir(&format!("gh-{scenario}")))
+}
+
+/// [`run_github`] in a prepared workdir (one holding a baseline, say).
+fn run_github_in(
+    wf: &Value,
+    scenario: &str,
+    url: &str,
+    dir: PathBuf,
+) -> (PathBuf, Vec<(String, i32)>, String) {
     let summary = dir.join("step-summary.md");
     let env_block = &wf["jobs"]["load-test"]["env"];
     let results_dir = env_block["RESULTS_DIR"]
@@ -359,8 +371,59 @@ async fn github_workflow_runs_locally_and_gates_on_thresholds() {
     assert_files(&fdir, &files, &flog);
     let junit = std::fs::read_to_string(fdir.join("throng-results/junit.xml")).expect("junit");
     assert!(junit.contains("<failure"), "{junit}");
-    let _ = std::fs::remove_dir_all(dir);
     let _ = std::fs::remove_dir_all(fdir);
+
+    // the baseline gate: the passing run offered itself as the baseline; kept in the
+    // repository, the next run against the same target passes it and one against a target
+    // 50 ms slower fails it (exit 99), its thresholds passing all the same
+    let offered = dir.join("throng-results/baseline/smoke/checkout.json");
+    assert_files(&dir, &["throng-results/baseline/smoke/checkout.json"], &log);
+    let slow = DemoServer::start(
+        ([127, 0, 0, 1], 0).into(),
+        DemoConfig {
+            latency: throng_demo::Latency::Fixed(Duration::from_millis(50)),
+            ..DemoConfig::default()
+        },
+    )
+    .await
+    .expect("slow demo");
+    let with_baseline = |tag: &str| {
+        let d = workdir(tag);
+        let kept = d.join("loadtest/baselines/smoke");
+        std::fs::create_dir_all(&kept).expect("mkdir");
+        std::fs::copy(&offered, kept.join("checkout.json")).expect("baseline");
+        d
+    };
+    let (same_dir, slow_dir) = (with_baseline("gh-same"), with_baseline("gh-slow"));
+    let wf = github_workflow(&blocks).clone();
+    let (url, slow_url) = (server.url(), slow.url());
+    let (same, slower) = tokio::task::spawn_blocking(move || {
+        (
+            run_github_in(&wf, "checkout", &url, same_dir),
+            run_github_in(&wf, "checkout", &slow_url, slow_dir),
+        )
+    })
+    .await
+    .expect("join");
+    let code = |codes: &[(String, i32)]| {
+        codes
+            .iter()
+            .find(|(n, _)| n == "Run the load test")
+            .map(|c| c.1)
+    };
+    assert_eq!(code(&same.1), Some(0), "{}", same.2);
+    assert!(
+        same.2
+            .contains("comparing loadtest/baselines/smoke/checkout.json"),
+        "{}",
+        same.2
+    );
+    assert_eq!(code(&slower.1), Some(99), "{}", slower.2);
+    assert!(slower.2.contains("❌ p(95)>+10%&+20ms"), "{}", slower.2);
+    assert!(slower.2.contains("✅ error_rate>+0.5pp"), "{}", slower.2);
+    for d in [dir, same.0, slower.0] {
+        let _ = std::fs::remove_dir_all(d);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

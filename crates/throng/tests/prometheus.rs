@@ -1,98 +1,25 @@
 //! Prometheus: the scrape endpoint during a run, and remote write into a real Prometheus
 //! server (Debian's `prometheus`, installed by .ci/run) whose PromQL answer must equal the
 //! summary's request count.
-use std::io::{BufRead, BufReader, Read, Write};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 use throng_demo::{DemoConfig, DemoServer};
-
-fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
-    let mut s = std::net::TcpStream::connect(addr).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    let status = out.get(9..12)?.parse().ok()?;
-    Some((status, out.split_once("\r\n\r\n")?.1.to_string()))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port")
-}
-
-struct Prom(Child);
-
-impl Drop for Prom {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_prometheus(dir: &Path) -> Option<(Prom, String)> {
-    let bin = Path::new("/usr/bin/prometheus");
-    if !bin.exists() {
-        if std::env::var_os("CI").is_some() {
-            panic!("prometheus is not installed: .ci/run installs it");
-        }
-        eprintln!("skipping: prometheus is not installed (apt-get install prometheus)");
-        return None;
-    }
-    std::fs::create_dir_all(dir).expect("dir");
-    let cfg = dir.join("prometheus.yml");
-    std::fs::write(&cfg, "global:\n  scrape_interval: 1h\n").expect("config");
-    let addr = format!("127.0.0.1:{}", free_port());
-    let child = Command::new(bin)
-        .arg(format!("--config.file={}", cfg.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("data").display()
-        ))
-        .arg(format!("--web.listen-address={addr}"))
-        .arg("--web.enable-remote-write-receiver")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("prometheus starts");
-    let p = Prom(child);
-    let t = Instant::now();
-    while t.elapsed() < Duration::from_secs(30) {
-        if let Some((200, _)) = http_get(&addr, "/-/ready") {
-            return Some((p, addr));
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("prometheus did not become ready");
-}
-
-/// A Prometheus receiving remote write (with its address) and a demo target; `None` when
-/// Prometheus is not installed (outside CI).
-async fn prometheus_and_demo(dir: &Path) -> Option<(Prom, String, DemoServer)> {
-    let (prom, addr) = tokio::task::spawn_blocking({
-        let dir = dir.to_path_buf();
-        move || start_prometheus(&dir)
-    })
-    .await
-    .expect("join")?;
-    let server = DemoServer::start(([127, 0, 0, 1], 0).into(), DemoConfig::default())
-        .await
-        .expect("demo");
-    Some((prom, addr, server))
-}
+use throng_testkit::services::{self, http_get};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remote_write_lands_the_summary_count_in_prometheus() {
-    let dir = std::env::temp_dir().join(format!("throng-prom-{}", std::process::id()));
-    let Some((_prom, addr, server)) = prometheus_and_demo(&dir).await else {
-        return;
+    let prom = match tokio::task::spawn_blocking(|| services::prometheus(&[]))
+        .await
+        .expect("join")
+    {
+        Ok(p) => p,
+        Err(skip) => return skip.report("remote_write_lands_the_summary_count_in_prometheus"),
     };
+    let addr = prom.addr().to_string();
+    let server = DemoServer::start(([127, 0, 0, 1], 0).into(), DemoConfig::default())
+        .await
+        .expect("demo");
     let url = format!("{}/health", server.url());
     let rw = format!("prometheus-rw=http://{addr}/api/v1/write");
     let o = tokio::task::spawn_blocking(move || {
@@ -190,10 +117,19 @@ async fn the_scrape_endpoint_serves_live_metrics() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_local_segments_remote_write_the_merged_count() {
-    let dir = std::env::temp_dir().join(format!("throng-prom-seg-{}", std::process::id()));
-    let Some((_prom, addr, server)) = prometheus_and_demo(&dir).await else {
-        return;
+    let prom = match tokio::task::spawn_blocking(|| services::prometheus(&[]))
+        .await
+        .expect("join")
+    {
+        Ok(p) => p,
+        Err(skip) => return skip.report("three_local_segments_remote_write_the_merged_count"),
     };
+    let addr = prom.addr().to_string();
+    let server = DemoServer::start(([127, 0, 0, 1], 0).into(), DemoConfig::default())
+        .await
+        .expect("demo");
+    let dir = std::env::temp_dir().join(format!("throng-prom-seg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
     let plan = dir.join("plan.yaml");
     std::fs::write(
         &plan,

@@ -6,8 +6,21 @@ use crate::duration::parse_duration;
 use crate::model::{Check, CheckKind, CmpOp};
 use crate::raw::{Json, RawCheck, S};
 
+/// The statuses a `status` check may name: HTTP's 100–599.
+pub(super) const HTTP_STATUSES: (u16, u16, &str) = (100, 599, "a status code (100-599)");
+
 /// The checks of one `check:` mapping, in a fixed order.
 pub(super) fn compile_checks(cx: &mut Cx<'_>, c: &S<RawCheck>) -> Vec<Check> {
+    compile_checks_for(cx, c, HTTP_STATUSES)
+}
+
+/// [`compile_checks`] for a step kind whose statuses are `lo..=hi` (`what` names them in
+/// errors).
+pub(super) fn compile_checks_for(
+    cx: &mut Cx<'_>,
+    c: &S<RawCheck>,
+    (lo, hi, what): (u16, u16, &str),
+) -> Vec<Check> {
     let r = &c.value;
     let mut out = Vec::new();
     if let Some(st) = &r.status {
@@ -17,7 +30,7 @@ pub(super) fn compile_checks(cx: &mut Cx<'_>, c: &S<RawCheck>) -> Vec<Check> {
             _ => None,
         };
         match codes {
-            Some(codes) if !codes.is_empty() && codes.iter().all(|c| (100..=599).contains(c)) => {
+            Some(codes) if !codes.is_empty() && codes.iter().all(|c| (lo..=hi).contains(c)) => {
                 let name = if codes.len() == 1 {
                     format!("status is {}", codes[0])
                 } else {
@@ -37,7 +50,7 @@ pub(super) fn compile_checks(cx: &mut Cx<'_>, c: &S<RawCheck>) -> Vec<Check> {
             }
             _ => cx.err(
                 st,
-                "check status: expected a status code (100-599) or a list of them",
+                format!("check status: expected {what} or a list of them"),
             ),
         }
     }
@@ -133,6 +146,18 @@ pub(super) fn compile_checks(cx: &mut Cx<'_>, c: &S<RawCheck>) -> Vec<Check> {
             },
         });
     }
+    if let Some(rows) = &r.rows {
+        match parse_rows(&rows.value) {
+            Some((op, n, shown)) => out.push(Check {
+                name: format!("rows {shown}"),
+                kind: CheckKind::Rows(op, n),
+            }),
+            None => cx.err(
+                rows,
+                "check rows: expected a count or a comparison such as \">0\" or \"<=10\"",
+            ),
+        }
+    }
     if let Some(n) = &r.name {
         match out.len() {
             1 => out[0].name = n.value.clone(),
@@ -146,8 +171,39 @@ pub(super) fn compile_checks(cx: &mut Cx<'_>, c: &S<RawCheck>) -> Vec<Check> {
     if out.is_empty() && cx.errors.is_empty() {
         cx.err(
             c,
-            "check is empty: expected status, duration, body_contains, body_matches, json or header",
+            "check is empty: expected status, duration, body_contains, body_matches, json, header or rows",
         );
     }
     out
+}
+
+/// `3`, `"==3"`, `">0"`, `"<=10"`: the comparison (`None`: equal), the count and how the
+/// check is named.
+fn parse_rows(v: &Json) -> Option<(Option<CmpOp>, u64, String)> {
+    if let Some(n) = v.as_u64() {
+        return Some((None, n, format!("== {n}")));
+    }
+    let t = v.as_str()?.trim();
+    let (op, rest) = if let Some(x) = t.strip_prefix("<=") {
+        (Some(CmpOp::Le), x)
+    } else if let Some(x) = t.strip_prefix(">=") {
+        (Some(CmpOp::Ge), x)
+    } else if let Some(x) = t.strip_prefix("==") {
+        (None, x)
+    } else if let Some(x) = t.strip_prefix('<') {
+        (Some(CmpOp::Lt), x)
+    } else if let Some(x) = t.strip_prefix('>') {
+        (Some(CmpOp::Gt), x)
+    } else {
+        (None, t)
+    };
+    let n = rest.trim().parse::<u64>().ok()?;
+    let sym = match op {
+        None => "==",
+        Some(CmpOp::Lt) => "<",
+        Some(CmpOp::Le) => "<=",
+        Some(CmpOp::Gt) => ">",
+        Some(CmpOp::Ge) => ">=",
+    };
+    Some((op, n, format!("{sym} {n}")))
 }

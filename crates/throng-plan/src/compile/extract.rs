@@ -26,14 +26,16 @@ pub(super) fn compile_extract(
     e: &S<RawExtract>,
 ) -> Option<ExtractFrom> {
     let r = &e.value;
-    let n = [&r.header, &r.json, &r.regex, &r.cookie]
+    let n = [&r.header, &r.json, &r.regex, &r.cookie, &r.column]
         .iter()
         .filter(|x| x.is_some())
         .count();
     if n != 1 {
         cx.err(
             e,
-            format!("extract `{var}`: expected exactly one of header, json, regex or cookie"),
+            format!(
+                "extract `{var}`: expected exactly one of header, json, regex, cookie or column"
+            ),
         );
         return None;
     }
@@ -57,6 +59,9 @@ pub(super) fn compile_extract(
                 None
             }
         };
+    }
+    if let Some(c) = &r.column {
+        return Some(ExtractFrom::Column(c.value.clone()));
     }
     r.cookie
         .as_ref()

@@ -17,8 +17,10 @@ mod metrics;
 mod monitors;
 mod options;
 mod poll;
+mod proto;
 mod request;
 mod scenario;
+mod sources;
 mod step;
 mod templates;
 mod threshold;
@@ -76,6 +78,10 @@ struct Cx<'a> {
     seed: Option<u64>,
     /// Signing keys templates use (see `Plan::secrets`).
     secrets: Vec<String>,
+    /// `.proto` files compiled so far (each once per plan).
+    protos: proto::ProtoCache,
+    /// `data_sources:`, compiled before the flows that name them.
+    sources: Vec<crate::protocols::Source>,
 }
 
 /// Whether `n` is a name: letters, digits and `_`, not starting with a digit.
@@ -236,6 +242,8 @@ fn compile(
         expected: crate::model::StatusSet::k6_default(),
         seed: opts.seed,
         secrets: Vec::new(),
+        protos: Vec::new(),
+        sources: Vec::new(),
     };
 
     // data sources first: templates resolve their fields
@@ -248,6 +256,7 @@ fn compile(
         }
     }
     let base_url = http::compile_base_url(&mut cx, &raw.base_url);
+    cx.sources = sources::compile_sources(&mut cx, &raw.data_sources);
 
     if raw.scenarios.is_empty() {
         cx.err_at(
@@ -340,6 +349,7 @@ fn compile(
         monitors,
         slos,
         locust,
+        sources: cx.sources,
     })
 }
 

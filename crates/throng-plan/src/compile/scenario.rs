@@ -191,6 +191,8 @@ pub(super) fn collect_data(steps: &[Step], out: &mut Vec<usize>) {
                 }
                 collect_data(&r.steps, out);
             }
+            Step::Proto(p) => p.call.data_sources(out),
+            Step::Transaction { steps, .. } => collect_data(steps, out),
             Step::Sleep { .. } => {}
         }
     }

@@ -99,9 +99,29 @@ fn compile_action(cx: &mut Cx<'_>, s: &S<RawStep>, fcx: &FlowCx<'_>) -> Option<S
     if r.repeat.is_some() {
         kinds.push("repeat".into());
     }
+    if r.ws.is_some() {
+        kinds.push("ws".into());
+    }
+    if r.grpc.is_some() {
+        kinds.push("grpc".into());
+    }
+    for (k, present) in [
+        ("sql", r.sql.is_some()),
+        ("redis", r.redis.is_some()),
+        ("transaction", r.transaction.is_some()),
+    ] {
+        if present {
+            kinds.push(k.into());
+        }
+    }
+    if r.session.is_some() && r.ws.is_none() {
+        if let Some(se) = &r.session {
+            cx.err(se, "`session:` belongs to a `ws:` step");
+        }
+    }
     if kinds.len() != 1 {
         let msg = if kinds.is_empty() {
-            "a step needs exactly one of get/post/put/patch/delete/head/options (or method + url), sleep, group, choose or repeat".to_string()
+            "a step needs exactly one of get/post/put/patch/delete/head/options (or method + url), ws, grpc, sql, redis, sleep, group, transaction, choose or repeat".to_string()
         } else {
             format!(
                 "a step has one action, but this one has {}: split it into separate steps",
@@ -110,6 +130,22 @@ fn compile_action(cx: &mut Cx<'_>, s: &S<RawStep>, fcx: &FlowCx<'_>) -> Option<S
         };
         cx.err(s, msg);
         return None;
+    }
+    if let Some(t) = &r.transaction {
+        let Some(flow) = &r.flow else {
+            cx.err(t, "a transaction needs `flow:` with its sql steps");
+            return None;
+        };
+        let source = super::sources::pick_source(cx, Some(t), "postgres", t)?;
+        super::proto::define_metrics(cx, "sql");
+        let steps = compile_steps(cx, &flow.value, fcx);
+        return Some(Step::Transaction { source, steps });
+    }
+    if r.ws.is_some() || r.grpc.is_some() || r.sql.is_some() || r.redis.is_some() {
+        if let Some(f) = &r.flow {
+            cx.err(f, "`flow:` belongs to a group step (`group: name`)");
+        }
+        return super::proto::compile_proto(cx, s, fcx);
     }
     let is_request = method_url.is_some();
     // options that only make sense on requests

@@ -57,6 +57,9 @@ pub struct Gate {
     pub limit: f64,
     /// The unit of the limit.
     pub unit: GateUnit,
+    /// A second limit that must be crossed too (`p(95)>+10%&+5ms`: more than 10 % *and*
+    /// more than 5 ms, so a noisy millisecond does not fail the build).
+    pub also: Option<(f64, GateUnit)>,
 }
 
 /// A `--fail-if` that could not be read; the message shows the grammar.
@@ -109,33 +112,48 @@ impl FromStr for Gate {
                 GateStat::P(q)
             }
         };
-        let (num, unit) = if let Some(n) = rhs.strip_suffix('%') {
-            (n, GateUnit::Percent)
-        } else if let Some(n) = rhs.strip_suffix("pp") {
-            (n, GateUnit::Points)
-        } else if let Some(n) = rhs.strip_suffix("ms") {
-            (n, GateUnit::Ms)
-        } else {
-            (rhs, GateUnit::Abs)
+        let limit = |part: &str| -> Result<(f64, GateUnit), GateError> {
+            let (num, unit) = if let Some(n) = part.strip_suffix('%') {
+                (n, GateUnit::Percent)
+            } else if let Some(n) = part.strip_suffix("pp") {
+                (n, GateUnit::Points)
+            } else if let Some(n) = part.strip_suffix("ms") {
+                (n, GateUnit::Ms)
+            } else {
+                (part, GateUnit::Abs)
+            };
+            if unit == GateUnit::Points && stat != GateStat::ErrorRate {
+                return Err(bad("`pp` (percentage points) applies to error_rate"));
+            }
+            if unit == GateUnit::Ms && !matches!(stat, GateStat::P(_)) {
+                return Err(bad("`ms` applies to latency percentiles"));
+            }
+            let v: f64 = num
+                .parse()
+                .ok()
+                .filter(|v: &f64| v.is_finite())
+                .ok_or_else(|| bad(&format!("`{num}` is not a number")))?;
+            Ok((v, unit))
         };
-        if unit == GateUnit::Points && stat != GateStat::ErrorRate {
-            return Err(bad("`pp` (percentage points) applies to error_rate"));
+        let (first, second) = match rhs.split_once('&') {
+            Some((a, b)) => (a, Some(b)),
+            None => (rhs, None),
+        };
+        let (limit_v, unit) = limit(first)?;
+        let also = second.map(limit).transpose()?;
+        if also.is_some_and(|(_, u)| u == unit) {
+            return Err(bad(
+                "the two limits joined by `&` need different units (`+10%&+5ms`)",
+            ));
         }
-        if unit == GateUnit::Ms && !matches!(stat, GateStat::P(_)) {
-            return Err(bad("`ms` applies to latency percentiles"));
-        }
-        let limit: f64 = num
-            .parse()
-            .ok()
-            .filter(|v: &f64| v.is_finite())
-            .ok_or_else(|| bad(&format!("`{num}` is not a number")))?;
         Ok(Gate {
             source: src.trim().to_string(),
             stat,
             scope,
             above,
-            limit,
+            limit: limit_v,
             unit,
+            also,
         })
     }
 }
@@ -181,7 +199,7 @@ impl Gate {
         };
         let (x, y) = (a.stat(self.stat), b.stat(self.stat));
         let (d, pct) = change(x, y);
-        let c = match self.unit {
+        let in_unit = |unit: GateUnit| match unit {
             GateUnit::Percent => pct.or(Some(if d > 0.0 {
                 f64::INFINITY
             } else {
@@ -190,13 +208,12 @@ impl Gate {
             GateUnit::Points => Some(d * 100.0),
             GateUnit::Ms | GateUnit::Abs => Some(d),
         };
-        let failed = c.is_some_and(|c| {
-            if self.above {
-                c > self.limit
-            } else {
-                c < self.limit
-            }
-        });
+        let crossed = |unit: GateUnit, limit: f64| {
+            in_unit(unit).is_some_and(|c| if self.above { c > limit } else { c < limit })
+        };
+        let c = in_unit(self.unit);
+        let failed = crossed(self.unit, self.limit)
+            && self.also.is_none_or(|(limit, unit)| crossed(unit, limit));
         GateResult {
             gate: self.source.clone(),
             scope: self.scope.label(),
@@ -212,6 +229,33 @@ impl Gate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_second_limit_must_be_crossed_too() {
+        let g: Gate = "p(95)>+10%&+5ms".parse().expect("gate");
+        assert_eq!(g.also, Some((5.0, GateUnit::Ms)));
+        // every request took `ms`: p95 is `ms` (within the histogram's precision)
+        let fig = |ms: f64| {
+            let mut latency = throng_metrics::TrendAgg::default();
+            for _ in 0..100 {
+                latency.record(ms);
+            }
+            Figures {
+                count: 100,
+                throughput: 10.0,
+                error_rate: 0.0,
+                latency,
+            }
+        };
+        // +10.1 % but only +1.3 ms: noise, passes
+        assert!(g.judge(Some((&fig(13.14), &fig(14.47)))).ok);
+        // +50 ms and +380 %: fails
+        assert!(!g.judge(Some((&fig(13.14), &fig(63.14)))).ok);
+        // +6 ms of 100 ms is only +6 %: passes
+        assert!(g.judge(Some((&fig(100.0), &fig(106.0)))).ok);
+        assert!("p(95)>+10%&+5%".parse::<Gate>().is_err());
+        assert!("throughput<-10%&-5ms".parse::<Gate>().is_err());
+    }
 
     #[test]
     fn gates_read_as_written() {
