@@ -139,6 +139,10 @@ pub struct DashFrame {
     /// The timeline's actions so far (left out of the frame when the plan has none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub actions: Vec<DashAction>,
+    /// The monitors' series so far: `monitor:api.cpu` → `[latest, min, max]` (left out of
+    /// the frame when the plan has no monitors).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub monitors: BTreeMap<String, (f64, f64, f64)>,
 }
 
 #[derive(Default)]
@@ -296,7 +300,10 @@ mod tests {
     #[test]
     fn frames_without_actions_are_unchanged() {
         let json = serde_json::to_string(&DashFrame::default()).expect("json");
-        assert!(!json.contains("actions"), "{json}");
+        assert!(
+            !json.contains("actions") && !json.contains("monitors"),
+            "{json}"
+        );
         let back: DashFrame = serde_json::from_str(&json).expect("reads");
         assert!(back.actions.is_empty());
     }
@@ -320,6 +327,7 @@ mod tests {
         d.publish(DashFrame {
             status: "running".into(),
             actions: vec![DashAction::from(&record)],
+            monitors: [("monitor:cache.queue".to_string(), (42.0, 40.0, 43.0))].into(),
             ..DashFrame::default()
         });
         let state: serde_json::Value =
@@ -331,7 +339,12 @@ mod tests {
         assert_eq!(a["ok"], false);
         assert_eq!(a["outcome"], "exit 1");
         assert!(a.get("output").is_none());
+        assert_eq!(
+            state["latest"]["monitors"]["monitor:cache.queue"],
+            serde_json::json!([42.0, 40.0, 43.0])
+        );
         let page = get(d.addr(), "/").await;
+        assert!(page.contains(r#"id="monitors-section""#));
         assert!(page.contains(r#"id="timeline-section""#));
         assert!(page.contains("setLineDash"));
         d.stop().await;

@@ -52,7 +52,12 @@ pub fn arg(arg: &str) -> String {
         return url(arg).into_owned();
     }
     if !is_secret_name(arg) {
-        return arg.to_string();
+        // a database URL (`postgres://u:pw@h/db`), alone or as `PG_URL=postgres://…`
+        return match arg.split_once('=') {
+            Some((k, v)) if !k.contains("://") && v.contains("://") => format!("{k}={}", url(v)),
+            _ if arg.contains("://") => url(arg).into_owned(),
+            _ => arg.to_string(),
+        };
     }
     match arg.find([':', '=']) {
         Some(i) => format!("{}{REDACTED}", &arg[..=i]),
@@ -357,6 +362,15 @@ mod tests {
         assert_eq!(arg("API_TOKEN=xyz"), "API_TOKEN=***");
         assert_eq!(arg("Cookie: sid=1"), "Cookie:***");
         assert_eq!(arg("--header=Cookie: sid=1"), "--header=***");
+        assert_eq!(
+            arg("PG_URL=postgres://app:s3cret@127.0.0.1:5432/app"),
+            "PG_URL=postgres://app:***@127.0.0.1:5432/app"
+        );
+        assert_eq!(arg("redis://:pw@h:6379"), "redis://:***@h:6379");
+        assert_eq!(
+            arg("db.mon=postgres://u@h/db?x=a=b"),
+            "db.mon=postgres://u@h/db?x=a=b"
+        );
         assert_eq!(arg("PASSWORD"), "***");
         assert_eq!(arg("--summary-export"), "--summary-export");
         assert_eq!(arg("URL=http://127.0.0.1/x"), "URL=http://127.0.0.1/x");

@@ -33,6 +33,9 @@ pub enum ThresholdError {
         /// The valid stats.
         valid: &'static str,
     },
+    /// A bad ` over DURATION` window.
+    #[error("invalid window in threshold {0:?}: {1}")]
+    Window(String, String),
     /// A malformed `metric{tag:value}` key.
     #[error("invalid threshold key {0:?}: expected `metric` or `metric{{tag:value,...}}`")]
     Key(String),
@@ -226,12 +229,30 @@ pub struct Expr {
     pub value: f64,
     /// The source text, as written.
     pub source: String,
+    /// `… over 1m`: judged per window of this length from the run's start (alert-style: it
+    /// fails if any full window breaks it) instead of over the whole run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Duration>,
 }
 
 impl Expr {
-    /// Parses `stat op number` (whitespace allowed around the operator).
+    /// Parses `stat op number` (whitespace allowed around the operator), optionally
+    /// followed by ` over DURATION` (`rate<0.05 over 1m`).
     pub fn parse(src: &str) -> Result<Expr, ThresholdError> {
-        let s = src.trim();
+        let (s, window) = match src.trim().rsplit_once(" over ") {
+            Some((e, w)) => {
+                let d = crate::duration::parse_duration(w)
+                    .map_err(|e| ThresholdError::Window(src.to_string(), e))?;
+                if d < Duration::from_secs(1) {
+                    return Err(ThresholdError::Window(
+                        src.to_string(),
+                        "a window is at least 1s".into(),
+                    ));
+                }
+                (e.trim(), Some(d))
+            }
+            None => (src.trim(), None),
+        };
         // the stat ends where the operator begins (after any closing paren)
         let stat_end = s
             .find(['<', '>', '=', '!'])
@@ -261,6 +282,7 @@ impl Expr {
             op,
             value,
             source: src.to_string(),
+            window,
         })
     }
 
@@ -400,6 +422,34 @@ pub fn fmt_num(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_windows() {
+        let e = Expr::parse("rate<0.05 over 1m").expect("parse");
+        assert_eq!(
+            (e.stat, e.op, e.value, e.window),
+            (Stat::Rate, Op::Lt, 0.05, Some(Duration::from_secs(60)))
+        );
+        assert_eq!(e.source, "rate<0.05 over 1m");
+        assert_eq!(
+            Expr::parse("p(95) < 600 over 30s").expect("parse").window,
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(Expr::parse("p(95)<600").expect("parse").window, None);
+        for bad in [
+            "rate<0.05 over",
+            "rate<0.05 over soon",
+            "rate<0.05 over 500ms",
+        ] {
+            assert!(
+                matches!(
+                    Expr::parse(bad),
+                    Err(ThresholdError::Window(..)) | Err(ThresholdError::Syntax(_))
+                ),
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn parses_k6_expressions() {

@@ -8,23 +8,27 @@
 //! that fails is counted (errors, last error) and tried again at its next tick; it never
 //! stops the load.
 //!
-//! One module per monitor kind: [`prometheus`], [`process`], [`log`], [`artefact`]. A new
-//! kind (PostgreSQL, Redis, PromQL) is one more module implementing [`Monitor`], one
-//! [`MonitorKind`] variant and one arm in [`build`]. [`slo`] judges objectives per window.
+//! One module per monitor kind: [`prometheus`], [`promql`], [`process`], [`postgres`],
+//! [`mod@redis`], [`log`], [`artefact`]. A new kind is one more module implementing
+//! [`Monitor`], one [`MonitorKind`] variant and one arm in [`build`]. [`slo`] judges
+//! objectives per window.
 #![warn(missing_docs)]
 
 pub mod artefact;
 pub mod expo;
 pub mod http;
 pub mod log;
+pub mod postgres;
 pub mod process;
 pub mod prometheus;
+pub mod promql;
+pub mod redis;
 pub mod runner;
 pub mod slo;
 mod spec;
 
 pub use runner::{MonitorReport, MonitorResults, Runner};
-pub use spec::{parse_flag, LogPattern, MonitorKind, MonitorSpec, ProcessTarget};
+pub use spec::{parse_flag, redact_url, LogPattern, MonitorKind, MonitorSpec, ProcessTarget};
 
 use std::path::PathBuf;
 
@@ -93,5 +97,12 @@ pub fn build(spec: &MonitorSpec) -> Box<dyn Monitor> {
         MonitorKind::Http { url, save_as } => {
             Box::new(artefact::ArtefactMonitor::new(url, save_as))
         }
+        MonitorKind::Postgres {
+            url,
+            top,
+            reset_statements,
+        } => Box::new(postgres::PostgresMonitor::new(url, *top, *reset_statements)),
+        MonitorKind::Redis { url, keys } => Box::new(crate::redis::RedisMonitor::new(url, keys)),
+        MonitorKind::Promql { url, queries } => Box::new(promql::PromqlMonitor::new(url, queries)),
     }
 }

@@ -2,103 +2,25 @@
 //! second of the run: a sample at the start, one every `every`, one when stopped. Values go
 //! into the run's registry as sampled series `monitor:<monitor>.<series>` and into the
 //! monitor's report (the series on the run's time axis, errors, facts).
-use crate::{build, MonitorKind, MonitorSpec, ProcessTarget, SampleCx};
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use crate::{build, redact_url, MonitorKind, MonitorSpec, ProcessTarget, SampleCx};
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+pub use throng_metrics::monitor::{MonitorReport, MonitorResults, Window};
 use throng_metrics::Registry;
-
-/// Every monitor's report.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct MonitorResults {
-    /// One per monitor, in plan order.
-    pub monitors: Vec<MonitorReport>,
-}
-
-/// What one monitor saw.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct MonitorReport {
-    /// The monitor's name.
-    pub name: String,
-    /// Its kind (`prometheus`, `process`, `log`, `http`).
-    pub kind: String,
-    /// What it watched (a URL, `pid 1234`, `name serve-demo`, a file).
-    pub target: String,
-    /// Sampling interval, seconds.
-    pub every_s: f64,
-    /// Samples taken.
-    pub samples: u64,
-    /// Samples that failed.
-    pub errors: u64,
-    /// The last failure's message.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_error: Option<String>,
-    /// When the first failure happened, seconds into the run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub first_error_s: Option<f64>,
-    /// Each series as `[seconds since the run started, value]` points.
-    pub series: BTreeMap<String, Vec<(f64, f64)>>,
-    /// Further facts (`pid`, first match times, saved files).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub facts: Vec<(String, String)>,
-}
-
-/// Summary statistics of a series between two times.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Window {
-    /// Mean.
-    pub avg: f64,
-    /// Largest value.
-    pub max: f64,
-    /// Smallest value.
-    pub min: f64,
-    /// Points.
-    pub n: usize,
-}
-
-impl MonitorReport {
-    /// The statistics of `series` over points with `from <= t <= to` (`None` without any).
-    pub fn window(&self, series: &str, from: f64, to: f64) -> Option<Window> {
-        let pts: Vec<f64> = self
-            .series
-            .get(series)?
-            .iter()
-            .filter(|(t, _)| *t >= from && *t <= to)
-            .map(|(_, v)| *v)
-            .collect();
-        if pts.is_empty() {
-            return None;
-        }
-        Some(Window {
-            avg: pts.iter().sum::<f64>() / pts.len() as f64,
-            max: pts.iter().cloned().fold(f64::MIN, f64::max),
-            min: pts.iter().cloned().fold(f64::MAX, f64::min),
-            n: pts.len(),
-        })
-    }
-
-    /// The least-squares growth of `series` per hour.
-    pub fn growth_per_hour(&self, series: &str) -> Option<f64> {
-        let pts = self.series.get(series)?;
-        let mut s = throng_metrics::SampledStats::default();
-        for (t, v) in pts {
-            s.add(*t, *v);
-        }
-        (s.n >= 2).then(|| s.growth_per_hour())
-    }
-}
 
 fn target_of(spec: &MonitorSpec) -> String {
     match &spec.kind {
-        MonitorKind::Prometheus { url, .. } => url.clone(),
+        MonitorKind::Prometheus { url, .. } => redact_url(url),
         MonitorKind::Process(ProcessTarget::Pid(p)) => format!("pid {p}"),
         MonitorKind::Process(ProcessTarget::Name(n)) => format!("name {n}"),
         MonitorKind::Process(ProcessTarget::Cgroup(c)) => format!("cgroup {}", c.display()),
         MonitorKind::Log { file, .. } => file.display().to_string(),
         MonitorKind::Http { url, .. } => url.clone(),
+        MonitorKind::Postgres { url, .. }
+        | MonitorKind::Redis { url, .. }
+        | MonitorKind::Promql { url, .. } => redact_url(url),
     }
 }
 

@@ -2,101 +2,36 @@
 //! `--monitor` flag compile to.
 use regex::Regex;
 use std::path::PathBuf;
-use std::time::Duration;
+pub use throng_metrics::monitor::{LogPattern, MonitorKind, MonitorSpec, ProcessTarget};
 
-/// One monitor: its name (the `monitor:<name>.` prefix of its series), how often it
-/// samples, and what.
-#[derive(Debug, Clone)]
-pub struct MonitorSpec {
-    /// The monitor's name.
-    pub name: String,
-    /// Sampling interval (`every:`, default 1 s).
-    pub every: Duration,
-    /// What it samples.
-    pub kind: MonitorKind,
-}
-
-/// The kinds of monitor.
-#[derive(Debug, Clone)]
-pub enum MonitorKind {
-    /// Scrape a Prometheus text exposition endpoint (`prometheus: {url, select}`).
-    Prometheus {
-        /// The endpoint (`http://host:port/metrics`).
-        url: String,
-        /// Metric names (or `name{label="v"}`) to keep; empty keeps every family.
-        select: Vec<String>,
-    },
-    /// A process or a cgroup (`process: {pid | name | cgroup}`).
-    Process(ProcessTarget),
-    /// A log file followed as it grows (`log: {file, patterns}`).
-    Log {
-        /// The file.
-        file: PathBuf,
-        /// Named patterns.
-        patterns: Vec<LogPattern>,
-    },
-    /// An artefact fetched and saved next to the results (`http: {get, save_as}`).
-    Http {
-        /// The URL to GET.
-        url: String,
-        /// The file name; `{{elapsed}}` becomes the run's elapsed time (`heap-60s.pb.gz`).
-        save_as: String,
-    },
-}
-
-impl MonitorKind {
-    /// The kind's name as written in a plan (`prometheus`, `process`, `log`, `http`).
-    pub fn name(&self) -> &'static str {
-        match self {
-            MonitorKind::Prometheus { .. } => "prometheus",
-            MonitorKind::Process(_) => "process",
-            MonitorKind::Log { .. } => "log",
-            MonitorKind::Http { .. } => "http",
-        }
-    }
-}
-
-/// Which process a process monitor watches.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ProcessTarget {
-    /// A process id.
-    Pid(u32),
-    /// The oldest process (other than throng's own) whose name is this or whose command
-    /// line contains it; looked up again when it goes away.
-    Name(String),
-    /// A cgroup v2 folder (`/sys/fs/cgroup/system.slice/app.service`).
-    Cgroup(PathBuf),
-}
-
-/// A named pattern of a log monitor.
-#[derive(Debug, Clone)]
-pub struct LogPattern {
-    /// The series name.
-    pub name: String,
-    /// What a line must match.
-    pub regex: Regex,
+/// `url` with its password replaced by `***` (`postgres://u:***@h/db`), for reports and
+/// logs (throng-metrics' one rule for secrets in URLs).
+pub fn redact_url(url: &str) -> String {
+    throng_metrics::redact::url(url).into_owned()
 }
 
 /// Parses a `--monitor` flag: `KIND[.NAME]=VALUE` — `prometheus=URL`, `process=PID`,
-/// `process=NAME`, `cgroup=PATH`, `log=FILE` (counts lines matching `error`, any case).
+/// `process=NAME`, `cgroup=PATH`, `log=FILE` (counts lines matching `error`, any case),
+/// `postgres=URL`, `redis=URL`.
 /// The name defaults to the kind; `taken` are names already in use (`-2`, `-3` is added).
 pub fn parse_flag(flag: &str, taken: &[String]) -> Result<MonitorSpec, String> {
+    let shown = redact_url(flag);
     let (key, value) = flag
         .split_once('=')
-        .ok_or_else(|| format!("--monitor {flag:?}: expected KIND=VALUE, e.g. prometheus=http://127.0.0.1:8080/metrics or process=1234"))?;
+        .ok_or_else(|| format!("--monitor {shown:?}: expected KIND=VALUE, e.g. prometheus=http://127.0.0.1:8080/metrics or process=1234"))?;
     let (kind, name) = match key.split_once('.') {
         Some((k, n)) if !n.is_empty() => (k, Some(n.to_string())),
         _ => (key, None),
     };
     let value = value.trim();
     if value.is_empty() {
-        return Err(format!("--monitor {flag:?}: the value is empty"));
+        return Err(format!("--monitor {shown:?}: the value is empty"));
     }
     let kind = match kind {
         "prometheus" => {
             if !value.starts_with("http://") {
                 return Err(format!(
-                    "--monitor {flag:?}: expected an http:// URL of a /metrics endpoint"
+                    "--monitor {shown:?}: expected an http:// URL of a /metrics endpoint"
                 ));
             }
             MonitorKind::Prometheus {
@@ -116,9 +51,32 @@ pub fn parse_flag(flag: &str, taken: &[String]) -> Result<MonitorSpec, String> {
                 regex: Regex::new("(?i)error").map_err(|e| e.to_string())?,
             }],
         },
+        "postgres" => {
+            if !value.starts_with("postgres://") && !value.starts_with("postgresql://") {
+                return Err(format!(
+                    "--monitor {shown:?}: expected a postgres:// URL"
+                ));
+            }
+            MonitorKind::Postgres {
+                url: value.to_string(),
+                top: 5,
+                reset_statements: false,
+            }
+        }
+        "redis" => {
+            if !value.starts_with("redis://") {
+                return Err(format!(
+                    "--monitor {shown:?}: expected a redis:// URL"
+                ));
+            }
+            MonitorKind::Redis {
+                url: value.to_string(),
+                keys: Vec::new(),
+            }
+        }
         other => {
             return Err(format!(
-                "--monitor {flag:?}: unknown kind `{other}`: expected prometheus, process, cgroup or log"
+                "--monitor {shown:?}: unknown kind `{other}`: expected prometheus, process, cgroup, log, postgres or redis"
             ))
         }
     };
@@ -134,7 +92,7 @@ pub fn parse_flag(flag: &str, taken: &[String]) -> Result<MonitorSpec, String> {
     }
     Ok(MonitorSpec {
         name,
-        every: Duration::from_secs(1),
+        every: kind.default_every(),
         kind,
     })
 }
@@ -142,6 +100,7 @@ pub fn parse_flag(flag: &str, taken: &[String]) -> Result<MonitorSpec, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn flags() {
@@ -161,5 +120,32 @@ mod tests {
         assert!(parse_flag("nope=1", &[]).is_err());
         assert!(parse_flag("prometheus", &[]).is_err());
         assert!(parse_flag("prometheus=ftp://x", &[]).is_err());
+        let pg = parse_flag("postgres=postgres://u:pw@127.0.0.1:5432/db", &[]).expect("ok");
+        assert_eq!(
+            (pg.name.as_str(), pg.every),
+            ("postgres", Duration::from_secs(5))
+        );
+        let e = parse_flag("postgres=mysql://u:pw@h/db", &[]).expect_err("not postgres");
+        assert!(!e.contains("pw"), "{e}");
+        let r = parse_flag("redis.cache=redis://127.0.0.1:6379", &[]).expect("ok");
+        assert_eq!(
+            (r.name.as_str(), r.every),
+            ("cache", Duration::from_secs(1))
+        );
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://throng:s3cret@127.0.0.1:5432/postgres"),
+            "postgres://throng:***@127.0.0.1:5432/postgres"
+        );
+        assert_eq!(redact_url("redis://:pw@h:6379/0"), "redis://:***@h:6379/0");
+        assert_eq!(redact_url("redis://h:6379"), "redis://h:6379");
+        assert_eq!(
+            redact_url("postgres://u@h/db?x=a@b"),
+            "postgres://u@h/db?x=a@b"
+        );
+        assert_eq!(redact_url("http://a:b@c/p@q"), "http://a:***@c/p@q");
     }
 }

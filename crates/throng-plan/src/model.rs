@@ -51,9 +51,9 @@ pub struct Plan {
     /// scenario.
     pub profiles: Vec<(String, Executor)>,
     /// Monitors of the system under test (`monitors:`, and `--monitor` flags).
-    pub monitors: Vec<throng_monitor::MonitorSpec>,
+    pub monitors: Vec<throng_metrics::monitor::MonitorSpec>,
     /// SLOs judged per window (`slos:`).
-    pub slos: Vec<throng_monitor::slo::Slo>,
+    pub slos: Vec<throng_metrics::monitor::Slo>,
     /// Locust's user pool (`locust:`), which the weighted scenarios share.
     pub locust: Option<LocustPool>,
     /// Databases of `sql:` and `redis:` steps (`data_sources:`), by index.
@@ -81,8 +81,8 @@ impl Plan {
         let new = new.trim_end_matches('/').to_string();
         if let Some(old) = self.base_url.replace(new.clone()) {
             for m in &mut self.monitors {
-                if let throng_monitor::MonitorKind::Prometheus { url, .. }
-                | throng_monitor::MonitorKind::Http { url, .. } = &mut m.kind
+                if let throng_metrics::monitor::MonitorKind::Prometheus { url, .. }
+                | throng_metrics::monitor::MonitorKind::Http { url, .. } = &mut m.kind
                 {
                     if let Some(rest) = url.strip_prefix(old.as_str()) {
                         *url = format!("{new}{rest}");

@@ -216,7 +216,8 @@ pub struct RawLocust {
     pub run_time: S<String>,
 }
 
-/// One monitor: exactly one of `prometheus`, `process`, `log`, `http`, and `every`.
+/// One monitor: exactly one of `prometheus`, `promql`, `process`, `postgres`, `redis`,
+/// `log`, `http`, and `every`.
 #[derive(Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RawMonitor {
@@ -235,6 +236,50 @@ pub struct RawMonitor {
     /// `http: {get, save_as}`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http: Option<S<RawArtefactMonitor>>,
+    /// `postgres: {url, top, reset_statements}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub postgres: Option<S<RawPostgresMonitor>>,
+    /// `redis: {url, keys}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis: Option<S<RawRedisMonitor>>,
+    /// `promql: {url, queries}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promql: Option<S<RawPromqlMonitor>>,
+}
+
+/// `postgres:` a PostgreSQL server's statistics views.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPostgresMonitor {
+    /// `url:` `postgres://user:password@host:port/db` (or `"{{ env.NAME }}"`).
+    pub url: S<String>,
+    /// `top:` how many top queries by mean time to report (default 5; 0: none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top: Option<S<u32>>,
+    /// `reset_statements:` reset `pg_stat_statements` at the first sample (default false).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reset_statements: Option<S<bool>>,
+}
+
+/// `redis:` a Redis server's `INFO` and custom commands.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRedisMonitor {
+    /// `url:` `redis://[:password@]host:port[/db]` (or `"{{ env.NAME }}"`).
+    pub url: S<String>,
+    /// `keys:` series name → command with a numeric answer (`LLEN mutt:queue`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub keys: BTreeMap<String, S<String>>,
+}
+
+/// `promql:` instant queries against a Prometheus server.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPromqlMonitor {
+    /// `url:` the server (`http://prometheus:9090`).
+    pub url: S<String>,
+    /// `queries:` series name → PromQL.
+    pub queries: BTreeMap<String, S<String>>,
 }
 
 /// `prometheus:` a text exposition endpoint.

@@ -125,25 +125,7 @@ pub fn html(r: &Results) -> String {
             .map(|p| (p.t, f(p)))
             .collect()
     };
-    let markers: Vec<Marker<'_>> = r
-        .actions
-        .iter()
-        .filter_map(|a| {
-            a.started_s.map(|t| Marker {
-                name: &a.name,
-                detail: format!(
-                    "{} ({}) started {}, took {}: {}",
-                    a.name,
-                    a.kind,
-                    action_started(a),
-                    action_took(a),
-                    a.outcome
-                ),
-                t,
-                ok: a.ok,
-            })
-        })
-        .collect();
+    let markers = action_markers(r);
     let _ = write!(
         o,
         r#"<section id="charts"><h2>Over time</h2><div class="charts">"#
@@ -367,6 +349,28 @@ pub fn html(r: &Results) -> String {
     }
     o.push_str("</main></body></html>\n");
     o
+}
+
+/// A marker for each timeline action that started, for the charts over time.
+pub(crate) fn action_markers(r: &Results) -> Vec<Marker<'_>> {
+    r.actions
+        .iter()
+        .filter_map(|a| {
+            a.started_s.map(|t| Marker {
+                name: &a.name,
+                detail: format!(
+                    "{} ({}) started {}, took {}: {}",
+                    a.name,
+                    a.kind,
+                    action_started(a),
+                    action_took(a),
+                    a.outcome
+                ),
+                t,
+                ok: a.ok,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

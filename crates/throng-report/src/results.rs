@@ -449,10 +449,10 @@ pub struct Results {
     pub actions: Vec<throng_metrics::ActionRecord>,
     /// The monitors of the system under test: each series on the run's time axis, errors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub monitors: Option<throng_monitor::MonitorResults>,
+    pub monitors: Option<throng_metrics::monitor::MonitorResults>,
     /// SLO results, in plan order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub slos: Vec<throng_monitor::slo::SloResult>,
+    pub slos: Vec<throng_metrics::monitor::SloResult>,
     /// Raw series with histograms (checked when read: each histogram must decode and agree
     /// with its series' count, min, max and sum).
     #[serde(deserialize_with = "crate::validate::series")]

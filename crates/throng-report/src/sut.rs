@@ -1,11 +1,10 @@
 //! The system under test in every report: the monitors' figures (resource tables by
 //! phase, per-monitor charts, errors) and SLO compliance.
 use crate::format::{escape_xml as esc, format_bytes, format_percent};
-use crate::svg::{line_chart, Line};
+use crate::svg::{line_chart_with_bands, Band, Line};
 use crate::Results;
 use std::fmt::Write as _;
-use throng_monitor::slo::SloResult;
-use throng_monitor::MonitorReport;
+use throng_metrics::monitor::{MonitorReport, SloResult};
 
 /// The phases to fill resource rows for (the whole run when the plan has none).
 fn spans(r: &Results) -> Vec<(String, f64, f64)> {
@@ -116,6 +115,101 @@ pub(crate) fn summary(r: &Results, ok: &str, bad: &str) -> String {
     o
 }
 
+/// One column of a per-phase table: its header, the series and how a window shows.
+type Column = (
+    &'static str,
+    &'static str,
+    fn(&throng_metrics::monitor::Window) -> String,
+);
+
+fn fixed(v: f64, unit: &str) -> String {
+    format!("{v:.1}{unit}")
+}
+
+const DB_COLUMNS: [Column; 8] = [
+    ("Connections active avg", "connections:active", |w| {
+        fixed(w.avg, "")
+    }),
+    ("Active peak", "connections:active", |w| fixed(w.max, "")),
+    ("Idle peak", "connections:idle", |w| fixed(w.max, "")),
+    ("Waiting on locks peak", "connections:waiting", |w| {
+        fixed(w.max, "")
+    }),
+    ("Lock waits peak", "locks_waiting", |w| fixed(w.max, "")),
+    ("Transactions/s avg", "xacts:rate", |w| fixed(w.avg, "")),
+    (
+        "Query mean (pg_stat_statements) peak",
+        "query_mean_ms",
+        |w| fixed(w.max, " ms"),
+    ),
+    ("Cache hit ratio avg", "cache_hit_ratio", |w| {
+        format_percent(w.avg)
+    }),
+];
+
+const REDIS_COLUMNS: [Column; 7] = [
+    ("Memory avg", "memory", |w| format_bytes(w.avg)),
+    ("Memory peak", "memory", |w| format_bytes(w.max)),
+    ("Hit rate avg", "hit_rate", |w| format_percent(w.avg)),
+    ("Commands/s avg", "ops:rate", |w| fixed(w.avg, "")),
+    ("Commands/s peak", "ops:rate", |w| fixed(w.max, "")),
+    ("Evictions", "evicted_keys", |w| {
+        format!("{:.0}", w.max - w.min)
+    }),
+    ("Clients peak", "clients", |w| fixed(w.max, "")),
+];
+
+/// The database and Redis tables by phase from the first `postgres:` and `redis:` monitors;
+/// a kind without a monitor is one row saying which monitor would fill it.
+fn service_tables(r: &Results) -> String {
+    let mut o = String::new();
+    let mut missing = Vec::new();
+    for (kind, what, cols) in [
+        ("postgres", "Database", &DB_COLUMNS[..]),
+        ("redis", "Redis", &REDIS_COLUMNS[..]),
+    ] {
+        let Some(m) = monitors(r).iter().find(|m| m.kind == kind) else {
+            missing.push((what, kind));
+            continue;
+        };
+        let heads: Vec<&str> = cols.iter().map(|c| c.0).collect();
+        let _ = writeln!(
+            o,
+            "\n{what} from monitor `{}` ({}).\n\n| Phase | {} |\n|---|{}",
+            m.name,
+            md_cell(&m.target),
+            heads.join(" | "),
+            "---:|".repeat(cols.len())
+        );
+        for (name, from, to) in spans(r) {
+            let cells: Vec<String> = cols
+                .iter()
+                .map(|(_, series, show)| {
+                    m.window(series, from, to)
+                        .map(|w| show(&w))
+                        .unwrap_or_else(|| format!("no `{series}` samples"))
+                })
+                .collect();
+            let _ = writeln!(o, "| {} | {} |", md_cell(&name), cells.join(" | "));
+        }
+    }
+    if !missing.is_empty() {
+        let _ = writeln!(o, "\n| Resource | Figures |\n|---|---|");
+        for (_, kind) in missing {
+            let figures = if kind == "postgres" {
+                "DB connections (active/idle/waiting), query latency p95, lock waits"
+            } else {
+                "Redis memory, hit rate, commands/s, evictions"
+            };
+            let _ = writeln!(
+                o,
+                "| {figures} | not measured: a `{kind}:` monitor would provide them |"
+            );
+        }
+    }
+    o
+}
+
 fn md_cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
@@ -190,10 +284,7 @@ pub(crate) fn markdown(r: &Results) -> String {
             );
         }
     }
-    let _ = writeln!(
-        o,
-        "\n| Resource | Figures |\n|---|---|\n| DB connections (active/idle/waiting), query latency p95, lock waits | not measured: a `postgres:` monitor would provide them |\n| Redis memory, hit rate, commands/s, evictions | not measured: a `redis:` monitor would provide them |"
-    );
+    o.push_str(&service_tables(r));
     if !monitors(r).is_empty() {
         let _ = writeln!(
             o,
@@ -268,6 +359,85 @@ const COLORS: [&str; 6] = [
     "#4c7bd9", "#d64545", "#e0a100", "#2f9e6e", "#8a55c9", "#555",
 ];
 
+/// A chart: its title, unit and series.
+type Group<'a> = (String, &'static str, Vec<&'a str>);
+
+/// The charts of a monitor: grouped by what they measure for the kinds throng knows
+/// (process, postgres, redis; a custom Redis command is a chart of its own), one chart per
+/// series (at most 8) for the others.
+fn chart_groups(m: &MonitorReport) -> Vec<Group<'_>> {
+    let fixed: &[(&str, &'static str, &[&str])] = match m.kind.as_str() {
+        "process" => &[
+            ("CPU", "% of one core", &["cpu"]),
+            ("Memory", "bytes", &["rss", "memory"]),
+            ("Threads and fds", "count", &["threads", "fds", "pids"]),
+        ],
+        "postgres" => &[
+            (
+                "Connections",
+                "connections",
+                &[
+                    "connections:active",
+                    "connections:idle",
+                    "connections:idle_in_transaction",
+                    "connections:waiting",
+                ],
+            ),
+            (
+                "Transactions and rows",
+                "per second",
+                &[
+                    "xacts:rate",
+                    "rollbacks:rate",
+                    "rows_fetched:rate",
+                    "rows_inserted:rate",
+                    "rows_updated:rate",
+                    "rows_deleted:rate",
+                ],
+            ),
+            ("Locks", "count", &["locks_waiting", "deadlocks"]),
+            ("Statements", "ms", &["query_mean_ms"]),
+            ("Cache hit ratio", "0–1", &["cache_hit_ratio"]),
+        ],
+        "redis" => &[
+            ("Memory", "bytes", &["memory", "memory_rss"]),
+            ("Commands", "per second", &["ops:rate", "evicted_keys:rate"]),
+            ("Hit rate", "0–1", &["hit_rate"]),
+            ("Clients and keys", "count", &["clients", "keys"]),
+            (
+                "Evictions and expiries",
+                "keys",
+                &["evicted_keys", "expired_keys"],
+            ),
+        ],
+        _ => &[],
+    };
+    if fixed.is_empty() {
+        return m
+            .series
+            .keys()
+            .take(8)
+            .map(|k| (k.clone(), "", vec![k.as_str()]))
+            .collect();
+    }
+    let mut out: Vec<Group<'_>> = fixed
+        .iter()
+        .map(|(t, u, names)| (t.to_string(), *u, names.to_vec()))
+        .collect();
+    if m.kind == "redis" {
+        let known: Vec<&str> = fixed.iter().flat_map(|g| g.2.iter().copied()).collect();
+        for k in m
+            .series
+            .keys()
+            .filter(|k| !known.contains(&k.as_str()))
+            .take(8)
+        {
+            out.push((k.clone(), "", vec![k.as_str()]));
+        }
+    }
+    out
+}
+
 /// The HTML section: a chart per monitor (grouped by unit for process monitors), the
 /// monitors' errors and SLO compliance.
 pub(crate) fn html(r: &Results) -> String {
@@ -276,24 +446,25 @@ pub(crate) fn html(r: &Results) -> String {
         return o;
     }
     o.push_str(r#"<section id="system-under-test"><h2>System under test</h2><div class="charts">"#);
+    // the load's phases shaded and the timeline's actions marked, as on the load's charts
+    let phase_names: Vec<String> = r
+        .phases
+        .iter()
+        .map(|p| format!("{}: {}", p.scenario, p.name))
+        .collect();
+    let bands: Vec<Band<'_>> = r
+        .phases
+        .iter()
+        .zip(&phase_names)
+        .map(|(p, label)| Band {
+            label,
+            from: p.start_s,
+            to: p.end_s,
+        })
+        .collect();
+    let markers = crate::html::action_markers(r);
     for m in monitors(r) {
-        let groups: Vec<(String, &str, Vec<&str>)> = if m.kind == "process" {
-            vec![
-                ("CPU".into(), "% of one core", vec!["cpu"]),
-                ("Memory".into(), "bytes", vec!["rss", "memory"]),
-                (
-                    "Threads and fds".into(),
-                    "count",
-                    vec!["threads", "fds", "pids"],
-                ),
-            ]
-        } else {
-            m.series
-                .keys()
-                .take(8)
-                .map(|k| (k.clone(), "", vec![k.as_str()]))
-                .collect()
-        };
+        let groups = chart_groups(m);
         for (i, (title, unit, names)) in groups.iter().enumerate() {
             let lines: Vec<Line<'_>> = names
                 .iter()
@@ -309,12 +480,13 @@ pub(crate) fn html(r: &Results) -> String {
             if lines.is_empty() {
                 continue;
             }
-            o.push_str(&line_chart(
+            o.push_str(&line_chart_with_bands(
                 &format!("chart-monitor-{}-{i}", m.name),
                 &format!("{} — {title}", m.name),
                 unit,
                 &lines,
-                &[],
+                &markers,
+                &bands,
             ));
         }
     }

@@ -25,6 +25,16 @@ pub struct Marker<'a> {
     pub ok: bool,
 }
 
+/// A shaded span of a time chart: a phase of the load.
+pub struct Band<'a> {
+    /// The phase's name (label and `<title>`).
+    pub label: &'a str,
+    /// Start, seconds.
+    pub from: f64,
+    /// End, seconds.
+    pub to: f64,
+}
+
 const W: f64 = 720.0;
 const H: f64 = 240.0;
 const L: f64 = 56.0;
@@ -71,7 +81,20 @@ pub fn line_chart(
     lines: &[Line<'_>],
     markers: &[Marker<'_>],
 ) -> String {
-    xy_chart(id, title, "s", y_unit, lines, markers)
+    xy_chart_with_bands(id, title, "s", y_unit, lines, markers, &[])
+}
+
+/// [`line_chart`] with the load's phases shaded behind the lines (alternating tints, each
+/// labelled at the foot of the chart).
+pub fn line_chart_with_bands(
+    id: &str,
+    title: &str,
+    y_unit: &str,
+    lines: &[Line<'_>],
+    markers: &[Marker<'_>],
+    bands: &[Band<'_>],
+) -> String {
+    xy_chart_with_bands(id, title, "s", y_unit, lines, markers, bands)
 }
 
 /// A line chart over any x axis (ticks suffixed with `x_unit`: `s`, `%`, ` it/s`), with a
@@ -84,10 +107,24 @@ pub fn xy_chart(
     lines: &[Line<'_>],
     markers: &[Marker<'_>],
 ) -> String {
+    xy_chart_with_bands(id, title, x_unit, y_unit, lines, markers, &[])
+}
+
+/// [`xy_chart`] with shaded bands (phases) behind the lines.
+fn xy_chart_with_bands(
+    id: &str,
+    title: &str,
+    x_unit: &str,
+    y_unit: &str,
+    lines: &[Line<'_>],
+    markers: &[Marker<'_>],
+    bands: &[Band<'_>],
+) -> String {
     let xs = lines
         .iter()
         .flat_map(|l| l.points.iter().map(|p| p.0))
-        .chain(markers.iter().map(|m| m.t).filter(|t| t.is_finite()));
+        .chain(markers.iter().map(|m| m.t).filter(|t| t.is_finite()))
+        .chain(bands.iter().map(|b| b.to).filter(|t| t.is_finite()));
     let x_max = xs.fold(0.0f64, f64::max).max(1.0);
     let y_max = lines
         .iter()
@@ -109,6 +146,24 @@ pub fn xy_chart(
         r#"<text x="{L}" y="18" class="title">{}</text>"#,
         esc(title)
     );
+    for (i, b) in bands.iter().enumerate() {
+        if !(b.from.is_finite() && b.to.is_finite()) || b.to <= b.from {
+            continue;
+        }
+        let (x0, x1) = (px(b.from.max(0.0)), px(b.to));
+        let _ = write!(
+            o,
+            r#"<g class="phase-band" data-phase="{label}"><title>{label}: {:.0}s–{:.0}s</title><rect x="{x0:.1}" y="{T}" width="{:.1}" height="{:.1}" fill="{}"/><text x="{:.1}" y="{:.1}" class="tick" style="fill:#6b7280">{label}</text></g>"#,
+            b.from,
+            b.to,
+            (x1 - x0).max(0.5),
+            H - T - B,
+            if i % 2 == 0 { "#eef2fb" } else { "#f6f1e4" },
+            x0 + 3.0,
+            H - B - 4.0,
+            label = esc(b.label),
+        );
+    }
     // grid and y ticks
     let mut y = 0.0;
     while y <= y_top + 1e-9 {
@@ -250,6 +305,38 @@ pub fn bar_chart(id: &str, title: &str, bars: &[(String, f64)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phases_are_shaded_behind_the_lines() {
+        let line = || Line {
+            label: "cpu",
+            color: "#36c",
+            points: vec![(0.0, 1.0), (10.0, 2.0)],
+        };
+        let bands = [
+            Band {
+                label: "s: ramp-up",
+                from: 0.0,
+                to: 4.0,
+            },
+            Band {
+                label: "s: <peak>",
+                from: 4.0,
+                to: 20.0,
+            },
+        ];
+        let c = line_chart_with_bands("c", "CPU", "%", &[line()], &[], &bands);
+        assert_eq!(c.matches(r#"class="phase-band""#).count(), 2);
+        assert!(c.contains(r#"data-phase="s: &lt;peak&gt;""#), "{c}");
+        // the x axis reaches the last phase's end, and bands come before the lines
+        assert!(c.contains(">20s</text>"), "{c}");
+        assert!(c.find("phase-band") < c.find("<polyline"));
+        // without bands the chart is the one line_chart draws
+        assert_eq!(
+            line_chart_with_bands("c", "CPU", "%", &[line()], &[], &[]),
+            line_chart("c", "CPU", "%", &[line()], &[])
+        );
+    }
 
     #[test]
     fn charts_are_svg_with_their_points() {

@@ -99,5 +99,11 @@ pub(crate) fn frame(i: FrameInput<'_>) -> DashFrame {
             .and_then(|a| a.trend().map(|t| t.percentile(95.0)))
             .unwrap_or(0.0),
         actions: i.actions.iter().map(DashAction::from).collect(),
+        monitors: i
+            .snap
+            .sampled_all()
+            .filter(|(n, _)| n.starts_with("monitor:"))
+            .map(|(n, st)| (n.clone(), (st.last.1, st.min, st.max)))
+            .collect(),
     }
 }

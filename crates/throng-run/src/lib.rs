@@ -255,6 +255,8 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         throng_monitor::Runner::start(&plan.monitors, &reg, start, req.files.artefact_dir())
     });
     let mut slos = throng_monitor::slo::SloTracker::new(plan.slos.clone());
+    // `rate<0.05 over 1m`: judged per window from the same snapshots
+    let mut windowed = throng_metrics::WindowedThresholds::new(&thresholds);
     let engine_stop = CancellationToken::new();
     let control = req.control.clone().unwrap_or_default();
     let mut engine =
@@ -342,6 +344,7 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
                 let vus_now = vus_in_second();
                 recorder.tick(&snap, start.elapsed().as_secs_f64(), vus_now);
                 slos.tick(&snap, start.elapsed().as_secs_f64());
+                windowed.tick(&snap, start.elapsed().as_secs_f64());
                 if let Some(r) = raw_out.as_mut() {
                     r.send(reg.take_raw(), &snap);
                 }
@@ -367,7 +370,8 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
                 }
                 if ticks % 2 == 0 && aborted_by.is_none() {
                     let elapsed = start.elapsed();
-                    let verdicts = thresholds.evaluate(&snap, elapsed);
+                    let mut verdicts = thresholds.evaluate(&snap, elapsed);
+                    windowed.apply(&mut verdicts);
                     control.set_tainted(!verdicts.iter().all(|v| v.ok));
                     last_verdicts = verdicts.clone();
                     if let Some(t) = thresholds.abort_reason(&verdicts, elapsed) {
@@ -428,6 +432,8 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     let snap = reg.collect();
     recorder.tick(&snap, elapsed.as_secs_f64(), vus_in_second());
     slos.tick(&snap, elapsed.as_secs_f64());
+    windowed.tick(&snap, elapsed.as_secs_f64());
+    windowed.finish(elapsed.as_secs_f64());
     let slo_results = slos.finish(
         elapsed.as_secs_f64(),
         monitor_results.as_ref().unwrap_or(&Default::default()),
@@ -452,7 +458,8 @@ pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         live_state.absorb(&snap);
         s.finish(&live_state.view(elapsed));
     }
-    let verdicts = thresholds.evaluate(&snap, elapsed);
+    let mut verdicts = thresholds.evaluate(&snap, elapsed);
+    windowed.apply(&mut verdicts);
     let thresholds_ok = verdicts.iter().all(|v| v.ok);
     if let Some(d) = &req.dashboard {
         live_state.absorb(&snap);

@@ -245,3 +245,37 @@ monitors:
     let md = throng_report::markdown(&o.results);
     assert!(md.contains("cannot connect") && !md.contains("TBD"), "{md}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_windowed_threshold_fails_on_the_one_bad_window_the_whole_run_hides() {
+    let s = CountingServer::start().await;
+    let p = plan(
+        r#"
+base_url: BASE
+scenarios:
+  s:
+    executor: constant-arrival-rate
+    rate: 20
+    duration: 6s
+    preAllocatedVUs: 5
+    flow: [ {get: /fail-between/2000/4000} ]
+thresholds:
+  http_req_failed: ["rate<0.5", "rate<0.5 over 2s", "rate<0.5 over 6s", "rate<0.5 over 1m"]
+"#,
+        &s.url(),
+    );
+    let o = run_plan(p).await;
+    let t = &o.results.thresholds;
+    assert_eq!(t.len(), 4);
+    // the whole run: a third failed
+    assert!(t[0].ok && (t[0].observed - 1.0 / 3.0).abs() < 0.05, "{t:?}");
+    // 2 s windows: [2,4) failed all but its edges
+    assert!(!t[1].ok && t[1].observed > 0.9, "{t:?}");
+    assert_eq!(t[1].expression, "rate<0.5 over 2s");
+    // one 6 s window: the whole run again
+    assert!(t[2].ok && (t[2].observed - 1.0 / 3.0).abs() < 0.05, "{t:?}");
+    // no full 1 m window: nothing judged, it passes
+    assert!(t[3].ok, "{t:?}");
+    assert_eq!(o.exit_code.code(), 99, "{}", o.summary);
+    assert!(o.summary.contains("rate<0.5 over 2s"), "{}", o.summary);
+}

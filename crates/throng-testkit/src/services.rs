@@ -421,7 +421,8 @@ pub struct Prometheus {
 }
 
 /// Starts a private Prometheus scraping `scrape_targets` (`host:port`, path `/metrics`)
-/// every second as job `throng-test`; with no targets it only receives remote writes.
+/// every second as job `throng-test`, and returns once each target has been scraped (`up`
+/// is 1); with no targets it only receives remote writes.
 pub fn prometheus(scrape_targets: &[String]) -> Result<Prometheus, Skip> {
     let bin = Path::new("/usr/bin/prometheus");
     if !bin.is_file() {
@@ -460,6 +461,15 @@ pub fn prometheus(scrape_targets: &[String]) -> Result<Prometheus, Skip> {
     wait_ready(&mut p, &log, "prometheus", || {
         http_get(&addr, "/-/ready").is_some_and(|(s, _)| s == 200)
     });
+    // Prometheus applies new targets up to 5 s after it starts: wait for the first scrape
+    // of every target, so a test's queries have data from its start
+    if !scrape_targets.is_empty() {
+        let want = format!("\"{}\"]", scrape_targets.len());
+        wait_ready(&mut p, &log, "prometheus's first scrapes", || {
+            http_get(&addr, "/api/v1/query?query=count(up%3D%3D1)")
+                .is_some_and(|(s, body)| s == 200 && body.contains(&want))
+        });
+    }
     Ok(Prometheus { addr, _proc: p })
 }
 

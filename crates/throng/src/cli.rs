@@ -372,7 +372,8 @@ pub struct OutputArgs {
     pub http_debug: Option<HttpDebugArg>,
     /// Watch the system under test while the load runs: `prometheus=URL` (a /metrics
     /// endpoint), `process=PID` or `process=NAME`, `cgroup=PATH`, `log=FILE` (lines with
-    /// `error`); `KIND.NAME=...` names it. Series are `monitor:NAME.SERIES`. Repeatable.
+    /// `error`), `postgres=URL`, `redis=URL`; `KIND.NAME=...` names it. Series are
+    /// `monitor:NAME.SERIES`. Repeatable.
     #[arg(long = "monitor", value_name = "KIND=TARGET")]
     pub monitor: Vec<String>,
     /// Don't evaluate thresholds.

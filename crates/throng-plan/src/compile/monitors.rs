@@ -3,9 +3,10 @@ use super::Cx;
 use crate::raw::{Json, RawMonitor, RawSlo, S};
 use std::collections::BTreeMap;
 use std::time::Duration;
+use throng_metrics::monitor::{
+    split_command, LogPattern, MonitorKind, MonitorSpec, Objective, ProcessTarget, Slo, Subject,
+};
 use throng_metrics::Builtin;
-use throng_monitor::slo::{Objective, Slo, Subject};
-use throng_monitor::{LogPattern, MonitorKind, MonitorSpec, ProcessTarget};
 
 /// A URL that may be a path joined to `base_url`.
 fn url(cx: &mut Cx<'_>, u: &S<String>, base: Option<&str>, what: &str) -> Option<String> {
@@ -43,6 +44,24 @@ fn env_value(cx: &Cx<'_>, s: &str) -> Option<String> {
     }
 }
 
+/// A database URL (`{{ env.NAME }}` allowed) that must start with one of `schemes`; an
+/// error never shows the password.
+fn service_url(cx: &mut Cx<'_>, u: &S<String>, schemes: &[&str], what: &str) -> Option<String> {
+    let v = env_value(cx, &u.value).unwrap_or_default();
+    if schemes.iter().any(|s| v.starts_with(s)) {
+        return Some(v);
+    }
+    cx.err(
+        u,
+        format!(
+            "{what} url: expected a {} URL, got {:?}",
+            schemes[0],
+            throng_metrics::redact::url(&v)
+        ),
+    );
+    None
+}
+
 fn kind(cx: &mut Cx<'_>, name: &str, m: &S<RawMonitor>, base: Option<&str>) -> Option<MonitorKind> {
     let r = &m.value;
     let given = [
@@ -50,6 +69,9 @@ fn kind(cx: &mut Cx<'_>, name: &str, m: &S<RawMonitor>, base: Option<&str>) -> O
         r.process.is_some(),
         r.log.is_some(),
         r.http.is_some(),
+        r.postgres.is_some(),
+        r.redis.is_some(),
+        r.promql.is_some(),
     ]
     .iter()
     .filter(|b| **b)
@@ -57,7 +79,7 @@ fn kind(cx: &mut Cx<'_>, name: &str, m: &S<RawMonitor>, base: Option<&str>) -> O
     if given != 1 {
         cx.err(
             m,
-            format!("monitor `{name}`: expected exactly one of prometheus, process, log, http"),
+            format!("monitor `{name}`: expected exactly one of prometheus, promql, process, postgres, redis, log, http"),
         );
         return None;
     }
@@ -133,6 +155,56 @@ fn kind(cx: &mut Cx<'_>, name: &str, m: &S<RawMonitor>, base: Option<&str>) -> O
             patterns,
         });
     }
+    if let Some(p) = &r.postgres {
+        let u = service_url(
+            cx,
+            &p.value.url,
+            &["postgres://", "postgresql://"],
+            "postgres",
+        )?;
+        return Some(MonitorKind::Postgres {
+            url: u,
+            top: p.value.top.as_ref().map_or(5, |t| t.value as usize),
+            reset_statements: p.value.reset_statements.as_ref().is_some_and(|r| r.value),
+        });
+    }
+    if let Some(rd) = &r.redis {
+        let u = service_url(cx, &rd.value.url, &["redis://"], "redis")?;
+        let mut keys = Vec::new();
+        for (k, c) in &rd.value.keys {
+            match split_command(&c.value) {
+                Ok(_) => keys.push((k.clone(), c.value.clone())),
+                Err(e) => cx.err(c, format!("redis keys `{k}`: {e}")),
+            }
+        }
+        return Some(MonitorKind::Redis { url: u, keys });
+    }
+    if let Some(q) = &r.promql {
+        let v = env_value(cx, &q.value.url.value).unwrap_or_default();
+        if !v.starts_with("http://") {
+            cx.err(
+                &q.value.url,
+                format!("promql url: expected the http:// URL of a Prometheus server, got {v:?}"),
+            );
+            return None;
+        }
+        if q.value.queries.is_empty() {
+            cx.err(
+                q,
+                "promql: expected `queries:` with at least one name: query",
+            );
+            return None;
+        }
+        return Some(MonitorKind::Promql {
+            url: v,
+            queries: q
+                .value
+                .queries
+                .iter()
+                .map(|(k, v)| (k.clone(), v.value.clone()))
+                .collect(),
+        });
+    }
     if let Some(h) = &r.http {
         let u = url(cx, &h.value.get, base, "http get")?;
         if h.value.save_as.value.trim().is_empty() {
@@ -171,12 +243,16 @@ pub(super) fn compile_monitors(
                 }
                 None => continue,
             },
-            None => Duration::from_secs(1),
+            None => Duration::ZERO,
         };
         if let Some(kind) = kind(cx, name, m, base_url) {
             out.push(MonitorSpec {
                 name: name.clone(),
-                every,
+                every: if every.is_zero() {
+                    kind.default_every()
+                } else {
+                    every
+                },
                 kind,
             });
         }

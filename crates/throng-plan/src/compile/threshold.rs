@@ -153,6 +153,13 @@ fn compile_monitor_threshold(
         };
         match Expr::parse(src) {
             Ok(expr) => {
+                if expr.window.is_some() {
+                    cx.err(
+                        item,
+                        format!("`over` windows apply to k6 metrics; for monitor series `{metric}` use an SLO (`slos:` with `window:`)"),
+                    );
+                    continue;
+                }
                 if let Err(valid) = expr.stat.check_sampled() {
                     cx.err(
                         item,
