@@ -4,6 +4,7 @@
 //! report.
 #![warn(missing_docs)]
 
+pub mod k8s;
 pub mod limit;
 pub mod suite;
 
@@ -27,5 +28,6 @@ pub(crate) fn run_request(
         prometheus: None,
         http_debug: None,
         control: None,
+        instance: None,
     }
 }

@@ -10,6 +10,7 @@ mod control;
 mod ctx;
 pub mod executor;
 pub mod schedule;
+pub mod segment;
 mod workload;
 
 pub use config::{
@@ -18,6 +19,7 @@ pub use config::{
 };
 pub use control::{ControlError, ControlStatus, EngineControl};
 pub use ctx::{ScenarioStats, ScenarioStatsSnapshot};
+pub use segment::{Fraction, Segment, SegmentError};
 pub use workload::{IterFuture, IterInfo, IterOutcome, Vu, VuInit, Workload};
 
 use ctx::{EngineShared, ScenarioCtx};
@@ -51,6 +53,7 @@ pub struct Engine {
     scenarios: Vec<(ScenarioSpec, Arc<ScenarioStats>)>,
     abort: CancellationToken,
     shared: Arc<EngineShared>,
+    segment: Option<Arc<Segment>>,
 }
 
 /// What each scenario did.
@@ -82,7 +85,16 @@ impl Engine {
                 .map(|s| (s, Arc::new(ScenarioStats::default())))
                 .collect(),
             abort,
+            segment: None,
         }
+    }
+
+    /// Runs one execution segment of the plan: arrival-rate executors start only the
+    /// arrivals `segment` owns. The scenarios' executors must already be the segment's
+    /// shares ([`Segment::share`]); the other executors run them as given.
+    pub fn with_segment(mut self, segment: Segment) -> Self {
+        self.segment = (!segment.is_whole()).then(|| Arc::new(segment));
+        self
     }
 
     /// Controls this engine with `control` (made before the engine, so a control API can
@@ -140,6 +152,7 @@ impl Engine {
                 spec.pacing,
             );
             let exec = spec.executor;
+            let segment = self.segment.clone();
             let start_time = spec.start_time;
             let abort = self.abort.clone();
             let run_clock = run_clock.clone();
@@ -156,7 +169,7 @@ impl Engine {
                     start.elapsed().as_millis() as u64 + 1,
                     std::sync::atomic::Ordering::SeqCst,
                 );
-                executor::run(&exec, Arc::new(ctx)).await;
+                executor::run(&exec, Arc::new(ctx), segment).await;
                 st.finished.store(true, std::sync::atomic::Ordering::SeqCst);
             }));
         }

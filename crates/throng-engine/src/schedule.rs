@@ -1,6 +1,8 @@
 //! Schedule arithmetic: how many VUs a ramp wants at a moment, and when each arrival of an
 //! arrival-rate executor is due.
 use crate::config::Stage;
+use crate::segment::Segment;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// VUs wanted `t` into a `ramping-vus` scenario: linear between stage targets, rounded down
@@ -40,6 +42,10 @@ pub struct Arrivals {
     seg: usize,
     seg_start: f64,
     seg_integral_start: f64,
+    /// Only the arrivals whose global number this execution segment owns.
+    segment: Option<Arc<Segment>>,
+    /// Global number of the next arrival of the whole schedule.
+    global: u64,
 }
 
 impl Arrivals {
@@ -70,7 +76,17 @@ impl Arrivals {
             seg: 0,
             seg_start: 0.0,
             seg_integral_start: 0.0,
+            segment: None,
+            global: 0,
         }
+    }
+
+    /// Only the arrivals `segment` owns (arrival `k` of the whole schedule, counted from 0):
+    /// the instances of a segmented run together start every arrival exactly once, each at
+    /// its unsegmented time.
+    pub fn segmented(mut self, segment: Arc<Segment>) -> Arrivals {
+        self.segment = (!segment.is_whole()).then_some(segment);
+        self
     }
 
     /// Total length of the schedule.
@@ -83,6 +99,20 @@ impl Iterator for Arrivals {
     type Item = Duration;
 
     fn next(&mut self) -> Option<Duration> {
+        loop {
+            let t = self.next_of_all()?;
+            let k = self.global;
+            self.global += 1;
+            if self.segment.as_ref().is_none_or(|s| s.owns(k)) {
+                return Some(t);
+            }
+        }
+    }
+}
+
+impl Arrivals {
+    /// The next arrival of the whole (unsegmented) schedule.
+    fn next_of_all(&mut self) -> Option<Duration> {
         let target = self.next_index as f64;
         while self.seg < self.segments.len() {
             let (d, r0, r1) = self.segments[self.seg];

@@ -106,6 +106,35 @@ impl Snapshot {
         self
     }
 
+    /// A snapshot assembled outside a registry (`throng merge` adding results files
+    /// together): `metrics` as a registry defines them (built-ins first, as
+    /// [`crate::Registry::new`] does), each series by metric and tag set (the same pair
+    /// twice is merged), `elapsed` the run's wall time.
+    pub fn assemble(
+        metrics: Vec<MetricDef>,
+        series: Vec<(MetricId, TagSet, Agg)>,
+        elapsed: Duration,
+    ) -> Snapshot {
+        let mut tag_sets: Vec<Arc<TagSet>> = vec![Arc::new(TagSet::default())];
+        let mut ids: std::collections::HashMap<TagSet, TagSetId> = std::collections::HashMap::new();
+        ids.insert(TagSet::default(), TagSetId(0));
+        let mut map: BTreeMap<SeriesKey, Agg> = BTreeMap::new();
+        for (metric, tags, agg) in series {
+            let id = *ids.entry(tags.clone()).or_insert_with(|| {
+                tag_sets.push(Arc::new(tags));
+                TagSetId(tag_sets.len() as u32 - 1)
+            });
+            match map.entry(SeriesKey { metric, tags: id }) {
+                std::collections::btree_map::Entry::Occupied(mut e) => e.get_mut().merge(&agg),
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert(agg);
+                }
+            }
+        }
+        Snapshot::new(metrics, tag_sets, Arc::new(map), Arc::default())
+            .with_times(Arc::default(), elapsed.as_nanos() as u64)
+    }
+
     /// A sampled series (a monitor's, `monitor:api.cpu`) by name.
     pub fn sampled(&self, name: &str) -> Option<&SampledStats> {
         self.sampled.get(name)

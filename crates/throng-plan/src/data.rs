@@ -58,6 +58,44 @@ impl DataSet {
     }
 }
 
+impl DataSet {
+    /// The rows one execution segment may use: for `sequential` and `unique` sources the
+    /// rows whose index the segment owns (k6's striping), so no row is used by two instances;
+    /// a `random` source keeps every row.
+    pub fn segmented(&self, segment: &throng_engine::Segment) -> DataSet {
+        let rows = match self.pick {
+            Pick::Random => self.rows.clone(),
+            Pick::Sequential | Pick::Unique => self
+                .rows
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| segment.owns(*i as u64))
+                .map(|(_, r)| r.clone())
+                .collect(),
+        };
+        DataSet::new(self.name.clone(), self.fields.clone(), rows, self.pick)
+    }
+}
+
+/// The plan one execution segment runs: every scenario's executor is its share
+/// ([`throng_engine::Segment::share`]) and every data source keeps only the rows the segment
+/// owns ([`DataSet::segmented`]).
+pub fn segment_plan(plan: &crate::Plan, segment: &throng_engine::Segment) -> crate::Plan {
+    let mut out = plan.clone();
+    if segment.is_whole() {
+        return out;
+    }
+    for sc in &mut out.scenarios {
+        sc.executor = segment.share(&sc.executor);
+    }
+    out.data = plan
+        .data
+        .iter()
+        .map(|d| Arc::new(d.segmented(segment)))
+        .collect();
+    out
+}
+
 /// Where one run is in one [`DataSet`]: the rows handed out so far, shared by every VU of
 /// every scenario of the run. The plan stays immutable; a new run starts a new cursor.
 #[derive(Debug, Default)]
@@ -177,6 +215,25 @@ mod tests {
         // a new run starts over: the plan's data set holds no position
         let c = DataCursor::default();
         assert_eq!(c.next_row(&u, &mut rng), Some(0));
+    }
+
+    #[test]
+    fn segments_partition_unique_and_sequential_rows() {
+        let rows: Vec<Vec<String>> = (0..10).map(|i| vec![i.to_string()]).collect();
+        for pick in [Pick::Unique, Pick::Sequential] {
+            let ds = DataSet::new("d".into(), vec!["x".into()], rows.clone(), pick);
+            let mut seen: Vec<Vec<String>> = (1..=4)
+                .flat_map(|i| {
+                    let seg = throng_engine::Segment::nth(i, 4).expect("segment");
+                    ds.segmented(&seg).rows
+                })
+                .collect();
+            seen.sort_by_key(|r| r[0].parse::<u32>().unwrap_or(0));
+            assert_eq!(seen, rows, "{pick:?}: every row exactly once");
+        }
+        let random = DataSet::new("d".into(), vec!["x".into()], rows.clone(), Pick::Random);
+        let seg = throng_engine::Segment::nth(2, 4).expect("segment");
+        assert_eq!(random.segmented(&seg).rows.len(), 10);
     }
 
     #[test]

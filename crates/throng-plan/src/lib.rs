@@ -21,7 +21,7 @@ pub mod template;
 pub use compile::{
     compile_raw, load_str, load_str_with, DiskFiles, LoadOptions, PlanFiles, RESPONSE_VARS,
 };
-pub use data::{DataCursor, DataSet, Pick};
+pub use data::{segment_plan, DataCursor, DataSet, Pick};
 pub use dns::{parse_dns, DnsPolicy, DnsSelect, DnsSettings};
 pub use duration::{format_duration, parse_duration, parse_duration_range};
 pub use error::{PlanError, PlanErrors, Source};

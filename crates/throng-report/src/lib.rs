@@ -13,6 +13,7 @@ mod k6json;
 pub mod limit;
 mod locust_csv;
 mod markdown;
+pub mod merge;
 mod ndjson;
 mod results;
 mod rollup;
@@ -32,9 +33,9 @@ pub use locust_csv::write_locust_csv;
 pub use markdown::markdown;
 pub use ndjson::{NdjsonWriter, SampleWriter};
 pub use results::{
-    CheckResult, FailureRow, GeneratorInfo, HistogramBin, MetricResult, RateLimitedRow,
-    RequestStats, Results, RunInfo, ScenarioOutcome, SeriesDump, ThresholdResult, TimelinePoint,
-    LOCUST_PERCENTILES,
+    CheckResult, FailureRow, GeneratorInfo, HistogramBin, InstanceInfo, MetricResult,
+    RateLimitedRow, RequestStats, Results, RunInfo, ScenarioOutcome, SeriesDump, ThresholdResult,
+    TimelinePoint, LOCUST_PERCENTILES,
 };
 pub use summary::{render_distribution, render_summary};
 pub use validate::{decode_hdr, encode_hdr, ResultsFileError, RESULTS_VERSION};

@@ -51,6 +51,38 @@ pub struct RunInfo {
     pub command: Option<String>,
 }
 
+/// Which instance of a scaled-out run wrote a results file (`--segment`, `--local-segments`,
+/// Kubernetes): what `throng merge` checks before adding files together.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct InstanceInfo {
+    /// This instance (`THRONG_INSTANCE_ID`, or the segment's index).
+    pub instance_id: String,
+    /// The run all instances share (`THRONG_RUN_ID`, or derived from `--start-at`).
+    pub run_id: String,
+    /// The execution segment, `FROM:TO` (`1/8:1/4`).
+    pub segment: String,
+    /// The segment sequence, `0,1/8,…,1`.
+    pub sequence: String,
+    /// The throng version that ran it.
+    pub throng_version: String,
+    /// A digest of the plan and the load flags: instances of one run share it.
+    pub plan_digest: String,
+    /// The agreed start (`--start-at`), RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_at: Option<String>,
+    /// How far this instance's actual start was from `start_at` by its own clock, ms
+    /// (positive: late).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_skew_ms: Option<f64>,
+    /// Estimated offset of this instance's clock from true time, ms, when known (the
+    /// kernel's NTP estimate of its error): wall-clock alignment across instances is no
+    /// better than the sum of two instances' offsets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_offset_ms: Option<f64>,
+    /// Wall-clock start of the load, ms since the Unix epoch (for aligning seconds).
+    pub started_at_unix_ms: i64,
+}
+
 /// A metric or sub-metric with its k6 values.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct MetricResult {
@@ -359,6 +391,12 @@ pub struct Results {
     pub version: u32,
     /// Run facts.
     pub run: RunInfo,
+    /// The instance of a scaled-out run that wrote this file (absent for a single run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<InstanceInfo>,
+    /// For a file written by `throng merge`: the instances merged, missing and failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge: Option<crate::merge::MergeInfo>,
     /// Scenarios.
     pub scenarios: Vec<ScenarioOutcome>,
     /// Metrics, then sub-metrics.
@@ -688,6 +726,8 @@ impl Results {
             latency_histogram,
             version: crate::RESULTS_VERSION,
             run,
+            instance: None,
+            merge: None,
             scenarios,
             metrics,
             thresholds: thresholds_out,

@@ -180,11 +180,23 @@ fn be64(b: &[u8], at: usize) -> Option<u64> {
 }
 
 /// Encodes a histogram as throng writes it: V2 + DEFLATE, base64 (`None` if it cannot).
+///
+/// The encoding is canonical: the header's highest trackable value is the histogram's own
+/// largest value (not however far an auto-resizing histogram happened to grow), so the same
+/// counts always encode to the same bytes — a histogram merged from instances equals the one
+/// recorded in one process byte for byte.
 pub fn encode_hdr(h: &Histogram<u64>) -> Option<String> {
     use hdrhistogram::serialization::Serializer as _;
+    let mut canonical = Histogram::<u64>::new_with_bounds(
+        h.low(),
+        h.max().max(h.low().saturating_mul(2)).max(2),
+        h.sigfig(),
+    )
+    .ok()?;
+    canonical.add(h).ok()?;
     let mut buf = Vec::new();
     let mut ser = hdrhistogram::serialization::V2DeflateSerializer::new();
-    ser.serialize(h, &mut buf).ok()?;
+    ser.serialize(&canonical, &mut buf).ok()?;
     Some(base64::engine::general_purpose::STANDARD.encode(&buf))
 }
 

@@ -19,6 +19,7 @@ pub use files::{check_url, write_reports, OutError, ReportFiles};
 pub use throng_engine::EngineControl;
 pub use throng_flow::{FlowEnv, HttpDebugMode};
 pub use throng_monitor::parse_flag as parse_monitor_flag;
+pub use throng_report::InstanceInfo;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -61,6 +62,21 @@ pub struct RunRequest {
     /// Pauses, resumes, scales and stops the run while it goes (the control API and the
     /// dashboard hold a clone); `None`: the run makes its own, unreachable from outside.
     pub control: Option<EngineControl>,
+    /// This run is one instance of a scaled-out run: its execution segment, ids and agreed
+    /// start; `None`: the whole plan, now.
+    pub instance: Option<Instance>,
+}
+
+/// One instance of a scaled-out run (`--segment`, `--local-segments`, Kubernetes).
+#[derive(Debug, Clone)]
+pub struct Instance {
+    /// The share of the plan this instance runs.
+    pub segment: throng_engine::Segment,
+    /// Ids and identity written to the results (`started_at_unix_ms` and `start_skew_ms`
+    /// are filled in by the run).
+    pub info: throng_report::InstanceInfo,
+    /// When the load starts (after `setup:`), by this machine's clock; `None`: at once.
+    pub start_at: Option<jiff::Timestamp>,
 }
 
 /// How a run ended.
@@ -185,7 +201,11 @@ async fn run_with(
     req: RunRequest,
     host: Option<Arc<dyn ScriptHost>>,
 ) -> Result<RunOutcome, RunError> {
-    let plan = Arc::new(req.plan);
+    let instance = req.instance;
+    let plan = Arc::new(match &instance {
+        Some(i) => throng_plan::segment_plan(&req.plan, &i.segment),
+        None => req.plan,
+    });
     let reg = Registry::new();
     for m in &plan.custom_metrics {
         let vt = if m.time {
@@ -260,6 +280,18 @@ async fn run_with(
         plan.thresholds.clone()
     };
 
+    // a scaled-out run's instances start their load together at the agreed time
+    let mut start_skew_ms = None;
+    if let Some(at) = instance.as_ref().and_then(|i| i.start_at) {
+        let wait = at.duration_since(jiff::Timestamp::now());
+        if let Ok(wait) = Duration::try_from(wait) {
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = req.interrupt.cancelled() => {}
+            }
+        }
+        start_skew_ms = Some(jiff::Timestamp::now().duration_since(at).as_secs_f64() * 1000.0);
+    }
     let started_at = jiff::Timestamp::now();
     let start = Instant::now();
     // the system under test, sampled on the monitors' own threads from the first second
@@ -271,7 +303,11 @@ async fn run_with(
     let mut windowed = throng_metrics::WindowedThresholds::new(&thresholds);
     let engine_stop = CancellationToken::new();
     let control = req.control.clone().unwrap_or_default();
-    let engine = Engine::new(reg.clone(), specs, engine_stop.clone()).with_control(control.clone());
+    let mut engine =
+        Engine::new(reg.clone(), specs, engine_stop.clone()).with_control(control.clone());
+    if let Some(i) = &instance {
+        engine = engine.with_segment(i.segment.clone());
+    }
     let stop_requested = control.stop_requested();
     // per second: the VUs alive at the tick, but for arrival-rate scenarios (whose VUs are
     // busy only while an iteration runs) the most busy at once during the second
@@ -314,12 +350,18 @@ async fn run_with(
         });
     let mut monitor = monitor::Monitor::new();
     let mut recorder = throng_report::series::SeriesRecorder::new(&plan);
-    let run_id = format!("{:x}", started_at.as_millisecond());
+    let (run_id, instance_id) = match &instance {
+        Some(i) => (i.info.run_id.clone(), i.info.instance_id.clone()),
+        None => (
+            format!("{:x}", started_at.as_millisecond()),
+            "0".to_string(),
+        ),
+    };
     let mut remote = req
         .files
         .remote_write
         .as_deref()
-        .and_then(|u| remote_write::RemoteWrite::new(u, req.files.k6_names, &run_id, "0"))
+        .and_then(|u| remote_write::RemoteWrite::new(u, req.files.k6_names, &run_id, &instance_id))
         .map(remote_write::Pusher::start);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -572,6 +614,11 @@ async fn run_with(
     results.actions = actions;
     results.monitors = monitor_results;
     results.slos = slo_results;
+    results.instance = instance.map(|i| throng_report::InstanceInfo {
+        started_at_unix_ms: started_at.as_millisecond(),
+        start_skew_ms,
+        ..i.info
+    });
     let cpu = monitor.finish();
     results.generator = Some(
         throng_report::GeneratorInfo {

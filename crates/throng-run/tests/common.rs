@@ -61,6 +61,7 @@ pub fn request(
         prometheus: None,
         http_debug: None,
         control: None,
+        instance: None,
     }
 }
 

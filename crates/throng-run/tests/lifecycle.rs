@@ -107,6 +107,7 @@ scenarios:
         prometheus: None,
         http_debug: None,
         control: None,
+        instance: None,
     })
     .await
     .expect_err("setup fails");

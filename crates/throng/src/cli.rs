@@ -33,6 +33,10 @@ pub enum Command {
     Quick(Box<crate::quick::QuickArgs>),
     /// Write reports from a saved `--results` file, without rerunning.
     Report(ReportArgs),
+    /// Merge the results files of a scaled-out run's instances exactly (`--segment`).
+    Merge(crate::merge::MergeArgs),
+    /// Kubernetes: `throng k8s render plan.yaml --instances 8 --image throng:VERSION`.
+    K8s(crate::k8s::K8sArgs),
     /// Compare results files: per name, scenario and overall, with gates (`--fail-if`).
     Compare(crate::compare::CompareArgs),
     /// Keep a results file as a baseline: `throng baseline save current.json --to b.json`.
@@ -398,6 +402,8 @@ pub struct RunArgs {
     pub out: OutputArgs,
     #[command(flatten)]
     pub progress: ProgressArgs,
+    #[command(flatten)]
+    pub scale: crate::scale::ScaleArgs,
 }
 
 #[derive(Args, Debug)]
@@ -548,6 +554,20 @@ pub async fn run_plan_host(
             return ExitCode::InvalidPlan.code();
         }
     };
+    if let Some(n) = args.scale.local_segments {
+        return crate::local::run(&args, n, &plan_digest(&args, input)).await;
+    }
+    let instance = if args.scale.is_segmented() {
+        match args.scale.instance(&plan_digest(&args, input)) {
+            Ok(i) => Some(i),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::InvalidPlan.code();
+            }
+        }
+    } else {
+        None
+    };
     let files = match args.out.files() {
         Ok(f) => f,
         Err(e) => {
@@ -595,10 +615,14 @@ pub async fn run_plan_host(
             HttpDebugArg::Full => throng_run::HttpDebugMode::Full,
         }),
         control: Some(control),
+        instance,
     };
     // the control API stays up until the run has ended
     let _control_api = servers.control;
-    let code = run_and_print(req, &args, extra, host).await;
+    let mut code = run_and_print(req, &args, extra, host).await;
+    if args.scale.thresholds_advisory && code == ExitCode::ThresholdsFailed.code() {
+        code = 0;
+    }
     if let Some(d) = dashboard {
         if args.progress.dashboard_linger && !interrupt.is_cancelled() {
             eprintln!("dashboard stays up at http://{} — Ctrl-C to exit", d.addr());
@@ -606,6 +630,19 @@ pub async fn run_plan_host(
         }
     }
     code
+}
+
+/// Identifies the plan and the load flags, so `throng merge` can tell results of the same
+/// run from others: the plan's text (or built plan), the load overrides and the base URL.
+fn plan_digest(args: &RunArgs, input: PlanInput<'_>) -> String {
+    let text = match input {
+        PlanInput::File => std::fs::read(&args.plan).unwrap_or_default(),
+        PlanInput::Text(t) => t.as_bytes().to_vec(),
+        PlanInput::Built(raw, _) => serde_json::to_vec(raw).unwrap_or_default(),
+    };
+    let mut all = text;
+    all.extend(format!("|{:?}|{:?}", args.load, args.base_url).bytes());
+    format!("{:016x}", crate::scale::fnv1a(&all))
 }
 
 async fn run_and_print(
@@ -723,6 +760,7 @@ pub async fn demo(args: DemoArgs) -> i32 {
             ..OutputArgs::default()
         },
         progress: args.progress.clone(),
+        scale: crate::scale::ScaleArgs::default(),
     };
     let code = run_plan(run, Some(DEMO_PLAN)).await;
     let served = server.requests();

@@ -6,8 +6,12 @@ mod env;
 mod fixtures;
 mod js;
 mod k6env;
+mod k8s;
 mod limit;
+mod local;
+mod merge;
 mod quick;
+mod scale;
 mod signals;
 mod suite;
 mod tools;
@@ -69,6 +73,8 @@ async fn dispatch(cli: Cli) -> i32 {
         Command::Demo(args) => cli::demo(args).await,
         Command::Quick(args) => quick::run(*args).await,
         Command::Report(args) => cli::report(args),
+        Command::Merge(args) => merge::run(args),
+        Command::K8s(args) => k8s::run(args),
         Command::Compare(args) => compare::compare(args),
         Command::FindLimit(args) => limit::run(*args).await,
         Command::Suite(args) => suite::run(args).await,

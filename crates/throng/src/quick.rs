@@ -500,6 +500,7 @@ pub async fn run(a: QuickArgs) -> i32 {
         load: crate::cli::LoadArgs::default(),
         out: a.out.clone(),
         progress: a.progress.clone(),
+        scale: crate::scale::ScaleArgs::default(),
     };
     let input = crate::cli::PlanInput::Built(&raw, &origins);
     if a.sql.is_some() {

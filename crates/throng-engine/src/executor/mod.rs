@@ -10,10 +10,15 @@ pub use arrival_rate::MAX_QUEUED_ARRIVALS;
 use crate::config::Executor;
 use crate::ctx::ScenarioCtx;
 use crate::schedule::Arrivals;
+use crate::segment::Segment;
 use std::sync::Arc;
 
 /// Runs a scenario's executor to its end (including the graceful stop).
-pub(crate) async fn run(exec: &Executor, ctx: Arc<ScenarioCtx>) {
+pub(crate) async fn run(exec: &Executor, ctx: Arc<ScenarioCtx>, segment: Option<Arc<Segment>>) {
+    let stripe = |a: Arrivals| match &segment {
+        Some(s) => a.segmented(s.clone()),
+        None => a,
+    };
     match exec {
         Executor::SharedIterations {
             vus,
@@ -44,7 +49,7 @@ pub(crate) async fn run(exec: &Executor, ctx: Arc<ScenarioCtx>) {
             max_vus,
             when_busy,
         } => {
-            let arrivals = Arrivals::constant(*rate, *time_unit, *duration);
+            let arrivals = stripe(Arrivals::constant(*rate, *time_unit, *duration));
             arrival_rate::run(ctx, arrivals, *pre_allocated_vus, *max_vus, *when_busy).await
         }
         Executor::RampingArrivalRate {
@@ -55,7 +60,7 @@ pub(crate) async fn run(exec: &Executor, ctx: Arc<ScenarioCtx>) {
             max_vus,
             when_busy,
         } => {
-            let arrivals = Arrivals::ramping(*start_rate, *time_unit, stages);
+            let arrivals = stripe(Arrivals::ramping(*start_rate, *time_unit, stages));
             arrival_rate::run(ctx, arrivals, *pre_allocated_vus, *max_vus, *when_busy).await
         }
     }

@@ -1,0 +1,199 @@
+//! Scale-out: `--local-segments` against a counting server gives exactly what one process
+//! gives; `throng merge` refuses files of different plans, names a truncated file, and
+//! reports a partial merge (exit 107 unless `--allow-partial`).
+mod common;
+use common::{text, throng};
+use std::path::{Path, PathBuf};
+use throng_testkit::CountingServer;
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("throng-scale-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("tmp dir");
+    d
+}
+
+/// 200 iterations of two requests (one answered 404) and 40 iterations over 40 unique rows:
+/// 440 requests. The threshold holds only for the whole run.
+fn plan(dir: &Path, base: &str) -> PathBuf {
+    let rows: String = (0..40).map(|i| format!("{i}\n")).collect();
+    std::fs::write(dir.join("rows.csv"), format!("id\n{rows}")).expect("rows");
+    let p = dir.join("plan.yaml");
+    std::fs::write(
+        &p,
+        format!(
+            "base_url: {base}
+data:
+  rows: {{ file: rows.csv, pick: unique }}
+scenarios:
+  pairs:
+    executor: shared-iterations
+    vus: 6
+    iterations: 200
+    flow:
+      - get: /status/200
+      - get: /status/404
+  rows:
+    executor: per-vu-iterations
+    vus: 8
+    iterations: 5
+    flow:
+      - get: /row/{{{{rows.id}}}}/
+thresholds:
+  http_reqs: [\"count==440\"]
+"
+        ),
+    )
+    .expect("plan");
+    p
+}
+
+fn results(p: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(p).expect("results file")).expect("JSON")
+}
+
+fn run(args: Vec<String>) -> std::process::Output {
+    throng().args(args).output().expect("throng runs")
+}
+
+/// `throng run PLAN --quiet --results RESULTS EXTRA...` off the async runtime.
+async fn run_plan(plan: &Path, results: &Path, extra: &[&str]) -> std::process::Output {
+    let mut v = s(&["run", "--quiet", "--results"]);
+    v.push(results.display().to_string());
+    v.push(plan.display().to_string());
+    v.extend(s(extra));
+    tokio::task::spawn_blocking(move || run(v))
+        .await
+        .expect("join")
+}
+
+fn s(v: &[&str]) -> Vec<String> {
+    v.iter().map(|x| x.to_string()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_local_segments_send_exactly_what_one_process_sends() {
+    let dir = tmp("local");
+    let one = CountingServer::start().await;
+    let four = CountingServer::start().await;
+    let (p1, p4) = (plan(&dir, &one.url()), dir.join("plan4.yaml"));
+    std::fs::write(
+        &p4,
+        std::fs::read_to_string(&p1)
+            .expect("plan")
+            .replace(&one.url(), &four.url()),
+    )
+    .expect("plan4");
+    let (r1, r4) = (dir.join("one.json"), dir.join("four.json"));
+    let o = run_plan(&p1, &r1, &[]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run_plan(&p4, &r4, &["--local-segments", "4"]).await;
+    // each segment alone fails `count==440`; the merged run passes it
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("merged 4 of 4 instances"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(one.count(), 440);
+    assert_eq!(four.count(), 440);
+    let (a, b) = (results(&r1), results(&r4));
+    let count = |r: &serde_json::Value| {
+        r["metrics"]
+            .as_array()
+            .and_then(|m| m.iter().find(|m| m["name"] == "http_reqs"))
+            .map(|m| m["values"]["count"].clone())
+    };
+    assert_eq!(count(&a), Some(serde_json::json!(440.0)));
+    assert_eq!(count(&b), count(&a));
+    assert_eq!(
+        b["status_codes"],
+        serde_json::json!({"200": 200 + 40, "404": 200})
+    );
+    assert_eq!(b["status_codes"], a["status_codes"]);
+    assert_eq!(b["merge"]["instances"].as_array().map(Vec::len), Some(4));
+    // unique rows: each of the 40 used once across the 4 instances
+    for i in 0..40 {
+        assert_eq!(four.count_prefix(&format!("/row/{i}/")), 1, "row {i}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merge_refuses_other_plans_names_bad_files_and_reports_partial_runs() {
+    let dir = tmp("merge");
+    let server = CountingServer::start().await;
+    let p = plan(&dir, &server.url());
+    let other = dir.join("other.yaml");
+    std::fs::write(
+        &other,
+        std::fs::read_to_string(&p)
+            .expect("plan")
+            .replace("iterations: 200", "iterations: 100"),
+    )
+    .expect("other");
+    let seg = |plan: &Path, segment: &str, out: &Path| {
+        let mut v = s(&["run", "--quiet", "--segment", segment, "--results"]);
+        v.push(out.display().to_string());
+        v.push(plan.display().to_string());
+        v
+    };
+    let (a, b, c) = (dir.join("a.json"), dir.join("b.json"), dir.join("c.json"));
+    let (sa, sb, sc) = (
+        seg(&p, "1/2", &a),
+        seg(&p, "2/2", &b),
+        seg(&other, "2/2", &c),
+    );
+    let outs = tokio::task::spawn_blocking(move || [run(sa), run(sb), run(sc)])
+        .await
+        .expect("join");
+    for o in &outs {
+        // each half alone fails the whole run's count threshold
+        assert_eq!(o.status.code(), Some(99), "{}", text(o));
+    }
+    let merge = |files: &[&Path], extra: &[&str]| {
+        let mut v = s(&["merge", "--no-summary"]);
+        v.extend(files.iter().map(|f| f.display().to_string()));
+        v.extend(s(extra));
+        run(v)
+    };
+    // the two halves: exact, and the global threshold passes
+    let m = dir.join("merged.json");
+    let o = merge(&[&a, &b], &["--results", &m.display().to_string()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(
+        results(&m)["status_codes"],
+        serde_json::json!({"200": 240, "404": 200})
+    );
+    // halves of different plans
+    let o = merge(&[&a, &c], &[]);
+    assert_eq!(o.status.code(), Some(104), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("ran different plans") && err.contains("a.json") && err.contains("c.json"),
+        "{err}"
+    );
+    // a truncated file is named
+    let bytes = std::fs::read(&b).expect("b");
+    let t = dir.join("truncated.json");
+    std::fs::write(&t, &bytes[..bytes.len() / 2]).expect("truncated");
+    let o = merge(&[&a, &t], &[]);
+    assert_eq!(o.status.code(), Some(104), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("truncated.json") && err.contains("truncated"),
+        "{err}"
+    );
+    // one half of two: partial, 107 unless allowed
+    let o = merge(&[&a], &[]);
+    assert_eq!(o.status.code(), Some(107), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("merged 1 of 2 instances; missing segments 1/2:1"),
+        "{err}"
+    );
+    let o = merge(&[&a], &["--allow-partial"]);
+    // allowed, but the threshold on the half's data fails
+    assert_eq!(o.status.code(), Some(99), "{}", text(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
