@@ -4,7 +4,7 @@
 //! monitor's report (the series on the run's time axis, errors, facts).
 use crate::{build, redact_url, MonitorKind, MonitorSpec, ProcessTarget, SampleCx};
 use std::path::PathBuf;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 pub use throng_metrics::monitor::{MonitorReport, MonitorResults, Window};
@@ -28,6 +28,10 @@ fn target_of(spec: &MonitorSpec) -> String {
 pub struct Runner {
     stops: Vec<mpsc::Sender<()>>,
     handles: Vec<JoinHandle<MonitorReport>>,
+    /// Signalled by each monitor once its first sample is taken.
+    firsts: Vec<mpsc::Receiver<()>>,
+    /// The run's start, which sample times count from (moved by [`Runner::set_start`]).
+    start: Arc<Mutex<Instant>>,
 }
 
 impl Runner {
@@ -40,23 +44,51 @@ impl Runner {
     ) -> Runner {
         let mut stops = Vec::new();
         let mut handles = Vec::new();
+        let mut firsts = Vec::new();
+        let start = Arc::new(Mutex::new(start));
         for spec in specs {
             let (tx, rx) = mpsc::channel::<()>();
+            let (first_tx, first_rx) = mpsc::sync_channel::<()>(1);
             let spec = spec.clone();
             let reg = reg.clone();
             let out_dir = out_dir.clone();
+            let st = start.clone();
             let h = std::thread::Builder::new()
                 .name(format!("monitor-{}", spec.name))
-                .spawn(move || run_one(spec, reg, start, out_dir, rx));
+                .spawn(move || run_one(spec, reg, st, out_dir, rx, first_tx));
             match h {
                 Ok(h) => {
                     stops.push(tx);
                     handles.push(h);
+                    firsts.push(first_rx);
                 }
                 Err(_) => continue,
             }
         }
-        Runner { stops, handles }
+        Runner {
+            stops,
+            handles,
+            firsts,
+            start,
+        }
+    }
+
+    /// Waits (at most `within` in all) until every monitor has taken its first sample, so
+    /// that sample comes before any load: a counter's increase then covers every request.
+    pub fn wait_first(&self, within: Duration) {
+        let deadline = Instant::now() + within;
+        for rx in &self.firsts {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let _ = rx.recv_timeout(left);
+        }
+    }
+
+    /// The run's start from now on: sample times count from it (a sample taken before it
+    /// is at 0 s).
+    pub fn set_start(&self, start: Instant) {
+        if let Ok(mut s) = self.start.lock() {
+            *s = start;
+        }
     }
 
     /// Stops every monitor (each takes a last sample) and returns their reports.
@@ -76,9 +108,10 @@ impl Runner {
 fn run_one(
     spec: MonitorSpec,
     reg: Registry,
-    start: Instant,
+    start: Arc<Mutex<Instant>>,
     out_dir: PathBuf,
     stop: mpsc::Receiver<()>,
+    first: mpsc::SyncSender<()>,
 ) -> MonitorReport {
     let mut m = build(&spec);
     let mut rep = MonitorReport {
@@ -92,7 +125,8 @@ fn run_one(
     let mut next = Instant::now();
     let mut stopping = false;
     loop {
-        let t = start.elapsed().as_secs_f64();
+        let from = start.lock().map(|s| *s).unwrap_or_else(|e| *e.into_inner());
+        let t = Instant::now().saturating_duration_since(from).as_secs_f64();
         let cx = SampleCx {
             elapsed: t,
             out_dir: out_dir.clone(),
@@ -110,6 +144,9 @@ fn run_one(
                 rep.first_error_s.get_or_insert(t);
                 rep.last_error = Some(e.0);
             }
+        }
+        if rep.samples == 1 {
+            let _ = first.try_send(());
         }
         if stopping {
             break;

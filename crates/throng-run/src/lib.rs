@@ -184,6 +184,9 @@ pub trait ScriptHost: Send + Sync {
 /// A boxed future, for [`ScriptHost`].
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
+/// Longest the run waits for the monitors' first samples before the load starts.
+const FIRST_SAMPLE_WAIT: Duration = Duration::from_secs(2);
+
 /// Runs a plan to its end.
 pub async fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     run_with(req, None).await
@@ -292,12 +295,24 @@ async fn run_with(
         }
         start_skew_ms = Some(jiff::Timestamp::now().duration_since(at).as_secs_f64() * 1000.0);
     }
+    // the system under test, sampled on the monitors' own threads from the first second;
+    // each one's first sample comes before any load, so a counter's increase covers every
+    // request (bounded: a monitor that cannot answer does not hold the run up for long)
+    let monitors = (!plan.monitors.is_empty()).then(|| {
+        let r = throng_monitor::Runner::start(
+            &plan.monitors,
+            &reg,
+            Instant::now(),
+            req.files.artefact_dir(),
+        );
+        r.wait_first(FIRST_SAMPLE_WAIT);
+        r
+    });
     let started_at = jiff::Timestamp::now();
     let start = Instant::now();
-    // the system under test, sampled on the monitors' own threads from the first second
-    let monitors = (!plan.monitors.is_empty()).then(|| {
-        throng_monitor::Runner::start(&plan.monitors, &reg, start, req.files.artefact_dir())
-    });
+    if let Some(m) = &monitors {
+        m.set_start(start);
+    }
     let mut slos = throng_monitor::slo::SloTracker::new(plan.slos.clone());
     // `rate<0.05 over 1m`: judged per window from the same snapshots
     let mut windowed = throng_metrics::WindowedThresholds::new(&thresholds);
