@@ -103,6 +103,29 @@ struct FlowParts<'a> {
 }
 
 impl FlowShared {
+    /// A VU's render context: its number, iteration, picked rows, variables and random
+    /// stream, with the scenario's name and the run's `seq`.
+    fn render_cx<'a>(
+        &'a self,
+        vu: u64,
+        iter: u64,
+        rows: &'a [Option<&'a [String]>],
+        vars: &'a [String],
+        rng: &'a mut fastrand::Rng,
+    ) -> RenderCtx<'a> {
+        RenderCtx {
+            vu,
+            iter,
+            scenario: &self.label,
+            rows,
+            vars,
+            rng,
+            seq: &self.env.seq,
+            row: None,
+            now: None,
+        }
+    }
+
     fn new(plan: Arc<Plan>, env: FlowEnv, parts: FlowParts<'_>) -> FlowShared {
         let reg = &env.registry;
         let prepared = tags::prepare(parts.steps, parts.init, &parts.common_tags, reg);
@@ -275,17 +298,7 @@ impl FlowVu {
     fn holds(&mut self, shared: &FlowShared, t: &Template, iter: u64) -> bool {
         let plan = &shared.plan;
         let rows = Rows::of(&self.rows, &plan.data);
-        let mut cx = RenderCtx {
-            vu: self.id,
-            iter,
-            scenario: &shared.label,
-            rows: rows.as_slice(),
-            vars: &self.vars,
-            rng: &mut self.rng,
-            seq: &shared.env.seq,
-            row: None,
-            now: None,
-        };
+        let mut cx = shared.render_cx(self.id, iter, rows.as_slice(), &self.vars, &mut self.rng);
         t.render_truthy(&mut cx)
     }
 
@@ -489,17 +502,8 @@ impl FlowVu {
         }
         let rows = Rows::of(&self.rows, &shared.plan.data);
         for (a, &(metric, tags)) in ri.req.add.iter().zip(&ri.adds) {
-            let mut cx = RenderCtx {
-                vu: self.id,
-                iter,
-                scenario: &shared.label,
-                rows: rows.as_slice(),
-                vars: &self.vars,
-                rng: &mut self.rng,
-                seq: &shared.env.seq,
-                row: None,
-                now: None,
-            };
+            let mut cx =
+                shared.render_cx(self.id, iter, rows.as_slice(), &self.vars, &mut self.rng);
             self.buf.clear();
             a.value.render(&mut cx, &mut self.buf);
             let v = match self.buf.trim() {
@@ -574,17 +578,7 @@ impl FlowVu {
     async fn send(&mut self, shared: &FlowShared, ri: &ReqInfo, iter: u64) -> HttpResponse {
         let plan = &shared.plan;
         let rows = Rows::of(&self.rows, &plan.data);
-        let mut cx = RenderCtx {
-            vu: self.id,
-            iter,
-            scenario: &shared.label,
-            rows: rows.as_slice(),
-            vars: &self.vars,
-            rng: &mut self.rng,
-            seq: &shared.env.seq,
-            row: None,
-            now: None,
-        };
+        let mut cx = shared.render_cx(self.id, iter, rows.as_slice(), &self.vars, &mut self.rng);
         let mut req = request::build(plan, &ri.req, &mut cx, &mut self.buf);
         let debug = shared.env.debug.as_deref();
         if let Some(d) = debug {

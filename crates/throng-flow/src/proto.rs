@@ -12,7 +12,7 @@ use base64::Engine as _;
 use std::collections::HashMap;
 use throng_grpc::{GrpcClient, GrpcRequest, GrpcResponse};
 use throng_metrics::{MetricId, Registry, TagSet, TagSetId, ValueType};
-use throng_plan::{ProtoCall, ProtoStep, RenderCtx, Template, WsAction};
+use throng_plan::{ProtoCall, ProtoStep, Template, WsAction};
 use throng_redis::RedisResponse;
 use throng_sql::{SqlConn, SqlError, SqlResponse};
 use throng_ws::{WsClient, WsRequest, WsResponse};
@@ -317,17 +317,7 @@ impl FlowVu {
     /// Renders `t` with this VU's context.
     fn render_with(&mut self, shared: &FlowShared, iter: u64, t: &Template) -> String {
         let rows = Rows::of(&self.rows, &shared.plan.data);
-        let mut cx = RenderCtx {
-            vu: self.id,
-            iter,
-            scenario: &shared.label,
-            rows: rows.as_slice(),
-            vars: &self.vars,
-            rng: &mut self.rng,
-            seq: &shared.env.seq,
-            row: None,
-            now: None,
-        };
+        let mut cx = shared.render_cx(self.id, iter, rows.as_slice(), &self.vars, &mut self.rng);
         t.render_string(&mut cx)
     }
 
