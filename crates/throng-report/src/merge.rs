@@ -3,7 +3,7 @@
 //! add (no percentile is ever averaged) — into one snapshot, from which the results are built
 //! as a single run's are; thresholds are evaluated on the merged data. Per-second series are
 //! aligned on the wall clock of each instance's start.
-use crate::results::{InstanceInfo, Results, SeriesDump};
+use crate::results::{ClockInfo, InstanceInfo, Results, SeriesDump};
 use crate::series::{NamePoint, SecondPoint};
 use crate::TimelinePoint;
 use serde::{Deserialize, Serialize};
@@ -25,6 +25,40 @@ pub struct MergeInfo {
     /// Instances whose run failed (an exit code other than 0 or 99): `id: exit N`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failed: Vec<String>,
+    /// How far apart any two instances' clocks may have been, ms (from each one's clock
+    /// estimate; instances on one host share a clock); `None`: unknown for some instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_alignment_ms: Option<f64>,
+    /// The latest any instance started its load after the agreed `--start-at`, ms (by its
+    /// own clock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_start_skew_ms: Option<f64>,
+}
+
+/// How far apart any two of these instances' clocks may have been, ms: for each pair on
+/// different hosts, the difference of their measured offsets plus both errors (or both
+/// bounds when a clock was not measured); 0 when all ran on one host; `None` when some
+/// instance on another host has no usable estimate.
+pub fn clock_alignment(instances: &[InstanceInfo]) -> Option<f64> {
+    let mut worst: f64 = 0.0;
+    for (i, a) in instances.iter().enumerate() {
+        for b in &instances[i + 1..] {
+            let (ca, cb) = (a.clock.as_ref(), b.clock.as_ref());
+            let host = |c: Option<&ClockInfo>| c.and_then(|c| c.host.clone());
+            if host(ca).is_some() && host(ca) == host(cb) {
+                continue;
+            }
+            let (ca, cb) = (ca?, cb?);
+            let gap = match (ca.offset_ms, cb.offset_ms) {
+                (Some(x), Some(y)) => {
+                    (x - y).abs() + ca.error_ms.unwrap_or(0.0) + cb.error_ms.unwrap_or(0.0)
+                }
+                _ => ca.bound_ms()? + cb.bound_ms()?,
+            };
+            worst = worst.max(gap);
+        }
+    }
+    Some(worst)
 }
 
 impl MergeInfo {
@@ -47,6 +81,18 @@ impl MergeInfo {
         }
         if !self.failed.is_empty() {
             s.push_str(&format!("; failed: {}", self.failed.join(", ")));
+        }
+        if self.instances.len() > 1 {
+            match self.clock_alignment_ms {
+                Some(a) => s.push_str(&format!("; clocks within {a:.1} ms")),
+                None => s.push_str(
+                    "; clocks not known to agree (an instance is not NTP-synchronised: \
+                     give --clock-ref)",
+                ),
+            }
+        }
+        if let Some(k) = self.max_start_skew_ms {
+            s.push_str(&format!("; started at most {k:.1} ms late"));
         }
         s
     }
@@ -404,11 +450,17 @@ pub fn merge(inputs: &[(String, Results)]) -> Result<Merged, MergeError> {
     results.phases = merge_phases(inputs);
     results.failures = merge_failures(inputs, &offsets);
     results.generator = merge_generators(inputs);
+    let instances: Vec<InstanceInfo> = inputs
+        .iter()
+        .filter_map(|(_, r)| r.instance.clone())
+        .collect();
     let info = MergeInfo {
-        instances: inputs
+        clock_alignment_ms: clock_alignment(&instances),
+        max_start_skew_ms: instances
             .iter()
-            .filter_map(|(_, r)| r.instance.clone())
-            .collect(),
+            .filter_map(|i| i.start_skew_ms)
+            .reduce(f64::max),
+        instances,
         missing,
         failed,
     };
@@ -666,5 +718,71 @@ fn max_opt(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.max(b)),
         (a, b) => a.or(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inst(host: &str, clock: ClockInfo) -> InstanceInfo {
+        InstanceInfo {
+            clock: Some(ClockInfo {
+                host: Some(host.into()),
+                ..clock
+            }),
+            ..InstanceInfo::default()
+        }
+    }
+
+    fn measured(offset: f64, error: f64) -> ClockInfo {
+        ClockInfo {
+            source: "sntp ntp:123".into(),
+            offset_ms: Some(offset),
+            error_ms: Some(error),
+            ..ClockInfo::default()
+        }
+    }
+
+    fn kernel(synchronised: bool, max_error: f64) -> ClockInfo {
+        ClockInfo {
+            source: "kernel".into(),
+            synchronised: Some(synchronised),
+            max_error_ms: synchronised.then_some(max_error),
+            error_ms: synchronised.then_some(max_error / 2.0),
+            ..ClockInfo::default()
+        }
+    }
+
+    #[test]
+    fn clock_alignment_is_the_widest_pair() {
+        // measured against one reference: the offsets' difference plus both errors
+        let a = [
+            inst("a", measured(10.0, 1.0)),
+            inst("b", measured(-5.0, 1.0)),
+            inst("c", measured(2.0, 0.5)),
+        ];
+        assert_eq!(clock_alignment(&a), Some(17.0));
+        // one host shares one clock, whatever its state
+        let same = [inst("h", kernel(false, 0.0)), inst("h", kernel(false, 0.0))];
+        assert_eq!(clock_alignment(&same), Some(0.0));
+        // synchronised kernels: both maximum errors
+        let k = [inst("a", kernel(true, 8.0)), inst("b", kernel(true, 4.0))];
+        assert_eq!(clock_alignment(&k), Some(12.0));
+        // an unsynchronised clock on another host: unknown
+        let u = [inst("a", kernel(true, 8.0)), inst("b", kernel(false, 0.0))];
+        assert_eq!(clock_alignment(&u), None);
+        // and so without any estimate
+        let none = [InstanceInfo::default(), InstanceInfo::default()];
+        assert_eq!(clock_alignment(&none), None);
+        let info = MergeInfo {
+            instances: u.to_vec(),
+            ..MergeInfo::default()
+        };
+        assert!(
+            info.describe().contains("clocks not known to agree"),
+            "{}",
+            info.describe()
+        );
     }
 }

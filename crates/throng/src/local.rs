@@ -12,7 +12,7 @@ pub const MAX_LOCAL_SEGMENTS: u64 = 256;
 
 /// Flags of the parent that take a value and that the children must not get: outputs the
 /// parent writes from the merged results, and the live servers (one per machine).
-const PARENT_VALUE_FLAGS: [&str; 12] = [
+const PARENT_VALUE_FLAGS: [&str; 15] = [
     "--summary-export",
     "--summary-json",
     "--results",
@@ -25,6 +25,9 @@ const PARENT_VALUE_FLAGS: [&str; 12] = [
     "--local-segments",
     "--start-at",
     "--run-id",
+    "--barrier-dir",
+    "--barrier-timeout",
+    "--barrier-margin",
 ];
 
 /// Flags of the parent without a value (or with an optional one) the children must not get.
@@ -39,7 +42,7 @@ const PARENT_SWITCHES: [&str; 7] = [
 ];
 
 /// Environment variables that would make every child write the parent's outputs.
-const PARENT_ENV: [&str; 16] = [
+const PARENT_ENV: [&str; 19] = [
     "THRONG_SUMMARY_EXPORT",
     "THRONG_SUMMARY_JSON",
     "THRONG_RESULTS",
@@ -53,6 +56,9 @@ const PARENT_ENV: [&str; 16] = [
     "THRONG_DASHBOARD",
     "THRONG_START_AT",
     "THRONG_RUN_ID",
+    "THRONG_BARRIER_DIR",
+    "THRONG_BARRIER_TIMEOUT",
+    "THRONG_BARRIER_MARGIN",
     "K6_OUT",
     "K6_SUMMARY_EXPORT",
     "K6_WEB_DASHBOARD",
@@ -108,22 +114,21 @@ pub async fn run(args: &RunArgs, n: u64, digest: &str) -> i32 {
             return ExitCode::RuntimeError.code();
         }
     };
+    // the children start together once all have compiled the plan and met at a barrier
+    // in the run's folder (and not before --start-at, if given)
     let start_at = match &args.scale.start_at {
         Some(s) => match parse_start_at(s, std::env::var("THRONG_RUN_EPOCH").ok()) {
-            Ok(t) => t,
+            Ok(t) => Some(t),
             Err(e) => {
                 eprintln!("error: {e}");
                 return ExitCode::InvalidPlan.code();
             }
         },
-        // time for the children to start and compile the plan
-        None => jiff::Timestamp::now() + jiff::SignedDuration::from_secs(1),
+        None => None,
     };
     let run_id = args.scale.run_id.clone().unwrap_or_else(|| {
-        format!(
-            "{:016x}",
-            fnv1a(format!("{digest}|{start_at}|{n}").as_bytes())
-        )
+        let when = start_at.unwrap_or_else(jiff::Timestamp::now);
+        format!("{:016x}", fnv1a(format!("{digest}|{when}|{n}").as_bytes()))
     });
     let dir = std::env::temp_dir().join(format!("throng-segments-{run_id}-{}", std::process::id()));
     if let Err(e) = std::fs::create_dir_all(&dir) {
@@ -150,7 +155,14 @@ pub async fn run(args: &RunArgs, n: u64, digest: &str) -> i32 {
             .arg("--results")
             .arg(&path)
             .args(["--no-summary", "--quiet", "--run-id", &run_id])
-            .args(["--start-at", &start_at.to_string()])
+            .args(
+                start_at
+                    .iter()
+                    .flat_map(|t| ["--start-at".to_string(), t.to_string()]),
+            )
+            .arg("--barrier-dir")
+            .arg(dir.join("barrier"))
+            .args(["--barrier-margin", "300ms", "--barrier-timeout", "2m"])
             .args(remote.iter().flat_map(|r| ["--out".to_string(), r.clone()]))
             .env("THRONG_INSTANCE_ID", (i - 1).to_string())
             .stdin(Stdio::null())
@@ -168,7 +180,10 @@ pub async fn run(args: &RunArgs, n: u64, digest: &str) -> i32 {
         }
         paths.push(path);
     }
-    eprintln!("running {n} local segments (run {run_id}), starting at {start_at}");
+    match start_at {
+        Some(t) => eprintln!("running {n} local segments (run {run_id}), starting at {t}"),
+        None => eprintln!("running {n} local segments (run {run_id}), starting when all are ready"),
+    }
     let interrupt = tokio_util::sync::CancellationToken::new();
     crate::signals::install(interrupt.clone());
     let pids: Vec<u32> = children.iter().filter_map(|c| c.id()).collect();
