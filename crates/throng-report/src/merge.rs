@@ -540,13 +540,16 @@ fn max_pairs(a: &mut Vec<(f64, f64)>, b: &[(f64, f64)]) {
     }
 }
 
-/// Per-second points on one wall-clock axis: counts add; a second's percentiles (whose
-/// histograms are not stored) are the highest instance's, an upper bound.
+/// Per-second points on one wall-clock axis: counts add; a second's percentiles come from
+/// the sum of the instances' histograms of that second when every instance kept them
+/// (exact), else they are the highest instance's (an upper bound).
 fn merge_seconds<'a>(
     all: impl Iterator<Item = &'a Vec<SecondPoint>>,
     offsets: &[f64],
 ) -> Vec<SecondPoint> {
     let mut out: Vec<SecondPoint> = Vec::new();
+    // each merged point's summed histogram; `None` once an instance's point has none
+    let mut hists: Vec<Option<TrendAgg>> = Vec::new();
     for (points, o) in all.zip(offsets) {
         for p in points {
             let t = p.t + o;
@@ -558,9 +561,17 @@ fn merge_seconds<'a>(
                         span_s: p.span_s,
                         ..SecondPoint::default()
                     });
+                    hists.push(Some(TrendAgg::new()));
                     out.len() - 1
                 }
             };
+            hists[i] = hists[i].take().and_then(|mut h| {
+                let enc = p.hist.as_deref()?;
+                if !enc.is_empty() {
+                    h.hist.add(crate::validate::decode_hdr(enc).ok()?).ok()?;
+                }
+                Some(h)
+            });
             let q = &mut out[i];
             q.vus += p.vus;
             q.reqs += p.reqs;
@@ -582,6 +593,17 @@ fn merge_seconds<'a>(
                 q.total_min.min(p.total_min)
             };
         }
+    }
+    for (q, h) in out.iter_mut().zip(hists) {
+        let Some(mut h) = h else { continue };
+        // the percentiles of the summed histogram, clamped to the exact maximum as one
+        // process's are (the mean is not shown per second)
+        h.count = h.hist.len();
+        h.min = 0.0;
+        h.max = q.max;
+        let t = (h.count > 0).then_some(&h);
+        q.latency_from(t);
+        q.hist = Some(crate::series::encode_second(t));
     }
     out.sort_by(|a, b| a.t.total_cmp(&b.t));
     let (mut reqs, mut failures) = (0, 0);
@@ -752,6 +774,60 @@ mod tests {
             error_ms: synchronised.then_some(max_error / 2.0),
             ..ClockInfo::default()
         }
+    }
+
+    /// A one-second point of `samples` (ms) at `t`, with its histogram.
+    fn second(t: f64, samples: &[f64]) -> SecondPoint {
+        let mut h = TrendAgg::new();
+        for v in samples {
+            h.record(*v);
+        }
+        let mut p = SecondPoint {
+            t,
+            reqs: samples.len() as u64,
+            ..SecondPoint::default()
+        };
+        p.latency_from(Some(&h));
+        p.hist = Some(crate::series::encode_second(Some(&h)));
+        p
+    }
+
+    #[test]
+    fn merged_seconds_have_the_percentiles_of_all_their_samples() {
+        // two instances' samples in second 1 and 2 (none of the second in second 2)
+        let a1: Vec<f64> = (1..=90).map(|i| i as f64 * 1.5).collect();
+        let b1: Vec<f64> = (1..=10).map(|i| 200.0 + i as f64 * 37.0).collect();
+        let a2: Vec<f64> = vec![3.0, 4.0, 5.0];
+        let a = vec![second(1.0, &a1), second(2.0, &a2)];
+        let mut b2 = second(2.0, &[]);
+        b2.reqs = 0;
+        let b = vec![second(1.0, &b1), b2];
+        let merged = merge_seconds([&a, &b].into_iter(), &[0.0, 0.0]);
+        let one = |samples: Vec<f64>| second(0.0, &samples);
+        let all1 = one(a1.iter().chain(&b1).copied().collect());
+        let all2 = one(a2.clone());
+        for (m, o) in merged.iter().zip([&all1, &all2]) {
+            assert_eq!(m.reqs, o.reqs);
+            assert_eq!(
+                (m.p50, m.p90, m.p95, m.p99, m.max),
+                (o.p50, o.p90, o.p95, o.p99, o.max),
+                "second {}",
+                m.t
+            );
+            assert_eq!(m.percentiles, o.percentiles);
+            assert_eq!(
+                m.hist, o.hist,
+                "the merged histogram is the one of all samples"
+            );
+        }
+        // the upper bound (the larger instance's p50) would have been wrong
+        assert!(merged[0].p50 < b[0].p50);
+        // without an instance's histogram: the upper bound, and no histogram
+        let mut c = b.clone();
+        c[0].hist = None;
+        let bound = merge_seconds([&a, &c].into_iter(), &[0.0, 0.0]);
+        assert_eq!(bound[0].p50, a[0].p50.max(c[0].p50));
+        assert_eq!(bound[0].hist, None);
     }
 
     #[test]

@@ -112,6 +112,19 @@ async fn four_local_segments_send_exactly_what_one_process_sends() {
     );
     assert_eq!(b["status_codes"], a["status_codes"]);
     assert_eq!(b["merge"]["instances"].as_array().map(Vec::len), Some(4));
+    // every merged second has the sum of the instances' histograms of that second, so its
+    // percentiles are exact, and the seconds' requests add up to the run's
+    let seconds = b["seconds"].as_array().expect("seconds");
+    assert!(!seconds.is_empty());
+    assert!(seconds.iter().all(|p| p["hist"].is_string()), "{seconds:?}");
+    let reqs: u64 = seconds.iter().filter_map(|p| p["reqs"].as_u64()).sum();
+    assert_eq!(reqs, 440);
+    // one process keeps no per-second histograms
+    assert!(a["seconds"]
+        .as_array()
+        .expect("seconds")
+        .iter()
+        .all(|p| p["hist"].is_null()));
     // unique rows: each of the 40 used once across the 4 instances
     for i in 0..40 {
         assert_eq!(four.count_prefix(&format!("/row/{i}/")), 1, "row {i}");
