@@ -9,6 +9,7 @@ pub mod barrier;
 pub mod clock;
 pub mod k8s;
 pub mod limit;
+pub mod local;
 pub mod suite;
 
 /// A run of `plan` as a campaign makes it: no live output, no servers, the given files.
