@@ -218,6 +218,9 @@ pub fn render(o: &K8sOptions) -> Result<String, K8sError> {
         o.run_id.clone(),
         "--quiet".into(),
         "--thresholds-advisory".into(),
+        // the pods wait for each other on the shared volume: one scheduled late, or slow to
+        // pull its image, holds the start back instead of missing it
+        format!("--barrier-dir={RESULTS_DIR}/.barrier"),
     ];
     if let Some(t) = &o.start_at {
         // one word: a bare time would be read as a YAML timestamp, not a string

@@ -1,11 +1,15 @@
 //! throng-campaign: many runs as one answer. [`limit`] searches for the breaking point of a
 //! scenario (max sustainable load, the criterion that failed, recovery time); [`suite`]
 //! runs plans, commands and searches in order with a cool-down and writes one combined
-//! report.
+//! report; [`clock`] estimates how far this machine's clock is from true time, for the
+//! instances of a scaled-out run; [`barrier`] starts them together once all are ready.
 #![warn(missing_docs)]
 
+pub mod barrier;
+pub mod clock;
 pub mod k8s;
 pub mod limit;
+pub mod local;
 pub mod suite;
 
 /// A run of `plan` as a campaign makes it: no live output, no servers, the given files.

@@ -33,7 +33,7 @@ pub use locust_csv::write_locust_csv;
 pub use markdown::markdown;
 pub use ndjson::{NdjsonWriter, SampleWriter};
 pub use results::{
-    CheckResult, FailureRow, GeneratorInfo, HistogramBin, InstanceInfo, MetricResult,
+    CheckResult, ClockInfo, FailureRow, GeneratorInfo, HistogramBin, InstanceInfo, MetricResult,
     RateLimitedRow, RequestStats, Results, RunInfo, ScenarioOutcome, SeriesDump, ThresholdResult,
     TimelinePoint, LOCUST_PERCENTILES,
 };

@@ -3,7 +3,7 @@
 //! add (no percentile is ever averaged) — into one snapshot, from which the results are built
 //! as a single run's are; thresholds are evaluated on the merged data. Per-second series are
 //! aligned on the wall clock of each instance's start.
-use crate::results::{InstanceInfo, Results, SeriesDump};
+use crate::results::{ClockInfo, InstanceInfo, Results, SeriesDump};
 use crate::series::{NamePoint, SecondPoint};
 use crate::TimelinePoint;
 use serde::{Deserialize, Serialize};
@@ -25,6 +25,40 @@ pub struct MergeInfo {
     /// Instances whose run failed (an exit code other than 0 or 99): `id: exit N`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failed: Vec<String>,
+    /// How far apart any two instances' clocks may have been, ms (from each one's clock
+    /// estimate; instances on one host share a clock); `None`: unknown for some instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_alignment_ms: Option<f64>,
+    /// The latest any instance started its load after the agreed `--start-at`, ms (by its
+    /// own clock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_start_skew_ms: Option<f64>,
+}
+
+/// How far apart any two of these instances' clocks may have been, ms: for each pair on
+/// different hosts, the difference of their measured offsets plus both errors (or both
+/// bounds when a clock was not measured); 0 when all ran on one host; `None` when some
+/// instance on another host has no usable estimate.
+pub fn clock_alignment(instances: &[InstanceInfo]) -> Option<f64> {
+    let mut worst: f64 = 0.0;
+    for (i, a) in instances.iter().enumerate() {
+        for b in &instances[i + 1..] {
+            let (ca, cb) = (a.clock.as_ref(), b.clock.as_ref());
+            let host = |c: Option<&ClockInfo>| c.and_then(|c| c.host.clone());
+            if host(ca).is_some() && host(ca) == host(cb) {
+                continue;
+            }
+            let (ca, cb) = (ca?, cb?);
+            let gap = match (ca.offset_ms, cb.offset_ms) {
+                (Some(x), Some(y)) => {
+                    (x - y).abs() + ca.error_ms.unwrap_or(0.0) + cb.error_ms.unwrap_or(0.0)
+                }
+                _ => ca.bound_ms()? + cb.bound_ms()?,
+            };
+            worst = worst.max(gap);
+        }
+    }
+    Some(worst)
 }
 
 impl MergeInfo {
@@ -47,6 +81,18 @@ impl MergeInfo {
         }
         if !self.failed.is_empty() {
             s.push_str(&format!("; failed: {}", self.failed.join(", ")));
+        }
+        if self.instances.len() > 1 {
+            match self.clock_alignment_ms {
+                Some(a) => s.push_str(&format!("; clocks within {a:.1} ms")),
+                None => s.push_str(
+                    "; clocks not known to agree (an instance is not NTP-synchronised: \
+                     give --clock-ref)",
+                ),
+            }
+        }
+        if let Some(k) = self.max_start_skew_ms {
+            s.push_str(&format!("; started at most {k:.1} ms late"));
         }
         s
     }
@@ -404,11 +450,17 @@ pub fn merge(inputs: &[(String, Results)]) -> Result<Merged, MergeError> {
     results.phases = merge_phases(inputs);
     results.failures = merge_failures(inputs, &offsets);
     results.generator = merge_generators(inputs);
+    let instances: Vec<InstanceInfo> = inputs
+        .iter()
+        .filter_map(|(_, r)| r.instance.clone())
+        .collect();
     let info = MergeInfo {
-        instances: inputs
+        clock_alignment_ms: clock_alignment(&instances),
+        max_start_skew_ms: instances
             .iter()
-            .filter_map(|(_, r)| r.instance.clone())
-            .collect(),
+            .filter_map(|i| i.start_skew_ms)
+            .reduce(f64::max),
+        instances,
         missing,
         failed,
     };
@@ -488,13 +540,16 @@ fn max_pairs(a: &mut Vec<(f64, f64)>, b: &[(f64, f64)]) {
     }
 }
 
-/// Per-second points on one wall-clock axis: counts add; a second's percentiles (whose
-/// histograms are not stored) are the highest instance's, an upper bound.
+/// Per-second points on one wall-clock axis: counts add; a second's percentiles come from
+/// the sum of the instances' histograms of that second when every instance kept them
+/// (exact), else they are the highest instance's (an upper bound).
 fn merge_seconds<'a>(
     all: impl Iterator<Item = &'a Vec<SecondPoint>>,
     offsets: &[f64],
 ) -> Vec<SecondPoint> {
     let mut out: Vec<SecondPoint> = Vec::new();
+    // each merged point's summed histogram; `None` once an instance's point has none
+    let mut hists: Vec<Option<TrendAgg>> = Vec::new();
     for (points, o) in all.zip(offsets) {
         for p in points {
             let t = p.t + o;
@@ -506,9 +561,17 @@ fn merge_seconds<'a>(
                         span_s: p.span_s,
                         ..SecondPoint::default()
                     });
+                    hists.push(Some(TrendAgg::new()));
                     out.len() - 1
                 }
             };
+            hists[i] = hists[i].take().and_then(|mut h| {
+                let enc = p.hist.as_deref()?;
+                if !enc.is_empty() {
+                    h.hist.add(crate::validate::decode_hdr(enc).ok()?).ok()?;
+                }
+                Some(h)
+            });
             let q = &mut out[i];
             q.vus += p.vus;
             q.reqs += p.reqs;
@@ -530,6 +593,17 @@ fn merge_seconds<'a>(
                 q.total_min.min(p.total_min)
             };
         }
+    }
+    for (q, h) in out.iter_mut().zip(hists) {
+        let Some(mut h) = h else { continue };
+        // the percentiles of the summed histogram, clamped to the exact maximum as one
+        // process's are (the mean is not shown per second)
+        h.count = h.hist.len();
+        h.min = 0.0;
+        h.max = q.max;
+        let t = (h.count > 0).then_some(&h);
+        q.latency_from(t);
+        q.hist = Some(crate::series::encode_second(t));
     }
     out.sort_by(|a, b| a.t.total_cmp(&b.t));
     let (mut reqs, mut failures) = (0, 0);
@@ -666,5 +740,125 @@ fn max_opt(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.max(b)),
         (a, b) => a.or(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inst(host: &str, clock: ClockInfo) -> InstanceInfo {
+        InstanceInfo {
+            clock: Some(ClockInfo {
+                host: Some(host.into()),
+                ..clock
+            }),
+            ..InstanceInfo::default()
+        }
+    }
+
+    fn measured(offset: f64, error: f64) -> ClockInfo {
+        ClockInfo {
+            source: "sntp ntp:123".into(),
+            offset_ms: Some(offset),
+            error_ms: Some(error),
+            ..ClockInfo::default()
+        }
+    }
+
+    fn kernel(synchronised: bool, max_error: f64) -> ClockInfo {
+        ClockInfo {
+            source: "kernel".into(),
+            synchronised: Some(synchronised),
+            max_error_ms: synchronised.then_some(max_error),
+            error_ms: synchronised.then_some(max_error / 2.0),
+            ..ClockInfo::default()
+        }
+    }
+
+    /// A one-second point of `samples` (ms) at `t`, with its histogram.
+    fn second(t: f64, samples: &[f64]) -> SecondPoint {
+        let mut h = TrendAgg::new();
+        for v in samples {
+            h.record(*v);
+        }
+        let mut p = SecondPoint {
+            t,
+            reqs: samples.len() as u64,
+            ..SecondPoint::default()
+        };
+        p.latency_from(Some(&h));
+        p.hist = Some(crate::series::encode_second(Some(&h)));
+        p
+    }
+
+    #[test]
+    fn merged_seconds_have_the_percentiles_of_all_their_samples() {
+        // two instances' samples in second 1 and 2 (none of the second in second 2)
+        let a1: Vec<f64> = (1..=90).map(|i| i as f64 * 1.5).collect();
+        let b1: Vec<f64> = (1..=10).map(|i| 200.0 + i as f64 * 37.0).collect();
+        let a2: Vec<f64> = vec![3.0, 4.0, 5.0];
+        let a = vec![second(1.0, &a1), second(2.0, &a2)];
+        let mut b2 = second(2.0, &[]);
+        b2.reqs = 0;
+        let b = vec![second(1.0, &b1), b2];
+        let merged = merge_seconds([&a, &b].into_iter(), &[0.0, 0.0]);
+        let one = |samples: Vec<f64>| second(0.0, &samples);
+        let all1 = one(a1.iter().chain(&b1).copied().collect());
+        let all2 = one(a2.clone());
+        for (m, o) in merged.iter().zip([&all1, &all2]) {
+            assert_eq!(m.reqs, o.reqs);
+            assert_eq!(
+                (m.p50, m.p90, m.p95, m.p99, m.max),
+                (o.p50, o.p90, o.p95, o.p99, o.max),
+                "second {}",
+                m.t
+            );
+            assert_eq!(m.percentiles, o.percentiles);
+            assert_eq!(
+                m.hist, o.hist,
+                "the merged histogram is the one of all samples"
+            );
+        }
+        // the upper bound (the larger instance's p50) would have been wrong
+        assert!(merged[0].p50 < b[0].p50);
+        // without an instance's histogram: the upper bound, and no histogram
+        let mut c = b.clone();
+        c[0].hist = None;
+        let bound = merge_seconds([&a, &c].into_iter(), &[0.0, 0.0]);
+        assert_eq!(bound[0].p50, a[0].p50.max(c[0].p50));
+        assert_eq!(bound[0].hist, None);
+    }
+
+    #[test]
+    fn clock_alignment_is_the_widest_pair() {
+        // measured against one reference: the offsets' difference plus both errors
+        let a = [
+            inst("a", measured(10.0, 1.0)),
+            inst("b", measured(-5.0, 1.0)),
+            inst("c", measured(2.0, 0.5)),
+        ];
+        assert_eq!(clock_alignment(&a), Some(17.0));
+        // one host shares one clock, whatever its state
+        let same = [inst("h", kernel(false, 0.0)), inst("h", kernel(false, 0.0))];
+        assert_eq!(clock_alignment(&same), Some(0.0));
+        // synchronised kernels: both maximum errors
+        let k = [inst("a", kernel(true, 8.0)), inst("b", kernel(true, 4.0))];
+        assert_eq!(clock_alignment(&k), Some(12.0));
+        // an unsynchronised clock on another host: unknown
+        let u = [inst("a", kernel(true, 8.0)), inst("b", kernel(false, 0.0))];
+        assert_eq!(clock_alignment(&u), None);
+        // and so without any estimate
+        let none = [InstanceInfo::default(), InstanceInfo::default()];
+        assert_eq!(clock_alignment(&none), None);
+        let info = MergeInfo {
+            instances: u.to_vec(),
+            ..MergeInfo::default()
+        };
+        assert!(
+            info.describe().contains("clocks not known to agree"),
+            "{}",
+            info.describe()
+        );
     }
 }

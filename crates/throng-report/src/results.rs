@@ -74,13 +74,55 @@ pub struct InstanceInfo {
     /// (positive: late).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_skew_ms: Option<f64>,
-    /// Estimated offset of this instance's clock from true time, ms, when known (the
-    /// kernel's NTP estimate of its error): wall-clock alignment across instances is no
-    /// better than the sum of two instances' offsets.
+    /// How far this instance's clock was from true time when it started (the kernel's
+    /// NTP state, or a measurement against `--clock-ref`): wall-clock alignment across
+    /// instances is no better than two instances' offsets and errors together.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub clock_offset_ms: Option<f64>,
+    pub clock: Option<ClockInfo>,
     /// Wall-clock start of the load, ms since the Unix epoch (for aligning seconds).
     pub started_at_unix_ms: i64,
+}
+
+/// An estimate of a machine's clock against true time.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct ClockInfo {
+    /// Where the estimate comes from: `kernel` (its NTP discipline state) or
+    /// `sntp HOST:PORT` (measured against that NTP server).
+    pub source: String,
+    /// Whether the kernel says the clock is synchronised (NTP running and locked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synchronised: Option<bool>,
+    /// How far this clock is ahead of the reference, ms (negative: behind); measured
+    /// sources only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset_ms: Option<f64>,
+    /// The estimate's error, ms: the kernel's estimated error, or half the round trip.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_ms: Option<f64>,
+    /// The kernel's maximum error, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_error_ms: Option<f64>,
+    /// The round trip of the best exchange with the reference, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round_trip_ms: Option<f64>,
+    /// The machine the clock belongs to (instances on one host share it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Why the clock could not be estimated (or the reference not read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl ClockInfo {
+    /// The widest this clock may be from true time, ms: |offset| + error for a
+    /// measurement, the kernel's maximum error when synchronised; `None`: unknown.
+    pub fn bound_ms(&self) -> Option<f64> {
+        match (self.offset_ms, self.error_ms, self.synchronised) {
+            (Some(o), e, _) => Some(o.abs() + e.unwrap_or(0.0)),
+            (None, _, Some(true)) => self.max_error_ms.or(self.error_ms),
+            _ => None,
+        }
+    }
 }
 
 /// A metric or sub-metric with its k6 values.

@@ -76,6 +76,11 @@ pub struct SecondPoint {
     /// Average bytes received per request so far.
     #[serde(default)]
     pub total_avg_size: f64,
+    /// The point's latency histogram (HDR V2+DEFLATE, base64, as the results' series dumps;
+    /// `""` when it had no requests), kept only by the instances of a scaled-out run so
+    /// that `throng merge` computes each merged second's percentiles exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hist: Option<String>,
 }
 
 impl Default for SecondPoint {
@@ -102,6 +107,7 @@ impl Default for SecondPoint {
             total_min: 0.0,
             total_max: 0.0,
             total_avg_size: 0.0,
+            hist: None,
         }
     }
 }
@@ -122,7 +128,7 @@ impl SecondPoint {
         self.rate_limited as f64 / self.span_s.max(1e-9)
     }
 
-    fn latency_from(&mut self, t: Option<&TrendAgg>) {
+    pub(crate) fn latency_from(&mut self, t: Option<&TrendAgg>) {
         let p = |q: f64| t.map(|t| t.percentile(q)).unwrap_or(0.0);
         self.percentiles = locust_percentiles(t);
         self.p50 = p(50.0);
@@ -154,8 +160,13 @@ impl Roll for SecondPoint {
     }
     fn set_latency(&mut self, d: Option<&TrendAgg>) {
         self.latency_from(d);
+        if self.hist.is_some() {
+            self.hist = Some(encode_second(d));
+        }
     }
     fn bound_latency(&mut self, o: &Self) {
+        // two buckets merged without their histograms: no exact histogram either
+        self.hist = None;
         self.p50 = self.p50.max(o.p50);
         self.p90 = self.p90.max(o.p90);
         self.p95 = self.p95.max(o.p95);
@@ -164,6 +175,13 @@ impl Roll for SecondPoint {
             a.1 = a.1.max(b.1);
         }
     }
+}
+
+/// A second's latency histogram as [`SecondPoint::hist`] holds it.
+pub(crate) fn encode_second(t: Option<&TrendAgg>) -> String {
+    t.filter(|t| t.count > 0)
+        .and_then(|t| crate::validate::encode_hdr(&t.hist))
+        .unwrap_or_default()
 }
 
 /// One request name's (or scenario's) second, or a rolled-up bucket of `span_s` seconds.
@@ -348,6 +366,8 @@ pub struct SeriesRecorder {
     /// The run's start on the registry's clock (seconds), from the snapshots' times.
     start_on_clock: Option<f64>,
     scratch: TrendAgg,
+    /// Whether each second keeps its latency histogram ([`SecondPoint::hist`]).
+    second_hists: bool,
 }
 
 /// What a failed request's tags say went wrong: its `error` tag, `rate limited (429)`, or
@@ -417,7 +437,14 @@ impl SeriesRecorder {
                 })
                 .collect(),
             failures: BTreeMap::new(),
+            second_hists: false,
         }
+    }
+
+    /// Keeps each second's latency histogram in the results (the instances of a
+    /// scaled-out run do, so their merge has exact per-second percentiles).
+    pub fn keep_second_histograms(&mut self) {
+        self.second_hists = true;
     }
 
     /// Takes one collection: `t` seconds since the start, `vus` active now.
@@ -460,6 +487,9 @@ impl SeriesRecorder {
             ..Default::default()
         };
         point.latency_from(tr);
+        if self.second_hists {
+            point.hist = Some(encode_second(tr));
+        }
         self.seconds
             .push(sec, point, &Dist::of(tr), &mut self.scratch);
         self.timeline.push(

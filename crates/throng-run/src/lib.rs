@@ -365,6 +365,9 @@ async fn run_with(
         });
     let mut monitor = monitor::Monitor::new();
     let mut recorder = throng_report::series::SeriesRecorder::new(&plan);
+    if instance.is_some() {
+        recorder.keep_second_histograms();
+    }
     let (run_id, instance_id) = match &instance {
         Some(i) => (i.info.run_id.clone(), i.info.instance_id.clone()),
         None => (

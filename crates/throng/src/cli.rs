@@ -557,7 +557,7 @@ pub async fn run_plan_host(
     if let Some(n) = args.scale.local_segments {
         return crate::local::run(&args, n, &plan_digest(&args, input)).await;
     }
-    let instance = if args.scale.is_segmented() {
+    let mut instance = if args.scale.is_segmented() {
         match args.scale.instance(&plan_digest(&args, input)) {
             Ok(i) => Some(i),
             Err(e) => {
@@ -577,6 +577,16 @@ pub async fn run_plan_host(
     };
     let interrupt = CancellationToken::new();
     crate::signals::install(interrupt.clone());
+    if let Some(inst) = instance.as_mut() {
+        if let Err(e) = meet_at_barrier(&args, inst, &interrupt).await {
+            eprintln!("error: {e}");
+            return if interrupt.is_cancelled() {
+                ExitCode::Interrupted.code()
+            } else {
+                ExitCode::RuntimeError.code()
+            };
+        }
+    }
     let color = !args.out.no_color && std::io::stdout().is_terminal();
     let dash_addr = args.progress.dashboard.or_else(|| {
         std::env::var("THRONG_DASHBOARD")
@@ -630,6 +640,31 @@ pub async fn run_plan_host(
         }
     }
     code
+}
+
+/// Waits at `--barrier-dir` (when given) until every instance is ready, and moves this
+/// instance's start to the time the barrier gives (or keeps `--start-at` if later).
+async fn meet_at_barrier(
+    args: &RunArgs,
+    inst: &mut throng_run::Instance,
+    interrupt: &CancellationToken,
+) -> Result<(), String> {
+    let Some(barrier) = args.scale.barrier(&inst.segment)? else {
+        return Ok(());
+    };
+    let at = barrier
+        .wait(
+            &inst.info.run_id,
+            &inst.info.instance_id,
+            &inst.info.segment,
+            interrupt,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let start = inst.start_at.map_or(at, |s| s.max(at));
+    inst.start_at = Some(start);
+    inst.info.start_at = Some(start.to_string());
+    Ok(())
 }
 
 /// Identifies the plan and the load flags, so `throng merge` can tell results of the same

@@ -33,6 +33,34 @@ pub struct ScaleArgs {
     /// `+30s` after THRONG_RUN_EPOCH (RFC 3339 or Unix seconds; without it, after now).
     #[arg(long, value_name = "TIME", env = "THRONG_START_AT")]
     pub start_at: Option<String>,
+    /// Wait until every instance of the run is ready before the load starts: each writes a
+    /// file in DIR (a folder every instance sees, e.g. a shared volume), and all start
+    /// together when the last has arrived (plus a margin), or at `--start-at` if later.
+    #[arg(long, value_name = "DIR", env = "THRONG_BARRIER_DIR")]
+    pub barrier_dir: Option<std::path::PathBuf>,
+    /// How long to wait at the barrier for the last instance before giving up (no load is
+    /// sent; exit 107).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "10m",
+        env = "THRONG_BARRIER_TIMEOUT"
+    )]
+    pub barrier_timeout: String,
+    /// The time from the last instance's arrival at the barrier to the start: long enough
+    /// for every instance to see the last one's file.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "2s",
+        env = "THRONG_BARRIER_MARGIN"
+    )]
+    pub barrier_margin: String,
+    /// Measure this machine's clock against an NTP server (`HOST[:PORT]`, SNTP) before the
+    /// load and record its offset in the results (`throng merge` reports how far apart the
+    /// instances' clocks were); without it, the kernel's own NTP state is recorded.
+    #[arg(long, value_name = "HOST[:PORT]", env = "THRONG_CLOCK_REF")]
+    pub clock_ref: Option<String>,
     /// This instance's id in the results and remote write (default: the segment's index).
     #[arg(long, value_name = "ID", env = "THRONG_INSTANCE_ID")]
     pub instance_id: Option<String>,
@@ -53,7 +81,30 @@ pub struct ScaleArgs {
 impl ScaleArgs {
     /// Whether this run is one instance of a scaled-out run.
     pub fn is_segmented(&self) -> bool {
-        self.segment.is_some() || self.execution_segment.is_some() || self.start_at.is_some()
+        self.segment.is_some()
+            || self.execution_segment.is_some()
+            || self.start_at.is_some()
+            || self.barrier_dir.is_some()
+    }
+
+    /// The readiness barrier these flags ask for, for `segment`'s run.
+    pub fn barrier(
+        &self,
+        segment: &Segment,
+    ) -> Result<Option<throng_campaign::barrier::Barrier>, String> {
+        let Some(dir) = &self.barrier_dir else {
+            return Ok(None);
+        };
+        let timeout = throng_plan::parse_duration(&self.barrier_timeout)
+            .map_err(|e| format!("--barrier-timeout `{}`: {e}", self.barrier_timeout))?;
+        let margin = throng_plan::parse_duration(&self.barrier_margin)
+            .map_err(|e| format!("--barrier-margin `{}`: {e}", self.barrier_margin))?;
+        Ok(Some(throng_campaign::barrier::Barrier {
+            dir: dir.clone(),
+            expected: segment.sequence().len().saturating_sub(1).max(1),
+            timeout,
+            margin,
+        }))
     }
 
     /// The segment these flags name (the whole run without them).
@@ -112,6 +163,7 @@ impl ScaleArgs {
                 throng_version: env!("CARGO_PKG_VERSION").to_string(),
                 plan_digest: digest.to_string(),
                 start_at: start_at.map(|t| t.to_string()),
+                clock: Some(throng_campaign::clock::estimate(self.clock_ref.as_deref())),
                 ..InstanceInfo::default()
             },
             segment,

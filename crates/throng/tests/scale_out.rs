@@ -112,6 +112,19 @@ async fn four_local_segments_send_exactly_what_one_process_sends() {
     );
     assert_eq!(b["status_codes"], a["status_codes"]);
     assert_eq!(b["merge"]["instances"].as_array().map(Vec::len), Some(4));
+    // every merged second has the sum of the instances' histograms of that second, so its
+    // percentiles are exact, and the seconds' requests add up to the run's
+    let seconds = b["seconds"].as_array().expect("seconds");
+    assert!(!seconds.is_empty());
+    assert!(seconds.iter().all(|p| p["hist"].is_string()), "{seconds:?}");
+    let reqs: u64 = seconds.iter().filter_map(|p| p["reqs"].as_u64()).sum();
+    assert_eq!(reqs, 440);
+    // one process keeps no per-second histograms
+    assert!(a["seconds"]
+        .as_array()
+        .expect("seconds")
+        .iter()
+        .all(|p| p["hist"].is_null()));
     // unique rows: each of the 40 used once across the 4 instances
     for i in 0..40 {
         assert_eq!(four.count_prefix(&format!("/row/{i}/")), 1, "row {i}");
@@ -195,5 +208,121 @@ async fn merge_refuses_other_plans_names_bad_files_and_reports_partial_runs() {
     let o = merge(&[&a], &["--allow-partial"]);
     // allowed, but the threshold on the half's data fails
     assert_eq!(o.status.code(), Some(99), "{}", text(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An NTP server on 127.0.0.1 whose clock runs `skew_s` ahead of this machine's.
+fn sntp_server(skew_s: f64) -> String {
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let addr = sock.local_addr().expect("addr").to_string();
+    std::thread::spawn(move || {
+        let ntp = |skew: f64| {
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or(0.0)
+                + skew
+                + 2_208_988_800.0;
+            let mut b = [0u8; 8];
+            b[..4].copy_from_slice(&((t.floor() as u64 & 0xffff_ffff) as u32).to_be_bytes());
+            b[4..].copy_from_slice(&(((t - t.floor()) * 4_294_967_296.0) as u32).to_be_bytes());
+            b
+        };
+        let mut buf = [0u8; 48];
+        while let Ok((n, from)) = sock.recv_from(&mut buf) {
+            if n < 48 {
+                continue;
+            }
+            let mut out = [0u8; 48];
+            out[0] = 0x24;
+            out[1] = 2;
+            out[24..32].copy_from_slice(&buf[40..48]);
+            out[32..40].copy_from_slice(&ntp(skew_s));
+            out[40..48].copy_from_slice(&ntp(skew_s));
+            let _ = sock.send_to(&out, from);
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_meet_at_a_barrier_and_record_their_clock() {
+    let dir = tmp("barrier");
+    let server = CountingServer::start().await;
+    let p = plan(&dir, &server.url());
+    let ntp = sntp_server(0.25);
+    let barrier = dir.join("barrier");
+    let seg = |segment: &str, out: &Path, run_id: &str, extra: &[&str]| {
+        let mut v = s(&["run", "--quiet", "--segment", segment, "--results"]);
+        v.push(out.display().to_string());
+        v.push(p.display().to_string());
+        v.extend(s(&["--run-id", run_id, "--barrier-dir"]));
+        v.push(barrier.display().to_string());
+        v.extend(s(&["--barrier-margin", "500ms", "--clock-ref", &ntp]));
+        v.extend(s(extra));
+        v
+    };
+    // one instance alone: the barrier never opens, no load is sent
+    let lone = seg(
+        "1/2",
+        &dir.join("lone.json"),
+        "lone",
+        &["--barrier-timeout", "1s"],
+    );
+    let o = tokio::task::spawn_blocking(move || run(lone))
+        .await
+        .expect("join");
+    assert_eq!(o.status.code(), Some(107), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("1 of 2 instances ready"), "{err}");
+    assert!(err.contains("no load was sent"), "{err}");
+    assert_eq!(server.count(), 0);
+    // two instances, the second a second late: both start together after it arrives
+    let (a, b) = (dir.join("a.json"), dir.join("b.json"));
+    let (sa, sb) = (seg("1/2", &a, "pair", &[]), seg("2/2", &b, "pair", &[]));
+    let first = tokio::task::spawn_blocking(move || run(sa));
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let second = tokio::task::spawn_blocking(move || run(sb));
+    let (oa, ob) = (first.await.expect("join"), second.await.expect("join"));
+    // each half alone fails the whole run's count threshold
+    assert_eq!(oa.status.code(), Some(99), "{}", text(&oa));
+    assert_eq!(ob.status.code(), Some(99), "{}", text(&ob));
+    assert_eq!(server.count(), 440);
+    let (ra, rb) = (results(&a), results(&b));
+    let (ia, ib) = (&ra["instance"], &rb["instance"]);
+    // one agreed start, computed alike by both from the barrier's files
+    assert!(ia["start_at"].is_string(), "{ia}");
+    assert_eq!(ia["start_at"], ib["start_at"]);
+    for i in [ia, ib] {
+        let start: jiff::Timestamp = i["start_at"]
+            .as_str()
+            .expect("start")
+            .parse()
+            .expect("time");
+        let began = i["started_at_unix_ms"].as_i64().expect("started");
+        assert!(began >= start.as_millisecond(), "{i}");
+        let clock = &i["clock"];
+        assert_eq!(clock["source"], format!("sntp {ntp}"));
+        // this machine is 250 ms behind the reference (loopback adds well under 50 ms)
+        let off = clock["offset_ms"].as_f64().expect("offset");
+        assert!((off + 250.0).abs() < 50.0, "{clock}");
+        assert!(clock["host"].is_string(), "{clock}");
+    }
+    // merged: one host, one clock
+    let m = dir.join("merged.json");
+    let mut v = s(&["merge", "--no-summary", "--results"]);
+    v.push(m.display().to_string());
+    v.extend([a.display().to_string(), b.display().to_string()]);
+    let o = run(v);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("merged 2 of 2 instances; clocks within 0.0 ms"),
+        "{err}"
+    );
+    assert_eq!(
+        results(&m)["merge"]["clock_alignment_ms"],
+        serde_json::json!(0.0)
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
