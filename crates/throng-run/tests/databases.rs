@@ -74,6 +74,16 @@ thresholds:
     assert_eq!(count(&out, "sql_queries"), 50);
     assert_eq!(count(&out, "sql_errors"), 45);
     assert_eq!(count(&out, "sql_query_duration"), 5);
+    let md = throng_report::markdown(&out.results);
+    let errors = md_table(&md, "SQL errors");
+    assert_eq!(
+        md_cell(&errors, &["sleep", "pool_timeout"], 2),
+        Some(45),
+        "{md}"
+    );
+    let sql = md_table(&md, "SQL");
+    assert_eq!(md_cell(&sql, &["sleep"], 1), Some(50), "{md}");
+    assert_eq!(md_cell(&sql, &["sleep"], 2), Some(45), "{md}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -361,4 +371,35 @@ async fn the_db_load_example_runs_against_private_servers() {
             iterations.to_string().len()
         ))
     );
+    // the reports' SQL and Redis sections hold the run's counters
+    let md = throng_report::markdown(&out.results);
+    let sql = md_table(&md, "SQL");
+    assert_eq!(sql.len(), 3, "{md}");
+    for step in ["insert user", "rename user", "read user"] {
+        assert_eq!(
+            md_cell(&sql, &[step], 1),
+            Some(iterations),
+            "{step}: {sql:?}"
+        );
+        assert_eq!(md_cell(&sql, &[step], 2), Some(0), "{step}: {sql:?}");
+    }
+    assert!(md_table(&md, "SQL errors").is_empty(), "{md}");
+    let redis = md_table(&md, "Redis");
+    assert_eq!(md_cell(&redis, &["SET"], 1), Some(iterations), "{redis:?}");
+    assert_eq!(md_cell(&redis, &["INCR+GET"], 1), Some(2 * iterations));
+    assert_eq!(md_cell(&redis, &["INCR+GET"], 2), Some(0));
+    assert!(md_table(&md, "gRPC").is_empty() && md_table(&md, "WebSocket").is_empty());
+    assert!(out.summary.contains("█ SQL") && out.summary.contains("█ REDIS"));
+    assert!(out
+        .summary
+        .contains(&format!("read user: queries={iterations} errors=0")));
+    let page = throng_report::html(&out.results);
+    assert!(page.contains(r#"<section id="sql"><h2>SQL</h2>"#));
+    let json = serde_json::to_value(&out.results).unwrap_or_default();
+    let per_step = json["protocols"]["sql"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let total: u64 = per_step.iter().filter_map(|s| s["count"].as_u64()).sum();
+    assert_eq!(total, count(&out, "sql_queries"));
 }

@@ -45,6 +45,12 @@ thresholds:
     assert_eq!(count(&out, "ws_connecting"), 6);
     assert_eq!(count(&out, "ws_session_duration"), 6);
     assert_eq!(count(&out, "http_reqs"), 0);
+    let md = throng_report::markdown(&out.results);
+    let ws = md_table(&md, "WebSocket");
+    assert_eq!(md_cell(&ws, &["echo"], 1), Some(6), "{md}");
+    assert_eq!(md_cell(&ws, &["echo"], 5), Some(12), "{md}");
+    assert_eq!(md_cell(&ws, &["echo"], 6), Some(s.echoed()), "{md}");
+    assert!(out.summary.contains("█ WEBSOCKET"), "{}", out.summary);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -142,6 +148,22 @@ async fn grpc_server_counts_equal_grpc_reqs() {
     assert_eq!(count(&out, "grpc_reqs"), s.total());
     assert_eq!(count(&out, "grpc_req_duration"), 20);
     assert_eq!(count(&out, "grpc_streams_msgs_received"), 30);
+    // the reports' gRPC sections and the results file: calls by method and status
+    let md = throng_report::markdown(&out.results);
+    let statuses = md_table(&md, "gRPC statuses");
+    let publish = "events.EventService/Publish";
+    assert_eq!(md_cell(&statuses, &[publish, "0 OK"], 2), Some(10), "{md}");
+    let subscribe = "events.EventService/Subscribe";
+    assert_eq!(md_cell(&statuses, &[subscribe, "0 OK"], 2), Some(10));
+    let methods = md_table(&md, "gRPC");
+    assert_eq!(md_cell(&methods, &[publish], 1), Some(s.calls(publish)));
+    assert_eq!(md_cell(&methods, &[publish], 2), Some(0));
+    let json = serde_json::to_value(&out.results).unwrap_or_default();
+    let by_status = &json["protocols"]["grpc_statuses"];
+    assert_eq!(by_status[0]["key"], publish, "{by_status}");
+    assert_eq!(by_status[0]["outcome"], "0 OK");
+    assert_eq!(by_status[0]["count"], 10);
+    assert!(out.summary.contains("█ GRPC STATUSES"), "{}", out.summary);
     let users: Vec<_> = s
         .metadata()
         .into_iter()
@@ -212,6 +234,20 @@ thresholds:
     let out = run_plan(plan_in(p, &s.target(), &dir)).await;
     assert_eq!(out.exit_code.code(), 0, "{}", out.summary);
     assert_eq!(s.calls("events.EventService/Delete"), 3);
+    // not OK, not a failure (as in k6): counted by status
+    let md = throng_report::markdown(&out.results);
+    let delete = "events.EventService/Delete";
+    let statuses = md_table(&md, "gRPC statuses");
+    assert_eq!(
+        md_cell(&statuses, &[delete, "12 UNIMPLEMENTED"], 2),
+        Some(3),
+        "{md}"
+    );
+    assert_eq!(
+        md_cell(&md_table(&md, "gRPC"), &[delete], 2),
+        Some(3),
+        "{md}"
+    );
 }
 
 /// The gRPC plan without its `proto:` lines: methods found by server reflection.
