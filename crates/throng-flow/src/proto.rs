@@ -368,17 +368,14 @@ impl FlowVu {
                     .get_or_insert_with(|| WsClient::new(http.tls_with_alpn(&[b"http/1.1"])));
                 ProtoReply::Ws(client.execute(&req).await)
             }
-            // reflection had not run (a run resolves methods before any load)
-            ProtoCall::Grpc(g) if g.method.descriptor().is_none() => {
-                ProtoReply::Grpc(GrpcResponse {
-                    status: 12,
-                    error: Some(throng_grpc::GrpcError::Unresolved),
-                    ..GrpcResponse::default()
-                })
-            }
-            ProtoCall::Grpc(g) => {
+            ProtoCall::Grpc(g) => 'call: {
                 let Some(method) = g.method.descriptor() else {
-                    return;
+                    // reflection had not run (a run resolves methods before any load)
+                    break 'call ProtoReply::Grpc(GrpcResponse {
+                        status: 12,
+                        error: Some(throng_grpc::GrpcError::Unresolved),
+                        ..GrpcResponse::default()
+                    });
                 };
                 let req = GrpcRequest {
                     target: self.render_with(shared, iter, &g.target),

@@ -186,6 +186,13 @@ async fn grpc_over_tls_with_the_plans_ca_file() {
     assert_eq!(out.exit_code.code(), 0, "{}", out.summary);
     assert_eq!(s.total(), 20);
     assert_eq!(count(&out, "grpc_reqs"), 20);
+    // reflection over TLS, with the same CA
+    let yaml = format!("defaults: {{ ca_file: ca.pem }}\n{}", reflection_plan());
+    let out = run_plan(plan_in(&yaml, &s.target(), &dir)).await;
+    assert_eq!(out.exit_code.code(), 0, "{}", out.summary);
+    assert_eq!(s.total(), 40);
+    assert_eq!(count(&out, "grpc_reqs"), 20);
+    assert_eq!(s.reflection_calls(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
