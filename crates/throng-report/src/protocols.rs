@@ -216,6 +216,13 @@ impl ProtocolStats {
                 ..CallStats::default()
             });
         }
+        // by method, then by code as a number (2 before 14)
+        let code = |t: &Tally| {
+            t.outcome
+                .split(' ')
+                .next()
+                .and_then(|c| c.parse::<u32>().ok())
+        };
         p.grpc_statuses = statuses
             .iter()
             .map(|(k, n)| Tally {
@@ -224,6 +231,8 @@ impl ProtocolStats {
                 count: *n,
             })
             .collect();
+        p.grpc_statuses
+            .sort_by(|a, b| (&a.key, code(a)).cmp(&(&b.key, code(b))));
         for name in snap.tag_values("ws_sessions", "name") {
             let f = filter("name", &name);
             let [_, connecting_p95, _] = percentiles(snap, "ws_connecting", &f);
@@ -498,6 +507,7 @@ mod tests {
         let g = |m: &str, s: &str| reg.intern(TagSet::new([("method", m), ("status", s)]));
         reg.add(reqs, g("e.S/Get", "0"), 4.0);
         reg.add(reqs, g("e.S/Get", "14"), 1.0);
+        reg.add(reqs, g("e.S/Get", "2"), 1.0);
         let r = results(&reg);
         let p = r.protocols.clone().unwrap_or_default();
         assert_eq!((p.sql[0].count, p.sql[0].errors), (9, 2));
@@ -508,7 +518,9 @@ mod tests {
             .map(|t| (t.outcome.as_str(), t.count))
             .collect();
         assert_eq!(tallies, [("pool_timeout", 1), ("sqlstate 42601", 1)]);
-        assert_eq!((p.grpc[0].count, p.grpc[0].errors), (5, 1));
+        assert_eq!((p.grpc[0].count, p.grpc[0].errors), (6, 2));
+        let order: Vec<&str> = p.grpc_statuses.iter().map(|t| t.outcome.as_str()).collect();
+        assert_eq!(order, ["0 OK", "2 UNKNOWN", "14 UNAVAILABLE"]);
         let md = markdown(&r);
         assert!(md.contains("\n## SQL\n\n| Statement | Queries |"), "{md}");
         assert!(md.contains("| a\\|b | 9 | 2 |"), "{md}");
