@@ -3,6 +3,8 @@
 //! - `POST /events.EventService/Publish` and `/events.EventService/Subscribe`: the event
 //!   service of `examples/protos/events.proto` over gRPC (h2c). Messages are encoded by
 //!   hand (a few fields), so the demo needs no protobuf code.
+//! - `POST /grpc.reflection.v1.ServerReflection/ServerReflectionInfo` (and `v1alpha`):
+//!   server reflection, so `grpc:` steps without a `proto:` find the event service.
 use axum::body::{Body, Bytes};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue};
@@ -86,4 +88,23 @@ pub(crate) async fn subscribe(body: Bytes) -> Response {
         })
         .collect();
     grpc_reply(frames, 0)
+}
+
+/// The `.proto` the demo's gRPC endpoints speak, served by reflection.
+const EVENTS_PROTO: &str = include_str!("../../../examples/protos/events.proto");
+
+/// Reflection's answers for [`EVENTS_PROTO`], built on first use.
+fn reflection() -> Option<&'static throng_grpc::Reflection> {
+    static R: std::sync::OnceLock<Option<throng_grpc::Reflection>> = std::sync::OnceLock::new();
+    R.get_or_init(|| throng_grpc::Reflection::from_source("events.proto", EVENTS_PROTO).ok())
+        .as_ref()
+}
+
+/// `grpc.reflection.v1(alpha).ServerReflection/ServerReflectionInfo`: one reply per
+/// request of the stream.
+pub(crate) async fn server_reflection(body: Bytes) -> Response {
+    match reflection() {
+        Some(r) => grpc_reply(r.answer(&body).iter().map(|m| frame(m)).collect(), 0),
+        None => grpc_reply(Vec::new(), 12),
+    }
 }

@@ -81,6 +81,14 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
             "/events.EventService/Subscribe",
             post(crate::protocols::subscribe),
         )
+        .route(
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            post(crate::protocols::server_reflection),
+        )
+        .route(
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+            post(crate::protocols::server_reflection),
+        )
         .merge(api)
         .with_state(state)
 }

@@ -9,6 +9,7 @@ mod debug;
 mod once;
 mod proto;
 mod record;
+mod reflect;
 mod request;
 mod rows;
 mod sources;
@@ -19,6 +20,7 @@ pub mod timeline;
 pub use debug::{HttpDebug, HttpDebugMode};
 pub use once::{run_once, run_preflight, OnceOutcome, OnceRun, PollResult};
 pub use record::HttpMetrics;
+pub use reflect::discover_grpc_methods;
 pub use sources::SourceClient;
 
 use checks::{evaluate_checks, extract_values, ParsedBody};

@@ -57,10 +57,9 @@ impl ProtoInfo {
                 base.push(("command".into(), names.join("+")));
             }
             ProtoCall::Grpc(g) => {
-                let m = &g.method;
-                let call = format!("{}/{}", m.parent_service().full_name(), m.name());
-                base.push(("method".into(), call));
-                let rpc = if m.is_server_streaming() {
+                base.push(("method".into(), g.method.call()));
+                let streams = g.method.descriptor().map(|m| m.is_server_streaming());
+                let rpc = if streams == Some(true) {
                     "server_streaming"
                 } else {
                     "unary"
@@ -369,10 +368,18 @@ impl FlowVu {
                     .get_or_insert_with(|| WsClient::new(http.tls_with_alpn(&[b"http/1.1"])));
                 ProtoReply::Ws(client.execute(&req).await)
             }
-            ProtoCall::Grpc(g) => {
+            ProtoCall::Grpc(g) => 'call: {
+                let Some(method) = g.method.descriptor() else {
+                    // reflection had not run (a run resolves methods before any load)
+                    break 'call ProtoReply::Grpc(GrpcResponse {
+                        status: 12,
+                        error: Some(throng_grpc::GrpcError::Unresolved),
+                        ..GrpcResponse::default()
+                    });
+                };
                 let req = GrpcRequest {
                     target: self.render_with(shared, iter, &g.target),
-                    method: g.method.clone(),
+                    method: method.clone(),
                     message: self.render_with(shared, iter, &g.message),
                     metadata: g
                         .metadata

@@ -29,12 +29,14 @@ impl SourceClient {
                     acquire_timeout,
                     statement_timeout,
                     connect_timeout,
+                    ca_file,
                 } => SqlPool::new(&PoolOptions {
                     url: url.clone(),
                     size: *pool,
                     acquire_timeout: *acquire_timeout,
                     statement_timeout: *statement_timeout,
                     connect_timeout: *connect_timeout,
+                    ca_file: ca_file.clone(),
                 })
                 .map_or(SourceClient::Invalid, SourceClient::Postgres),
                 SourceKind::Redis { url } => RedisClient::new(url)

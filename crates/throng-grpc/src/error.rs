@@ -16,6 +16,9 @@ pub enum GrpcError {
     /// The call took longer than its timeout.
     #[error("timeout")]
     Timeout,
+    /// The step has no `proto:` and its method was not found by reflection before.
+    #[error("method not resolved by reflection")]
+    Unresolved,
 }
 
 impl GrpcError {
@@ -26,6 +29,7 @@ impl GrpcError {
             GrpcError::InvalidTarget => 1020,
             GrpcError::Timeout => 1050,
             GrpcError::InvalidMessage => 1801,
+            GrpcError::Unresolved => 1802,
         }
     }
 
@@ -36,6 +40,7 @@ impl GrpcError {
             GrpcError::InvalidTarget => "invalid target",
             GrpcError::Timeout => "timeout",
             GrpcError::InvalidMessage => "invalid grpc message",
+            GrpcError::Unresolved => "grpc method not resolved",
         }
     }
 }

@@ -19,7 +19,7 @@
 use crate::{Monitor, MonitorError, SampleCx, Value};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
 /// How long connecting and one sample's queries may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -100,14 +100,14 @@ fn pg_err(e: tokio_postgres::Error) -> MonitorError {
 }
 
 async fn connect(url: &str) -> Result<Client, MonitorError> {
-    let mut cfg: tokio_postgres::Config = url
-        .parse()
-        .map_err(|e: tokio_postgres::Error| MonitorError(format!("bad postgres URL: {e}")))?;
+    // sslmode and sslrootcert as libpq reads them, TLS over rustls
+    let (mut cfg, tls) = throng_sql::pg_config(url, None)
+        .map_err(|e| MonitorError(format!("bad postgres URL: {e}")))?;
     if cfg.get_connect_timeout().is_none() {
         cfg.connect_timeout(TIMEOUT);
     }
     cfg.application_name("throng-monitor");
-    let (client, conn) = cfg.connect(NoTls).await.map_err(pg_err)?;
+    let (client, conn) = cfg.connect(tls).await.map_err(pg_err)?;
     tokio::spawn(conn);
     Ok(client)
 }

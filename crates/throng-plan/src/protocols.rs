@@ -115,12 +115,51 @@ pub struct WsReceive {
 pub struct GrpcStep {
     /// `host:port` with an optional `http://` (plaintext) or `https://` (TLS) in front.
     pub target: Template,
-    /// The method, from the `.proto` compiled at load.
-    pub method: prost_reflect::MethodDescriptor,
+    /// The method: from the `.proto` compiled at load, or found by server reflection when
+    /// the run starts.
+    pub method: GrpcMethod,
     /// The request message as JSON text.
     pub message: Template,
     /// Request metadata.
     pub metadata: Vec<(String, Template)>,
+}
+
+/// Where a `grpc:` step's method comes from.
+#[derive(Debug, Clone)]
+pub enum GrpcMethod {
+    /// Declared in the step's `.proto`, compiled at load.
+    Known(prost_reflect::MethodDescriptor),
+    /// No `proto:`: asked of the server by reflection when the run starts.
+    Reflect {
+        /// The target, known at load (literal text and env values).
+        target: String,
+        /// `package.Service`.
+        service: String,
+        /// The method's name.
+        method: String,
+        /// Where the step's `call:` is (`plan.yaml:12:7`), for errors.
+        at: String,
+    },
+}
+
+impl GrpcMethod {
+    /// `package.Service/Method`.
+    pub fn call(&self) -> String {
+        match self {
+            GrpcMethod::Known(m) => format!("{}/{}", m.parent_service().full_name(), m.name()),
+            GrpcMethod::Reflect {
+                service, method, ..
+            } => format!("{service}/{method}"),
+        }
+    }
+
+    /// The method once known.
+    pub fn descriptor(&self) -> Option<&prost_reflect::MethodDescriptor> {
+        match self {
+            GrpcMethod::Known(m) => Some(m),
+            GrpcMethod::Reflect { .. } => None,
+        }
+    }
 }
 
 /// A `sql:` step.
@@ -167,6 +206,9 @@ pub enum SourceKind {
         statement_timeout: Option<Duration>,
         /// Longest a new connection may take.
         connect_timeout: Duration,
+        /// The CA certificates `verify-ca`/`verify-full` trust (`ca_file:`, resolved
+        /// against the plan's folder), beside the URL's `sslrootcert=`.
+        ca_file: Option<std::path::PathBuf>,
     },
     /// A Redis server, one multiplexed connection shared by every VU of the run.
     Redis {

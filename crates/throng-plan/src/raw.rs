@@ -169,6 +169,10 @@ pub struct RawDataSource {
     /// Longest a new connection may take (default 10s).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connect_timeout: Option<S<String>>,
+    /// CA certificates (PEM, relative to the plan) a `sslmode=verify-ca`/`verify-full`
+    /// connection trusts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<S<String>>,
 }
 
 /// `sql:` one statement.
@@ -744,15 +748,17 @@ pub struct RawWsReceive {
     pub timeout: Option<S<String>>,
 }
 
-/// `grpc:` one call, its method found in a `.proto` compiled at load.
+/// `grpc:` one call, its method found in a `.proto` compiled at load (or by reflection).
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawGrpc {
     /// Where the server is: `http://host:port` (plaintext), `https://host:port` or
     /// `host:port` (TLS).
     pub target: S<String>,
-    /// The `.proto` file declaring the service (relative to the plan).
-    pub proto: S<String>,
+    /// The `.proto` file declaring the service (relative to the plan); without it the
+    /// method is asked of the server by reflection when the run starts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proto: Option<S<String>>,
     /// More folders imports are searched in (the proto's own folder always is).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub import_paths: Vec<S<String>>,

@@ -331,6 +331,7 @@ pub fn html(r: &Results) -> String {
         }
         o.push_str("</table></section>");
     }
+    o.push_str(&crate::protocols::html(r));
     o.push_str(&crate::sut::html(r));
     let custom: Vec<_> = r.custom_metrics().collect();
     if !custom.is_empty() {

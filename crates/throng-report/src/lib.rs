@@ -15,6 +15,7 @@ mod locust_csv;
 mod markdown;
 pub mod merge;
 mod ndjson;
+pub mod protocols;
 mod results;
 mod rollup;
 pub mod series;

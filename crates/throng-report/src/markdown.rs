@@ -286,6 +286,7 @@ pub fn markdown(r: &Results) -> String {
         }
     }
 
+    o.push_str(&crate::protocols::markdown(r));
     o.push_str(&crate::sut::markdown(r));
 
     if let Some(g) = &r.generator {

@@ -495,6 +495,10 @@ pub struct Results {
     /// SLO results, in plan order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub slos: Vec<throng_metrics::monitor::SloResult>,
+    /// SQL, gRPC, WebSocket and Redis figures (gRPC calls by method and status, SQL errors
+    /// by SQLSTATE), when the run has such steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocols: Option<crate::protocols::ProtocolStats>,
     /// Raw series with histograms (checked when read: each histogram must decode and agree
     /// with its series' count, min, max and sum).
     #[serde(deserialize_with = "crate::validate::series")]
@@ -778,6 +782,7 @@ impl Results {
             series,
             monitors: None,
             slos: Vec::new(),
+            protocols: crate::protocols::ProtocolStats::from_snapshot(snap),
         }
     }
 

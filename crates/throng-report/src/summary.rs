@@ -256,6 +256,7 @@ pub fn render_summary(r: &Results, color: bool) -> String {
         timeline_section(&mut o, &r.actions, ok_mark, bad_mark);
     }
 
+    o.push_str(&crate::protocols::summary(r));
     o.push_str(&crate::sut::summary(r, ok_mark, bad_mark));
 
     if let Some(g) = &r.generator {

@@ -108,6 +108,10 @@ pub enum RunError {
     /// The plan's `setup:` failed: no load was sent.
     #[error("setup failed, no load was sent: {0}")]
     Setup(String),
+    /// A `grpc:` step without a `proto:` whose method reflection did not give: no load
+    /// was sent.
+    #[error("{0}; no load was sent")]
+    Reflection(String),
 }
 
 impl RunError {
@@ -115,9 +119,10 @@ impl RunError {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             RunError::Tls(_) => ExitCode::InvalidPlan,
-            RunError::Output(_) | RunError::Preflight(_) | RunError::Setup(_) => {
-                ExitCode::RuntimeError
-            }
+            RunError::Output(_)
+            | RunError::Preflight(_)
+            | RunError::Setup(_)
+            | RunError::Reflection(_) => ExitCode::RuntimeError,
         }
     }
 }
@@ -205,10 +210,15 @@ async fn run_with(
     host: Option<Arc<dyn ScriptHost>>,
 ) -> Result<RunOutcome, RunError> {
     let instance = req.instance;
-    let plan = Arc::new(match &instance {
+    let mut plan = match &instance {
         Some(i) => throng_plan::segment_plan(&req.plan, &i.segment),
         None => req.plan,
-    });
+    };
+    let http = SharedConfig::new(client_options(&plan))?;
+    throng_flow::discover_grpc_methods(&mut plan, &http)
+        .await
+        .map_err(RunError::Reflection)?;
+    let plan = Arc::new(plan);
     let reg = Registry::new();
     for m in &plan.custom_metrics {
         let vt = if m.time {
@@ -218,7 +228,6 @@ async fn run_with(
         };
         reg.define(&m.name, m.kind, vt);
     }
-    let http = SharedConfig::new(client_options(&plan))?;
     // every sample goes to the NDJSON output, the first one of setup's included
     let mut raw_out = {
         let mut writers: Vec<Box<dyn throng_report::SampleWriter>> = Vec::new();

@@ -68,3 +68,32 @@ pub fn request(
 pub fn count(o: &RunOutcome, metric: &str) -> u64 {
     o.results.value(metric, "count").unwrap_or(0.0) as u64
 }
+
+/// The rows of the Markdown report's table under `## {title}` (the header left out),
+/// each row's cells trimmed; empty when the report has no such section.
+pub fn md_table(md: &str, title: &str) -> Vec<Vec<String>> {
+    let head = format!("\n## {title}\n");
+    let Some(at) = md.find(&head) else {
+        return Vec::new();
+    };
+    md[at + head.len()..]
+        .lines()
+        .skip_while(|l| l.trim().is_empty())
+        .take_while(|l| l.starts_with('|'))
+        .skip(2)
+        .map(|l| {
+            l.trim()
+                .trim_matches('|')
+                .split(" | ")
+                .map(|c| c.trim().to_string())
+                .collect()
+        })
+        .collect()
+}
+
+/// The count in column `col` of the row whose first cells are `key` in `rows`.
+pub fn md_cell(rows: &[Vec<String>], key: &[&str], col: usize) -> Option<u64> {
+    rows.iter()
+        .find(|r| r.len() > col && r.iter().zip(key).all(|(a, b)| a == b))
+        .and_then(|r| r[col].parse().ok())
+}

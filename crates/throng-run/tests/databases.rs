@@ -74,6 +74,16 @@ thresholds:
     assert_eq!(count(&out, "sql_queries"), 50);
     assert_eq!(count(&out, "sql_errors"), 45);
     assert_eq!(count(&out, "sql_query_duration"), 5);
+    let md = throng_report::markdown(&out.results);
+    let errors = md_table(&md, "SQL errors");
+    assert_eq!(
+        md_cell(&errors, &["sleep", "pool_timeout"], 2),
+        Some(45),
+        "{md}"
+    );
+    let sql = md_table(&md, "SQL");
+    assert_eq!(md_cell(&sql, &["sleep"], 1), Some(50), "{md}");
+    assert_eq!(md_cell(&sql, &["sleep"], 2), Some(45), "{md}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -112,6 +122,130 @@ thresholds:
     assert_eq!(count(&out, "sql_errors"), 8);
     // the wrong password is a secret: it never appears in the summary
     assert!(!out.summary.contains("wrong"), "{}", out.summary);
+}
+
+/// A plan of `n` statements (one VU) on `url` with `ca_file:` `ca` (none when empty).
+fn tls_plan(url: &str, ca: &str, n: u32) -> String {
+    let ca = if ca.is_empty() {
+        String::new()
+    } else {
+        format!(", ca_file: {ca}")
+    };
+    format!(
+        r#"
+data_sources:
+  db: {{ postgres: "{url}", pool: 2, connect_timeout: 5s{ca} }}
+scenarios:
+  s:
+    executor: per-vu-iterations
+    vus: 1
+    iterations: {n}
+    flow:
+      - sql: {{ query: "INSERT INTO tls_events (note) VALUES ($1)", params: ["n-{{{{iter}}}}"] }}
+        name: insert
+      - sql: {{ query: "SELECT ssl::text AS ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()" }}
+        name: ssl
+        check: {{ json: {{ "$[0].ssl": "true" }} }}
+"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sql_over_tls_verifies_the_servers_certificate() {
+    let pg = service!(services::postgres_tls(), "sql_tls");
+    pg.psql("CREATE TABLE tls_events (id serial PRIMARY KEY, note text)");
+    let dir = std::env::temp_dir().join(format!("throng-pgtls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("ca.pem"), pg.cert_pem.clone().unwrap_or_default()).expect("ca");
+    // another authority (its own name: a certificate it did not sign)
+    let mut other = rcgen::CertificateParams::new(vec!["127.0.0.1".into()]).expect("params");
+    other
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "another authority");
+    let key = rcgen::KeyPair::generate().expect("key");
+    let other = other.self_signed(&key).expect("cert");
+    std::fs::write(dir.join("wrong.pem"), other.pem()).expect("wrong ca");
+
+    // verify-full with the server's CA: every statement over TLS
+    let url = format!("{}?sslmode=verify-full", pg.url());
+    let out = run_plan(plan_in(&tls_plan(&url, "ca.pem", 10), "", &dir)).await;
+    assert_eq!(out.exit_code.code(), 0, "{}", out.summary);
+    assert_eq!(pg.psql("SELECT count(*) FROM tls_events"), "10");
+    assert_eq!(count(&out, "sql_queries"), 20);
+    assert_eq!(count(&out, "sql_errors"), 0);
+    assert_eq!(
+        out.results.value("checks", "rate"),
+        Some(1.0),
+        "{}",
+        out.summary
+    );
+
+    // sslrootcert= in the URL, sslmode=require (checked as verify-ca, as libpq does)
+    let url = format!(
+        "{}?sslmode=require&sslrootcert={}",
+        pg.url(),
+        dir.join("ca.pem").display()
+    );
+    let out = run_plan(plan_in(&tls_plan(&url, "", 5), "", &dir)).await;
+    assert_eq!(out.exit_code.code(), 0, "{}", out.summary);
+    assert_eq!(pg.psql("SELECT count(*) FROM tls_events"), "15");
+
+    // a CA that did not sign the server's certificate: counted, never sent
+    let url = format!("{}?sslmode=verify-full", pg.url());
+    let yaml = format!(
+        "{}thresholds:\n  \"sql_errors{{name:insert,error_code:1310}}\": [\"count==3\"]\n",
+        tls_plan(&url, "wrong.pem", 3)
+    );
+    let out = run_plan(plan_in(&yaml, "", &dir)).await;
+    let errors: Vec<_> = out
+        .results
+        .series
+        .iter()
+        .filter(|s| s.metric == "sql_errors")
+        .map(|s| (s.tags.clone(), s.value))
+        .collect();
+    assert_eq!(out.exit_code.code(), 0, "{errors:?}");
+    assert_eq!(count(&out, "sql_errors"), 6);
+    assert_eq!(pg.psql("SELECT count(*) FROM tls_events"), "15");
+    assert!(!out.summary.contains(":throng@"), "{}", out.summary);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sslmode_require_against_a_server_without_tls_is_a_counted_error() {
+    let pg = service!(services::postgres(), "sql_no_tls");
+    pg.psql("CREATE TABLE tls_events (id serial PRIMARY KEY, note text)");
+    let url = format!("{}?sslmode=require", pg.url());
+    let yaml = format!(
+        "{}thresholds:\n  \"sql_errors{{name:insert,error_code:1905,error:server does not support tls}}\": [\"count==4\"]\n",
+        tls_plan(&url, "", 4)
+    );
+    let out = run_plan(plan(&yaml, "")).await;
+    assert_eq!(out.exit_code.code(), 0, "{}", out.summary);
+    assert_eq!(count(&out, "sql_errors"), 8);
+    assert_eq!(pg.psql("SELECT count(*) FROM tls_events"), "0");
+    assert!(!out.summary.contains(":throng@"), "{}", out.summary);
+}
+
+#[test]
+fn a_bad_sslmode_or_a_missing_ca_file_is_a_plan_error() {
+    let yaml = "data_sources:\n  db: { postgres: \"postgres://u:secret@127.0.0.1:1/d?sslmode=sometimes\", ca_file: nope.pem }\nscenarios:\n  s:\n    executor: shared-iterations\n    iterations: 1\n    flow:\n      - sql: { query: SELECT 1 }\n";
+    let e = match throng_plan::load_str(
+        yaml,
+        &std::env::temp_dir().join("plan.yaml"),
+        &Default::default(),
+    ) {
+        Ok(_) => panic!("the plan loaded"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        e.contains("sslmode `sometimes`") && e.contains("verify-full"),
+        "{e}"
+    );
+    assert!(
+        e.contains("ca_file: cannot read") && e.contains("nope.pem"),
+        "{e}"
+    );
+    assert!(!e.contains("secret"), "{e}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -237,4 +371,35 @@ async fn the_db_load_example_runs_against_private_servers() {
             iterations.to_string().len()
         ))
     );
+    // the reports' SQL and Redis sections hold the run's counters
+    let md = throng_report::markdown(&out.results);
+    let sql = md_table(&md, "SQL");
+    assert_eq!(sql.len(), 3, "{md}");
+    for step in ["insert user", "rename user", "read user"] {
+        assert_eq!(
+            md_cell(&sql, &[step], 1),
+            Some(iterations),
+            "{step}: {sql:?}"
+        );
+        assert_eq!(md_cell(&sql, &[step], 2), Some(0), "{step}: {sql:?}");
+    }
+    assert!(md_table(&md, "SQL errors").is_empty(), "{md}");
+    let redis = md_table(&md, "Redis");
+    assert_eq!(md_cell(&redis, &["SET"], 1), Some(iterations), "{redis:?}");
+    assert_eq!(md_cell(&redis, &["INCR+GET"], 1), Some(2 * iterations));
+    assert_eq!(md_cell(&redis, &["INCR+GET"], 2), Some(0));
+    assert!(md_table(&md, "gRPC").is_empty() && md_table(&md, "WebSocket").is_empty());
+    assert!(out.summary.contains("█ SQL") && out.summary.contains("█ REDIS"));
+    assert!(out
+        .summary
+        .contains(&format!("read user: queries={iterations} errors=0")));
+    let page = throng_report::html(&out.results);
+    assert!(page.contains(r#"<section id="sql"><h2>SQL</h2>"#));
+    let json = serde_json::to_value(&out.results).unwrap_or_default();
+    let per_step = json["protocols"]["sql"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let total: u64 = per_step.iter().filter_map(|s| s["count"].as_u64()).sum();
+    assert_eq!(total, count(&out, "sql_queries"));
 }

@@ -237,3 +237,45 @@ monitors:
     assert!(md.contains("password authentication failed"), "{md}");
     assert!(!md.contains(":wrong@") && !md.contains(":right@"), "{md}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_postgres_monitor_connects_over_tls_with_the_urls_sslrootcert() {
+    let pg = match services::postgres_tls() {
+        Ok(pg) => pg,
+        Err(skip) => return skip.report("postgres monitor over tls"),
+    };
+    let dir = std::env::temp_dir().join(format!("throng-montls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, pg.cert_pem.clone().unwrap_or_default()).expect("ca");
+    let p = plan(
+        &format!(
+            r#"
+scenarios:
+  quiet: {{ executor: per-vu-iterations, vus: 1, iterations: 1, flow: [ {{sleep: 2s}} ] }}
+monitors:
+  db: {{ postgres: {{ url: "{url}?sslmode=verify-full&sslrootcert={ca}" }}, every: 1s }}
+  plain: {{ postgres: {{ url: "{url}?sslmode=verify-full" }}, every: 1s }}
+"#,
+            url = pg.url(),
+            ca = ca.display()
+        ),
+        "http://127.0.0.1:1",
+    );
+    let o = run_plan(p).await;
+    assert_eq!(o.exit_code.code(), 0, "{}", o.summary);
+    let db = monitor(&o, "db");
+    assert_eq!(db.errors, 0, "{:?}", db.last_error);
+    assert!(db.samples >= 2, "{}", db.samples);
+    assert!(
+        db.series.contains_key("connections"),
+        "{:?}",
+        db.series.keys()
+    );
+    // without the CA: the public roots do not know the test's certificate
+    let plain = monitor(&o, "plain");
+    assert!(plain.errors > 0);
+    let e = plain.last_error.clone().unwrap_or_default();
+    assert!(e.contains("certificate") || e.contains("issuer"), "{e}");
+    assert!(!e.contains(":throng@"), "{e}");
+}

@@ -45,6 +45,12 @@ thresholds:
     assert_eq!(count(&out, "ws_connecting"), 6);
     assert_eq!(count(&out, "ws_session_duration"), 6);
     assert_eq!(count(&out, "http_reqs"), 0);
+    let md = throng_report::markdown(&out.results);
+    let ws = md_table(&md, "WebSocket");
+    assert_eq!(md_cell(&ws, &["echo"], 1), Some(6), "{md}");
+    assert_eq!(md_cell(&ws, &["echo"], 5), Some(12), "{md}");
+    assert_eq!(md_cell(&ws, &["echo"], 6), Some(s.echoed()), "{md}");
+    assert!(out.summary.contains("█ WEBSOCKET"), "{}", out.summary);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -142,6 +148,22 @@ async fn grpc_server_counts_equal_grpc_reqs() {
     assert_eq!(count(&out, "grpc_reqs"), s.total());
     assert_eq!(count(&out, "grpc_req_duration"), 20);
     assert_eq!(count(&out, "grpc_streams_msgs_received"), 30);
+    // the reports' gRPC sections and the results file: calls by method and status
+    let md = throng_report::markdown(&out.results);
+    let statuses = md_table(&md, "gRPC statuses");
+    let publish = "events.EventService/Publish";
+    assert_eq!(md_cell(&statuses, &[publish, "0 OK"], 2), Some(10), "{md}");
+    let subscribe = "events.EventService/Subscribe";
+    assert_eq!(md_cell(&statuses, &[subscribe, "0 OK"], 2), Some(10));
+    let methods = md_table(&md, "gRPC");
+    assert_eq!(md_cell(&methods, &[publish], 1), Some(s.calls(publish)));
+    assert_eq!(md_cell(&methods, &[publish], 2), Some(0));
+    let json = serde_json::to_value(&out.results).unwrap_or_default();
+    let by_status = &json["protocols"]["grpc_statuses"];
+    assert_eq!(by_status[0]["key"], publish, "{by_status}");
+    assert_eq!(by_status[0]["outcome"], "0 OK");
+    assert_eq!(by_status[0]["count"], 10);
+    assert!(out.summary.contains("█ GRPC STATUSES"), "{}", out.summary);
     let users: Vec<_> = s
         .metadata()
         .into_iter()
@@ -164,6 +186,13 @@ async fn grpc_over_tls_with_the_plans_ca_file() {
     assert_eq!(out.exit_code.code(), 0, "{}", out.summary);
     assert_eq!(s.total(), 20);
     assert_eq!(count(&out, "grpc_reqs"), 20);
+    // reflection over TLS, with the same CA
+    let yaml = format!("defaults: {{ ca_file: ca.pem }}\n{}", reflection_plan());
+    let out = run_plan(plan_in(&yaml, &s.target(), &dir)).await;
+    assert_eq!(out.exit_code.code(), 0, "{}", out.summary);
+    assert_eq!(s.total(), 40);
+    assert_eq!(count(&out, "grpc_reqs"), 20);
+    assert_eq!(s.reflection_calls(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -212,6 +241,103 @@ thresholds:
     let out = run_plan(plan_in(p, &s.target(), &dir)).await;
     assert_eq!(out.exit_code.code(), 0, "{}", out.summary);
     assert_eq!(s.calls("events.EventService/Delete"), 3);
+    // not OK, not a failure (as in k6): counted by status
+    let md = throng_report::markdown(&out.results);
+    let delete = "events.EventService/Delete";
+    let statuses = md_table(&md, "gRPC statuses");
+    assert_eq!(
+        md_cell(&statuses, &[delete, "12 UNIMPLEMENTED"], 2),
+        Some(3),
+        "{md}"
+    );
+    assert_eq!(
+        md_cell(&md_table(&md, "gRPC"), &[delete], 2),
+        Some(3),
+        "{md}"
+    );
+}
+
+/// The gRPC plan without its `proto:` lines: methods found by server reflection.
+fn reflection_plan() -> String {
+    GRPC_PLAN.replace("          proto: protos/events.proto\n", "")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_reflection_finds_the_methods_once_per_target() {
+    let s = GrpcServer::start().await;
+    let yaml = reflection_plan();
+    assert!(!yaml.contains("proto:"));
+    let out = run_plan(plan(&yaml, &s.target())).await;
+    assert_eq!(out.exit_code.code(), 0, "{}", out.summary);
+    assert_eq!(s.calls("events.EventService/Publish"), 10);
+    assert_eq!(s.calls("events.EventService/Subscribe"), 10);
+    assert_eq!(count(&out, "grpc_reqs"), s.total());
+    assert_eq!(count(&out, "grpc_reqs"), 20);
+    assert_eq!(count(&out, "grpc_streams_msgs_received"), 30);
+    // one question (the file declaring events.EventService) for the whole run
+    assert_eq!(s.reflection_calls(), 1);
+}
+
+/// The message of a run that did not start.
+async fn start_error(yaml: &str, base: &str) -> String {
+    let p = plan(yaml, base);
+    let r = throng_run::run(request(
+        p,
+        tokio_util::sync::CancellationToken::new(),
+        Default::default(),
+    ))
+    .await;
+    match r {
+        Ok(o) => panic!("the run started: {}", o.summary),
+        Err(e) => {
+            assert_eq!(e.exit_code().code(), 107, "{e}");
+            e.to_string()
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_reflection_errors_name_the_target_and_what_the_server_offers() {
+    let s = GrpcServer::start().await;
+    let t = s.target();
+    let yaml = reflection_plan().replace("EventService/Subscribe", "EventService/Nope");
+    let e = start_error(&yaml, &t).await;
+    assert!(e.contains(&format!("grpc target `{t}`")), "{e}");
+    assert!(
+        e.contains("has no method `Nope` (it has: Publish, Subscribe, Delete)"),
+        "{e}"
+    );
+    assert!(e.contains("plan.yaml:"), "{e}");
+    let yaml = reflection_plan().replace("events.EventService/Subscribe", "events.Nope/Get");
+    let e = start_error(&yaml, &t).await;
+    assert!(
+        e.contains("no service `events.Nope` (it offers: events.EventService)"),
+        "{e}"
+    );
+    assert_eq!(s.total(), 0, "no load was sent");
+
+    let bare = GrpcServer::without_reflection().await;
+    let e = start_error(&reflection_plan(), &bare.target()).await;
+    assert!(
+        e.contains(&format!("grpc target `{}`", bare.target()))
+            && e.contains("does not serve gRPC reflection")
+            && e.contains("`proto:`"),
+        "{e}"
+    );
+    // v1 asked, then v1alpha; no call of the service
+    assert_eq!(bare.total(), 2);
+    assert_eq!(bare.calls("events.EventService/Publish"), 0);
+}
+
+#[test]
+fn grpc_reflection_needs_a_target_known_at_start() {
+    let dir = std::env::temp_dir();
+    let yaml = "scenarios:\n  s:\n    executor: shared-iterations\n    iterations: 1\n    flow:\n      - grpc:\n          target: \"http://127.0.0.1:{{vu}}\"\n          call: a.B/C\n";
+    let e = plan_errors(yaml, &dir);
+    assert!(
+        e.contains("plan.yaml:7:19") && e.contains("server reflection"),
+        "{e}"
+    );
 }
 
 /// The errors of a plan that does not load.
@@ -320,4 +446,14 @@ async fn the_grpc_events_example_runs_against_the_demo() {
     assert_eq!(out.exit_code.code(), 0, "{}", out.summary);
     assert_eq!(count(&out, "grpc_reqs"), 40);
     assert_eq!(count(&out, "grpc_streams_msgs_received"), 60);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_grpc_reflection_example_runs_against_the_demo() {
+    let d = demo().await;
+    let p = example("grpc-reflection.yaml", &[("GRPC_TARGET", d.url())]);
+    let out = run_plan(p).await;
+    assert_eq!(out.exit_code.code(), 0, "{}", out.summary);
+    assert_eq!(count(&out, "grpc_reqs"), 20);
+    assert_eq!(count(&out, "grpc_streams_msgs_received"), 30);
 }

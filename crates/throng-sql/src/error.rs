@@ -23,6 +23,9 @@ pub enum SqlError {
     /// The connection broke.
     #[error("connection closed")]
     Closed,
+    /// `sslmode` asks for TLS and the server does not offer it.
+    #[error("server does not support tls")]
+    NoTls,
 }
 
 impl SqlError {
@@ -34,6 +37,7 @@ impl SqlError {
             SqlError::Server(_) => 1902,
             SqlError::Param => 1903,
             SqlError::Closed => 1904,
+            SqlError::NoTls => 1905,
         }
     }
 
@@ -45,6 +49,7 @@ impl SqlError {
             SqlError::Server(_) => "sql error",
             SqlError::Param => "invalid parameter",
             SqlError::Closed => "connection closed",
+            SqlError::NoTls => "server does not support tls",
         }
     }
 
@@ -64,7 +69,11 @@ impl SqlError {
         let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
         while let Some(s) = src {
             if let Some(io) = s.downcast_ref::<std::io::Error>() {
-                return SqlError::Connect(ErrorKind::from_io(io));
+                // a handshake's failure (an unknown authority, a name mismatch) is TLS's
+                return SqlError::Connect(ErrorKind::from_tls(io));
+            }
+            if s.to_string() == "server does not support TLS" {
+                return SqlError::NoTls;
             }
             src = s.source();
         }

@@ -1,15 +1,15 @@
 //! The pool: at most `size` connections, opened on demand and kept; statements prepared
 //! once per connection.
 use crate::params::{TextParam, TextValue};
+use crate::tls::{pg_config, MakeRustls};
 use crate::SqlError;
 use std::collections::HashMap;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, NoTls, Statement};
+use tokio_postgres::{Client, Statement};
 
 /// A pool's settings (`data_sources: { db: { postgres: URL, pool, acquire_timeout,
 /// statement_timeout } }`).
@@ -25,6 +25,9 @@ pub struct PoolOptions {
     pub statement_timeout: Option<Duration>,
     /// Longest a new connection may take.
     pub connect_timeout: Duration,
+    /// The CA certificates (PEM) a `verify-ca`/`verify-full` connection trusts, beside the
+    /// URL's `sslrootcert=`.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 struct Conn {
@@ -35,6 +38,7 @@ struct Conn {
 /// A pool of connections to one database.
 pub struct SqlPool {
     cfg: tokio_postgres::Config,
+    tls: MakeRustls,
     permits: Arc<Semaphore>,
     idle: Mutex<Vec<Conn>>,
     opened: AtomicU64,
@@ -72,13 +76,14 @@ impl SqlPool {
     /// A pool for `opts` (no connection is opened yet); an error when the URL is not a
     /// PostgreSQL connection string.
     pub fn new(opts: &PoolOptions) -> Result<Arc<SqlPool>, String> {
-        let mut cfg = tokio_postgres::Config::from_str(&opts.url).map_err(|e| e.to_string())?;
+        let (mut cfg, tls) = pg_config(&opts.url, opts.ca_file.as_deref())?;
         cfg.connect_timeout(opts.connect_timeout);
         if let Some(t) = opts.statement_timeout {
             cfg.options(format!("-c statement_timeout={}", t.as_millis()));
         }
         Ok(Arc::new(SqlPool {
             cfg,
+            tls,
             permits: Arc::new(Semaphore::new(opts.size.max(1))),
             idle: Mutex::new(Vec::new()),
             opened: AtomicU64::new(0),
@@ -106,7 +111,7 @@ impl SqlPool {
         let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
         let conn = match idle {
             Some(c) if !c.client.is_closed() => c,
-            _ => match self.cfg.connect(NoTls).await {
+            _ => match self.cfg.connect(self.tls.clone()).await {
                 Ok((client, connection)) => {
                     self.opened.fetch_add(1, Ordering::SeqCst);
                     tokio::spawn(connection);

@@ -12,6 +12,7 @@ fn opts(url: String, size: usize, acquire_ms: u64) -> PoolOptions {
         acquire_timeout: Duration::from_millis(acquire_ms),
         statement_timeout: Some(Duration::from_millis(300)),
         connect_timeout: Duration::from_secs(5),
+        ca_file: None,
     }
 }
 

@@ -4,6 +4,8 @@
 //!
 //! - `events.EventService/Publish`: replies `PublishReply { accepted: true, seq: N }`.
 //! - `events.EventService/Subscribe`: streams `count` events `{ id: "e1" ... }`.
+//! - `grpc.reflection.v1(alpha).ServerReflection/ServerReflectionInfo`: server reflection
+//!   (unless started [`GrpcServer::without_reflection`]), counted apart from the calls.
 //! - anything else: UNIMPLEMENTED (12).
 use bytes::{BufMut, Bytes, BytesMut};
 use http_body_util::{BodyExt, StreamBody};
@@ -25,6 +27,10 @@ struct Calls {
     by_method: Mutex<HashMap<String, u64>>,
     seq: AtomicU64,
     metadata: Mutex<Vec<(String, String)>>,
+    /// Answers reflection, when the server serves it.
+    reflection: Option<throng_grpc::Reflection>,
+    /// Reflection streams answered.
+    reflections: AtomicU64,
 }
 
 /// A running gRPC server; it stops when dropped.
@@ -48,21 +54,33 @@ type Body =
 impl GrpcServer {
     /// Plaintext (h2c).
     pub async fn start() -> GrpcServer {
-        Self::start_inner(None).await
+        Self::start_inner(None, true).await
+    }
+
+    /// Plaintext (h2c), without server reflection: reflection's methods are UNIMPLEMENTED.
+    pub async fn without_reflection() -> GrpcServer {
+        Self::start_inner(None, false).await
     }
 
     /// TLS with a self-signed certificate for localhost/127.0.0.1 (ALPN h2).
     pub async fn start_tls() -> GrpcServer {
         let (acc, pem) = crate::tls_acceptor(&[b"h2"]);
-        let mut s = Self::start_inner(Some(acc)).await;
+        let mut s = Self::start_inner(Some(acc), true).await;
         s.cert_pem = Some(pem);
         s
     }
 
-    async fn start_inner(tls: Option<tokio_rustls::TlsAcceptor>) -> GrpcServer {
+    async fn start_inner(tls: Option<tokio_rustls::TlsAcceptor>, reflect: bool) -> GrpcServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let calls = Arc::new(Calls::default());
+        let reflection = reflect.then(|| {
+            throng_grpc::Reflection::from_source("events.proto", EVENTS_PROTO)
+                .expect("events.proto compiles")
+        });
+        let calls = Arc::new(Calls {
+            reflection,
+            ..Calls::default()
+        });
         let c = calls.clone();
         let task = tokio::spawn(async move {
             loop {
@@ -118,6 +136,11 @@ impl GrpcServer {
             .lock()
             .map(|m| m.values().sum())
             .unwrap_or(0)
+    }
+
+    /// Reflection streams answered (each asks one question).
+    pub fn reflection_calls(&self) -> u64 {
+        self.calls.reflections.load(Ordering::SeqCst)
     }
 
     /// The `x-*` metadata of every call, in arrival order.
@@ -195,6 +218,11 @@ async fn handle(c: Arc<Calls>, req: Request<Incoming>) -> Result<Response<Body>,
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
+    if let (true, Some(r)) = (throng_grpc::is_reflection_path(&method), &c.reflection) {
+        c.reflections.fetch_add(1, Ordering::SeqCst);
+        let frames = r.answer(&body).iter().map(|m| frame(m)).collect();
+        return Ok(reply(frames, 0, ""));
+    }
     if let Ok(mut m) = c.by_method.lock() {
         *m.entry(method.clone()).or_insert(0) += 1;
     }

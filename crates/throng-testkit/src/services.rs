@@ -142,6 +142,8 @@ fn wait_ready(p: &mut Proc, log: &Path, what: &str, mut ready: impl FnMut() -> b
 pub struct Postgres {
     port: u16,
     bin: PathBuf,
+    /// The server's self-signed certificate (PEM), when started with TLS.
+    pub cert_pem: Option<String>,
     _proc: Proc,
 }
 
@@ -201,6 +203,17 @@ fn chown_all(dir: &Path, uid: u32, gid: u32) {
 
 /// Starts a private PostgreSQL (`initdb` + `postgres -k TMP -h 127.0.0.1 -p PORT`).
 pub fn postgres() -> Result<Postgres, Skip> {
+    postgres_with(false)
+}
+
+/// [`postgres`] with `ssl=on`: a self-signed certificate for 127.0.0.1 and localhost,
+/// made by the test ([`Postgres::cert_pem`] holds it). Clients may still connect without
+/// TLS.
+pub fn postgres_tls() -> Result<Postgres, Skip> {
+    postgres_with(true)
+}
+
+fn postgres_with(tls: bool) -> Result<Postgres, Skip> {
     let bin = postgres_bin().ok_or_else(|| {
         Skip("PostgreSQL is not installed (apt-get install postgresql)".to_string())
     })?;
@@ -208,6 +221,16 @@ pub fn postgres() -> Result<Postgres, Skip> {
     let data = dir.join("data");
     let pwfile = dir.join("pw");
     std::fs::write(&pwfile, "throng\n").expect("a password file");
+    let cert_pem = tls.then(|| {
+        let ck = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+            .expect("self-signed cert");
+        std::fs::write(dir.join("server.crt"), ck.cert.pem()).expect("write the certificate");
+        let key = dir.join("server.key");
+        std::fs::write(&key, ck.key_pair.serialize_pem()).expect("write the key");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        ck.cert.pem()
+    });
     let user = unprivileged_user();
     if let Some((uid, gid)) = user {
         chown_all(&dir, uid, gid);
@@ -250,6 +273,16 @@ pub fn postgres() -> Result<Postgres, Skip> {
         .args(["-h", "127.0.0.1", "-p", &port.to_string()])
         .args(["-c", "shared_preload_libraries=pg_stat_statements"])
         .args(["-c", "fsync=off", "-c", "max_connections=100"]);
+    if tls {
+        pg.args(["-c", "ssl=on"])
+            .arg("-c")
+            .arg(format!(
+                "ssl_cert_file={}",
+                dir.join("server.crt").display()
+            ))
+            .arg("-c")
+            .arg(format!("ssl_key_file={}", dir.join("server.key").display()));
+    }
     let log = dir.join("postgres.log");
     let child = spawn(as_user(pg), &log, "postgres");
     let mut p = Proc {
@@ -268,6 +301,7 @@ pub fn postgres() -> Result<Postgres, Skip> {
     Ok(Postgres {
         port,
         bin,
+        cert_pem,
         _proc: p,
     })
 }

@@ -320,6 +320,14 @@ fn compile(
         let mut errs = cx.errors;
         errs.sort_by_key(|e| (e.line, e.column));
         errs.dedup();
+        // a quoted line may hold a data source's password
+        for e in &mut errs {
+            for secret in cx.secrets.iter().filter(|s| !s.is_empty()) {
+                if let Some(s) = &mut e.snippet {
+                    *s = s.replace(secret.as_str(), "***");
+                }
+            }
+        }
         return Err(PlanErrors(errs));
     }
     let name = raw.name.clone().unwrap_or_else(|| {

@@ -7,8 +7,8 @@ use super::step::FlowCx;
 use super::Cx;
 use crate::model::{CustomMetric, Extract, Step};
 use crate::protocols::{
-    protocol_metrics, GrpcStep, ProtoCall, ProtoStep, RedisStep, SqlStep, WsAction, WsReceive,
-    WsStep,
+    protocol_metrics, GrpcMethod, GrpcStep, ProtoCall, ProtoStep, RedisStep, SqlStep, WsAction,
+    WsReceive, WsStep,
 };
 use crate::raw::{Json, RawGrpc, RawRedis, RawSql, RawStep, RawWsAction, S};
 use crate::template::Template;
@@ -220,10 +220,9 @@ fn compile_ws_action(cx: &mut Cx<'_>, a: &S<RawWsAction>, fcx: &FlowCx<'_>) -> O
     }))
 }
 
-/// A gRPC call: its method found in the compiled `.proto`.
+/// A gRPC call: its method found in the compiled `.proto`, or left for reflection.
 fn compile_grpc(cx: &mut Cx<'_>, g: &S<RawGrpc>, fcx: &FlowCx<'_>) -> Option<ProtoCall> {
     let r = &g.value;
-    let pool = proto_pool(cx, r)?;
     let call = r.call.value.trim().trim_start_matches('/');
     let Some((svc, m)) = call.split_once('/') else {
         cx.err(
@@ -232,40 +231,29 @@ fn compile_grpc(cx: &mut Cx<'_>, g: &S<RawGrpc>, fcx: &FlowCx<'_>) -> Option<Pro
         );
         return None;
     };
-    let Some(service) = pool.get_service_by_name(svc) else {
-        let known: Vec<String> = pool.services().map(|s| s.full_name().to_string()).collect();
-        cx.err(
-            &r.call,
-            format!(
-                "call: no service `{svc}` in {} (it declares: {})",
-                r.proto.value,
-                if known.is_empty() {
-                    "none".into()
-                } else {
-                    known.join(", ")
-                }
-            ),
-        );
-        return None;
+    let target = cx.tpl(&r.target, fcx.vars);
+    let method = match &r.proto {
+        Some(proto) => GrpcMethod::Known(proto_method(cx, r, proto, svc, m)?),
+        None => {
+            if let Some(i) = r.import_paths.first() {
+                cx.err(i, "import_paths: only apply with a `proto:`");
+            }
+            let Some(known) = target.render_constant() else {
+                cx.err(
+                    &r.target,
+                    "target: without a `proto:` the method is found by server reflection when the run starts, so the target must be known then (literal text and env values, no vu, data or variables)",
+                );
+                return None;
+            };
+            let (l, c) = super::lc(&r.call);
+            GrpcMethod::Reflect {
+                target: known,
+                service: svc.to_string(),
+                method: m.to_string(),
+                at: format!("{}:{l}:{c}", cx.src.file.display()),
+            }
+        }
     };
-    let Some(method) = service.methods().find(|x| x.name() == m) else {
-        let known: Vec<String> = service.methods().map(|x| x.name().to_string()).collect();
-        cx.err(
-            &r.call,
-            format!(
-                "call: service `{svc}` has no method `{m}` (it has: {})",
-                known.join(", ")
-            ),
-        );
-        return None;
-    };
-    if method.is_client_streaming() {
-        cx.err(
-            &r.call,
-            format!("call: `{call}` streams from the client: only unary and server-streaming calls are supported"),
-        );
-        return None;
-    }
     let t = r.target.value.as_str();
     if t.trim().is_empty() || t.contains(' ') {
         cx.err(
@@ -304,24 +292,71 @@ fn compile_grpc(cx: &mut Cx<'_>, g: &S<RawGrpc>, fcx: &FlowCx<'_>) -> Option<Pro
         })
         .collect();
     Some(ProtoCall::Grpc(Box::new(GrpcStep {
-        target: cx.tpl(&r.target, fcx.vars),
+        target,
         method,
         message,
         metadata,
     })))
 }
 
+/// Method `svc/m` of the call's `.proto`; `None` (reported) when the file does not
+/// compile, does not declare it, or it streams from the client.
+fn proto_method(
+    cx: &mut Cx<'_>,
+    r: &RawGrpc,
+    proto: &S<String>,
+    svc: &str,
+    m: &str,
+) -> Option<prost_reflect::MethodDescriptor> {
+    let pool = proto_pool(cx, r, proto)?;
+    let Some(service) = pool.get_service_by_name(svc) else {
+        let known: Vec<String> = pool.services().map(|s| s.full_name().to_string()).collect();
+        cx.err(
+            &r.call,
+            format!(
+                "call: no service `{svc}` in {} (it declares: {})",
+                proto.value,
+                if known.is_empty() {
+                    "none".into()
+                } else {
+                    known.join(", ")
+                }
+            ),
+        );
+        return None;
+    };
+    let Some(method) = service.methods().find(|x| x.name() == m) else {
+        let known: Vec<String> = service.methods().map(|x| x.name().to_string()).collect();
+        cx.err(
+            &r.call,
+            format!(
+                "call: service `{svc}` has no method `{m}` (it has: {})",
+                known.join(", ")
+            ),
+        );
+        return None;
+    };
+    if method.is_client_streaming() {
+        cx.err(
+            &r.call,
+            format!("call: `{svc}/{m}` streams from the client: only unary and server-streaming calls are supported"),
+        );
+        return None;
+    }
+    Some(method)
+}
+
 /// The `.proto` of a call, compiled once per plan; `None` (reported at `proto:`, naming
 /// the .proto's own line and column) when it does not compile.
-fn proto_pool(cx: &mut Cx<'_>, r: &RawGrpc) -> Option<DescriptorPool> {
-    let path = cx.base_dir.join(&r.proto.value);
+fn proto_pool(cx: &mut Cx<'_>, r: &RawGrpc, proto: &S<String>) -> Option<DescriptorPool> {
+    let path = cx.base_dir.join(&proto.value);
     if let Some((_, pool)) = cx.protos.iter().find(|(p, _)| *p == path) {
         return pool.clone();
     }
     let pool = match compile_proto_file(&path, &cx.base_dir, &r.import_paths) {
         Ok(p) => Some(p),
         Err(msg) => {
-            cx.err(&r.proto, format!("proto: {msg}"));
+            cx.err(proto, format!("proto: {msg}"));
             None
         }
     };

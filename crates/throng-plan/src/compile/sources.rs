@@ -51,6 +51,7 @@ pub(super) fn compile_sources(
                 ("pool", r.pool.is_some()),
                 ("acquire_timeout", r.acquire_timeout.is_some()),
                 ("statement_timeout", r.statement_timeout.is_some()),
+                ("ca_file", r.ca_file.is_some()),
             ] {
                 if present {
                     cx.err(
@@ -71,6 +72,35 @@ pub(super) fn compile_sources(
                 cx.err(p, format!("data source `{name}`: pool must be 1 to 10000"));
             }
         }
+        if let Some(mode) = url_param(&text, "sslmode") {
+            const MODES: [&str; 6] = [
+                "disable",
+                "allow",
+                "prefer",
+                "require",
+                "verify-ca",
+                "verify-full",
+            ];
+            if !MODES.contains(&mode) {
+                cx.err(
+                    url,
+                    format!("data source `{name}`: sslmode `{mode}`: expected disable, prefer, require, verify-ca or verify-full"),
+                );
+            }
+        }
+        let ca_file = r.ca_file.as_ref().map(|f| {
+            let path = cx.base_dir.join(&f.value);
+            if !path.is_file() {
+                cx.err(
+                    f,
+                    format!(
+                        "data source `{name}`: ca_file: cannot read `{}`: no such file",
+                        path.display()
+                    ),
+                );
+            }
+            path
+        });
         let dur = |cx: &mut Cx<'_>, d: &Option<S<String>>, what: &str| {
             d.as_ref().and_then(|d| cx.dur(d, what))
         };
@@ -84,10 +114,21 @@ pub(super) fn compile_sources(
                 statement_timeout: dur(cx, &r.statement_timeout, "statement_timeout"),
                 connect_timeout: dur(cx, &r.connect_timeout, "connect_timeout")
                     .unwrap_or(Duration::from_secs(10)),
+                ca_file,
             },
         });
     }
     out
+}
+
+/// The value of query parameter `key` of `url` (`?sslmode=require`).
+fn url_param<'a>(url: &'a str, key: &str) -> Option<&'a str> {
+    let query = url.split_once('?')?.1;
+    query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v)
 }
 
 /// The password of `scheme://user:password@host...`, if it has one.
