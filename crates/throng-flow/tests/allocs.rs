@@ -59,7 +59,8 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-/// A keep-alive HTTP/1.1 server that answers every request with `200 ok`, counting them.
+/// A keep-alive HTTP/1.1 server that answers every request with `200 ok` (`/big`: 6 KiB;
+/// `/chunked`: `ok` in two chunks), counting them.
 fn serve() -> (String, Arc<AtomicU64>) {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = l.local_addr().expect("addr");
@@ -69,15 +70,27 @@ fn serve() -> (String, Arc<AtomicU64>) {
         for s in l.incoming() {
             let Ok(mut s) = s else { return };
             let count = count.clone();
+            let _ = s.set_nodelay(true);
             std::thread::spawn(move || {
+                // one write per response: no Nagle wait between head and body
+                let mut big_response = b"HTTP/1.1 200 OK\r\nContent-Length: 6144\r\n\r\n".to_vec();
+                big_response.resize(big_response.len() + 6144, b'x');
                 let mut buf = Vec::new();
                 let mut chunk = [0u8; 4096];
                 loop {
                     while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let big = buf.starts_with(b"GET /big ");
+                        let chunked = buf.starts_with(b"GET /chunked ");
                         buf.drain(..end + 4);
                         count.fetch_add(1, Ordering::SeqCst);
-                        let r = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-                        if s.write_all(r).is_err() {
+                        let ok = if big {
+                            s.write_all(&big_response)
+                        } else if chunked {
+                            s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\no\r\n1;x=y\r\nk\r\n0\r\n\r\n")
+                        } else {
+                            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                        };
+                        if ok.is_err() {
                             return;
                         }
                     }
@@ -183,4 +196,20 @@ fn templated_step_with_headers_allocates_nothing_per_request() {
     eprintln!("templated: {per_iter} allocations per iteration, {per_req} per request");
     assert!(per_req.abs() < 0.005, "{per_req} allocations per request");
     assert!(per_iter < 1.01, "{per_iter} allocations per iteration");
+}
+
+#[test]
+fn larger_and_chunked_responses_allocate_nothing_per_request() {
+    let (base, seen) = serve();
+    for path in ["/big", "/chunked"] {
+        let step = format!("      - get: {path}\n");
+        let before = seen.load(Ordering::SeqCst);
+        let per_req = per_request(&base, &step);
+        assert_eq!(seen.load(Ordering::SeqCst) - before, 5 * 100 + 5 * 1000);
+        eprintln!("{path}: {per_req} allocations per request");
+        assert!(
+            per_req.abs() < 0.005,
+            "{path}: {per_req} allocations per request"
+        );
+    }
 }
