@@ -7,6 +7,8 @@ command -v wrk >/dev/null || need_apt+=(wrk)
 command -v hey >/dev/null || need_apt+=(hey)
 command -v h2load >/dev/null || need_apt+=(nghttp2-client)
 command -v nginx >/dev/null || need_apt+=(nginx-light)
+command -v ab >/dev/null || need_apt+=(apache2-utils)
+command -v openssl >/dev/null || need_apt+=(openssl)
 [ -x /usr/bin/time ] || need_apt+=(time)
 command -v taskset >/dev/null || need_apt+=(util-linux)
 if [ ${#need_apt[@]} -gt 0 ]; then

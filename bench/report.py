@@ -9,6 +9,7 @@ import re
 import sys
 
 out, duration, conns = sys.argv[1], sys.argv[2], sys.argv[3]
+rounds = int(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[4].isdigit() else 1
 doc = "--doc" in sys.argv
 
 
@@ -49,8 +50,8 @@ def throng(name):
     return m.get("http_reqs", {}).get("count"), r["run"]["duration_ms"] / 1e3, d.get("med", 0) / 1e3, d.get("p(99)", 0) / 1e3
 
 
-def wrk():
-    t = read("wrk")
+def wrk(name="wrk"):
+    t = read(name)
     if not t:
         return None
     n = re.search(r"(\d+) requests in ([\d.]+)s", t)
@@ -59,8 +60,8 @@ def wrk():
     return int(n.group(1)), float(n.group(2)), secs(p50.group(1)) if p50 else None, secs(p99.group(1)) if p99 else None
 
 
-def hey():
-    t = read("hey")
+def hey(name="hey"):
+    t = read(name)
     if not t:
         return None
     n = sum(int(x) for x in re.findall(r"\[\d+\]\s+(\d+) responses", t))
@@ -70,8 +71,8 @@ def hey():
     return n, float(total.group(1)) if total else None, float(p50.group(1)) if p50 else None, float(p99.group(1)) if p99 else None
 
 
-def oha():
-    t = read("oha")
+def oha(name="oha"):
+    t = read(name)
     if not t:
         return None
     try:
@@ -82,6 +83,33 @@ def oha():
     n = sum(j.get("statusCodeDistribution", {}).values())
     lp = j.get("latencyPercentiles", {})
     return n, s.get("total"), lp.get("p50"), lp.get("p99")
+
+
+def ab(name):
+    t = read(name)
+    if not t:
+        return None
+    n = re.search(r"Complete requests:\s+(\d+)", t)
+    bad = re.search(r"Failed requests:\s+(\d+)", t)
+    took = re.search(r"Time taken for tests:\s+([\d.]+) seconds", t)
+    p50 = re.search(r"^\s+50%\s+(\d+)", t, re.M)
+    p99 = re.search(r"^\s+99%\s+(\d+)", t, re.M)
+    if not n or not took:
+        return None
+    ok = int(n.group(1)) - (int(bad.group(1)) if bad else 0)
+    return ok, float(took.group(1)), int(p50.group(1)) / 1e3 if p50 else None, int(p99.group(1)) / 1e3 if p99 else None
+
+
+def h2load(name):
+    t = read(name)
+    if not t:
+        return None
+    n = re.search(r"requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded", t)
+    took = re.search(r"finished in ([\d.]+)(ms|s),", t)
+    if not n or not took:
+        return None
+    wall = float(took.group(1)) / (1e3 if took.group(2) == "ms" else 1)
+    return int(n.group(1)), wall, None, None
 
 
 def k6(name):
@@ -96,8 +124,8 @@ def k6(name):
     return n, (n / rate if rate else None), (d.get("med") or 0) / 1e3, (d.get("p(99)") or 0) / 1e3
 
 
-def locust():
-    p = os.path.join(out, "locust_stats.csv")
+def locust(name="locust"):
+    p = os.path.join(out, f"{name}_stats.csv")
     if not os.path.exists(p):
         return None
     for row in csv.DictReader(open(p)):
@@ -108,33 +136,90 @@ def locust():
     return None
 
 
-rows = [
-    ("throng quick", "throng", throng("throng")),
-    ("throng plan (JSON body, 2 checks, extract)", "throng-plan", throng("throng-plan")),
-    ("wrk 1 thread", "wrk", wrk()),
-    ("hey", "hey", hey()),
-    ("oha", "oha", oha()),
-    ("k6", "k6", k6("k6")),
-    ("locust (FastHttpUser)", "locust", locust()),
-]
-
-wrk_eff = None
-table = []
-for label, key, r in rows:
+def measure(key, r):
+    """(requests, req/s, CPU-s, req per CPU-s, RSS, p50, p99) or None."""
     cpu, rss = cpu_rss(key)
     if not r or not r[0] or not cpu:
-        table.append((label, None))
-        continue
+        return None
     n, wall, p50, p99 = r
-    eff = n / cpu
-    if key == "wrk":
-        wrk_eff = eff
-    table.append((label, (n, n / wall if wall else None, cpu, eff, rss, p50, p99)))
+    return (n, n / wall if wall else None, cpu, n / cpu, rss, p50, p99)
 
 
 def fmt_ms(s):
     return "—" if s is None else f"{s * 1e3:.2f} ms"
 
+
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
+
+
+def rounds_of(key, parse):
+    """Each round's measure of `key` (None where it did not run)."""
+    return [measure(f"{key}.{r}", parse(f"{key}.{r}")) for r in range(1, rounds + 1)]
+
+
+def table(rows, base):
+    """A Markdown table of `rows` (label, key, parser): each tool's median round, and its
+    ratio to the row keyed `base` as the median of the per-round ratios (rounds alternate
+    the tools, so a ratio compares runs made minutes apart at most)."""
+    got = {key: rounds_of(key, parse) for _, key, parse in rows}
+    out = [
+        f"| tool | requests | req/s | generator CPU-s | requests per CPU-second | vs {base} | peak RSS | p50 | p99 |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for label, key, _ in rows:
+        ok = [v for v in got[key] if v]
+        if not ok:
+            out.append(f"| {label} | n/a | | | | | | | |")
+            continue
+        n, rps, cpu, eff, rss, p50, p99 = sorted(ok, key=lambda v: v[3])[len(ok) // 2]
+        r = ratio_of(got, key, base)
+        ratio_s = "—" if r is None else f"{r:.2f}×"
+        rps_s = f"{rps:,.0f}" if rps else "—"
+        out.append(
+            f"| {label} | {int(n):,} | {rps_s} | {cpu:.2f} | {eff:,.0f} | {ratio_s} | {rss / 1e6:.1f} MB | {fmt_ms(p50)} | {fmt_ms(p99)} |"
+        )
+    return out, got
+
+
+def ratio_of(got, a, b):
+    """The median over rounds of a's requests per CPU-second over b's."""
+    pairs = [x[3] / y[3] for x, y in zip(got.get(a, []), got.get(b, [])) if x and y]
+    return median(pairs) if pairs else None
+
+
+h1_rows = [
+    ("throng quick", "throng", throng),
+    ("throng plan (JSON body, 2 checks, extract)", "throng-plan", throng),
+    ("wrk 1 thread", "wrk", wrk),
+    ("ab -k", "ab", ab),
+    ("h2load --h1 1 thread", "h2load-h1", h2load),
+    ("hey", "hey", hey),
+    ("oha", "oha", oha),
+    ("k6", "k6", k6),
+    ("locust (FastHttpUser)", "locust", locust),
+]
+h2_rows = [
+    ("throng quick --http2 (h2c, 500 connections x 1 stream)", "throng-h2", throng),
+    ("h2load (h2c, 50 connections x 10 streams)", "h2load-h2", h2load),
+]
+tls_rows = [
+    ("throng quick https, keep-alive", "throng-tls", throng),
+    ("wrk https, keep-alive", "wrk-tls", wrk),
+]
+tls_new_rows = [
+    ("throng quick https --no-keepalive (a handshake per request)", "throng-tls-new", throng),
+    ("ab https without -k (a handshake per request)", "ab-tls-new", ab),
+]
+conn_rows = [
+    ("throng quick -c 1000", "throng-1k", throng),
+    ("wrk -c1000", "wrk-1k", wrk),
+]
+conn10k_rows = [
+    ("throng quick -c 10000", "throng-10kc", throng),
+    ("h2load --h1 -c 10000", "h2load-10kc", h2load),
+]
 
 lines = []
 if doc:
@@ -148,28 +233,63 @@ if doc:
     ]
 lines += [
     f"Run {datetime.date.today()} on {platform.node()} ({os.cpu_count()} cores, {platform.machine()}); "
-    f"nginx pinned to CPU 1, each generator to CPU 0; {conns} keep-alive connections, GET of a 2-byte body, {duration}.",
+    f"nginx pinned to CPU 1, each generator to CPU 0; {conns} keep-alive connections, GET of a 2-byte body, {duration}; "
+    f"{rounds} round(s) with the tools of each group in turn: each row is its median round, each ratio the median of the per-round ratios.",
     "",
-    "| tool | requests | req/s | generator CPU-s | requests per CPU-second | vs wrk | peak RSS | p50 | p99 |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
 ]
-for label, v in table:
-    if v is None:
-        lines.append(f"| {label} | n/a | | | | | | | |")
-        continue
-    n, rps, cpu, eff, rss, p50, p99 = v
-    ratio = f"{eff / wrk_eff:.2f}×" if wrk_eff else "—"
-    lines.append(
-        f"| {label} | {int(n):,} | {rps:,.0f} | {cpu:.2f} | {eff:,.0f} | {ratio} | {rss / 1e6:.1f} MB | {fmt_ms(p50)} | {fmt_ms(p99)} |"
-    )
-
+t, h1 = table(h1_rows, "wrk")
+lines += t
 mem = []
-for label, key, vus in [("throng, 10,000 VUs sleeping 1 s", "throng-10k", 10000), ("k6, 1,000 VUs sleeping 1 s", "k6-1k", 1000)]:
+for label, key, vus in [("throng, 10,000 VUs sleeping 1 s", "throng-10k.1", 10000), ("k6, 1,000 VUs sleeping 1 s", "k6-1k.1", 1000)]:
     cpu, rss = cpu_rss(key)
     if rss:
         mem.append(f"| {label} | {rss / 1e6:.1f} MB | {rss / vus / 1e3:.1f} kB |")
 if mem:
     lines += ["", "| memory | peak RSS | per VU |", "|---|---:|---:|"] + mem
+sections = [
+    ("HTTP/2 (h2c, prior knowledge, port 18091)", h2_rows, "h2load-h2"),
+    ("TLS keep-alive (HTTP/1.1 over TLS 1.3, self-signed certificate, port 18443)", tls_rows, "wrk-tls"),
+    ("TLS, a new connection and handshake per request", tls_new_rows, "ab-tls-new"),
+    ("1,000 connections (plain HTTP/1.1 keep-alive)", conn_rows, "wrk-1k"),
+    ("10,000 connections (plain HTTP/1.1 keep-alive)", conn10k_rows, "h2load-10kc"),
+]
+got = dict(h1)
+for title, rows, base in sections:
+    t, g = table(rows, base)
+    got.update(g)
+    if any(any(v) for v in g.values()):
+        lines += ["", f"**{title}**", ""] + t
+
+
+def ratio(a, b):
+    return ratio_of(got, a, b)
+
+
+def goal(text, value, fmt, ok):
+    if value is None:
+        return f"| {text} | not measured in this run | — |"
+    return f"| {text} | {fmt.format(value)} | {'met' if ok(value) else '**missed**'} |"
+
+
+def rss(k):
+    ok = [v[4] / 1e6 for v in got.get(k, []) if v]
+    return max(ok) if ok else None
+
+
+sleep_rss = cpu_rss("throng-10k.1")[1]
+goals = [
+    goal("1. throng quick ≥ 1.05× wrk per CPU-second", ratio("throng", "wrk"), "{:.2f}×", lambda v: v >= 1.05),
+    goal("1. throng quick ≥ 1.0× ab -k per CPU-second", ratio("throng", "ab"), "{:.2f}×", lambda v: v >= 1.0),
+    goal("2. plan (JSON body, 2 checks, extract) ≥ 0.85× wrk", ratio("throng-plan", "wrk"), "{:.2f}×", lambda v: v >= 0.85),
+    goal("3. HTTP/2 h2c ≥ 1.0× h2load -m 10", ratio("throng-h2", "h2load-h2"), "{:.2f}×", lambda v: v >= 1.0),
+    goal("4. TLS keep-alive ≥ 1.0× wrk", ratio("throng-tls", "wrk-tls"), "{:.2f}×", lambda v: v >= 1.0),
+    goal("4. TLS, a new connection per request ≥ 1.0× ab without -k", ratio("throng-tls-new", "ab-tls-new"), "{:.2f}×", lambda v: v >= 1.0),
+    goal("5. 1,000 connections ≥ 1.0× wrk", ratio("throng-1k", "wrk-1k"), "{:.2f}×", lambda v: v >= 1.0),
+    goal("5. 10,000 connections: peak RSS ≤ 100 MB", rss("throng-10kc"), "{:.1f} MB", lambda v: v <= 100),
+    goal("5. 10,000 connections ≥ 1.0× h2load per CPU-second", ratio("throng-10kc", "h2load-10kc"), "{:.2f}×", lambda v: v >= 1.0),
+    goal("6. 10,000 sleeping VUs ≤ 80 MB", sleep_rss / 1e6 if sleep_rss else None, "{:.1f} MB", lambda v: v <= 80),
+]
+lines += ["", "| goal (issue 16, this run) | figure | verdict |", "|---|---:|---|"] + goals
 if doc:
     notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "notes.md")
     if os.path.exists(notes):

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use step::Protocol;
 use tags::{FStep, Prepared, ReqInfo, TagCache};
 use throng_engine::{IterFuture, IterInfo, IterOutcome, Vu, VuInit, Workload};
-use throng_http::{HttpClient, HttpResponse, SharedConfig};
+use throng_http::{HttpClient, HttpRequest, HttpResponse, SharedConfig};
 use throng_metrics::{MetricId, Registry};
 use throng_plan::{DataCursor, Plan, RenderCtx, Step, Template};
 
@@ -163,6 +163,7 @@ impl FlowShared {
             tags: TagCache::default(),
             shared: self.clone(),
             buf: String::new(),
+            req: HttpRequest::default(),
             lateness_ms: None,
             initialized: false,
             tally: None,
@@ -227,6 +228,8 @@ struct FlowVu {
     tags: TagCache,
     shared: Arc<FlowShared>,
     buf: String,
+    /// The request being sent, rendered again in place for each request.
+    req: HttpRequest,
     /// How late this iteration started against its schedule, ms (open-model executors).
     lateness_ms: Option<f64>,
     /// `vu_init:` has run.
@@ -304,62 +307,75 @@ impl FlowVu {
         t.render_truthy(&mut cx)
     }
 
-    fn run_steps<'a>(
+    /// Runs `steps` in order. Requests and sleeps run in this future; a step holding steps
+    /// of its own runs in a boxed future of its own (the recursion needs one), so a flat
+    /// flow allocates no future per step.
+    async fn run_steps(&mut self, shared: &FlowShared, steps: &[FStep], iter: u64) {
+        for step in steps {
+            match step {
+                FStep::Request(i) => self.request(shared, &shared.prepared.reqs[*i], iter).await,
+                FStep::Sleep(min, max) => {
+                    let d = if max > min {
+                        let span = (*max - *min).as_nanos() as u64;
+                        *min + Duration::from_nanos(self.rng.u64(0..=span))
+                    } else {
+                        *min
+                    };
+                    tokio::time::sleep(d).await;
+                }
+                nested => self.run_nested(shared, nested, iter).await,
+            }
+        }
+    }
+
+    /// A step holding steps of its own (group, condition, choice, loop, transaction) or of
+    /// another protocol.
+    fn run_nested<'a>(
         &'a mut self,
         shared: &'a FlowShared,
-        steps: &'a [FStep],
+        step: &'a FStep,
         iter: u64,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
         Box::pin(async move {
-            for step in steps {
-                match step {
-                    FStep::Request(i) => {
-                        self.request(shared, &shared.prepared.reqs[*i], iter).await
+            match step {
+                FStep::Request(_) | FStep::Sleep(..) => {
+                    self.run_steps(shared, std::slice::from_ref(step), iter)
+                        .await
+                }
+                FStep::Group { steps, tags } => {
+                    let t0 = Instant::now();
+                    self.run_steps(shared, steps, iter).await;
+                    shared.env.registry.add(
+                        shared.group_metric,
+                        *tags,
+                        t0.elapsed().as_secs_f64() * 1000.0,
+                    );
+                }
+                FStep::If { cond, step } => {
+                    if self.holds(shared, cond, iter) {
+                        self.run_steps(shared, std::slice::from_ref(&**step), iter)
+                            .await;
                     }
-                    FStep::Sleep(min, max) => {
-                        let d = if max > min {
-                            let span = (*max - *min).as_nanos() as u64;
-                            *min + Duration::from_nanos(self.rng.u64(0..=span))
-                        } else {
-                            *min
-                        };
-                        tokio::time::sleep(d).await;
+                }
+                FStep::Choose {
+                    cumulative,
+                    branches,
+                } => {
+                    let total = cumulative.last().copied().unwrap_or(0.0);
+                    let x = self.rng.f64() * total;
+                    let i = cumulative
+                        .iter()
+                        .position(|c| x < *c)
+                        .unwrap_or(branches.len().saturating_sub(1));
+                    if let Some(b) = branches.get(i) {
+                        self.run_steps(shared, b, iter).await;
                     }
-                    FStep::Group { steps, tags } => {
-                        let t0 = Instant::now();
-                        self.run_steps(shared, steps, iter).await;
-                        shared.env.registry.add(
-                            shared.group_metric,
-                            *tags,
-                            t0.elapsed().as_secs_f64() * 1000.0,
-                        );
-                    }
-                    FStep::If { cond, step } => {
-                        if self.holds(shared, cond, iter) {
-                            self.run_steps(shared, std::slice::from_ref(&**step), iter)
-                                .await;
-                        }
-                    }
-                    FStep::Choose {
-                        cumulative,
-                        branches,
-                    } => {
-                        let total = cumulative.last().copied().unwrap_or(0.0);
-                        let x = self.rng.f64() * total;
-                        let i = cumulative
-                            .iter()
-                            .position(|c| x < *c)
-                            .unwrap_or(branches.len().saturating_sub(1));
-                        if let Some(b) = branches.get(i) {
-                            self.run_steps(shared, b, iter).await;
-                        }
-                    }
-                    FStep::Repeat(r) => self.repeat(shared, r, iter).await,
-                    FStep::Transaction(t) => self.transaction(shared, t, iter).await,
-                    FStep::Proto(i) => {
-                        self.proto_step(shared, &shared.prepared.protos[*i], iter)
-                            .await
-                    }
+                }
+                FStep::Repeat(r) => self.repeat(shared, r, iter).await,
+                FStep::Transaction(t) => self.transaction(shared, t, iter).await,
+                FStep::Proto(i) => {
+                    self.proto_step(shared, &shared.prepared.protos[*i], iter)
+                        .await
                 }
             }
         })
@@ -453,6 +469,7 @@ impl FlowVu {
         if !ri.adds.is_empty() {
             self.add_to_metrics(shared, ri, &resp, iter);
         }
+        self.client.recycle(resp);
     }
 
     /// Evaluates the request's checks and extracts its values from the final response.
@@ -581,7 +598,8 @@ impl FlowVu {
         let plan = &shared.plan;
         let rows = Rows::of(&self.rows, &plan.data);
         let mut cx = shared.render_cx(self.id, iter, rows.as_slice(), &self.vars, &mut self.rng);
-        let mut req = request::build(plan, &ri.req, &mut cx, &mut self.buf);
+        let req = &mut self.req;
+        request::build_into(plan, &ri.req, &ri.method, &mut cx, &mut self.buf, req);
         let debug = shared.env.debug.as_deref();
         if let Some(d) = debug {
             req.keep_headers = true;
@@ -598,9 +616,9 @@ impl FlowVu {
                 d.print(None, hop);
             }
         };
-        let resp = Protocol::execute(&mut self.client, &req, &mut on_extra).await;
+        let resp = Protocol::execute(&mut self.client, req, &mut on_extra).await;
         if let Some(d) = debug {
-            d.print(Some(&req), &resp);
+            d.print(Some(req), &resp);
         }
         let t = self.tags.get(reg, ri, &resp);
         let failed = !ri.req.expected.contains(resp.status);

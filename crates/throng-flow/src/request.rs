@@ -12,20 +12,18 @@ const QUERY: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
-fn render(t: &throng_plan::Template, cx: &mut RenderCtx<'_>, buf: &mut String) -> String {
-    buf.clear();
-    t.render(cx, buf);
-    buf.clone()
-}
-
-/// Renders every template of `r`; `buf` is a reused scratch buffer.
-pub(crate) fn build(
+/// Renders every template of `r` into `out`, reusing its buffers (and `buf`, a scratch
+/// buffer): on a steady path, rendering a request allocates nothing.
+pub(crate) fn build_into(
     plan: &Plan,
     r: &Request,
+    method: &Method,
     cx: &mut RenderCtx<'_>,
     buf: &mut String,
-) -> HttpRequest {
-    let mut url = String::new();
+    out: &mut HttpRequest,
+) {
+    let url = &mut out.url;
+    url.clear();
     buf.clear();
     r.url.render(cx, buf);
     if buf.starts_with('/') {
@@ -34,34 +32,46 @@ pub(crate) fn build(
         }
     }
     url.push_str(buf);
-    for (i, (k, v)) in r.query.iter().enumerate() {
-        let sep = if i == 0 && !url.contains('?') {
-            '?'
-        } else {
-            '&'
-        };
-        url.push(sep);
+    let mut has_query = url.contains('?');
+    for (k, v) in &r.query {
+        url.push(if has_query { '&' } else { '?' });
+        has_query = true;
         url.extend(utf8_percent_encode(k, QUERY));
         url.push('=');
-        let val = render(v, cx, buf);
-        url.extend(utf8_percent_encode(&val, QUERY));
+        buf.clear();
+        v.render(cx, buf);
+        url.extend(utf8_percent_encode(buf, QUERY));
     }
-    let mut headers: Vec<(String, String)> = r
-        .headers
-        .iter()
-        .map(|(k, v)| (k.clone(), render(v, cx, buf)))
-        .collect();
-    if let Some(ct) = r.content_type {
-        if !headers
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+    let headers = &mut out.headers;
+    let n = r.headers.len() + usize::from(r.content_type.is_some());
+    headers.resize_with(n, Default::default);
+    for ((k, v), (name, value)) in r.headers.iter().zip(headers.iter_mut()) {
+        name.clone_from(k);
+        value.clear();
+        v.render(cx, value);
+    }
+    match r.content_type {
+        Some(ct)
+            if !r
+                .headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type")) =>
         {
-            headers.push(("Content-Type".into(), ct.into()));
+            let (name, value) = &mut headers[n - 1];
+            name.clear();
+            name.push_str("Content-Type");
+            value.clear();
+            value.push_str(ct);
         }
+        _ => headers.truncate(r.headers.len()),
     }
-    let body = match &r.body {
+    out.body = match &r.body {
         None => Bytes::new(),
-        Some(Body::Text(t)) => Bytes::from(render(t, cx, buf)),
+        Some(Body::Text(t)) => {
+            buf.clear();
+            t.render(cx, buf);
+            Bytes::copy_from_slice(buf.as_bytes())
+        }
         Some(Body::Form(fields)) => {
             let mut s = String::new();
             for (i, (k, v)) in fields.iter().enumerate() {
@@ -70,19 +80,15 @@ pub(crate) fn build(
                 }
                 s.extend(utf8_percent_encode(k, QUERY));
                 s.push('=');
-                let val = render(v, cx, buf);
-                s.extend(utf8_percent_encode(&val, QUERY));
+                buf.clear();
+                v.render(cx, buf);
+                s.extend(utf8_percent_encode(buf, QUERY));
             }
             Bytes::from(s)
         }
     };
-    HttpRequest {
-        method: Method::from_bytes(r.method.as_bytes()).unwrap_or(Method::GET),
-        url,
-        headers,
-        body,
-        timeout: r.timeout,
-        keep_body: r.needs_body,
-        keep_headers: !r.checks.is_empty() || !r.extract.is_empty(),
-    }
+    out.method.clone_from(method);
+    out.timeout = r.timeout;
+    out.keep_body = r.needs_body;
+    out.keep_headers = !r.checks.is_empty() || !r.extract.is_empty();
 }

@@ -44,6 +44,8 @@ pub(crate) struct FRepeat {
 /// A request with its static tags.
 pub(crate) struct ReqInfo {
     pub req: Request,
+    /// The request's method, parsed once when the plan is prepared.
+    pub method: http::Method,
     pub base: TagSet,
     /// Tag set of each check's `checks` samples.
     pub check_tags: Vec<TagSetId>,
@@ -159,6 +161,8 @@ impl Walker<'_> {
                 let index = self.reqs.len() as u32;
                 self.reqs.push(ReqInfo {
                     adds,
+                    method: http::Method::from_bytes(r.method.as_bytes())
+                        .unwrap_or(http::Method::GET),
                     req: (**r).clone(),
                     base: TagSet::new(base),
                     check_tags,

@@ -11,13 +11,12 @@ use http::header::{HeaderName, HeaderValue, CONNECTION, COOKIE, HOST, SET_COOKIE
 use http::{HeaderMap, Method, Request, Uri};
 use http_body_util::{BodyExt, Full};
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// One request to send.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct HttpRequest {
     /// Method.
     pub method: Method,
@@ -106,14 +105,82 @@ impl HttpResponse {
     }
 }
 
-struct Target {
-    origin: Origin,
-    uri: Uri,
-    path_and_query: String,
+/// Where a request goes, read from its URL. A plain URL (lower-case `http://` or `https://`,
+/// a host name, IPv4 or bracketed IPv6 address, an optional port, a path and query of URL
+/// characters) is read in place without allocating; anything else is parsed by `http::Uri`.
+struct Target<'a> {
+    https: bool,
+    host: Cow<'a, str>,
+    port: u16,
+    /// The request target: `/` when the URL has no path.
+    path_and_query: Cow<'a, str>,
 }
 
-impl Target {
-    fn parse(url: &str) -> Option<Target> {
+/// Bytes allowed unescaped in a path and query (RFC 3986 `pchar`, `/` and `?`, and `%`).
+fn url_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&b)
+}
+
+impl<'a> Target<'a> {
+    fn parse(url: &'a str) -> Option<Target<'a>> {
+        Target::plain(url).or_else(|| Target::general(url))
+    }
+
+    /// The allocation-free reading of a plain URL; `None` for anything else.
+    fn plain(url: &'a str) -> Option<Target<'a>> {
+        let (https, rest) = match url.strip_prefix("http://") {
+            Some(r) => (false, r),
+            None => (true, url.strip_prefix("https://")?),
+        };
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, pq) = rest.split_at(end);
+        let (host, port) = match authority.strip_prefix('[') {
+            Some(v6) => {
+                let close = v6.find(']')?;
+                let host = &v6[..close];
+                let ok = host
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+                (ok && host.contains(':')).then_some((host, &v6[close + 1..]))?
+            }
+            None => {
+                let i = authority.find(':').unwrap_or(authority.len());
+                let host = &authority[..i];
+                let ok = host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_');
+                ok.then_some((host, &authority[i..]))?
+            }
+        };
+        if host.is_empty() {
+            return None;
+        }
+        let port = match port.strip_prefix(':') {
+            None if port.is_empty() => {
+                if https {
+                    443
+                } else {
+                    80
+                }
+            }
+            Some(p) if (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()) => {
+                p.parse().ok()?
+            }
+            _ => return None,
+        };
+        if !(pq.is_empty() || pq.starts_with('/')) || !pq.bytes().all(url_char) {
+            return None;
+        }
+        Some(Target {
+            https,
+            host: Cow::Borrowed(host),
+            port,
+            path_and_query: Cow::Borrowed(if pq.is_empty() { "/" } else { pq }),
+        })
+    }
+
+    /// Any other URL `http::Uri` accepts.
+    fn general(url: &str) -> Option<Target<'a>> {
         let uri: Uri = url.parse().ok()?;
         let https = match uri.scheme_str()? {
             "http" => false,
@@ -131,14 +198,45 @@ impl Target {
             .map(|p| p.as_str().to_string())
             .unwrap_or_else(|| "/".into());
         Some(Target {
-            origin: Origin { https, host, port },
-            uri,
-            path_and_query,
+            https,
+            host: Cow::Owned(host),
+            port,
+            path_and_query: Cow::Owned(path_and_query),
         })
     }
 
     fn path(&self) -> &str {
         self.path_and_query.split('?').next().unwrap_or("/")
+    }
+
+    /// Whether a connection to `o` serves this target.
+    fn is(&self, o: &Origin) -> bool {
+        o.https == self.https && o.port == self.port && o.host == self.host
+    }
+
+    fn same_origin(&self, other: &Target<'_>) -> bool {
+        self.https == other.https && self.port == other.port && self.host == other.host
+    }
+
+    fn origin(&self) -> Origin {
+        Origin {
+            https: self.https,
+            host: self.host.to_string(),
+            port: self.port,
+        }
+    }
+
+    /// `host` or `host:port` (bracketed for IPv6), as a URL's authority.
+    fn authority(&self) -> String {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.to_string()
+        };
+        match (self.https, self.port) {
+            (false, 80) | (true, 443) => host,
+            (_, p) => format!("{host}:{p}"),
+        }
     }
 }
 
@@ -149,9 +247,12 @@ fn ms(d: Duration) -> f64 {
 /// One VU's HTTP client.
 pub struct HttpClient {
     cfg: Arc<SharedConfig>,
-    conns: HashMap<Origin, Conn>,
+    /// Idle connections by origin: a VU talks to few origins, so a scan beats hashing.
+    conns: Vec<(Origin, Conn)>,
     cookies: CookieJar,
     dns: DnsCache,
+    /// A recycled response's URL buffer, for the next response (see [`HttpClient::recycle`]).
+    spare_url: String,
 }
 
 /// Seeds for the clients' address pickers, one per client.
@@ -164,8 +265,9 @@ impl HttpClient {
         HttpClient {
             dns: DnsCache::new(cfg.opts.dns, seed),
             cfg,
-            conns: HashMap::new(),
+            conns: Vec::new(),
             cookies: CookieJar::default(),
+            spare_url: String::new(),
         }
     }
 
@@ -177,7 +279,23 @@ impl HttpClient {
     /// The value of a cookie the VU holds for the URL's host.
     pub fn cookie(&self, url: &str, name: &str) -> Option<String> {
         let t = Target::parse(url)?;
-        self.cookies.get(&t.origin.host, name).map(str::to_string)
+        self.cookies.get(&t.host, name).map(str::to_string)
+    }
+
+    /// Hands a response back once the caller is done with it, so the next response reuses
+    /// its buffers: with it, a request on a kept-alive connection allocates nothing.
+    pub fn recycle(&mut self, resp: HttpResponse) {
+        if resp.url.capacity() > self.spare_url.capacity() {
+            self.spare_url = resp.url;
+        }
+    }
+
+    /// `url` in the recycled buffer.
+    fn url_string(&mut self, url: &str) -> String {
+        let mut s = std::mem::take(&mut self.spare_url);
+        s.clear();
+        s.push_str(url);
+        s
     }
 
     /// Sends a request, following redirects. `on_extra` sees every response before the
@@ -227,8 +345,10 @@ impl HttpClient {
                         && !k.eq_ignore_ascii_case("content-length")
                 });
             }
-            let same_origin =
-                Target::parse(&next).map(|t| t.origin) == Target::parse(&url).map(|t| t.origin);
+            let same_origin = match (Target::parse(&next), Target::parse(&url)) {
+                (Some(a), Some(b)) => a.same_origin(&b),
+                (a, b) => a.is_none() && b.is_none(),
+            };
             if !same_origin {
                 // credentials are for the origin they were given to (as browsers, curl, Go)
                 headers.to_mut().retain(|(k, _)| {
@@ -262,7 +382,7 @@ impl HttpClient {
             Ok(r) => r,
             Err(_) => {
                 // the connection may be mid-response: never reuse it
-                self.conns.remove(&target.origin);
+                self.conns.retain(|(o, _)| !target.is(o));
                 HttpResponse::failed(
                     ErrorKind::Timeout,
                     msg.method,
@@ -276,24 +396,33 @@ impl HttpClient {
         }
     }
 
-    async fn checkout(&mut self, origin: &Origin) -> Result<(Conn, ConnectTimes, bool), ErrorKind> {
-        if let Some(mut c) = self.conns.remove(origin) {
-            if c.ready().await {
-                return Ok((c, ConnectTimes::default(), true));
+    /// An idle connection to the target's origin that can take a request, or a new one.
+    async fn checkout(
+        &mut self,
+        target: &Target<'_>,
+    ) -> Result<(Origin, Conn, ConnectTimes, bool), ErrorKind> {
+        let idle = self.conns.iter().position(|(o, _)| target.is(o));
+        let origin = match idle.map(|i| self.conns.swap_remove(i)) {
+            Some((o, mut c)) => {
+                if c.ready().await {
+                    return Ok((o, c, ConnectTimes::default(), true));
+                }
+                o
             }
-        }
+            None => target.origin(),
+        };
         let addrs = self
             .dns
             .resolve(&origin.host, origin.port)
             .await
             .ok_or(ErrorKind::Dns)?;
-        let (c, t) = connect(&self.cfg, origin, addrs).await?;
-        Ok((c, t, false))
+        let (c, t) = connect(&self.cfg, &origin, addrs).await?;
+        Ok((origin, c, t, false))
     }
 
     async fn send_inner(
         &mut self,
-        target: &Target,
+        target: &Target<'_>,
         msg: &Message<'_>,
         keep: Keep,
         start: Instant,
@@ -304,7 +433,7 @@ impl HttpClient {
         // server cannot have acted on it or the method is idempotent (as Go's transport)
         let mut retried = false;
         loop {
-            let (mut conn, ct, reused) = match self.checkout(&target.origin).await {
+            let (origin, mut conn, ct, reused) = match self.checkout(target).await {
                 Ok(x) => x,
                 Err(kind) => {
                     return HttpResponse::failed(
@@ -330,11 +459,9 @@ impl HttpClient {
                 (0, 0)
             };
             stats.reset_marks();
-            let cookie = self.cookies.header_for_url(
-                target.origin.https,
-                &target.origin.host,
-                target.path(),
-            );
+            let cookie = self
+                .cookies
+                .header_for_url(target.https, &target.host, target.path());
             let send_start = Instant::now();
             let result = match &mut conn.sender {
                 Sender::H1(h1) => {
@@ -352,7 +479,7 @@ impl HttpClient {
                 }
                 Sender::H2(s) => {
                     let req = build_h2(
-                        target,
+                        url,
                         method,
                         msg.headers,
                         msg.body,
@@ -429,12 +556,8 @@ impl HttpClient {
             let close = !self.cfg.opts.keepalive || ex.body_error.is_some() || ex.close;
             for sc in ex.headers.get_all(SET_COOKIE) {
                 if let Ok(v) = sc.to_str() {
-                    self.cookies.store_from(
-                        target.origin.https,
-                        &target.origin.host,
-                        target.path(),
-                        v,
-                    );
+                    self.cookies
+                        .store_from(target.https, &target.host, target.path(), v);
                 }
             }
             let resp = HttpResponse {
@@ -459,11 +582,11 @@ impl HttpClient {
                 bytes_sent: stats.written.load(Ordering::Relaxed).saturating_sub(w0),
                 bytes_received: stats.read.load(Ordering::Relaxed).saturating_sub(r0),
                 proto,
-                url: url.to_string(),
+                url: self.url_string(url),
                 method: method.clone(),
             };
             if !close {
-                self.conns.insert(target.origin.clone(), conn);
+                self.conns.push((origin, conn));
             }
             return resp;
         }
@@ -588,7 +711,7 @@ async fn exchange_h2(
 }
 
 fn build_h2(
-    target: &Target,
+    url: &str,
     method: &Method,
     headers: &[(String, String)],
     body: &Bytes,
@@ -597,7 +720,7 @@ fn build_h2(
 ) -> Result<Request<Full<Bytes>>, ErrorKind> {
     let mut req = Request::builder()
         .method(method.clone())
-        .uri(target.uri.clone())
+        .uri(url)
         .body(Full::new(body.clone()))
         .map_err(|_| ErrorKind::InvalidUrl)?;
     let h = req.headers_mut();
@@ -631,12 +754,8 @@ fn resolve(base: &str, loc: &str) -> String {
     let Some(t) = Target::parse(base) else {
         return loc.to_string();
     };
-    let scheme = if t.origin.https { "https" } else { "http" };
-    let authority = t
-        .uri
-        .authority()
-        .map(|a| a.as_str().to_string())
-        .unwrap_or_default();
+    let scheme = if t.https { "https" } else { "http" };
+    let authority = t.authority();
     if let Some(rest) = loc.strip_prefix("//") {
         return format!("{scheme}://{rest}");
     }
@@ -652,7 +771,62 @@ fn resolve(base: &str, loc: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::resolve;
+    use super::{resolve, Target};
+
+    fn parts(t: Option<Target<'_>>) -> Option<(bool, String, u16, String)> {
+        t.map(|t| {
+            (
+                t.https,
+                t.host.into_owned(),
+                t.port,
+                t.path_and_query.into_owned(),
+            )
+        })
+    }
+
+    #[test]
+    fn plain_urls_read_as_uri_reads_them() {
+        for url in [
+            "http://127.0.0.1:18090/",
+            "http://h",
+            "http://h/a/b?x=1&y=%20z",
+            "https://h.example:8443/p;q=1/@x:y~!$'()*+,",
+            "https://h",
+            "http://[::1]:8080/x",
+            "http://[::1]",
+            "http://h_1.local/",
+            "http://h:65535/",
+        ] {
+            assert!(Target::plain(url).is_some(), "{url} is plain");
+            assert_eq!(
+                parts(Target::parse(url)),
+                parts(Target::general(url)),
+                "{url}"
+            );
+        }
+        // left to `http::Uri`, with the same answer as before
+        for url in [
+            "HTTP://h/",
+            "http://u:p@h/",
+            "http://h?x=1",
+            "http://h/#frag",
+            "http://h/a b",
+            "http://h:/",
+            "http://h:99999/",
+            "http://h/\u{e9}",
+            "ftp://h/",
+            "http:///x",
+            "http://[fe80::1%25eth0]/",
+            "http://h/{x}",
+        ] {
+            assert!(Target::plain(url).is_none(), "{url} is not plain");
+            assert_eq!(
+                parts(Target::parse(url)),
+                parts(Target::general(url)),
+                "{url}"
+            );
+        }
+    }
 
     #[test]
     fn resolves_locations() {

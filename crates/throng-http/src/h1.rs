@@ -23,6 +23,10 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 const INIT_READ: usize = 2048;
 /// Largest read buffer kept while a big body streams through.
 const MAX_READ: usize = 64 * 1024;
+/// Largest read buffer an idle connection keeps for its next response: responses up to
+/// about this size reuse it instead of allocating and zero-filling again, while a VU that
+/// sleeps after a large body does not hold 64 KiB.
+const KEEP_READ: usize = 16 * 1024;
 /// Largest response head (status line and headers) accepted, as Go's default.
 pub(crate) const MAX_HEAD: usize = 1 << 20;
 /// Largest chunk-size or trailer line.
@@ -324,17 +328,17 @@ impl H1 {
         Ok(k)
     }
 
-    /// Reads one CRLF-terminated line (without the CRLF) into `line`.
-    async fn line(&mut self, line: &mut Vec<u8>) -> Result<(), ErrorKind> {
-        line.clear();
+    /// Reads one CRLF-terminated line and returns where it is in the read buffer (without
+    /// the CRLF), valid until the next read; no copy is made.
+    async fn line(&mut self) -> Result<std::ops::Range<usize>, ErrorKind> {
         loop {
             if let Some(i) = self.rbuf[self.rpos..self.rlen]
                 .windows(2)
                 .position(|w| w == b"\r\n")
             {
-                line.extend_from_slice(&self.rbuf[self.rpos..self.rpos + i]);
+                let line = self.rpos..self.rpos + i;
                 self.rpos += i + 2;
-                return Ok(());
+                return Ok(line);
             }
             if self.rlen - self.rpos > MAX_LINE {
                 return Err(ErrorKind::Protocol);
@@ -358,7 +362,7 @@ impl H1 {
             self.closed = true;
         }
         // don't hold a large buffer on an idle connection
-        if self.rbuf.len() > INIT_READ && self.rpos == self.rlen {
+        if self.rbuf.len() > KEEP_READ && self.rpos == self.rlen {
             self.rbuf = Vec::new();
             self.rpos = 0;
             self.rlen = 0;
@@ -392,15 +396,13 @@ impl H1 {
                 }
             },
             BodyKind::Chunked => {
-                let mut line = Vec::new();
                 loop {
-                    self.line(&mut line).await?;
-                    let mut size = chunk_size(&line).ok_or(ErrorKind::Protocol)?;
+                    let line = self.line().await?;
+                    let mut size = chunk_size(&self.rbuf[line]).ok_or(ErrorKind::Protocol)?;
                     if size == 0 {
                         // trailers until an empty line
                         loop {
-                            self.line(&mut line).await?;
-                            if line.is_empty() {
+                            if self.line().await?.is_empty() {
                                 return Ok(());
                             }
                         }
@@ -413,8 +415,7 @@ impl H1 {
                         }
                         size -= got as u64;
                     }
-                    self.line(&mut line).await?;
-                    if !line.is_empty() {
+                    if !self.line().await?.is_empty() {
                         return Err(ErrorKind::Protocol);
                     }
                 }

@@ -1,0 +1,215 @@
+//! Heap allocations per request on the steady-state keep-alive path, counted by a global
+//! allocator: a flow VU renders its request, writes it, parses the response of a real
+//! server on 127.0.0.1 and records the eleven HTTP metric samples. After a warm-up
+//! (connection, tag sets, series, histogram buckets), a request must not allocate.
+//!
+//! Only allocations made on the test's own thread are counted (the server runs on a thread
+//! of its own), with a current-thread runtime so the whole client path runs here.
+// a global allocator is an `unsafe` trait: this one forwards every call to `System`
+#![allow(unsafe_code)]
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use throng_engine::{IterInfo, IterOutcome, VuInit, Workload};
+use throng_flow::{FlowEnv, FlowWorkload};
+use throng_http::{ClientOptions, SharedConfig};
+use throng_metrics::Registry;
+
+struct Counting;
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn note() {
+    // `try_with`: the thread's locals may be gone while it exits
+    if COUNTING.try_with(Cell::get).unwrap_or(false) {
+        let _ = ALLOCS.try_with(|n| n.set(n.get() + 1));
+    }
+}
+
+// SAFETY: every call is forwarded to the system allocator unchanged.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        note();
+        // SAFETY: forwarded with the caller's layout
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+        note();
+        // SAFETY: forwarded with the caller's layout
+        unsafe { System.alloc_zeroed(l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        note();
+        // SAFETY: forwarded with the caller's pointer and layout
+        unsafe { System.realloc(p, l, n) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        // SAFETY: forwarded with the caller's pointer and layout
+        unsafe { System.dealloc(p, l) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// A keep-alive HTTP/1.1 server that answers every request with `200 ok` (`/big`: 6 KiB;
+/// `/chunked`: `ok` in two chunks), counting them.
+fn serve() -> (String, Arc<AtomicU64>) {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    let seen = Arc::new(AtomicU64::new(0));
+    let count = seen.clone();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { return };
+            let count = count.clone();
+            let _ = s.set_nodelay(true);
+            std::thread::spawn(move || {
+                // one write per response: no Nagle wait between head and body
+                let mut big_response = b"HTTP/1.1 200 OK\r\nContent-Length: 6144\r\n\r\n".to_vec();
+                big_response.resize(big_response.len() + 6144, b'x');
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let big = buf.starts_with(b"GET /big ");
+                        let chunked = buf.starts_with(b"GET /chunked ");
+                        buf.drain(..end + 4);
+                        count.fetch_add(1, Ordering::SeqCst);
+                        let ok = if big {
+                            s.write_all(&big_response)
+                        } else if chunked {
+                            s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\no\r\n1;x=y\r\nk\r\n0\r\n\r\n")
+                        } else {
+                            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                        };
+                        if ok.is_err() {
+                            return;
+                        }
+                    }
+                    match s.read(&mut chunk) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+            });
+        }
+    });
+    (format!("http://{addr}"), seen)
+}
+
+/// Runs `warm` then `n` iterations of the plan's first scenario on one VU and returns the
+/// allocations per counted iteration.
+fn allocs_per_iteration(plan_yaml: &str, warm: u64, n: u64) -> f64 {
+    let plan = throng_plan::load_str(plan_yaml, Path::new("allocs.yaml"), &Default::default())
+        .expect("plan");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let http = SharedConfig::new(ClientOptions::default()).expect("client");
+    let env = FlowEnv::new(&plan, Registry::new(), http);
+    let w = FlowWorkload::new(Arc::new(plan), 0, env);
+    let mut vu = w.new_vu(VuInit {
+        id: 1,
+        scenario: "s".into(),
+    });
+    rt.block_on(async {
+        let mut before = 0;
+        for it in 0..warm + n {
+            if it == warm {
+                before = ALLOCS.with(Cell::get);
+            }
+            let info = IterInfo {
+                iter: it,
+                scenario_iter: it,
+                intended_start: None,
+            };
+            COUNTING.with(|c| c.set(it >= warm));
+            let out = vu.iteration(info).await;
+            COUNTING.with(|c| c.set(false));
+            assert_eq!(out, IterOutcome::Completed);
+        }
+        let total = ALLOCS.with(Cell::get) - before;
+        eprintln!("{total} allocations in {n} iterations");
+        total as f64 / n as f64
+    })
+}
+
+fn plan(base: &str, step: &str) -> String {
+    format!(
+        "name: allocs\nbase_url: {base}\nscenarios:\n  s:\n    executor: shared-iterations\n    vus: 1\n    iterations: 1\n    flow:\n{step}"
+    )
+}
+
+/// `step` (indented as a step of a pass) in a loop of `times` passes.
+fn looped(base: &str, times: u32, step: &str) -> String {
+    let step: String = step.lines().map(|l| format!("    {l}\n")).collect();
+    plan(
+        base,
+        &format!("      - repeat:\n          times: {times}\n          flow:\n{step}"),
+    )
+}
+
+/// Allocations per request of `step`: the difference between loops of 1,000 passes and of
+/// 100, so the iteration's own costs (the engine's boxed `IterFuture`, the loop's) cancel
+/// out. Any allocation on the request path would show as 1.0 or more; the loop's own rare
+/// bookkeeping (a histogram that grows for a new maximum) as a few thousandths at most.
+fn per_request(base: &str, step: &str) -> f64 {
+    let a = allocs_per_iteration(&looped(base, 100, step), 2, 3);
+    let b = allocs_per_iteration(&looped(base, 1000, step), 2, 3);
+    (b - a) / 900.0
+}
+
+#[test]
+fn quick_request_allocates_nothing_per_request() {
+    let (base, seen) = serve();
+    // `throng quick URL`'s flow: one GET of an absolute URL per iteration
+    let step = format!("      - get: {base}/\n");
+    let per_iter = allocs_per_iteration(&plan(&base, &step), 200, 1000);
+    assert_eq!(seen.load(Ordering::SeqCst), 1200);
+    let per_req = per_request(&base, &step);
+    assert_eq!(seen.load(Ordering::SeqCst), 1200 + 5 * 100 + 5 * 1000);
+    eprintln!("quick: {per_iter} allocations per iteration, {per_req} per request");
+    assert!(per_req.abs() < 0.005, "{per_req} allocations per request");
+    // the engine's boxed iteration future is the one allocation an iteration makes
+    assert!(per_iter < 1.01, "{per_iter} allocations per iteration");
+}
+
+#[test]
+fn templated_step_with_headers_allocates_nothing_per_request() {
+    let (base, seen) = serve();
+    let step = "      - get: /items/{{vu}}/{{iter}}?page={{iter}}\n        \
+                headers: { Accept: application/json, X-Trace: \"t-{{vu}}-{{iter}}\" }\n        \
+                query: { q: \"a b {{vu}}\" }\n";
+    let per_iter = allocs_per_iteration(&plan(&base, step), 200, 1000);
+    assert_eq!(seen.load(Ordering::SeqCst), 1200);
+    let per_req = per_request(&base, step);
+    assert_eq!(seen.load(Ordering::SeqCst), 1200 + 5 * 100 + 5 * 1000);
+    eprintln!("templated: {per_iter} allocations per iteration, {per_req} per request");
+    assert!(per_req.abs() < 0.005, "{per_req} allocations per request");
+    assert!(per_iter < 1.01, "{per_iter} allocations per iteration");
+}
+
+#[test]
+fn larger_and_chunked_responses_allocate_nothing_per_request() {
+    let (base, seen) = serve();
+    for path in ["/big", "/chunked"] {
+        let step = format!("      - get: {path}\n");
+        let before = seen.load(Ordering::SeqCst);
+        let per_req = per_request(&base, &step);
+        assert_eq!(seen.load(Ordering::SeqCst) - before, 5 * 100 + 5 * 1000);
+        eprintln!("{path}: {per_req} allocations per request");
+        assert!(
+            per_req.abs() < 0.005,
+            "{path}: {per_req} allocations per request"
+        );
+    }
+}
