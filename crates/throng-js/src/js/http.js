@@ -9,7 +9,8 @@ function path(v, sel) {
   return v;
 }
 export class Response {
-  // `a` is the natives' compact answer (no property names to hash per request)
+  // `a` is the natives' compact answer (no property names to hash per request); timings,
+  // headers and the request are made from it when first read
   constructor(a, method, url) {
     this.status = a[0];
     this.url = a[1];
@@ -17,19 +18,34 @@ export class Response {
     this.body = a[3];
     this.error = a[4];
     this.error_code = a[5];
-    this.timings = {
-      duration: a[9] + a[10] + a[11], blocked: a[6], connecting: a[7], tls_handshaking: a[8],
-      sending: a[9], waiting: a[10], receiving: a[11],
-    };
-    this.request = { method, url };
-    this._h = a[12];
+    this._a = a;
+    this._m = method;
+    this._u = url;
+    this._timings = undefined;
     this._headers = undefined;
   }
+  get timings() {
+    if (this._timings === undefined) {
+      const a = this._a;
+      this._timings = {
+        duration: a[9] + a[10] + a[11], blocked: a[6], connecting: a[7], tls_handshaking: a[8],
+        sending: a[9], waiting: a[10], receiving: a[11],
+      };
+    }
+    return this._timings;
+  }
+  get request() { return { method: this._m, url: this._u }; }
   get headers() {
     if (this._headers === undefined) {
+      // "Name: value" lines
       const h = {};
-      const f = this._h;
-      for (let i = 0; i < f.length; i += 2) h[f[i]] = f[i + 1];
+      const text = this._a[12];
+      if (text) {
+        for (const line of text.split('\n')) {
+          const i = line.indexOf(': ');
+          h[line.slice(0, i)] = line.slice(i + 2);
+        }
+      }
       this._headers = h;
     }
     return this._headers;
@@ -44,7 +60,7 @@ function form(o) {
   return Object.keys(o).map((k) => encodeURIComponent(k) + '=' + encodeURIComponent(o[k])).join('&');
 }
 export function request(method, url, body, params) {
-  const p = params || {};
+  const p = params || null;
   let b = null;
   let ct = null;
   if (body !== null && body !== undefined) {
