@@ -153,6 +153,31 @@ impl Suspender {
     }
 }
 
+/// Gives the system back the pages of the running coroutine's stack (whose top is
+/// `base`) below the current frame: compiling the init code touches far more stack than
+/// iterations do, and every VU would keep those pages resident for the whole run.
+pub(crate) fn trim_stack(base: usize) {
+    let here = 0u8;
+    let sp = std::hint::black_box(&here) as *const u8 as usize;
+    // SAFETY: sysconf only reads a constant of the system.
+    let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+    if page == 0 || !page.is_power_of_two() {
+        return;
+    }
+    // two pages above the stack's lowest address (the guard page is below it), and well
+    // below this frame (this call's own frames, signal handlers' red zone)
+    let lo = (base.saturating_sub(crate::STACK_SIZE) + 2 * page + page - 1) & !(page - 1);
+    let hi = sp.saturating_sub(16 * 1024) & !(page - 1);
+    if hi > lo {
+        // SAFETY: [lo, hi) lies inside this coroutine's own stack mapping, below the
+        // running frame: nothing lives there (the stack grows down), so dropping the pages
+        // only makes the kernel hand zeroed pages back when the stack grows again.
+        unsafe {
+            libc::madvise(lo as *mut libc::c_void, hi - lo, libc::MADV_DONTNEED);
+        }
+    }
+}
+
 /// Runs `f` with the VU's context, without rquickjs's runtime lock: that lock would be
 /// held across a suspension, while other VUs of the runtime run. The Home's lock, held by
 /// whoever resumed this coroutine, gives the exclusive use that rquickjs's lock would.

@@ -174,6 +174,7 @@ pub(crate) fn main(
         return init.and_then(|()| with(&ctx, |ctx| read_probe(&ctx, &st)));
     }
     st.borrow_mut().init = false;
+    crate::suspend::trim_stack(base);
     loop {
         let cmd = match sus.suspend(Op::Next) {
             In::Cmd(c) => c,
