@@ -78,6 +78,15 @@ impl JsVu {
         }
     }
 
+    /// [`Self::resume`], first letting other tasks run while another VU of the runtime
+    /// runs (rather than putting the worker thread to sleep on the lock).
+    async fn resume_when_free(&mut self, input: In) -> Option<Op> {
+        while !self.home.is_free() {
+            tokio::task::yield_now().await;
+        }
+        self.resume(input)
+    }
+
     /// Runs the init code (once).
     pub(crate) fn start(&mut self) {
         if !self.started {
@@ -114,7 +123,7 @@ impl JsVu {
         self.midway = true;
         let mut input = In::Cmd(cmd);
         loop {
-            let Some(op) = self.resume(input) else {
+            let Some(op) = self.resume_when_free(input).await else {
                 self.midway = false;
                 return;
             };

@@ -1,5 +1,7 @@
-//! throng-js: k6 scripts run on throng's engine. Each VU is a QuickJS runtime (rquickjs)
-//! made on its own coroutine stack (corosensei): `http.get()` suspends the coroutine while
+//! throng-js: k6 scripts run on throng's engine. Each VU is a QuickJS context (rquickjs)
+//! on its own coroutine stack (corosensei), [`VUS_PER_RUNTIME`] contexts sharing one QuickJS
+//! runtime (`suspend.rs` moves the runtime's stack bounds to whichever coroutine runs):
+//! `http.get()` suspends the coroutine while
 //! throng's async HTTP client does the request, so many VUs share a few worker threads.
 //! The script's `options` become a throng plan (scenarios, executors, thresholds), so the
 //! run itself — summary, reports, dashboard, exit codes — is throng-run's.

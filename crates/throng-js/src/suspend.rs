@@ -36,6 +36,11 @@ impl Home {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Whether no VU of this runtime runs now.
+    pub(crate) fn is_free(&self) -> bool {
+        !matches!(self.0.try_lock(), Err(std::sync::TryLockError::WouldBlock))
+    }
+
     /// The runtime's hub for a new VU, made on first use.
     pub(crate) fn hub(&self) -> Result<HubRef, String> {
         let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());

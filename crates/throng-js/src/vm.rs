@@ -1,4 +1,5 @@
-//! One VU's JavaScript: a QuickJS runtime made on the VU's coroutine stack, k6's modules,
+//! One VU's JavaScript: a QuickJS context (in a runtime other VUs share) on the VU's
+//! coroutine stack, k6's modules,
 //! the natives they call (`__n`), and the loop that runs commands.
 use crate::msg::{Cmd, HttpCall, In, Op, Tags};
 use crate::shared::VuSpec;
