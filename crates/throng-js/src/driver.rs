@@ -1,9 +1,9 @@
 //! A VU as the engine sees it: a coroutine (its JavaScript) resumed inside the engine's
 //! own iteration futures, which do the asynchronous work (requests, sleeps) it asks for.
 //! No extra threads: thousands of VUs run on the engine's workers.
-use crate::msg::{Cmd, HttpCall, In, Op};
+use crate::msg::{Cmd, HttpCall, In, Op, Tags};
 use crate::shared::{Shared, VuSpec};
-use crate::suspend::VuCoroutine;
+use crate::suspend::{Home, VuCoroutine};
 use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult};
 use std::collections::HashMap;
@@ -15,6 +15,8 @@ use tokio_util::sync::CancellationToken;
 /// One VU: its coroutine, HTTP client and tag cache.
 pub(crate) struct JsVu {
     co: Option<VuCoroutine>,
+    /// The runtime it shares with other VUs: locked while its coroutine runs.
+    home: Arc<Home>,
     /// Why the VU cannot run (its init failed, or its stack could not be made).
     failed: Option<String>,
     client: Option<HttpClient>,
@@ -29,21 +31,25 @@ pub(crate) struct JsVu {
 }
 
 impl JsVu {
-    pub(crate) fn new(spec: VuSpec) -> JsVu {
+    /// A VU whose context lives in `home`'s runtime.
+    pub(crate) fn new(spec: VuSpec, home: Arc<Home>) -> JsVu {
         let shared = spec.shared.clone();
         let client = shared.http.clone().map(HttpClient::new);
-        let (co, failed) = match DefaultStack::new(crate::STACK_SIZE) {
-            Ok(stack) => (
-                Some(VuCoroutine(Coroutine::with_stack(
-                    stack,
-                    move |y, _start: In| crate::vm::main(y, spec, false),
-                ))),
-                None,
-            ),
-            Err(e) => (None, Some(format!("cannot allocate a VU stack: {e}"))),
+        let made = home.hub().and_then(|hub| {
+            let stack = DefaultStack::new(crate::STACK_SIZE)
+                .map_err(|e| format!("cannot allocate a VU stack: {e}"))?;
+            Ok(VuCoroutine(Coroutine::with_stack(
+                stack,
+                move |y, _start: In| crate::vm::main(y, hub, spec, false),
+            )))
+        });
+        let (co, failed) = match made {
+            Ok(co) => (Some(co), None),
+            Err(e) => (None, Some(e)),
         };
         JsVu {
             co,
+            home,
             failed,
             client,
             tags: TagCache::default(),
@@ -57,16 +63,28 @@ impl JsVu {
     /// Resumes the coroutine; `None` when it has ended.
     fn resume(&mut self, input: In) -> Option<Op> {
         let co = self.co.as_mut()?;
-        match co.0.resume(input) {
+        let lock = self.home.lock();
+        let r = co.0.resume(input);
+        match r {
             CoroutineResult::Yield(op) => Some(op),
             CoroutineResult::Return(r) => {
                 self.co = None;
+                drop(lock);
                 if let Err(e) = r {
                     self.failed = Some(e);
                 }
                 None
             }
         }
+    }
+
+    /// [`Self::resume`], first letting other tasks run while another VU of the runtime
+    /// runs (rather than putting the worker thread to sleep on the lock).
+    async fn resume_when_free(&mut self, input: In) -> Option<Op> {
+        while !self.home.is_free() {
+            tokio::task::yield_now().await;
+        }
+        self.resume(input)
     }
 
     /// Runs the init code (once).
@@ -105,7 +123,7 @@ impl JsVu {
         self.midway = true;
         let mut input = In::Cmd(cmd);
         loop {
-            let Some(op) = self.resume(input) else {
+            let Some(op) = self.resume_when_free(input).await else {
                 self.midway = false;
                 return;
             };
@@ -135,12 +153,15 @@ impl JsVu {
 
 impl Drop for JsVu {
     fn drop(&mut self) {
-        if self.co.is_none() || !self.started {
-            return;
+        if self.co.is_some() && self.started {
+            self.settle();
+            // the body returns when told there are no more commands
+            while self.resume(In::Exit).is_some() {}
         }
-        self.settle();
-        // the body returns when told there are no more commands
-        while self.resume(In::Exit).is_some() {}
+        // a coroutine that never ran still holds its hub: dropped under the lock
+        let lock = self.home.lock();
+        self.co = None;
+        drop(lock);
     }
 }
 
@@ -160,6 +181,8 @@ fn refuse(cmd: Cmd, err: String) {
 #[derive(Default)]
 struct TagCache {
     map: HashMap<Vec<(String, String)>, HashMap<Outcome, TagSetId>>,
+    /// The last answer, by the request's tags `Arc` (a VU repeats its requests).
+    last: Option<(Tags, Outcome, bool, TagSetId)>,
 }
 
 /// Distinct request tag sets a VU remembers.
@@ -171,14 +194,32 @@ type Outcome = (u16, Option<u16>, &'static str);
 impl TagCache {
     fn get(&mut self, shared: &Shared, call: &HttpCall, r: &HttpResponse, ok: bool) -> TagSetId {
         let key = (r.status, r.error.map(|e| e.code()), r.proto);
-        if let Some(id) = self.map.get(&call.tags).and_then(|m| m.get(&key)) {
+        if let Some((tags, k, was_ok, id)) = &self.last {
+            if Arc::ptr_eq(tags, &call.tags) && *k == key && *was_ok == ok {
+                return *id;
+            }
+        }
+        let id = self.lookup(shared, call, r, ok, key);
+        self.last = Some((call.tags.clone(), key, ok, id));
+        id
+    }
+
+    fn lookup(
+        &mut self,
+        shared: &Shared,
+        call: &HttpCall,
+        r: &HttpResponse,
+        ok: bool,
+        key: Outcome,
+    ) -> TagSetId {
+        if let Some(id) = self.map.get(call.tags.as_slice()).and_then(|m| m.get(&key)) {
             return *id;
         }
         // URLs with ids in them would grow the cache without bound: start over
         if self.map.len() >= MAX_CACHED {
             self.map.clear();
         }
-        let by_outcome = self.map.entry(call.tags.clone()).or_default();
+        let by_outcome = self.map.entry(call.tags.to_vec()).or_default();
         *by_outcome.entry(key).or_insert_with(|| {
             let mut t = TagSet::new(call.tags.iter().cloned())
                 .with("status", &r.status.to_string())

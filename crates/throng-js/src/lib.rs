@@ -1,5 +1,7 @@
-//! throng-js: k6 scripts run on throng's engine. Each VU is a QuickJS runtime (rquickjs)
-//! made on its own coroutine stack (corosensei): `http.get()` suspends the coroutine while
+//! throng-js: k6 scripts run on throng's engine. Each VU is a QuickJS context (rquickjs)
+//! on its own coroutine stack (corosensei), [`VUS_PER_RUNTIME`] contexts sharing one QuickJS
+//! runtime (`suspend.rs` moves the runtime's stack bounds to whichever coroutine runs):
+//! `http.get()` suspends the coroutine while
 //! throng's async HTTP client does the request, so many VUs share a few worker threads.
 //! The script's `options` become a throng plan (scenarios, executors, thresholds), so the
 //! run itself — summary, reports, dashboard, exit codes — is throng-run's.
@@ -25,6 +27,10 @@ use std::sync::Arc;
 
 /// Each VU's coroutine stack (only the pages QuickJS touches are resident).
 pub const STACK_SIZE: usize = 256 * 1024;
+
+/// How many VUs share one QuickJS runtime (a context each): the runtime's atoms, shapes
+/// and classes are paid once for them, and they take turns on it.
+pub const VUS_PER_RUNTIME: usize = 64;
 
 /// A script that cannot run.
 #[derive(Debug, thiserror::Error)]
@@ -110,7 +116,9 @@ fn probe(script: &Arc<ScriptSource>) -> Result<Probe, JsError> {
     };
     let stack = DefaultStack::new(STACK_SIZE)
         .map_err(|e| JsError(format!("cannot allocate a stack: {e}")))?;
-    let mut co = Coroutine::with_stack(stack, move |y, _: msg::In| vm::main(y, spec, true));
+    let home = suspend::Home::new();
+    let hub = home.hub().map_err(JsError)?;
+    let mut co = Coroutine::with_stack(stack, move |y, _: msg::In| vm::main(y, hub, spec, true));
     match co.resume(msg::In::Start) {
         CoroutineResult::Return(r) => r.map_err(|e| JsError(locate(&script.name, &e))),
         CoroutineResult::Yield(_) => {

@@ -34,13 +34,17 @@ pub(crate) enum Op {
     Yield,
 }
 
+/// A request's tags, shared by the requests alike.
+pub(crate) type Tags = std::sync::Arc<Vec<(String, String)>>;
+
 /// A request with what its samples are tagged with.
 pub(crate) struct HttpCall {
     pub req: HttpRequest,
-    /// Scenario, group, method, url, name and the script's tags.
-    pub tags: Vec<(String, String)>,
+    /// Scenario, group, method, url, name and the script's tags (the same `Arc` for the
+    /// same request again, so the driver finds its tag sets by pointer).
+    pub tags: Tags,
     /// Statuses that are not failures.
-    pub expected: Vec<(u16, u16)>,
+    pub expected: std::sync::Arc<[(u16, u16)]>,
     /// How late the iteration started, ms (arrival-rate executors).
     pub lateness_ms: Option<f64>,
 }

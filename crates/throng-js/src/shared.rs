@@ -1,4 +1,5 @@
 //! What every VU of one script shares: the script, the registry, the HTTP settings.
+use crate::suspend::Home;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -37,6 +38,8 @@ pub(crate) struct Shared {
     pub abort: CancellationToken,
     /// The message given to `test.abort()`.
     pub abort_reason: Mutex<Option<String>>,
+    /// The runtime new VUs join, and how many have joined it.
+    homes: Mutex<(Arc<Home>, usize)>,
 }
 
 impl Shared {
@@ -56,7 +59,18 @@ impl Shared {
             files: Mutex::new(HashMap::new()),
             abort,
             abort_reason: Mutex::new(None),
+            homes: Mutex::new((Arc::new(Home::new()), 0)),
         }
+    }
+
+    /// The runtime a new VU's context goes in: [`crate::VUS_PER_RUNTIME`] VUs share one.
+    pub(crate) fn home(&self) -> Arc<Home> {
+        let mut h = self.homes.lock().unwrap_or_else(|e| e.into_inner());
+        if h.1 >= crate::VUS_PER_RUNTIME {
+            *h = (Arc::new(Home::new()), 0);
+        }
+        h.1 += 1;
+        h.0.clone()
     }
 
     /// `open(file)`: the file's text, relative to the script's folder.

@@ -1,30 +1,197 @@
-//! The one place that keeps a coroutine's yielder for the JavaScript natives to suspend
-//! the VU with (QuickJS calls them deep inside the coroutine's own stack).
+//! The one module with `unsafe`: the VU coroutines that share one QuickJS runtime (a
+//! [`Home`]), the yielder QuickJS's natives suspend the running VU with, and the stack
+//! bounds QuickJS checks, moved to whichever coroutine stack runs JavaScript now.
 #![allow(unsafe_code)]
 
 use crate::msg::{In, Op};
 use corosensei::Yielder;
+use rquickjs::{qjs, Context, Ctx, Runtime};
+use std::cell::{Cell, RefCell};
+use std::ptr::NonNull;
+use std::rc::Rc;
+use std::sync::{Mutex, MutexGuard};
 
-/// Suspends the coroutine it was made in.
-pub(crate) struct Suspender {
-    y: *const Yielder<In, Op>,
+/// One QuickJS runtime and the VUs (a context each) that share it. Every resume of one of
+/// its VUs' coroutines, and every drop of one, holds its lock: the runtime is used by one
+/// thread at a time, however the engine's tasks move between threads.
+pub(crate) struct Home(Mutex<HomeCell>);
+
+/// A Home's runtime, when made.
+pub(crate) struct HomeCell(Option<Rc<Hub>>);
+
+// SAFETY: the `Rc<Hub>` (and the runtime inside it) is only touched with the Home's lock
+// held: cloned in `Home::hub`, and used, cloned and dropped by coroutines that are only
+// resumed or dropped with the lock held (`Home::lock`), so no two threads ever touch it
+// at once; nothing in it is tied to a thread (no thread-locals).
+unsafe impl Send for HomeCell {}
+
+impl Home {
+    /// A home with no runtime yet (the first VU makes it).
+    pub(crate) fn new() -> Home {
+        Home(Mutex::new(HomeCell(None)))
+    }
+
+    /// Holds the runtime for one resume (or drop) of a VU's coroutine.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, HomeCell> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether no VU of this runtime runs now.
+    pub(crate) fn is_free(&self) -> bool {
+        !matches!(self.0.try_lock(), Err(std::sync::TryLockError::WouldBlock))
+    }
+
+    /// The runtime's hub for a new VU, made on first use.
+    pub(crate) fn hub(&self) -> Result<HubRef, String> {
+        let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(h) = &g.0 {
+            return Ok(HubRef(h.clone()));
+        }
+        let rt = Runtime::new().map_err(|e| format!("cannot start QuickJS: {e}"))?;
+        // no stack check until a VU's coroutine binds it to its own stack
+        rt.set_max_stack_size(0);
+        let sus = Rc::new(Suspender {
+            rtp: Cell::new(std::ptr::null_mut()),
+            y: Cell::new(std::ptr::null()),
+            base: Cell::new(0),
+            turn: RefCell::new(None),
+        });
+        let s = sus.clone();
+        rt.set_interrupt_handler(Some(Box::new(move || crate::vm::interrupt(&s))));
+        let hub = Rc::new(Hub { rt, sus });
+        g.0 = Some(hub.clone());
+        Ok(HubRef(hub))
+    }
 }
 
+/// A hub moved into a VU's coroutine (made and dropped with the Home's lock held).
+pub(crate) struct HubRef(pub(crate) Rc<Hub>);
+
+// SAFETY: see `HomeCell`: a HubRef is made under the Home's lock and moved straight into a
+// coroutine that only runs (and is only dropped) under that lock.
+unsafe impl Send for HubRef {}
+
+/// What the VUs of one runtime share: the runtime, and the suspender of whichever VU
+/// runs on it now.
+pub(crate) struct Hub {
+    /// The runtime (each VU makes its context in it).
+    pub(crate) rt: Runtime,
+    /// Suspends the running VU (natives hold it; it does not hold the runtime).
+    pub(crate) sus: Rc<Suspender>,
+}
+
+/// Suspends the VU whose coroutine runs JavaScript on the runtime now.
+pub(crate) struct Suspender {
+    /// The runtime's raw pointer (known once a context is made).
+    rtp: Cell<*mut qjs::JSRuntime>,
+    /// The yielder of the coroutine running JavaScript now.
+    y: Cell<*const Yielder<In, Op>>,
+    /// The top of that coroutine's stack.
+    base: Cell<usize>,
+    /// The running VU's hooks for the runtime's interrupt handler.
+    turn: RefCell<Option<Rc<crate::vm::Turn>>>,
+}
+
+/// Room QuickJS leaves below its stack limit for Rust natives and the C library.
+const STACK_SLACK: usize = 64 * 1024;
+
 impl Suspender {
-    /// Keeps `y`: the suspender must not outlive the coroutine body that was handed `y`
-    /// (the VM holds it only in natives of a runtime dropped before the body returns).
-    pub(crate) fn new(y: &Yielder<In, Op>) -> Suspender {
-        Suspender { y }
+    /// The coroutine of `y` (whose stack starts at `base`) runs JavaScript now, for the VU
+    /// of `turn`. Called at the top of the coroutine body.
+    pub(crate) fn enter(&self, y: &Yielder<In, Op>, base: usize, turn: Rc<crate::vm::Turn>) {
+        self.y.set(y);
+        self.base.set(base);
+        *self.turn.borrow_mut() = Some(turn);
+        self.rebase();
     }
 
-    /// Hands `op` to the VU's driver and waits for its answer.
-    pub(crate) fn suspend(&self, op: Op) -> In {
-        // SAFETY: `y` points at the yielder of the coroutine that is running now: a
-        // Suspender is only made in a coroutine body, only reachable from the QuickJS
-        // runtime made in that body, and that runtime is dropped before the body returns,
-        // so the yielder outlives every call; natives only run on the coroutine's stack.
-        unsafe { (*self.y).suspend(op) }
+    /// `ctx` is a context of this runtime: the stack bounds can be set from now on.
+    pub(crate) fn bind(&self, ctx: &Context) {
+        self.rtp.set(ctx.get_runtime_ptr());
+        self.rebase();
     }
+
+    /// The running VU's hooks.
+    pub(crate) fn turn(&self) -> Option<Rc<crate::vm::Turn>> {
+        self.turn.borrow().clone()
+    }
+
+    /// QuickJS's stack check bounds the running coroutine's stack: at most
+    /// [`crate::STACK_SIZE`] less some slack below its top, wherever JavaScript resumes.
+    fn rebase(&self) {
+        let rt = self.rtp.get();
+        if rt.is_null() {
+            return;
+        }
+        let here = 0u8;
+        let sp = std::hint::black_box(&here) as *const u8 as usize;
+        let used = self.base.get().saturating_sub(sp);
+        let room = (crate::STACK_SIZE - STACK_SLACK)
+            .saturating_sub(used)
+            .max(1);
+        // SAFETY: `rt` is the live runtime of this suspender's hub (the hub owns both, and
+        // natives that hold the suspender run only while the runtime does), used by this
+        // thread alone (the Home's lock is held by whoever resumed the running coroutine);
+        // both calls only set fields of the runtime.
+        unsafe {
+            qjs::JS_UpdateStackTop(rt);
+            qjs::JS_SetMaxStackSize(rt, room as _);
+        }
+    }
+
+    /// Hands `op` to the running VU's driver and waits for its answer; then this VU runs
+    /// JavaScript again (others may have run on the runtime meanwhile).
+    pub(crate) fn suspend(&self, op: Op) -> In {
+        let (y, base) = (self.y.get(), self.base.get());
+        let turn = self.turn.borrow().clone();
+        // SAFETY: `y` is the yielder of the coroutine running now: `enter` set it at the
+        // top of this coroutine's body, and every suspend puts its own back before
+        // returning, so whenever JavaScript (and so this native) runs, `y` is the yielder
+        // of the coroutine whose stack it runs on; that body is still running, so the
+        // yielder is alive.
+        let r = unsafe { (*y).suspend(op) };
+        self.y.set(y);
+        self.base.set(base);
+        *self.turn.borrow_mut() = turn;
+        self.rebase();
+        r
+    }
+}
+
+/// Gives the system back the pages of the running coroutine's stack (whose top is
+/// `base`) below the current frame: compiling the init code touches far more stack than
+/// iterations do, and every VU would keep those pages resident for the whole run.
+pub(crate) fn trim_stack(base: usize) {
+    let here = 0u8;
+    let sp = std::hint::black_box(&here) as *const u8 as usize;
+    // SAFETY: sysconf only reads a constant of the system.
+    let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+    if page == 0 || !page.is_power_of_two() {
+        return;
+    }
+    // two pages above the stack's lowest address (the guard page is below it), and well
+    // below this frame (this call's own frames, signal handlers' red zone)
+    let lo = (base.saturating_sub(crate::STACK_SIZE) + 2 * page + page - 1) & !(page - 1);
+    let hi = sp.saturating_sub(16 * 1024) & !(page - 1);
+    if hi > lo {
+        // SAFETY: [lo, hi) lies inside this coroutine's own stack mapping, below the
+        // running frame: nothing lives there (the stack grows down), so dropping the pages
+        // only makes the kernel hand zeroed pages back when the stack grows again.
+        unsafe {
+            libc::madvise(lo as *mut libc::c_void, hi - lo, libc::MADV_DONTNEED);
+        }
+    }
+}
+
+/// Runs `f` with the VU's context, without rquickjs's runtime lock: that lock would be
+/// held across a suspension, while other VUs of the runtime run. The Home's lock, held by
+/// whoever resumed this coroutine, gives the exclusive use that rquickjs's lock would.
+pub(crate) fn with<R>(ctx: &Context, f: impl for<'js> FnOnce(Ctx<'js>) -> R) -> R {
+    let raw: NonNull<qjs::JSContext> = ctx.as_raw();
+    // SAFETY: the context is alive (borrowed), the runtime is used by this thread alone
+    // (Home's lock), and the closure's `'js` cannot leave it.
+    let c = unsafe { Ctx::from_raw(raw) };
+    f(c)
 }
 
 /// A VU's coroutine, which the engine's tasks may resume on any of their threads.
@@ -38,12 +205,11 @@ pub(crate) type VuCo = corosensei::Coroutine<
     corosensei::stack::DefaultStack,
 >;
 
-// SAFETY: everything on the coroutine's stack — the QuickJS runtime and its contexts, the
-// natives' `Rc` state, the suspender — is made inside the coroutine body and reachable
-// only from it; nothing is shared with the thread that resumes it (no thread-locals are
-// held across a suspension, and the stack is the coroutine's own heap allocation, so
-// QuickJS's stack bounds stay right). Moving the whole bundle between threads while it is
-// suspended is therefore like moving a struct that owns all its `Rc`s; it is only ever
-// resumed by the one `JsVu` that owns it, through `&mut`.
+// SAFETY: everything on the coroutine's stack — its QuickJS context, the natives' `Rc`
+// state, its hub — is made inside the coroutine body (the hub under the Home's lock), and
+// the coroutine is only resumed and dropped with its Home's lock held (`JsVu`), so nothing
+// in it is touched by two threads at once; no thread-locals are held across a suspension,
+// and the stack is the coroutine's own heap allocation, so QuickJS's stack bounds stay
+// right (`Hub::rebase`).
 #[allow(unsafe_code)]
 unsafe impl Send for VuCoroutine {}

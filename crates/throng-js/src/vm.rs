@@ -1,13 +1,15 @@
-//! One VU's JavaScript: a QuickJS runtime made on the VU's coroutine stack, k6's modules,
+//! One VU's JavaScript: a QuickJS context (in a runtime other VUs share) on the VU's
+//! coroutine stack, k6's modules,
 //! the natives they call (`__n`), and the loop that runs commands.
-use crate::msg::{Cmd, HttpCall, In, Op};
+use crate::msg::{Cmd, HttpCall, In, Op, Tags};
 use crate::shared::VuSpec;
-use crate::suspend::Suspender;
+use crate::suspend::{with, HubRef, Suspender};
 use corosensei::Yielder;
-use rquickjs::{Array, Ctx, Exception, Function, Module, Object, Runtime, Value};
+use rquickjs::{Array, Ctx, Exception, Function, Module, Object, Value};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use throng_engine::IterOutcome;
 use throng_http::HttpRequest;
@@ -27,9 +29,6 @@ const PRELUDE: &str = include_str!("js/prelude.js");
 
 /// How long JavaScript may run without a request or sleep before its VU lets others run.
 const SLICE: Duration = Duration::from_millis(10);
-
-/// The C stack QuickJS may use on a coroutine stack of [`crate::STACK_SIZE`].
-const JS_STACK: usize = crate::STACK_SIZE - 64 * 1024;
 
 /// A custom metric the script made (`new Rate('errors')`).
 #[derive(Debug, Clone, PartialEq)]
@@ -62,7 +61,9 @@ struct State {
     /// k6's group path (`::a::b`), empty at the top.
     group: String,
     groups: Vec<(usize, Instant)>,
-    expected: Vec<(u16, u16)>,
+    expected: Arc<[(u16, u16)]>,
+    /// The last request's tags (method, url, group), for the next one like it.
+    last_tags: Option<(String, String, String, Tags)>,
     /// In the init context: no requests, no sleeps.
     init: bool,
     lateness_ms: Option<f64>,
@@ -81,7 +82,8 @@ impl State {
             scenario_iter: 0,
             group: spec.root_group.clone(),
             groups: Vec::new(),
-            expected: vec![(200, 399)],
+            expected: Arc::new([(200, 399)]),
+            last_tags: None,
             init: true,
             lateness_ms: None,
             metrics: Vec::new(),
@@ -101,43 +103,63 @@ impl State {
 
 type St = Rc<RefCell<State>>;
 
-/// The coroutine body of a VU (or of the probe when `probe` is set): returns the probe.
-pub(crate) fn main(y: &Yielder<In, Op>, spec: VuSpec, probe: bool) -> Result<Probe, String> {
-    let sus = Rc::new(Suspender::new(y));
-    let rt = Runtime::new().map_err(|e| format!("cannot start QuickJS: {e}"))?;
-    rt.set_max_stack_size(JS_STACK);
-    // QuickJS asks every few thousand operations whether to stop: the init code past its
-    // deadline (an endless loop), an iteration the engine stopped waiting for
-    let deadline = Rc::new(Cell::new(Some(
-        Instant::now() + spec.shared.script.init_timeout,
-    )));
-    let stop: Rc<RefCell<Option<CancellationToken>>> = Rc::new(RefCell::new(None));
-    let busy: St;
+/// The running VU's hooks, for its runtime's interrupt handler.
+pub(crate) struct Turn {
+    /// The init code's deadline (an endless loop).
+    deadline: Cell<Option<Instant>>,
+    /// The running command's token: cancelled to stop busy JavaScript.
+    stop: RefCell<Option<CancellationToken>>,
+    st: St,
+    /// When the VU last let others run.
+    last: Cell<Instant>,
+}
+
+/// The runtime's interrupt handler (QuickJS asks every few thousand operations): whether
+/// to stop the running VU's JavaScript — init code past its deadline (an endless loop),
+/// an iteration the engine stopped waiting for. Busy JavaScript also gives the thread
+/// back every time slice (never in init, which has no one to answer).
+pub(crate) fn interrupt(sus: &Suspender) -> bool {
+    let Some(t) = sus.turn() else {
+        return false;
+    };
+    if t.deadline.get().is_some_and(|d| Instant::now() > d)
+        || t.stop.borrow().as_ref().is_some_and(|c| c.is_cancelled())
     {
-        let (deadline, stop) = (deadline.clone(), stop.clone());
-        busy = Rc::new(RefCell::new(State::new(&spec)));
-        let (st, su) = (busy.clone(), sus.clone());
-        let last = Cell::new(Instant::now());
-        rt.set_interrupt_handler(Some(Box::new(move || {
-            if deadline.get().is_some_and(|d| Instant::now() > d)
-                || stop.borrow().as_ref().is_some_and(|c| c.is_cancelled())
-            {
-                return true;
-            }
-            // busy JavaScript gives the VU's thread back every time slice (never in init,
-            // which has no one to answer)
-            if st.try_borrow().map_or(true, |s| s.init) || last.get().elapsed() < SLICE {
-                return false;
-            }
-            let r = su.suspend(Op::Yield);
-            last.set(Instant::now());
-            matches!(r, In::Interrupted)
-        })));
+        return true;
     }
-    let ctx = rquickjs::Context::full(&rt).map_err(|e| format!("cannot start QuickJS: {e}"))?;
-    let st: St = busy;
-    let init = ctx.with(|ctx| init(&ctx, &spec, &sus, &st)).map_err(|e| {
-        if deadline.get().is_some_and(|d| Instant::now() > d) {
+    if t.st.try_borrow().map_or(true, |s| s.init) || t.last.get().elapsed() < SLICE {
+        return false;
+    }
+    let r = sus.suspend(Op::Yield);
+    t.last.set(Instant::now());
+    matches!(r, In::Interrupted)
+}
+
+/// The coroutine body of a VU (or of the probe when `probe` is set): returns the probe.
+/// The VU's context lives in `hub`'s runtime, which other VUs share.
+pub(crate) fn main(
+    y: &Yielder<In, Op>,
+    hub: HubRef,
+    spec: VuSpec,
+    probe: bool,
+) -> Result<Probe, String> {
+    let top = 0u8;
+    let base = std::hint::black_box(&top) as *const u8 as usize;
+    let hub = hub.0;
+    let sus = hub.sus.clone();
+    let st: St = Rc::new(RefCell::new(State::new(&spec)));
+    let turn = Rc::new(Turn {
+        deadline: Cell::new(Some(Instant::now() + spec.shared.script.init_timeout)),
+        stop: RefCell::new(None),
+        st: st.clone(),
+        last: Cell::new(Instant::now()),
+    });
+    sus.enter(y, base, turn.clone());
+    let ctx = context(&hub.rt, &spec.shared.script.text)
+        .map_err(|e| format!("cannot start QuickJS: {e}"))?;
+    sus.bind(&ctx);
+    let init = with(&ctx, |ctx| init(&ctx, &spec, &sus, &st)).map_err(|e| {
+        if turn.deadline.get().is_some_and(|d| Instant::now() > d) {
             format!(
                 "the init code did not finish within {:?} (an endless loop?): {e}",
                 spec.shared.script.init_timeout
@@ -146,13 +168,14 @@ pub(crate) fn main(y: &Yielder<In, Op>, spec: VuSpec, probe: bool) -> Result<Pro
             e
         }
     });
-    deadline.set(None);
-    // what compiling left behind, before the VU settles for the run
-    rt.run_gc();
+    turn.deadline.set(None);
+    // no collection here: one of the shared runtime would walk every VU's heap (QuickJS
+    // collects as the runtime's memory grows)
     if probe {
-        return init.and_then(|()| ctx.with(|ctx| read_probe(&ctx, &st)));
+        return init.and_then(|()| with(&ctx, |ctx| read_probe(&ctx, &st)));
     }
     st.borrow_mut().init = false;
+    crate::suspend::trim_stack(base);
     loop {
         let cmd = match sus.suspend(Op::Next) {
             In::Cmd(c) => c,
@@ -165,7 +188,7 @@ pub(crate) fn main(y: &Yielder<In, Op>, spec: VuSpec, probe: bool) -> Result<Pro
                 reply,
                 cancel,
             } => {
-                *stop.borrow_mut() = Some(cancel);
+                *turn.stop.borrow_mut() = Some(cancel);
                 let out = match &init {
                     Err(e) => IterOutcome::Failed(e.clone()),
                     Ok(()) => {
@@ -177,7 +200,7 @@ pub(crate) fn main(y: &Yielder<In, Op>, spec: VuSpec, probe: bool) -> Result<Pro
                                 Instant::now().saturating_duration_since(due).as_secs_f64() * 1000.0
                             });
                         }
-                        if let Err(e) = ctx.with(|ctx| iterate(&ctx, &exec, info.iter)) {
+                        if let Err(e) = with(&ctx, |ctx| iterate(&ctx, &exec, info.iter)) {
                             tracing::error!(
                                 "{}: VU {} iteration {}: {e}",
                                 spec.shared.script.name,
@@ -196,13 +219,65 @@ pub(crate) fn main(y: &Yielder<In, Op>, spec: VuSpec, probe: bool) -> Result<Pro
             Cmd::Call { func, arg, reply } => {
                 let out = match &init {
                     Err(e) => Err(e.clone()),
-                    Ok(()) => ctx.with(|ctx| call_once(&ctx, func, arg.as_deref())),
+                    Ok(()) => with(&ctx, |ctx| call_once(&ctx, func, arg.as_deref())),
                 };
                 let _ = reply.send(out);
             }
         }
     }
     Ok(Probe::default())
+}
+
+/// Words in a script that need typed arrays (`ArrayBuffer`, `Uint8Array`, … and the
+/// modules and options that hand them out). A local import may use them unseen: it counts.
+const TYPED_WORDS: &[&str] = &[
+    "ArrayBuffer",
+    "Int8Array",
+    "Uint8",
+    "Int16Array",
+    "Uint16Array",
+    "Int32Array",
+    "Uint32Array",
+    "Float16Array",
+    "Float32Array",
+    "Float64Array",
+    "BigInt64Array",
+    "BigUint64Array",
+    "DataView",
+    "Atomics",
+    "binary",
+    "k6/crypto",
+    "k6/encoding",
+    "k6/experimental",
+    "k6/net",
+    "k6/ws",
+    "./",
+    "https://",
+];
+
+/// A VU's context: every intrinsic but typed arrays (11.5 KB of every VU's 50 KB of
+/// intrinsics), which only scripts that name them (or may: [`TYPED_WORDS`]) get.
+fn context(rt: &rquickjs::Runtime, text: &str) -> rquickjs::Result<rquickjs::Context> {
+    use rquickjs::context::intrinsic::{
+        BigInt, Date, Eval, Json, MapSet, Performance, Promise, Proxy, RegExp, RegExpCompiler,
+        WeakRef,
+    };
+    if TYPED_WORDS.iter().any(|w| text.contains(w)) {
+        return rquickjs::Context::full(rt);
+    }
+    rquickjs::Context::custom::<(
+        Date,
+        Eval,
+        RegExpCompiler,
+        RegExp,
+        Json,
+        Proxy,
+        MapSet,
+        Promise,
+        BigInt,
+        Performance,
+        WeakRef,
+    )>(rt)
 }
 
 /// Text of a JavaScript error: `Error: message` and its stack (file:line:col).
@@ -474,12 +549,12 @@ fn natives<'js>(
     n.set(
         "expected",
         Function::new(ctx.clone(), move |ranges: Option<Vec<Vec<u16>>>| {
-            let r = ranges
+            let r: Vec<(u16, u16)> = ranges
                 .unwrap_or_else(|| vec![vec![200, 399]])
                 .into_iter()
                 .filter_map(|p| Some((*p.first()?, *p.get(1)?)))
                 .collect();
-            s.borrow_mut().expected = r;
+            s.borrow_mut().expected = Arc::from(r);
         })?,
     )?;
     let (s, sh) = (st.clone(), shared.clone());
@@ -663,20 +738,26 @@ fn http<'js>(
             headers.push(("Content-Type".into(), ct));
         }
     }
-    let (mut tags, expected, lateness_ms) = {
-        let s = st.borrow();
-        (s.base_tags(), s.expected.clone(), s.lateness_ms)
+    let (tags, expected, lateness_ms) = {
+        let mut s = st.borrow_mut();
+        let tags = if user_tags.is_empty() {
+            match &s.last_tags {
+                Some((m, u, g, t)) if *m == method && *u == url && *g == s.group => t.clone(),
+                _ => {
+                    let t = Arc::new(request_tags(&s, &method, &url, Vec::new()));
+                    s.last_tags = Some((method.clone(), url.clone(), s.group.clone(), t.clone()));
+                    t
+                }
+            }
+        } else {
+            Arc::new(request_tags(&s, &method, &url, user_tags))
+        };
+        (tags, s.expected.clone(), s.lateness_ms)
     };
-    tags.push(("method".into(), method.clone()));
-    tags.push(("url".into(), url.clone()));
-    if !user_tags.iter().any(|(k, _)| k == "name") {
-        tags.push(("name".into(), url.clone()));
-    }
-    tags.extend(user_tags);
     let call = HttpCall {
         req: HttpRequest {
             method: m,
-            url: url.clone(),
+            url,
             headers,
             body: body.map(bytes::Bytes::from).unwrap_or_default(),
             timeout,
@@ -724,22 +805,43 @@ fn http<'js>(
     {
         a.set(6 + i, v)?;
     }
-    let h = Array::new(ctx.clone())?;
-    for (i, (k, v)) in r.headers.iter().enumerate() {
-        h.set(2 * i, canonical(k.as_str()))?;
-        h.set(2 * i + 1, v.to_str().unwrap_or_default())?;
+    // one "Name: value" line per header: JavaScript splits them if it reads them
+    let mut h = String::with_capacity(r.headers.len() * 32);
+    for (k, v) in r.headers.iter() {
+        if !h.is_empty() {
+            h.push('\n');
+        }
+        canonical(k.as_str(), &mut h);
+        h.push_str(": ");
+        h.push_str(v.to_str().unwrap_or_default());
     }
     a.set(12, h)?;
     Ok(a)
 }
 
+/// A request's tags: the VU's, `method`, `url`, `name` (the URL unless the script's tags
+/// name it) and the script's.
+fn request_tags(
+    s: &State,
+    method: &str,
+    url: &str,
+    user: Vec<(String, String)>,
+) -> Vec<(String, String)> {
+    let mut tags = s.base_tags();
+    tags.push(("method".into(), method.to_string()));
+    tags.push(("url".into(), url.to_string()));
+    if !user.iter().any(|(k, _)| k == "name") {
+        tags.push(("name".into(), url.to_string()));
+    }
+    tags.extend(user);
+    tags
+}
+
 /// `content-type` as Go (and so k6) writes it: `Content-Type`.
-fn canonical(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
+fn canonical(name: &str, out: &mut String) {
     let mut up = true;
     for c in name.chars() {
         out.push(if up { c.to_ascii_uppercase() } else { c });
         up = c == '-';
     }
-    out
 }

@@ -2,6 +2,7 @@
 use crate::driver::JsVu;
 use crate::msg::Cmd;
 use crate::shared::{Shared, VuSpec};
+use crate::suspend::Home;
 use crate::Loaded;
 use std::sync::{Arc, OnceLock};
 use throng_engine::{IterFuture, IterInfo, IterOutcome, Vu, VuInit, Workload};
@@ -54,13 +55,16 @@ impl JsHost {
         if !self.loaded.probe.functions.iter().any(|f| f == func) {
             return Ok(None);
         }
-        let mut vu = JsVu::new(VuSpec {
-            id: 0,
-            scenario: String::new(),
-            root_group: format!("::{func}"),
-            shared: self.shared(env),
-            data: None,
-        });
+        let mut vu = JsVu::new(
+            VuSpec {
+                id: 0,
+                scenario: String::new(),
+                root_group: format!("::{func}"),
+                shared: self.shared(env),
+                data: None,
+            },
+            Arc::new(Home::new()),
+        );
         let (reply, mut rx) = oneshot::channel();
         vu.run(Cmd::Call { func, arg, reply }, CancellationToken::new())
             .await;
@@ -121,13 +125,16 @@ struct JsWorkload {
 impl Workload for JsWorkload {
     fn new_vu(&self, init: VuInit) -> Box<dyn Vu> {
         Box::new(EngineVu {
-            vu: JsVu::new(VuSpec {
-                id: init.id,
-                scenario: init.scenario,
-                root_group: String::new(),
-                shared: self.shared.clone(),
-                data: self.data.clone(),
-            }),
+            vu: JsVu::new(
+                VuSpec {
+                    id: init.id,
+                    scenario: init.scenario,
+                    root_group: String::new(),
+                    shared: self.shared.clone(),
+                    data: self.data.clone(),
+                },
+                self.shared.home(),
+            ),
             exec: self.exec.clone(),
             started: false,
         })

@@ -463,6 +463,60 @@ async fn busy_javascript_is_stopped_at_the_end_of_the_run() {
     assert_eq!(count(&e, "http_reqs", "count"), 2.0);
 }
 
+const SLEEPERS: &str = r#"
+import http from 'k6/http';
+import { sleep } from 'k6';
+export const options = {
+  scenarios: { s: { executor: 'per-vu-iterations', vus: 1000, iterations: 2, maxDuration: '60s' } },
+};
+export default function () {
+  http.get(`${__ENV.BASE}/s/${__VU % 7}`);
+  sleep(0.2);
+}
+"#;
+
+/// 1,000 VUs (16 shared QuickJS runtimes) each sleeping between requests: every request
+/// reaches the server and is counted once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_sleeping_vus_share_runtimes() {
+    let server = CountingServer::start().await;
+    let (out, export) = run("sleepers", SLEEPERS, &server.url(), &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let e = export.expect("export");
+    assert_eq!(server.count(), 2000);
+    assert_eq!(count(&e, "http_reqs", "count"), 2000.0);
+    assert_eq!(count(&e, "iterations", "count"), 2000.0);
+}
+
+const DEEP: &str = r#"
+import http from 'k6/http';
+function down(n) { return n === 0 ? 0 : 1 + down(n - 1); }
+export const options = { scenarios: { s: { executor: 'shared-iterations', vus: 3, iterations: 6 } } };
+export default function () {
+  http.get(`${__ENV.BASE}/before`);
+  down(1e7);
+  http.get(`${__ENV.BASE}/after`);
+}
+"#;
+
+/// Endless recursion (on VUs sharing a runtime, after a request moved them between
+/// stacks) is a JavaScript RangeError ending the iteration, never a crash.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deep_recursion_is_a_range_error_not_a_crash() {
+    let server = CountingServer::start().await;
+    let (out, export) = run("deep", DEEP, &server.url(), &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let e = export.expect("export");
+    assert_eq!(server.count(), 6);
+    assert_eq!(count(&e, "http_reqs", "count"), 6.0);
+    assert_eq!(count(&e, "iterations", "count"), 6.0);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("RangeError: Maximum call stack size exceeded"),
+        "{err}"
+    );
+}
+
 #[test]
 fn validate_reads_a_script_as_run_does() {
     let p = common::repo().join("examples/k6-scenarios.js");

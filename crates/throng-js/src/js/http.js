@@ -9,30 +9,45 @@ function path(v, sel) {
   return v;
 }
 export class Response {
-  // `a` is the natives' compact answer (no property names to hash per request)
+  // `a` is the natives' compact answer (no property names to hash per request); the
+  // rest is read from it when first asked for (few properties made per response)
   constructor(a, method, url) {
     this.status = a[0];
-    this.url = a[1];
-    this.proto = a[2];
     this.body = a[3];
-    this.error = a[4];
-    this.error_code = a[5];
-    this.timings = {
-      duration: a[9] + a[10] + a[11], blocked: a[6], connecting: a[7], tls_handshaking: a[8],
-      sending: a[9], waiting: a[10], receiving: a[11],
-    };
-    this.request = { method, url };
-    this._h = a[12];
-    this._headers = undefined;
+    this._a = a;
+    this._m = method;
+    this._u = url;
   }
-  get headers() {
-    if (this._headers === undefined) {
-      const h = {};
-      const f = this._h;
-      for (let i = 0; i < f.length; i += 2) h[f[i]] = f[i + 1];
-      this._headers = h;
+  get url() { return this._a[1]; }
+  get proto() { return this._a[2]; }
+  get error() { return this._a[4]; }
+  get error_code() { return this._a[5]; }
+  get timings() {
+    const a = this._a;
+    if (a[13] === undefined) {
+      a[13] = {
+        duration: a[9] + a[10] + a[11], blocked: a[6], connecting: a[7], tls_handshaking: a[8],
+        sending: a[9], waiting: a[10], receiving: a[11],
+      };
     }
-    return this._headers;
+    return a[13];
+  }
+  get request() { return { method: this._m, url: this._u }; }
+  get headers() {
+    const a = this._a;
+    if (a[14] === undefined) {
+      // "Name: value" lines
+      const h = {};
+      const text = a[12];
+      if (text) {
+        for (const line of text.split('\n')) {
+          const i = line.indexOf(': ');
+          h[line.slice(0, i)] = line.slice(i + 2);
+        }
+      }
+      a[14] = h;
+    }
+    return a[14];
   }
   json(selector) {
     if (this.body === null || this.body === undefined) throw new Error('the response has no body');
@@ -44,7 +59,7 @@ function form(o) {
   return Object.keys(o).map((k) => encodeURIComponent(k) + '=' + encodeURIComponent(o[k])).join('&');
 }
 export function request(method, url, body, params) {
-  const p = params || {};
+  const p = params || null;
   let b = null;
   let ct = null;
   if (body !== null && body !== undefined) {
