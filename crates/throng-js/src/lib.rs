@@ -5,10 +5,13 @@
 //! run itself — summary, reports, dashboard, exit codes — is throng-run's.
 #![warn(missing_docs)]
 
+mod crypto;
 mod driver;
+pub mod modules;
 mod msg;
 pub mod options;
 mod shared;
+mod summary;
 mod suspend;
 mod vm;
 mod workload;
@@ -69,12 +72,15 @@ pub fn load_with_timeout(
     let text = std::fs::read_to_string(path)
         .map_err(|e| JsError(format!("{}: cannot read the script: {e}", path.display())))?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let name = path.display().to_string();
+    let modules = modules::collect(&name, &text).map_err(JsError)?;
     let script = Arc::new(ScriptSource {
-        name: path.display().to_string(),
+        name,
         text,
         dir,
         env,
         init_timeout,
+        modules,
     });
     let probe = probe(&script)?;
     let opts: serde_json::Value = serde_json::from_str(&probe.options)

@@ -20,6 +20,15 @@ pub struct ScriptSource {
     pub env: BTreeMap<String, String>,
     /// How long the init code may run (each VU's, and the load-time one).
     pub init_timeout: std::time::Duration,
+    /// The local files and built-in jslib modules it imports (transitively).
+    pub modules: Vec<crate::modules::LocalModule>,
+}
+
+impl ScriptSource {
+    /// Whether the script or a module it imports contains `s`.
+    pub(crate) fn mentions(&self, s: &str) -> bool {
+        self.text.contains(s) || self.modules.iter().any(|m| m.text.contains(s))
+    }
 }
 
 /// Run-wide state of a script's VUs.

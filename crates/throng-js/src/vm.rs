@@ -22,6 +22,7 @@ const MODULES: &[(&str, &str)] = &[
     ("k6/execution", include_str!("js/execution.js")),
     ("k6/data", include_str!("js/data.js")),
     ("k6/encoding", include_str!("js/encoding.js")),
+    ("k6/crypto", include_str!("js/crypto.js")),
 ];
 const PRELUDE: &str = include_str!("js/prelude.js");
 
@@ -244,13 +245,15 @@ fn init(ctx: &Ctx<'_>, spec: &VuSpec, sus: &Rc<Suspender>, st: &St) -> Result<()
         g.set("__ENV", env)?;
         ctx.eval::<(), _>(PRELUDE)?;
         // only the modules the script names: each costs every VU its compiled copy
-        let text = &spec.shared.script.text;
+        let script = &spec.shared.script;
         for (name, src) in MODULES {
-            if text.contains(&format!("'{name}'")) || text.contains(&format!("\"{name}\"")) {
+            if script.mentions(&format!("'{name}'")) || script.mentions(&format!("\"{name}\"")) {
                 Module::declare(ctx.clone(), *name, *src)?;
             }
         }
-        let script = &spec.shared.script;
+        for m in &script.modules {
+            Module::declare(ctx.clone(), m.name.as_str(), m.text.as_str())?;
+        }
         let (m, p) =
             Module::declare(ctx.clone(), script.name.as_str(), script.text.as_str())?.eval()?;
         p.finish::<()>()?;
@@ -608,6 +611,7 @@ fn natives<'js>(
         })?,
     )?;
     let _ = script_name;
+    crate::crypto::register(ctx, &n)?;
     Ok(n)
 }
 

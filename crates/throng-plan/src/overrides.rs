@@ -37,6 +37,9 @@ pub struct Overrides {
     pub scenarios: Vec<String>,
     /// `--profile NAME`: a built-in profile or one of the plan's `profiles:`.
     pub profile: Option<String>,
+    /// `--stages-scale F`: every duration of the load (stages, durations, start times,
+    /// graceful stops, timeline offsets) multiplied by F, before the other overrides.
+    pub stages_scale: Option<f64>,
 }
 
 impl Overrides {
@@ -66,6 +69,12 @@ pub fn apply_overrides(plan: &mut Plan, o: &Overrides) -> Result<(), String> {
     }
     if let Some(v) = o.vus {
         check_vus("--vus", v, None)?;
+    }
+    if let Some(k) = o.stages_scale {
+        if !(k.is_finite() && k > 0.0) {
+            return Err("--stages-scale must be a number above 0".into());
+        }
+        scale_times(plan, k);
     }
     if !o.scenarios.is_empty() {
         let known: Vec<&str> = plan.scenarios.iter().map(|s| s.name.as_str()).collect();
@@ -123,6 +132,42 @@ pub fn apply_overrides(plan: &mut Plan, o: &Overrides) -> Result<(), String> {
         s.executor = reshape(&s.executor, &o).map_err(|e| format!("scenario `{}`: {e}", s.name))?;
     }
     check_timeline(plan)
+}
+
+/// `--stages-scale k`: every duration of every scenario (and every timeline offset) times
+/// `k`; rates keep their time unit, so an arrival-rate scenario makes `k` times the arrivals.
+fn scale_times(plan: &mut Plan, k: f64) {
+    use Executor::*;
+    let m = |d: &mut Duration| *d = d.mul_f64(k);
+    for s in &mut plan.scenarios {
+        m(&mut s.start_time);
+        m(&mut s.graceful_stop);
+        match &mut s.executor {
+            SharedIterations { max_duration, .. } | PerVuIterations { max_duration, .. } => {
+                m(max_duration)
+            }
+            ConstantVus { duration, .. }
+            | ConstantArrivalRate { duration, .. }
+            | ExternallyControlled { duration, .. } => m(duration),
+            RampingVus {
+                stages,
+                graceful_ramp_down,
+                ..
+            } => {
+                stages.iter_mut().for_each(|st| m(&mut st.duration));
+                m(graceful_ramp_down);
+            }
+            RampingArrivalRate { stages, .. } => {
+                stages.iter_mut().for_each(|st| m(&mut st.duration))
+            }
+        }
+    }
+    for a in &mut plan.timeline {
+        match &mut a.at {
+            ActionAt::At(at) => m(at),
+            ActionAt::After { delay, .. } => m(delay),
+        }
+    }
 }
 
 /// Locust's pool keeps its meaning under `--vus` (the pool's users) and `--duration` (its

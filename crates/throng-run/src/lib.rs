@@ -179,6 +179,15 @@ pub trait ScriptHost: Send + Sync {
     fn abort_reason(&self) -> Option<String> {
         None
     }
+    /// k6's `handleSummary(data)`, given the run's results (the host makes k6's summary
+    /// data of them): `None` when the script has none, else the text to print in place of
+    /// the summary (the files it names are written by the host).
+    fn handle_summary<'a>(
+        &'a self,
+        _results: &'a throng_report::Results,
+    ) -> BoxFuture<'a, Option<Result<String, String>>> {
+        Box::pin(async { None })
+    }
 }
 
 /// A boxed future, for [`ScriptHost`].

@@ -294,6 +294,10 @@ pub struct LoadArgs {
     /// Reshape every scenario: smoke, load, stress, spike, soak or one of the plan's `profiles:`.
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
+    /// Multiply every duration of the load by F (stages, durations, startTime, gracefulStop,
+    /// timeline offsets): `--stages-scale 0.01` runs a 20-minute script in 12 s.
+    #[arg(long, value_name = "F")]
+    pub stages_scale: Option<f64>,
 }
 
 impl LoadArgs {
@@ -312,6 +316,7 @@ impl LoadArgs {
             rate: self.rate,
             scenarios: self.scenarios.clone(),
             profile: self.profile.clone(),
+            stages_scale: self.stages_scale,
         })
     }
 }
@@ -651,15 +656,29 @@ async fn run_and_print(
     extra: impl FnOnce(&throng_report::Results) -> String,
     host: Option<std::sync::Arc<dyn throng_run::ScriptHost>>,
 ) -> i32 {
-    let outcome = match host {
+    let outcome = match host.clone() {
         Some(h) => throng_run::run_script(req, h).await,
         None => throng_run::run(req).await,
     };
     match outcome {
         Ok(out) => {
-            if !args.out.no_summary {
-                print!("{}", out.summary);
-                print!("{}", extra(&out.results));
+            // a script's handleSummary(data) replaces the summary (k6: not with --no-summary)
+            let custom = match (&host, args.out.no_summary) {
+                (Some(h), false) => h.handle_summary(&out.results).await,
+                _ => None,
+            };
+            match custom {
+                Some(Ok(text)) => print!("{text}"),
+                Some(Err(e)) => {
+                    // as k6: the error, then the default summary; the exit code stays
+                    eprintln!("error: handleSummary: {e}");
+                    print!("{}", out.summary);
+                }
+                None if !args.out.no_summary => {
+                    print!("{}", out.summary);
+                    print!("{}", extra(&out.results));
+                }
+                None => {}
             }
             for e in &out.write_errors {
                 eprintln!("error: {e}");

