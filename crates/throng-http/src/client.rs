@@ -174,6 +174,37 @@ impl HttpClient {
         self.conns.clear();
     }
 
+    /// Forgets every cookie (k6 starts each iteration with an empty jar).
+    pub fn clear_cookies(&mut self) {
+        self.cookies.clear();
+    }
+
+    /// Stores `set_cookie` (a `Set-Cookie` header value) as if a response from `url` had
+    /// carried it; false when `url` is not a valid URL.
+    pub fn set_cookie(&mut self, url: &str, set_cookie: &str) -> bool {
+        let Some(t) = Target::parse(url) else {
+            return false;
+        };
+        self.cookies
+            .store_from(t.origin.https, &t.origin.host, t.path(), set_cookie);
+        true
+    }
+
+    /// The `Cookie` header the VU's jar would send to `url`.
+    pub fn cookies_for(&self, url: &str) -> Option<String> {
+        let t = Target::parse(url)?;
+        self.cookies
+            .header_for_url(t.origin.https, &t.origin.host, t.path())
+    }
+
+    /// Forgets the cookies the jar would send to `url` (only those named `name`, if given).
+    pub fn remove_cookies(&mut self, url: &str, name: Option<&str>) {
+        if let Some(t) = Target::parse(url) {
+            self.cookies
+                .remove_matching(t.origin.https, &t.origin.host, t.path(), name);
+        }
+    }
+
     /// The value of a cookie the VU holds for the URL's host.
     pub fn cookie(&self, url: &str, name: &str) -> Option<String> {
         let t = Target::parse(url)?;
@@ -330,11 +361,18 @@ impl HttpClient {
                 (0, 0)
             };
             stats.reset_marks();
-            let cookie = self.cookies.header_for_url(
-                target.origin.https,
-                &target.origin.host,
-                target.path(),
-            );
+            // a request's own Cookie header (k6's params.cookies, merged with the jar's by
+            // the script runtime) replaces the jar's
+            let cookie = if msg
+                .headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("cookie"))
+            {
+                None
+            } else {
+                self.cookies
+                    .header_for_url(target.origin.https, &target.origin.host, target.path())
+            };
             let send_start = Instant::now();
             let result = match &mut conn.sender {
                 Sender::H1(h1) => {

@@ -101,6 +101,10 @@ impl JsVu {
             refuse(cmd, e.clone());
             return;
         }
+        // k6 starts every iteration with an empty cookie jar
+        if let (Cmd::Iter { .. }, Some(c)) = (&cmd, self.client.as_mut()) {
+            c.clear_cookies();
+        }
         self.cancel = cancel;
         self.midway = true;
         let mut input = In::Cmd(cmd);
@@ -122,6 +126,7 @@ impl JsVu {
                     tokio::task::yield_now().await;
                     In::Done
                 }
+                Op::Jar(op) => In::Jar(self.client.as_mut().and_then(|c| op.apply(c))),
                 Op::Http(call) => match self.client.as_mut() {
                     Some(c) => {
                         In::Http(Box::new(send(c, &self.shared, &mut self.tags, &call).await))

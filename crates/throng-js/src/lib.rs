@@ -5,6 +5,7 @@
 //! run itself — summary, reports, dashboard, exit codes — is throng-run's.
 #![warn(missing_docs)]
 
+mod cookies;
 mod crypto;
 mod driver;
 pub mod modules;

@@ -32,6 +32,8 @@ pub(crate) enum Op {
     Sleep(Duration),
     /// Let other VUs run: busy JavaScript has had its time slice.
     Yield,
+    /// Read or change the VU's cookie jar (answered at once with [`In::Jar`]).
+    Jar(crate::cookies::JarOp),
 }
 
 /// A request with what its samples are tagged with.
@@ -59,4 +61,6 @@ pub(crate) enum In {
     Done,
     /// The iteration was interrupted (the engine stopped waiting for it).
     Interrupted,
+    /// The answer to [`Op::Jar`].
+    Jar(Option<String>),
 }

@@ -612,6 +612,8 @@ fn natives<'js>(
     )?;
     let _ = script_name;
     crate::crypto::register(ctx, &n)?;
+    let s = st.clone();
+    crate::cookies::register(ctx, &n, sus, move || s.borrow().init)?;
     Ok(n)
 }
 

@@ -472,3 +472,75 @@ fn k6() -> Option<PathBuf> {
     }
     found
 }
+
+const COOKIES: &str = r#"
+import http from 'k6/http';
+import { check } from 'k6';
+export const options = {
+  scenarios: { c: { executor: 'per-vu-iterations', vus: 1, iterations: 2 } },
+  thresholds: { checks: ['rate==1'] },
+};
+export default function () {
+  const B = __ENV.BASE;
+  const jar = http.cookieJar();
+  http.get(`${B}/cookies`);
+  const r = http.get(`${B}/set-cookie/sid/abc${__ITER}`);
+  http.get(`${B}/cookies`);
+  jar.set(B, 'extra', 'x1');
+  const inJar = jar.cookiesForURL(`${B}/any`);
+  http.get(`${B}/cookies`, { cookies: { mine: 'm', sid: { value: 'over', replace: true } } });
+  jar.delete(B, 'extra');
+  http.get(`${B}/cookies`);
+  jar.clear(B);
+  http.get(`${B}/cookies`);
+  check(r, {
+    'res.cookies': (x) => x.cookies.sid[0].value === `abc${__ITER}` && x.cookies.sid[0].path === '/',
+    'cookiesForURL': () => inJar.sid[0] === `abc${__ITER}` && inJar.extra[0] === 'x1',
+  });
+}
+"#;
+
+/// The `Cookie` header of each request, its pairs sorted ("" when none).
+fn cookie_headers(server: &CountingServer) -> Vec<String> {
+    server
+        .seen()
+        .iter()
+        .map(|s| {
+            let h = s
+                .headers
+                .iter()
+                .find(|(k, _)| k == "cookie")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            let mut pairs: Vec<&str> = h.split("; ").filter(|p| !p.is_empty()).collect();
+            pairs.sort();
+            pairs.join("; ")
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookies_are_kept_per_iteration_and_the_jar_is_the_scripts() {
+    let server = CountingServer::start().await;
+    let d = dir("cookies");
+    std::fs::write(d.join("c.js"), COOKIES).expect("script");
+    let (out, export, _) = run_in(&d, "c.js", &server.url(), &["--no-summary"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let e = export.expect("export");
+    assert_eq!(count(&e, "http_reqs", "count"), 12.0);
+    assert_eq!(count(&e, "checks", "passes"), 4.0);
+    let mut want = Vec::new();
+    for i in 0..2 {
+        let sid = format!("sid=abc{i}");
+        want.extend([
+            // every iteration starts with an empty jar (as k6)
+            String::new(),
+            String::new(),
+            sid.clone(),
+            "extra=x1; mine=m; sid=over".to_string(),
+            sid,
+            String::new(),
+        ]);
+    }
+    assert_eq!(cookie_headers(&server), want);
+}

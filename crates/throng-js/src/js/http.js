@@ -34,11 +34,92 @@ export class Response {
     }
     return this._headers;
   }
+  // k6's res.cookies: the response's Set-Cookie headers by name
+  get cookies() {
+    if (this._cookies === undefined) {
+      const out = {};
+      const f = this._h;
+      for (let i = 0; i < f.length; i += 2) {
+        if (f[i].toLowerCase() === 'set-cookie') {
+          const c = parseSetCookie(f[i + 1]);
+          if (c) (out[c.name] = out[c.name] || []).push(c);
+        }
+      }
+      this._cookies = out;
+    }
+    return this._cookies;
+  }
   json(selector) {
     if (this.body === null || this.body === undefined) throw new Error('the response has no body');
     const v = JSON.parse(this.body);
     return selector === undefined ? v : path(v, selector);
   }
+}
+function parseSetCookie(text) {
+  const parts = String(text).split(';');
+  const eq = parts[0].indexOf('=');
+  if (eq < 0) return null;
+  const c = { name: parts[0].slice(0, eq).trim(), value: parts[0].slice(eq + 1).trim(), domain: '', path: '',
+    http_only: false, secure: false, max_age: 0, expires: 0 };
+  for (const p of parts.slice(1)) {
+    const i = p.indexOf('=');
+    const k = (i < 0 ? p : p.slice(0, i)).trim().toLowerCase();
+    const v = i < 0 ? '' : p.slice(i + 1).trim();
+    if (k === 'domain') c.domain = v;
+    else if (k === 'path') c.path = v;
+    else if (k === 'httponly') c.http_only = true;
+    else if (k === 'secure') c.secure = true;
+    else if (k === 'max-age') c.max_age = Number(v) || 0;
+    else if (k === 'expires') c.expires = Date.parse(v) || 0;
+  }
+  return c;
+}
+function jarGet(url) {
+  const out = {};
+  const h = N.jar('get', String(url), null);
+  if (h) {
+    for (const kv of h.split('; ')) {
+      const i = kv.indexOf('=');
+      const k = kv.slice(0, i);
+      (out[k] = out[k] || []).push(kv.slice(i + 1));
+    }
+  }
+  return out;
+}
+// k6's CookieJar over the VU's jar (emptied at the start of every iteration, as k6 does)
+export class CookieJar {
+  cookiesForURL(url) { return jarGet(url); }
+  set(url, name, value, opts) {
+    const o = opts || {};
+    let c = String(name) + '=' + String(value);
+    if (o.domain) c += '; Domain=' + o.domain;
+    if (o.path) c += '; Path=' + o.path;
+    if (o.expires) c += '; Expires=' + o.expires;
+    if (o.max_age) c += '; Max-Age=' + o.max_age;
+    if (o.secure) c += '; Secure';
+    if (o.http_only) c += '; HttpOnly';
+    N.jar('set', String(url), c);
+  }
+  clear(url) { N.jar('clear', String(url), null); }
+  delete(url, name) { N.jar('clear', String(url), String(name)); }
+}
+const JAR = new CookieJar();
+export function cookieJar() { return JAR; }
+// params.cookies: sent with the jar's, a cookie given `replace: true` instead of the jar's
+function withCookies(p, url) {
+  const mine = p.cookies;
+  if (!mine || typeof mine !== 'object') return p;
+  const jar = jarGet(url);
+  for (const k of Object.keys(mine)) {
+    const c = mine[k];
+    const v = c !== null && typeof c === 'object' ? String(c.value) : String(c);
+    if (c !== null && typeof c === 'object' && c.replace) jar[k] = [v];
+    else (jar[k] = jar[k] || []).push(v);
+  }
+  const header = [];
+  for (const k of Object.keys(jar)) for (const v of jar[k]) header.push(k + '=' + v);
+  const headers = Object.assign({}, p.headers || {}, { Cookie: header.join('; ') });
+  return Object.assign({}, p, { headers });
 }
 function form(o) {
   return Object.keys(o).map((k) => encodeURIComponent(k) + '=' + encodeURIComponent(o[k])).join('&');
@@ -53,7 +134,7 @@ export function request(method, url, body, params) {
   }
   const m = String(method).toUpperCase();
   const u = String(url);
-  return new Response(N.http(m, u, b, ct, p), m, u);
+  return new Response(N.http(m, u, b, ct, withCookies(p, u)), m, u);
 }
 export function get(url, params) { return request('GET', url, null, params); }
 export function head(url, params) { return request('HEAD', url, null, params); }
@@ -74,4 +155,4 @@ export function expectedStatuses(...args) {
 export function setResponseCallback(cb) {
   N.expected(cb && cb.__statuses ? cb.__statuses : null);
 }
-export default { request, get, head, options, post, put, patch, del, expectedStatuses, setResponseCallback };
+export default { request, get, head, options, post, put, patch, del, expectedStatuses, setResponseCallback, cookieJar, CookieJar };
