@@ -19,6 +19,8 @@ pub(crate) struct JsVu {
     failed: Option<String>,
     client: Option<HttpClient>,
     tags: TagCache,
+    /// Clients of `http.batch`'s parallel requests (kept for their connections).
+    pool: Vec<(HttpClient, TagCache)>,
     shared: Arc<Shared>,
     started: bool,
     /// The coroutine waits for an answer to a request or sleep of an iteration the engine
@@ -47,6 +49,7 @@ impl JsVu {
             failed,
             client,
             tags: TagCache::default(),
+            pool: Vec::new(),
             shared,
             started: false,
             midway: false,
@@ -127,6 +130,13 @@ impl JsVu {
                     In::Done
                 }
                 Op::Jar(op) => In::Jar(self.client.as_mut().and_then(|c| op.apply(c))),
+                Op::Batch(calls) => match self.client.as_mut() {
+                    Some(c) => In::Batch(
+                        crate::batch::run(c, &mut self.tags, &mut self.pool, &self.shared, &calls)
+                            .await,
+                    ),
+                    None => In::Interrupted,
+                },
                 Op::Http(call) => match self.client.as_mut() {
                     Some(c) => {
                         In::Http(Box::new(send(c, &self.shared, &mut self.tags, &call).await))
@@ -163,7 +173,7 @@ fn refuse(cmd: Cmd, err: String) {
 
 /// Tag sets of responses, by request tags and outcome.
 #[derive(Default)]
-struct TagCache {
+pub(crate) struct TagCache {
     map: HashMap<Vec<(String, String)>, HashMap<Outcome, TagSetId>>,
 }
 
@@ -210,7 +220,7 @@ fn expected(call: &HttpCall, status: u16) -> bool {
 }
 
 /// Sends a request and records it (and every redirect hop) as k6's HTTP metrics.
-async fn send(
+pub(crate) async fn send(
     client: &mut HttpClient,
     shared: &Shared,
     tags: &mut TagCache,

@@ -5,6 +5,7 @@
 //! run itself — summary, reports, dashboard, exit codes — is throng-run's.
 #![warn(missing_docs)]
 
+mod batch;
 mod cookies;
 mod crypto;
 mod driver;

@@ -55,7 +55,7 @@ pub struct Probe {
 }
 
 /// The VU's mutable state, shared by its natives.
-struct State {
+pub(crate) struct State {
     id: u64,
     scenario: String,
     iter: u64,
@@ -100,7 +100,7 @@ impl State {
     }
 }
 
-type St = Rc<RefCell<State>>;
+pub(crate) type St = Rc<RefCell<State>>;
 
 /// The coroutine body of a VU (or of the probe when `probe` is set): returns the probe.
 pub(crate) fn main(y: &Yielder<In, Op>, spec: VuSpec, probe: bool) -> Result<Probe, String> {
@@ -612,6 +612,7 @@ fn natives<'js>(
     )?;
     let _ = script_name;
     crate::crypto::register(ctx, &n)?;
+    crate::batch::register(ctx, &n, st, &shared, sus)?;
     let s = st.clone();
     crate::cookies::register(ctx, &n, sus, move || s.borrow().init)?;
     Ok(n)
@@ -630,6 +631,26 @@ fn http<'js>(
     ct: Option<String>,
     params: Option<Object<'js>>,
 ) -> rquickjs::Result<Array<'js>> {
+    let (call, keep_body) = prepare(ctx, st, shared, method, url, body, ct, params)?;
+    let r = match sus.suspend(Op::Http(Box::new(call))) {
+        In::Http(r) => r,
+        _ => return Err(throw(ctx, "the iteration was interrupted")),
+    };
+    answer(ctx, &r, keep_body)
+}
+
+/// A request of the script as the driver sends it, and whether its body is kept.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn prepare<'js>(
+    ctx: &Ctx<'js>,
+    st: &St,
+    shared: &crate::shared::Shared,
+    method: String,
+    url: String,
+    body: Option<String>,
+    ct: Option<String>,
+    params: Option<Object<'js>>,
+) -> rquickjs::Result<(HttpCall, bool)> {
     if st.borrow().init {
         return Err(throw(
             ctx,
@@ -693,10 +714,15 @@ fn http<'js>(
         expected,
         lateness_ms,
     };
-    let r = match sus.suspend(Op::Http(Box::new(call))) {
-        In::Http(r) => r,
-        _ => return Err(throw(ctx, "the iteration was interrupted")),
-    };
+    Ok((call, keep_body))
+}
+
+/// A response as the natives' compact array (http.js's `Response` reads it).
+pub(crate) fn answer<'js>(
+    ctx: &Ctx<'js>,
+    r: &throng_http::HttpResponse,
+    keep_body: bool,
+) -> rquickjs::Result<Array<'js>> {
     let a = Array::new(ctx.clone())?;
     a.set(0, r.status)?;
     a.set(1, r.url.as_str())?;

@@ -303,7 +303,7 @@ async fn bad_scripts_fail_at_load_naming_the_place() {
         (
             "local",
             "import lib from './missing.js';\nexport default function () {}\n",
-            "missing.js'",
+            "local.js:1:17: cannot import \"./missing.js\"",
         ),
         (
             "option",

@@ -544,3 +544,89 @@ async fn cookies_are_kept_per_iteration_and_the_jar_is_the_scripts() {
     }
     assert_eq!(cookie_headers(&server), want);
 }
+
+const BATCH: &str = r#"
+import http from 'k6/http';
+import { check } from 'k6';
+export const options = {
+  scenarios: { b: { executor: 'per-vu-iterations', vus: 2, iterations: 2 } },
+  thresholds: { checks: ['rate==1'] },
+};
+export default function () {
+  const B = __ENV.BASE;
+  const list = http.batch([
+    `${B}/batch/a`,
+    ['POST', `${B}/batch/b`, 'body-b', { headers: { 'X-K': 'b' } }],
+    { method: 'GET', url: `${B}/delay/200` },
+    { method: 'GET', url: `${B}/delay/200` },
+  ]);
+  const named = http.batch({ one: `${B}/batch/one`, two: ['GET', `${B}/status/404`] });
+  const up = http.post(`${B}/upload`, { title: 'report', file: http.file('col1,col2\n1,2\n', 'data.csv', 'text/csv') });
+  const auth = http.get(`${B.replace('http://', 'http://user:p%40ss@')}/auth`);
+  check(list, {
+    'array shape': (r) => r.length === 4 && r[0].status === 200 && r[1].request.method === 'POST' && r[1].url.endsWith('/batch/b'),
+    'object shape': () => named.one.status === 200 && named.two.status === 404,
+    'multipart': () => up.status === 200,
+    'auth': () => auth.status === 200,
+  });
+}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_sends_in_parallel_and_files_are_multipart() {
+    let server = CountingServer::start().await;
+    let d = dir("batch");
+    std::fs::write(d.join("b.js"), BATCH).expect("script");
+    let (out, export, took) = run_in(&d, "b.js", &server.url(), &["--no-summary"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let e = export.expect("export");
+    // 4 iterations of 4 + 2 + 1 + 1 requests
+    assert_eq!(count(&e, "http_reqs", "count"), 32.0);
+    assert_eq!(server.count(), 32);
+    assert_eq!(count(&e, "checks", "passes"), 16.0);
+    assert_eq!(server.count_prefix("/batch/"), 12);
+    assert_eq!(server.count_prefix("/delay/200"), 8);
+    // the two 200 ms requests of each batch ran at once: one after the other, every
+    // iteration would last at least 400 ms
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    let slowest = count(&e, "iteration_duration", "max");
+    assert!(
+        (200.0..400.0).contains(&slowest),
+        "iteration_duration max {slowest} ms"
+    );
+    let seen = server.seen();
+    let b = seen
+        .iter()
+        .find(|s| s.path == "/batch/b")
+        .expect("/batch/b");
+    assert_eq!(b.method, "POST");
+    assert_eq!(b.body, "body-b");
+    assert!(
+        b.headers.iter().any(|(k, v)| k == "x-k" && v == "b"),
+        "{b:?}"
+    );
+    let up = seen.iter().find(|s| s.path == "/upload").expect("/upload");
+    let ct = up
+        .headers
+        .iter()
+        .find(|(k, _)| k == "content-type")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let boundary = ct
+        .strip_prefix("multipart/form-data; boundary=")
+        .expect("multipart")
+        .to_string();
+    assert_eq!(
+        up.body,
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nreport\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"data.csv\"\r\nContent-Type: text/csv\r\n\r\ncol1,col2\n1,2\n\r\n--{boundary}--\r\n"
+        )
+    );
+    let auth = seen.iter().find(|s| s.path == "/auth").expect("/auth");
+    assert!(
+        auth.headers
+            .iter()
+            .any(|(k, v)| k == "authorization" && v == "Basic dXNlcjpwQHNz"),
+        "{auth:?}"
+    );
+}

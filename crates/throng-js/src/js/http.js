@@ -124,17 +124,95 @@ function withCookies(p, url) {
 function form(o) {
   return Object.keys(o).map((k) => encodeURIComponent(k) + '=' + encodeURIComponent(o[k])).join('&');
 }
-export function request(method, url, body, params) {
-  const p = params || {};
-  let b = null;
-  let ct = null;
-  if (body !== null && body !== undefined) {
-    if (typeof body === 'object') { b = form(body); ct = 'application/x-www-form-urlencoded'; }
-    else b = String(body);
+// k6's http.file(data, filename, contentType): a part of a multipart body
+export class FileData {
+  constructor(data, filename, contentType) {
+    this.data = data;
+    this.filename = filename === undefined ? 'file' : String(filename);
+    this.content_type = contentType === undefined ? 'application/octet-stream' : String(contentType);
   }
+}
+export function file(data, filename, contentType) { return new FileData(data, filename, contentType); }
+function bin(data) {
+  if (typeof data === 'string') return data;
+  const b = data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
+  return decodeURIComponent(escape(s));
+}
+// an object body with a file in it is multipart/form-data, else a form
+function encodeBody(body) {
+  if (body === null || body === undefined) return [null, null];
+  if (typeof body !== 'object' || body instanceof ArrayBuffer || ArrayBuffer.isView(body)) {
+    return [typeof body === 'object' ? bin(body) : String(body), null];
+  }
+  const keys = Object.keys(body);
+  if (!keys.some((k) => body[k] instanceof FileData)) return [form(body), 'application/x-www-form-urlencoded'];
+  const boundary = '----throng' + Math.floor(Math.random() * 1e16).toString(16) + Date.now().toString(16);
+  let out = '';
+  for (const k of keys) {
+    const v = body[k];
+    out += '--' + boundary + '\r\n';
+    if (v instanceof FileData) {
+      out += `Content-Disposition: form-data; name="${k}"; filename="${v.filename}"\r\nContent-Type: ${v.content_type}\r\n\r\n`;
+      out += bin(v.data) + '\r\n';
+    } else {
+      out += `Content-Disposition: form-data; name="${k}"\r\n\r\n${String(v)}\r\n`;
+    }
+  }
+  out += '--' + boundary + '--\r\n';
+  return [out, 'multipart/form-data; boundary=' + boundary];
+}
+// k6's params.auth 'basic' (user:pass@ in the URL) as an Authorization header
+function withAuth(p, u) {
+  const m = /^(https?:\/\/)([^/@]*)@(.*)$/.exec(u);
+  if (!m || (p.auth !== undefined && p.auth !== 'basic')) {
+    if (p.auth !== undefined && p.auth !== 'basic') throw new Error(`params.auth: only 'basic' is supported by throng (not ${p.auth})`);
+    return [p, u];
+  }
+  const headers = Object.assign({}, p.headers || {}, { Authorization: 'Basic ' + b64(decodeURIComponent(m[2])) });
+  return [Object.assign({}, p, { headers }), m[1] + m[3]];
+}
+function b64(s) {
+  const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const b = unescape(encodeURIComponent(s));
+  let o = '';
+  for (let i = 0; i < b.length; i += 3) {
+    const n = (b.charCodeAt(i) << 16) | ((b.charCodeAt(i + 1) || 0) << 8) | (b.charCodeAt(i + 2) || 0);
+    o += abc[(n >> 18) & 63] + abc[(n >> 12) & 63] + (i + 1 < b.length ? abc[(n >> 6) & 63] : '=') + (i + 2 < b.length ? abc[n & 63] : '=');
+  }
+  return o;
+}
+// [method, url, body, contentType, params] as the natives take them
+function args(method, url, body, params) {
+  let p = params || {};
+  const [b, ct] = encodeBody(body);
   const m = String(method).toUpperCase();
-  const u = String(url);
-  return new Response(N.http(m, u, b, ct, withCookies(p, u)), m, u);
+  let u = String(url);
+  if (u.indexOf('@') > 0) [p, u] = withAuth(p, u);
+  else if (p.auth !== undefined && p.auth !== 'basic') throw new Error(`params.auth: only 'basic' is supported by throng (not ${p.auth})`);
+  return [m, u, b, ct, withCookies(p, u)];
+}
+export function request(method, url, body, params) {
+  const a = args(method, url, body, params);
+  return new Response(N.http(a[0], a[1], a[2], a[3], a[4]), a[0], a[1]);
+}
+// k6's http.batch: an array or object of requests (a URL, [method, url, body, params] or
+// {method, url, body, params}), sent in parallel; the responses in the same shape
+export function batch(reqs) {
+  const one = (r) => {
+    if (typeof r === 'string') return args('GET', r, null, null);
+    if (Array.isArray(r)) return args(r[0], r[1], r[2], r[3]);
+    return args(r.method || 'GET', r.url, r.body, r.params);
+  };
+  const keys = Array.isArray(reqs) ? null : Object.keys(reqs);
+  const list = keys ? keys.map((k) => one(reqs[k])) : reqs.map(one);
+  const raw = N.batch(list);
+  const rs = raw.map((a, i) => new Response(a, list[i][0], list[i][1]));
+  if (!keys) return rs;
+  const out = {};
+  keys.forEach((k, i) => { out[k] = rs[i]; });
+  return out;
 }
 export function get(url, params) { return request('GET', url, null, params); }
 export function head(url, params) { return request('HEAD', url, null, params); }
@@ -155,4 +233,4 @@ export function expectedStatuses(...args) {
 export function setResponseCallback(cb) {
   N.expected(cb && cb.__statuses ? cb.__statuses : null);
 }
-export default { request, get, head, options, post, put, patch, del, expectedStatuses, setResponseCallback, cookieJar, CookieJar };
+export default { request, batch, file, get, head, options, post, put, patch, del, expectedStatuses, setResponseCallback, cookieJar, CookieJar, FileData };
