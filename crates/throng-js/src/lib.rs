@@ -8,6 +8,7 @@
 mod batch;
 mod cookies;
 mod crypto;
+mod data;
 mod driver;
 pub mod modules;
 mod msg;

@@ -46,6 +46,8 @@ pub(crate) struct Shared {
     pub abort: CancellationToken,
     /// The message given to `test.abort()`.
     pub abort_reason: Mutex<Option<String>>,
+    /// `SharedArray`s by name: one copy for all VUs, each row as JSON text.
+    pub arrays: Mutex<HashMap<String, Arc<[Box<str>]>>>,
 }
 
 impl Shared {
@@ -65,6 +67,7 @@ impl Shared {
             files: Mutex::new(HashMap::new()),
             abort,
             abort_reason: Mutex::new(None),
+            arrays: Mutex::new(HashMap::new()),
         }
     }
 

@@ -613,6 +613,7 @@ fn natives<'js>(
     let _ = script_name;
     crate::crypto::register(ctx, &n)?;
     crate::batch::register(ctx, &n, st, &shared, sus)?;
+    crate::data::register(ctx, &n, &shared)?;
     let s = st.clone();
     crate::cookies::register(ctx, &n, sus, move || s.borrow().init)?;
     Ok(n)

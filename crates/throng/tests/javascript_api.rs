@@ -630,3 +630,55 @@ async fn batch_sends_in_parallel_and_files_are_multipart() {
         "{auth:?}"
     );
 }
+
+const SHARED_ARRAY: &str = r#"
+import http from 'k6/http';
+import { check } from 'k6';
+import { SharedArray } from 'k6/data';
+const rows = new SharedArray('rows', () => {
+  const out = [];
+  for (let i = 0; i < 500; i++) out.push({ id: i, by: __VU, tags: ['t' + (i % 3)] });
+  return out;
+});
+export const options = {
+  scenarios: { s: { executor: 'per-vu-iterations', vus: 3, iterations: 2 } },
+  thresholds: { checks: ['rate==1'] },
+};
+export default function () {
+  const r = rows[(__VU * 7 + __ITER) % rows.length];
+  http.get(`${__ENV.BASE}/row/${r.id}/by/${rows[0].by}`);
+  check(rows, {
+    'length': (a) => a.length === 500 && Array.isArray(a) && Object.isFrozen(a),
+    'rows': (a) => a[499].id === 499 && a[499].tags[0] === 't1' && a[500] === undefined,
+    'methods': (a) => a.filter((x) => x.id % 100 === 0).length === 5 && a.slice(2, 4).map((x) => x.id).join() === '2,3',
+    'iterate': (a) => { let n = 0; for (const x of a) n += x.id; return n === 124750; },
+    'read-only': (a) => { try { a[0] = 1; return false; } catch (e) { return Object.isFrozen(a[0]); } },
+  });
+}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_array_is_made_once_for_all_vus() {
+    let server = CountingServer::start().await;
+    let d = dir("shared");
+    std::fs::write(d.join("s.js"), SHARED_ARRAY).expect("script");
+    let (out, export, _) = run_in(&d, "s.js", &server.url(), &["--no-summary"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let e = export.expect("export");
+    assert_eq!(count(&e, "http_reqs", "count"), 6.0);
+    assert_eq!(count(&e, "checks", "passes"), 30.0);
+    let mut paths: Vec<String> = server.seen().into_iter().map(|s| s.path).collect();
+    paths.sort();
+    // every VU read the rows the first VU made (VU n would have written by/n)
+    let by: Vec<&str> = paths.iter().filter_map(|p| p.rsplit('/').next()).collect();
+    assert!(by.iter().all(|b| *b == by[0]), "{paths:?}");
+    let want: Vec<String> = {
+        let mut w: Vec<String> = (1..=3)
+            .flat_map(|vu| (0..2).map(move |it| (vu * 7 + it) % 500))
+            .map(|id| format!("/row/{id}/by/{}", by[0]))
+            .collect();
+        w.sort();
+        w
+    };
+    assert_eq!(paths, want);
+}
