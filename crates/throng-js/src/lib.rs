@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 mod batch;
+pub mod convert;
 mod cookies;
 mod crypto;
 mod data;

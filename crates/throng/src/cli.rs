@@ -25,6 +25,9 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Check a plan without running it.
     Validate(ValidateArgs),
+    /// Convert a k6 script to a YAML plan, best effort: `throng convert script.js > plan.yaml`
+    /// (what cannot be converted is listed on stderr).
+    Convert(ConvertArgs),
     /// Serve the built-in demo target.
     ServeDemo(ServeDemoArgs),
     /// Start the demo target in-process and run the demo plan against it.
@@ -420,6 +423,15 @@ pub struct ValidateArgs {
     /// The load flags `run` would be given, checked against the plan as `run` applies them.
     #[command(flatten)]
     pub load: LoadArgs,
+}
+
+/// `throng convert`.
+#[derive(Args, Debug)]
+pub struct ConvertArgs {
+    /// The k6 script.
+    pub script: PathBuf,
+    #[command(flatten)]
+    pub env: EnvArgs,
 }
 
 /// Demo target behaviour flags.

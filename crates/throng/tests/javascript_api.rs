@@ -682,3 +682,80 @@ async fn shared_array_is_made_once_for_all_vus() {
     };
     assert_eq!(paths, want);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn convert_turns_the_ingest_script_into_a_plan_that_sends_the_same() {
+    let server = CountingServer::start().await;
+    let d = dir("convert");
+    let script = common::repo().join("examples/k6-ingest.js");
+    let base = server.url();
+    let out = tokio::task::spawn_blocking(move || {
+        throng()
+            .args(["convert"])
+            .arg(&script)
+            .args(["-e", &format!("BASE={base}")])
+            .output()
+            .expect("throng convert")
+    })
+    .await
+    .expect("join");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let yaml = String::from_utf8_lossy(&out.stdout).into_owned();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(yaml.contains(r#"event {{vu}}-{{iter}}"#), "{yaml}");
+    assert!(yaml.contains("{{now}}"), "{yaml}");
+    assert!(yaml.contains("status: 200"), "{yaml}");
+    assert!(yaml.contains("sleep: 100ms"), "{yaml}");
+    // what stays JavaScript is listed
+    assert!(err.contains("check `under 500ms`"), "{err}");
+    assert!(err.contains("custom metric `errors`"), "{err}");
+    assert!(err.contains("2 steps converted"), "{err}");
+    std::fs::write(d.join("plan.yaml"), &yaml).expect("plan");
+    std::fs::copy(
+        common::repo().join("examples/k6-ingest.js"),
+        d.join("k6-ingest.js"),
+    )
+    .expect("copy");
+    // the plan and the script, 20 iterations each: the same requests
+    let (out, export, _) = run_in(
+        &d,
+        "plan.yaml",
+        &server.url(),
+        &["--iterations", "20", "--no-summary"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let e = export.expect("export");
+    assert_eq!(count(&e, "http_reqs", "count"), 20.0);
+    assert_eq!(count(&e, "checks", "passes"), 20.0);
+    assert_eq!(server.count_prefix("/api/v1/ingest"), 20);
+    let (out, export, _) = run_in(
+        &d,
+        "k6-ingest.js",
+        &server.url(),
+        &["--iterations", "20", "--no-summary"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(count(&export.expect("export"), "http_reqs", "count"), 20.0);
+    assert_eq!(server.count_prefix("/api/v1/ingest"), 40);
+    // the plan's bodies have the script's shape, VU and iteration filled in
+    for s in server.seen() {
+        let v: Value = serde_json::from_str(&s.body).expect("json body");
+        assert_eq!(v["source"], "k6-script");
+        let m = v["message"].as_str().unwrap_or_default();
+        let (vu, it) = m
+            .trim_start_matches("event ")
+            .split_once('-')
+            .expect("vu-iter");
+        assert!(
+            vu.parse::<u64>().is_ok() && it.parse::<u64>().is_ok(),
+            "{m}"
+        );
+        assert!(v["at"].as_str().unwrap_or_default().ends_with('Z'), "{v}");
+        assert!(s
+            .headers
+            .iter()
+            .any(|(k, v)| k == "x-api-key" && v == "test-api-key"));
+    }
+}
