@@ -23,7 +23,8 @@ function line(name, metric, stats) {
   let parts;
   switch (metric.type) {
     case 'counter':
-      parts = [humanizeValue(v.count, metric), humanizeValue(v.rate, { type: 'gauge' }) + '/s'];
+      parts = [humanizeValue(v.count, metric),
+        (metric.contains === 'data' ? humanizeValue(v.rate, metric) : (Math.round(v.rate * 100) / 100).toFixed(2)) + '/s'];
       break;
     case 'gauge':
       parts = [humanizeValue(v.value, metric), 'min=' + humanizeValue(v.min, metric), 'max=' + humanizeValue(v.max, metric)];
