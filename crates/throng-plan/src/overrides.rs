@@ -545,4 +545,46 @@ mod tests {
             }
         ));
     }
+
+    #[test]
+    fn stages_scale_multiplies_every_duration() {
+        let text = "name: t\nbase_url: http://127.0.0.1:9\nscenarios:\n  ramp:\n    executor: ramping-vus\n    stages: [ { duration: 5m, target: 3 }, { duration: 20m, target: 3 } ]\n    gracefulRampDown: 30s\n    gracefulStop: 10s\n    startTime: 1m\n    flow: [ { get: / } ]\n  rate:\n    executor: constant-arrival-rate\n    rate: 10\n    timeUnit: 1s\n    duration: 100s\n    preAllocatedVUs: 1\n    flow: [ { get: / } ]\n";
+        let mut plan = crate::load_str(text, std::path::Path::new("t.yaml"), &Default::default())
+            .expect("plan");
+        let o = Overrides {
+            stages_scale: Some(0.002),
+            ..Overrides::default()
+        };
+        apply_overrides(&mut plan, &o).expect("scaled");
+        let ms = Duration::from_millis;
+        let ramp = &plan.scenarios[0];
+        assert_eq!(ramp.start_time, ms(120));
+        assert_eq!(ramp.graceful_stop, ms(20));
+        match &ramp.executor {
+            Executor::RampingVus {
+                stages,
+                graceful_ramp_down,
+                ..
+            } => {
+                assert_eq!(
+                    stages.iter().map(|s| s.duration).collect::<Vec<_>>(),
+                    [ms(600), ms(2400)]
+                );
+                assert_eq!(stages[1].target, 3.0);
+                assert_eq!(*graceful_ramp_down, ms(60));
+            }
+            other => panic!("{other:?}"),
+        }
+        // the rate keeps its time unit: a fifth of a second at 10/s
+        assert!(matches!(
+            plan.scenarios[1].executor,
+            Executor::ConstantArrivalRate { rate, time_unit, duration, .. }
+                if rate == 10.0 && time_unit == Duration::from_secs(1) && duration == ms(200)
+        ));
+        let bad = Overrides {
+            stages_scale: Some(-1.0),
+            ..Overrides::default()
+        };
+        assert!(apply_overrides(&mut plan, &bad).is_err());
+    }
 }
