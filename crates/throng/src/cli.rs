@@ -668,6 +668,7 @@ async fn run_and_print(
     extra: impl FnOnce(&throng_report::Results) -> String,
     host: Option<std::sync::Arc<dyn throng_run::ScriptHost>>,
 ) -> i32 {
+    let color = req.color;
     let outcome = match host.clone() {
         Some(h) => throng_run::run_script(req, h).await,
         None => throng_run::run(req).await,
@@ -676,7 +677,7 @@ async fn run_and_print(
         Ok(out) => {
             // a script's handleSummary(data) replaces the summary (k6: not with --no-summary)
             let custom = match (&host, args.out.no_summary) {
-                (Some(h), false) => h.handle_summary(&out.results).await,
+                (Some(h), false) => h.handle_summary(&out.results, color).await,
                 _ => None,
             };
             match custom {

@@ -820,3 +820,31 @@ async fn convert_turns_the_ingest_script_into_a_plan_that_sends_the_same() {
             .any(|(k, v)| k == "x-api-key" && v == "test-api-key"));
     }
 }
+
+const TREND_STATS: &str = r#"
+import http from 'k6/http';
+export const options = { iterations: 5, summaryTrendStats: ['avg', 'p(99)', 'count'] };
+export default function () { http.get(`${__ENV.BASE}/stats`); }
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn summary_trend_stats_shape_throngs_own_summary() {
+    let server = CountingServer::start().await;
+    let d = dir("trendstats");
+    std::fs::write(d.join("t.js"), TREND_STATS).expect("script");
+    let (out, _, _) = run_in(&d, "t.js", &server.url(), &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("http_req_duration."))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let stats: Vec<&str> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|w| w.split_once('=').map(|(k, _)| k))
+        .collect();
+    assert_eq!(stats, ["avg", "p(99)", "count"], "{line}");
+    assert!(line.ends_with("count=5"), "{line}");
+    assert_eq!(server.count(), 5);
+}
