@@ -84,5 +84,6 @@ pub(crate) fn build(
         timeout: r.timeout,
         keep_body: r.needs_body,
         keep_headers: !r.checks.is_empty() || !r.extract.is_empty(),
+        max_redirects: None,
     }
 }

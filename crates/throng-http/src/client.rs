@@ -33,6 +33,8 @@ pub struct HttpRequest {
     pub keep_body: bool,
     /// Keep every response header (otherwise only `Set-Cookie` and `Location`).
     pub keep_headers: bool,
+    /// Most redirects to follow (the client's `max_redirects` when `None`; 0: none).
+    pub max_redirects: Option<u32>,
 }
 
 /// k6's request phases, in milliseconds.
@@ -241,7 +243,7 @@ impl HttpClient {
             };
             let resp = self.send_once(&msg, timeout, keep, &mut on_extra).await;
             let redirect = matches!(resp.status, 301 | 302 | 303 | 307 | 308);
-            if !redirect || hops >= self.cfg.opts.max_redirects {
+            if !redirect || hops >= req.max_redirects.unwrap_or(self.cfg.opts.max_redirects) {
                 return resp;
             }
             let Some(loc) = resp.header("location").map(str::to_string) else {

@@ -665,7 +665,9 @@ pub(crate) fn prepare<'js>(
     let mut user_tags = Vec::new();
     let mut timeout = None;
     let mut keep_body = !shared.discard_bodies;
+    let mut max_redirects = None;
     if let Some(p) = &params {
+        max_redirects = p.get::<_, Option<u32>>("redirects")?;
         if let Some(h) = p.get::<_, Option<Object>>("headers")? {
             tags_of(Some(h), &mut headers)?;
         }
@@ -710,6 +712,7 @@ pub(crate) fn prepare<'js>(
             timeout,
             keep_body,
             keep_headers: true,
+            max_redirects,
         },
         tags,
         expected,

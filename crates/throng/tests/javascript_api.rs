@@ -833,3 +833,38 @@ async fn summary_trend_stats_shape_throngs_own_summary() {
     assert!(line.ends_with("count=5"), "{line}");
     assert_eq!(server.count(), 5);
 }
+
+const REDIRECTS: &str = r#"
+import http from 'k6/http';
+import { check } from 'k6';
+export const options = { iterations: 1, thresholds: { checks: ['rate==1'] } };
+export default function () {
+  const B = __ENV.BASE;
+  const none = http.get(`${B}/redirect/3`, { redirects: 0 });
+  const one = http.get(`${B}/redirect/3`, { redirects: 1 });
+  const all = http.get(`${B}/redirect/3`);
+  check(null, {
+    'redirects: 0 stops at the first 302': () => none.status === 302,
+    'redirects: 1 follows one hop': () => one.status === 302 && one.url.endsWith('/redirect/2'),
+    'the default follows them all': () => all.status === 200 && all.url.endsWith('/redirect/0'),
+  });
+}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn params_redirects_bounds_the_hops_of_one_request() {
+    let server = CountingServer::start().await;
+    let d = dir("redirects");
+    std::fs::write(d.join("r.js"), REDIRECTS).expect("script");
+    let (out, export, _) = run_in(&d, "r.js", &server.url(), &["--no-summary"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let e = export.expect("export");
+    // 1 + 2 + 4 requests (every hop is a request, as in k6)
+    assert_eq!(count(&e, "http_reqs", "count"), 7.0);
+    assert_eq!(server.count(), 7);
+    assert_eq!(count(&e, "checks", "passes"), 3.0);
+    if let Some(k) = k6_run(&d, "r.js", &server.url(), &[]).await {
+        same_counts(&e, &k);
+        assert_eq!(server.count(), 14);
+    }
+}
