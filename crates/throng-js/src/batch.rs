@@ -46,7 +46,8 @@ pub(crate) async fn run(
 }
 
 /// Adds `__n.batch(requests)` (each `[method, url, body, contentType, params]`) to the
-/// natives: the responses as `__n.http` answers them, in the same order.
+/// natives — the responses as `__n.http` answers them, in the same order — and
+/// `__n.httpExtra()`, which compiles `js/http_extra.js` (batch, multipart, cookies, auth).
 pub(crate) fn register<'js>(
     ctx: &Ctx<'js>,
     n: &Object<'js>,
@@ -54,6 +55,13 @@ pub(crate) fn register<'js>(
     shared: &Arc<Shared>,
     sus: &Rc<Suspender>,
 ) -> rquickjs::Result<()> {
+    // k6/http's less common parts, compiled on a VU's first use of them
+    n.set(
+        "httpExtra",
+        Function::new(ctx.clone(), |ctx: Ctx<'js>| {
+            ctx.eval::<Value<'js>, _>(include_str!("js/http_extra.js"))
+        })?,
+    )?;
     let (s, sh, su) = (st.clone(), shared.clone(), sus.clone());
     n.set(
         "batch",

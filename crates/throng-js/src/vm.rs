@@ -611,11 +611,19 @@ fn natives<'js>(
         })?,
     )?;
     let _ = script_name;
-    crate::crypto::register(ctx, &n)?;
-    crate::batch::register(ctx, &n, st, &shared, sus)?;
-    crate::data::register(ctx, &n, &shared)?;
-    let s = st.clone();
-    crate::cookies::register(ctx, &n, sus, move || s.borrow().init)?;
+    // the natives of the modules the script uses (each costs every VU a function object)
+    let script = &shared.script;
+    if script.mentions("k6/crypto") {
+        crate::crypto::register(ctx, &n)?;
+    }
+    if script.mentions("k6/data") {
+        crate::data::register(ctx, &n, &shared)?;
+    }
+    if script.mentions("k6/http") {
+        crate::batch::register(ctx, &n, st, &shared, sus)?;
+        let s = st.clone();
+        crate::cookies::register(ctx, &n, sus, move || s.borrow().init)?;
+    }
     Ok(n)
 }
 
