@@ -307,17 +307,19 @@ fn flow(a: &[Event], b: &[Event], skipped: &mut Vec<String>) -> Vec<Value> {
                 steps.push(json!({ "sleep": format!("{}ms", d.as_millis()) }));
             }
             (Event::Check(name), _) => {
-                let status = status_of(name);
+                let check = status_of(name)
+                    .map(|code| json!({ "status": code, "name": name }))
+                    .or_else(|| under_of(name).map(|d| json!({ "duration": d, "name": name })));
                 let last = steps.iter_mut().rev().find(|s| s.get("sleep").is_none());
-                match (status, last) {
-                    (Some(code), Some(Value::Object(step))) => {
+                match (check, last) {
+                    (Some(c), Some(Value::Object(step))) => {
                         let list = step.entry("checks").or_insert_with(|| json!([]));
                         if let Value::Array(l) = list {
-                            l.push(json!({ "status": code, "name": name }));
+                            l.push(c);
                         }
                     }
                     _ => skipped.push(format!(
-                        "check `{name}` (only checks named for a status, `status is 200`, convert)"
+                        "check `{name}` (only checks named for a status, `status is 200`, or a time limit, `under 500ms`, convert)"
                     )),
                 }
             }
@@ -329,6 +331,34 @@ fn flow(a: &[Event], b: &[Event], skipped: &mut Vec<String>) -> Vec<Value> {
 
 fn same_kind(a: &Event, b: &Event) -> bool {
     std::mem::discriminant(a) == std::mem::discriminant(b)
+}
+
+/// The time limit a check's name speaks of, as a step check's `duration`: `under 500ms`,
+/// `duration < 2s`, `< 300ms`.
+fn under_of(name: &str) -> Option<String> {
+    let lower = name.to_ascii_lowercase();
+    let at = lower
+        .find("under ")
+        .map(|i| i + "under ".len())
+        .or_else(|| {
+            let i = lower.find('<')?;
+            Some(i + 1)
+        })?;
+    let rest = lower[at..].trim_start();
+    let digits: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    let unit = &rest[digits.len()..];
+    let unit = if unit.starts_with("ms") {
+        "ms"
+    } else if unit.starts_with('s') {
+        "s"
+    } else {
+        return None;
+    };
+    digits.parse::<f64>().ok()?;
+    Some(format!("<{digits}{unit}"))
 }
 
 /// The status a check's name speaks of: `status is 200`, `status 201`, `status == 204`.
@@ -481,5 +511,8 @@ mod tests {
         assert_eq!(status_of("Status == 201"), Some(201));
         assert_eq!(status_of("under 500ms"), None);
         assert_eq!(status_of("status is not 500"), None);
+        assert_eq!(under_of("under 500ms").as_deref(), Some("<500ms"));
+        assert_eq!(under_of("duration < 2s").as_deref(), Some("<2s"));
+        assert_eq!(under_of("under 5 users"), None);
     }
 }

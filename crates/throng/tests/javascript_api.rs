@@ -752,8 +752,8 @@ async fn convert_turns_the_ingest_script_into_a_plan_that_sends_the_same() {
     assert!(yaml.contains("{{now}}"), "{yaml}");
     assert!(yaml.contains("status: 200"), "{yaml}");
     assert!(yaml.contains("sleep: 100ms"), "{yaml}");
+    assert!(yaml.contains("duration: <500ms"), "{yaml}");
     // what stays JavaScript is listed
-    assert!(err.contains("check `under 500ms`"), "{err}");
     assert!(err.contains("custom metric `errors`"), "{err}");
     assert!(err.contains("2 steps converted"), "{err}");
     std::fs::write(d.join("plan.yaml"), &yaml).expect("plan");
@@ -773,7 +773,8 @@ async fn convert_turns_the_ingest_script_into_a_plan_that_sends_the_same() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let e = export.expect("export");
     assert_eq!(count(&e, "http_reqs", "count"), 20.0);
-    assert_eq!(count(&e, "checks", "passes"), 20.0);
+    // both checks of the script: status is 200, under 500ms
+    assert_eq!(count(&e, "checks", "passes"), 40.0);
     assert_eq!(server.count_prefix("/api/v1/ingest"), 20);
     let (out, export, _) = run_in(
         &d,
