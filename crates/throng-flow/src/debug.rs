@@ -136,6 +136,7 @@ mod tests {
             timeout: None,
             keep_body: true,
             keep_headers: true,
+            max_redirects: None,
         };
         let mut resp = HttpResponse {
             status: 200,

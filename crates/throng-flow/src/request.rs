@@ -91,4 +91,5 @@ pub(crate) fn build_into(
     out.timeout = r.timeout;
     out.keep_body = r.needs_body;
     out.keep_headers = !r.checks.is_empty() || !r.extract.is_empty();
+    out.max_redirects = None;
 }

@@ -32,6 +32,8 @@ pub struct HttpRequest {
     pub keep_body: bool,
     /// Keep every response header (otherwise only `Set-Cookie` and `Location`).
     pub keep_headers: bool,
+    /// Most redirects to follow (the client's `max_redirects` when `None`; 0: none).
+    pub max_redirects: Option<u32>,
 }
 
 /// k6's request phases, in milliseconds.
@@ -276,6 +278,36 @@ impl HttpClient {
         self.conns.clear();
     }
 
+    /// Forgets every cookie (k6 starts each iteration with an empty jar).
+    pub fn clear_cookies(&mut self) {
+        self.cookies.clear();
+    }
+
+    /// Stores `set_cookie` (a `Set-Cookie` header value) as if a response from `url` had
+    /// carried it; false when `url` is not a valid URL.
+    pub fn set_cookie(&mut self, url: &str, set_cookie: &str) -> bool {
+        let Some(t) = Target::parse(url) else {
+            return false;
+        };
+        self.cookies
+            .store_from(t.https, &t.host, t.path(), set_cookie);
+        true
+    }
+
+    /// The `Cookie` header the VU's jar would send to `url`.
+    pub fn cookies_for(&self, url: &str) -> Option<String> {
+        let t = Target::parse(url)?;
+        self.cookies.header_for_url(t.https, &t.host, t.path())
+    }
+
+    /// Forgets the cookies the jar would send to `url` (only those named `name`, if given).
+    pub fn remove_cookies(&mut self, url: &str, name: Option<&str>) {
+        if let Some(t) = Target::parse(url) {
+            self.cookies
+                .remove_matching(t.https, &t.host, t.path(), name);
+        }
+    }
+
     /// The value of a cookie the VU holds for the URL's host.
     pub fn cookie(&self, url: &str, name: &str) -> Option<String> {
         let t = Target::parse(url)?;
@@ -328,7 +360,7 @@ impl HttpClient {
             };
             let resp = self.send_once(&msg, timeout, keep, &mut on_extra).await;
             let redirect = matches!(resp.status, 301 | 302 | 303 | 307 | 308);
-            if !redirect || hops >= self.cfg.opts.max_redirects {
+            if !redirect || hops >= req.max_redirects.unwrap_or(self.cfg.opts.max_redirects) {
                 return resp;
             }
             let Some(loc) = resp.header("location").map(str::to_string) else {
@@ -459,9 +491,18 @@ impl HttpClient {
                 (0, 0)
             };
             stats.reset_marks();
-            let cookie = self
-                .cookies
-                .header_for_url(target.https, &target.host, target.path());
+            // a request's own Cookie header (k6's params.cookies, merged with the jar's by
+            // the script runtime) replaces the jar's
+            let cookie = if msg
+                .headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("cookie"))
+            {
+                None
+            } else {
+                self.cookies
+                    .header_for_url(target.https, &target.host, target.path())
+            };
             let send_start = Instant::now();
             let result = match &mut conn.sender {
                 Sender::H1(h1) => {

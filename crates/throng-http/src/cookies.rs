@@ -123,6 +123,35 @@ impl CookieJar {
         (!out.is_empty()).then_some(out)
     }
 
+    /// Forgets every cookie.
+    pub fn clear(&mut self) {
+        self.store.clear();
+    }
+
+    /// Forgets the cookies a request to `host` and `path` would send (those named `name`
+    /// only, when given).
+    pub fn remove_matching(&mut self, https: bool, host: &str, path: &str, name: Option<&str>) {
+        let Some(url) = url_for(https, host, path) else {
+            return;
+        };
+        let gone: Vec<(String, String, String)> = self
+            .store
+            .matches(&url)
+            .into_iter()
+            .filter(|c| name.is_none_or(|n| c.name() == n))
+            .map(|c| {
+                (
+                    String::from(&c.domain),
+                    String::from(&c.path),
+                    c.name().to_string(),
+                )
+            })
+            .collect();
+        for (d, p, n) in gone {
+            self.store.remove(&d, &p, &n);
+        }
+    }
+
     /// The value of an unexpired cookie by name that applies to `host`, if set.
     pub fn get(&self, host: &str, name: &str) -> Option<&str> {
         let url = url_for(true, host, "/")?;

@@ -13,6 +13,7 @@ fn get(url: String) -> HttpRequest {
         timeout: None,
         keep_body: true,
         keep_headers: true,
+        max_redirects: None,
     }
 }
 

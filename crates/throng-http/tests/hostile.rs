@@ -17,6 +17,7 @@ fn req(method: Method, url: String) -> HttpRequest {
         timeout: Some(Duration::from_secs(5)),
         keep_body: true,
         keep_headers: true,
+        max_redirects: None,
     }
 }
 

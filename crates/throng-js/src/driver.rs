@@ -21,6 +21,8 @@ pub(crate) struct JsVu {
     failed: Option<String>,
     client: Option<HttpClient>,
     tags: TagCache,
+    /// Clients of `http.batch`'s parallel requests (kept for their connections).
+    pool: Vec<(HttpClient, TagCache)>,
     shared: Arc<Shared>,
     started: bool,
     /// The coroutine waits for an answer to a request or sleep of an iteration the engine
@@ -53,6 +55,7 @@ impl JsVu {
             failed,
             client,
             tags: TagCache::default(),
+            pool: Vec::new(),
             shared,
             started: false,
             midway: false,
@@ -119,6 +122,14 @@ impl JsVu {
             refuse(cmd, e.clone());
             return;
         }
+        // k6 starts every iteration with an empty cookie jar
+        if let (Cmd::Iter { .. }, Some(c)) = (&cmd, self.client.as_mut()) {
+            c.clear_cookies();
+        }
+        // after test.abort(), an iteration sends nothing more (the engine's stop reaches the
+        // VUs a moment later; teardown still runs its requests)
+        let iteration = matches!(cmd, Cmd::Iter { .. });
+        let aborted = |sh: &crate::shared::Shared| iteration && sh.abort.is_cancelled();
         self.cancel = cancel;
         self.midway = true;
         let mut input = In::Cmd(cmd);
@@ -140,6 +151,15 @@ impl JsVu {
                     tokio::task::yield_now().await;
                     In::Done
                 }
+                Op::Jar(op) => In::Jar(self.client.as_mut().and_then(|c| op.apply(c))),
+                Op::Batch(_) | Op::Http(_) if aborted(&self.shared) => In::Interrupted,
+                Op::Batch(calls) => match self.client.as_mut() {
+                    Some(c) => In::Batch(
+                        crate::batch::run(c, &mut self.tags, &mut self.pool, &self.shared, &calls)
+                            .await,
+                    ),
+                    None => In::Interrupted,
+                },
                 Op::Http(call) => match self.client.as_mut() {
                     Some(c) => {
                         In::Http(Box::new(send(c, &self.shared, &mut self.tags, &call).await))
@@ -179,7 +199,7 @@ fn refuse(cmd: Cmd, err: String) {
 
 /// Tag sets of responses, by request tags and outcome.
 #[derive(Default)]
-struct TagCache {
+pub(crate) struct TagCache {
     map: HashMap<Vec<(String, String)>, HashMap<Outcome, TagSetId>>,
     /// The last answer, by the request's tags `Arc` (a VU repeats its requests).
     last: Option<(Tags, Outcome, bool, TagSetId)>,
@@ -246,7 +266,7 @@ fn expected(call: &HttpCall, status: u16) -> bool {
 }
 
 /// Sends a request and records it (and every redirect hop) as k6's HTTP metrics.
-async fn send(
+pub(crate) async fn send(
     client: &mut HttpClient,
     shared: &Shared,
     tags: &mut TagCache,

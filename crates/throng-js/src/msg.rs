@@ -32,6 +32,10 @@ pub(crate) enum Op {
     Sleep(Duration),
     /// Let other VUs run: busy JavaScript has had its time slice.
     Yield,
+    /// Send requests at once (`http.batch`), answered with [`In::Batch`] in the same order.
+    Batch(Vec<HttpCall>),
+    /// Read or change the VU's cookie jar (answered at once with [`In::Jar`]).
+    Jar(crate::cookies::JarOp),
 }
 
 /// A request's tags, shared by the requests alike.
@@ -63,4 +67,8 @@ pub(crate) enum In {
     Done,
     /// The iteration was interrupted (the engine stopped waiting for it).
     Interrupted,
+    /// The responses of [`Op::Batch`].
+    Batch(Vec<HttpResponse>),
+    /// The answer to [`Op::Jar`].
+    Jar(Option<String>),
 }

@@ -21,6 +21,15 @@ pub struct ScriptSource {
     pub env: BTreeMap<String, String>,
     /// How long the init code may run (each VU's, and the load-time one).
     pub init_timeout: std::time::Duration,
+    /// The local files and built-in jslib modules it imports (transitively).
+    pub modules: Vec<crate::modules::LocalModule>,
+}
+
+impl ScriptSource {
+    /// Whether the script or a module it imports contains `s`.
+    pub(crate) fn mentions(&self, s: &str) -> bool {
+        self.text.contains(s) || self.modules.iter().any(|m| m.text.contains(s))
+    }
 }
 
 /// Run-wide state of a script's VUs.
@@ -40,6 +49,8 @@ pub(crate) struct Shared {
     pub abort_reason: Mutex<Option<String>>,
     /// The runtime new VUs join, and how many have joined it.
     homes: Mutex<(Arc<Home>, usize)>,
+    /// `SharedArray`s by name: one copy for all VUs, each row as JSON text.
+    pub arrays: Mutex<HashMap<String, Arc<[Box<str>]>>>,
 }
 
 impl Shared {
@@ -60,6 +71,7 @@ impl Shared {
             abort,
             abort_reason: Mutex::new(None),
             homes: Mutex::new((Arc::new(Home::new()), 0)),
+            arrays: Mutex::new(HashMap::new()),
         }
     }
 

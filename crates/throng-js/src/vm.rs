@@ -24,6 +24,7 @@ const MODULES: &[(&str, &str)] = &[
     ("k6/execution", include_str!("js/execution.js")),
     ("k6/data", include_str!("js/data.js")),
     ("k6/encoding", include_str!("js/encoding.js")),
+    ("k6/crypto", include_str!("js/crypto.js")),
 ];
 const PRELUDE: &str = include_str!("js/prelude.js");
 
@@ -53,7 +54,7 @@ pub struct Probe {
 }
 
 /// The VU's mutable state, shared by its natives.
-struct State {
+pub(crate) struct State {
     id: u64,
     scenario: String,
     iter: u64,
@@ -101,7 +102,7 @@ impl State {
     }
 }
 
-type St = Rc<RefCell<State>>;
+pub(crate) type St = Rc<RefCell<State>>;
 
 /// The running VU's hooks, for its runtime's interrupt handler.
 pub(crate) struct Turn {
@@ -319,13 +320,15 @@ fn init(ctx: &Ctx<'_>, spec: &VuSpec, sus: &Rc<Suspender>, st: &St) -> Result<()
         g.set("__ENV", env)?;
         ctx.eval::<(), _>(PRELUDE)?;
         // only the modules the script names: each costs every VU its compiled copy
-        let text = &spec.shared.script.text;
+        let script = &spec.shared.script;
         for (name, src) in MODULES {
-            if text.contains(&format!("'{name}'")) || text.contains(&format!("\"{name}\"")) {
+            if script.mentions(&format!("'{name}'")) || script.mentions(&format!("\"{name}\"")) {
                 Module::declare(ctx.clone(), *name, *src)?;
             }
         }
-        let script = &spec.shared.script;
+        for m in &script.modules {
+            Module::declare(ctx.clone(), m.name.as_str(), m.text.as_str())?;
+        }
         let (m, p) =
             Module::declare(ctx.clone(), script.name.as_str(), script.text.as_str())?.eval()?;
         p.finish::<()>()?;
@@ -683,6 +686,19 @@ fn natives<'js>(
         })?,
     )?;
     let _ = script_name;
+    // the natives of the modules the script uses (each costs every VU a function object)
+    let script = &shared.script;
+    if script.mentions("k6/crypto") {
+        crate::crypto::register(ctx, &n)?;
+    }
+    if script.mentions("k6/data") {
+        crate::data::register(ctx, &n, &shared)?;
+    }
+    if script.mentions("k6/http") {
+        crate::batch::register(ctx, &n, st, &shared, sus)?;
+        let s = st.clone();
+        crate::cookies::register(ctx, &n, sus, move || s.borrow().init)?;
+    }
     Ok(n)
 }
 
@@ -699,6 +715,26 @@ fn http<'js>(
     ct: Option<String>,
     params: Option<Object<'js>>,
 ) -> rquickjs::Result<Array<'js>> {
+    let (call, keep_body) = prepare(ctx, st, shared, method, url, body, ct, params)?;
+    let r = match sus.suspend(Op::Http(Box::new(call))) {
+        In::Http(r) => r,
+        _ => return Err(throw(ctx, "the iteration was interrupted")),
+    };
+    answer(ctx, &r, keep_body)
+}
+
+/// A request of the script as the driver sends it, and whether its body is kept.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn prepare<'js>(
+    ctx: &Ctx<'js>,
+    st: &St,
+    shared: &crate::shared::Shared,
+    method: String,
+    url: String,
+    body: Option<String>,
+    ct: Option<String>,
+    params: Option<Object<'js>>,
+) -> rquickjs::Result<(HttpCall, bool)> {
     if st.borrow().init {
         return Err(throw(
             ctx,
@@ -712,7 +748,9 @@ fn http<'js>(
     let mut user_tags = Vec::new();
     let mut timeout = None;
     let mut keep_body = !shared.discard_bodies;
+    let mut max_redirects = None;
     if let Some(p) = &params {
+        max_redirects = p.get::<_, Option<u32>>("redirects")?;
         if let Some(h) = p.get::<_, Option<Object>>("headers")? {
             tags_of(Some(h), &mut headers)?;
         }
@@ -763,15 +801,21 @@ fn http<'js>(
             timeout,
             keep_body,
             keep_headers: true,
+            max_redirects,
         },
         tags,
         expected,
         lateness_ms,
     };
-    let r = match sus.suspend(Op::Http(Box::new(call))) {
-        In::Http(r) => r,
-        _ => return Err(throw(ctx, "the iteration was interrupted")),
-    };
+    Ok((call, keep_body))
+}
+
+/// A response as the natives' compact array (http.js's `Response` reads it).
+pub(crate) fn answer<'js>(
+    ctx: &Ctx<'js>,
+    r: &throng_http::HttpResponse,
+    keep_body: bool,
+) -> rquickjs::Result<Array<'js>> {
     let a = Array::new(ctx.clone())?;
     a.set(0, r.status)?;
     a.set(1, r.url.as_str())?;

@@ -52,6 +52,16 @@ impl JsHost {
         func: &'static str,
         arg: Option<String>,
     ) -> Result<Option<String>, String> {
+        self.call_on(self.shared(env), func, arg).await
+    }
+
+    /// [`JsHost::call`] with the run-wide state given.
+    async fn call_on(
+        &self,
+        shared: Arc<Shared>,
+        func: &'static str,
+        arg: Option<String>,
+    ) -> Result<Option<String>, String> {
         if !self.loaded.probe.functions.iter().any(|f| f == func) {
             return Ok(None);
         }
@@ -60,7 +70,7 @@ impl JsHost {
                 id: 0,
                 scenario: String::new(),
                 root_group: format!("::{func}"),
-                shared: self.shared(env),
+                shared,
                 data: None,
             },
             Arc::new(Home::new()),
@@ -105,6 +115,51 @@ impl ScriptHost for JsHost {
     fn abort_reason(&self) -> Option<String> {
         let s = self.shared.get()?;
         s.abort_reason.lock().ok()?.clone()
+    }
+
+    fn handle_summary<'a>(
+        &'a self,
+        results: &'a throng_report::Results,
+        color: bool,
+    ) -> BoxFuture<'a, Option<Result<String, String>>> {
+        Box::pin(async move {
+            let stats: Option<Vec<String>> =
+                serde_json::from_str::<serde_json::Value>(&self.loaded.probe.options)
+                    .ok()
+                    .and_then(|o| serde_json::from_value(o.get("summaryTrendStats")?.clone()).ok());
+            let custom = self
+                .loaded
+                .probe
+                .functions
+                .iter()
+                .any(|f| f == "handleSummary");
+            if !custom {
+                // throng's own summary, with the script's summaryTrendStats
+                let keys: Vec<&str> = stats.as_ref()?.iter().map(String::as_str).collect();
+                return Some(Ok(throng_report::render_summary_with(
+                    results, color, &keys,
+                )));
+            }
+            // after the run the VUs' state is there; a run that never started gets its own
+            let shared = self.shared.get().cloned().unwrap_or_else(|| {
+                Arc::new(Shared::new(
+                    self.loaded.script.clone(),
+                    throng_metrics::Registry::new(),
+                    None,
+                    false,
+                    CancellationToken::new(),
+                ))
+            });
+            let data = crate::summary::data(results, stats.as_deref());
+            let answer = self
+                .call_on(shared, "handleSummary", Some(data.to_string()))
+                .await;
+            Some(match answer {
+                Ok(Some(a)) => crate::summary::write(&a),
+                Ok(None) => Ok(String::new()),
+                Err(e) => Err(e),
+            })
+        })
     }
 
     fn teardown<'a>(&'a self, env: &'a FlowEnv) -> BoxFuture<'a, Result<(), String>> {

@@ -37,6 +37,9 @@ pub struct Overrides {
     pub scenarios: Vec<String>,
     /// `--profile NAME`: a built-in profile or one of the plan's `profiles:`.
     pub profile: Option<String>,
+    /// `--stages-scale F`: every duration of the load (stages, durations, start times,
+    /// graceful stops, timeline offsets) multiplied by F, before the other overrides.
+    pub stages_scale: Option<f64>,
 }
 
 impl Overrides {
@@ -66,6 +69,12 @@ pub fn apply_overrides(plan: &mut Plan, o: &Overrides) -> Result<(), String> {
     }
     if let Some(v) = o.vus {
         check_vus("--vus", v, None)?;
+    }
+    if let Some(k) = o.stages_scale {
+        if !(k.is_finite() && k > 0.0) {
+            return Err("--stages-scale must be a number above 0".into());
+        }
+        scale_times(plan, k);
     }
     if !o.scenarios.is_empty() {
         let known: Vec<&str> = plan.scenarios.iter().map(|s| s.name.as_str()).collect();
@@ -123,6 +132,42 @@ pub fn apply_overrides(plan: &mut Plan, o: &Overrides) -> Result<(), String> {
         s.executor = reshape(&s.executor, &o).map_err(|e| format!("scenario `{}`: {e}", s.name))?;
     }
     check_timeline(plan)
+}
+
+/// `--stages-scale k`: every duration of every scenario (and every timeline offset) times
+/// `k`; rates keep their time unit, so an arrival-rate scenario makes `k` times the arrivals.
+fn scale_times(plan: &mut Plan, k: f64) {
+    use Executor::*;
+    let m = |d: &mut Duration| *d = d.mul_f64(k);
+    for s in &mut plan.scenarios {
+        m(&mut s.start_time);
+        m(&mut s.graceful_stop);
+        match &mut s.executor {
+            SharedIterations { max_duration, .. } | PerVuIterations { max_duration, .. } => {
+                m(max_duration)
+            }
+            ConstantVus { duration, .. }
+            | ConstantArrivalRate { duration, .. }
+            | ExternallyControlled { duration, .. } => m(duration),
+            RampingVus {
+                stages,
+                graceful_ramp_down,
+                ..
+            } => {
+                stages.iter_mut().for_each(|st| m(&mut st.duration));
+                m(graceful_ramp_down);
+            }
+            RampingArrivalRate { stages, .. } => {
+                stages.iter_mut().for_each(|st| m(&mut st.duration))
+            }
+        }
+    }
+    for a in &mut plan.timeline {
+        match &mut a.at {
+            ActionAt::At(at) => m(at),
+            ActionAt::After { delay, .. } => m(delay),
+        }
+    }
 }
 
 /// Locust's pool keeps its meaning under `--vus` (the pool's users) and `--duration` (its
@@ -499,5 +544,47 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn stages_scale_multiplies_every_duration() {
+        let text = "name: t\nbase_url: http://127.0.0.1:9\nscenarios:\n  ramp:\n    executor: ramping-vus\n    stages: [ { duration: 5m, target: 3 }, { duration: 20m, target: 3 } ]\n    gracefulRampDown: 30s\n    gracefulStop: 10s\n    startTime: 1m\n    flow: [ { get: / } ]\n  rate:\n    executor: constant-arrival-rate\n    rate: 10\n    timeUnit: 1s\n    duration: 100s\n    preAllocatedVUs: 1\n    flow: [ { get: / } ]\n";
+        let mut plan = crate::load_str(text, std::path::Path::new("t.yaml"), &Default::default())
+            .expect("plan");
+        let o = Overrides {
+            stages_scale: Some(0.002),
+            ..Overrides::default()
+        };
+        apply_overrides(&mut plan, &o).expect("scaled");
+        let ms = Duration::from_millis;
+        let ramp = &plan.scenarios[0];
+        assert_eq!(ramp.start_time, ms(120));
+        assert_eq!(ramp.graceful_stop, ms(20));
+        match &ramp.executor {
+            Executor::RampingVus {
+                stages,
+                graceful_ramp_down,
+                ..
+            } => {
+                assert_eq!(
+                    stages.iter().map(|s| s.duration).collect::<Vec<_>>(),
+                    [ms(600), ms(2400)]
+                );
+                assert_eq!(stages[1].target, 3.0);
+                assert_eq!(*graceful_ramp_down, ms(60));
+            }
+            other => panic!("{other:?}"),
+        }
+        // the rate keeps its time unit: a fifth of a second at 10/s
+        assert!(matches!(
+            plan.scenarios[1].executor,
+            Executor::ConstantArrivalRate { rate, time_unit, duration, .. }
+                if rate == 10.0 && time_unit == Duration::from_secs(1) && duration == ms(200)
+        ));
+        let bad = Overrides {
+            stages_scale: Some(-1.0),
+            ..Overrides::default()
+        };
+        assert!(apply_overrides(&mut plan, &bad).is_err());
     }
 }

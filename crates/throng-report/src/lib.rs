@@ -38,5 +38,5 @@ pub use results::{
     RateLimitedRow, RequestStats, Results, RunInfo, ScenarioOutcome, SeriesDump, ThresholdResult,
     TimelinePoint, LOCUST_PERCENTILES,
 };
-pub use summary::{render_distribution, render_summary};
+pub use summary::{render_distribution, render_summary, render_summary_with, DEFAULT_TREND_STATS};
 pub use validate::{decode_hdr, encode_hdr, ResultsFileError, RESULTS_VERSION};

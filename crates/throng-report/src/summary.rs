@@ -11,12 +11,16 @@ fn dots(name: &str, indent: usize) -> String {
     format!("{}{}:", name, ".".repeat(n.max(1)))
 }
 
-fn trend_line(m: &MetricResult) -> String {
-    let keys = ["avg", "min", "med", "max", "p(90)", "p(95)"];
+/// The trend stats the summary shows unless told otherwise (k6's `summaryTrendStats`).
+pub const DEFAULT_TREND_STATS: [&str; 6] = ["avg", "min", "med", "max", "p(90)", "p(95)"];
+
+fn trend_line(m: &MetricResult, keys: &[&str]) -> String {
     keys.iter()
+        .filter(|k| keys == DEFAULT_TREND_STATS || m.values.contains_key(**k))
         .map(|k| {
             let v = m.values.get(*k).copied().unwrap_or(0.0);
             let shown = match m.contains {
+                _ if *k == "count" => format!("{}", v as u64),
                 ValueType::Time => format_ms(v),
                 c => format_value(v, c),
             };
@@ -27,9 +31,13 @@ fn trend_line(m: &MetricResult) -> String {
 }
 
 pub(crate) fn metric_line(m: &MetricResult, elapsed_s: f64) -> String {
+    metric_line_with(m, elapsed_s, &DEFAULT_TREND_STATS)
+}
+
+fn metric_line_with(m: &MetricResult, elapsed_s: f64, stats: &[&str]) -> String {
     let v = |k: &str| m.values.get(k).copied().unwrap_or(0.0);
     match m.kind {
-        MetricKind::Trend => trend_line(m),
+        MetricKind::Trend => trend_line(m, stats),
         MetricKind::Rate => {
             let total = v("passes") + v("fails");
             format!(
@@ -86,6 +94,12 @@ fn category(name: &str) -> &'static str {
 
 /// Renders the summary. `color` adds ANSI green/red to ✓/✗.
 pub fn render_summary(r: &Results, color: bool) -> String {
+    render_summary_with(r, color, &DEFAULT_TREND_STATS)
+}
+
+/// [`render_summary`] showing `stats` of each trend (k6's `summaryTrendStats`: `avg`, `min`,
+/// `med`, `max`, `p(90)`, `p(95)`, `p(99)`, `count`; others are left out).
+pub fn render_summary_with(r: &Results, color: bool, stats: &[&str]) -> String {
     let (ok_mark, bad_mark) = if color {
         ("\x1b[32m✓\x1b[0m", "\x1b[31m✗\x1b[0m")
     } else {
@@ -227,7 +241,12 @@ pub fn render_summary(r: &Results, color: bool) -> String {
         }
         let _ = writeln!(o, "    {cat}");
         for m in whole {
-            let _ = writeln!(o, "    {} {}", dots(&m.name, 4), metric_line(m, elapsed_s));
+            let _ = writeln!(
+                o,
+                "    {} {}",
+                dots(&m.name, 4),
+                metric_line_with(m, elapsed_s, stats)
+            );
             for sub in r
                 .metrics
                 .iter()
@@ -245,7 +264,7 @@ pub fn render_summary(r: &Results, color: bool) -> String {
                     o,
                     "      {} {}",
                     dots(&label, 6),
-                    metric_line(sub, elapsed_s)
+                    metric_line_with(sub, elapsed_s, stats)
                 );
             }
         }

@@ -184,6 +184,17 @@ pub trait ScriptHost: Send + Sync {
     fn abort_reason(&self) -> Option<String> {
         None
     }
+    /// k6's `handleSummary(data)`, given the run's results (the host makes k6's summary
+    /// data of them), or the host's own rendering of the summary (`summaryTrendStats`):
+    /// `None` to print throng's summary, else the text to print in its place (the files
+    /// `handleSummary` names are written by the host). `color`: the summary may use ANSI.
+    fn handle_summary<'a>(
+        &'a self,
+        _results: &'a throng_report::Results,
+        _color: bool,
+    ) -> BoxFuture<'a, Option<Result<String, String>>> {
+        Box::pin(async { None })
+    }
 }
 
 /// A boxed future, for [`ScriptHost`].

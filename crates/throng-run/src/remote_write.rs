@@ -71,6 +71,7 @@ impl RemoteWrite {
             timeout: None,
             keep_body: true,
             keep_headers: false,
+            max_redirects: None,
         };
         let resp = self.client.execute(&req, |_| {}).await;
         if !(200..300).contains(&resp.status) {

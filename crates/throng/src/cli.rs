@@ -25,6 +25,9 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Check a plan without running it.
     Validate(ValidateArgs),
+    /// Convert a k6 script to a YAML plan, best effort: `throng convert script.js > plan.yaml`
+    /// (what cannot be converted is listed on stderr).
+    Convert(ConvertArgs),
     /// Serve the built-in demo target.
     ServeDemo(ServeDemoArgs),
     /// Start the demo target in-process and run the demo plan against it.
@@ -294,6 +297,10 @@ pub struct LoadArgs {
     /// Reshape every scenario: smoke, load, stress, spike, soak or one of the plan's `profiles:`.
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
+    /// Multiply every duration of the load by F (stages, durations, startTime, gracefulStop,
+    /// timeline offsets): `--stages-scale 0.01` runs a 20-minute script in 12 s.
+    #[arg(long, value_name = "F")]
+    pub stages_scale: Option<f64>,
 }
 
 impl LoadArgs {
@@ -312,6 +319,7 @@ impl LoadArgs {
             rate: self.rate,
             scenarios: self.scenarios.clone(),
             profile: self.profile.clone(),
+            stages_scale: self.stages_scale,
         })
     }
 }
@@ -415,6 +423,15 @@ pub struct ValidateArgs {
     /// The load flags `run` would be given, checked against the plan as `run` applies them.
     #[command(flatten)]
     pub load: LoadArgs,
+}
+
+/// `throng convert`.
+#[derive(Args, Debug)]
+pub struct ConvertArgs {
+    /// The k6 script.
+    pub script: PathBuf,
+    #[command(flatten)]
+    pub env: EnvArgs,
 }
 
 /// Demo target behaviour flags.
@@ -686,15 +703,30 @@ async fn run_and_print(
     extra: impl FnOnce(&throng_report::Results) -> String,
     host: Option<std::sync::Arc<dyn throng_run::ScriptHost>>,
 ) -> i32 {
-    let outcome = match host {
+    let color = req.color;
+    let outcome = match host.clone() {
         Some(h) => throng_run::run_script(req, h).await,
         None => throng_run::run(req).await,
     };
     match outcome {
         Ok(out) => {
-            if !args.out.no_summary {
-                print!("{}", out.summary);
-                print!("{}", extra(&out.results));
+            // a script's handleSummary(data) replaces the summary (k6: not with --no-summary)
+            let custom = match (&host, args.out.no_summary) {
+                (Some(h), false) => h.handle_summary(&out.results, color).await,
+                _ => None,
+            };
+            match custom {
+                Some(Ok(text)) => print!("{text}"),
+                Some(Err(e)) => {
+                    // as k6: the error, then the default summary; the exit code stays
+                    eprintln!("error: handleSummary: {e}");
+                    print!("{}", out.summary);
+                }
+                None if !args.out.no_summary => {
+                    print!("{}", out.summary);
+                    print!("{}", extra(&out.results));
+                }
+                None => {}
             }
             for e in &out.write_errors {
                 eprintln!("error: {e}");

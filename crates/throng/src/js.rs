@@ -45,3 +45,39 @@ pub fn load(
     all.extend(env);
     throng_js::load(path, all)
 }
+
+/// `throng convert script.js`: the plan on stdout, what could not be converted on stderr;
+/// fails only when nothing could be.
+pub fn convert(args: &crate::cli::ConvertArgs) -> i32 {
+    let env = match crate::env::collect(&args.env) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::InvalidPlan.code();
+        }
+    };
+    let mut all: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+    all.extend(env);
+    match throng_js::convert::convert(&args.script, all) {
+        Ok(c) => {
+            print!("{}", c.yaml);
+            if !c.skipped.is_empty() {
+                eprintln!("not converted ({}):", c.skipped.len());
+                for s in &c.skipped {
+                    eprintln!("  - {s}");
+                }
+            }
+            eprintln!(
+                "{}: {} step{} converted",
+                args.script.display(),
+                c.steps,
+                if c.steps == 1 { "" } else { "s" }
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::RuntimeError.code()
+        }
+    }
+}

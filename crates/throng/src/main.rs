@@ -69,6 +69,7 @@ async fn dispatch(cli: Cli) -> i32 {
         Command::Run(args) if throng_js::is_script(&args.plan) => js::run(*args).await,
         Command::Run(args) => cli::run_plan(*args, None).await,
         Command::Validate(args) => validate(&args),
+        Command::Convert(args) => js::convert(&args),
         Command::ServeDemo(args) => cli::serve_demo(args).await,
         Command::Demo(args) => cli::demo(args).await,
         Command::Quick(args) => quick::run(*args).await,

