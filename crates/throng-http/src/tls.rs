@@ -136,8 +136,10 @@ impl SharedConfig {
     }
 }
 
+/// A certificate verifier that accepts any server certificate but still checks the
+/// handshake's signatures (`--insecure-skip-tls-verify`; PostgreSQL's `sslmode=require`).
 #[derive(Debug)]
-struct AcceptAny(Arc<rustls::crypto::CryptoProvider>);
+pub struct AcceptAny(pub Arc<rustls::crypto::CryptoProvider>);
 
 impl ServerCertVerifier for AcceptAny {
     fn verify_server_cert(
