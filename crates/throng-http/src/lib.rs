@@ -20,4 +20,4 @@ pub use dns::{DnsOptions, Policy as DnsPolicy, Select as DnsSelect};
 pub use error::ErrorKind;
 #[doc(hidden)]
 pub use h1::fuzz_h1_response;
-pub use tls::{AcceptAny, ClientOptions, HttpVersion, SharedConfig, TlsError};
+pub use tls::{add_pem_roots, AcceptAny, ClientOptions, HttpVersion, SharedConfig, TlsError};

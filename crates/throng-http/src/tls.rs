@@ -98,16 +98,7 @@ impl SharedConfig {
                     path: path.clone(),
                     reason,
                 };
-                let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-                    .map_err(|e| err(e.to_string()))?
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| err(e.to_string()))?;
-                if certs.is_empty() {
-                    return Err(err("no certificates in the file".into()));
-                }
-                for c in certs {
-                    roots.add(c).map_err(|e| err(e.to_string()))?;
-                }
+                add_pem_roots(&mut roots, path).map_err(err)?;
             }
             builder.with_root_certificates(roots).with_no_client_auth()
         };
@@ -134,6 +125,25 @@ impl SharedConfig {
         cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
         Arc::new(cfg)
     }
+}
+
+/// Adds the certificates of the PEM file at `path` to `roots`; an unreadable file, a file
+/// without certificates or a bad certificate is the reason as text.
+pub fn add_pem_roots(
+    roots: &mut rustls::RootCertStore,
+    path: &std::path::Path,
+) -> Result<(), String> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+        .map_err(|e| e.to_string())?
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    if certs.is_empty() {
+        return Err("no certificates in the file".into());
+    }
+    for c in certs {
+        roots.add(c).map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// A certificate verifier that accepts any server certificate but still checks the

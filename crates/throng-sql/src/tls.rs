@@ -4,7 +4,6 @@
 //! tokio-postgres TLS connector over tokio-rustls.
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
-use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
 use std::future::Future;
@@ -169,17 +168,8 @@ fn client_config(mode: SslMode, root: Option<&Path>) -> Result<Arc<rustls::Clien
             let mut roots = rustls::RootCertStore::empty();
             match root {
                 Some(path) => {
-                    let err = |e: String| format!("sslrootcert `{}`: {e}", path.display());
-                    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-                        .map_err(|e| err(e.to_string()))?
-                        .collect::<Result<_, _>>()
-                        .map_err(|e| err(e.to_string()))?;
-                    if certs.is_empty() {
-                        return Err(err("no certificates in the file".into()));
-                    }
-                    for c in certs {
-                        roots.add(c).map_err(|e| err(e.to_string()))?;
-                    }
+                    throng_http::add_pem_roots(&mut roots, path)
+                        .map_err(|e| format!("sslrootcert `{}`: {e}", path.display()))?;
                 }
                 None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
             }
