@@ -1,5 +1,5 @@
 //! throng-js: k6 scripts run on throng's engine. Each VU is a QuickJS context (rquickjs)
-//! in a QuickJS runtime of its own ([`VUS_PER_RUNTIME`]), on its own coroutine stack
+//! in a QuickJS runtime shared by [`VUS_PER_RUNTIME`] VUs, on its own coroutine stack
 //! (corosensei; `suspend.rs` binds the runtime's stack bounds to the coroutine):
 //! `http.get()` suspends the coroutine while
 //! throng's async HTTP client does the request, so many VUs share a few worker threads.
@@ -35,14 +35,14 @@ use std::sync::Arc;
 /// Each VU's coroutine stack (only the pages QuickJS touches are resident).
 pub const STACK_SIZE: usize = 256 * 1024;
 
-/// How many VUs share one QuickJS runtime (a context each). One: QuickJS keeps the chain
-/// of JavaScript call frames per runtime (`current_stack_frame`), and a VU suspends in the
-/// middle of its calls, so two VUs taking turns on one runtime link their frames into each
-/// other's; an error built after the other VU's frames were gone walked into freed stack
-/// (a segfault in `build_backtrace`, one run in three of the `test.abort()` test). Sharing
-/// needs that chain saved and restored at every suspension, which QuickJS's API does not
-/// offer; the code that shares (`Home`, the moved stack bounds) stays for when it does.
-pub const VUS_PER_RUNTIME: usize = 1;
+/// How many VUs share one QuickJS runtime (a context each). QuickJS keeps the chain of
+/// JavaScript call frames per runtime (`current_stack_frame`) and a VU suspends in the
+/// middle of its calls, so each suspension takes the VU's chain out of the runtime and
+/// each resume puts it back (`suspend.rs`); without that, VUs taking turns linked their
+/// frames into each other's and a backtrace built after the other VU's frames were gone
+/// walked freed stack (a segfault in `build_backtrace`). Where the chain's place in the
+/// runtime cannot be proved at start, VUs fall back to a runtime each.
+pub const VUS_PER_RUNTIME: usize = 64;
 
 /// A script that cannot run.
 #[derive(Debug, thiserror::Error)]

@@ -75,10 +75,11 @@ impl Shared {
         }
     }
 
-    /// The runtime a new VU's context goes in: [`crate::VUS_PER_RUNTIME`] VUs share one.
+    /// The runtime a new VU's context goes in: VUs share one
+    /// ([`crate::suspend::vus_per_runtime`]).
     pub(crate) fn home(&self) -> Arc<Home> {
         let mut h = self.homes.lock().unwrap_or_else(|e| e.into_inner());
-        if h.1 >= crate::VUS_PER_RUNTIME {
+        if h.1 >= crate::suspend::vus_per_runtime() {
             *h = (Arc::new(Home::new()), 0);
         }
         h.1 += 1;

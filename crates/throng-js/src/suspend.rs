@@ -149,7 +149,11 @@ impl Suspender {
         // returning, so whenever JavaScript (and so this native) runs, `y` is the yielder
         // of the coroutine whose stack it runs on; that body is still running, so the
         // yielder is alive.
+        let rt = self.rtp.get();
+        // this VU's chain of JavaScript frames leaves the runtime while others run on it
+        let frames = frames::take(rt);
         let r = unsafe { (*y).suspend(op) };
+        frames::put(rt, frames);
         self.y.set(y);
         self.base.set(base);
         *self.turn.borrow_mut() = turn;
@@ -213,3 +217,142 @@ pub(crate) type VuCo = corosensei::Coroutine<
 // right (`Hub::rebase`).
 #[allow(unsafe_code)]
 unsafe impl Send for VuCoroutine {}
+
+/// How many VUs share one QuickJS runtime: [`crate::VUS_PER_RUNTIME`] when each VU's
+/// chain of JavaScript frames can be taken out of the runtime while it is suspended
+/// ([`frames`]), else one (a runtime each).
+pub(crate) fn vus_per_runtime() -> usize {
+    if frames::slot().is_some() {
+        crate::VUS_PER_RUNTIME
+    } else {
+        1
+    }
+}
+
+/// A runtime's chain of JavaScript call frames (`JSRuntime::current_stack_frame`), taken
+/// out while a VU is suspended in the middle of its calls and put back when it resumes.
+///
+/// QuickJS keeps one chain per runtime and links every new frame to the running one. A VU
+/// suspends inside a native (`http.get`, `sleep`), its frames still on its coroutine stack;
+/// if another VU of the runtime then ran with that chain in place, its frames would link
+/// to the sleeping VU's, and an error's backtrace built after those were gone would walk
+/// freed stack. With the chain taken out at every suspension (the runtime's chain is then
+/// empty, as it is between calls) each VU's frames link only to its own.
+///
+/// QuickJS's API does not reach the field, so its place in the runtime is found once per
+/// process ([`slot`]) and proved before any VU relies on it; if it cannot be proved, VUs do
+/// not share runtimes.
+mod frames {
+    use rquickjs::qjs;
+    use std::sync::OnceLock;
+
+    /// `stack_size`, `stack_top`, `stack_limit` and the frame chain lie within the first
+    /// words of the runtime (`JSRuntime` is over 400 bytes in QuickJS-ng 0.8): the search
+    /// reads no further than this.
+    const SEARCH_WORDS: usize = 32;
+    /// From `stack_size` to `current_stack_frame`: the three stack words, the pending
+    /// exception (a 16-byte `JSValue`), three `bool`s padded to a word.
+    const FRAME_AFTER_SIZE: usize = 6;
+    /// A stack size no runtime has by chance, set while searching.
+    const MARK: usize = 0x0005_3a70;
+
+    /// The word index of `current_stack_frame` in a `JSRuntime`, when found and proved.
+    pub(super) fn slot() -> Option<usize> {
+        static SLOT: OnceLock<Option<usize>> = OnceLock::new();
+        *SLOT.get_or_init(find)
+    }
+
+    /// Takes the running chain out of `rt` (leaving it empty): the suspending VU's.
+    pub(super) fn take(rt: *mut qjs::JSRuntime) -> usize {
+        let Some(i) = slot() else { return 0 };
+        if rt.is_null() {
+            return 0;
+        }
+        // SAFETY: `rt` is a live runtime used by this thread alone (see `Suspender`), and
+        // word `i` is its `current_stack_frame` (proved by `find`); the word is read and
+        // cleared as QuickJS itself does between calls.
+        unsafe {
+            let p = (rt as *mut usize).add(i);
+            let v = p.read();
+            p.write(0);
+            v
+        }
+    }
+
+    /// Puts a resuming VU's chain back into `rt`.
+    pub(super) fn put(rt: *mut qjs::JSRuntime, chain: usize) {
+        let Some(i) = slot() else { return };
+        if rt.is_null() {
+            return;
+        }
+        // SAFETY: as in `take`; `chain` is what `take` took from this runtime when this
+        // coroutine suspended, and its frames are still on this coroutine's stack.
+        unsafe { (rt as *mut usize).add(i).write(chain) }
+    }
+
+    fn sp() -> usize {
+        let here = 0u8;
+        std::hint::black_box(&here) as *const u8 as usize
+    }
+
+    /// Finds the chain's word in a fresh runtime from the stack words QuickJS sets, then
+    /// proves it: empty between calls, pointing into this thread's stack just above a
+    /// native while one runs, and empty again after.
+    fn find() -> Option<usize> {
+        let rt = rquickjs::Runtime::new().ok()?;
+        let ctx = rquickjs::Context::custom::<(rquickjs::context::intrinsic::Eval,)>(&rt).ok()?;
+        let raw = ctx.get_runtime_ptr();
+        let words = raw as *const usize;
+        let read = move |i: usize| -> usize {
+            // SAFETY: `raw` is the live runtime made above, at least SEARCH_WORDS + 8 words
+            // long, and nothing else runs on it; the words are only read.
+            unsafe { words.add(i).read() }
+        };
+        // SAFETY: both calls only set fields of the runtime made above.
+        unsafe {
+            qjs::JS_UpdateStackTop(raw);
+            qjs::JS_SetMaxStackSize(raw, MARK as _);
+        }
+        let here = sp();
+        let size_at = (0..SEARCH_WORDS).find(|&i| {
+            let (size, top, limit) = (read(i), read(i + 1), read(i + 2));
+            size == MARK && top.abs_diff(here) < 64 * 1024 && top.checked_sub(MARK) == Some(limit)
+        });
+        rt.set_max_stack_size(0);
+        let i = size_at? + FRAME_AFTER_SIZE;
+        // the pending exception's tag (null, undefined or uninitialized), no flags set,
+        // and no frames between calls
+        let tag = read(i - 2) as i64;
+        if !(2..=4).contains(&tag) || read(i - 1) & 0xff_ffff != 0 || read(i) != 0 {
+            return None;
+        }
+        let seen = std::rc::Rc::new(std::cell::Cell::new((0usize, 0usize)));
+        let s = seen.clone();
+        let proved = ctx.with(|ctx| -> rquickjs::Result<bool> {
+            let probe = rquickjs::Function::new(ctx.clone(), move || {
+                s.set((read(i), sp()));
+            })?;
+            ctx.globals().set("__probe", probe)?;
+            ctx.eval::<(), _>("(function f() { __probe(); })()")?;
+            Ok(true)
+        });
+        let (chain, native_sp) = seen.get();
+        let ok = matches!(proved, Ok(true))
+            && chain > native_sp
+            && chain - native_sp < 64 * 1024
+            && read(i) == 0;
+        ok.then_some(i)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn the_frame_chain_is_found_in_this_quickjs() {
+            // if this fails after a QuickJS upgrade, VUs fall back to a runtime each
+            assert!(
+                super::slot().is_some(),
+                "JSRuntime::current_stack_frame not found"
+            );
+        }
+    }
+}
