@@ -5,7 +5,7 @@ use crate::driver::{send, TagCache};
 use crate::msg::{HttpCall, In, Op};
 use crate::shared::Shared;
 use crate::suspend::Suspender;
-use crate::vm::{answer, prepare, St};
+use crate::vm::{answer, prepare, Running};
 use rquickjs::{Array, Ctx, Exception, Function, Object, Value};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -51,7 +51,7 @@ pub(crate) async fn run(
 pub(crate) fn register<'js>(
     ctx: &Ctx<'js>,
     n: &Object<'js>,
-    st: &St,
+    st: &Running,
     shared: &Arc<Shared>,
     sus: &Rc<Suspender>,
 ) -> rquickjs::Result<()> {
@@ -68,10 +68,11 @@ pub(crate) fn register<'js>(
         Function::new(ctx.clone(), move |ctx: Ctx<'js>, reqs: Vec<Array<'js>>| {
             let mut calls = Vec::with_capacity(reqs.len());
             let mut keep = Vec::with_capacity(reqs.len());
+            let st = s.st();
             for r in reqs {
                 let (call, k) = prepare(
                     &ctx,
-                    &s,
+                    &st,
                     &sh,
                     r.get(0)?,
                     r.get(1)?,

@@ -58,7 +58,11 @@ impl Home {
         });
         let s = sus.clone();
         rt.set_interrupt_handler(Some(Box::new(move || crate::vm::interrupt(&s))));
-        let hub = Rc::new(Hub { rt, sus });
+        let hub = Rc::new(Hub {
+            ctx: RefCell::new(None),
+            rt,
+            sus,
+        });
         g.0 = Some(hub.clone());
         Ok(HubRef(hub))
     }
@@ -74,7 +78,9 @@ unsafe impl Send for HubRef {}
 /// What the VUs of one runtime share: the runtime, and the suspender of whichever VU
 /// runs on it now.
 pub(crate) struct Hub {
-    /// The runtime (each VU makes its context in it).
+    /// The context the runtime's VUs share (made by the first; dropped before the runtime).
+    pub(crate) ctx: RefCell<Option<Context>>,
+    /// The runtime.
     pub(crate) rt: Runtime,
     /// Suspends the running VU (natives hold it; it does not hold the runtime).
     pub(crate) sus: Rc<Suspender>,

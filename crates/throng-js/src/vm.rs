@@ -72,16 +72,22 @@ pub(crate) struct State {
     metric_ids: Vec<MetricId>,
     /// (group, check) → tag set of `checks` samples.
     check_tags: HashMap<(String, String), TagSetId>,
+    /// `randomSeed(n)`'s generator state (mulberry32), when the VU seeded one.
+    seed: Option<u32>,
 }
 
 impl State {
     fn new(spec: &VuSpec) -> State {
+        State::of(spec.id, spec.scenario.clone(), spec.root_group.clone())
+    }
+
+    fn of(id: u64, scenario: String, group: String) -> State {
         State {
-            id: spec.id,
-            scenario: spec.scenario.clone(),
+            id,
+            scenario,
             iter: 0,
             scenario_iter: 0,
-            group: spec.root_group.clone(),
+            group,
             groups: Vec::new(),
             expected: Arc::new([(200, 399)]),
             last_tags: None,
@@ -90,7 +96,27 @@ impl State {
             metrics: Vec::new(),
             metric_ids: Vec::new(),
             check_tags: HashMap::new(),
+            seed: None,
         }
+    }
+
+    /// The VU's next `Math.random()` once the script called `randomSeed` (mulberry32 of
+    /// the seed, so every VU seeded alike draws the same sequence, as in k6; unseeded VUs
+    /// draw from an unseeded generator).
+    fn random(&mut self) -> f64 {
+        let Some(s) = self.seed.as_mut() else {
+            return fastrand::f64();
+        };
+        *s = s.wrapping_add(0x6d2b_79f5);
+        let s = *s;
+        let mut t = (s ^ (s >> 15)).wrapping_mul(1 | s);
+        t = t.wrapping_add((t ^ (t >> 7)).wrapping_mul(61 | t)) ^ t;
+        f64::from(t ^ (t >> 14)) / 4_294_967_296.0
+    }
+
+    /// A state for no VU (still in init: it may do nothing).
+    fn idle() -> State {
+        State::of(0, String::new(), String::new())
     }
 
     fn base_tags(&self) -> Vec<(String, String)> {
@@ -103,6 +129,22 @@ impl State {
 }
 
 pub(crate) type St = Rc<RefCell<State>>;
+
+/// The VU running on the runtime now, as the natives find it: the VUs of a context share
+/// its natives, and each call acts for whichever VU's coroutine runs JavaScript.
+#[derive(Clone)]
+pub(crate) struct Running(pub(crate) Rc<Suspender>);
+
+impl Running {
+    /// The running VU's state (a VU's turn is set before its first JavaScript runs; a
+    /// state still in init, which refuses everything, stands in should none be).
+    pub(crate) fn st(&self) -> St {
+        match self.0.turn() {
+            Some(t) => t.st.clone(),
+            None => Rc::new(RefCell::new(State::idle())),
+        }
+    }
+}
 
 /// The running VU's hooks, for its runtime's interrupt handler.
 pub(crate) struct Turn {
@@ -156,10 +198,8 @@ pub(crate) fn main(
         last: Cell::new(Instant::now()),
     });
     sus.enter(y, base, turn.clone());
-    let ctx = context(&hub.rt, &spec.shared.script.text)
-        .map_err(|e| format!("cannot start QuickJS: {e}"))?;
-    sus.bind(&ctx);
-    let init = with(&ctx, |ctx| init(&ctx, &spec, &sus, &st)).map_err(|e| {
+    let ctx = vu_context(&hub, &spec)?;
+    let init = with(&ctx, |ctx| init(&ctx, &spec)).map_err(|e| {
         if turn.deadline.get().is_some_and(|d| Instant::now() > d) {
             format!(
                 "the init code did not finish within {:?} (an endless loop?): {e}",
@@ -173,7 +213,7 @@ pub(crate) fn main(
     // no collection here: one of the shared runtime would walk every VU's heap (QuickJS
     // collects as the runtime's memory grows)
     if probe {
-        return init.and_then(|()| with(&ctx, |ctx| read_probe(&ctx, &st)));
+        return init.and_then(|vu| with(&ctx, |ctx| read_probe(&ctx, &vu, &st)));
     }
     st.borrow_mut().init = false;
     crate::suspend::trim_stack(base);
@@ -192,7 +232,7 @@ pub(crate) fn main(
                 *turn.stop.borrow_mut() = Some(cancel);
                 let out = match &init {
                     Err(e) => IterOutcome::Failed(e.clone()),
-                    Ok(()) => {
+                    Ok(vu) => {
                         {
                             let mut s = st.borrow_mut();
                             s.iter = info.iter;
@@ -201,7 +241,7 @@ pub(crate) fn main(
                                 Instant::now().saturating_duration_since(due).as_secs_f64() * 1000.0
                             });
                         }
-                        if let Err(e) = with(&ctx, |ctx| iterate(&ctx, &exec, info.iter)) {
+                        if let Err(e) = with(&ctx, |ctx| iterate(&ctx, vu, &exec)) {
                             tracing::error!(
                                 "{}: VU {} iteration {}: {e}",
                                 spec.shared.script.name,
@@ -220,7 +260,7 @@ pub(crate) fn main(
             Cmd::Call { func, arg, reply } => {
                 let out = match &init {
                     Err(e) => Err(e.clone()),
-                    Ok(()) => with(&ctx, |ctx| call_once(&ctx, func, arg.as_deref())),
+                    Ok(vu) => with(&ctx, |ctx| call_once(&ctx, vu, func, arg.as_deref())),
                 };
                 let _ = reply.send(out);
             }
@@ -307,20 +347,44 @@ pub(crate) fn describe(ctx: &Ctx<'_>, e: rquickjs::Error) -> String {
     }
 }
 
-fn init(ctx: &Ctx<'_>, spec: &VuSpec, sus: &Rc<Suspender>, st: &St) -> Result<(), String> {
+/// The context a VU runs in: its runtime's shared one (made by the runtime's first VU),
+/// or one of its own when the script imports local files (each VU then evaluates those
+/// modules itself, as in k6; a shared context would share their top-level state).
+fn vu_context(hub: &crate::suspend::Hub, spec: &VuSpec) -> Result<rquickjs::Context, String> {
+    let script = &spec.shared.script;
+    let shareable = script.modules.is_empty();
+    if shareable {
+        if let Some(c) = hub.ctx.borrow().as_ref() {
+            return Ok(c.clone());
+        }
+    }
+    let ctx = context(&hub.rt, &script.text).map_err(|e| format!("cannot start QuickJS: {e}"))?;
+    hub.sus.bind(&ctx);
+    with(&ctx, |c| setup_context(&c, &spec.shared, &hub.sus))?;
+    if shareable {
+        *hub.ctx.borrow_mut() = Some(ctx.clone());
+    }
+    Ok(ctx)
+}
+
+/// What every VU of a context shares: the natives, `__ENV`, `__VU` and `__ITER` (read from
+/// the running VU), console and `open`, and k6's modules (each evaluated once).
+fn setup_context(
+    ctx: &Ctx<'_>,
+    shared: &Arc<crate::shared::Shared>,
+    sus: &Rc<Suspender>,
+) -> Result<(), String> {
     let run = || -> rquickjs::Result<()> {
         let g = ctx.globals();
-        g.set("__n", natives(ctx, spec, sus, st)?)?;
-        g.set("__VU", spec.id)?;
-        g.set("__ITER", 0)?;
+        g.set("__n", natives(ctx, shared, sus)?)?;
         let env = Object::new(ctx.clone())?;
-        for (k, v) in &spec.shared.script.env {
+        for (k, v) in &shared.script.env {
             env.set(k.as_str(), v.as_str())?;
         }
         g.set("__ENV", env)?;
         ctx.eval::<(), _>(PRELUDE)?;
-        // only the modules the script names: each costs every VU its compiled copy
-        let script = &spec.shared.script;
+        // only the modules the script names: each costs its compiled copy
+        let script = &shared.script;
         for (name, src) in MODULES {
             if script.mentions(&format!("'{name}'")) || script.mentions(&format!("\"{name}\"")) {
                 Module::declare(ctx.clone(), *name, *src)?;
@@ -329,21 +393,55 @@ fn init(ctx: &Ctx<'_>, spec: &VuSpec, sus: &Rc<Suspender>, st: &St) -> Result<()
         for m in &script.modules {
             Module::declare(ctx.clone(), m.name.as_str(), m.text.as_str())?;
         }
-        let (m, p) =
-            Module::declare(ctx.clone(), script.name.as_str(), script.text.as_str())?.eval()?;
-        p.finish::<()>()?;
-        g.set("__exports", m.namespace()?)?;
-        if let Some(d) = &spec.data {
-            g.set("__data", ctx.json_parse(d.as_bytes().to_vec())?)?;
-        }
         Ok(())
     };
     run().map_err(|e| describe(ctx, e))
 }
 
-fn read_probe(ctx: &Ctx<'_>, st: &St) -> Result<Probe, String> {
+/// A VU's own instance of the script: its module (its top-level code run for this VU, its
+/// top-level variables its own) and its copy of setup()'s data.
+pub(crate) struct VuScript {
+    exports: rquickjs::Persistent<Object<'static>>,
+    data: Option<rquickjs::Persistent<Value<'static>>>,
+}
+
+/// Runs the VU's init code: a module of its own, whose imports (k6's modules) its context
+/// already holds.
+fn init(ctx: &Ctx<'_>, spec: &VuSpec) -> Result<VuScript, String> {
+    let run = || -> rquickjs::Result<VuScript> {
+        let script = &spec.shared.script;
+        let (m, p) =
+            Module::declare(ctx.clone(), script.name.as_str(), script.text.as_str())?.eval()?;
+        p.finish::<()>()?;
+        let exports = rquickjs::Persistent::save(ctx, m.namespace()?);
+        let data = match &spec.data {
+            Some(d) => Some(rquickjs::Persistent::save(
+                ctx,
+                ctx.json_parse(d.as_bytes().to_vec())?,
+            )),
+            None => None,
+        };
+        Ok(VuScript { exports, data })
+    };
+    run().map_err(|e| describe(ctx, e))
+}
+
+impl VuScript {
+    fn exports<'js>(&self, ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
+        self.exports.clone().restore(ctx)
+    }
+
+    fn data<'js>(&self, ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
+        match &self.data {
+            Some(d) => d.clone().restore(ctx),
+            None => Ok(Value::new_undefined(ctx.clone())),
+        }
+    }
+}
+
+fn read_probe(ctx: &Ctx<'_>, vu: &VuScript, st: &St) -> Result<Probe, String> {
     let run = || -> rquickjs::Result<Probe> {
-        let ex: Object = ctx.globals().get("__exports")?;
+        let ex = vu.exports(ctx)?;
         let opts: Value = ex.get("options")?;
         let options = ctx
             .json_stringify(opts)?
@@ -367,13 +465,10 @@ fn read_probe(ctx: &Ctx<'_>, st: &St) -> Result<Probe, String> {
     run().map_err(|e| describe(ctx, e))
 }
 
-fn iterate(ctx: &Ctx<'_>, exec: &str, iter: u64) -> Result<(), String> {
+fn iterate(ctx: &Ctx<'_>, vu: &VuScript, exec: &str) -> Result<(), String> {
     let run = || -> rquickjs::Result<()> {
-        let g = ctx.globals();
-        g.set("__ITER", iter)?;
-        let ex: Object = g.get("__exports")?;
-        let f: Function = ex.get(exec)?;
-        let data: Value = g.get("__data")?;
+        let f: Function = vu.exports(ctx)?.get(exec)?;
+        let data = vu.data(ctx)?;
         f.call::<_, Value>((data,))?;
         while ctx.execute_pending_job() {}
         Ok(())
@@ -381,10 +476,14 @@ fn iterate(ctx: &Ctx<'_>, exec: &str, iter: u64) -> Result<(), String> {
     run().map_err(|e| describe(ctx, e))
 }
 
-fn call_once(ctx: &Ctx<'_>, func: &str, arg: Option<&str>) -> Result<Option<String>, String> {
+fn call_once(
+    ctx: &Ctx<'_>,
+    vu: &VuScript,
+    func: &str,
+    arg: Option<&str>,
+) -> Result<Option<String>, String> {
     let run = || -> rquickjs::Result<Option<String>> {
-        let g = ctx.globals();
-        let ex: Object = g.get("__exports")?;
+        let ex = vu.exports(ctx)?;
         let Some(f) = ex.get::<_, Option<Function>>(func)? else {
             return Ok(None);
         };
@@ -442,20 +541,21 @@ fn parse_timeout(s: &str) -> Option<Duration> {
     throng_metrics::duration::parse_duration(s).ok()
 }
 
-/// The natives object `__n`. Closures hold the VU's state and suspender, never a context.
+/// The natives object `__n`, one for all the VUs of a context: each call acts for the VU
+/// running now ([`Running`]). Closures hold the suspender, never a context.
 fn natives<'js>(
     ctx: &Ctx<'js>,
-    spec: &VuSpec,
+    shared: &Arc<crate::shared::Shared>,
     sus: &Rc<Suspender>,
-    st: &St,
 ) -> rquickjs::Result<Object<'js>> {
     let n = Object::new(ctx.clone())?;
-    let shared = spec.shared.clone();
-    let script_name = shared.script.name.clone();
-    let id = spec.id;
+    let shared = shared.clone();
+    let st = &Running(sus.clone());
+    let s = st.clone();
     n.set(
         "log",
         Function::new(ctx.clone(), move |level: String, msg: String| {
+            let id = s.st().borrow().id;
             match level.as_str() {
                 "error" => tracing::error!(target: "console", vu = id, "{msg}"),
                 "warn" => tracing::warn!(target: "console", vu = id, "{msg}"),
@@ -470,7 +570,8 @@ fn natives<'js>(
         Function::new(
             ctx.clone(),
             move |ctx: Ctx<'_>, name: String, ok: bool, tags: Option<Object<'_>>| {
-                let mut state = s.borrow_mut();
+                let st = s.st();
+                let mut state = st.borrow_mut();
                 if state.init {
                     return Err(throw(&ctx, "check() is not available in the init context"));
                 }
@@ -503,7 +604,8 @@ fn natives<'js>(
     n.set(
         "groupEnter",
         Function::new(ctx.clone(), move |ctx: Ctx<'_>, name: String| {
-            let mut state = s.borrow_mut();
+            let st = s.st();
+            let mut state = st.borrow_mut();
             if state.init {
                 return Err(throw(&ctx, "group() is not available in the init context"));
             }
@@ -521,7 +623,8 @@ fn natives<'js>(
     n.set(
         "groupExit",
         Function::new(ctx.clone(), move || {
-            let mut state = s.borrow_mut();
+            let st = s.st();
+            let mut state = st.borrow_mut();
             if let Some((len, t0)) = state.groups.pop() {
                 let reg = &sh.registry;
                 let tid = reg.intern(TagSet::new(state.base_tags()));
@@ -538,7 +641,7 @@ fn natives<'js>(
     n.set(
         "sleep",
         Function::new(ctx.clone(), move |ctx: Ctx<'_>, secs: f64| {
-            if s.borrow().init {
+            if s.st().borrow().init {
                 return Err(throw(&ctx, "sleep() is not available in the init context"));
             }
             let d = Duration::try_from_secs_f64(secs).unwrap_or(Duration::ZERO);
@@ -557,7 +660,7 @@ fn natives<'js>(
                 .into_iter()
                 .filter_map(|p| Some((*p.first()?, *p.get(1)?)))
                 .collect();
-            s.borrow_mut().expected = Arc::from(r);
+            s.st().borrow_mut().expected = Arc::from(r);
         })?,
     )?;
     let (s, sh) = (st.clone(), shared.clone());
@@ -566,7 +669,8 @@ fn natives<'js>(
         Function::new(
             ctx.clone(),
             move |ctx: Ctx<'_>, name: String, kind: String, time: bool| {
-                let mut state = s.borrow_mut();
+                let st = s.st();
+                let mut state = st.borrow_mut();
                 if !state.init {
                     return Err(throw(&ctx, "metrics can only be made in the init context"));
                 }
@@ -599,7 +703,8 @@ fn natives<'js>(
         Function::new(
             ctx.clone(),
             move |ctx: Ctx<'_>, idx: usize, value: f64, tags: Option<Object<'_>>| {
-                let state = s.borrow();
+                let st = s.st();
+                let state = st.borrow();
                 if state.init {
                     return Err(throw(
                         &ctx,
@@ -624,7 +729,8 @@ fn natives<'js>(
     n.set(
         "info",
         Function::new(ctx.clone(), move |ctx: Ctx<'js>| {
-            let state = s.borrow();
+            let st = s.st();
+            let state = st.borrow();
             let o = Object::new(ctx)?;
             o.set("vu", state.id)?;
             o.set("iter", state.iter)?;
@@ -639,7 +745,7 @@ fn natives<'js>(
         Function::new(
             ctx.clone(),
             move |ctx: Ctx<'_>, file: String, _mode: Option<String>| {
-                if !s.borrow().init {
+                if !s.st().borrow().init {
                     return Err(throw(&ctx, "open() is only available in the init context"));
                 }
                 match sh.open(&file) {
@@ -660,7 +766,7 @@ fn natives<'js>(
                   body: Option<String>,
                   ct: Option<String>,
                   params: Option<Object<'js>>| {
-                http(&ctx, &s, &sh, &su, method, url, body, ct, params)
+                http(&ctx, &s.st(), &sh, &su, method, url, body, ct, params)
             },
         )?,
     )?;
@@ -668,7 +774,7 @@ fn natives<'js>(
     n.set(
         "abort",
         Function::new(ctx.clone(), move |ctx: Ctx<'_>, msg: Option<String>| {
-            if s.borrow().init {
+            if s.st().borrow().init {
                 return Err(throw(
                     &ctx,
                     "test.abort() is not available in the init context",
@@ -685,7 +791,34 @@ fn natives<'js>(
             Err::<(), _>(throw(&ctx, &text))
         })?,
     )?;
-    let _ = script_name;
+    let s = st.clone();
+    n.set(
+        "vu",
+        Function::new(ctx.clone(), move || s.st().borrow().id)?,
+    )?;
+    let s = st.clone();
+    n.set(
+        "iter",
+        Function::new(ctx.clone(), move || s.st().borrow().iter)?,
+    )?;
+    let s = st.clone();
+    n.set(
+        "seed",
+        Function::new(ctx.clone(), move |seed: f64| {
+            // ToUint32, as `seed >>> 0`
+            let seed = if seed.is_finite() {
+                seed.trunc().rem_euclid(4_294_967_296.0) as u32
+            } else {
+                0
+            };
+            s.st().borrow_mut().seed = Some(seed);
+        })?,
+    )?;
+    let s = st.clone();
+    n.set(
+        "random",
+        Function::new(ctx.clone(), move || s.st().borrow_mut().random())?,
+    )?;
     // the natives of the modules the script uses (each costs every VU a function object)
     let script = &shared.script;
     if script.mentions("k6/crypto") {
@@ -697,7 +830,7 @@ fn natives<'js>(
     if script.mentions("k6/http") {
         crate::batch::register(ctx, &n, st, &shared, sus)?;
         let s = st.clone();
-        crate::cookies::register(ctx, &n, sus, move || s.borrow().init)?;
+        crate::cookies::register(ctx, &n, sus, move || s.st().borrow().init)?;
     }
     Ok(n)
 }

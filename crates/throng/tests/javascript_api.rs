@@ -869,3 +869,69 @@ async fn params_redirects_bounds_the_hops_of_one_request() {
         assert_eq!(server.count(), 14);
     }
 }
+
+const OWN_STATE: &str = r#"
+import http from 'k6/http';
+import { check, sleep } from 'k6';
+export const options = {
+  scenarios: { s: { executor: 'per-vu-iterations', vus: 70, iterations: 3 } },
+};
+let mine = 0;
+const born = __VU;
+export function setup() { return { n: 0 }; }
+export default function (data) {
+  mine += 1;
+  data.n += 1;
+  const r = http.get(`${__ENV.BASE}/own?vu=${__VU}&born=${born}&iter=${__ITER}&mine=${mine}&data=${data.n}`);
+  check(r, { ok: (r) => r.status === 200 });
+  sleep(0.01 * (__VU % 3));
+}
+"#;
+
+/// VUs share a QuickJS context (64 to a runtime, so 70 VUs use two), but each has its own
+/// instance of the script: its top-level variables, its `__VU` and `__ITER`, and its copy
+/// of setup()'s data, however their iterations interleave.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vus_sharing_a_context_keep_their_own_module_state() {
+    let server = CountingServer::start().await;
+    let d = dir("own");
+    std::fs::write(d.join("own.js"), OWN_STATE).expect("script");
+    let (out, export, _) = run_in(&d, "own.js", &server.url(), &["--no-summary"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let e = export.expect("export");
+    assert_eq!(count(&e, "http_reqs", "count"), 210.0);
+    assert_eq!(server.count(), 210);
+    assert_eq!(count(&e, "checks", "passes"), 210.0);
+    own_state_holds(&server.seen());
+    if let Some(k) = k6_run(&d, "own.js", &server.url(), &[]).await {
+        same_counts(&e, &k);
+        // and k6's VUs show the same per-VU state
+        own_state_holds(&server.seen()[210..]);
+    }
+}
+
+/// Every VU of 70 made iterations 0, 1, 2, each seeing its own `__VU`, module variable and
+/// setup data.
+fn own_state_holds(seen: &[throng_testkit::Seen]) {
+    let mut per_vu = std::collections::BTreeMap::<u64, Vec<u64>>::new();
+    for s in seen {
+        let q: std::collections::HashMap<&str, u64> = s
+            .path
+            .split_once('?')
+            .map(|(_, q)| q)
+            .unwrap_or_default()
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k, v.parse().expect("number")))
+            .collect();
+        assert_eq!(q["vu"], q["born"], "{}", s.path);
+        assert_eq!(q["mine"], q["iter"] + 1, "{}", s.path);
+        assert_eq!(q["data"], q["iter"] + 1, "{}", s.path);
+        per_vu.entry(q["vu"]).or_default().push(q["iter"]);
+    }
+    assert_eq!(per_vu.len(), 70);
+    for (vu, mut iters) in per_vu {
+        iters.sort();
+        assert_eq!(iters, [0, 1, 2], "VU {vu}");
+    }
+}

@@ -21,14 +21,14 @@ export function group(name, fn) {
 }
 export function sleep(s) { N.sleep(Number(s)); }
 export function fail(msg) { throw new Error(msg === undefined ? 'fail' : String(msg)); }
-// Math.random from a seed (mulberry32): the same seed gives the same sequence
+// Math.random from a seed (mulberry32, kept per VU by the natives): every VU seeded alike
+// draws the same sequence
+let seeded = false;
 export function randomSeed(seed) {
-  let s = Number(seed) >>> 0;
-  Math.random = function () {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  N.seed(Number(seed));
+  if (!seeded) {
+    seeded = true;
+    Math.random = () => N.random();
+  }
 }
 export default { check, group, sleep, fail, randomSeed };
