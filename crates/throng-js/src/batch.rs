@@ -1,6 +1,8 @@
 //! `http.batch(requests)`: a VU's requests sent in parallel, each on its own connection
 //! (the VU's client for the first, clients kept for the VU's batches for the others), at
-//! most [`MAX_PARALLEL`] at a time as k6's `batch` option defaults to.
+//! most [`MAX_PARALLEL`] at a time as k6's `batch` option defaults to. Every request of a
+//! batch uses the VU's cookie jar, as in k6: the others carry the jar's `Cookie` header,
+//! and the cookies their responses set go into the jar.
 use crate::driver::{send, TagCache};
 use crate::msg::{HttpCall, In, Op};
 use crate::shared::Shared;
@@ -20,29 +22,54 @@ pub(crate) async fn run(
     tags: &mut TagCache,
     pool: &mut Vec<(HttpClient, TagCache)>,
     shared: &Arc<Shared>,
-    calls: &[HttpCall],
+    calls: &mut [HttpCall],
 ) -> Vec<HttpResponse> {
     let Some(cfg) = shared.http.clone() else {
         return Vec::new();
     };
     let mut out = Vec::with_capacity(calls.len());
-    for chunk in calls.chunks(MAX_PARALLEL) {
+    for chunk in calls.chunks_mut(MAX_PARALLEL) {
         while pool.len() + 1 < chunk.len() {
             pool.push((HttpClient::new(cfg.clone()), TagCache::default()));
         }
-        let Some((first, rest)) = chunk.split_first() else {
+        let Some((first, rest)) = chunk.split_first_mut() else {
             continue;
         };
+        for call in rest.iter_mut() {
+            lend_jar(main, call);
+        }
+        for (c, _) in pool.iter_mut() {
+            c.clear_cookies();
+        }
         let head = send(main, shared, tags, first);
         let others = pool
             .iter_mut()
             .zip(rest)
             .map(|((c, t), call)| send(c, shared, t, call));
         let (a, b) = futures_util::future::join(head, futures_util::future::join_all(others)).await;
+        for r in &b {
+            for v in r.headers.get_all(http::header::SET_COOKIE) {
+                if let Ok(v) = v.to_str() {
+                    main.set_cookie(&r.url, v);
+                }
+            }
+        }
         out.push(a);
         out.extend(b);
     }
     out
+}
+
+/// Gives a request sent by another client of the batch the VU jar's `Cookie` header
+/// (unless the script set one: `params.cookies` already merged the jar's).
+fn lend_jar(main: &HttpClient, call: &mut HttpCall) {
+    let h = &mut call.req.headers;
+    if h.iter().any(|(k, _)| k.eq_ignore_ascii_case("cookie")) {
+        return;
+    }
+    if let Some(c) = main.cookies_for(&call.req.url) {
+        h.push(("Cookie".into(), c));
+    }
 }
 
 /// Adds `__n.batch(requests)` (each `[method, url, body, contentType, params]`) to the

@@ -153,10 +153,16 @@ impl JsVu {
                 }
                 Op::Jar(op) => In::Jar(self.client.as_mut().and_then(|c| op.apply(c))),
                 Op::Batch(_) | Op::Http(_) if aborted(&self.shared) => In::Interrupted,
-                Op::Batch(calls) => match self.client.as_mut() {
+                Op::Batch(mut calls) => match self.client.as_mut() {
                     Some(c) => In::Batch(
-                        crate::batch::run(c, &mut self.tags, &mut self.pool, &self.shared, &calls)
-                            .await,
+                        crate::batch::run(
+                            c,
+                            &mut self.tags,
+                            &mut self.pool,
+                            &self.shared,
+                            &mut calls,
+                        )
+                        .await,
                     ),
                     None => In::Interrupted,
                 },

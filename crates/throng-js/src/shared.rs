@@ -42,7 +42,7 @@ pub(crate) struct Shared {
     /// `options.discardResponseBodies`.
     pub discard_bodies: bool,
     /// Files `open()` read, read once for all VUs.
-    pub files: Mutex<HashMap<PathBuf, Arc<str>>>,
+    pub files: Mutex<HashMap<PathBuf, Arc<[u8]>>>,
     /// Cancelled by `test.abort()`.
     pub abort: CancellationToken,
     /// The message given to `test.abort()`.
@@ -86,8 +86,8 @@ impl Shared {
         h.0.clone()
     }
 
-    /// `open(file)`: the file's text, relative to the script's folder.
-    pub(crate) fn open(&self, file: &str) -> Result<Arc<str>, String> {
+    /// `open(file)`: the file's bytes, relative to the script's folder.
+    pub(crate) fn open(&self, file: &str) -> Result<Arc<[u8]>, String> {
         let path = self.script.dir.join(file);
         let mut files = self
             .files
@@ -96,7 +96,7 @@ impl Shared {
         if let Some(t) = files.get(&path) {
             return Ok(t.clone());
         }
-        let text: Arc<str> = std::fs::read_to_string(&path)
+        let text: Arc<[u8]> = std::fs::read(&path)
             .map_err(|e| format!("open({file:?}): cannot read {}: {e}", path.display()))?
             .into();
         files.insert(path, text.clone());

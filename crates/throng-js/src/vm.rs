@@ -269,56 +269,10 @@ pub(crate) fn main(
     Ok(Probe::default())
 }
 
-/// Words in a script that need typed arrays (`ArrayBuffer`, `Uint8Array`, … and the
-/// modules and options that hand them out). A local import may use them unseen: it counts.
-const TYPED_WORDS: &[&str] = &[
-    "ArrayBuffer",
-    "Int8Array",
-    "Uint8",
-    "Int16Array",
-    "Uint16Array",
-    "Int32Array",
-    "Uint32Array",
-    "Float16Array",
-    "Float32Array",
-    "Float64Array",
-    "BigInt64Array",
-    "BigUint64Array",
-    "DataView",
-    "Atomics",
-    "binary",
-    "k6/crypto",
-    "k6/encoding",
-    "k6/experimental",
-    "k6/net",
-    "k6/ws",
-    "./",
-    "https://",
-];
-
-/// A VU's context: every intrinsic but typed arrays (11.5 KB of every VU's 50 KB of
-/// intrinsics), which only scripts that name them (or may: [`TYPED_WORDS`]) get.
-fn context(rt: &rquickjs::Runtime, text: &str) -> rquickjs::Result<rquickjs::Context> {
-    use rquickjs::context::intrinsic::{
-        BigInt, Date, Eval, Json, MapSet, Performance, Promise, Proxy, RegExp, RegExpCompiler,
-        WeakRef,
-    };
-    if TYPED_WORDS.iter().any(|w| text.contains(w)) {
-        return rquickjs::Context::full(rt);
-    }
-    rquickjs::Context::custom::<(
-        Date,
-        Eval,
-        RegExpCompiler,
-        RegExp,
-        Json,
-        Proxy,
-        MapSet,
-        Promise,
-        BigInt,
-        Performance,
-        WeakRef,
-    )>(rt)
+/// A context with every intrinsic (typed arrays included: the VUs of a runtime share the
+/// context, so they cost each VU little).
+fn context(rt: &rquickjs::Runtime) -> rquickjs::Result<rquickjs::Context> {
+    rquickjs::Context::full(rt)
 }
 
 /// Text of a JavaScript error: `Error: message` and its stack (file:line:col).
@@ -358,7 +312,7 @@ fn vu_context(hub: &crate::suspend::Hub, spec: &VuSpec) -> Result<rquickjs::Cont
             return Ok(c.clone());
         }
     }
-    let ctx = context(&hub.rt, &script.text).map_err(|e| format!("cannot start QuickJS: {e}"))?;
+    let ctx = context(&hub.rt).map_err(|e| format!("cannot start QuickJS: {e}"))?;
     hub.sus.bind(&ctx);
     with(&ctx, |c| setup_context(&c, &spec.shared, &hub.sus))?;
     if shareable {
@@ -744,13 +698,21 @@ fn natives<'js>(
         "open",
         Function::new(
             ctx.clone(),
-            move |ctx: Ctx<'_>, file: String, _mode: Option<String>| {
+            move |ctx: Ctx<'js>, file: String, mode: Option<String>| {
                 if !s.st().borrow().init {
                     return Err(throw(&ctx, "open() is only available in the init context"));
                 }
-                match sh.open(&file) {
-                    Ok(t) => Ok(t.to_string()),
-                    Err(e) => Err(throw(&ctx, &e)),
+                let bytes = sh.open(&file).map_err(|e| throw(&ctx, &e))?;
+                if mode.as_deref() == Some("b") {
+                    // k6: the file's bytes as an ArrayBuffer
+                    return Ok(rquickjs::ArrayBuffer::new_copy(ctx.clone(), &bytes[..])?.into_value());
+                }
+                match std::str::from_utf8(&bytes) {
+                    Ok(t) => Ok(rquickjs::String::from_str(ctx.clone(), t)?.into_value()),
+                    Err(_) => Err(throw(
+                        &ctx,
+                        &format!("open({file:?}): the file is not UTF-8 text; open it with open(file, 'b')"),
+                    )),
                 }
             },
         )?,
@@ -763,7 +725,7 @@ fn natives<'js>(
             move |ctx: Ctx<'js>,
                   method: String,
                   url: String,
-                  body: Option<String>,
+                  body: Value<'js>,
                   ct: Option<String>,
                   params: Option<Object<'js>>| {
                 http(&ctx, &s.st(), &sh, &su, method, url, body, ct, params)
@@ -844,7 +806,7 @@ fn http<'js>(
     sus: &Suspender,
     method: String,
     url: String,
-    body: Option<String>,
+    body: Value<'js>,
     ct: Option<String>,
     params: Option<Object<'js>>,
 ) -> rquickjs::Result<Array<'js>> {
@@ -856,7 +818,73 @@ fn http<'js>(
     answer(ctx, &r, keep_body)
 }
 
-/// A request of the script as the driver sends it, and whether its body is kept.
+/// What a response's body becomes in JavaScript (`params.responseType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Keep {
+    /// `null` (`responseType: 'none'`, `discardResponseBodies`).
+    No,
+    /// A string (k6's default).
+    Text,
+    /// An ArrayBuffer (`responseType: 'binary'`).
+    Binary,
+}
+
+/// A request body from JavaScript: a string (UTF-8), an ArrayBuffer or a view of one
+/// (its bytes), or an array of those (concatenated: a multipart body with binary files).
+fn body_bytes<'js>(ctx: &Ctx<'js>, v: &Value<'js>) -> rquickjs::Result<bytes::Bytes> {
+    let mut out = Vec::new();
+    body_into(ctx, v, &mut out, true)?;
+    Ok(bytes::Bytes::from(out))
+}
+
+fn body_into<'js>(
+    ctx: &Ctx<'js>,
+    v: &Value<'js>,
+    out: &mut Vec<u8>,
+    top: bool,
+) -> rquickjs::Result<()> {
+    if v.is_null() || v.is_undefined() {
+        return Ok(());
+    }
+    if let Some(s) = v.as_string() {
+        out.extend_from_slice(s.to_string()?.as_bytes());
+        return Ok(());
+    }
+    if let Some(b) = rquickjs::ArrayBuffer::from_value(v.clone()) {
+        out.extend_from_slice(b.as_bytes().unwrap_or_default());
+        return Ok(());
+    }
+    if let Some(o) = v.as_object() {
+        if let Ok(buf) = o.get::<_, rquickjs::ArrayBuffer>("buffer") {
+            let off: usize = o.get("byteOffset").unwrap_or(0);
+            let len: usize = o.get("byteLength").unwrap_or(0);
+            let all = buf.as_bytes().unwrap_or_default();
+            if let Some(part) = all.get(off..off.saturating_add(len)) {
+                out.extend_from_slice(part);
+            }
+            return Ok(());
+        }
+        if top {
+            if let Some(parts) = o.as_array() {
+                for p in parts.iter::<Value>() {
+                    body_into(ctx, &p?, out, false)?;
+                }
+                return Ok(());
+            }
+        }
+    }
+    let text = tag_text(v);
+    if text.is_empty() && !v.is_number() && !v.is_bool() {
+        return Err(throw(
+            ctx,
+            "a request body must be a string, an ArrayBuffer or a typed array",
+        ));
+    }
+    out.extend_from_slice(text.as_bytes());
+    Ok(())
+}
+
+/// A request of the script as the driver sends it, and what its body becomes.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn prepare<'js>(
     ctx: &Ctx<'js>,
@@ -864,10 +892,10 @@ pub(crate) fn prepare<'js>(
     shared: &crate::shared::Shared,
     method: String,
     url: String,
-    body: Option<String>,
+    body: Value<'js>,
     ct: Option<String>,
     params: Option<Object<'js>>,
-) -> rquickjs::Result<(HttpCall, bool)> {
+) -> rquickjs::Result<(HttpCall, Keep)> {
     if st.borrow().init {
         return Err(throw(
             ctx,
@@ -880,7 +908,12 @@ pub(crate) fn prepare<'js>(
     let mut headers: Vec<(String, String)> = Vec::new();
     let mut user_tags = Vec::new();
     let mut timeout = None;
-    let mut keep_body = !shared.discard_bodies;
+    let body = body_bytes(ctx, &body)?;
+    let mut keep_body = if shared.discard_bodies {
+        Keep::No
+    } else {
+        Keep::Text
+    };
     let mut max_redirects = None;
     if let Some(p) = &params {
         max_redirects = p.get::<_, Option<u32>>("redirects")?;
@@ -896,8 +929,9 @@ pub(crate) fn prepare<'js>(
             );
         }
         match p.get::<_, Option<String>>("responseType")?.as_deref() {
-            Some("none") => keep_body = false,
-            Some("text") => keep_body = true,
+            Some("none") => keep_body = Keep::No,
+            Some("text") => keep_body = Keep::Text,
+            Some("binary") => keep_body = Keep::Binary,
             _ => {}
         }
     }
@@ -930,9 +964,9 @@ pub(crate) fn prepare<'js>(
             method: m,
             url,
             headers,
-            body: body.map(bytes::Bytes::from).unwrap_or_default(),
+            body,
             timeout,
-            keep_body,
+            keep_body: keep_body != Keep::No,
             keep_headers: true,
             max_redirects,
         },
@@ -947,16 +981,19 @@ pub(crate) fn prepare<'js>(
 pub(crate) fn answer<'js>(
     ctx: &Ctx<'js>,
     r: &throng_http::HttpResponse,
-    keep_body: bool,
+    keep_body: Keep,
 ) -> rquickjs::Result<Array<'js>> {
     let a = Array::new(ctx.clone())?;
     a.set(0, r.status)?;
     a.set(1, r.url.as_str())?;
     a.set(2, r.proto)?;
-    if keep_body {
-        a.set(3, String::from_utf8_lossy(&r.body).as_ref())?;
-    } else {
-        a.set(3, Value::new_null(ctx.clone()))?;
+    match keep_body {
+        Keep::Text => a.set(3, String::from_utf8_lossy(&r.body).as_ref())?,
+        Keep::Binary => a.set(
+            3,
+            rquickjs::ArrayBuffer::new_copy(ctx.clone(), &r.body[..])?,
+        )?,
+        Keep::No => a.set(3, Value::new_null(ctx.clone()))?,
     }
     match r.error {
         Some(e) => {

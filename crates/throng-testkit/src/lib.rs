@@ -4,6 +4,7 @@
 //! Routes:
 //! - `/delay/{ms}`: answers 200 after `ms` milliseconds.
 //! - `/status/{code}`: answers with that status.
+//! - `/bytes/{n}`: answers `n` bytes 0, 1, …, 255, 0, … (binary, not UTF-8).
 //! - `/redirect/{n}`: 302 to `/redirect/{n-1}`; `/redirect/0` answers 200.
 //! - `/set-cookie/{name}/{value}`: sets a cookie; `/cookies`: echoes the `Cookie` header.
 //! - `/echo`: echoes method, path, headers and body as JSON.
@@ -43,7 +44,10 @@ pub struct Seen {
     pub path: String,
     pub version: String,
     pub headers: Vec<(String, String)>,
+    /// The body as text (invalid UTF-8 replaced).
     pub body: String,
+    /// The body's bytes.
+    pub raw: Bytes,
     pub at: Instant,
 }
 
@@ -221,6 +225,7 @@ async fn handle(
             .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
             .collect(),
         body: String::from_utf8_lossy(&body).into_owned(),
+        raw: body.clone(),
         at: Instant::now(),
     };
     if let Ok(mut s) = st.seen.lock() {
@@ -236,6 +241,11 @@ async fn handle(
             resp(200, "ok")
         }
         ["status", code] => resp(code.parse().unwrap_or(500), "status"),
+        // N bytes 0, 1, …, 255, 0, … (not UTF-8 text)
+        ["bytes", n] => {
+            let n: usize = n.parse().unwrap_or(0);
+            resp(200, (0..n).map(|i| (i % 256) as u8).collect::<Vec<u8>>())
+        }
         // 503 from FROM ms to TO ms after the server's first request, 200 otherwise
         ["fail-between", from, to] => {
             let ms = since_first.as_millis() as u64;

@@ -935,3 +935,106 @@ fn own_state_holds(seen: &[throng_testkit::Seen]) {
         assert_eq!(iters, [0, 1, 2], "VU {vu}");
     }
 }
+
+const BATCH_COOKIES: &str = r#"
+import http from 'k6/http';
+export const options = {
+  scenarios: { b: { executor: 'per-vu-iterations', vus: 1, iterations: 1 } },
+};
+export default function () {
+  const B = __ENV.BASE;
+  http.get(`${B}/set-cookie/sid/s1`);
+  http.batch([`${B}/cookies`, `${B}/cookies`, `${B}/set-cookie/late/l1`, `${B}/cookies`]);
+  http.get(`${B}/cookies`);
+}
+"#;
+
+/// Every request of a batch sends the VU jar's cookies (not only the first, which the
+/// VU's own client sends), and cookies set by any of its responses land in the jar.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_requests_all_use_the_vus_cookie_jar() {
+    let server = CountingServer::start().await;
+    let d = dir("batch-cookies");
+    std::fs::write(d.join("bc.js"), BATCH_COOKIES).expect("script");
+    let (out, export, _) = run_in(&d, "bc.js", &server.url(), &["--no-summary"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(count(&export.expect("export"), "http_reqs", "count"), 6.0);
+    let want = [
+        "",
+        "sid=s1",
+        "sid=s1",
+        "sid=s1",
+        "sid=s1",
+        "late=l1; sid=s1",
+    ];
+    assert_eq!(cookie_headers(&server), want);
+    if k6().is_some() {
+        let _ = k6_run(&d, "bc.js", &server.url(), &[]).await;
+        // k6 sends the same (a batch's requests in any order)
+        assert_eq!(cookie_headers(&server)[6..], want[..]);
+    }
+}
+
+const BINARY: &str = r#"
+import http from 'k6/http';
+import { check } from 'k6';
+const blob = open('blob.bin', 'b');
+export const options = {
+  scenarios: { b: { executor: 'per-vu-iterations', vus: 1, iterations: 1 } },
+};
+export default function () {
+  const B = __ENV.BASE;
+  http.post(`${B}/raw`, blob, { headers: { 'Content-Type': 'application/octet-stream' } });
+  http.post(`${B}/raw`, new Uint8Array(blob, 10, 5));
+  http.post(`${B}/upload`, { title: 'pic', file: http.file(blob, 'blob.bin', 'application/octet-stream') });
+  const r = http.get(`${B}/bytes/300`, { responseType: 'binary' });
+  const t = http.get(`${B}/bytes/3`);
+  check(r, {
+    'binary body': (x) => x.body instanceof ArrayBuffer && x.body.byteLength === 300 && new Uint8Array(x.body)[299] === 43,
+    'text body': () => typeof t.body === 'string',
+    'open b': () => blob.byteLength === 256,
+  });
+}
+"#;
+
+/// `open(file, 'b')` reads bytes (an ArrayBuffer), which go out unchanged as a body, a
+/// view of it, or a multipart file part; `responseType: 'binary'` gives an ArrayBuffer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_files_and_bodies_go_out_byte_for_byte() {
+    let server = CountingServer::start().await;
+    let d = dir("binary");
+    std::fs::write(d.join("bin.js"), BINARY).expect("script");
+    let blob: Vec<u8> = (0..=255u8).collect();
+    std::fs::write(d.join("blob.bin"), &blob).expect("blob");
+    let (out, export, _) = run_in(&d, "bin.js", &server.url(), &["--no-summary"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let e = export.expect("export");
+    assert_eq!(count(&e, "http_reqs", "count"), 5.0);
+    assert_eq!(count(&e, "checks", "passes"), 3.0);
+    let seen = server.seen();
+    assert_eq!(seen[0].raw[..], blob[..]);
+    assert_eq!(seen[1].raw[..], blob[10..15]);
+    let up = &seen[2].raw;
+    let ct = seen[2]
+        .headers
+        .iter()
+        .find(|(k, _)| k == "content-type")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let boundary = ct.split("boundary=").nth(1).expect("boundary");
+    let head = "Content-Disposition: form-data; name=\"file\"; filename=\"blob.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n";
+    let at = up
+        .windows(head.len())
+        .position(|w| w == head.as_bytes())
+        .expect("file part")
+        + head.len();
+    assert_eq!(up[at..at + 256], blob[..]);
+    assert_eq!(&up[at + 256..at + 258], b"\r\n");
+    assert!(up.ends_with(format!("--{boundary}--\r\n").as_bytes()));
+    if let Some(k) = k6_run(&d, "bin.js", &server.url(), &[]).await {
+        same_counts(&e, &k);
+        let k6_seen = &server.seen()[5..];
+        assert_eq!(k6_seen[0].raw[..], blob[..]);
+        assert_eq!(k6_seen[1].raw[..], blob[10..15]);
+    }
+}

@@ -87,15 +87,7 @@ function withCookies(p, url) {
   const headers = Object.assign({}, p.headers || {}, { Cookie: header.join('; ') });
   return Object.assign({}, p, { headers });
 }
-function bin(data) {
-  if (typeof data === 'string') return data;
-  const b = data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  let s = '';
-  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
-  return decodeURIComponent(escape(s));
-}
-// binary data: only in contexts that have typed arrays (a script that names none gets a
-// context without them, vm.rs TYPED_WORDS)
+// binary data (an ArrayBuffer or a view of one): the natives send its bytes
 function binary(v) {
   return typeof ArrayBuffer !== 'undefined' && (v instanceof ArrayBuffer || ArrayBuffer.isView(v));
 }
@@ -103,24 +95,32 @@ function binary(v) {
 function encodeBody(body) {
   if (body === null || body === undefined) return [null, null];
   if (typeof body !== 'object' || binary(body)) {
-    return [typeof body === 'object' ? bin(body) : String(body), null];
+    return [binary(body) ? body : String(body), null];
   }
   const keys = Object.keys(body);
   if (!keys.some((k) => body[k] instanceof FileData)) return [form(body), 'application/x-www-form-urlencoded'];
   const boundary = '----throng' + Math.floor(Math.random() * 1e16).toString(16) + Date.now().toString(16);
+  // text and binary parts: the natives join them into one body
+  const parts = [];
   let out = '';
   for (const k of keys) {
     const v = body[k];
     out += '--' + boundary + '\r\n';
     if (v instanceof FileData) {
       out += `Content-Disposition: form-data; name="${k}"; filename="${v.filename}"\r\nContent-Type: ${v.content_type}\r\n\r\n`;
-      out += bin(v.data) + '\r\n';
+      if (binary(v.data)) {
+        parts.push(out, v.data);
+        out = '\r\n';
+      } else {
+        out += String(v.data) + '\r\n';
+      }
     } else {
       out += `Content-Disposition: form-data; name="${k}"\r\n\r\n${String(v)}\r\n`;
     }
   }
   out += '--' + boundary + '--\r\n';
-  return [out, 'multipart/form-data; boundary=' + boundary];
+  parts.push(out);
+  return [parts.length === 1 ? out : parts, 'multipart/form-data; boundary=' + boundary];
 }
 // k6's params.auth 'basic' (user:pass@ in the URL) as an Authorization header
 function withAuth(p, u) {
