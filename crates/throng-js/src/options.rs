@@ -174,6 +174,19 @@ pub fn plan(
     if !thresholds.is_empty() {
         p["thresholds"] = Value::Object(thresholds);
     }
+    if let Some(st) = o.get("summaryTrendStats").filter(|v| !v.is_null()) {
+        let stats: Vec<String> = serde_json::from_value(st.clone())
+            .map_err(|_| "summaryTrendStats: expected a list of stats, e.g. ['avg', 'p(99.9)']")?;
+        if let Some(bad) = stats
+            .iter()
+            .find(|s| !throng_metrics::threshold::Stat::is_trend_stat(s))
+        {
+            return Err(format!(
+                "summaryTrendStats: `{bad}` is not a trend stat (expected avg, min, med, max, count or p(N) with N from 0 to 100)"
+            ));
+        }
+        p["summary_trend_stats"] = Value::from(stats);
+    }
     Ok(PlanText {
         text: serde_json::to_string_pretty(&p).map_err(|e| e.to_string())?,
         exec,

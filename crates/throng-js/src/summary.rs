@@ -1,53 +1,8 @@
-//! k6's `handleSummary(data)`: the end-of-test summary data shaped as the script's
-//! `summaryTrendStats` ask, the function called once on a VU of its own, and the files its
-//! answer names written (`stdout` printed, `stderr` to standard error).
-use serde_json::{Map, Value};
+//! k6's `handleSummary(data)`: the files its answer names written (`stdout` printed,
+//! `stderr` to standard error). The data is `--summary-json`'s document, whose trends show
+//! the script's `summaryTrendStats` (the results hold them).
+use serde_json::Value;
 use std::io::Write;
-
-/// The trend stats throng's results hold (k6's defaults and `p(99)`, `count`).
-const AVAILABLE: &[&str] = &[
-    "avg", "min", "med", "max", "p(90)", "p(95)", "p(99)", "count",
-];
-
-/// k6's summary data of `r` (`--summary-json`'s document) with every trend's values and
-/// `options.summaryTrendStats` as `stats` ask (stats throng does not hold are left out,
-/// with a warning).
-pub(crate) fn data(r: &throng_report::Results, stats: Option<&[String]>) -> Value {
-    let mut data = throng_report::summary_json(r);
-    let Some(stats) = stats else {
-        return data;
-    };
-    let missing: Vec<&String> = stats
-        .iter()
-        .filter(|s| !AVAILABLE.contains(&s.as_str()))
-        .collect();
-    if !missing.is_empty() {
-        tracing::warn!(
-            "summaryTrendStats: throng's summary holds {} (not {:?})",
-            AVAILABLE.join(", "),
-            missing
-        );
-    }
-    if let Some(ms) = data.get_mut("metrics").and_then(Value::as_object_mut) {
-        for (name, m) in ms.iter_mut() {
-            if m.get("type").and_then(Value::as_str) != Some("trend") {
-                continue;
-            }
-            let Some(all) = r.metrics.iter().find(|x| &x.name == name) else {
-                continue;
-            };
-            let mut out = Map::new();
-            for s in stats {
-                if let Some(v) = all.values.get(s.as_str()) {
-                    out.insert(s.clone(), Value::from(*v));
-                }
-            }
-            m["values"] = Value::Object(out);
-        }
-    }
-    data["options"]["summaryTrendStats"] = Value::from(stats.to_vec());
-    data
-}
 
 /// Writes the answer of `handleSummary` (`{"stdout": "...", "file.json": "..."}`): returns
 /// what goes to standard output. Non-string values are written as JSON.

@@ -120,25 +120,19 @@ impl ScriptHost for JsHost {
     fn handle_summary<'a>(
         &'a self,
         results: &'a throng_report::Results,
-        color: bool,
+        _color: bool,
     ) -> BoxFuture<'a, Option<Result<String, String>>> {
         Box::pin(async move {
-            let stats: Option<Vec<String>> =
-                serde_json::from_str::<serde_json::Value>(&self.loaded.probe.options)
-                    .ok()
-                    .and_then(|o| serde_json::from_value(o.get("summaryTrendStats")?.clone()).ok());
-            let custom = self
+            // without one, throng's own summary (the results hold the script's
+            // summaryTrendStats)
+            if !self
                 .loaded
                 .probe
                 .functions
                 .iter()
-                .any(|f| f == "handleSummary");
-            if !custom {
-                // throng's own summary, with the script's summaryTrendStats
-                let keys: Vec<&str> = stats.as_ref()?.iter().map(String::as_str).collect();
-                return Some(Ok(throng_report::render_summary_with(
-                    results, color, &keys,
-                )));
+                .any(|f| f == "handleSummary")
+            {
+                return None;
             }
             // after the run the VUs' state is there; a run that never started gets its own
             let shared = self.shared.get().cloned().unwrap_or_else(|| {
@@ -150,7 +144,7 @@ impl ScriptHost for JsHost {
                     CancellationToken::new(),
                 ))
             });
-            let data = crate::summary::data(results, stats.as_deref());
+            let data = throng_report::summary_json(results);
             let answer = self
                 .call_on(shared, "handleSummary", Some(data.to_string()))
                 .await;

@@ -97,6 +97,15 @@ impl Stat {
         })
     }
 
+    /// Whether `name` is a trend stat as k6's `summaryTrendStats` names them (`avg`,
+    /// `min`, `med`, `max`, `count`, `p(N)` with N from 0 to 100).
+    pub fn is_trend_stat(name: &str) -> bool {
+        matches!(
+            Stat::parse(name),
+            Ok(Stat::Avg | Stat::Min | Stat::Max | Stat::Med | Stat::Count | Stat::P(_))
+        )
+    }
+
     /// The stat as k6 writes it (`p(95)`).
     pub fn name(&self) -> String {
         match self {

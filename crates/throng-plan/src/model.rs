@@ -58,6 +58,8 @@ pub struct Plan {
     pub locust: Option<LocustPool>,
     /// Databases of `sql:` and `redis:` steps (`data_sources:`), by index.
     pub sources: Vec<crate::protocols::Source>,
+    /// The stats shown of each trend (`summary_trend_stats:`; empty: k6's defaults).
+    pub trend_stats: Vec<String>,
 }
 
 /// Locust's user pool: `users` spawned at `spawn_rate` a second over the weighted

@@ -40,6 +40,8 @@ pub struct Overrides {
     /// `--stages-scale F`: every duration of the load (stages, durations, start times,
     /// graceful stops, timeline offsets) multiplied by F, before the other overrides.
     pub stages_scale: Option<f64>,
+    /// `--summary-trend-stats avg,p(99.9)`: the stats shown of each trend (k6's flag).
+    pub summary_trend_stats: Option<Vec<String>>,
 }
 
 impl Overrides {
@@ -69,6 +71,22 @@ pub fn apply_overrides(plan: &mut Plan, o: &Overrides) -> Result<(), String> {
     }
     if let Some(v) = o.vus {
         check_vus("--vus", v, None)?;
+    }
+    if let Some(stats) = &o.summary_trend_stats {
+        if let Some(bad) = stats
+            .iter()
+            .find(|s| !throng_metrics::threshold::Stat::is_trend_stat(s))
+        {
+            return Err(format!(
+                "--summary-trend-stats: `{bad}` is not a trend stat (expected avg, min, med, max, count or p(N) with N from 0 to 100)"
+            ));
+        }
+        if stats.is_empty() {
+            return Err(
+                "--summary-trend-stats: expected at least one stat, e.g. avg,p(95),p(99.9)".into(),
+            );
+        }
+        plan.trend_stats.clone_from(stats);
     }
     if let Some(k) = o.stages_scale {
         if !(k.is_finite() && k > 0.0) {

@@ -132,6 +132,10 @@ pub struct RawPlan {
     /// `locust:` the user pool that scenarios with `weight:` share.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub locust: Option<S<RawLocust>>,
+    /// `summary_trend_stats:` the stats the summary and k6's JSON summaries show of each
+    /// trend (k6's `summaryTrendStats`: `avg`, `min`, `med`, `max`, `count`, `p(N)`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary_trend_stats: Option<S<Vec<S<String>>>>,
     /// `profiles:` named load shapes for `--profile`: executor options without a flow.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub profiles: BTreeMap<String, S<RawScenario>>,

@@ -3,8 +3,8 @@
 //! and `--summary-json` (the data k6 v1 hands to `handleSummary`: `metrics.NAME.type/
 //! contains/values`, thresholds as `{"expr": {"ok": bool}}`, groups and checks as lists,
 //! `options`, `state`). Numbers are written as k6 writes them (integral values as integers)
-//! and trends carry k6's default stats.
-use crate::k6json::{id, num, TREND_STATS};
+//! and trends carry the run's trend stats (k6's `summaryTrendStats`, by default k6's).
+use crate::k6json::{id, num};
 use crate::results::{MetricResult, Results};
 use serde_json::{json, Map, Value};
 use throng_metrics::MetricKind;
@@ -12,11 +12,19 @@ use throng_metrics::MetricKind;
 /// A metric's values under k6's names: trends their default stats; rates `rate` (or,
 /// for the export, `value`), `passes`, `fails`; counters `count`, `rate`; gauges `value`,
 /// `min`, `max`.
-fn values(m: &MetricResult, rate_key: &str) -> Map<String, Value> {
+fn values(m: &MetricResult, rate_key: &str, trend_stats: &[&str]) -> Map<String, Value> {
     let mut vals = Map::new();
+    if m.kind == MetricKind::Trend {
+        // in the order asked, as k6 writes them
+        for k in trend_stats {
+            if let Some(v) = m.values.get(*k) {
+                vals.insert((*k).to_string(), num(*v));
+            }
+        }
+        return vals;
+    }
     for (k, v) in &m.values {
         let key = match m.kind {
-            MetricKind::Trend if !TREND_STATS.contains(&k.as_str()) => continue,
             MetricKind::Rate if k == "rate" => rate_key,
             _ => k.as_str(),
         };
@@ -91,7 +99,7 @@ impl Group {
 pub fn summary_export(r: &Results) -> Value {
     let mut metrics = Map::new();
     for m in &r.metrics {
-        let mut vals = values(m, "value");
+        let mut vals = values(m, "value", &r.shown_trend_stats());
         let th: Map<String, Value> = r
             .thresholds
             .iter()
@@ -109,12 +117,13 @@ pub fn summary_export(r: &Results) -> Value {
 /// The `--summary-json` document: k6 v1's end-of-test summary data (`handleSummary`'s
 /// argument), so `jq '.metrics.http_req_duration.values."p(95)"'` works unchanged.
 pub fn summary_json(r: &Results) -> Value {
+    let stats = r.shown_trend_stats();
     let mut metrics = Map::new();
     for m in &r.metrics {
         let mut entry = Map::new();
         entry.insert("type".into(), json!(m.kind.as_str()));
         entry.insert("contains".into(), json!(m.contains.as_str()));
-        entry.insert("values".into(), Value::Object(values(m, "rate")));
+        entry.insert("values".into(), Value::Object(values(m, "rate", &stats)));
         let th: Map<String, Value> = r
             .thresholds
             .iter()
@@ -129,7 +138,7 @@ pub fn summary_json(r: &Results) -> Value {
     json!({
         "root_group": Group::tree(r).json("", "", true),
         "options": {
-            "summaryTrendStats": TREND_STATS,
+            "summaryTrendStats": stats,
             "summaryTimeUnit": "",
             "noColor": false,
         },

@@ -343,7 +343,7 @@ pub fn html(r: &Results) -> String {
                 "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&m.name),
                 m.kind.as_str(),
-                esc(crate::summary::metric_line(m, elapsed_s).trim())
+                esc(crate::summary::metric_line(m, elapsed_s, &r.shown_trend_stats()).trim())
             );
         }
         o.push_str("</table></section>");

@@ -281,7 +281,7 @@ pub fn markdown(r: &Results) -> String {
                 "| `{}` | {} | {} |",
                 m.name,
                 m.kind.as_str(),
-                crate::summary::metric_line(m, elapsed_s).trim()
+                crate::summary::metric_line(m, elapsed_s, &r.shown_trend_stats()).trim()
             );
         }
     }

@@ -415,6 +415,10 @@ pub fn merge(inputs: &[(String, Results)]) -> Result<Merged, MergeError> {
         .collect();
     let timeline = merge_timeline(inputs, &offsets);
     let mut results = Results::build(&snap, &thresholds, &verdicts, run, scenarios, timeline);
+    // every instance ran the same plan: the first one's trend stats
+    if let Some((_, first)) = inputs.first() {
+        results.set_trend_stats(&snap, &first.trend_stats);
+    }
     results.seconds = merge_seconds(inputs.iter().map(|(_, r)| &r.seconds), &offsets);
     for (pick, out) in [
         (0usize, &mut results.by_name),

@@ -499,6 +499,10 @@ pub struct Results {
     /// by SQLSTATE), when the run has such steps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocols: Option<crate::protocols::ProtocolStats>,
+    /// The stats shown of each trend (k6's `summaryTrendStats`, the plan's
+    /// `summary_trend_stats:`); empty: k6's defaults.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trend_stats: Vec<String>,
     /// Raw series with histograms (checked when read: each histogram must decode and agree
     /// with its series' count, min, max and sum).
     #[serde(deserialize_with = "crate::validate::series")]
@@ -783,6 +787,49 @@ impl Results {
             monitors: None,
             slos: Vec::new(),
             protocols: crate::protocols::ProtocolStats::from_snapshot(snap),
+            trend_stats: Vec::new(),
+        }
+    }
+
+    /// Shows `stats` of each trend (k6's `summaryTrendStats`; none: k6's defaults), adding
+    /// to every trend and trend sub-metric the percentiles it does not hold yet
+    /// (`p(99.9)`), read from `snap`'s histograms.
+    pub fn set_trend_stats(&mut self, snap: &Snapshot, stats: &[String]) {
+        self.trend_stats = stats.to_vec();
+        let wanted: Vec<(&String, f64)> = stats
+            .iter()
+            .filter_map(|s| match Stat::parse(s) {
+                Ok(Stat::P(p)) => Some((s, p)),
+                _ => None,
+            })
+            .collect();
+        for m in self
+            .metrics
+            .iter_mut()
+            .filter(|m| m.kind == MetricKind::Trend)
+        {
+            if wanted
+                .iter()
+                .all(|(k, _)| m.values.contains_key(k.as_str()))
+            {
+                continue;
+            }
+            if let Some(Agg::Trend(t)) = snap.aggregate(m.metric.as_str(), &m.filter) {
+                for (k, p) in &wanted {
+                    m.values
+                        .entry((*k).clone())
+                        .or_insert_with(|| t.percentile(*p));
+                }
+            }
+        }
+    }
+
+    /// The stats shown of each trend: the run's, else k6's defaults.
+    pub fn shown_trend_stats(&self) -> Vec<&str> {
+        if self.trend_stats.is_empty() {
+            crate::k6json::TREND_STATS.to_vec()
+        } else {
+            self.trend_stats.iter().map(String::as_str).collect()
         }
     }
 

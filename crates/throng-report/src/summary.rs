@@ -12,7 +12,7 @@ fn dots(name: &str, indent: usize) -> String {
 }
 
 /// The trend stats the summary shows unless told otherwise (k6's `summaryTrendStats`).
-pub const DEFAULT_TREND_STATS: [&str; 6] = ["avg", "min", "med", "max", "p(90)", "p(95)"];
+pub const DEFAULT_TREND_STATS: [&str; 6] = crate::k6json::TREND_STATS;
 
 fn trend_line(m: &MetricResult, keys: &[&str]) -> String {
     keys.iter()
@@ -30,11 +30,8 @@ fn trend_line(m: &MetricResult, keys: &[&str]) -> String {
         .join(" ")
 }
 
-pub(crate) fn metric_line(m: &MetricResult, elapsed_s: f64) -> String {
-    metric_line_with(m, elapsed_s, &DEFAULT_TREND_STATS)
-}
-
-fn metric_line_with(m: &MetricResult, elapsed_s: f64, stats: &[&str]) -> String {
+/// A metric's values as the summary shows them (`stats` of a trend).
+pub(crate) fn metric_line(m: &MetricResult, elapsed_s: f64, stats: &[&str]) -> String {
     let v = |k: &str| m.values.get(k).copied().unwrap_or(0.0);
     match m.kind {
         MetricKind::Trend => trend_line(m, stats),
@@ -94,11 +91,12 @@ fn category(name: &str) -> &'static str {
 
 /// Renders the summary. `color` adds ANSI green/red to ✓/✗.
 pub fn render_summary(r: &Results, color: bool) -> String {
-    render_summary_with(r, color, &DEFAULT_TREND_STATS)
+    render_summary_with(r, color, &r.shown_trend_stats())
 }
 
-/// [`render_summary`] showing `stats` of each trend (k6's `summaryTrendStats`: `avg`, `min`,
-/// `med`, `max`, `p(90)`, `p(95)`, `p(99)`, `count`; others are left out).
+/// [`render_summary`] showing `stats` of each trend (k6's `summaryTrendStats`: `avg`,
+/// `min`, `med`, `max`, `count`, and the percentiles the results hold: `p(90)`, `p(95)`,
+/// `p(99)` and those [`Results::set_trend_stats`] added).
 pub fn render_summary_with(r: &Results, color: bool, stats: &[&str]) -> String {
     let (ok_mark, bad_mark) = if color {
         ("\x1b[32m✓\x1b[0m", "\x1b[31m✗\x1b[0m")
@@ -245,7 +243,7 @@ pub fn render_summary_with(r: &Results, color: bool, stats: &[&str]) -> String {
                 o,
                 "    {} {}",
                 dots(&m.name, 4),
-                metric_line_with(m, elapsed_s, stats)
+                metric_line(m, elapsed_s, stats)
             );
             for sub in r
                 .metrics
@@ -264,7 +262,7 @@ pub fn render_summary_with(r: &Results, color: bool, stats: &[&str]) -> String {
                     o,
                     "      {} {}",
                     dots(&label, 6),
-                    metric_line_with(sub, elapsed_s, stats)
+                    metric_line(sub, elapsed_s, stats)
                 );
             }
         }

@@ -644,6 +644,7 @@ async fn run_with(
         scenarios,
         series.timeline,
     );
+    results.set_trend_stats(&snap, &plan.trend_stats);
     results.seconds = series.seconds;
     results.by_name = series.by_name;
     results.by_scenario = series.by_scenario;

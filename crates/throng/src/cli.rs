@@ -301,6 +301,10 @@ pub struct LoadArgs {
     /// timeline offsets): `--stages-scale 0.01` runs a 20-minute script in 12 s.
     #[arg(long, value_name = "F")]
     pub stages_scale: Option<f64>,
+    /// The stats the summary and k6's JSON summaries show of each trend, as k6's flag:
+    /// `avg,min,med,max,p(90),p(95)` by default; any `p(N)` and `count` too.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub summary_trend_stats: Option<Vec<String>>,
 }
 
 impl LoadArgs {
@@ -320,6 +324,7 @@ impl LoadArgs {
             scenarios: self.scenarios.clone(),
             profile: self.profile.clone(),
             stages_scale: self.stages_scale,
+            summary_trend_stats: self.summary_trend_stats.clone(),
         })
     }
 }

@@ -809,7 +809,7 @@ async fn convert_turns_the_ingest_script_into_a_plan_that_sends_the_same() {
 
 const TREND_STATS: &str = r#"
 import http from 'k6/http';
-export const options = { iterations: 5, summaryTrendStats: ['avg', 'p(99)', 'count'] };
+export const options = { iterations: 5, summaryTrendStats: ['avg', 'p(99)', 'count', 'p(99.9)'] };
 export default function () { http.get(`${__ENV.BASE}/stats`); }
 "#;
 
@@ -818,7 +818,7 @@ async fn summary_trend_stats_shape_throngs_own_summary() {
     let server = CountingServer::start().await;
     let d = dir("trendstats");
     std::fs::write(d.join("t.js"), TREND_STATS).expect("script");
-    let (out, _, _) = run_in(&d, "t.js", &server.url(), &[]).await;
+    let (out, export, _) = run_in(&d, "t.js", &server.url(), &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let line = stdout
@@ -830,9 +830,57 @@ async fn summary_trend_stats_shape_throngs_own_summary() {
         .skip(1)
         .filter_map(|w| w.split_once('=').map(|(k, _)| k))
         .collect();
-    assert_eq!(stats, ["avg", "p(99)", "count"], "{line}");
-    assert!(line.ends_with("count=5"), "{line}");
+    assert_eq!(stats, ["avg", "p(99)", "count", "p(99.9)"], "{line}");
+    assert!(line.contains("count=5 "), "{line}");
     assert_eq!(server.count(), 5);
+    // --summary-export's trends carry the same stats, as k6's do
+    let e = export.expect("export");
+    let keys = |v: &Value, m: &str| -> Vec<String> {
+        let mut k: Vec<String> = v["metrics"][m]
+            .as_object()
+            .unwrap_or_else(|| panic!("{m} in {v}"))
+            .keys()
+            .cloned()
+            .collect();
+        k.sort();
+        k
+    };
+    let want = ["avg", "count", "p(99)", "p(99.9)"];
+    assert_eq!(keys(&e, "http_req_duration"), want);
+    assert_eq!(keys(&e, "iteration_duration"), want);
+    assert_eq!(e["metrics"]["http_req_duration"]["count"], 5);
+    if let Some(k) = k6_run(&d, "t.js", &server.url(), &[]).await {
+        assert_eq!(keys(&k, "http_req_duration"), want);
+        assert_eq!(keys(&k, "iteration_duration"), want);
+    }
+    // k6's flag replaces the script's list; a stat that is none is refused before any load
+    let (out, export, _) = run_in(
+        &d,
+        "t.js",
+        &server.url(),
+        &["--summary-trend-stats", "med,p(75)"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        keys(&export.expect("export"), "http_req_duration"),
+        ["med", "p(75)"]
+    );
+    let before = server.count();
+    let (out, _, _) = run_in(
+        &d,
+        "t.js",
+        &server.url(),
+        &["--summary-trend-stats", "avg,p95"],
+    )
+    .await;
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        text(&out).contains("--summary-trend-stats: `p95` is not a trend stat"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(server.count(), before);
 }
 
 const REDIRECTS: &str = r#"

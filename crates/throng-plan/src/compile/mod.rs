@@ -255,6 +255,7 @@ fn compile(
             cx.expected = set;
         }
     }
+    let trend_stats = compile_trend_stats(&mut cx, &raw.summary_trend_stats);
     let base_url = http::compile_base_url(&mut cx, &raw.base_url);
     cx.sources = sources::compile_sources(&mut cx, &raw.data_sources);
 
@@ -358,7 +359,36 @@ fn compile(
         slos,
         locust,
         sources: cx.sources,
+        trend_stats,
     })
+}
+
+/// `summary_trend_stats:`: each `avg`, `min`, `med`, `max`, `count` or `p(N)` (0–100).
+fn compile_trend_stats(cx: &mut Cx<'_>, raw: &Option<S<Vec<S<String>>>>) -> Vec<String> {
+    let Some(list) = raw else {
+        return Vec::new();
+    };
+    if list.value.is_empty() {
+        cx.err(
+            list,
+            "summary_trend_stats: expected at least one stat, e.g. [avg, p(95), p(99.9)]",
+        );
+    }
+    let mut out = Vec::new();
+    for s in &list.value {
+        if throng_metrics::threshold::Stat::is_trend_stat(&s.value) {
+            out.push(s.value.trim().to_string());
+        } else {
+            cx.err(
+                s,
+                format!(
+                    "summary_trend_stats: `{}` is not a trend stat (expected avg, min, med, max, count or p(N) with N from 0 to 100)",
+                    s.value
+                ),
+            );
+        }
+    }
+    out
 }
 
 /// `profiles:`: each a scenario's executor options without a flow.
