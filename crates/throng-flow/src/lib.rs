@@ -6,6 +6,7 @@
 
 mod checks;
 mod debug;
+mod host;
 mod once;
 mod proto;
 mod record;
@@ -18,6 +19,7 @@ mod tags;
 pub mod timeline;
 
 pub use debug::{HttpDebug, HttpDebugMode};
+pub use host::{BoxFuture, ScriptHost};
 pub use once::{run_once, run_preflight, OnceOutcome, OnceRun, PollResult};
 pub use record::HttpMetrics;
 pub use reflect::discover_grpc_methods;

@@ -1,4 +1,5 @@
-//! The script as throng-run's [`ScriptHost`]: setup, a workload per scenario, teardown.
+//! The script as a [`ScriptHost`] (throng-flow's): setup, a workload per scenario,
+//! teardown, handleSummary.
 use crate::driver::JsVu;
 use crate::msg::Cmd;
 use crate::shared::{Shared, VuSpec};
@@ -6,7 +7,7 @@ use crate::suspend::Home;
 use crate::Loaded;
 use std::sync::{Arc, OnceLock};
 use throng_engine::{IterFuture, IterInfo, IterOutcome, Vu, VuInit, Workload};
-use throng_run::{BoxFuture, FlowEnv, ScriptHost};
+use throng_flow::{BoxFuture, FlowEnv, ScriptHost};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
@@ -117,23 +118,16 @@ impl ScriptHost for JsHost {
         s.abort_reason.lock().ok()?.clone()
     }
 
-    fn handle_summary<'a>(
-        &'a self,
-        results: &'a throng_report::Results,
-        _color: bool,
-    ) -> BoxFuture<'a, Option<Result<String, String>>> {
+    fn handles_summary(&self) -> bool {
+        self.loaded
+            .probe
+            .functions
+            .iter()
+            .any(|f| f == "handleSummary")
+    }
+
+    fn handle_summary(&self, data: serde_json::Value) -> BoxFuture<'_, Result<String, String>> {
         Box::pin(async move {
-            // without one, throng's own summary (the results hold the script's
-            // summaryTrendStats)
-            if !self
-                .loaded
-                .probe
-                .functions
-                .iter()
-                .any(|f| f == "handleSummary")
-            {
-                return None;
-            }
             // after the run the VUs' state is there; a run that never started gets its own
             let shared = self.shared.get().cloned().unwrap_or_else(|| {
                 Arc::new(Shared::new(
@@ -144,15 +138,14 @@ impl ScriptHost for JsHost {
                     CancellationToken::new(),
                 ))
             });
-            let data = throng_report::summary_json(results);
-            let answer = self
+            match self
                 .call_on(shared, "handleSummary", Some(data.to_string()))
-                .await;
-            Some(match answer {
+                .await
+            {
                 Ok(Some(a)) => crate::summary::write(&a),
                 Ok(None) => Ok(String::new()),
                 Err(e) => Err(e),
-            })
+            }
         })
     }
 

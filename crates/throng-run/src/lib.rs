@@ -17,7 +17,7 @@ pub use control::ApiControl;
 pub use exit::ExitCode;
 pub use files::{check_url, write_reports, OutError, ReportFiles};
 pub use throng_engine::EngineControl;
-pub use throng_flow::{FlowEnv, HttpDebugMode};
+pub use throng_flow::{BoxFuture, FlowEnv, HttpDebugMode, ScriptHost};
 pub use throng_monitor::parse_flag as parse_monitor_flag;
 pub use throng_report::InstanceInfo;
 
@@ -165,40 +165,6 @@ fn dns_options(d: &throng_plan::DnsSettings) -> throng_http::DnsOptions {
         },
     }
 }
-
-/// What VUs run when they do not run the plan's YAML flows: a script (throng-js). The
-/// plan still gives the scenarios, executors and thresholds.
-pub trait ScriptHost: Send + Sync {
-    /// Runs once before the load (k6's `setup()`); an error stops the run before any load.
-    fn setup<'a>(&'a self, env: &'a FlowEnv) -> BoxFuture<'a, Result<(), String>>;
-    /// The workload of the plan's scenario named `scenario`.
-    fn workload(&self, scenario: &str, env: &FlowEnv) -> Arc<dyn throng_engine::Workload>;
-    /// Runs once after the load (k6's `teardown(data)`); an error is logged.
-    fn teardown<'a>(&'a self, env: &'a FlowEnv) -> BoxFuture<'a, Result<(), String>>;
-    /// Cancelled when the script stops the whole run (k6's `test.abort()`): the load stops
-    /// as for an aborting threshold, and the run exits 108.
-    fn abort_requested(&self) -> CancellationToken {
-        CancellationToken::new()
-    }
-    /// The message the script gave when it stopped the run.
-    fn abort_reason(&self) -> Option<String> {
-        None
-    }
-    /// k6's `handleSummary(data)`, given the run's results (the host makes k6's summary
-    /// data of them), or the host's own rendering of the summary (`summaryTrendStats`):
-    /// `None` to print throng's summary, else the text to print in its place (the files
-    /// `handleSummary` names are written by the host). `color`: the summary may use ANSI.
-    fn handle_summary<'a>(
-        &'a self,
-        _results: &'a throng_report::Results,
-        _color: bool,
-    ) -> BoxFuture<'a, Option<Result<String, String>>> {
-        Box::pin(async { None })
-    }
-}
-
-/// A boxed future, for [`ScriptHost`].
-pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 /// Longest the run waits for the monitors' first samples before the load starts.
 const FIRST_SAMPLE_WAIT: Duration = Duration::from_secs(2);

@@ -708,7 +708,6 @@ async fn run_and_print(
     extra: impl FnOnce(&throng_report::Results) -> String,
     host: Option<std::sync::Arc<dyn throng_run::ScriptHost>>,
 ) -> i32 {
-    let color = req.color;
     let outcome = match host.clone() {
         Some(h) => throng_run::run_script(req, h).await,
         None => throng_run::run(req).await,
@@ -717,7 +716,10 @@ async fn run_and_print(
         Ok(out) => {
             // a script's handleSummary(data) replaces the summary (k6: not with --no-summary)
             let custom = match (&host, args.out.no_summary) {
-                (Some(h), false) => h.handle_summary(&out.results, color).await,
+                (Some(h), false) if h.handles_summary() => Some(
+                    h.handle_summary(throng_report::summary_json(&out.results))
+                        .await,
+                ),
                 _ => None,
             };
             match custom {
