@@ -252,6 +252,10 @@ pub struct HttpClient {
     /// Idle connections by origin: a VU talks to few origins, so a scan beats hashing.
     conns: Vec<(Origin, Conn)>,
     cookies: CookieJar,
+    /// Which jar `cookies` is (0: the VU's own; others are k6's `new http.CookieJar()`).
+    jar: u32,
+    /// The other jars, parked while another is in use.
+    parked: Vec<(u32, CookieJar)>,
     dns: DnsCache,
     /// A recycled response's URL buffer, for the next response (see [`HttpClient::recycle`]).
     spare_url: String,
@@ -269,6 +273,8 @@ impl HttpClient {
             cfg,
             conns: Vec::new(),
             cookies: CookieJar::default(),
+            jar: 0,
+            parked: Vec::new(),
             spare_url: String::new(),
         }
     }
@@ -278,8 +284,26 @@ impl HttpClient {
         self.conns.clear();
     }
 
-    /// Forgets every cookie (k6 starts each iteration with an empty jar).
+    /// Makes jar `id` the one requests and cookie calls use from now on: 0 is the client's
+    /// own jar, any other number a jar of its own (k6's `new http.CookieJar()`), empty when
+    /// first used and kept while the client lives.
+    pub fn use_jar(&mut self, id: u32) {
+        if id == self.jar {
+            return;
+        }
+        let next = match self.parked.iter().position(|(j, _)| *j == id) {
+            Some(i) => self.parked.swap_remove(i).1,
+            None => CookieJar::default(),
+        };
+        let prev = std::mem::replace(&mut self.cookies, next);
+        self.parked.push((self.jar, prev));
+        self.jar = id;
+    }
+
+    /// Forgets every cookie of the client's own jar (k6 starts each iteration with an
+    /// empty jar), and makes it the jar in use.
     pub fn clear_cookies(&mut self) {
+        self.use_jar(0);
         self.cookies.clear();
     }
 

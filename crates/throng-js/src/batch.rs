@@ -44,10 +44,11 @@ pub(crate) async fn run(
         let head = send(main, shared, tags, first);
         let others = pool
             .iter_mut()
-            .zip(rest)
+            .zip(rest.iter())
             .map(|((c, t), call)| send(c, shared, t, call));
         let (a, b) = futures_util::future::join(head, futures_util::future::join_all(others)).await;
-        for r in &b {
+        for (r, call) in b.iter().zip(rest.iter()) {
+            main.use_jar(call.jar);
             for v in r.headers.get_all(http::header::SET_COOKIE) {
                 if let Ok(v) = v.to_str() {
                     main.set_cookie(&r.url, v);
@@ -60,13 +61,15 @@ pub(crate) async fn run(
     out
 }
 
-/// Gives a request sent by another client of the batch the VU jar's `Cookie` header
+/// Gives a request sent by another client of the batch its jar's `Cookie` header (the
+/// VU's own or `params.jar`)
 /// (unless the script set one: `params.cookies` already merged the jar's).
-fn lend_jar(main: &HttpClient, call: &mut HttpCall) {
+fn lend_jar(main: &mut HttpClient, call: &mut HttpCall) {
     let h = &mut call.req.headers;
     if h.iter().any(|(k, _)| k.eq_ignore_ascii_case("cookie")) {
         return;
     }
+    main.use_jar(call.jar);
     if let Some(c) = main.cookies_for(&call.req.url) {
         h.push(("Cookie".into(), c));
     }

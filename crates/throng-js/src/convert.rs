@@ -209,7 +209,7 @@ fn record(loaded: &crate::Loaded, vu: u64, iter: u64) -> Result<Vec<Event>, JsEr
                 In::Done
             }
             Op::Yield => In::Done,
-            Op::Jar(_) => In::Jar(None),
+            Op::Jar(..) => In::Jar(None),
         };
     }
     if let Ok(throng_engine::IterOutcome::Failed(e)) = rx.try_recv() {

@@ -34,7 +34,8 @@ impl JarOp {
     }
 }
 
-/// Adds `__n.jar(op, url, arg)` (`op`: `set`, `get`, `clear`) to the natives; `in_init`
+/// Adds `__n.jar(op, url, arg, jar)` (`op`: `set`, `get`, `clear`; `jar`: 0 or absent for
+/// the VU's own, else a `new http.CookieJar()`'s number) to the natives; `in_init`
 /// tells whether the VU is still in its init context (no jar there).
 pub(crate) fn register<'js>(
     ctx: &Ctx<'js>,
@@ -47,7 +48,7 @@ pub(crate) fn register<'js>(
         "jar",
         Function::new(
             ctx.clone(),
-            move |ctx: Ctx<'js>, op: String, url: String, arg: Option<String>| {
+            move |ctx: Ctx<'js>, op: String, url: String, arg: Option<String>, jar: Option<u32>| {
                 if in_init() {
                     return Err(Exception::throw_message(
                         &ctx,
@@ -62,7 +63,7 @@ pub(crate) fn register<'js>(
                     "get" => JarOp::Get { url },
                     _ => JarOp::Clear { url, name: arg },
                 };
-                match su.suspend(Op::Jar(op)) {
+                match su.suspend(Op::Jar(jar.unwrap_or(0), op)) {
                     In::Jar(r) => Ok(r),
                     _ => Err(Exception::throw_message(
                         &ctx,

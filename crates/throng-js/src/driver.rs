@@ -151,7 +151,10 @@ impl JsVu {
                     tokio::task::yield_now().await;
                     In::Done
                 }
-                Op::Jar(op) => In::Jar(self.client.as_mut().and_then(|c| op.apply(c))),
+                Op::Jar(jar, op) => In::Jar(self.client.as_mut().and_then(|c| {
+                    c.use_jar(jar);
+                    op.apply(c)
+                })),
                 Op::Batch(_) | Op::Http(_) if aborted(&self.shared) => In::Interrupted,
                 Op::Batch(mut calls) => match self.client.as_mut() {
                     Some(c) => In::Batch(
@@ -278,6 +281,7 @@ pub(crate) async fn send(
     tags: &mut TagCache,
     call: &HttpCall,
 ) -> HttpResponse {
+    client.use_jar(call.jar);
     let reg = &shared.registry;
     let hm = &shared.http_metrics;
     let mut on_extra = |hop: &HttpResponse| {

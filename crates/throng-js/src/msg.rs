@@ -34,8 +34,9 @@ pub(crate) enum Op {
     Yield,
     /// Send requests at once (`http.batch`), answered with [`In::Batch`] in the same order.
     Batch(Vec<HttpCall>),
-    /// Read or change the VU's cookie jar (answered at once with [`In::Jar`]).
-    Jar(crate::cookies::JarOp),
+    /// Read or change one of the VU's cookie jars (0: its own; answered at once with
+    /// [`In::Jar`]).
+    Jar(u32, crate::cookies::JarOp),
 }
 
 /// A request's tags, shared by the requests alike.
@@ -51,6 +52,8 @@ pub(crate) struct HttpCall {
     pub expected: std::sync::Arc<[(u16, u16)]>,
     /// How late the iteration started, ms (arrival-rate executors).
     pub lateness_ms: Option<f64>,
+    /// The cookie jar it uses (`params.jar`; 0: the VU's own).
+    pub jar: u32,
 }
 
 /// What the driver answers.

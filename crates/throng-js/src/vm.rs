@@ -74,6 +74,8 @@ pub(crate) struct State {
     check_tags: HashMap<(String, String), TagSetId>,
     /// `randomSeed(n)`'s generator state (mulberry32), when the VU seeded one.
     seed: Option<u32>,
+    /// The number of the VU's last `new http.CookieJar()` (0: none yet; 0 is its own jar).
+    jars: u32,
 }
 
 impl State {
@@ -97,6 +99,7 @@ impl State {
             metric_ids: Vec::new(),
             check_tags: HashMap::new(),
             seed: None,
+            jars: 0,
         }
     }
 
@@ -778,6 +781,16 @@ fn natives<'js>(
     )?;
     let s = st.clone();
     n.set(
+        "newJar",
+        Function::new(ctx.clone(), move || {
+            let st = s.st();
+            let mut state = st.borrow_mut();
+            state.jars = state.jars.saturating_add(1);
+            state.jars
+        })?,
+    )?;
+    let s = st.clone();
+    n.set(
         "random",
         Function::new(ctx.clone(), move || s.st().borrow_mut().random())?,
     )?;
@@ -915,8 +928,12 @@ pub(crate) fn prepare<'js>(
         Keep::Text
     };
     let mut max_redirects = None;
+    let mut jar = 0;
     if let Some(p) = &params {
         max_redirects = p.get::<_, Option<u32>>("redirects")?;
+        if let Some(j) = p.get::<_, Option<Object>>("jar")? {
+            jar = j.get::<_, Option<u32>>("_id")?.unwrap_or(0);
+        }
         if let Some(h) = p.get::<_, Option<Object>>("headers")? {
             tags_of(Some(h), &mut headers)?;
         }
@@ -973,6 +990,7 @@ pub(crate) fn prepare<'js>(
         tags,
         expected,
         lateness_ms,
+        jar,
     };
     Ok((call, keep_body))
 }

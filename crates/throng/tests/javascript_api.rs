@@ -1086,3 +1086,57 @@ async fn binary_files_and_bodies_go_out_byte_for_byte() {
         assert_eq!(k6_seen[1].raw[..], blob[10..15]);
     }
 }
+
+const JARS: &str = r#"
+import http from 'k6/http';
+const kept = new http.CookieJar();
+export const options = {
+  scenarios: { c: { executor: 'per-vu-iterations', vus: 1, iterations: 2 } },
+};
+export default function () {
+  const B = __ENV.BASE;
+  const mine = new http.CookieJar();
+  http.get(`${B}/set-cookie/own/o${__ITER}`);
+  http.get(`${B}/set-cookie/kept/k${__ITER}`, { jar: kept });
+  http.get(`${B}/cookies`, { jar: mine });
+  mine.set(B, 'm', 'v');
+  http.get(`${B}/cookies`, { jar: mine });
+  http.get(`${B}/cookies`, { jar: kept });
+  http.get(`${B}/cookies`);
+  http.get(`${B}/cookies`, { jar: kept, cookies: { x: '1' } });
+}
+"#;
+
+/// `new http.CookieJar()` is a jar of its own that requests use with `{ jar }`: a jar made
+/// at init keeps its cookies across iterations while the VU's own is emptied, and
+/// `params.cookies` join the given jar's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_cookie_jars_are_their_own_and_params_jar_picks_one() {
+    let server = CountingServer::start().await;
+    let d = dir("jars");
+    std::fs::write(d.join("j.js"), JARS).expect("script");
+    let (out, export, _) = run_in(&d, "j.js", &server.url(), &["--no-summary"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(count(&export.expect("export"), "http_reqs", "count"), 14.0);
+    let want = [
+        "",
+        "",
+        "",
+        "m=v",
+        "kept=k0",
+        "own=o0",
+        "kept=k0; x=1",
+        "",
+        "kept=k0",
+        "",
+        "m=v",
+        "kept=k1",
+        "own=o1",
+        "kept=k1; x=1",
+    ];
+    assert_eq!(cookie_headers(&server), want);
+    if k6().is_some() {
+        let _ = k6_run(&d, "j.js", &server.url(), &[]).await;
+        assert_eq!(cookie_headers(&server)[14..], want[..]);
+    }
+}

@@ -98,4 +98,6 @@ export function setResponseCallback(cb) {
 export function batch(reqs) { return X().batch(reqs); }
 export function file(data, filename, contentType) { return X().file(data, filename, contentType); }
 export function cookieJar() { return X().jar; }
-export default { request, batch, file, get, head, options, post, put, patch, del, expectedStatuses, setResponseCallback, cookieJar };
+// `new http.CookieJar()`: a jar of the VU's own, for requests given `{ jar }`
+export function CookieJar() { return new (X().CookieJar)(); }
+export default { request, batch, file, get, head, options, post, put, patch, del, expectedStatuses, setResponseCallback, cookieJar, CookieJar };

@@ -41,9 +41,9 @@ function cookiesOf(text) {
   }
   return out;
 }
-function jarGet(url) {
+function jarGet(url, id) {
   const out = {};
-  const h = N.jar('get', String(url), null);
+  const h = N.jar('get', String(url), null, id || 0);
   if (h) {
     for (const kv of h.split('; ')) {
       const i = kv.indexOf('=');
@@ -53,9 +53,12 @@ function jarGet(url) {
   }
   return out;
 }
-// k6's CookieJar over the VU's jar (emptied at the start of every iteration, as k6 does)
+// k6's CookieJar: http.cookieJar() is the VU's own jar (emptied at the start of every
+// iteration, as k6 does), `new http.CookieJar()` one of its own (kept until the VU ends),
+// which requests use with `params.jar`
 class CookieJar {
-  cookiesForURL(url) { return jarGet(url); }
+  constructor(id) { this._id = id === undefined ? N.newJar() : id; }
+  cookiesForURL(url) { return jarGet(url, this._id); }
   set(url, name, value, opts) {
     const o = opts || {};
     let c = String(name) + '=' + String(value);
@@ -65,17 +68,17 @@ class CookieJar {
     if (o.max_age) c += '; Max-Age=' + o.max_age;
     if (o.secure) c += '; Secure';
     if (o.http_only) c += '; HttpOnly';
-    N.jar('set', String(url), c);
+    N.jar('set', String(url), c, this._id);
   }
-  clear(url) { N.jar('clear', String(url), null); }
-  delete(url, name) { N.jar('clear', String(url), String(name)); }
+  clear(url) { N.jar('clear', String(url), null, this._id); }
+  delete(url, name) { N.jar('clear', String(url), String(name), this._id); }
 }
-const JAR = new CookieJar();
+const JAR = new CookieJar(0);
 // params.cookies: sent with the jar's, a cookie given `replace: true` instead of the jar's
 function withCookies(p, url) {
   const mine = p.cookies;
   if (!mine || typeof mine !== 'object') return p;
-  const jar = jarGet(url);
+  const jar = jarGet(url, p.jar && p.jar._id);
   for (const k of Object.keys(mine)) {
     const c = mine[k];
     const v = c !== null && typeof c === 'object' ? String(c.value) : String(c);
@@ -170,5 +173,5 @@ function batch(reqs) {
   return out;
 }
   const file = (data, filename, contentType) => new FileData(data, filename, contentType);
-  return { args, batch, cookiesOf, file, jar: JAR };
+  return { args, batch, cookiesOf, file, jar: JAR, CookieJar };
 })
