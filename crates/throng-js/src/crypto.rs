@@ -27,7 +27,9 @@ fn digest(alg: &str, parts: &[Vec<u8>]) -> Option<Vec<u8>> {
         d.finalize().to_vec()
     }
     Some(match alg {
+        "md4" => run::<md4::Md4>(parts),
         "md5" => run::<md5::Md5>(parts),
+        "ripemd160" => run::<ripemd::Ripemd160>(parts),
         "sha1" => run::<sha1::Sha1>(parts),
         "sha256" => run::<sha2::Sha256>(parts),
         "sha384" => run::<sha2::Sha384>(parts),
@@ -47,7 +49,9 @@ fn hmac(alg: &str, key: &[u8], parts: &[Vec<u8>]) -> Option<Vec<u8>> {
         Some(m.finalize().into_bytes().to_vec())
     }
     match alg {
+        "md4" => run::<Hmac<md4::Md4>>(key, parts),
         "md5" => run::<Hmac<md5::Md5>>(key, parts),
+        "ripemd160" => run::<Hmac<ripemd::Ripemd160>>(key, parts),
         "sha1" => run::<Hmac<sha1::Sha1>>(key, parts),
         "sha256" => run::<Hmac<sha2::Sha256>>(key, parts),
         "sha384" => run::<Hmac<sha2::Sha384>>(key, parts),
@@ -120,7 +124,7 @@ pub(crate) fn register<'js>(ctx: &Ctx<'js>, n: &Object<'js>) -> rquickjs::Result
                 let out = out.ok_or_else(|| {
                     Exception::throw_message(
                         &ctx,
-                        &format!("k6/crypto: unknown algorithm `{alg}` (md5, sha1, sha256, sha384, sha512, sha512_224, sha512_256)"),
+                        &format!("k6/crypto: unknown algorithm `{alg}` (md4, md5, ripemd160, sha1, sha256, sha384, sha512, sha512_224, sha512_256)"),
                     )
                 })?;
                 encode(&ctx, out, &enc)
