@@ -60,6 +60,7 @@ impl Home {
         rt.set_interrupt_handler(Some(Box::new(move || crate::vm::interrupt(&s))));
         let hub = Rc::new(Hub {
             ctx: RefCell::new(None),
+            loader: Cell::new(false),
             rt,
             sus,
         });
@@ -80,6 +81,9 @@ unsafe impl Send for HubRef {}
 pub(crate) struct Hub {
     /// The context the runtime's VUs share (made by the first; dropped before the runtime).
     pub(crate) ctx: RefCell<Option<Context>>,
+    /// Whether the runtime serves the script's local modules (set with the first context
+    /// that imports them).
+    pub(crate) loader: Cell<bool>,
     /// The runtime.
     pub(crate) rt: Runtime,
     /// Suspends the running VU (natives hold it; it does not hold the runtime).

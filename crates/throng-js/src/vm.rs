@@ -315,6 +315,12 @@ fn vu_context(hub: &crate::suspend::Hub, spec: &VuSpec) -> Result<rquickjs::Cont
             return Ok(c.clone());
         }
     }
+    if !shareable && !hub.loader.replace(true) {
+        hub.rt.set_loader(
+            crate::modules::LocalModules(script.modules.clone().into()),
+            crate::modules::LocalModules(script.modules.clone().into()),
+        );
+    }
     let ctx = context(&hub.rt).map_err(|e| format!("cannot start QuickJS: {e}"))?;
     hub.sus.bind(&ctx);
     with(&ctx, |c| setup_context(&c, &spec.shared, &hub.sus))?;
@@ -347,9 +353,7 @@ fn setup_context(
                 Module::declare(ctx.clone(), *name, *src)?;
             }
         }
-        for m in &script.modules {
-            Module::declare(ctx.clone(), m.name.as_str(), m.text.as_str())?;
-        }
+        // local modules: the runtime's loader compiles them when first imported
         Ok(())
     };
     run().map_err(|e| describe(ctx, e))

@@ -1142,3 +1142,36 @@ async fn new_cookie_jars_are_their_own_and_params_jar_picks_one() {
         assert_eq!(cookie_headers(&server)[14..], want[..]);
     }
 }
+
+/// Local modules that import each other (a cycle, which k6 allows) load and run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn circular_local_imports_run_as_in_k6() {
+    let server = CountingServer::start().await;
+    let d = dir("circular");
+    std::fs::create_dir_all(d.join("lib")).expect("lib");
+    std::fs::write(
+        d.join("lib/a.js"),
+        "import { b } from './b.js';\nexport function a() { return 'a' + typeof b; }\n",
+    )
+    .expect("a");
+    std::fs::write(
+        d.join("lib/b.js"),
+        "import { a } from './a.js';\nexport function b() { return 'b' + a(); }\n",
+    )
+    .expect("b");
+    std::fs::write(
+        d.join("c.js"),
+        "import http from 'k6/http';\nimport { b } from './lib/b.js';\nexport const options = { iterations: 2 };\nexport default function () { http.get(`${__ENV.BASE}/${b()}`); }\n",
+    )
+    .expect("script");
+    let (out, export, _) = run_in(&d, "c.js", &server.url(), &["--no-summary"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(count(&export.expect("export"), "http_reqs", "count"), 2.0);
+    let paths: Vec<String> = server.seen().iter().map(|s| s.path.clone()).collect();
+    assert_eq!(paths, ["/bafunction", "/bafunction"]);
+    if k6().is_some() {
+        let _ = k6_run(&d, "c.js", &server.url(), &[]).await;
+        let k6_paths: Vec<String> = server.seen()[2..].iter().map(|s| s.path.clone()).collect();
+        assert_eq!(k6_paths, paths);
+    }
+}
