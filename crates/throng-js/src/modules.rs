@@ -152,6 +152,34 @@ fn visit(
     Ok(())
 }
 
+/// Serves the script's local and jslib modules to QuickJS when first imported (so imports
+/// may be circular, as in k6) and resolves relative names as QuickJS does.
+pub(crate) struct LocalModules(pub(crate) std::sync::Arc<[LocalModule]>);
+
+impl rquickjs::loader::Resolver for LocalModules {
+    fn resolve<'js>(
+        &mut self,
+        _ctx: &rquickjs::Ctx<'js>,
+        base: &str,
+        name: &str,
+    ) -> rquickjs::Result<String> {
+        Ok(resolve(base, name))
+    }
+}
+
+impl rquickjs::loader::Loader for LocalModules {
+    fn load<'js>(
+        &mut self,
+        ctx: &rquickjs::Ctx<'js>,
+        name: &str,
+    ) -> rquickjs::Result<rquickjs::Module<'js, rquickjs::module::Declared>> {
+        match self.0.iter().find(|m| m.name == name) {
+            Some(m) => rquickjs::Module::declare(ctx.clone(), m.name.as_str(), m.text.as_str()),
+            None => Err(rquickjs::Error::new_loading(name)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,33 +208,5 @@ mod tests {
                 ("./b.js".to_string(), 4, 19),
             ]
         );
-    }
-}
-
-/// Serves the script's local and jslib modules to QuickJS when first imported (so imports
-/// may be circular, as in k6) and resolves relative names as QuickJS does.
-pub(crate) struct LocalModules(pub(crate) std::sync::Arc<[LocalModule]>);
-
-impl rquickjs::loader::Resolver for LocalModules {
-    fn resolve<'js>(
-        &mut self,
-        _ctx: &rquickjs::Ctx<'js>,
-        base: &str,
-        name: &str,
-    ) -> rquickjs::Result<String> {
-        Ok(resolve(base, name))
-    }
-}
-
-impl rquickjs::loader::Loader for LocalModules {
-    fn load<'js>(
-        &mut self,
-        ctx: &rquickjs::Ctx<'js>,
-        name: &str,
-    ) -> rquickjs::Result<rquickjs::Module<'js, rquickjs::module::Declared>> {
-        match self.0.iter().find(|m| m.name == name) {
-            Some(m) => rquickjs::Module::declare(ctx.clone(), m.name.as_str(), m.text.as_str()),
-            None => Err(rquickjs::Error::new_loading(name)),
-        }
     }
 }
