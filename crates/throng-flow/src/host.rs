@@ -26,6 +26,11 @@ pub trait ScriptHost: Send + Sync {
     fn abort_reason(&self) -> Option<String> {
         None
     }
+    /// Why the script stopped the run with an error of its own (a VU's init code threw,
+    /// as in k6): the run stops as for `test.abort()` but exits 107.
+    fn script_error(&self) -> Option<String> {
+        None
+    }
     /// Whether the script replaces the end-of-run summary (k6's `handleSummary`).
     fn handles_summary(&self) -> bool {
         false

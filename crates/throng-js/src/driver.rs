@@ -90,6 +90,18 @@ impl JsVu {
         self.resume(input)
     }
 
+    /// A VU's init code threw: as in k6, the test stops (exit 107) with the first error,
+    /// logged once.
+    fn init_failed(&self, e: String) {
+        if let Ok(mut first) = self.shared.init_error.lock() {
+            if first.is_none() {
+                tracing::error!("{}: a VU's init code failed: {e}", self.shared.script.name);
+                *first = Some(e);
+                self.shared.abort.cancel();
+            }
+        }
+    }
+
     /// Runs the init code (once).
     pub(crate) fn start(&mut self) {
         if !self.started {
@@ -119,7 +131,17 @@ impl JsVu {
         self.start();
         self.settle();
         if let Some(e) = &self.failed {
+            if matches!(cmd, Cmd::Iter { .. }) {
+                self.init_failed(e.clone());
+            }
+            // a VU that cannot run answers at once: let the engine's other tasks run first
+            tokio::task::yield_now().await;
             refuse(cmd, e.clone());
+            return;
+        }
+        if self.co.is_none() && self.started {
+            tokio::task::yield_now().await;
+            refuse(cmd, "the VU has ended".into());
             return;
         }
         // k6 starts every iteration with an empty cookie jar
@@ -131,18 +153,17 @@ impl JsVu {
         let iteration = matches!(cmd, Cmd::Iter { .. });
         let aborted = |sh: &crate::shared::Shared| iteration && sh.abort.is_cancelled();
         self.cancel = cancel;
-        self.midway = true;
         let mut input = In::Cmd(cmd);
         loop {
+            // midway only once the command reached the coroutine: an iteration dropped
+            // while waiting for the runtime leaves the VU waiting for a command
             let Some(op) = self.resume_when_free(input).await else {
                 self.midway = false;
                 return;
             };
+            self.midway = !matches!(op, Op::Next);
             input = match op {
-                Op::Next => {
-                    self.midway = false;
-                    return;
-                }
+                Op::Next => return,
                 Op::Sleep(d) => {
                     tokio::time::sleep(d).await;
                     In::Done

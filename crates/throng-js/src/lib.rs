@@ -32,8 +32,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-/// Each VU's coroutine stack (only the pages QuickJS touches are resident).
-pub const STACK_SIZE: usize = 256 * 1024;
+/// Each VU's coroutine stack: address space reserved, of which only the pages QuickJS
+/// touches are resident. 16 MiB lets scripts recurse as deep as k6 lets them (thousands of
+/// frames), and QuickJS's own deep recursions that check no bound (`JSON.stringify` of
+/// data nested tens of thousands deep) end well inside it.
+pub const STACK_SIZE: usize = 16 * 1024 * 1024;
 
 /// How many VUs share one QuickJS runtime (a context each). QuickJS keeps the chain of
 /// JavaScript call frames per runtime (`current_stack_frame`) and a VU suspends in the

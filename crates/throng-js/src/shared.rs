@@ -47,6 +47,8 @@ pub(crate) struct Shared {
     pub abort: CancellationToken,
     /// The message given to `test.abort()`.
     pub abort_reason: Mutex<Option<String>>,
+    /// The first VU init error (k6 stops the test on it, exit 107).
+    pub init_error: Mutex<Option<String>>,
     /// The runtime new VUs join, and how many have joined it.
     homes: Mutex<(Arc<Home>, usize)>,
     /// `SharedArray`s by name: one copy for all VUs, each row as JSON text.
@@ -70,6 +72,7 @@ impl Shared {
             files: Mutex::new(HashMap::new()),
             abort,
             abort_reason: Mutex::new(None),
+            init_error: Mutex::new(None),
             homes: Mutex::new((Arc::new(Home::new()), 0)),
             arrays: Mutex::new(HashMap::new()),
         }

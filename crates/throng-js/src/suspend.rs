@@ -160,10 +160,13 @@ impl Suspender {
         // of the coroutine whose stack it runs on; that body is still running, so the
         // yielder is alive.
         let rt = self.rtp.get();
-        // this VU's chain of JavaScript frames leaves the runtime while others run on it
+        // this VU's chain of JavaScript frames and its pending promise jobs leave the
+        // runtime while others run on it
         let frames = frames::take(rt);
+        let jobs = frames::take_jobs(rt);
         let r = unsafe { (*y).suspend(op) };
         frames::put(rt, frames);
+        frames::put_jobs(rt, jobs);
         self.y.set(y);
         self.base.set(base);
         *self.turn.borrow_mut() = turn;
@@ -239,8 +242,10 @@ pub(crate) fn vus_per_runtime() -> usize {
     }
 }
 
-/// A runtime's chain of JavaScript call frames (`JSRuntime::current_stack_frame`), taken
-/// out while a VU is suspended in the middle of its calls and put back when it resumes.
+/// A runtime's chain of JavaScript call frames (`JSRuntime::current_stack_frame`) and its
+/// pending promise jobs (`job_list`), taken out while a VU is suspended in the middle of
+/// its calls and put back when it resumes: another VU's turn neither links its frames to
+/// the sleeping VU's nor runs the sleeping VU's `await` continuations as its own.
 ///
 /// QuickJS keeps one chain per runtime and links every new frame to the running one. A VU
 /// suspends inside a native (`http.get`, `sleep`), its frames still on its coroutine stack;
@@ -256,13 +261,17 @@ mod frames {
     use rquickjs::qjs;
     use std::sync::OnceLock;
 
-    /// `stack_size`, `stack_top`, `stack_limit` and the frame chain lie within the first
-    /// words of the runtime (`JSRuntime` is over 400 bytes in QuickJS-ng 0.8): the search
-    /// reads no further than this.
+    /// `stack_size`, `stack_top`, `stack_limit`, the frame chain and the job list lie
+    /// within the first words of the runtime (`JSRuntime` is over 400 bytes in QuickJS-ng
+    /// 0.8): the search reads no further than this and 8 words more.
     const SEARCH_WORDS: usize = 32;
     /// From `stack_size` to `current_stack_frame`: the three stack words, the pending
     /// exception (a 16-byte `JSValue`), three `bool`s padded to a word.
     const FRAME_AFTER_SIZE: usize = 6;
+    /// From `current_stack_frame` to `job_list` (the pending promise jobs, a `list_head`
+    /// of `prev`, `next`): the interrupt handler and its opaque, the promise rejection
+    /// tracker and its opaque.
+    const JOBS_AFTER_FRAME: usize = 5;
     /// A stack size no runtime has by chance, set while searching.
     const MARK: usize = 0x0005_3a70;
 
@@ -300,6 +309,58 @@ mod frames {
         unsafe { (rt as *mut usize).add(i).write(chain) }
     }
 
+    /// The runtime's pending promise jobs, taken out (the runtime's list left empty): the
+    /// suspending VU's, whose continuations must not run on another VU's turn. `None` when
+    /// there are none.
+    pub(super) fn take_jobs(rt: *mut qjs::JSRuntime) -> Option<Box<[usize; 2]>> {
+        let i = slot()? + JOBS_AFTER_FRAME;
+        if rt.is_null() {
+            return None;
+        }
+        // SAFETY: `rt` is a live runtime used by this thread alone, words `i` and `i + 1`
+        // are its `job_list` (`prev`, `next`; proved by `find`), and the list is QuickJS's
+        // circular doubly linked list of `list_head`s (`prev` at offset 0, `next` at 8):
+        // the jobs are moved whole onto a head of our own, as `list_splice` would, and
+        // nothing reaches them until `put_jobs` splices them back.
+        unsafe {
+            let head = (rt as *mut usize).add(i);
+            let (prev, next) = (head.read(), head.add(1).read());
+            if next == head as usize {
+                return None;
+            }
+            let mine = Box::new([prev, next]);
+            let at = mine.as_ptr() as usize;
+            (next as *mut usize).write(at);
+            (prev as *mut usize).add(1).write(at);
+            head.write(head as usize);
+            head.add(1).write(head as usize);
+            Some(mine)
+        }
+    }
+
+    /// Puts a resuming VU's jobs back at the end of the runtime's list.
+    pub(super) fn put_jobs(rt: *mut qjs::JSRuntime, jobs: Option<Box<[usize; 2]>>) {
+        let (Some(frame), Some(mine)) = (slot(), jobs) else {
+            return;
+        };
+        let i = frame + JOBS_AFTER_FRAME;
+        if rt.is_null() {
+            return;
+        }
+        // SAFETY: as in `take_jobs`; `mine` holds the jobs `take_jobs` took from this
+        // runtime (its first and last entries point back at it), spliced after the
+        // runtime's last entry (or its head, when the list is empty).
+        unsafe {
+            let head = (rt as *mut usize).add(i);
+            let (last, first) = (mine[0], mine[1]);
+            let tail = head.read();
+            (tail as *mut usize).add(1).write(first);
+            (first as *mut usize).write(tail);
+            (last as *mut usize).add(1).write(head as usize);
+            head.write(last);
+        }
+    }
+
     fn sp() -> usize {
         let here = 0u8;
         std::hint::black_box(&here) as *const u8 as usize
@@ -314,7 +375,7 @@ mod frames {
         let raw = ctx.get_runtime_ptr();
         let words = raw as *const usize;
         let read = move |i: usize| -> usize {
-            // SAFETY: `raw` is the live runtime made above, at least SEARCH_WORDS + 8 words
+            // SAFETY: `raw` is the live runtime made above, at least SEARCH_WORDS + 12 words
             // long, and nothing else runs on it; the words are only read.
             unsafe { words.add(i).read() }
         };
@@ -347,10 +408,14 @@ mod frames {
             Ok(true)
         });
         let (chain, native_sp) = seen.get();
+        // an empty job list's head points at itself
+        let jobs = (raw as usize) + (i + JOBS_AFTER_FRAME) * std::mem::size_of::<usize>();
         let ok = matches!(proved, Ok(true))
             && chain > native_sp
             && chain - native_sp < 64 * 1024
-            && read(i) == 0;
+            && read(i) == 0
+            && read(i + JOBS_AFTER_FRAME) == jobs
+            && read(i + JOBS_AFTER_FRAME + 1) == jobs;
         ok.then_some(i)
     }
 

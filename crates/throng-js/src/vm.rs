@@ -218,12 +218,16 @@ pub(crate) fn main(
     if probe {
         return init.and_then(|vu| with(&ctx, |ctx| read_probe(&ctx, &vu, &st)));
     }
+    // a VU whose init code threw ends here: its driver stops the test with the error
+    let init = Ok::<_, String>(init?);
     st.borrow_mut().init = false;
     crate::suspend::trim_stack(base);
     loop {
         let cmd = match sus.suspend(Op::Next) {
             In::Cmd(c) => c,
-            _ => break,
+            In::Exit => break,
+            // an answer meant for an iteration that already ended: still waiting
+            _ => continue,
         };
         match cmd {
             Cmd::Iter {
@@ -245,12 +249,29 @@ pub(crate) fn main(
                             });
                         }
                         if let Err(e) = with(&ctx, |ctx| iterate(&ctx, vu, &exec)) {
-                            tracing::error!(
-                                "{}: VU {} iteration {}: {e}",
-                                spec.shared.script.name,
-                                spec.id,
-                                info.iter
-                            );
+                            // an iteration the run stopped (a hard stop, an abort, Ctrl-C)
+                            // is no error of the script's
+                            let stopped = spec.shared.abort.is_cancelled()
+                                || turn
+                                    .stop
+                                    .borrow()
+                                    .as_ref()
+                                    .is_some_and(|c| c.is_cancelled());
+                            if stopped {
+                                tracing::debug!(
+                                    "{}: VU {} iteration {} stopped: {e}",
+                                    spec.shared.script.name,
+                                    spec.id,
+                                    info.iter
+                                );
+                            } else {
+                                tracing::error!(
+                                    "{}: VU {} iteration {}: {e}",
+                                    spec.shared.script.name,
+                                    spec.id,
+                                    info.iter
+                                );
+                            }
                         }
                         let mut s = st.borrow_mut();
                         s.groups.clear();
@@ -430,11 +451,31 @@ fn iterate(ctx: &Ctx<'_>, vu: &VuScript, exec: &str) -> Result<(), String> {
     let run = || -> rquickjs::Result<()> {
         let f: Function = vu.exports(ctx)?.get(exec)?;
         let data = vu.data(ctx)?;
-        f.call::<_, Value>((data,))?;
-        while ctx.execute_pending_job() {}
+        let r = f.call::<_, Value>((data,))?;
+        settle(ctx, r)?;
         Ok(())
     };
     run().map_err(|e| describe(ctx, e))
+}
+
+/// Runs the VU's pending promise jobs (an `async` function's continuations) to the end,
+/// logging the errors they throw, and gives what `r` settles to: an `async` function that
+/// rejects fails as one that throws (k6 logs both).
+fn settle<'js>(ctx: &Ctx<'js>, r: Value<'js>) -> rquickjs::Result<Value<'js>> {
+    while ctx.execute_pending_job() {
+        let e = ctx.catch();
+        if e.type_of() != rquickjs::Type::Uninitialized {
+            let text = describe(ctx, ctx.throw(e));
+            tracing::error!("a promise job failed: {text}");
+        }
+    }
+    match r.as_promise() {
+        Some(p) => match p.result::<Value>() {
+            Some(v) => v,
+            None => Ok(Value::new_undefined(ctx.clone())),
+        },
+        None => Ok(r),
+    }
 }
 
 fn call_once(
@@ -453,7 +494,7 @@ fn call_once(
             None => Value::new_undefined(ctx.clone()),
         };
         let r: Value = f.call((arg,))?;
-        while ctx.execute_pending_job() {}
+        let r = settle(ctx, r)?;
         if r.is_undefined() {
             return Ok(None);
         }

@@ -118,6 +118,11 @@ impl ScriptHost for JsHost {
         s.abort_reason.lock().ok()?.clone()
     }
 
+    fn script_error(&self) -> Option<String> {
+        let s = self.shared.get()?;
+        s.init_error.lock().ok()?.clone()
+    }
+
     fn handles_summary(&self) -> bool {
         self.loaded
             .probe

@@ -108,6 +108,9 @@ pub enum RunError {
     /// The plan's `setup:` failed: no load was sent.
     #[error("setup failed, no load was sent: {0}")]
     Setup(String),
+    /// The script's `setup()` called `test.abort()`: no load was sent (exit 108, as k6).
+    #[error("setup aborted the test, no load was sent: {0}")]
+    SetupAborted(String),
     /// A `grpc:` step without a `proto:` whose method reflection did not give: no load
     /// was sent.
     #[error("{0}; no load was sent")]
@@ -119,6 +122,7 @@ impl RunError {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             RunError::Tls(_) => ExitCode::InvalidPlan,
+            RunError::SetupAborted(_) => ExitCode::ScriptAborted,
             RunError::Output(_)
             | RunError::Preflight(_)
             | RunError::Setup(_)
@@ -241,7 +245,13 @@ async fn run_with(
         env.setup_values = values;
     }
     if let Some(h) = &host {
-        h.setup(&env).await.map_err(RunError::Setup)?;
+        h.setup(&env).await.map_err(|e| {
+            if h.abort_requested().is_cancelled() {
+                RunError::SetupAborted(e)
+            } else {
+                RunError::Setup(e)
+            }
+        })?;
     }
     let specs: Vec<ScenarioSpec> = plan
         .scenarios
@@ -488,10 +498,19 @@ async fn run_with(
     if let Some(td) = lifecycle::teardown(&plan, &env, start).await {
         actions.push(td);
     }
+    // a script's teardown that throws makes the run exit 107, one that calls
+    // test.abort() 108 (as k6)
+    let mut teardown_failed = false;
     if let Some(h) = &host {
         if let Err(e) = h.teardown(&env).await {
             tracing::error!("teardown failed: {e}");
+            teardown_failed = true;
         }
+    }
+    if !script_aborted && script_abort.is_cancelled() {
+        script_aborted = true;
+        teardown_failed = false;
+        aborted_by = Some(script_abort_text(host.as_deref()));
     }
     // the monitors' last samples come before the final snapshot, so thresholds see them
     let monitor_results = match monitors {
@@ -555,7 +574,9 @@ async fn run_with(
             )),
         ),
     };
-    let exit_code = if engine_error.is_some() {
+    // a VU's init error stops the run as an abort does, but is the script's error
+    let script_error = script_aborted && host.as_ref().is_some_and(|h| h.script_error().is_some());
+    let exit_code = if engine_error.is_some() || teardown_failed || script_error {
         ExitCode::RuntimeError
     } else if script_aborted {
         ExitCode::ScriptAborted
@@ -659,6 +680,9 @@ async fn run_with(
 
 /// `test.abort(): message`, for the summary's `aborted_by`.
 fn script_abort_text(host: Option<&dyn ScriptHost>) -> String {
+    if let Some(e) = host.and_then(|h| h.script_error()) {
+        return format!("script error: {e}");
+    }
     match host.and_then(|h| h.abort_reason()) {
         Some(r) if !r.is_empty() => format!("test.abort(): {r}"),
         _ => "test.abort()".to_string(),

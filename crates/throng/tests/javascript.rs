@@ -545,3 +545,93 @@ async fn a_hard_stop_of_sleeping_vus_never_crashes() {
         assert_eq!(server.count(), 40);
     }
 }
+
+const ASYNC: &str = r#"
+import http from 'k6/http';
+import { check } from 'k6';
+export const options = {
+  scenarios: { a: { executor: 'per-vu-iterations', vus: 70, iterations: 4 } },
+};
+async function leg(i) {
+  const vu = __VU;
+  await null;
+  http.get(`${__ENV.BASE}/leg?vu=${__VU}&was=${vu}&i=${i}`);
+  await Promise.resolve(1);
+  return __VU === vu;
+}
+export default async function () {
+  const vu = __VU;
+  const all = await Promise.all([leg(1), leg(2), leg(3)]);
+  check(all, { 'every continuation ran as its own VU': (a) => a.every((x) => x) && __VU === vu });
+  if (__ITER === 3 && __VU % 10 === 0) {
+    await null;
+    throw new Error(`late boom ${__VU}`);
+  }
+}
+"#;
+
+/// `async` default functions on VUs that share a runtime: each VU's `await` continuations
+/// run on its own turn (never on another VU's, which would tag its requests and read its
+/// `__VU`), an error thrown after an `await` is logged as the iteration's, and the run's
+/// counts are the server's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_continuations_stay_with_their_vu() {
+    let server = CountingServer::start().await;
+    let (out, export) = run("async", ASYNC, &server.url(), &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let e = export.expect("export");
+    assert_eq!(count(&e, "http_reqs", "count"), 840.0);
+    assert_eq!(server.count(), 840);
+    assert_eq!(count(&e, "checks", "passes"), 280.0);
+    assert_eq!(count(&e, "checks", "fails"), 0.0);
+    for s in server.seen() {
+        let q = s.path.split_once('?').map(|(_, q)| q).unwrap_or_default();
+        let vu = q.split('&').find_map(|kv| kv.strip_prefix("vu="));
+        let was = q.split('&').find_map(|kv| kv.strip_prefix("was="));
+        assert_eq!(vu, was, "{}", s.path);
+    }
+    let logs = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(logs.matches("Error: late boom").count(), 7, "{logs}");
+}
+
+const BROKEN_INIT: &str = r#"
+import http from 'k6/http';
+export const options = { vus: 20, iterations: 40 };
+if (__VU === 13) throw new Error('init boom on VU 13');
+export default function () { http.get(`${__ENV.BASE}/never`); }
+"#;
+
+const DEEP_DATA: &str = r#"
+import http from 'k6/http';
+export const options = { iterations: 1 };
+let deep = [];
+for (let i = 0; i < 20000; i++) deep = [deep];
+function down(n) { return n === 0 ? 0 : 1 + down(n - 1); }
+export default function () {
+  const text = JSON.stringify(deep);
+  http.post(`${__ENV.BASE}/deep?depth=${down(3000)}`, String(text.length));
+}
+export function teardown() { throw new Error('teardown boom'); }
+"#;
+
+/// A VU whose init code throws stops the test with its error, exit 107, as k6 does (the
+/// other VUs' init ran at load, so nothing was sent yet); data nested 20,000 deep
+/// stringifies and 3,000 frames of recursion run (the VU stack is 16 MiB); a teardown
+/// that throws makes the run exit 107 after its results are written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_errors_deep_data_and_teardown_errors() {
+    let server = CountingServer::start().await;
+    let (out, _) = run("broken-init", BROKEN_INIT, &server.url(), &[]).await;
+    assert_eq!(out.status.code(), Some(107), "{}", text(&out));
+    assert!(text(&out).contains("init boom on VU 13"), "{}", text(&out));
+    assert!(server.count() <= 40, "{}", server.count());
+    let server = CountingServer::start().await;
+    let (out, export) = run("deep-data", DEEP_DATA, &server.url(), &[]).await;
+    assert_eq!(out.status.code(), Some(107), "{}", text(&out));
+    assert!(text(&out).contains("teardown boom"), "{}", text(&out));
+    assert_eq!(count(&export.expect("export"), "http_reqs", "count"), 1.0);
+    let seen = server.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].path, "/deep?depth=3000");
+    assert_eq!(seen[0].body, (2 * 20000 + 2).to_string());
+}
