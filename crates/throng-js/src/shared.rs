@@ -49,6 +49,8 @@ pub(crate) struct Shared {
     pub abort_reason: Mutex<Option<String>>,
     /// The first VU init error (k6 stops the test on it, exit 107).
     pub init_error: Mutex<Option<String>>,
+    /// The URLs requests without a `name` tag were tagged with (at most [`URL_TAGS`]).
+    urls: Mutex<std::collections::HashSet<String>>,
     /// The runtime new VUs join, and how many have joined it.
     homes: Mutex<(Arc<Home>, usize)>,
     /// `SharedArray`s by name: one copy for all VUs, each row as JSON text.
@@ -73,6 +75,7 @@ impl Shared {
             abort,
             abort_reason: Mutex::new(None),
             init_error: Mutex::new(None),
+            urls: Mutex::new(std::collections::HashSet::new()),
             homes: Mutex::new((Arc::new(Home::new()), 0)),
             arrays: Mutex::new(HashMap::new()),
         }
@@ -87,6 +90,30 @@ impl Shared {
         }
         h.1 += 1;
         h.0.clone()
+    }
+
+    /// The `url` (and `name`) tag of a request the script did not name: the URL itself,
+    /// for the first [`URL_TAGS`] URLs of the run; past them, requests to new URLs are
+    /// tagged [`OTHER_URLS`] (with a warning, once), so a script that builds a URL per
+    /// request (`/items/${id}`) does not make a series, and its memory, per request.
+    pub(crate) fn url_tag(&self, url: &str) -> String {
+        let Ok(mut seen) = self.urls.lock() else {
+            return url.to_string();
+        };
+        if seen.contains(url) {
+            return url.to_string();
+        }
+        if seen.len() < URL_TAGS {
+            seen.insert(url.to_string());
+            return url.to_string();
+        }
+        if seen.insert(String::new()) {
+            tracing::warn!(
+                "{}: requests went to more than {URL_TAGS} different URLs; those to new ones are tagged url=name=\"{OTHER_URLS}\" (give them a name: `http.get(url, {{ tags: {{ name: 'items' }} }})`)",
+                self.script.name
+            );
+        }
+        OTHER_URLS.to_string()
     }
 
     /// `open(file)`: the file's bytes, relative to the script's folder.
@@ -106,6 +133,13 @@ impl Shared {
         Ok(text)
     }
 }
+
+/// How many different URLs become `url` tags of unnamed requests (k6 warns about as many
+/// series; each costs throng a set of histograms).
+pub const URL_TAGS: usize = 1000;
+
+/// The `url` and `name` tag of unnamed requests to URLs past the first [`URL_TAGS`].
+pub const OTHER_URLS: &str = "(other URLs)";
 
 /// What one VU is made with.
 pub(crate) struct VuSpec {

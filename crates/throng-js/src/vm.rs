@@ -1011,13 +1011,13 @@ pub(crate) fn prepare<'js>(
             match &s.last_tags {
                 Some((m, u, g, t)) if *m == method && *u == url && *g == s.group => t.clone(),
                 _ => {
-                    let t = Arc::new(request_tags(&s, &method, &url, Vec::new()));
+                    let t = Arc::new(request_tags(&s, shared, &method, &url, Vec::new()));
                     s.last_tags = Some((method.clone(), url.clone(), s.group.clone(), t.clone()));
                     t
                 }
             }
         } else {
-            Arc::new(request_tags(&s, &method, &url, user_tags))
+            Arc::new(request_tags(&s, shared, &method, &url, user_tags))
         };
         (tags, s.expected.clone(), s.lateness_ms)
     };
@@ -1100,15 +1100,23 @@ pub(crate) fn answer<'js>(
 /// name it) and the script's.
 fn request_tags(
     s: &State,
+    shared: &crate::shared::Shared,
     method: &str,
     url: &str,
     user: Vec<(String, String)>,
 ) -> Vec<(String, String)> {
     let mut tags = s.base_tags();
     tags.push(("method".into(), method.to_string()));
-    tags.push(("url".into(), url.to_string()));
-    if !user.iter().any(|(k, _)| k == "name") {
-        tags.push(("name".into(), url.to_string()));
+    match user.iter().find(|(k, _)| k == "name") {
+        // a request named by the script is aggregated under its name: its `url` tag is
+        // the name too (as a YAML plan's), so URLs made per request (`/items/${id}`)
+        // do not make a series each
+        Some((_, name)) => tags.push(("url".into(), name.clone())),
+        None => {
+            let u = shared.url_tag(url);
+            tags.push(("url".into(), u.clone()));
+            tags.push(("name".into(), u));
+        }
     }
     tags.extend(user);
     tags

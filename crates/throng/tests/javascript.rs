@@ -635,3 +635,49 @@ async fn init_errors_deep_data_and_teardown_errors() {
     assert_eq!(seen[0].path, "/deep?depth=3000");
     assert_eq!(seen[0].body, (2 * 20000 + 2).to_string());
 }
+
+const MANY_URLS: &str = r#"
+import http from 'k6/http';
+export const options = { iterations: 1300 };
+export default function () {
+  http.get(`${__ENV.BASE}/item/${__ITER}`);
+  http.get(`${__ENV.BASE}/named/${__ITER}`, { tags: { name: 'named' } });
+}
+"#;
+
+/// A URL built per request makes a tag set (and histograms) per URL: past the first 1,000
+/// URLs of unnamed requests the rest are tagged `(other URLs)`, with a warning, and a
+/// request the script named is tagged with its name as `url` too. Counts stay exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn urls_built_per_request_do_not_make_a_series_each() {
+    let server = CountingServer::start().await;
+    let d = dir("many-urls");
+    let ndjson = d.join("samples.json");
+    let out_arg = format!("json={}", ndjson.display());
+    let (out, export) = run("many-urls", MANY_URLS, &server.url(), &["--out", &out_arg]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        count(&export.expect("export"), "http_reqs", "count"),
+        2600.0
+    );
+    assert_eq!(server.count(), 2600);
+    assert!(
+        text(&out).contains("more than 1000 different URLs"),
+        "{}",
+        text(&out)
+    );
+    let mut urls = std::collections::HashMap::<String, u64>::new();
+    for line in std::fs::read_to_string(&ndjson).expect("samples").lines() {
+        let v: Value = serde_json::from_str(line).expect("json line");
+        if v["type"] == "Point" && v["metric"] == "http_reqs" {
+            let u = v["data"]["tags"]["url"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            *urls.entry(u).or_default() += 1;
+        }
+    }
+    assert_eq!(urls.get("named"), Some(&1300));
+    assert_eq!(urls.get("(other URLs)"), Some(&300));
+    assert_eq!(urls.len(), 1000 + 2);
+}
