@@ -167,7 +167,7 @@ impl FlowShared {
             lateness_ms: None,
             initialized: false,
             tally: None,
-            protos: proto::ProtoClients::default(),
+            protos: None,
         }
     }
 }
@@ -235,9 +235,10 @@ struct FlowVu {
     /// `vu_init:` has run.
     initialized: bool,
     /// Kept only when the flow runs once, to judge it.
-    tally: Option<Tally>,
-    /// Clients of other protocols (`ws:`, `grpc:`), made on first use.
-    protos: proto::ProtoClients,
+    tally: Option<Box<Tally>>,
+    /// Clients of other protocols (`ws:`, `grpc:`, `sql:`), made on first use: boxed,
+    /// so a VU that speaks only HTTP holds 8 bytes for them, not 360.
+    protos: Option<Box<proto::ProtoClients>>,
 }
 
 impl Vu for FlowVu {
@@ -303,11 +304,18 @@ impl FlowVu {
         self.pick_rows(shared)
     }
 
+    /// The VU's clients of other protocols, made on first use.
+    fn protos(&mut self) -> &mut proto::ProtoClients {
+        self.protos.get_or_insert_with(Box::default)
+    }
+
     /// Closes the connections after an iteration when keep-alive is off.
     fn end_iteration(&mut self, shared: &FlowShared) {
         if !shared.plan.http.keepalive {
             self.client.close_all();
-            self.protos.close_all();
+            if let Some(p) = self.protos.as_mut() {
+                p.close_all();
+            }
         }
     }
 
