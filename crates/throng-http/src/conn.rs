@@ -58,6 +58,10 @@ pub(crate) struct ConnectTimes {
     pub tls: Duration,
 }
 
+/// A connection being opened (see [`connect`]).
+pub(crate) type Connecting<'a> =
+    Pin<Box<dyn Future<Output = Result<(Conn, ConnectTimes), ErrorKind>> + Send + 'a>>;
+
 /// Opens a connection: TCP (to the first of `addrs` that answers), TLS, and the HTTP/2
 /// handshake if one is spoken.
 ///
@@ -69,7 +73,7 @@ pub(crate) fn connect<'a>(
     cfg: &'a SharedConfig,
     origin: &'a Origin,
     addrs: Vec<std::net::SocketAddr>,
-) -> Pin<Box<dyn Future<Output = Result<(Conn, ConnectTimes), ErrorKind>> + Send + 'a>> {
+) -> Connecting<'a> {
     Box::pin(open(cfg, origin, addrs))
 }
 
