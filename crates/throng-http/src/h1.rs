@@ -1,7 +1,8 @@
-//! throng's own HTTP/1.1 client codec: one reused read buffer and one reused write buffer per
-//! connection, `httparse` for the response head, content-length / chunked / until-close
-//! bodies. It replaces hyper's HTTP/1 client on the hot path, which allocates two 8 KiB
-//! buffers per connection and a header map per response (see docs/performance.md).
+//! throng's own HTTP/1.1 client codec: a reused write buffer per connection and a read
+//! buffer lent by [`crate::readbuf`] only while a response is read, `httparse` for the
+//! response head, content-length / chunked / until-close bodies. It replaces hyper's HTTP/1
+//! client on the hot path, which allocates two 8 KiB buffers per connection and a header
+//! map per response (see docs/performance.md).
 //!
 //! Framing follows RFC 9112 strictly, because a response read with the wrong length is
 //! attributed to the wrong request (docs/reliability.md):
