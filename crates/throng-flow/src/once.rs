@@ -2,7 +2,7 @@
 //! timeline actions. One VU runs the steps; its requests are recorded like the load's but
 //! tagged `phase: NAME` (which thresholds leave out), and what went wrong is kept to judge
 //! the flow.
-use crate::{FlowEnv, FlowParts, FlowShared, Tally};
+use crate::{FlowEnv, FlowParts, FlowShared};
 use std::sync::Arc;
 use std::time::Instant;
 use throng_metrics::names::PHASE_TAG;
@@ -113,7 +113,7 @@ async fn run_steps(
     };
     let shared = Arc::new(FlowShared::new(plan.clone(), env, parts));
     let mut vu = shared.new_vu(0);
-    vu.tally = Some(Tally::default());
+    vu.tally = Some(Box::default());
     let t0 = Instant::now();
     let picked = vu.pick_rows(&shared);
     if let Err(e) = picked {
@@ -126,7 +126,7 @@ async fn run_steps(
         };
     }
     vu.run_steps(&shared, &shared.prepared.steps, 0).await;
-    let tally = vu.tally.take().unwrap_or_default();
+    let tally = *vu.tally.take().unwrap_or_default();
     OnceRun {
         outcome: if tally.failures.is_empty() {
             OnceOutcome::Passed

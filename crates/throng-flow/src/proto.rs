@@ -363,7 +363,7 @@ impl FlowVu {
                 };
                 let http = &shared.env.http;
                 let client = self
-                    .protos
+                    .protos()
                     .ws
                     .get_or_insert_with(|| WsClient::new(http.tls_with_alpn(&[b"http/1.1"])));
                 ProtoReply::Ws(client.execute(&req).await)
@@ -391,7 +391,7 @@ impl FlowVu {
                 };
                 let http = &shared.env.http;
                 let client = self
-                    .protos
+                    .protos()
                     .grpc
                     .get_or_insert_with(|| GrpcClient::new(http.tls_with_alpn(&[b"h2"])));
                 ProtoReply::Grpc(client.execute(&req).await)
@@ -429,7 +429,7 @@ impl FlowVu {
             }
         };
         let reg = &shared.env.registry;
-        let tags = self.protos.tags(reg, pi, &reply);
+        let tags = self.protos().tags(reg, pi, &reply);
         reply.record(reg, tags, &pi.metrics);
         let what = format!("{} {}", step.call.kind(), step.name);
         if let Some(t) = self.tally.as_mut() {
@@ -523,7 +523,7 @@ impl FlowVu {
         keep: bool,
         timeout: std::time::Duration,
     ) -> SqlResponse {
-        if let Some(tx) = self.protos.tx.as_mut().filter(|t| t.source == source) {
+        if let Some(tx) = self.protos().tx.as_mut().filter(|t| t.source == source) {
             let r = run_timed(&mut tx.conn, query, params, keep, timeout).await;
             tx.failed |= r.error.is_some();
             return r;
@@ -576,13 +576,13 @@ impl FlowVu {
                 return;
             }
         };
-        self.protos.tx = Some(Tx {
+        self.protos().tx = Some(Tx {
             source: t.source,
             conn,
             failed: false,
         });
         self.run_steps(shared, &t.steps, iter).await;
-        if let Some(mut tx) = self.protos.tx.take() {
+        if let Some(mut tx) = self.protos().tx.take() {
             let end = if tx.failed { "ROLLBACK" } else { "COMMIT" };
             if let Err(e) = tx.conn.batch(end).await {
                 t.count_error(reg, e);

@@ -651,6 +651,8 @@ impl HttpClient {
                 method: method.clone(),
             };
             if !close {
+                // room for one more, not four: most VUs keep one connection (80 B each)
+                self.conns.reserve_exact(1);
                 self.conns.push((origin, conn));
             }
             return resp;

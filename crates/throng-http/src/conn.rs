@@ -8,6 +8,8 @@ use http_body_util::Full;
 use hyper::client::conn::http2;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::ServerName;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
@@ -56,7 +58,26 @@ pub(crate) struct ConnectTimes {
     pub tls: Duration,
 }
 
-pub(crate) async fn connect(
+/// A connection being opened (see [`connect`]).
+pub(crate) type Connecting<'a> =
+    Pin<Box<dyn Future<Output = Result<(Conn, ConnectTimes), ErrorKind>> + Send + 'a>>;
+
+/// Opens a connection: TCP (to the first of `addrs` that answers), TLS, and the HTTP/2
+/// handshake if one is spoken.
+///
+/// Boxed: opening a connection takes a large future (1.4 KB in a debug build: happy
+/// eyeballs, the TLS handshake), which would otherwise be part of every request's future
+/// and so of what every VU holds while it waits for a response. A new connection
+/// allocates anyway; a request on a kept-alive one does not come here.
+pub(crate) fn connect<'a>(
+    cfg: &'a SharedConfig,
+    origin: &'a Origin,
+    addrs: Vec<std::net::SocketAddr>,
+) -> Connecting<'a> {
+    Box::pin(open(cfg, origin, addrs))
+}
+
+async fn open(
     cfg: &SharedConfig,
     origin: &Origin,
     addrs: Vec<std::net::SocketAddr>,

@@ -1,7 +1,8 @@
-//! throng's own HTTP/1.1 client codec: one reused read buffer and one reused write buffer per
-//! connection, `httparse` for the response head, content-length / chunked / until-close
-//! bodies. It replaces hyper's HTTP/1 client on the hot path, which allocates two 8 KiB
-//! buffers per connection and a header map per response (see docs/performance.md).
+//! throng's own HTTP/1.1 client codec: a reused write buffer per connection and a read
+//! buffer lent by [`crate::readbuf`] only while a response is read, `httparse` for the
+//! response head, content-length / chunked / until-close bodies. It replaces hyper's HTTP/1
+//! client on the hot path, which allocates two 8 KiB buffers per connection and a header
+//! map per response (see docs/performance.md).
 //!
 //! Framing follows RFC 9112 strictly, because a response read with the wrong length is
 //! attributed to the wrong request (docs/reliability.md):
@@ -12,21 +13,19 @@
 use crate::error::ErrorKind;
 use crate::head::{parse_head, BodyKind, Head, Parsed};
 use crate::io::Timed;
+use crate::readbuf;
 use bytes::{Bytes, BytesMut};
 use std::future::{poll_fn, Future};
 use std::io::Write as _;
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// Read buffer of an idle connection: small, since a VU may sleep with it open.
+/// First read of a response (on the stack), and the smallest read buffer.
 const INIT_READ: usize = 2048;
 /// Largest read buffer kept while a big body streams through.
 const MAX_READ: usize = 64 * 1024;
-/// Largest read buffer an idle connection keeps for its next response: responses up to
-/// about this size reuse it instead of allocating and zero-filling again, while a VU that
-/// sleeps after a large body does not hold 64 KiB.
-const KEEP_READ: usize = 16 * 1024;
 /// Largest response head (status line and headers) accepted, as Go's default.
 pub(crate) const MAX_HEAD: usize = 1 << 20;
 /// Largest chunk-size or trailer line.
@@ -59,6 +58,9 @@ pub(crate) enum Sent {
 /// One HTTP/1.1 connection.
 pub(crate) struct H1 {
     io: Timed,
+    /// Bytes read and not yet consumed are `rbuf[rpos..rlen]`. Empty (no allocation)
+    /// between responses: lent by [`readbuf`] when a response's first bytes arrive and
+    /// given back when it has been read, so an idle connection holds no read buffer.
     rbuf: Vec<u8>,
     rpos: usize,
     rlen: usize,
@@ -228,8 +230,8 @@ impl H1 {
             self.rpos = 0;
             self.rlen = 0;
         }
-        if self.rbuf.len() < INIT_READ {
-            self.rbuf.resize(INIT_READ, 0);
+        if self.rbuf.is_empty() {
+            return self.poll_first(cx);
         }
         if self.rlen == self.rbuf.len() {
             if self.rpos > 0 {
@@ -256,6 +258,43 @@ impl H1 {
                 }
                 Poll::Ready(Ok(n))
             }
+        }
+    }
+
+    /// Reads with no buffer held: into the stack, so a connection waiting for its
+    /// response holds none; what arrives is copied into a buffer from [`readbuf`].
+    fn poll_first(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<usize>> {
+        let mut stack = [MaybeUninit::<u8>::uninit(); INIT_READ];
+        let mut rb = ReadBuf::uninit(&mut stack);
+        match Pin::new(&mut self.io).poll_read(cx, &mut rb) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Ready(Ok(())) => {
+                let got = rb.filled();
+                let n = got.len();
+                if n > 0 {
+                    // a full read means more is coming: a bigger buffer for the body
+                    let want = if n == INIT_READ {
+                        2 * INIT_READ
+                    } else {
+                        INIT_READ
+                    };
+                    self.rbuf = readbuf::take(want);
+                    self.rbuf[..n].copy_from_slice(got);
+                    self.rpos = 0;
+                    self.rlen = n;
+                }
+                Poll::Ready(Ok(n))
+            }
+        }
+    }
+
+    /// Gives the read buffer back once everything in it is consumed.
+    fn release(&mut self) {
+        if self.rpos == self.rlen {
+            readbuf::give(std::mem::take(&mut self.rbuf));
+            self.rpos = 0;
+            self.rlen = 0;
         }
     }
 
@@ -361,12 +400,8 @@ impl H1 {
         if r.is_err() || self.rpos != self.rlen {
             self.closed = true;
         }
-        // don't hold a large buffer on an idle connection
-        if self.rbuf.len() > KEEP_READ && self.rpos == self.rlen {
-            self.rbuf = Vec::new();
-            self.rpos = 0;
-            self.rlen = 0;
-        }
+        // an idle connection holds no read buffer
+        self.release();
         r.map(|_| out.freeze())
     }
 
@@ -421,6 +456,12 @@ impl H1 {
                 }
             }
         }
+    }
+}
+
+impl Drop for H1 {
+    fn drop(&mut self) {
+        readbuf::give(std::mem::take(&mut self.rbuf));
     }
 }
 

@@ -13,6 +13,7 @@ mod error;
 mod h1;
 mod head;
 mod io;
+mod readbuf;
 mod tls;
 
 pub use client::{HttpClient, HttpRequest, HttpResponse, Timings};

@@ -199,3 +199,43 @@ async fn unique_rows_are_shared_by_every_scenario_of_a_run() {
     paths.dedup();
     assert_eq!(paths.len(), 30);
 }
+
+/// A flow with sleeps at its top level runs each stretch between two sleeps in a future of
+/// its own (so a sleeping VU holds little): requests keep their order, a value extracted
+/// before a sleep is used after it, and a leading and a trailing sleep are kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sleeps_split_a_flow_and_values_cross_them() {
+    let s = CountingServer::start().await;
+    let p = r#"
+base_url: BASE
+scenarios:
+  s:
+    executor: per-vu-iterations
+    vus: 3
+    iterations: 2
+    flow:
+      - sleep: 10ms
+      - get: /json
+        extract: { first: { json: "$.items[0].id" } }
+      - get: /a/{{vu}}/{{iter}}
+      - sleep: 10ms..20ms
+      - get: /b/{{first}}/{{vu}}/{{iter}}
+      - sleep: 10ms
+"#;
+    let out = run_plan(plan(p, &s.url())).await;
+    assert_eq!(out.exit_code.code(), 0, "{}", out.summary);
+    assert_eq!(s.count(), 18);
+    assert_eq!(s.count_prefix("/json"), 6);
+    assert_eq!(s.count_prefix("/a/"), 6);
+    assert_eq!(s.count_prefix("/b/42/"), 6);
+    // per VU and iteration: /json, then /a, then /b, in that order
+    let seen = s.seen();
+    for vu in 1..=3 {
+        for iter in 0..2 {
+            let at = |p: &str| seen.iter().position(|x| x.path == p);
+            let a = at(&format!("/a/{vu}/{iter}")).expect("/a seen");
+            let b = at(&format!("/b/42/{vu}/{iter}")).expect("/b seen");
+            assert!(a < b, "vu {vu} iter {iter}: /a before /b");
+        }
+    }
+}
