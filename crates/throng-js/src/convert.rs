@@ -146,6 +146,7 @@ fn record(loaded: &crate::Loaded, vu: u64, iter: u64) -> Result<Vec<Event>, JsEr
         root_group: String::new(),
         shared,
         data: None,
+        tags: Arc::from(Vec::new()),
     };
     let stack = DefaultStack::new(crate::STACK_SIZE)
         .map_err(|e| JsError(format!("cannot allocate a stack: {e}")))?;

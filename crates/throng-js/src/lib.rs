@@ -131,6 +131,7 @@ fn probe(script: &Arc<ScriptSource>) -> Result<Probe, JsError> {
         root_group: String::new(),
         shared,
         data: None,
+        tags: Arc::from(Vec::new()),
     };
     let stack = DefaultStack::new(STACK_SIZE)
         .map_err(|e| JsError(format!("cannot allocate a stack: {e}")))?;

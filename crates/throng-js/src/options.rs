@@ -44,6 +44,25 @@ pub struct PlanText {
     pub exec: Vec<(String, String)>,
     /// `discardResponseBodies`.
     pub discard_bodies: bool,
+    /// The tags every sample of each scenario carries: `options.tags`, overridden by the
+    /// scenario's `tags`.
+    pub tags: Vec<(String, Vec<(String, String)>)>,
+}
+
+/// A `tags` object's pairs (values as text).
+fn tag_pairs(v: Option<&Value>) -> Vec<(String, String)> {
+    let Some(o) = v.and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    o.iter()
+        .map(|(k, v)| {
+            let t = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (k.clone(), t)
+        })
+        .collect()
 }
 
 fn num(o: &Map<String, Value>, k: &str) -> Option<Value> {
@@ -70,6 +89,7 @@ pub fn plan(
     }
     let mut scenarios = Map::new();
     let mut exec = Vec::new();
+    let mut tags = Vec::new();
     let placeholder = json!([{ "sleep": "0s" }]);
     if let Some(sc) = o.get("scenarios").and_then(Value::as_object) {
         for (sname, s) in sc {
@@ -99,6 +119,12 @@ pub fn plan(
             out.insert("flow".into(), placeholder.clone());
             scenarios.insert(sname.clone(), Value::Object(out));
             exec.push((sname.clone(), f));
+            let mut t = tag_pairs(o.get("tags"));
+            for (k, v) in tag_pairs(so.get("tags")) {
+                t.retain(|(g, _)| *g != k);
+                t.push((k, v));
+            }
+            tags.push((sname.clone(), t));
         }
     } else {
         if !functions.iter().any(|f| f == "default") {
@@ -122,6 +148,7 @@ pub fn plan(
         s["flow"] = placeholder;
         scenarios.insert(DEFAULT_SCENARIO.into(), s);
         exec.push((DEFAULT_SCENARIO.into(), "default".into()));
+        tags.push((DEFAULT_SCENARIO.into(), tag_pairs(o.get("tags"))));
     }
     let mut defaults = Map::new();
     if o.get("insecureSkipTLSVerify").and_then(Value::as_bool) == Some(true) {
@@ -191,5 +218,6 @@ pub fn plan(
         text: serde_json::to_string_pretty(&p).map_err(|e| e.to_string())?,
         exec,
         discard_bodies: o.get("discardResponseBodies").and_then(Value::as_bool) == Some(true),
+        tags,
     })
 }

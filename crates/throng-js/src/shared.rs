@@ -152,4 +152,6 @@ pub(crate) struct VuSpec {
     pub shared: Arc<Shared>,
     /// setup()'s result as JSON, handed to each call of the default function.
     pub data: Option<Arc<str>>,
+    /// Tags every sample of the VU carries (`options.tags`, the scenario's `tags`).
+    pub tags: Arc<[(String, String)]>,
 }

@@ -76,11 +76,15 @@ pub(crate) struct State {
     seed: Option<u32>,
     /// The number of the VU's last `new http.CookieJar()` (0: none yet; 0 is its own jar).
     jars: u32,
+    /// Tags of every sample (`options.tags`, the scenario's `tags`).
+    tags: Arc<[(String, String)]>,
 }
 
 impl State {
     fn new(spec: &VuSpec) -> State {
-        State::of(spec.id, spec.scenario.clone(), spec.root_group.clone())
+        let mut s = State::of(spec.id, spec.scenario.clone(), spec.root_group.clone());
+        s.tags = spec.tags.clone();
+        s
     }
 
     fn of(id: u64, scenario: String, group: String) -> State {
@@ -100,6 +104,7 @@ impl State {
             check_tags: HashMap::new(),
             seed: None,
             jars: 0,
+            tags: Arc::from(Vec::new()),
         }
     }
 
@@ -127,6 +132,7 @@ impl State {
         if !self.scenario.is_empty() {
             t.push(("scenario".to_string(), self.scenario.clone()));
         }
+        t.extend(self.tags.iter().cloned());
         t
     }
 }

@@ -73,6 +73,7 @@ impl JsHost {
                 root_group: format!("::{func}"),
                 shared,
                 data: None,
+                tags: Arc::from(Vec::new()),
             },
             Arc::new(Home::new()),
         );
@@ -102,10 +103,19 @@ impl ScriptHost for JsHost {
             .iter()
             .find(|(s, _)| s == scenario)
             .map_or("default", |(_, f)| f.as_str());
+        let tags = self
+            .loaded
+            .plan
+            .tags
+            .iter()
+            .find(|(s, _)| s == scenario)
+            .map(|(_, t)| t.clone())
+            .unwrap_or_default();
         Arc::new(JsWorkload {
             shared: self.shared(env),
             exec: Arc::from(exec),
             data: self.data.get().cloned().flatten(),
+            tags: Arc::from(tags),
         })
     }
 
@@ -167,6 +177,8 @@ struct JsWorkload {
     shared: Arc<Shared>,
     exec: Arc<str>,
     data: Option<Arc<str>>,
+    /// The scenario's tags (with `options.tags`).
+    tags: Arc<[(String, String)]>,
 }
 
 impl Workload for JsWorkload {
@@ -179,6 +191,7 @@ impl Workload for JsWorkload {
                     root_group: String::new(),
                     shared: self.shared.clone(),
                     data: self.data.clone(),
+                    tags: self.tags.clone(),
                 },
                 self.shared.home(),
             ),

@@ -681,3 +681,35 @@ async fn urls_built_per_request_do_not_make_a_series_each() {
     assert_eq!(urls.get("(other URLs)"), Some(&300));
     assert_eq!(urls.len(), 1000 + 2);
 }
+
+const SCENARIO_TAGS: &str = r#"
+import http from 'k6/http';
+import { check } from 'k6';
+export const options = {
+  tags: { env: 'test', sc: 'none' },
+  scenarios: {
+    a: { executor: 'shared-iterations', vus: 1, iterations: 3, exec: 'a', tags: { sc: 'A' } },
+    b: { executor: 'shared-iterations', vus: 1, iterations: 2, exec: 'b', tags: { sc: 'B' } },
+  },
+  thresholds: {
+    'http_reqs{sc:A}': ['count==3'],
+    'http_reqs{sc:B}': ['count==2'],
+    'http_reqs{env:test}': ['count==5'],
+    'checks{sc:B}': ['rate==1'],
+    'http_reqs{sc:none}': ['count==0'],
+  },
+};
+export function a() { http.get(`${__ENV.BASE}/a`); }
+export function b() { check(http.get(`${__ENV.BASE}/b`), { ok: (r) => r.status === 200 }); }
+"#;
+
+/// `options.tags` and a scenario's `tags` (which win) reach every request and check
+/// sample of its VUs, so thresholds on them judge what was sent — as in k6.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenario_and_global_tags_reach_requests_and_checks() {
+    let server = CountingServer::start().await;
+    let (out, export) = run("scenario-tags", SCENARIO_TAGS, &server.url(), &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(count(&export.expect("export"), "http_reqs", "count"), 5.0);
+    assert_eq!(server.count(), 5);
+}
