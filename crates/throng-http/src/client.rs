@@ -5,7 +5,8 @@ use crate::dns::DnsCache;
 use crate::error::ErrorKind;
 use crate::h1::{Out, SendError, Sent, H1};
 use crate::head::BodyKind;
-use crate::tls::SharedConfig;
+use crate::pool::{Checkout, Lease, OriginPool};
+use crate::tls::{HttpVersion, SharedConfig};
 use bytes::{Bytes, BytesMut};
 use http::header::{HeaderName, HeaderValue, CONNECTION, COOKIE, HOST, SET_COOKIE, USER_AGENT};
 use http::{HeaderMap, Method, Request, Uri};
@@ -255,6 +256,9 @@ pub struct HttpClient {
     dns: DnsCache,
     /// A recycled response's URL buffer, for the next response (see [`HttpClient::recycle`]).
     spare_url: String,
+    /// The shared HTTP/2 pools of the origins this VU has used (when VUs share
+    /// connections): a local copy of the lookup, so a request takes no global lock for it.
+    pools: Vec<(Origin, Arc<OriginPool>)>,
 }
 
 /// Seeds for the clients' address pickers, one per client.
@@ -270,6 +274,7 @@ impl HttpClient {
             conns: Vec::new(),
             cookies: CookieJar::default(),
             spare_url: String::new(),
+            pools: Vec::new(),
         }
     }
 
@@ -443,16 +448,220 @@ impl HttpClient {
             }
             None => target.origin(),
         };
+        let (origin, c, t) = self.open(origin).await?;
+        Ok((origin, c, t, false))
+    }
+
+    /// A request on a shared HTTP/2 connection when VUs share them and the origin may speak
+    /// HTTP/2, else on a connection of the VU's own.
+    async fn send_inner(
+        &mut self,
+        target: &Target<'_>,
+        msg: &Message<'_>,
+        keep: Keep,
+        start: Instant,
+        on_extra: &mut impl FnMut(&HttpResponse),
+    ) -> HttpResponse {
+        let h2 = match self.cfg.opts.version {
+            HttpVersion::Http1 => false,
+            HttpVersion::Auto => target.https,
+            HttpVersion::Http2PriorKnowledge => true,
+        };
+        if h2 && self.cfg.pool.is_some() {
+            return self.send_shared(target, msg, keep, start, on_extra).await;
+        }
+        self.send_own(target, msg, keep, start, on_extra).await
+    }
+
+    /// The `Cookie` header for a request: the jar's, unless the request carries its own
+    /// (k6's params.cookies, merged with the jar's by the script runtime).
+    fn cookie_header(&self, target: &Target<'_>, msg: &Message<'_>) -> Option<String> {
+        if msg
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("cookie"))
+        {
+            None
+        } else {
+            self.cookies
+                .header_for_url(target.https, &target.host, target.path())
+        }
+    }
+
+    /// The response to `msg` from a completed exchange; its cookies go into the jar.
+    fn respond(
+        &mut self,
+        target: &Target<'_>,
+        msg: &Message<'_>,
+        ex: Exchange,
+        timings: Timings,
+        (bytes_sent, bytes_received): (u64, u64),
+        proto: &'static str,
+    ) -> HttpResponse {
+        for sc in ex.headers.get_all(SET_COOKIE) {
+            if let Ok(v) = sc.to_str() {
+                self.cookies
+                    .store_from(target.https, &target.host, target.path(), v);
+            }
+        }
+        HttpResponse {
+            // one outcome per request: a response that did not complete is a failure
+            // with status 0 (as k6), whatever its head said
+            status: if ex.body_error.is_some() {
+                0
+            } else {
+                ex.status
+            },
+            headers: ex.headers,
+            body: ex.body,
+            timings,
+            error: ex.body_error,
+            bytes_sent,
+            bytes_received,
+            proto,
+            url: self.url_string(msg.url),
+            method: msg.method.clone(),
+        }
+    }
+
+    /// The origin's shared pool, from this VU's copy of the lookup.
+    fn shared_pool(&mut self, target: &Target<'_>) -> Option<Arc<OriginPool>> {
+        if let Some((_, p)) = self.pools.iter().find(|(o, _)| target.is(o)) {
+            return Some(p.clone());
+        }
+        let origin = target.origin();
+        let p = self.cfg.pool.as_ref()?.origin(&origin);
+        self.pools.push((origin, p.clone()));
+        Some(p)
+    }
+
+    /// A request on a stream of a shared HTTP/2 connection (see [`crate::pool`]). Phases:
+    /// `blocked` is the wait for a stream (and the connection's setup, for the request that
+    /// opened it), `connecting` and `tls_handshaking` are only the opener's, `sending` is
+    /// 0 (the connection's writes are shared by its streams, so they are not timed per
+    /// stream), `waiting` runs from handing the request to the connection to the response
+    /// head, `receiving` to the end of the body. Bytes: each request takes the connection's
+    /// bytes not yet claimed by another, so their sum is the connection's.
+    async fn send_shared(
+        &mut self,
+        target: &Target<'_>,
+        msg: &Message<'_>,
+        keep: Keep,
+        start: Instant,
+        on_extra: &mut impl FnMut(&HttpResponse),
+    ) -> HttpResponse {
+        let (method, url) = (msg.method, msg.url);
+        let Some(pool) = self.shared_pool(target) else {
+            return self.send_own(target, msg, keep, start, on_extra).await;
+        };
+        let (mut retried, mut refused) = (false, 0u8);
+        loop {
+            let (lease, ct): (Lease, ConnectTimes) = match pool.checkout().await {
+                Checkout::Stream(lease) => (lease, ConnectTimes::default()),
+                Checkout::Http1 => return self.send_own(target, msg, keep, start, on_extra).await,
+                Checkout::Open(ticket) => {
+                    let opened = match self.open(target.origin()).await {
+                        Ok(x) => x,
+                        Err(kind) => {
+                            let timings = Timings {
+                                blocked: ms(start.elapsed()),
+                                ..Timings::default()
+                            };
+                            return HttpResponse::failed(kind, method, url, timings);
+                        }
+                    };
+                    let (origin, conn, ct) = opened;
+                    match ticket.add(conn) {
+                        Ok(lease) => (lease, ct),
+                        Err(conn) => {
+                            // ALPN chose HTTP/1.1: this VU keeps the connection as its own
+                            self.conns.push((origin, conn));
+                            return self.send_own(target, msg, keep, start, on_extra).await;
+                        }
+                    }
+                }
+            };
+            let blocked = ms(start.elapsed());
+            let cookie = self.cookie_header(target, msg);
+            let send_start = Instant::now();
+            let result = match build_h2(
+                url,
+                method,
+                msg.headers,
+                msg.body,
+                cookie.as_deref(),
+                &self.cfg.opts.user_agent,
+            ) {
+                Ok(req) => {
+                    let mut sender = lease.conn.sender.clone();
+                    exchange_h2(&mut sender, req, keep.body).await
+                }
+                Err(kind) => Err(SendError::NotSent(kind)),
+            };
+            let t_end = Instant::now();
+            let bytes = lease.conn.claim();
+            drop(lease);
+            let failed = |kind| {
+                let mut r = HttpResponse::failed(
+                    kind,
+                    method,
+                    url,
+                    Timings {
+                        blocked,
+                        connecting: ms(ct.connecting),
+                        tls_handshaking: ms(ct.tls),
+                        waiting: ms(t_end - send_start),
+                        ..Timings::default()
+                    },
+                );
+                (r.bytes_sent, r.bytes_received) = bytes;
+                r
+            };
+            let ex = match result {
+                // refused by the server (a stream above a GOAWAY's last id, REFUSED_STREAM)
+                // or never handed to a connection: not processed, so sent again (a few
+                // times, as connections may go away one after another), not counted
+                Err(SendError::NotSent(k)) if refused < 3 && k != ErrorKind::InvalidHeader => {
+                    refused += 1;
+                    continue;
+                }
+                // the connection ended after the request went out: counted as a failure;
+                // sent again only if idempotent
+                Err(SendError::NoResponse(k)) if !retried && idempotent(method, msg.headers) => {
+                    on_extra(&failed(k));
+                    retried = true;
+                    continue;
+                }
+                Ok(ex) => ex,
+                Err(SendError::NotSent(k) | SendError::NoResponse(k) | SendError::Failed(k)) => {
+                    return failed(k)
+                }
+            };
+            let timings = Timings {
+                blocked,
+                connecting: ms(ct.connecting),
+                tls_handshaking: ms(ct.tls),
+                sending: 0.0,
+                waiting: ms(ex.t_head - send_start),
+                receiving: ms(t_end - ex.t_head),
+            };
+            return self.respond(target, msg, ex, timings, bytes, "HTTP/2.0");
+        }
+    }
+
+    /// Resolves the origin's name and opens a connection to it.
+    async fn open(&mut self, origin: Origin) -> Result<(Origin, Conn, ConnectTimes), ErrorKind> {
         let addrs = self
             .dns
             .resolve(&origin.host, origin.port)
             .await
             .ok_or(ErrorKind::Dns)?;
         let (c, t) = connect(&self.cfg, &origin, addrs).await?;
-        Ok((origin, c, t, false))
+        Ok((origin, c, t))
     }
 
-    async fn send_inner(
+    /// A request on a connection of this VU's own (HTTP/1.1, or HTTP/2 unshared).
+    async fn send_own(
         &mut self,
         target: &Target<'_>,
         msg: &Message<'_>,
@@ -491,18 +700,7 @@ impl HttpClient {
                 (0, 0)
             };
             stats.reset_marks();
-            // a request's own Cookie header (k6's params.cookies, merged with the jar's by
-            // the script runtime) replaces the jar's
-            let cookie = if msg
-                .headers
-                .iter()
-                .any(|(k, _)| k.eq_ignore_ascii_case("cookie"))
-            {
-                None
-            } else {
-                self.cookies
-                    .header_for_url(target.https, &target.host, target.path())
-            };
+            let cookie = self.cookie_header(target, msg);
             let send_start = Instant::now();
             let result = match &mut conn.sender {
                 Sender::H1(h1) => {
@@ -595,37 +793,19 @@ impl HttpClient {
             };
             let proto = if conn.is_h2() { "HTTP/2.0" } else { "HTTP/1.1" };
             let close = !self.cfg.opts.keepalive || ex.body_error.is_some() || ex.close;
-            for sc in ex.headers.get_all(SET_COOKIE) {
-                if let Ok(v) = sc.to_str() {
-                    self.cookies
-                        .store_from(target.https, &target.host, target.path(), v);
-                }
-            }
-            let resp = HttpResponse {
-                // one outcome per request: a response that did not complete is a failure
-                // with status 0 (as k6), whatever its head said
-                status: if ex.body_error.is_some() {
-                    0
-                } else {
-                    ex.status
-                },
-                headers: ex.headers,
-                body: ex.body,
-                timings: Timings {
-                    blocked,
-                    connecting: ms(ct.connecting),
-                    tls_handshaking: ms(ct.tls),
-                    sending: ms(sending),
-                    waiting: ms(waiting),
-                    receiving: ms(receiving),
-                },
-                error: ex.body_error,
-                bytes_sent: stats.written.load(Ordering::Relaxed).saturating_sub(w0),
-                bytes_received: stats.read.load(Ordering::Relaxed).saturating_sub(r0),
-                proto,
-                url: self.url_string(url),
-                method: method.clone(),
+            let timings = Timings {
+                blocked,
+                connecting: ms(ct.connecting),
+                tls_handshaking: ms(ct.tls),
+                sending: ms(sending),
+                waiting: ms(waiting),
+                receiving: ms(receiving),
             };
+            let bytes = (
+                stats.written.load(Ordering::Relaxed).saturating_sub(w0),
+                stats.read.load(Ordering::Relaxed).saturating_sub(r0),
+            );
+            let resp = self.respond(target, msg, ex, timings, bytes, proto);
             if !close {
                 self.conns.push((origin, conn));
             }
@@ -714,7 +894,7 @@ async fn exchange_h2(
 ) -> Result<Exchange, SendError> {
     let resp = s.send_request(req).await.map_err(|e| {
         let kind = ErrorKind::from_hyper(&e);
-        if e.is_canceled() {
+        if e.is_canceled() || not_processed(&e) {
             SendError::NotSent(kind)
         } else if e.is_closed() {
             SendError::NoResponse(kind)
@@ -749,6 +929,20 @@ async fn exchange_h2(
         close: false,
         body_error,
     })
+}
+
+/// Whether the server says it did not process the stream (RFC 9113 §8.7): it was above the
+/// last stream id of the server's GOAWAY, or reset with REFUSED_STREAM.
+fn not_processed(e: &hyper::Error) -> bool {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = src {
+        if let Some(h2) = s.downcast_ref::<h2::Error>() {
+            return (h2.is_go_away() && h2.is_remote())
+                || h2.reason() == Some(h2::Reason::REFUSED_STREAM);
+        }
+        src = s.source();
+    }
+    false
 }
 
 fn build_h2(

@@ -8,6 +8,8 @@ use http_body_util::Full;
 use hyper::client::conn::http2;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::ServerName;
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
@@ -32,6 +34,9 @@ pub(crate) struct Conn {
     pub stats: Arc<IoStats>,
     /// The `Host` header for this origin.
     pub host_header: String,
+    /// HTTP/2: the server's `SETTINGS_MAX_CONCURRENT_STREAMS` as the connection task last
+    /// saw it.
+    pub max_streams: Option<Arc<AtomicUsize>>,
 }
 
 impl Conn {
@@ -92,13 +97,26 @@ pub(crate) async fn connect(
         inner: stream,
         stats: stats.clone(),
     };
+    let mut max_streams = None;
     let sender = if h2 {
         let io = TokioIo::new(timed);
-        let (s, conn) = http2::handshake(TokioExecutor::new(), io)
+        // one stream until the server's SETTINGS say how many it takes (RFC 9113 §6.5.2
+        // lets a client assume 100, but a server that allows fewer would refuse the rest)
+        let (s, conn) = http2::Builder::new(TokioExecutor::new())
+            .initial_max_send_streams(1)
+            .handshake(io)
             .await
             .map_err(|e| ErrorKind::from_hyper(&e))?;
+        let streams = Arc::new(AtomicUsize::new(1));
+        max_streams = Some(streams.clone());
         tokio::spawn(async move {
-            let _ = conn.await;
+            let mut conn = std::pin::pin!(conn);
+            std::future::poll_fn(|cx| {
+                let r = conn.as_mut().poll(cx);
+                streams.store(conn.current_max_send_streams(), Ordering::Relaxed);
+                r
+            })
+            .await
         });
         Sender::H2(s)
     } else {
@@ -114,6 +132,7 @@ pub(crate) async fn connect(
             sender,
             stats,
             host_header,
+            max_streams,
         },
         times,
     ))

@@ -17,10 +17,12 @@
 
 pub mod cdp;
 mod grpc;
+mod h2c;
 mod raw;
 pub mod services;
 mod ws;
 pub use grpc::{GrpcServer, EVENTS_PROTO};
+pub use h2c::{H2Options, H2Server};
 pub use raw::{hostile, RawConn, RawRequest, RawServer};
 pub use ws::WsEchoServer;
 
