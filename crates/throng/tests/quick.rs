@@ -74,6 +74,30 @@ async fn http2_streams_share_c_connections() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_http2_shared_example_opens_its_four_connections() {
+    use throng_testkit::{H2Options, H2Server};
+    let s = H2Server::start(H2Options {
+        delay: std::time::Duration::from_millis(1),
+        ..H2Options::default()
+    })
+    .await;
+    let export = std::env::temp_dir().join(format!("throng-h2-example-{}.json", std::process::id()));
+    let mut c = throng();
+    c.args(["run", "examples/http2-shared.yaml", "--no-color", "--base-url"])
+        .arg(s.url())
+        .arg("--summary-export")
+        .arg(&export);
+    let o = output(c).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(s.connections(), 4, "{}", text(&o));
+    assert_eq!(s.requests(), 400);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&export).expect("export")).expect("json");
+    assert_eq!(v["metrics"]["http_reqs"]["count"].as_f64(), Some(400.0), "{v}");
+    let _ = std::fs::remove_file(&export);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_for_a_duration_is_on_target_at_the_server() {
     let s = demo().await;
     let mut c = throng();
