@@ -1,5 +1,5 @@
 //! The per-VU client: connection reuse, request building, timing, redirects and cookies.
-use crate::conn::{connect, Conn, ConnectTimes, Origin, Sender};
+use crate::conn::{connect, Conn, ConnectTimes, H2Sender, Origin, Sender};
 use crate::cookies::CookieJar;
 use crate::dns::DnsCache;
 use crate::error::ErrorKind;
@@ -8,9 +8,11 @@ use crate::head::BodyKind;
 use crate::pool::{Checkout, Lease, OriginPool};
 use crate::tls::{HttpVersion, SharedConfig};
 use bytes::{Bytes, BytesMut};
-use http::header::{HeaderName, HeaderValue, CONNECTION, COOKIE, HOST, SET_COOKIE, USER_AGENT};
+use http::header::{
+    HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, COOKIE, HOST, SET_COOKIE, TE,
+    TRANSFER_ENCODING, UPGRADE, USER_AGENT,
+};
 use http::{HeaderMap, Method, Request, Uri};
-use http_body_util::{BodyExt, Full};
 use std::borrow::Cow;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -592,10 +594,7 @@ impl HttpClient {
                 cookie.as_deref(),
                 &self.cfg.opts.user_agent,
             ) {
-                Ok(req) => {
-                    let mut sender = lease.conn.sender.clone();
-                    exchange_h2(&mut sender, req, keep.body).await
-                }
+                Ok(req) => exchange_h2(&lease.conn.sender, req, msg.body, keep.body).await,
                 Err(kind) => Err(SendError::NotSent(kind)),
             };
             let t_end = Instant::now();
@@ -726,7 +725,7 @@ impl HttpClient {
                         &self.cfg.opts.user_agent,
                     );
                     match req {
-                        Ok(req) => exchange_h2(s, req, keep.body).await,
+                        Ok(req) => exchange_h2(s, req, msg.body, keep.body).await,
                         Err(kind) => Err(SendError::NotSent(kind)),
                     }
                 }
@@ -887,36 +886,64 @@ async fn exchange_h1(
     })
 }
 
+/// How a failed HTTP/2 exchange counts: `NotSent` when the server says it did not process
+/// the stream (RFC 9113 §8.7: above the last stream id of its GOAWAY, or reset with
+/// REFUSED_STREAM), `NoResponse` when the connection ended under it, else `Failed`.
+fn h2_failure(e: &h2::Error) -> SendError {
+    let kind = crate::error::from_h2(e);
+    if (e.is_go_away() && e.is_remote()) || e.reason() == Some(h2::Reason::REFUSED_STREAM) {
+        SendError::NotSent(kind)
+    } else if e.is_io() || e.is_go_away() {
+        SendError::NoResponse(kind)
+    } else {
+        SendError::Failed(kind)
+    }
+}
+
 async fn exchange_h2(
-    s: &mut hyper::client::conn::http2::SendRequest<Full<Bytes>>,
-    req: Request<Full<Bytes>>,
+    s: &H2Sender,
+    req: Request<()>,
+    body: &Bytes,
     keep_body: bool,
 ) -> Result<Exchange, SendError> {
-    let resp = s.send_request(req).await.map_err(|e| {
-        let kind = ErrorKind::from_hyper(&e);
-        if e.is_canceled() || not_processed(&e) {
-            SendError::NotSent(kind)
-        } else if e.is_closed() {
-            SendError::NoResponse(kind)
-        } else {
-            SendError::Failed(kind)
+    // a connection the server is closing (GOAWAY) takes no new streams: it is marked closed
+    // for the pool and the VU, while its streams in flight finish
+    let going_away = |e: &h2::Error| {
+        if e.is_go_away() {
+            s.state.closed.store(true, Ordering::Release);
         }
-    })?;
+    };
+    // not yet handed to the connection: any failure here leaves the request unsent
+    let not_sent = |e: h2::Error| {
+        going_away(&e);
+        SendError::NotSent(crate::error::from_h2(&e))
+    };
+    let failure = |e: h2::Error| {
+        going_away(&e);
+        h2_failure(&e)
+    };
+    let mut send = s.send.clone().ready().await.map_err(not_sent)?;
+    let end = body.is_empty();
+    let (resp, mut stream) = send.send_request(req, end).map_err(not_sent)?;
+    if !end {
+        // buffered by h2 and sent as the flow-control windows allow
+        stream.send_data(body.clone(), true).map_err(failure)?;
+    }
+    let resp = resp.await.map_err(failure)?;
     let t_head = Instant::now();
     let (parts, mut incoming) = resp.into_parts();
     let mut buf = BytesMut::new();
     let mut body_error = None;
-    while let Some(frame) = incoming.frame().await {
-        match frame {
-            Ok(f) => {
+    while let Some(chunk) = incoming.data().await {
+        match chunk {
+            Ok(d) => {
+                let _ = incoming.flow_control().release_capacity(d.len());
                 if keep_body {
-                    if let Some(d) = f.data_ref() {
-                        buf.extend_from_slice(d);
-                    }
+                    buf.extend_from_slice(&d);
                 }
             }
             Err(e) => {
-                body_error = Some(ErrorKind::from_hyper(&e));
+                body_error = Some(crate::error::from_h2(&e));
                 break;
             }
         }
@@ -931,18 +958,14 @@ async fn exchange_h2(
     })
 }
 
-/// Whether the server says it did not process the stream (RFC 9113 §8.7): it was above the
-/// last stream id of the server's GOAWAY, or reset with REFUSED_STREAM.
-fn not_processed(e: &hyper::Error) -> bool {
-    let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-    while let Some(s) = src {
-        if let Some(h2) = s.downcast_ref::<h2::Error>() {
-            return (h2.is_go_away() && h2.is_remote())
-                || h2.reason() == Some(h2::Reason::REFUSED_STREAM);
-        }
-        src = s.source();
-    }
-    false
+/// Headers HTTP/2 forbids (RFC 9113 §8.2.2): the connection's own, not a message's.
+fn connection_specific(name: &HeaderName) -> bool {
+    name == HOST
+        || name == CONNECTION
+        || name == TRANSFER_ENCODING
+        || name == UPGRADE
+        || name.as_str() == "keep-alive"
+        || name.as_str() == "proxy-connection"
 }
 
 fn build_h2(
@@ -952,11 +975,11 @@ fn build_h2(
     body: &Bytes,
     cookie: Option<&str>,
     user_agent: &str,
-) -> Result<Request<Full<Bytes>>, ErrorKind> {
+) -> Result<Request<()>, ErrorKind> {
     let mut req = Request::builder()
         .method(method.clone())
         .uri(url)
-        .body(Full::new(body.clone()))
+        .body(())
         .map_err(|_| ErrorKind::InvalidUrl)?;
     let h = req.headers_mut();
     h.insert(
@@ -973,10 +996,17 @@ fn build_h2(
         ) else {
             return Err(ErrorKind::InvalidHeader);
         };
-        if name == HOST || name == CONNECTION {
+        if connection_specific(&name) {
+            continue;
+        }
+        // TE: only `trailers` is allowed in HTTP/2
+        if name == TE && !value.as_bytes().eq_ignore_ascii_case(b"trailers") {
             continue;
         }
         h.insert(name, value);
+    }
+    if !body.is_empty() && !h.contains_key(CONTENT_LENGTH) {
+        h.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
     }
     Ok(req)
 }

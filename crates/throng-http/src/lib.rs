@@ -1,4 +1,4 @@
-//! throng-http: a per-VU HTTP/1.1 and HTTP/2 client built on hyper's low-level connections,
+//! throng-http: a per-VU HTTP/1.1 and HTTP/2 client (its own HTTP/1.1 codec, HTTP/2 by the h2 crate),
 //! with k6's timing phases (blocked, connecting, TLS handshaking, sending, waiting,
 //! receiving), keep-alive, redirects, a cookie jar and rustls.
 //!

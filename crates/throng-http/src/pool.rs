@@ -6,11 +6,8 @@
 //! for a stream to free up (the wait is its `blocked` time). A connection that dies is
 //! dropped from the pool at the next pick and replaced when needed; its in-flight streams
 //! fail with their own error (see the client).
-use crate::conn::{Conn, Origin, Sender};
+use crate::conn::{Conn, H2Sender, Origin, Sender};
 use crate::io::IoStats;
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::client::conn::http2::SendRequest;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
@@ -52,11 +49,8 @@ struct OriginState {
 
 /// One shared HTTP/2 connection.
 pub(crate) struct SharedConn {
-    pub sender: SendRequest<Full<Bytes>>,
+    pub sender: H2Sender,
     pub stats: Arc<IoStats>,
-    /// The server's `SETTINGS_MAX_CONCURRENT_STREAMS`, kept up to date by the connection
-    /// task.
-    server_streams: Arc<AtomicUsize>,
     /// Streams in flight.
     in_flight: AtomicUsize,
     /// Bytes already attributed to requests (see [`SharedConn::claim`]).
@@ -79,7 +73,8 @@ impl SharedConn {
     /// The most streams this connection takes now: the smaller of M and the server's
     /// setting.
     fn limit(&self, m: usize) -> usize {
-        m.min(self.server_streams.load(Ordering::Relaxed)).max(1)
+        m.min(self.sender.state.max_streams.load(Ordering::Relaxed))
+            .max(1)
     }
 }
 
@@ -120,9 +115,6 @@ impl Ticket {
         let shared = Arc::new(SharedConn {
             sender,
             stats: conn.stats,
-            server_streams: conn
-                .max_streams
-                .unwrap_or_else(|| Arc::new(AtomicUsize::new(1))),
             in_flight: AtomicUsize::new(1),
             claimed_w: AtomicU64::new(0),
             claimed_r: AtomicU64::new(0),

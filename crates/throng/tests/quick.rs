@@ -81,19 +81,29 @@ async fn the_http2_shared_example_opens_its_four_connections() {
         ..H2Options::default()
     })
     .await;
-    let export = std::env::temp_dir().join(format!("throng-h2-example-{}.json", std::process::id()));
+    let export =
+        std::env::temp_dir().join(format!("throng-h2-example-{}.json", std::process::id()));
     let mut c = throng();
-    c.args(["run", "examples/http2-shared.yaml", "--no-color", "--base-url"])
-        .arg(s.url())
-        .arg("--summary-export")
-        .arg(&export);
+    c.args([
+        "run",
+        "examples/http2-shared.yaml",
+        "--no-color",
+        "--base-url",
+    ])
+    .arg(s.url())
+    .arg("--summary-export")
+    .arg(&export);
     let o = output(c).await;
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(s.connections(), 4, "{}", text(&o));
     assert_eq!(s.requests(), 400);
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&export).expect("export")).expect("json");
-    assert_eq!(v["metrics"]["http_reqs"]["count"].as_f64(), Some(400.0), "{v}");
+    assert_eq!(
+        v["metrics"]["http_reqs"]["count"].as_f64(),
+        Some(400.0),
+        "{v}"
+    );
     let _ = std::fs::remove_file(&export);
 }
 
