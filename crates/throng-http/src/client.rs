@@ -600,22 +600,7 @@ impl HttpClient {
             let t_end = Instant::now();
             let bytes = lease.conn.claim();
             drop(lease);
-            let failed = |kind| {
-                let mut r = HttpResponse::failed(
-                    kind,
-                    method,
-                    url,
-                    Timings {
-                        blocked,
-                        connecting: ms(ct.connecting),
-                        tls_handshaking: ms(ct.tls),
-                        waiting: ms(t_end - send_start),
-                        ..Timings::default()
-                    },
-                );
-                (r.bytes_sent, r.bytes_received) = bytes;
-                r
-            };
+            let failed = |kind| attempt_failed(kind, msg, blocked, ct, t_end - send_start, bytes);
             let ex = match result {
                 // refused by the server (a stream above a GOAWAY's last id, REFUSED_STREAM)
                 // or never handed to a connection: not processed, so sent again (a few
@@ -733,21 +718,8 @@ impl HttpClient {
             let sent = stats.written.load(Ordering::Relaxed).saturating_sub(w0);
             let received = stats.read.load(Ordering::Relaxed).saturating_sub(r0);
             let failed = |kind| {
-                let mut r = HttpResponse::failed(
-                    kind,
-                    method,
-                    url,
-                    Timings {
-                        blocked,
-                        connecting: ms(ct.connecting),
-                        tls_handshaking: ms(ct.tls),
-                        waiting: ms(send_start.elapsed()),
-                        ..Timings::default()
-                    },
-                );
-                r.bytes_sent = sent;
-                r.bytes_received = received;
-                r
+                let waited = send_start.elapsed();
+                attempt_failed(kind, msg, blocked, ct, waited, (sent, received))
             };
             let ex = match result {
                 // a kept-alive connection the server had already given up: the request
@@ -810,6 +782,30 @@ impl HttpClient {
             }
             return resp;
         }
+    }
+}
+
+/// A failed attempt on a connection: its setup times, how long it waited after it was sent,
+/// and its bytes.
+fn attempt_failed(
+    kind: ErrorKind,
+    msg: &Message<'_>,
+    blocked: f64,
+    ct: ConnectTimes,
+    waited: Duration,
+    (bytes_sent, bytes_received): (u64, u64),
+) -> HttpResponse {
+    let timings = Timings {
+        blocked,
+        connecting: ms(ct.connecting),
+        tls_handshaking: ms(ct.tls),
+        waiting: ms(waited),
+        ..Timings::default()
+    };
+    HttpResponse {
+        bytes_sent,
+        bytes_received,
+        ..HttpResponse::failed(kind, msg.method, msg.url, timings)
     }
 }
 

@@ -136,7 +136,17 @@ pub(crate) async fn connect(
         let st = state.clone();
         tokio::spawn(async move {
             let mut conn = std::pin::pin!(conn);
+            // each wake-up goes to the back of the run queue first, so the VUs that are
+            // ready queue their streams before the connection writes: one write carries
+            // many requests (as hyper's dispatch channel did), not a write per request
+            let mut deferred = false;
             let _ = std::future::poll_fn(|cx| {
+                if !deferred {
+                    deferred = true;
+                    cx.waker().wake_by_ref();
+                    return std::task::Poll::Pending;
+                }
+                deferred = false;
                 let r = conn.as_mut().poll(cx);
                 st.max_streams
                     .store(conn.max_concurrent_send_streams(), Ordering::Relaxed);
