@@ -57,6 +57,24 @@ pub struct Timings {
 }
 
 impl Timings {
+    /// The phases of a request that waited `blocked` ms for its connection, set up as `ct`.
+    fn of(
+        blocked: f64,
+        ct: ConnectTimes,
+        sending: Duration,
+        waiting: Duration,
+        receiving: Duration,
+    ) -> Timings {
+        Timings {
+            blocked,
+            connecting: ms(ct.connecting),
+            tls_handshaking: ms(ct.tls),
+            sending: ms(sending),
+            waiting: ms(waiting),
+            receiving: ms(receiving),
+        }
+    }
+
     /// `http_req_duration` = sending + waiting + receiving.
     pub fn duration(&self) -> f64 {
         self.sending + self.waiting + self.receiving
@@ -621,14 +639,8 @@ impl HttpClient {
                     return failed(k)
                 }
             };
-            let timings = Timings {
-                blocked,
-                connecting: ms(ct.connecting),
-                tls_handshaking: ms(ct.tls),
-                sending: 0.0,
-                waiting: ms(ex.t_head - send_start),
-                receiving: ms(t_end - ex.t_head),
-            };
+            let (waiting, receiving) = (ex.t_head - send_start, t_end - ex.t_head);
+            let timings = Timings::of(blocked, ct, Duration::ZERO, waiting, receiving);
             return self.respond(target, msg, ex, timings, bytes, "HTTP/2.0");
         }
     }
@@ -764,14 +776,7 @@ impl HttpClient {
             };
             let proto = if conn.is_h2() { "HTTP/2.0" } else { "HTTP/1.1" };
             let close = !self.cfg.opts.keepalive || ex.body_error.is_some() || ex.close;
-            let timings = Timings {
-                blocked,
-                connecting: ms(ct.connecting),
-                tls_handshaking: ms(ct.tls),
-                sending: ms(sending),
-                waiting: ms(waiting),
-                receiving: ms(receiving),
-            };
+            let timings = Timings::of(blocked, ct, sending, waiting, receiving);
             let bytes = (
                 stats.written.load(Ordering::Relaxed).saturating_sub(w0),
                 stats.read.load(Ordering::Relaxed).saturating_sub(r0),
@@ -795,13 +800,7 @@ fn attempt_failed(
     waited: Duration,
     (bytes_sent, bytes_received): (u64, u64),
 ) -> HttpResponse {
-    let timings = Timings {
-        blocked,
-        connecting: ms(ct.connecting),
-        tls_handshaking: ms(ct.tls),
-        waiting: ms(waited),
-        ..Timings::default()
-    };
+    let timings = Timings::of(blocked, ct, Duration::ZERO, waited, Duration::ZERO);
     HttpResponse {
         bytes_sent,
         bytes_received,
