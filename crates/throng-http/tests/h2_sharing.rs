@@ -29,15 +29,31 @@ struct Tally {
     connecting: AtomicU64,
     /// Bytes received, summed over the requests.
     received: AtomicU64,
+    /// Responses over HTTP/1.1.
+    http1: AtomicU64,
 }
 
-/// `vus` VUs sharing one configuration send `total` GETs between them.
+/// `vus` VUs sharing one configuration send `total` GETs between them (h2c).
 async fn run(url: String, sharing: Http2Sharing, vus: usize, total: u64) -> Arc<Tally> {
-    let cfg = SharedConfig::new(ClientOptions {
+    let opts = ClientOptions {
         version: HttpVersion::Http2PriorKnowledge,
+        ..ClientOptions::default()
+    };
+    run_with(opts, url, sharing, vus, total).await
+}
+
+/// [`run`] with other client options.
+async fn run_with(
+    opts: ClientOptions,
+    url: String,
+    sharing: Http2Sharing,
+    vus: usize,
+    total: u64,
+) -> Arc<Tally> {
+    let cfg = SharedConfig::new(ClientOptions {
         http2_sharing: Some(sharing),
         timeout: Duration::from_secs(10),
-        ..ClientOptions::default()
+        ..opts
     })
     .expect("config");
     let tally = Arc::new(Tally::default());
@@ -61,8 +77,10 @@ async fn run(url: String, sharing: Http2Sharing, vus: usize, total: u64) -> Arc<
                         tally.extra_errors.fetch_add(1, Ordering::SeqCst);
                     })
                     .await;
+                if r.proto == "HTTP/1.1" {
+                    tally.http1.fetch_add(1, Ordering::SeqCst);
+                }
                 if r.status == 200 {
-                    assert_eq!(r.proto, "HTTP/2.0");
                     tally.ok.fetch_add(1, Ordering::SeqCst);
                 } else {
                     tally.errors.fetch_add(1, Ordering::SeqCst);
@@ -97,6 +115,7 @@ async fn fifty_vus_share_five_connections_of_ten_streams() {
     assert_eq!(t.attempted.load(Ordering::SeqCst), 1000);
     assert_eq!(t.ok.load(Ordering::SeqCst), 1000, "{t:?}");
     assert_eq!(t.errors.load(Ordering::SeqCst), 0);
+    assert_eq!(t.http1.load(Ordering::SeqCst), 0);
     // connect time belongs to the request that opened the connection, and only to it
     assert_eq!(t.connecting.load(Ordering::SeqCst), 5);
     assert!(s.max_in_flight() <= 10, "{}", s.max_in_flight());
@@ -204,4 +223,45 @@ async fn a_connection_that_drops_mid_stream_is_replaced_and_its_streams_are_erro
         s.requests()
     );
     assert!(s.connections() > 2, "replaced: {}", s.connections());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_tls_alpn_h2_the_vus_share_the_connections_too() {
+    let s = throng_testkit::CountingServer::start_tls().await;
+    let opts = ClientOptions {
+        insecure_skip_tls_verify: true,
+        ..ClientOptions::default()
+    };
+    let sharing = Http2Sharing {
+        connections: 2,
+        streams: 10,
+    };
+    let url = format!("https://127.0.0.1:{}/", s.addr.port());
+    let t = run_with(opts, url, sharing, 20, 200).await;
+    assert_eq!(t.ok.load(Ordering::SeqCst), 200, "{t:?}");
+    assert_eq!(s.count(), 200);
+    assert_eq!(s.connections(), 2);
+    assert_eq!(t.http1.load(Ordering::SeqCst), 0, "ALPN chose h2");
+    // the TLS handshake, like the connect, is the opener's
+    assert_eq!(t.connecting.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_origin_that_answers_alpn_with_http1_gets_each_vus_own_connection() {
+    let s = throng_testkit::CountingServer::start_tls_http1().await;
+    let opts = ClientOptions {
+        insecure_skip_tls_verify: true,
+        ..ClientOptions::default()
+    };
+    let sharing = Http2Sharing {
+        connections: 2,
+        streams: 10,
+    };
+    let url = format!("https://127.0.0.1:{}/", s.addr.port());
+    let t = run_with(opts, url, sharing, 10, 100).await;
+    assert_eq!(t.ok.load(Ordering::SeqCst), 100, "{t:?}");
+    assert_eq!(t.http1.load(Ordering::SeqCst), 100, "{t:?}");
+    assert_eq!(s.count(), 100);
+    // the first VU's connection showed HTTP/1.1; after it, every VU opens its own
+    assert_eq!(s.connections(), 10);
 }

@@ -112,6 +112,14 @@ impl CountingServer {
         s
     }
 
+    /// [`CountingServer::start_tls`] offering http/1.1 only by ALPN.
+    pub async fn start_tls_http1() -> CountingServer {
+        let (acceptor, cert_pem) = tls_acceptor(&[b"http/1.1"]);
+        let mut s = Self::start_inner(Some(acceptor)).await;
+        s.cert_pem = Some(cert_pem);
+        s
+    }
+
     async fn start_inner(tls: Option<tokio_rustls::TlsAcceptor>) -> CountingServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
