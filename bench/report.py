@@ -201,7 +201,7 @@ h1_rows = [
     ("locust (FastHttpUser)", "locust", locust),
 ]
 h2_rows = [
-    ("throng quick --http2 (h2c, 500 connections x 1 stream)", "throng-h2", throng),
+    ("throng quick --http2 --streams 10 (h2c, 50 connections x 10 streams)", "throng-h2", throng),
     ("h2load (h2c, 50 connections x 10 streams)", "h2load-h2", h2load),
 ]
 tls_rows = [

@@ -81,9 +81,9 @@ if has h1; then
   fi
 fi
 if has h2; then
-  # h2c with prior knowledge. throng's VUs own their connections (one stream each at a
-  # time), so it runs 500 VUs on 500 connections against h2load's 50 connections x 10 streams
-  run throng-h2 "$THRONG" quick --http2 -z "$DURATION" -c 500 --quiet --no-summary --results "$OUT/throng-h2.$R.json" "$H2_URL"
+  # h2c with prior knowledge, like for like: 50 connections x 10 streams each (throng's
+  # 500 VUs share the 50 connections, one stream a VU)
+  run throng-h2 "$THRONG" quick --http2 -z "$DURATION" -c "$CONNS" --streams 10 --quiet --no-summary --results "$OUT/throng-h2.$R.json" "$H2_URL"
   run h2load-h2 h2load -t1 -c "$CONNS" -m 10 -D "$SECS" "$H2_URL"
 fi
 if has tls; then

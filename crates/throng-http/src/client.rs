@@ -1,15 +1,18 @@
 //! The per-VU client: connection reuse, request building, timing, redirects and cookies.
-use crate::conn::{connect, Conn, ConnectTimes, Origin, Sender};
+use crate::conn::{connect, Conn, ConnectTimes, H2Sender, Origin, Sender};
 use crate::cookies::CookieJar;
 use crate::dns::DnsCache;
 use crate::error::ErrorKind;
 use crate::h1::{Out, SendError, Sent, H1};
 use crate::head::BodyKind;
-use crate::tls::SharedConfig;
+use crate::pool::{Checkout, Lease, OriginPool};
+use crate::tls::{HttpVersion, SharedConfig};
 use bytes::{Bytes, BytesMut};
-use http::header::{HeaderName, HeaderValue, CONNECTION, COOKIE, HOST, SET_COOKIE, USER_AGENT};
+use http::header::{
+    HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, COOKIE, HOST, SET_COOKIE, TE,
+    TRANSFER_ENCODING, UPGRADE, USER_AGENT,
+};
 use http::{HeaderMap, Method, Request, Uri};
-use http_body_util::{BodyExt, Full};
 use std::borrow::Cow;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -54,6 +57,24 @@ pub struct Timings {
 }
 
 impl Timings {
+    /// The phases of a request that waited `blocked` ms for its connection, set up as `ct`.
+    fn of(
+        blocked: f64,
+        ct: ConnectTimes,
+        sending: Duration,
+        waiting: Duration,
+        receiving: Duration,
+    ) -> Timings {
+        Timings {
+            blocked,
+            connecting: ms(ct.connecting),
+            tls_handshaking: ms(ct.tls),
+            sending: ms(sending),
+            waiting: ms(waiting),
+            receiving: ms(receiving),
+        }
+    }
+
     /// `http_req_duration` = sending + waiting + receiving.
     pub fn duration(&self) -> f64 {
         self.sending + self.waiting + self.receiving
@@ -259,6 +280,9 @@ pub struct HttpClient {
     dns: DnsCache,
     /// A recycled response's URL buffer, for the next response (see [`HttpClient::recycle`]).
     spare_url: String,
+    /// The shared HTTP/2 pools of the origins this VU has used (when VUs share
+    /// connections): a local copy of the lookup, so a request takes no global lock for it.
+    pools: Vec<(Origin, Arc<OriginPool>)>,
 }
 
 /// Seeds for the clients' address pickers, one per client.
@@ -276,6 +300,7 @@ impl HttpClient {
             jar: 0,
             parked: Vec::new(),
             spare_url: String::new(),
+            pools: Vec::new(),
         }
     }
 
@@ -467,16 +492,196 @@ impl HttpClient {
             }
             None => target.origin(),
         };
+        let (origin, c, t) = self.open(origin).await?;
+        Ok((origin, c, t, false))
+    }
+
+    /// A request on a shared HTTP/2 connection when VUs share them and the origin may speak
+    /// HTTP/2, else on a connection of the VU's own.
+    async fn send_inner(
+        &mut self,
+        target: &Target<'_>,
+        msg: &Message<'_>,
+        keep: Keep,
+        start: Instant,
+        on_extra: &mut impl FnMut(&HttpResponse),
+    ) -> HttpResponse {
+        let h2 = match self.cfg.opts.version {
+            HttpVersion::Http1 => false,
+            HttpVersion::Auto => target.https,
+            HttpVersion::Http2PriorKnowledge => true,
+        };
+        if h2 && self.cfg.pool.is_some() {
+            return self.send_shared(target, msg, keep, start, on_extra).await;
+        }
+        self.send_own(target, msg, keep, start, on_extra).await
+    }
+
+    /// The `Cookie` header for a request: the jar's, unless the request carries its own
+    /// (k6's params.cookies, merged with the jar's by the script runtime).
+    fn cookie_header(&self, target: &Target<'_>, msg: &Message<'_>) -> Option<String> {
+        if msg
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("cookie"))
+        {
+            None
+        } else {
+            self.cookies
+                .header_for_url(target.https, &target.host, target.path())
+        }
+    }
+
+    /// The response to `msg` from a completed exchange; its cookies go into the jar.
+    fn respond(
+        &mut self,
+        target: &Target<'_>,
+        msg: &Message<'_>,
+        ex: Exchange,
+        timings: Timings,
+        (bytes_sent, bytes_received): (u64, u64),
+        proto: &'static str,
+    ) -> HttpResponse {
+        for sc in ex.headers.get_all(SET_COOKIE) {
+            if let Ok(v) = sc.to_str() {
+                self.cookies
+                    .store_from(target.https, &target.host, target.path(), v);
+            }
+        }
+        HttpResponse {
+            // one outcome per request: a response that did not complete is a failure
+            // with status 0 (as k6), whatever its head said
+            status: if ex.body_error.is_some() {
+                0
+            } else {
+                ex.status
+            },
+            headers: ex.headers,
+            body: ex.body,
+            timings,
+            error: ex.body_error,
+            bytes_sent,
+            bytes_received,
+            proto,
+            url: self.url_string(msg.url),
+            method: msg.method.clone(),
+        }
+    }
+
+    /// The origin's shared pool, from this VU's copy of the lookup.
+    fn shared_pool(&mut self, target: &Target<'_>) -> Option<Arc<OriginPool>> {
+        if let Some((_, p)) = self.pools.iter().find(|(o, _)| target.is(o)) {
+            return Some(p.clone());
+        }
+        let origin = target.origin();
+        let p = self.cfg.pool.as_ref()?.origin(&origin);
+        self.pools.push((origin, p.clone()));
+        Some(p)
+    }
+
+    /// A request on a stream of a shared HTTP/2 connection (see [`crate::pool`]). Phases:
+    /// `blocked` is the wait for a stream (and the connection's setup, for the request that
+    /// opened it), `connecting` and `tls_handshaking` are only the opener's, `sending` is
+    /// 0 (the connection's writes are shared by its streams, so they are not timed per
+    /// stream), `waiting` runs from handing the request to the connection to the response
+    /// head, `receiving` to the end of the body. Bytes: each request takes the connection's
+    /// bytes not yet claimed by another, so their sum is the connection's.
+    async fn send_shared(
+        &mut self,
+        target: &Target<'_>,
+        msg: &Message<'_>,
+        keep: Keep,
+        start: Instant,
+        on_extra: &mut impl FnMut(&HttpResponse),
+    ) -> HttpResponse {
+        let (method, url) = (msg.method, msg.url);
+        let Some(pool) = self.shared_pool(target) else {
+            return self.send_own(target, msg, keep, start, on_extra).await;
+        };
+        let (mut retried, mut refused) = (false, 0u8);
+        loop {
+            let (lease, ct): (Lease, ConnectTimes) = match pool.checkout().await {
+                Checkout::Stream(lease) => (lease, ConnectTimes::default()),
+                Checkout::Http1 => return self.send_own(target, msg, keep, start, on_extra).await,
+                Checkout::Open(ticket) => {
+                    let opened = match self.open(target.origin()).await {
+                        Ok(x) => x,
+                        Err(kind) => {
+                            let timings = Timings {
+                                blocked: ms(start.elapsed()),
+                                ..Timings::default()
+                            };
+                            return HttpResponse::failed(kind, method, url, timings);
+                        }
+                    };
+                    let (origin, conn, ct) = opened;
+                    match ticket.add(conn) {
+                        Ok(lease) => (lease, ct),
+                        Err(conn) => {
+                            // ALPN chose HTTP/1.1: this VU keeps the connection as its own
+                            self.conns.push((origin, conn));
+                            return self.send_own(target, msg, keep, start, on_extra).await;
+                        }
+                    }
+                }
+            };
+            let blocked = ms(start.elapsed());
+            let cookie = self.cookie_header(target, msg);
+            let send_start = Instant::now();
+            let result = match build_h2(
+                url,
+                method,
+                msg.headers,
+                msg.body,
+                cookie.as_deref(),
+                &self.cfg.opts.user_agent,
+            ) {
+                Ok(req) => exchange_h2(&lease.conn.sender, req, msg.body, keep.body).await,
+                Err(kind) => Err(SendError::NotSent(kind)),
+            };
+            let t_end = Instant::now();
+            let bytes = lease.conn.claim();
+            drop(lease);
+            let failed = |kind| attempt_failed(kind, msg, blocked, ct, t_end - send_start, bytes);
+            let ex = match result {
+                // refused by the server (a stream above a GOAWAY's last id, REFUSED_STREAM)
+                // or never handed to a connection: not processed, so sent again (a few
+                // times, as connections may go away one after another), not counted
+                Err(SendError::NotSent(k)) if refused < 3 && k != ErrorKind::InvalidHeader => {
+                    refused += 1;
+                    continue;
+                }
+                // the connection ended after the request went out: counted as a failure;
+                // sent again only if idempotent
+                Err(SendError::NoResponse(k)) if !retried && idempotent(method, msg.headers) => {
+                    on_extra(&failed(k));
+                    retried = true;
+                    continue;
+                }
+                Ok(ex) => ex,
+                Err(SendError::NotSent(k) | SendError::NoResponse(k) | SendError::Failed(k)) => {
+                    return failed(k)
+                }
+            };
+            let (waiting, receiving) = (ex.t_head - send_start, t_end - ex.t_head);
+            let timings = Timings::of(blocked, ct, Duration::ZERO, waiting, receiving);
+            return self.respond(target, msg, ex, timings, bytes, "HTTP/2.0");
+        }
+    }
+
+    /// Resolves the origin's name and opens a connection to it.
+    async fn open(&mut self, origin: Origin) -> Result<(Origin, Conn, ConnectTimes), ErrorKind> {
         let addrs = self
             .dns
             .resolve(&origin.host, origin.port)
             .await
             .ok_or(ErrorKind::Dns)?;
         let (c, t) = connect(&self.cfg, &origin, addrs).await?;
-        Ok((origin, c, t, false))
+        Ok((origin, c, t))
     }
 
-    async fn send_inner(
+    /// A request on a connection of this VU's own (HTTP/1.1, or HTTP/2 unshared).
+    async fn send_own(
         &mut self,
         target: &Target<'_>,
         msg: &Message<'_>,
@@ -515,18 +720,7 @@ impl HttpClient {
                 (0, 0)
             };
             stats.reset_marks();
-            // a request's own Cookie header (k6's params.cookies, merged with the jar's by
-            // the script runtime) replaces the jar's
-            let cookie = if msg
-                .headers
-                .iter()
-                .any(|(k, _)| k.eq_ignore_ascii_case("cookie"))
-            {
-                None
-            } else {
-                self.cookies
-                    .header_for_url(target.https, &target.host, target.path())
-            };
+            let cookie = self.cookie_header(target, msg);
             let send_start = Instant::now();
             let result = match &mut conn.sender {
                 Sender::H1(h1) => {
@@ -552,7 +746,7 @@ impl HttpClient {
                         &self.cfg.opts.user_agent,
                     );
                     match req {
-                        Ok(req) => exchange_h2(s, req, keep.body).await,
+                        Ok(req) => exchange_h2(s, req, msg.body, keep.body).await,
                         Err(kind) => Err(SendError::NotSent(kind)),
                     }
                 }
@@ -560,21 +754,8 @@ impl HttpClient {
             let sent = stats.written.load(Ordering::Relaxed).saturating_sub(w0);
             let received = stats.read.load(Ordering::Relaxed).saturating_sub(r0);
             let failed = |kind| {
-                let mut r = HttpResponse::failed(
-                    kind,
-                    method,
-                    url,
-                    Timings {
-                        blocked,
-                        connecting: ms(ct.connecting),
-                        tls_handshaking: ms(ct.tls),
-                        waiting: ms(send_start.elapsed()),
-                        ..Timings::default()
-                    },
-                );
-                r.bytes_sent = sent;
-                r.bytes_received = received;
-                r
+                let waited = send_start.elapsed();
+                attempt_failed(kind, msg, blocked, ct, waited, (sent, received))
             };
             let ex = match result {
                 // a kept-alive connection the server had already given up: the request
@@ -619,37 +800,12 @@ impl HttpClient {
             };
             let proto = if conn.is_h2() { "HTTP/2.0" } else { "HTTP/1.1" };
             let close = !self.cfg.opts.keepalive || ex.body_error.is_some() || ex.close;
-            for sc in ex.headers.get_all(SET_COOKIE) {
-                if let Ok(v) = sc.to_str() {
-                    self.cookies
-                        .store_from(target.https, &target.host, target.path(), v);
-                }
-            }
-            let resp = HttpResponse {
-                // one outcome per request: a response that did not complete is a failure
-                // with status 0 (as k6), whatever its head said
-                status: if ex.body_error.is_some() {
-                    0
-                } else {
-                    ex.status
-                },
-                headers: ex.headers,
-                body: ex.body,
-                timings: Timings {
-                    blocked,
-                    connecting: ms(ct.connecting),
-                    tls_handshaking: ms(ct.tls),
-                    sending: ms(sending),
-                    waiting: ms(waiting),
-                    receiving: ms(receiving),
-                },
-                error: ex.body_error,
-                bytes_sent: stats.written.load(Ordering::Relaxed).saturating_sub(w0),
-                bytes_received: stats.read.load(Ordering::Relaxed).saturating_sub(r0),
-                proto,
-                url: self.url_string(url),
-                method: method.clone(),
-            };
+            let timings = Timings::of(blocked, ct, sending, waiting, receiving);
+            let bytes = (
+                stats.written.load(Ordering::Relaxed).saturating_sub(w0),
+                stats.read.load(Ordering::Relaxed).saturating_sub(r0),
+            );
+            let resp = self.respond(target, msg, ex, timings, bytes, proto);
             if !close {
                 // room for one more, not four: most VUs keep one connection (80 B each)
                 self.conns.reserve_exact(1);
@@ -657,6 +813,24 @@ impl HttpClient {
             }
             return resp;
         }
+    }
+}
+
+/// A failed attempt on a connection: its setup times, how long it waited after it was sent,
+/// and its bytes.
+fn attempt_failed(
+    kind: ErrorKind,
+    msg: &Message<'_>,
+    blocked: f64,
+    ct: ConnectTimes,
+    waited: Duration,
+    (bytes_sent, bytes_received): (u64, u64),
+) -> HttpResponse {
+    let timings = Timings::of(blocked, ct, Duration::ZERO, waited, Duration::ZERO);
+    HttpResponse {
+        bytes_sent,
+        bytes_received,
+        ..HttpResponse::failed(kind, msg.method, msg.url, timings)
     }
 }
 
@@ -733,36 +907,64 @@ async fn exchange_h1(
     })
 }
 
+/// How a failed HTTP/2 exchange counts: `NotSent` when the server says it did not process
+/// the stream (RFC 9113 §8.7: above the last stream id of its GOAWAY, or reset with
+/// REFUSED_STREAM), `NoResponse` when the connection ended under it, else `Failed`.
+fn h2_failure(e: &h2::Error) -> SendError {
+    let kind = crate::error::from_h2(e);
+    if (e.is_go_away() && e.is_remote()) || e.reason() == Some(h2::Reason::REFUSED_STREAM) {
+        SendError::NotSent(kind)
+    } else if e.is_io() || e.is_go_away() {
+        SendError::NoResponse(kind)
+    } else {
+        SendError::Failed(kind)
+    }
+}
+
 async fn exchange_h2(
-    s: &mut hyper::client::conn::http2::SendRequest<Full<Bytes>>,
-    req: Request<Full<Bytes>>,
+    s: &H2Sender,
+    req: Request<()>,
+    body: &Bytes,
     keep_body: bool,
 ) -> Result<Exchange, SendError> {
-    let resp = s.send_request(req).await.map_err(|e| {
-        let kind = ErrorKind::from_hyper(&e);
-        if e.is_canceled() {
-            SendError::NotSent(kind)
-        } else if e.is_closed() {
-            SendError::NoResponse(kind)
-        } else {
-            SendError::Failed(kind)
+    // a connection the server is closing (GOAWAY) takes no new streams: it is marked closed
+    // for the pool and the VU, while its streams in flight finish
+    let going_away = |e: &h2::Error| {
+        if e.is_go_away() {
+            s.state.closed.store(true, Ordering::Release);
         }
-    })?;
+    };
+    // not yet handed to the connection: any failure here leaves the request unsent
+    let not_sent = |e: h2::Error| {
+        going_away(&e);
+        SendError::NotSent(crate::error::from_h2(&e))
+    };
+    let failure = |e: h2::Error| {
+        going_away(&e);
+        h2_failure(&e)
+    };
+    let mut send = s.send.clone().ready().await.map_err(not_sent)?;
+    let end = body.is_empty();
+    let (resp, mut stream) = send.send_request(req, end).map_err(not_sent)?;
+    if !end {
+        // buffered by h2 and sent as the flow-control windows allow
+        stream.send_data(body.clone(), true).map_err(failure)?;
+    }
+    let resp = resp.await.map_err(failure)?;
     let t_head = Instant::now();
     let (parts, mut incoming) = resp.into_parts();
     let mut buf = BytesMut::new();
     let mut body_error = None;
-    while let Some(frame) = incoming.frame().await {
-        match frame {
-            Ok(f) => {
+    while let Some(chunk) = incoming.data().await {
+        match chunk {
+            Ok(d) => {
+                let _ = incoming.flow_control().release_capacity(d.len());
                 if keep_body {
-                    if let Some(d) = f.data_ref() {
-                        buf.extend_from_slice(d);
-                    }
+                    buf.extend_from_slice(&d);
                 }
             }
             Err(e) => {
-                body_error = Some(ErrorKind::from_hyper(&e));
+                body_error = Some(crate::error::from_h2(&e));
                 break;
             }
         }
@@ -777,6 +979,16 @@ async fn exchange_h2(
     })
 }
 
+/// Headers HTTP/2 forbids (RFC 9113 §8.2.2): the connection's own, not a message's.
+fn connection_specific(name: &HeaderName) -> bool {
+    name == HOST
+        || name == CONNECTION
+        || name == TRANSFER_ENCODING
+        || name == UPGRADE
+        || name.as_str() == "keep-alive"
+        || name.as_str() == "proxy-connection"
+}
+
 fn build_h2(
     url: &str,
     method: &Method,
@@ -784,11 +996,11 @@ fn build_h2(
     body: &Bytes,
     cookie: Option<&str>,
     user_agent: &str,
-) -> Result<Request<Full<Bytes>>, ErrorKind> {
+) -> Result<Request<()>, ErrorKind> {
     let mut req = Request::builder()
         .method(method.clone())
         .uri(url)
-        .body(Full::new(body.clone()))
+        .body(())
         .map_err(|_| ErrorKind::InvalidUrl)?;
     let h = req.headers_mut();
     h.insert(
@@ -805,10 +1017,17 @@ fn build_h2(
         ) else {
             return Err(ErrorKind::InvalidHeader);
         };
-        if name == HOST || name == CONNECTION {
+        if connection_specific(&name) {
+            continue;
+        }
+        // TE: only `trailers` is allowed in HTTP/2
+        if name == TE && !value.as_bytes().eq_ignore_ascii_case(b"trailers") {
             continue;
         }
         h.insert(name, value);
+    }
+    if !body.is_empty() && !h.contains_key(CONTENT_LENGTH) {
+        h.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
     }
     Ok(req)
 }

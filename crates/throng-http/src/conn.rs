@@ -4,12 +4,10 @@ use crate::h1::H1;
 use crate::io::{IoStats, Stream, Timed};
 use crate::tls::{HttpVersion, SharedConfig};
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper::client::conn::http2;
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::ServerName;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
@@ -25,7 +23,32 @@ pub(crate) struct Origin {
 /// An HTTP/1.1 connection (throng's own codec) or the request half of an HTTP/2 one.
 pub(crate) enum Sender {
     H1(Box<H1>),
-    H2(http2::SendRequest<Full<Bytes>>),
+    H2(H2Sender),
+}
+
+/// The request half of an HTTP/2 connection (the `h2` crate, hyper's HTTP/2, used directly:
+/// a request goes from the VU's task to the connection's stream state without hyper's
+/// dispatch channel and the task hyper spawns per request), and what the connection task
+/// reports about it.
+#[derive(Clone)]
+pub(crate) struct H2Sender {
+    pub send: h2::client::SendRequest<Bytes>,
+    pub state: Arc<H2State>,
+}
+
+/// What an HTTP/2 connection's task last saw.
+#[derive(Debug)]
+pub(crate) struct H2State {
+    /// The server's `SETTINGS_MAX_CONCURRENT_STREAMS`.
+    pub max_streams: AtomicUsize,
+    /// The connection has ended (GOAWAY completed, reset, EOF).
+    pub closed: AtomicBool,
+}
+
+impl H2Sender {
+    pub fn is_closed(&self) -> bool {
+        self.state.closed.load(Ordering::Acquire)
+    }
 }
 
 /// An open connection owned by one VU.
@@ -46,7 +69,7 @@ impl Conn {
     pub async fn ready(&mut self) -> bool {
         match &mut self.sender {
             Sender::H1(c) => c.idle_ok(),
-            Sender::H2(s) => !s.is_closed() && s.ready().await.is_ok(),
+            Sender::H2(s) => !s.is_closed(),
         }
     }
 }
@@ -114,14 +137,45 @@ async fn open(
         stats: stats.clone(),
     };
     let sender = if h2 {
-        let io = TokioIo::new(timed);
-        let (s, conn) = http2::handshake(TokioExecutor::new(), io)
+        // one stream until the server's SETTINGS say how many it takes (RFC 9113 §6.5.2
+        // lets a client assume 100, but a server that allows fewer would refuse the rest);
+        // windows as hyper's client sets them
+        let (send, conn) = h2::client::Builder::new()
+            .initial_max_send_streams(1)
+            .initial_window_size(2 * 1024 * 1024)
+            .initial_connection_window_size(5 * 1024 * 1024)
+            .max_send_buffer_size(1024 * 1024)
+            .enable_push(false)
+            .handshake::<_, Bytes>(timed)
             .await
-            .map_err(|e| ErrorKind::from_hyper(&e))?;
-        tokio::spawn(async move {
-            let _ = conn.await;
+            .map_err(|e| crate::error::from_h2(&e))?;
+        let state = Arc::new(H2State {
+            max_streams: AtomicUsize::new(1),
+            closed: AtomicBool::new(false),
         });
-        Sender::H2(s)
+        let st = state.clone();
+        tokio::spawn(async move {
+            let mut conn = std::pin::pin!(conn);
+            // each wake-up goes to the back of the run queue first, so the VUs that are
+            // ready queue their streams before the connection writes: one write carries
+            // many requests (as hyper's dispatch channel did), not a write per request
+            let mut deferred = false;
+            let _ = std::future::poll_fn(|cx| {
+                if !deferred {
+                    deferred = true;
+                    cx.waker().wake_by_ref();
+                    return std::task::Poll::Pending;
+                }
+                deferred = false;
+                let r = conn.as_mut().poll(cx);
+                st.max_streams
+                    .store(conn.max_concurrent_send_streams(), Ordering::Relaxed);
+                r
+            })
+            .await;
+            st.closed.store(true, Ordering::Release);
+        });
+        Sender::H2(H2Sender { send, state })
     } else {
         Sender::H1(Box::new(H1::new(timed)))
     };

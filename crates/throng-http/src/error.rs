@@ -108,26 +108,18 @@ impl ErrorKind {
             None => ErrorKind::from_io(e),
         }
     }
+}
 
-    pub(crate) fn from_hyper(e: &hyper::Error) -> ErrorKind {
-        if e.is_parse() || e.is_parse_status() || e.is_parse_too_large() {
-            return ErrorKind::Protocol;
-        }
-        if e.is_timeout() {
-            return ErrorKind::Timeout;
-        }
-        let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-        while let Some(s) = src {
-            if let Some(io) = s.downcast_ref::<std::io::Error>() {
-                return ErrorKind::from_io(io);
-            }
-            src = s.source();
-        }
-        if e.is_incomplete_message() || e.is_canceled() || e.is_closed() {
-            return ErrorKind::ConnectionReset;
-        }
-        ErrorKind::Protocol
+/// Classifies an HTTP/2 failure: the socket's error when there is one, a connection that
+/// went away as a reset, anything else (a stream reset, a protocol error) as a protocol error.
+pub(crate) fn from_h2(e: &h2::Error) -> ErrorKind {
+    if let Some(io) = e.get_io() {
+        return ErrorKind::from_io(io);
     }
+    if e.is_go_away() {
+        return ErrorKind::ConnectionReset;
+    }
+    ErrorKind::Protocol
 }
 
 impl fmt::Display for ErrorKind {

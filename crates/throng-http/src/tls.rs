@@ -38,6 +38,10 @@ pub struct ClientOptions {
     pub user_agent: String,
     /// Name resolution: cache TTL, address selection and family policy (k6's `dns`).
     pub dns: crate::DnsOptions,
+    /// VUs share HTTP/2 connections: per origin, at most `connections` of them with at most
+    /// `streams` requests in flight on each. `None` (the default, as k6): every VU has
+    /// connections of its own.
+    pub http2_sharing: Option<crate::Http2Sharing>,
 }
 
 impl Default for ClientOptions {
@@ -51,6 +55,7 @@ impl Default for ClientOptions {
             timeout: Duration::from_secs(60),
             user_agent: format!("throng/{}", env!("CARGO_PKG_VERSION")),
             dns: crate::DnsOptions::default(),
+            http2_sharing: None,
         }
     }
 }
@@ -73,6 +78,8 @@ pub enum TlsError {
 pub struct SharedConfig {
     pub(crate) opts: ClientOptions,
     pub(crate) tls: Arc<rustls::ClientConfig>,
+    /// The shared HTTP/2 connections, when VUs share them.
+    pub(crate) pool: Option<crate::pool::H2Pool>,
 }
 
 impl SharedConfig {
@@ -108,6 +115,7 @@ impl SharedConfig {
             HttpVersion::Http2PriorKnowledge => vec![b"h2".to_vec()],
         };
         Ok(Arc::new(SharedConfig {
+            pool: opts.http2_sharing.map(crate::pool::H2Pool::new),
             opts,
             tls: Arc::new(cfg),
         }))

@@ -259,6 +259,18 @@ pub struct HttpOptions {
     pub tags: Vec<(String, String)>,
     /// Name resolution (k6's `dns` option).
     pub dns: crate::DnsSettings,
+    /// VUs share HTTP/2 connections (`http2_connections`, `http2_streams`); `None`: each VU
+    /// has its own, as in k6.
+    pub http2_sharing: Option<Http2Sharing>,
+}
+
+/// How VUs share HTTP/2 connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Http2Sharing {
+    /// Most connections per origin.
+    pub connections: u32,
+    /// Most streams in flight on each connection.
+    pub streams: u32,
 }
 
 impl Default for HttpOptions {
@@ -273,6 +285,7 @@ impl Default for HttpOptions {
             headers: Vec::new(),
             tags: Vec::new(),
             dns: crate::DnsSettings::default(),
+            http2_sharing: None,
         }
     }
 }

@@ -442,6 +442,13 @@ pub struct RawDefaults {
     /// `true`, `false` or `prior-knowledge`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http2: Option<S<Json>>,
+    /// VUs share HTTP/2 connections: at most this many per origin (h2load's `-c`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http2_connections: Option<S<u64>>,
+    /// With `http2_connections`: the most streams in flight on each (h2load's `-m`;
+    /// default 100, lowered by the server's SETTINGS_MAX_CONCURRENT_STREAMS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http2_streams: Option<S<u64>>,
     /// Accept any TLS certificate.
     #[serde(default, skip_serializing_if = "is_false")]
     pub insecure_skip_tls_verify: bool,

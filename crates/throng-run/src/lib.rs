@@ -145,6 +145,10 @@ fn client_options(plan: &Plan) -> ClientOptions {
         max_redirects: h.max_redirects,
         timeout: h.timeout,
         dns: dns_options(&h.dns),
+        http2_sharing: h.http2_sharing.map(|s| throng_http::Http2Sharing {
+            connections: s.connections as usize,
+            streams: s.streams as usize,
+        }),
         ..ClientOptions::default()
     }
 }

@@ -18,10 +18,12 @@
 
 pub mod cdp;
 mod grpc;
+mod h2c;
 mod raw;
 pub mod services;
 mod ws;
 pub use grpc::{GrpcServer, EVENTS_PROTO};
+pub use h2c::{H2Options, H2Server};
 pub use raw::{hostile, RawConn, RawRequest, RawServer};
 pub use ws::WsEchoServer;
 
@@ -109,6 +111,14 @@ impl CountingServer {
     /// offering h2 and http/1.1 by ALPN.
     pub async fn start_tls() -> CountingServer {
         let (acceptor, cert_pem) = tls_acceptor(&[b"h2", b"http/1.1"]);
+        let mut s = Self::start_inner(Some(acceptor)).await;
+        s.cert_pem = Some(cert_pem);
+        s
+    }
+
+    /// [`CountingServer::start_tls`] offering http/1.1 only by ALPN.
+    pub async fn start_tls_http1() -> CountingServer {
+        let (acceptor, cert_pem) = tls_acceptor(&[b"http/1.1"]);
         let mut s = Self::start_inner(Some(acceptor)).await;
         s.cert_pem = Some(cert_pem);
         s

@@ -63,6 +63,11 @@ pub struct QuickArgs {
     /// HTTP/2 (ALPN over TLS; prior knowledge on plain http://).
     #[arg(long)]
     pub http2: bool,
+    /// With --http2: -c is the number of connections and each carries this many streams,
+    /// shared by -c × M VUs (h2load's `-m`; the server's SETTINGS_MAX_CONCURRENT_STREAMS
+    /// lowers it). Without it each VU has a connection of its own, as in k6.
+    #[arg(long, value_name = "M", requires = "http2", allow_negative_numbers = true, value_parser = vu_count)]
+    pub streams: Option<u64>,
     /// Accept any TLS certificate.
     #[arg(long)]
     pub insecure: bool,
@@ -239,7 +244,19 @@ pub fn plan(a: &QuickArgs) -> Result<(RawPlan, Origins), String> {
             ));
         }
     }
-    let c = a.concurrency.or(preset_c).unwrap_or(50).max(1);
+    let conns = a.concurrency.or(preset_c).unwrap_or(50).max(1);
+    // --streams M: -c connections carrying M streams each, one VU a stream
+    let c = match a.streams {
+        Some(m) => {
+            if a.no_keepalive {
+                return Err("--streams shares kept-alive connections: drop --no-keepalive".into());
+            }
+            let vus = conns.saturating_mul(m);
+            throng_plan::limits::check_vus("-c × --streams", vus, None)?;
+            vus
+        }
+        None => conns,
+    };
     let n = a.requests.or(preset_n);
     if let Some(z) = &a.duration {
         let d = throng_plan::parse_duration(z).map_err(|e| format!("-z {z}: {e}"))?;
@@ -260,6 +277,10 @@ pub fn plan(a: &QuickArgs) -> Result<(RawPlan, Origins), String> {
         (false, _) => Json::from(false),
     };
     raw.defaults.http2 = Some(o.tag("--http2", http2));
+    if let Some(m) = a.streams {
+        raw.defaults.http2_connections = Some(o.tag("-c", conns));
+        raw.defaults.http2_streams = Some(o.tag("--streams", m));
+    }
     raw.defaults.insecure_skip_tls_verify = a.insecure;
     raw.defaults.keepalive = a.no_keepalive.then_some(false);
 
@@ -575,6 +596,16 @@ mod tests {
                 "http://127.0.0.1:1/",
             ],
             &["-q", "2.5", "-z", "10s", "--http2", "http://127.0.0.1:1/"],
+            &[
+                "-n",
+                "1000",
+                "--http2",
+                "-c",
+                "5",
+                "--streams",
+                "10",
+                "http://127.0.0.1:1/",
+            ],
             &["--ramp", "0:10s,200:1m,0:10s", "--insecure", "https://h/x"],
             &[
                 "-q",
@@ -621,6 +652,46 @@ mod tests {
             );
             assert_eq!(built.name, loaded.name);
         }
+    }
+
+    #[test]
+    fn streams_share_c_connections_among_c_times_m_vus() {
+        let p = load(&yaml(&[
+            "-z",
+            "1s",
+            "--http2",
+            "-c",
+            "50",
+            "--streams",
+            "10",
+            "http://127.0.0.1:1/",
+        ]));
+        assert!(matches!(
+            p.scenarios[0].executor,
+            throng_plan::Executor::ConstantVus { vus: 500, .. }
+        ));
+        assert_eq!(
+            p.http.http2_sharing,
+            Some(throng_plan::Http2Sharing {
+                connections: 50,
+                streams: 10
+            })
+        );
+        assert_eq!(p.http.http2, throng_plan::Http2Mode::PriorKnowledge);
+        // without --streams each VU has its own connection
+        let p = load(&yaml(&["-z", "1s", "--http2", "-c", "50", "http://h/"]));
+        assert_eq!(p.http.http2_sharing, None);
+        assert!(T::try_parse_from(["quick", "--streams", "10", "http://h/"]).is_err());
+        let e = plan(&args(&[
+            "--http2",
+            "--streams",
+            "2",
+            "--no-keepalive",
+            "http://h/",
+        ]))
+        .err()
+        .expect("an error");
+        assert!(e.contains("--no-keepalive"), "{e}");
     }
 
     #[test]

@@ -41,6 +41,73 @@ async fn n_requests_reach_the_server_exactly() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_streams_share_c_connections() {
+    use throng_testkit::{H2Options, H2Server};
+    let s = H2Server::start(H2Options {
+        delay: std::time::Duration::from_millis(1),
+        ..H2Options::default()
+    })
+    .await;
+    let mut c = throng();
+    c.args([
+        "quick",
+        "--http2",
+        "-c",
+        "5",
+        "--streams",
+        "10",
+        "-n",
+        "1000",
+        "--no-color",
+    ])
+    .arg(format!("{}/", s.url()));
+    let o = output(c).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // 50 VUs on 5 connections of 10 streams: the server saw 5 connections, never more than
+    // 10 streams at once on one, and exactly the requests throng counted
+    assert_eq!(s.connections(), 5, "{}", text(&o));
+    assert_eq!(s.requests(), 1000);
+    assert_eq!(summary_count(&o), 1000);
+    assert!(s.max_in_flight() <= 10, "{}", s.max_in_flight());
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("[200] 1000 responses"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_http2_shared_example_opens_its_four_connections() {
+    use throng_testkit::{H2Options, H2Server};
+    let s = H2Server::start(H2Options {
+        delay: std::time::Duration::from_millis(1),
+        ..H2Options::default()
+    })
+    .await;
+    let export =
+        std::env::temp_dir().join(format!("throng-h2-example-{}.json", std::process::id()));
+    let mut c = throng();
+    c.args([
+        "run",
+        "examples/http2-shared.yaml",
+        "--no-color",
+        "--base-url",
+    ])
+    .arg(s.url())
+    .arg("--summary-export")
+    .arg(&export);
+    let o = output(c).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(s.connections(), 4, "{}", text(&o));
+    assert_eq!(s.requests(), 400);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&export).expect("export")).expect("json");
+    assert_eq!(
+        v["metrics"]["http_reqs"]["count"].as_f64(),
+        Some(400.0),
+        "{v}"
+    );
+    let _ = std::fs::remove_file(&export);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_for_a_duration_is_on_target_at_the_server() {
     let s = demo().await;
     let mut c = throng();

@@ -1,7 +1,7 @@
 //! HTTP options: `defaults:` (timeout, http2, TLS, keep-alive, redirects, headers, tags),
 //! `base_url`, and the header rule shared with request steps.
 use super::Cx;
-use crate::model::{Http2Mode, HttpOptions};
+use crate::model::{Http2Mode, Http2Sharing, HttpOptions};
 use crate::raw::{Json, RawDefaults, S};
 use crate::DnsSettings;
 
@@ -25,6 +25,7 @@ pub(super) fn compile_defaults(cx: &mut Cx<'_>, d: &RawDefaults) -> HttpOptions 
             }
         };
     }
+    h.http2_sharing = sharing(cx, d, h.http2);
     h.insecure_skip_tls_verify = d.insecure_skip_tls_verify;
     if let Some(ca) = &d.ca_file {
         let p = cx.base_dir.join(&ca.value);
@@ -55,6 +56,58 @@ pub(super) fn compile_defaults(cx: &mut Cx<'_>, d: &RawDefaults) -> HttpOptions 
         .collect();
     h.tags = d.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     h
+}
+
+/// Most connections or streams a plan may ask for.
+const MAX_SHARING: u64 = 1_000_000;
+
+/// `http2_connections` and `http2_streams`: VUs sharing HTTP/2 connections.
+fn sharing(cx: &mut Cx<'_>, d: &RawDefaults, mode: Http2Mode) -> Option<Http2Sharing> {
+    let mut count = |v: &S<u64>, key: &str| {
+        if (1..=MAX_SHARING).contains(&v.value) {
+            Some(v.value as u32)
+        } else {
+            cx.err(
+                v,
+                format!("{key}: expected 1 to 1,000,000, got {}", v.value),
+            );
+            None
+        }
+    };
+    let (conns, streams) = match (&d.http2_connections, &d.http2_streams) {
+        (None, None) => return None,
+        (None, Some(st)) => {
+            cx.err(
+                st,
+                "http2_streams needs http2_connections (how many connections the VUs share)",
+            );
+            return None;
+        }
+        (Some(c), st) => (c, st),
+    };
+    let connections = count(conns, "http2_connections")?;
+    let streams = match streams {
+        Some(st) => count(st, "http2_streams")?,
+        None => 100,
+    };
+    if mode == Http2Mode::Off {
+        cx.err(
+            conns,
+            "http2_connections shares HTTP/2 connections, but http2 is false",
+        );
+        return None;
+    }
+    if d.keepalive == Some(false) {
+        cx.err(
+            conns,
+            "http2_connections shares kept-alive connections, but keepalive is false",
+        );
+        return None;
+    }
+    Some(Http2Sharing {
+        connections,
+        streams,
+    })
 }
 
 /// `dns:` as k6's string (`ttl=1m,select=first`) or a mapping of the same keys.
