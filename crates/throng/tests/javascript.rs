@@ -713,3 +713,30 @@ async fn scenario_and_global_tags_reach_requests_and_checks() {
     assert_eq!(count(&export.expect("export"), "http_reqs", "count"), 5.0);
     assert_eq!(server.count(), 5);
 }
+
+const CHECK_THROWS: &str = r#"
+import http from 'k6/http';
+import { check } from 'k6';
+export const options = { iterations: 4 };
+export default function () {
+  const r = http.get(`${__ENV.BASE}/before`);
+  check(r, { fine: (x) => x.status === 200 });
+  if (__ITER % 2 === 1) check(r, { broken: (x) => x.nope.deeper === 1 });
+  http.get(`${__ENV.BASE}/after`);
+}
+"#;
+
+/// An exception in a check's function ends the iteration as in k6: the check is not
+/// counted, the rest of the iteration is not run, the error is logged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exception_in_a_check_ends_the_iteration() {
+    let server = CountingServer::start().await;
+    let (out, export) = run("check-throws", CHECK_THROWS, &server.url(), &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let e = export.expect("export");
+    assert_eq!(count(&e, "checks", "passes"), 4.0);
+    assert_eq!(count(&e, "checks", "fails"), 0.0);
+    assert_eq!(count(&e, "http_reqs", "count"), 6.0);
+    assert_eq!(server.count(), 6);
+    assert_eq!(text(&out).matches("TypeError").count(), 2, "{}", text(&out));
+}
