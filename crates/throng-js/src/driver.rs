@@ -93,6 +93,10 @@ impl JsVu {
     /// A VU's init code threw: as in k6, the test stops (exit 107) with the first error,
     /// logged once.
     fn init_failed(&self, e: String) {
+        // test.abort() in the init code: the abort (exit 108), not a script error
+        if self.shared.abort.is_cancelled() {
+            return;
+        }
         if let Ok(mut first) = self.shared.init_error.lock() {
             if first.is_none() {
                 tracing::error!("{}: a VU's init code failed: {e}", self.shared.script.name);

@@ -52,6 +52,17 @@ pub const VUS_PER_RUNTIME: usize = 64;
 #[error("{0}")]
 pub struct JsError(pub String);
 
+/// How the error of init code that called `test.abort()` begins.
+const ABORTED_AT_INIT: &str = "test.abort() in the init code: ";
+
+impl JsError {
+    /// Whether the init code stopped the test with `test.abort()` (k6 exits 108 for it,
+    /// not 107).
+    pub fn aborted(&self) -> bool {
+        self.0.starts_with(ABORTED_AT_INIT)
+    }
+}
+
 /// A script read, its init code run once, and its options turned into a plan.
 #[derive(Debug)]
 pub struct Loaded {
@@ -118,12 +129,13 @@ pub fn load_with_timeout(
 
 /// Runs the init code on a coroutine of its own (as a VU's would run).
 fn probe(script: &Arc<ScriptSource>) -> Result<Probe, JsError> {
+    let abort = tokio_util::sync::CancellationToken::new();
     let shared = Arc::new(shared::Shared::new(
         script.clone(),
         throng_metrics::Registry::new(),
         None,
         false,
-        tokio_util::sync::CancellationToken::new(),
+        abort.clone(),
     ));
     let spec = shared::VuSpec {
         id: 0,
@@ -139,7 +151,14 @@ fn probe(script: &Arc<ScriptSource>) -> Result<Probe, JsError> {
     let hub = home.hub().map_err(JsError)?;
     let mut co = Coroutine::with_stack(stack, move |y, _: msg::In| vm::main(y, hub, spec, true));
     match co.resume(msg::In::Start) {
-        CoroutineResult::Return(r) => r.map_err(|e| JsError(locate(&script.name, &e))),
+        CoroutineResult::Return(r) => r.map_err(|e| {
+            let at = locate(&script.name, &e);
+            if abort.is_cancelled() {
+                JsError(format!("{ABORTED_AT_INIT}{at}"))
+            } else {
+                JsError(at)
+            }
+        }),
         CoroutineResult::Yield(_) => {
             // natives refuse to suspend in the init context: unreachable in practice, and
             // the coroutine is finished by answering that it must end

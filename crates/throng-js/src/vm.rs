@@ -786,16 +786,11 @@ fn natives<'js>(
             },
         )?,
     )?;
-    let (s, sh) = (st.clone(), shared.clone());
+    let sh = shared.clone();
     n.set(
         "abort",
         Function::new(ctx.clone(), move |ctx: Ctx<'_>, msg: Option<String>| {
-            if s.st().borrow().init {
-                return Err(throw(
-                    &ctx,
-                    "test.abort() is not available in the init context",
-                ));
-            }
+            // in the init code too: k6 stops the test there as well (exit 108)
             if let Ok(mut r) = sh.abort_reason.lock() {
                 r.get_or_insert_with(|| msg.clone().unwrap_or_default());
             }

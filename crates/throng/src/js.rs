@@ -18,7 +18,11 @@ pub async fn run(args: RunArgs) -> i32 {
         Ok(Ok(l)) => l,
         Ok(Err(e)) => {
             eprintln!("error: {e}");
-            return ExitCode::RuntimeError.code();
+            return if e.aborted() {
+                ExitCode::ScriptAborted.code()
+            } else {
+                ExitCode::RuntimeError.code()
+            };
         }
         Err(e) => {
             eprintln!("error: the script loader stopped: {e}");

@@ -740,3 +740,47 @@ async fn an_exception_in_a_check_ends_the_iteration() {
     assert_eq!(server.count(), 6);
     assert_eq!(text(&out).matches("TypeError").count(), 2, "{}", text(&out));
 }
+
+const ABORT_IN_INIT: &str = r#"
+import http from 'k6/http';
+import exec from 'k6/execution';
+export const options = { vus: 4, iterations: 8 };
+if (__ENV.WHEN === 'load' || (__ENV.WHEN === 'vu' && __VU === 3)) exec.test.abort('not today');
+export default function () { http.get(`${__ENV.BASE}/x`); }
+"#;
+
+/// `test.abort()` in the init code stops the test with exit 108, as in k6: when the init
+/// run at load calls it (no load at all) and when one VU's init does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_abort_in_init_code_exits_108() {
+    let server = CountingServer::start().await;
+    let (out, _) = run(
+        "abort-init-load",
+        ABORT_IN_INIT,
+        &server.url(),
+        &["-e", "WHEN=load"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(108), "{}", text(&out));
+    assert!(text(&out).contains("not today"), "{}", text(&out));
+    assert_eq!(server.count(), 0);
+    let (out, _) = run(
+        "abort-init-vu",
+        ABORT_IN_INIT,
+        &server.url(),
+        &["-e", "WHEN=vu"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(108), "{}", text(&out));
+    assert!(server.count() <= 8);
+    if let Some(k6) = k6() {
+        let d = dir("abort-init-load");
+        let out = std::process::Command::new(k6)
+            .args(["run", "-q", "--no-usage-report", "-e", "WHEN=load"])
+            .arg(d.join("abort-init-load.js"))
+            .args(["-e", &format!("BASE={}", server.url())])
+            .output()
+            .expect("k6 runs");
+        assert_eq!(out.status.code(), Some(108), "k6: {}", text(&out));
+    }
+}
