@@ -891,6 +891,10 @@ pub(crate) enum Keep {
 /// A request body from JavaScript: a string (UTF-8), an ArrayBuffer or a view of one
 /// (its bytes), or an array of those (concatenated: a multipart body with binary files).
 fn body_bytes<'js>(ctx: &Ctx<'js>, v: &Value<'js>) -> rquickjs::Result<bytes::Bytes> {
+    // the common case, a string: its one copy out of QuickJS becomes the body
+    if let Some(s) = v.as_string() {
+        return Ok(bytes::Bytes::from(s.to_string()?.into_bytes()));
+    }
     let mut out = Vec::new();
     body_into(ctx, v, &mut out, true)?;
     Ok(bytes::Bytes::from(out))
