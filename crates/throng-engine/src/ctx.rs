@@ -1,6 +1,7 @@
 //! State shared by a scenario's executor and its VUs, and running one iteration.
 use crate::config::Pacing;
 use crate::control::{Clock, EngineControl};
+use crate::stop::VuStop;
 use crate::workload::{IterInfo, IterOutcome, Vu, VuInit, Workload};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -190,25 +191,21 @@ impl ScenarioCtx {
         vu: &mut Box<dyn Vu>,
         iter: u64,
         intended_start: Option<Instant>,
-        stop: &CancellationToken,
+        stop: &mut VuStop,
     ) -> bool {
         if self.shared.control.is_paused() {
             // the run is paused: wait before starting (not counted as interrupted)
             tokio::select! {
                 biased;
-                _ = stop.cancelled() => return false,
+                _ = stop.stopped() => return false,
                 _ = self.shared.control.wait_resumed() => {}
             }
         }
         if iter == 0 {
             if let Some(init) = vu.init() {
-                tokio::select! {
-                    biased;
-                    _ = stop.cancelled() => {
-                        self.stats.interrupted.fetch_add(1, Ordering::SeqCst);
-                        return false;
-                    }
-                    _ = init => {}
+                if until_stopped(stop, init).await.is_none() {
+                    self.stats.interrupted.fetch_add(1, Ordering::SeqCst);
+                    return false;
                 }
             }
         }
@@ -218,42 +215,42 @@ impl ScenarioCtx {
             intended_start,
         };
         let t0 = Instant::now();
-        tokio::select! {
-            biased;
-            _ = stop.cancelled() => {
-                self.stats.interrupted.fetch_add(1, Ordering::SeqCst);
-                false
-            }
-            out = vu.iteration(info) => {
-                match out {
-                    IterOutcome::Completed => {
-                        self.stats.completed.fetch_add(1, Ordering::SeqCst);
-                        self.registry.add(self.b.iterations, self.tags, 1.0);
-                        self.registry.add(
+        let Some(out) = until_stopped(stop, vu.iteration(info)).await else {
+            self.stats.interrupted.fetch_add(1, Ordering::SeqCst);
+            return false;
+        };
+        let t1 = Instant::now();
+        match out {
+            IterOutcome::Completed => {
+                self.stats.completed.fetch_add(1, Ordering::SeqCst);
+                self.registry.add_many(
+                    self.tags,
+                    &[
+                        (self.b.iterations, 1.0),
+                        (
                             self.b.iteration_duration,
-                            self.tags,
-                            t0.elapsed().as_secs_f64() * 1000.0,
-                        );
-                    }
-                    IterOutcome::Failed(_) => {
-                        self.stats.failed.fetch_add(1, Ordering::SeqCst);
-                    }
-                }
-                // Locust's wait_time: closed executors only (an arrival has its own time)
-                if intended_start.is_none() {
-                    let wait = self.pacing.wait_after(t0, Instant::now());
-                    if !wait.is_zero() {
-                        // boxed: the timer stays out of every iteration's future
-                        let sleep = Box::pin(tokio::time::sleep(wait));
-                        tokio::select! {
-                            _ = stop.cancelled() => {}
-                            _ = sleep => {}
-                        }
-                    }
-                }
-                true
+                            t1.saturating_duration_since(t0).as_secs_f64() * 1000.0,
+                        ),
+                    ],
+                );
+            }
+            IterOutcome::Failed(_) => {
+                self.stats.failed.fetch_add(1, Ordering::SeqCst);
             }
         }
+        // Locust's wait_time: closed executors only (an arrival has its own time)
+        if intended_start.is_none() {
+            let wait = self.pacing.wait_after(t0, t1);
+            if !wait.is_zero() {
+                // boxed: the timer stays out of every iteration's future
+                let sleep = Box::pin(tokio::time::sleep(wait));
+                tokio::select! {
+                    _ = stop.stopped() => {}
+                    _ = sleep => {}
+                }
+            }
+        }
+        true
     }
 
     /// A token cancelled `graceful_stop` after `clock` reaches `end` (or on abort): the
@@ -270,4 +267,18 @@ impl ScenarioCtx {
         });
         t
     }
+}
+
+/// Runs `fut` until it ends (its output) or `stop` is told to stop first (`None`; the future
+/// is dropped). The stop is checked before each poll of the future, as k6 interrupts an
+/// iteration at the next point it yields.
+async fn until_stopped<F: std::future::Future>(stop: &mut VuStop, fut: F) -> Option<F::Output> {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(|cx| {
+        if stop.poll_stopped(cx).is_ready() {
+            return std::task::Poll::Ready(None);
+        }
+        fut.as_mut().poll(cx).map(Some)
+    })
+    .await
 }

@@ -11,6 +11,7 @@ mod ctx;
 pub mod executor;
 pub mod schedule;
 pub mod segment;
+mod stop;
 mod workload;
 
 pub use config::{

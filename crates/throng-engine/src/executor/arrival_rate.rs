@@ -14,12 +14,12 @@ use crate::config::WhenBusy;
 use crate::control::Clock;
 use crate::ctx::ScenarioCtx;
 use crate::schedule::Arrivals;
+use crate::stop::{StopHub, VuStop};
 use crate::workload::Vu;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
 
 /// Most arrivals `when_busy: queue` holds waiting for a VU (16 bytes each, so 16 MB); past
 /// it, arrivals are dropped and counted as with `when_busy: drop`.
@@ -31,9 +31,8 @@ const TIMER_SLACK: Duration = Duration::from_millis(100);
 
 #[derive(Default)]
 struct Idle {
-    /// Idle VUs with their next iteration number and their own stop token (so waiting on
-    /// it never contends with other VUs).
-    pool: Vec<(Box<dyn Vu>, u64, CancellationToken)>,
+    /// Idle VUs with their next iteration number and their stop.
+    pool: Vec<(Box<dyn Vu>, u64, VuStop)>,
     /// Intended starts of arrivals waiting for a VU (queue mode).
     queue: VecDeque<Instant>,
 }
@@ -49,7 +48,7 @@ fn lock(p: &Shared) -> MutexGuard<'_, Idle> {
 async fn runner(
     ctx: Arc<ScenarioCtx>,
     shared: Shared,
-    hard: CancellationToken,
+    mut stop: VuStop,
     mut vu: Box<dyn Vu>,
     mut iter: u64,
     mut due: Instant,
@@ -57,21 +56,21 @@ async fn runner(
 ) {
     ctx.vu_active(1);
     loop {
-        let ok = ctx.iterate(&mut vu, iter, Some(due), &hard).await;
+        let ok = ctx.iterate(&mut vu, iter, Some(due), &mut stop).await;
         iter += 1;
         if !ok {
             break;
         }
         let mut idle = lock(&shared);
         match idle.queue.pop_front() {
-            Some(next) if !hard.is_cancelled() && end.0.elapsed() < end.1 => due = next,
+            Some(next) if !stop.is_stopped() && end.0.elapsed() < end.1 => due = next,
             Some(next) => {
                 idle.queue.push_front(next);
-                idle.pool.push((vu, iter, hard));
+                idle.pool.push((vu, iter, stop));
                 break;
             }
             None => {
-                idle.pool.push((vu, iter, hard));
+                idle.pool.push((vu, iter, stop));
                 break;
             }
         }
@@ -89,10 +88,11 @@ pub(crate) async fn run(
     let clock = ctx.clock();
     let end = arrivals.duration();
     let hard = ctx.hard_stop_after(&clock, end);
+    let hub = StopHub::new(&hard);
     let shared: Shared = Arc::new(Mutex::new(Idle::default()));
     for _ in 0..pre {
         let vu = ctx.new_vu();
-        lock(&shared).pool.push((vu, 0, hard.child_token()));
+        lock(&shared).pool.push((vu, 0, hub.vu()));
     }
     let mut allocated = pre;
     let mut running = JoinSet::new();
@@ -133,7 +133,7 @@ pub(crate) async fn run(
             None => {
                 allocated += 1;
                 ctx.control().vu_added();
-                (ctx.new_vu(), 0, hard.child_token())
+                (ctx.new_vu(), 0, hub.vu())
             }
         };
         running.spawn(runner(

@@ -1,22 +1,24 @@
 //! `constant-vus`: a fixed number of VUs loop for a duration.
 use crate::ctx::ScenarioCtx;
+use crate::stop::StopHub;
 use std::sync::Arc;
 use std::time::Duration;
 
 pub(crate) async fn run(ctx: Arc<ScenarioCtx>, vus: u64, duration: Duration) {
     let clock = ctx.clock();
     let hard = ctx.hard_stop_after(&clock, duration);
+    let hub = StopHub::new(&hard);
     let mut tasks = Vec::new();
     for _ in 0..vus {
-        let (ctx, hard, clock) = (ctx.clone(), hard.clone(), clock.clone());
+        let (ctx, hub, clock) = (ctx.clone(), hub.clone(), clock.clone());
         tasks.push(tokio::spawn(async move {
             let mut vu = ctx.new_vu();
-            // a token of the VU's own, so waiting on it never contends with other VUs
-            let hard = hard.child_token();
+            let mut stop = hub.vu();
             ctx.vu_active(1);
             let mut i = 0;
-            while clock.elapsed() < duration && !ctx.abort.is_cancelled() {
-                if !ctx.iterate(&mut vu, i, None, &hard).await {
+            // an abort stops the hub too (the hard stop is a child of the abort)
+            while clock.elapsed() < duration && !stop.is_stopped() && !ctx.abort.is_cancelled() {
+                if !ctx.iterate(&mut vu, i, None, &mut stop).await {
                     break;
                 }
                 i += 1;

@@ -7,6 +7,7 @@
 //! [`EngineControl`]: crate::EngineControl
 use super::ramping_vus::slot_worker;
 use crate::ctx::ScenarioCtx;
+use crate::stop::StopHub;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -22,13 +23,14 @@ pub(crate) async fn run(ctx: Arc<ScenarioCtx>, vus: u64, max_vus: u64, duration:
     } else {
         ctx.hard_stop_after(&clock, duration)
     };
+    let hub = StopHub::new(&hard);
     let mut tasks = Vec::new();
     let spawn_up_to = |n: u64, tasks: &mut Vec<tokio::task::JoinHandle<()>>| {
         while (tasks.len() as u64) < n {
             tasks.push(tokio::spawn(slot_worker(
                 ctx.clone(),
                 tasks.len() as u64,
-                hard.clone(),
+                hub.clone(),
                 tx.subscribe(),
                 ctx.graceful_stop,
             )));

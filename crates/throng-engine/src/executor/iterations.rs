@@ -2,6 +2,7 @@
 //! `maxDuration`. Iterations not started in time count as `dropped_iterations`.
 use crate::control::Clock;
 use crate::ctx::ScenarioCtx;
+use crate::stop::StopHub;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,21 +26,21 @@ pub(crate) async fn shared(ctx: Arc<ScenarioCtx>, vus: u64, iterations: u64, max
     let clock = ctx.clock();
     let no_new = stop_starting_at(&ctx, &clock, max);
     let hard = ctx.hard_stop_after(&clock, max);
+    let hub = StopHub::new(&hard);
     let next = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for _ in 0..vus {
-        let (ctx, next, no_new, hard) = (ctx.clone(), next.clone(), no_new.clone(), hard.clone());
+        let (ctx, next, no_new, hub) = (ctx.clone(), next.clone(), no_new.clone(), hub.clone());
         tasks.push(tokio::spawn(async move {
             let mut vu = ctx.new_vu();
-            // a token of the VU's own, so waiting on it never contends with other VUs
-            let hard = hard.child_token();
+            let mut stop = hub.vu();
             ctx.vu_active(1);
             let mut own = 0;
             while !no_new.is_cancelled() {
                 if next.fetch_add(1, Ordering::SeqCst) >= iterations {
                     break;
                 }
-                if !ctx.iterate(&mut vu, own, None, &hard).await {
+                if !ctx.iterate(&mut vu, own, None, &mut stop).await {
                     break;
                 }
                 own += 1;
@@ -63,17 +64,17 @@ pub(crate) async fn per_vu(ctx: Arc<ScenarioCtx>, vus: u64, iterations: u64, max
     let clock = ctx.clock();
     let no_new = stop_starting_at(&ctx, &clock, max);
     let hard = ctx.hard_stop_after(&clock, max);
+    let hub = StopHub::new(&hard);
     let mut tasks = Vec::new();
     for _ in 0..vus {
-        let (ctx, no_new, hard) = (ctx.clone(), no_new.clone(), hard.clone());
+        let (ctx, no_new, hub) = (ctx.clone(), no_new.clone(), hub.clone());
         tasks.push(tokio::spawn(async move {
             let mut vu = ctx.new_vu();
-            // a token of the VU's own, so waiting on it never contends with other VUs
-            let hard = hard.child_token();
+            let mut stop = hub.vu();
             ctx.vu_active(1);
             let mut done = 0;
             while done < iterations && !no_new.is_cancelled() {
-                let ok = ctx.iterate(&mut vu, done, None, &hard).await;
+                let ok = ctx.iterate(&mut vu, done, None, &mut stop).await;
                 done += 1;
                 if !ok {
                     break;

@@ -3,10 +3,10 @@
 use crate::config::Stage;
 use crate::ctx::ScenarioCtx;
 use crate::schedule::vus_at;
+use crate::stop::StopHub;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
 
 /// How often the controller re-reads the ramp.
 const TICK: Duration = Duration::from_millis(5);
@@ -28,12 +28,13 @@ pub(crate) async fn run(
     // (wanted VUs, scenario over)
     let (tx, rx) = watch::channel((vus_at(start_vus, &stages, Duration::ZERO), false));
     let hard = ctx.hard_stop_after(&clock, total);
+    let hub = StopHub::new(&hard);
     let mut tasks = Vec::new();
     for slot in 0..max {
         tasks.push(tokio::spawn(slot_worker(
             ctx.clone(),
             slot,
-            hard.clone(),
+            hub.clone(),
             rx.clone(),
             graceful_ramp_down,
         )));
@@ -68,7 +69,7 @@ pub(crate) async fn run(
 pub(super) async fn slot_worker(
     ctx: Arc<ScenarioCtx>,
     slot: u64,
-    hard: CancellationToken,
+    hub: StopHub,
     mut rx: watch::Receiver<(u64, bool)>,
     graceful_ramp_down: Duration,
 ) {
@@ -87,21 +88,21 @@ pub(super) async fn slot_worker(
         ctx.vu_active(1);
         // interrupted by the hard stop, or gracefulRampDown after being unwanted;
         // one token and watcher per activation, not per iteration
-        let ramp_down = hard.child_token();
-        let rd = ramp_down.clone();
+        let mut ramp_down = hub.vu();
+        let rd = ramp_down.handle();
         let mut rx2 = rx.clone();
         let watcher = tokio::spawn(async move {
             if rx2.wait_for(|(n, _)| *n <= slot).await.is_ok() {
                 tokio::time::sleep(graceful_ramp_down).await;
-                rd.cancel();
+                rd.stop();
             }
         });
         loop {
             let (n, over) = *rx.borrow();
-            if over || n <= slot || ctx.abort.is_cancelled() {
+            if over || n <= slot || ramp_down.is_stopped() || ctx.abort.is_cancelled() {
                 break;
             }
-            let ok = ctx.iterate(vu, iter, None, &ramp_down).await;
+            let ok = ctx.iterate(vu, iter, None, &mut ramp_down).await;
             iter += 1;
             if !ok {
                 break;
