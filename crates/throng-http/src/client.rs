@@ -1,6 +1,7 @@
 //! The per-VU client: connection reuse, request building, timing, redirects and cookies.
 use crate::conn::{connect, Conn, ConnectTimes, H2Sender, Origin, Sender};
 use crate::cookies::CookieJar;
+use crate::deadline::{within, Timer};
 use crate::dns::DnsCache;
 use crate::error::ErrorKind;
 use crate::h1::{Out, SendError, Sent, H1};
@@ -283,6 +284,8 @@ pub struct HttpClient {
     /// The shared HTTP/2 pools of the origins this VU has used (when VUs share
     /// connections): a local copy of the lookup, so a request takes no global lock for it.
     pools: Vec<(Origin, Arc<OriginPool>)>,
+    /// The request timeout's timer, kept from request to request (see [`crate::deadline`]).
+    timer: Timer,
 }
 
 /// Seeds for the clients' address pickers, one per client.
@@ -301,6 +304,7 @@ impl HttpClient {
             parked: Vec::new(),
             spare_url: String::new(),
             pools: Vec::new(),
+            timer: None,
         }
     }
 
@@ -458,10 +462,23 @@ impl HttpClient {
                 Timings::default(),
             );
         };
-        let fut = self.send_inner(&target, msg, keep, start, on_extra);
-        match tokio::time::timeout(timeout, fut).await {
-            Ok(r) => r,
-            Err(_) => {
+        // a timeout too large for the clock is a year (tokio's own "far future" is 30)
+        let deadline = start
+            .checked_add(timeout)
+            .or_else(|| start.checked_add(Duration::from_secs(365 * 86_400)))
+            .unwrap_or(start);
+        // the timer is taken out while the request borrows the client
+        let mut timer = self.timer.take();
+        let out = within(
+            &mut timer,
+            deadline.into(),
+            self.send_inner(&target, msg, keep, start, on_extra),
+        )
+        .await;
+        self.timer = timer;
+        match out {
+            Some(r) => r,
+            None => {
                 // the connection may be mid-response: never reuse it
                 self.conns.retain(|(o, _)| !target.is(o));
                 HttpResponse::failed(
@@ -512,7 +529,9 @@ impl HttpClient {
             HttpVersion::Http2PriorKnowledge => true,
         };
         if h2 && self.cfg.pool.is_some() {
-            return self.send_shared(target, msg, keep, start, on_extra).await;
+            // boxed: its future (a pool checkout, a shared stream) is the largest, and
+            // unboxed it would size every HTTP/1.1 request's future too
+            return Box::pin(self.send_shared(target, msg, keep, start, on_extra)).await;
         }
         self.send_own(target, msg, keep, start, on_extra).await
     }

@@ -11,6 +11,7 @@
 mod client;
 mod conn;
 mod cookies;
+mod deadline;
 mod dns;
 mod error;
 mod h1;
