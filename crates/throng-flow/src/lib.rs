@@ -501,12 +501,13 @@ impl FlowVu {
     /// then checks and extracts from the final response.
     async fn request(&mut self, shared: &FlowShared, ri: &ReqInfo, iter: u64) {
         let poll = ri.req.poll.as_ref();
-        let t0 = Instant::now();
+        // the clock is read for polls only (a plain request is timed by its client)
+        let t0 = poll.map(|_| Instant::now());
         let mut tries = 0u64;
         let resp = loop {
             let resp = self.send(shared, ri, iter).await;
             tries += 1;
-            let Some(p) = poll else {
+            let (Some(p), Some(t0)) = (poll, t0) else {
                 break resp;
             };
             let mut met = true;
