@@ -6,6 +6,7 @@ use crate::dns::DnsCache;
 use crate::error::ErrorKind;
 use crate::h1::{Out, SendError, Sent, H1};
 use crate::head::BodyKind;
+use crate::io::IoStats;
 use crate::pool::{Checkout, Lease, OriginPool};
 use crate::tls::{HttpVersion, SharedConfig};
 use bytes::{Bytes, BytesMut};
@@ -753,7 +754,7 @@ impl HttpClient {
                         headers: msg.headers,
                         body: msg.body,
                     };
-                    exchange_h1(h1, &out, *method == Method::HEAD, keep).await
+                    exchange_h1(h1, &stats, &out, *method == Method::HEAD, keep).await
                 }
                 Sender::H2(s) => {
                     let req = build_h2(
@@ -805,8 +806,7 @@ impl HttpClient {
                     return failed(k)
                 }
             };
-            let t_end = Instant::now();
-            let t_head = ex.t_head;
+            let (t_head, t_end) = (ex.t_head, ex.t_end);
             let last_write = stats
                 .last_write()
                 .filter(|w| *w >= send_start && *w <= t_head);
@@ -885,12 +885,18 @@ struct Exchange {
     headers: HeaderMap,
     body: Bytes,
     t_head: Instant,
+    /// When the last byte arrived.
+    t_end: Instant,
     close: bool,
     body_error: Option<ErrorKind>,
 }
 
+/// One exchange on an HTTP/1.1 connection. Its phases end when bytes arrived (the read
+/// that completed the head, the read of the last byte: `stats`), not when throng got
+/// round to parsing them.
 async fn exchange_h1(
     h1: &mut H1,
+    stats: &IoStats,
     out: &Out<'_>,
     head_request: bool,
     keep: Keep,
@@ -907,12 +913,13 @@ async fn exchange_h1(
         }
         Err(e) => return Err(e),
     };
-    let t_head = Instant::now();
+    let t_head = stats.last_read().unwrap_or_else(Instant::now);
     let kind = if head_request { BodyKind::None } else { kind };
     let (body, body_error) = match h1.read_body(kind, keep.body).await {
         Ok(b) => (b, None),
         Err(k) => (Bytes::new(), Some(k)),
     };
+    let t_end = stats.last_read().unwrap_or(t_head);
     if head.close || sent != Sent::All {
         h1.closed = true;
     }
@@ -921,6 +928,7 @@ async fn exchange_h1(
         headers: head.headers,
         body,
         t_head,
+        t_end,
         close: h1.closed,
         body_error,
     })
@@ -993,6 +1001,7 @@ async fn exchange_h2(
         headers: parts.headers,
         body: buf.freeze(),
         t_head,
+        t_end: Instant::now(),
         close: false,
         body_error,
     })

@@ -20,6 +20,10 @@ pub(crate) struct IoStats {
     last_write: AtomicU64,
     /// ns since `base` of the first read since reset (0 = none).
     first_read: AtomicU64,
+    /// ns since `base` of the latest read since reset (0 = none): when a response's head,
+    /// then its last byte, arrived — so the client reads the clock once per read, not
+    /// again for each phase's end.
+    last_read: AtomicU64,
 }
 
 impl IoStats {
@@ -30,6 +34,7 @@ impl IoStats {
             read: AtomicU64::new(0),
             last_write: AtomicU64::new(0),
             first_read: AtomicU64::new(0),
+            last_read: AtomicU64::new(0),
         })
     }
 
@@ -48,6 +53,7 @@ impl IoStats {
     pub(crate) fn reset_marks(&self) {
         self.last_write.store(0, Ordering::Relaxed);
         self.first_read.store(0, Ordering::Relaxed);
+        self.last_read.store(0, Ordering::Relaxed);
     }
 
     fn to_instant(&self, ns: u64) -> Option<Instant> {
@@ -60,6 +66,22 @@ impl IoStats {
 
     pub(crate) fn first_read(&self) -> Option<Instant> {
         self.to_instant(self.first_read.load(Ordering::Relaxed))
+    }
+
+    /// When the latest read since the reset returned bytes.
+    pub(crate) fn last_read(&self) -> Option<Instant> {
+        self.to_instant(self.last_read.load(Ordering::Relaxed))
+    }
+
+    fn note_read(&self, n: usize) {
+        if n > 0 {
+            self.read.fetch_add(n as u64, Ordering::Relaxed);
+            let now = self.now_ns();
+            if self.first_read.load(Ordering::Relaxed) == 0 {
+                self.first_read.store(now, Ordering::Relaxed);
+            }
+            self.last_read.store(now, Ordering::Relaxed);
+        }
     }
 }
 
@@ -124,15 +146,7 @@ impl AsyncRead for Timed {
                 Poll::Ready(Ok(()))
             }
         };
-        let n = buf.filled().len() - before;
-        if n > 0 {
-            this.stats.read.fetch_add(n as u64, Ordering::Relaxed);
-            if this.stats.first_read.load(Ordering::Relaxed) == 0 {
-                this.stats
-                    .first_read
-                    .store(this.stats.now_ns(), Ordering::Relaxed);
-            }
-        }
+        this.stats.note_read(buf.filled().len() - before);
         r
     }
 }
