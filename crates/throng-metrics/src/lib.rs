@@ -11,6 +11,7 @@
 mod action;
 mod agg;
 mod builtin;
+mod bundle;
 pub mod duration;
 mod kind;
 pub mod monitor;
@@ -29,6 +30,7 @@ pub mod window;
 pub use action::ActionRecord;
 pub use agg::{Agg, TrendAgg, TREND_SCALE};
 pub use builtin::Builtin;
+pub use bundle::Bundle;
 pub use kind::{MetricKind, ValueType};
 pub use phase::PhaseProgress;
 pub use registry::{MetricDef, MetricId, Recorder, Registry};
