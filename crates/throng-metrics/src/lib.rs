@@ -23,6 +23,7 @@ mod sampled;
 mod shard;
 mod snapshot;
 mod tags;
+mod tally;
 pub mod threshold;
 mod url_scheme;
 pub mod window;

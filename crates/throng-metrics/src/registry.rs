@@ -6,6 +6,7 @@ use crate::sampled::SampledStats;
 use crate::shard::{with_shard, RawSample, Shard, ShardData, Slot, NO_SLOT};
 use crate::snapshot::{SeriesKey, Snapshot};
 use crate::tags::{Interner, TagSet, TagSetId};
+use crate::tally::Tally;
 use crate::{MetricKind, ValueType};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -221,7 +222,7 @@ impl Registry {
     fn new_slot(&self, key: SeriesKey, kind: MetricKind) -> Slot {
         Slot {
             key,
-            agg: Agg::new(kind),
+            agg: Tally::new(kind),
             timed: self.tags(key.tags).marks_failure(),
             first_ns: 0,
             last_ns: 0,
@@ -321,18 +322,15 @@ impl Registry {
                     slot.first_ns = 0;
                     slot.last_ns = 0;
                 }
-                let (key, agg) = (&slot.key, &mut slot.agg);
-                if agg.is_empty() {
+                let (key, tally) = (&slot.key, &mut slot.agg);
+                if tally.is_empty() {
                     continue;
                 }
-                cum.entry(*key)
-                    .or_insert_with(|| Agg::new(agg.kind()))
-                    .merge(agg);
-                interval
-                    .entry(*key)
-                    .or_insert_with(|| Agg::new(agg.kind()))
-                    .merge(agg);
-                agg.reset();
+                let kind = tally.kind();
+                tally.drain_into(
+                    cum.entry(*key).or_insert_with(|| Agg::new(kind)),
+                    interval.entry(*key).or_insert_with(|| Agg::new(kind)),
+                );
             }
         }
         for (k, g) in lock(&self.inner.gauges).iter() {

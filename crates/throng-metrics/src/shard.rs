@@ -3,9 +3,9 @@
 //! Each thread that records into a registry gets its own shard, found through a
 //! thread-local list. Only that thread and the once-a-second aggregator ever take the
 //! shard's lock, so it is uncontended on the hot path.
-use crate::agg::Agg;
 use crate::snapshot::SeriesKey;
 use crate::tags::TagSetId;
+use crate::tally::Tally;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -53,7 +53,7 @@ pub(crate) struct Shard {
 /// collection arrived.
 pub(crate) struct Slot {
     pub(crate) key: SeriesKey,
-    pub(crate) agg: Agg,
+    pub(crate) agg: Tally,
     /// Whether first/last times are kept (decided once, when the slot is made).
     pub(crate) timed: bool,
     /// Nanoseconds since the registry's epoch of the first sample since the last
