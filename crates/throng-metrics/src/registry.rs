@@ -375,7 +375,7 @@ struct SampleClock {
 
 impl SampleClock {
     /// Adds `value` to slot `i` (and keeps its time or raw sample as needed).
-    #[inline]
+    #[inline(always)]
     fn put(&mut self, data: &mut ShardData, i: u32, value: f64) {
         let Some(slot) = data.slots.get_mut(i as usize) else {
             return;
