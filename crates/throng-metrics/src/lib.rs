@@ -3,7 +3,10 @@
 //!
 //! Recording is the hot path of a load test: [`Recorder::add`] resolves the calling thread's
 //! shard (a thread-local lookup), takes that shard's uncontended lock and updates a
-//! pre-existing aggregate in place. Nothing allocates once a series exists. An aggregator
+//! pre-existing aggregate in place. Nothing allocates once a series exists. Samples always
+//! recorded together (one HTTP response's eleven) go through a [`Bundle`]
+//! ([`Registry::add_bundle`]): one lookup finds all their series. A trend sample only
+//! counts a bucket (`tally.rs`); the HDR histograms are filled once a second. An aggregator
 //! ([`Registry::collect`]) folds every shard into the cumulative [`Snapshot`] about once a
 //! second.
 #![warn(missing_docs)]
