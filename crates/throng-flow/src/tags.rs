@@ -224,34 +224,210 @@ impl Walker<'_> {
 }
 
 /// Per-VU cache: (request, status, failure, proto) → tag set id. Interning happens once per
-/// distinct combination; afterwards a lookup allocates nothing.
+/// distinct combination; afterwards a lookup allocates nothing and hashes nothing: each
+/// request keeps its few outcomes in a short list, most recent first (a request mostly
+/// answers as it did last time), and only a request with many distinct outcomes spills
+/// into a map.
 #[derive(Default)]
 pub(crate) struct TagCache {
-    map: HashMap<(u32, u16, Option<Failure>, &'static str), TagSetId>,
+    /// By request index: its outcomes seen so far (at most [`SHORT`]).
+    recent: Vec<Vec<(OutcomeKey, TagSetId)>>,
+    /// Outcomes past the first [`SHORT`] of a request.
+    map: HashMap<(u32, OutcomeKey), TagSetId>,
+}
+
+/// How many outcomes of one request are kept in its short list.
+const SHORT: usize = 8;
+
+/// What of an outcome its tags depend on: status, failure, protocol.
+#[derive(Clone, Copy, Debug, Eq)]
+struct OutcomeKey {
+    status: u16,
+    failure: Option<Failure>,
+    proto: &'static str,
+}
+
+impl PartialEq for OutcomeKey {
+    #[inline]
+    fn eq(&self, o: &Self) -> bool {
+        // the protocol names are the same few statics: their address settles it mostly
+        self.status == o.status
+            && self.failure == o.failure
+            && (std::ptr::eq(self.proto, o.proto) || self.proto == o.proto)
+    }
+}
+
+impl std::hash::Hash for OutcomeKey {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        (self.status, self.failure, self.proto).hash(h)
+    }
 }
 
 impl TagCache {
     /// The tag set of one outcome of request `ri`, of any step kind.
+    #[inline]
     pub fn get(&mut self, reg: &Registry, ri: &ReqInfo, outcome: &impl Outcome) -> TagSetId {
-        let (status, failure, proto) = (outcome.status(), outcome.failure(), outcome.proto());
-        *self
-            .map
-            .entry((ri.index, status, failure, proto))
-            .or_insert_with(|| {
-                let expected = ri.req.expected.contains(status);
-                let mut t = ri
-                    .base
-                    .with("status", &status.to_string())
-                    .with("expected_response", if expected { "true" } else { "false" });
-                if !proto.is_empty() {
-                    t = t.with("proto", proto);
+        let key = OutcomeKey {
+            status: outcome.status(),
+            failure: outcome.failure(),
+            proto: outcome.proto(),
+        };
+        if let Some(list) = self.recent.get(ri.index as usize) {
+            if let Some((k, id)) = list.first() {
+                if *k == key {
+                    return *id;
                 }
-                if let Some(f) = failure {
-                    t = t
-                        .with("error_code", &f.code.to_string())
-                        .with("error", f.name);
-                }
-                reg.intern(t)
-            })
+            }
+        }
+        self.lookup(reg, ri, key)
+    }
+
+    /// [`TagCache::get`] past the most recent outcome.
+    fn lookup(&mut self, reg: &Registry, ri: &ReqInfo, key: OutcomeKey) -> TagSetId {
+        let i = ri.index as usize;
+        if self.recent.len() <= i {
+            self.recent.resize_with(i + 1, Vec::new);
+        }
+        let list = &mut self.recent[i];
+        if let Some(pos) = list.iter().position(|(k, _)| *k == key) {
+            // most recent first
+            list[..=pos].rotate_right(1);
+            return list[0].1;
+        }
+        if list.len() >= SHORT {
+            return *self
+                .map
+                .entry((ri.index, key))
+                .or_insert_with(|| intern(reg, ri, key));
+        }
+        let id = intern(reg, ri, key);
+        list.insert(0, (key, id));
+        id
+    }
+}
+
+/// Interns the tag set of outcome `key` of request `ri`.
+fn intern(reg: &Registry, ri: &ReqInfo, key: OutcomeKey) -> TagSetId {
+    let OutcomeKey {
+        status,
+        failure,
+        proto,
+    } = key;
+    let expected = ri.req.expected.contains(status);
+    let mut t = ri
+        .base
+        .with("status", &status.to_string())
+        .with("expected_response", if expected { "true" } else { "false" });
+    if !proto.is_empty() {
+        t = t.with("proto", proto);
+    }
+    if let Some(f) = failure {
+        t = t
+            .with("error_code", &f.code.to_string())
+            .with("error", f.name);
+    }
+    reg.intern(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// An outcome as a test gives it.
+    struct Seen(u16, Option<Failure>, &'static str);
+
+    impl Outcome for Seen {
+        fn status(&self) -> u16 {
+            self.0
+        }
+        fn failure(&self) -> Option<Failure> {
+            self.1
+        }
+        fn proto(&self) -> &'static str {
+            self.2
+        }
+    }
+
+    fn prepared(reg: &Registry) -> Prepared {
+        let yaml = "name: t\nbase_url: http://127.0.0.1:1\nscenarios:\n  s:\n    \
+                    executor: shared-iterations\n    iterations: 1\n    flow:\n      \
+                    - get: /a\n      - get: /b\n";
+        let plan = throng_plan::load_str(yaml, Path::new("t.yaml"), &Default::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let sc = &plan.scenarios[0];
+        prepare(
+            &sc.flow,
+            &sc.vu_init,
+            &[("scenario".into(), "s".into())],
+            reg,
+        )
+    }
+
+    /// The tag set as interned without any cache.
+    fn uncached(reg: &Registry, ri: &ReqInfo, o: &Seen) -> TagSetId {
+        intern(
+            reg,
+            ri,
+            OutcomeKey {
+                status: o.0,
+                failure: o.1,
+                proto: o.2,
+            },
+        )
+    }
+
+    #[test]
+    fn the_cache_answers_as_interning_does_for_many_mixed_outcomes() {
+        let reg = Registry::new();
+        let p = prepared(&reg);
+        let refused = Failure {
+            code: 1212,
+            name: "connection refused",
+        };
+        // a String's bytes: equal to "HTTP/1.1" but at another address
+        let proto: &'static str = String::from("HTTP/1.1").leak();
+        let mut outcomes = vec![
+            Seen(200, None, "HTTP/1.1"),
+            Seen(200, None, proto),
+            Seen(200, None, "HTTP/2.0"),
+            Seen(404, None, "HTTP/1.1"),
+            Seen(0, Some(refused), ""),
+            Seen(503, None, "HTTP/1.1"),
+        ];
+        // more distinct outcomes than a request's short list holds
+        outcomes.extend((0..12).map(|i| Seen(500 + i, None, "HTTP/1.1")));
+        let mut cache = TagCache::default();
+        let mut seed = 7u64;
+        for _ in 0..5000 {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let ri = &p.reqs[(seed >> 40) as usize % 2];
+            // mostly the same outcome again, as a real run
+            let o = if seed >> 60 == 0 {
+                &outcomes[(seed >> 33) as usize % outcomes.len()]
+            } else {
+                &outcomes[ri.index as usize]
+            };
+            let id = cache.get(&reg, ri, o);
+            assert_eq!(id, uncached(&reg, ri, o));
+            let tags = reg.tags(id);
+            assert_eq!(tags.get("status"), Some(o.0.to_string().as_str()));
+            assert_eq!(tags.get("name"), Some(ri.req.name.as_str()));
+        }
+        assert!(cache.recent.iter().all(|l| l.len() <= SHORT));
+        // same status, same tags: the leaked copy of "HTTP/1.1" shares the static's set
+        let a = cache.get(&reg, &p.reqs[0], &outcomes[0]);
+        assert_eq!(cache.get(&reg, &p.reqs[0], &outcomes[1]), a);
+        assert_ne!(cache.get(&reg, &p.reqs[0], &outcomes[2]), a);
+        assert_ne!(cache.get(&reg, &p.reqs[1], &outcomes[0]), a);
+        let t = reg.tags(cache.get(&reg, &p.reqs[0], &outcomes[4]));
+        assert_eq!(
+            (
+                t.get("error"),
+                t.get("error_code"),
+                t.get("expected_response")
+            ),
+            (Some("connection refused"), Some("1212"), Some("false"))
+        );
     }
 }

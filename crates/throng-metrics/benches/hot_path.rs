@@ -38,6 +38,13 @@ fn record(c: &mut Criterion) {
     c.bench_function("record one request (11 samples, one lock)", |bn| {
         bn.iter(|| reg.add_many(tags, black_box(&samples)))
     });
+    let ids: Vec<throng_metrics::MetricId> = samples.iter().map(|s| s.0).collect();
+    let bundle = reg.bundle(&ids);
+    let values: Vec<f64> = samples.iter().map(|s| s.1).collect();
+    c.bench_function(
+        "record one request as a bundle (11 samples, one lookup)",
+        |bn| bn.iter(|| reg.add_bundle(&bundle, tags, black_box(&values))),
+    );
 }
 
 fn thresholds(c: &mut Criterion) {

@@ -49,7 +49,7 @@ impl TrendAgg {
     #[inline]
     pub fn record(&mut self, v: f64) {
         let v = if v.is_finite() && v > 0.0 { v } else { 0.0 };
-        let scaled = (v * TREND_SCALE).round() as u64;
+        let scaled = round_half_up(v * TREND_SCALE);
         // auto-resize makes this infallible for any u64 value
         let _ = self.hist.record(scaled);
         self.count += 1;
@@ -123,6 +123,19 @@ impl TrendAgg {
         } else {
             self.max
         }
+    }
+}
+
+/// `x.round() as u64` for a finite `x >= 0`, without a call into libm: the integer part
+/// by truncation, plus one when the fraction (exact: `x - trunc(x)` always is) is at least
+/// one half. Beyond 2^53 every float is an integer; beyond `u64::MAX` both saturate.
+#[inline]
+pub(crate) fn round_half_up(x: f64) -> u64 {
+    let i = x as u64;
+    if x - i as f64 >= 0.5 {
+        i.saturating_add(1)
+    } else {
+        i
     }
 }
 
@@ -314,6 +327,36 @@ mod tests {
         assert_eq!(a.count, all.count);
         assert_eq!(a.percentile(99.0), all.percentile(99.0));
         assert_eq!(a.percentile(50.0), all.percentile(50.0));
+    }
+
+    #[test]
+    fn rounding_is_f64_round() {
+        let mut cases = vec![
+            0.0,
+            0.4,
+            0.5,
+            0.49999999999999994,
+            1.5,
+            2.5,
+            1e15 + 0.5,
+            4503599627370495.5,
+            9007199254740993.0,
+            1.8446744073709552e19,
+            1e30,
+            f64::MAX,
+        ];
+        let mut x = 0.001f64;
+        while x < 1e12 {
+            cases.extend([x, x * 1.000_000_1, x + 0.5, (x * 997.0).fract() + x.floor()]);
+            x *= 1.37;
+        }
+        for i in 0..100_000u64 {
+            cases.push(i as f64 * 0.001 * TREND_SCALE);
+            cases.push(i as f64 / 7.0 * TREND_SCALE);
+        }
+        for c in cases {
+            assert_eq!(round_half_up(c), c.round() as u64, "{c}");
+        }
     }
 
     #[test]

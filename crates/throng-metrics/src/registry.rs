@@ -1,14 +1,16 @@
 //! The metric registry: definitions, tag sets, shards and the cumulative aggregates.
 use crate::agg::Agg;
 use crate::builtin::Builtin;
+use crate::bundle::Bundle;
 use crate::sampled::SampledStats;
-use crate::shard::{with_shard, RawSample, Shard, Slot};
+use crate::shard::{with_shard, RawSample, Shard, ShardData, Slot, NO_SLOT};
 use crate::snapshot::{SeriesKey, Snapshot};
 use crate::tags::{Interner, TagSet, TagSetId};
+use crate::tally::Tally;
 use crate::{MetricKind, ValueType};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Instant;
 
@@ -43,6 +45,8 @@ struct Inner {
     epoch: Instant,
     gauges: Mutex<HashMap<SeriesKey, Agg>>,
     builtin: Builtin,
+    /// The number of the next [`Bundle`].
+    next_bundle: AtomicU32,
     /// Keep every sample for a raw output (NDJSON); off unless asked for.
     raw: AtomicBool,
     raw_taken: Mutex<Vec<RawSample>>,
@@ -88,6 +92,7 @@ impl Registry {
                 epoch: Instant::now(),
                 gauges: Mutex::new(HashMap::new()),
                 builtin,
+                next_bundle: AtomicU32::new(0),
                 raw: AtomicBool::new(false),
                 raw_taken: Mutex::new(Vec::new()),
                 sampled: Mutex::new(Arc::new(BTreeMap::new())),
@@ -159,9 +164,75 @@ impl Registry {
     }
 
     /// Records several samples with the same tags under one shard lock (one request's
-    /// eleven HTTP samples, say).
+    /// eleven HTTP samples, say). A fixed list recorded again and again is cheaper as a
+    /// [`Bundle`] ([`Registry::add_bundle`]).
     #[inline]
     pub fn add_many(&self, tags: TagSetId, samples: &[(MetricId, f64)]) {
+        self.with_data(|data, clock| {
+            for &(metric, value) in samples {
+                let key = SeriesKey { metric, tags };
+                let i = data.slot_index(key, || self.new_slot(key, self.kind_of(metric)));
+                clock.put(data, i, value);
+            }
+        })
+    }
+
+    /// A bundle of `metrics`, recorded together by [`Registry::add_bundle`]. Make it once
+    /// (at load) and keep it.
+    pub fn bundle(&self, metrics: &[MetricId]) -> Bundle {
+        Bundle {
+            registry: self.inner.id,
+            id: self.inner.next_bundle.fetch_add(1, Ordering::Relaxed),
+            metrics: metrics.iter().map(|&m| (m, self.kind_of(m))).collect(),
+        }
+    }
+
+    /// Records `values[i]` into the bundle's `i`-th metric, all with `tags`, under one
+    /// shard lock; a shorter `values` records only the first metrics. The same aggregates,
+    /// failure times and raw samples as [`Registry::add_many`] with the same pairs, but the
+    /// shard finds every series with one lookup per call (the slots of a (bundle, tag set)
+    /// are remembered per thread, across collections).
+    #[inline]
+    pub fn add_bundle(&self, bundle: &Bundle, tags: TagSetId, values: &[f64]) {
+        if bundle.registry != self.inner.id {
+            // another registry's bundle: its number means nothing here
+            return self.with_data(|data, clock| {
+                for (&(metric, kind), &value) in bundle.metrics.iter().zip(values) {
+                    let key = SeriesKey { metric, tags };
+                    let i = data.slot_index(key, || self.new_slot(key, kind));
+                    clock.put(data, i, value);
+                }
+            });
+        }
+        self.with_data(|data, clock| {
+            let start = data.bundle_start(bundle.id, tags, bundle.metrics.len());
+            for (j, (&(metric, kind), &value)) in bundle.metrics.iter().zip(values).enumerate() {
+                let mut i = data.bundle_slots[start + j];
+                if i == NO_SLOT {
+                    let key = SeriesKey { metric, tags };
+                    i = data.slot_index(key, || self.new_slot(key, kind));
+                    data.bundle_slots[start + j] = i;
+                }
+                clock.put(data, i, value);
+            }
+        })
+    }
+
+    /// An empty slot for series `key`, of a metric of `kind`.
+    fn new_slot(&self, key: SeriesKey, kind: MetricKind) -> Slot {
+        Slot {
+            key,
+            agg: Tally::new(kind),
+            timed: self.tags(key.tags).marks_failure(),
+            first_ns: 0,
+            last_ns: 0,
+        }
+    }
+
+    /// Runs `f` on the calling thread's shard data, under its lock, with the clock of this
+    /// call's samples.
+    #[inline]
+    fn with_data(&self, f: impl FnOnce(&mut ShardData, &mut SampleClock)) {
         with_shard(
             self.inner.id,
             || {
@@ -171,42 +242,21 @@ impl Registry {
             },
             |shard| {
                 let raw = self.inner.raw.load(Ordering::Relaxed);
-                let now = if raw {
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map(|d| d.as_nanos())
-                        .unwrap_or(0)
-                } else {
-                    0
+                let mut clock = SampleClock {
+                    epoch: self.inner.epoch,
+                    raw,
+                    unix_ns: if raw {
+                        std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map(|d| d.as_nanos())
+                            .unwrap_or(0)
+                    } else {
+                        0
+                    },
+                    now_ns: 0,
                 };
-                // a failure's time is read once per call, and only for failure series
-                let mut now_ns = 0u64;
                 let mut guard = lock(&shard.series);
-                let data = &mut *guard;
-                for &(metric, value) in samples {
-                    let key = SeriesKey { metric, tags };
-                    let slot = data.map.entry(key.packed()).or_insert_with(|| Slot {
-                        key,
-                        agg: Agg::new(self.kind_of(metric)),
-                        timed: self.tags(tags).marks_failure(),
-                        first_ns: 0,
-                        last_ns: 0,
-                    });
-                    slot.agg.add(value);
-                    if slot.timed {
-                        if now_ns == 0 {
-                            now_ns = (self.inner.epoch.elapsed().as_nanos() as u64).max(1);
-                        }
-                        slot.seen_at(now_ns);
-                    }
-                    if raw {
-                        data.raw.push(RawSample {
-                            time_ns: now,
-                            key,
-                            value,
-                        });
-                    }
-                }
+                f(&mut guard, &mut clock)
             },
         )
     }
@@ -262,7 +312,7 @@ impl Registry {
         for shard in shards {
             let mut data = lock(&shard.series);
             raw_taken.append(&mut data.raw);
-            for slot in data.map.values_mut() {
+            for slot in data.slots.iter_mut() {
                 if slot.first_ns != 0 {
                     let e = seen
                         .entry(slot.key)
@@ -272,18 +322,15 @@ impl Registry {
                     slot.first_ns = 0;
                     slot.last_ns = 0;
                 }
-                let (key, agg) = (&slot.key, &mut slot.agg);
-                if agg.is_empty() {
+                let (key, tally) = (&slot.key, &mut slot.agg);
+                if tally.is_empty() {
                     continue;
                 }
-                cum.entry(*key)
-                    .or_insert_with(|| Agg::new(agg.kind()))
-                    .merge(agg);
-                interval
-                    .entry(*key)
-                    .or_insert_with(|| Agg::new(agg.kind()))
-                    .merge(agg);
-                agg.reset();
+                let kind = tally.kind();
+                tally.drain_into(
+                    cum.entry(*key).or_insert_with(|| Agg::new(kind)),
+                    interval.entry(*key).or_insert_with(|| Agg::new(kind)),
+                );
             }
         }
         for (k, g) in lock(&self.inner.gauges).iter() {
@@ -312,6 +359,42 @@ impl Registry {
         Snapshot::new(metrics, tag_sets, series, Arc::new(interval))
             .with_times(seen, taken_ns)
             .with_sampled(sampled)
+    }
+}
+
+/// The times of one call's samples: a failure series' time is read once per call, and
+/// only when such a series is recorded; the Unix time only when raw output is on.
+struct SampleClock {
+    epoch: Instant,
+    raw: bool,
+    /// Unix time of the call, ns (0 when raw output is off).
+    unix_ns: u128,
+    /// Nanoseconds since `epoch`, read at the first failure sample (0 until then).
+    now_ns: u64,
+}
+
+impl SampleClock {
+    /// Adds `value` to slot `i` (and keeps its time or raw sample as needed).
+    #[inline(always)]
+    fn put(&mut self, data: &mut ShardData, i: u32, value: f64) {
+        let Some(slot) = data.slots.get_mut(i as usize) else {
+            return;
+        };
+        slot.agg.add(value);
+        if slot.timed {
+            if self.now_ns == 0 {
+                self.now_ns = (self.epoch.elapsed().as_nanos() as u64).max(1);
+            }
+            slot.seen_at(self.now_ns);
+        }
+        if self.raw {
+            let key = slot.key;
+            data.raw.push(RawSample {
+                time_ns: self.unix_ns,
+                key,
+                value,
+            });
+        }
     }
 }
 

@@ -3,8 +3,9 @@
 //! Each thread that records into a registry gets its own shard, found through a
 //! thread-local list. Only that thread and the once-a-second aggregator ever take the
 //! shard's lock, so it is uncontended on the hot path.
-use crate::agg::Agg;
 use crate::snapshot::SeriesKey;
+use crate::tags::TagSetId;
+use crate::tally::Tally;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -52,7 +53,7 @@ pub(crate) struct Shard {
 /// collection arrived.
 pub(crate) struct Slot {
     pub(crate) key: SeriesKey,
-    pub(crate) agg: Agg,
+    pub(crate) agg: Tally,
     /// Whether first/last times are kept (decided once, when the slot is made).
     pub(crate) timed: bool,
     /// Nanoseconds since the registry's epoch of the first sample since the last
@@ -73,11 +74,59 @@ impl Slot {
     }
 }
 
-/// What a shard holds.
+/// Marks a bundle position whose slot is not made yet.
+pub(crate) const NO_SLOT: u32 = u32::MAX;
+
+/// What a shard holds. Slots live in one `Vec` and never move to another index, so an
+/// index found once (through `index`, or cached per bundle in `bundle_slots`) stays valid:
+/// a collection empties the aggregates in place and keeps the slots.
 #[derive(Default)]
 pub(crate) struct ShardData {
-    pub(crate) map: KeyMap<Slot>,
+    /// Every series this thread has recorded into.
+    pub(crate) slots: Vec<Slot>,
+    /// Series key ([`SeriesKey::packed`]) → index into `slots`.
+    index: KeyMap<u32>,
+    /// (bundle id, tag set) → where its slot indices start in `bundle_slots`.
+    bundles: KeyMap<u32>,
+    /// The slot index of each metric of each (bundle, tag set) seen, [`NO_SLOT`] until
+    /// the first sample of that metric.
+    pub(crate) bundle_slots: Vec<u32>,
+    /// The last (bundle, tag set) key looked up and its start in `bundle_slots`: a thread
+    /// mostly records the same request's outcome again.
+    last_bundle: Option<(u64, u32)>,
     pub(crate) raw: Vec<RawSample>,
+}
+
+impl ShardData {
+    /// The slot of series `key`, made by `make` on its first sample on this thread.
+    #[inline]
+    pub(crate) fn slot_index(&mut self, key: SeriesKey, make: impl FnOnce() -> Slot) -> u32 {
+        let slots = &mut self.slots;
+        *self.index.entry(key.packed()).or_insert_with(|| {
+            slots.push(make());
+            slots.len() as u32 - 1
+        })
+    }
+
+    /// Where the slot indices of (bundle `id`, `tags`) start in `bundle_slots`, reserving
+    /// `len` of them (all [`NO_SLOT`]) on first use.
+    #[inline]
+    pub(crate) fn bundle_start(&mut self, id: u32, tags: TagSetId, len: usize) -> usize {
+        let key = ((id as u64) << 32) | tags.0 as u64;
+        if let Some((k, start)) = self.last_bundle {
+            if k == key {
+                return start as usize;
+            }
+        }
+        let all = &mut self.bundle_slots;
+        let start = *self.bundles.entry(key).or_insert_with(|| {
+            let start = all.len() as u32;
+            all.resize(all.len() + len, NO_SLOT);
+            start
+        });
+        self.last_bundle = Some((key, start));
+        start as usize
+    }
 }
 
 thread_local! {
