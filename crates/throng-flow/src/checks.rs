@@ -64,7 +64,15 @@ impl<'a> ParsedBody<'a> {
         if needle.contains(char::REPLACEMENT_CHARACTER) {
             return self.text().contains(needle);
         }
-        memchr::memmem::find(self.raw, needle.as_bytes()).is_some()
+        let (hay, n) = (self.raw, needle.as_bytes());
+        match n.first() {
+            None => true,
+            // a short body: building a searcher costs more than trying each candidate
+            Some(&first) if hay.len() <= 256 => {
+                memchr::memchr_iter(first, hay).any(|i| hay.get(i..i + n.len()) == Some(n))
+            }
+            Some(_) => memchr::memmem::find(hay, n).is_some(),
+        }
     }
 
     fn json(&mut self) -> Option<&serde_json::Value> {
@@ -196,5 +204,47 @@ pub(crate) fn extract_values(
         };
         slot.clear();
         slot.push_str(found.unwrap_or(""));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ParsedBody;
+
+    #[test]
+    fn contains_answers_as_the_lossy_text_does() {
+        let long: Vec<u8> = b"x".repeat(300).into_iter().chain(*b"needle").collect();
+        let bodies: [&[u8]; 8] = [
+            b"ok",
+            b"{\"id\":1,\"status\":\"ok\"}",
+            b"caf\xc3\xa9 ok",
+            b"\xe2\x82 ok \xff\xfe",
+            b"\xe2\xe2\x82\xac euro",
+            b"",
+            b"aaaaaaab",
+            &long,
+        ];
+        let needles = [
+            "ok",
+            "",
+            "é",
+            "é ok",
+            "€",
+            "\u{fffd}",
+            "\u{fffd} ok",
+            "ab",
+            "aab",
+            "needle",
+            "x",
+            "k",
+            "okk",
+        ];
+        for b in bodies {
+            let body = ParsedBody::new(b);
+            for n in needles {
+                let lossy = String::from_utf8_lossy(b).contains(n);
+                assert_eq!(body.contains(n), lossy, "{n:?} in {b:?}");
+            }
+        }
     }
 }

@@ -269,17 +269,30 @@ pub(super) fn uuid(rng: &mut fastrand::Rng) -> String {
     s
 }
 
+/// The two lower-case hex digits of every byte.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut t = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [HEX[i >> 4], HEX[i & 0xf]];
+        i += 1;
+    }
+    t
+};
+
 fn write_uuid(rng: &mut fastrand::Rng, out: &mut String) {
     let a = rng.u64(..);
     let b = rng.u64(..);
     // 8-4-4-4-12 hex digits: version 4, variant 10xx
     let hi = (a & !0xf000) | 0x4000;
     let lo = (b & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = [0u8; 36];
+    // two hex digits per byte, most significant first
+    let mut s = [b'-'; 36];
     let mut put = |from: usize, digits: usize, v: u64| {
-        for i in 0..digits {
-            s[from + i] = HEX[((v >> (4 * (digits - 1 - i))) & 0xf) as usize];
+        for (i, pair) in s[from..from + digits].chunks_exact_mut(2).enumerate() {
+            let byte = (v >> (8 * (digits / 2 - 1 - i))) as u8;
+            pair.copy_from_slice(&HEX_PAIRS[usize::from(byte)]);
         }
     };
     put(0, 8, hi >> 32);
@@ -287,9 +300,6 @@ fn write_uuid(rng: &mut fastrand::Rng, out: &mut String) {
     put(14, 4, hi & 0xffff);
     put(19, 4, lo >> 48);
     put(24, 12, lo & 0xffff_ffff_ffff);
-    for i in [8, 13, 18, 23] {
-        s[i] = b'-';
-    }
     // only ASCII hex digits and dashes were written
     out.push_str(std::str::from_utf8(&s).unwrap_or_default());
 }
