@@ -4,6 +4,10 @@
 #   bench/instr.sh                          # throng quick -c 50 against nginx on :18090
 #   bench/instr.sh plan                     # bench/plan.yaml as 10,000 / 30,000 iterations
 #   TOP=25 bench/instr.sh                   # also the top functions (inclusive) of the larger run
+#   FN='FlowVu::run_steps::\{\{closure\}\} \[' bench/instr.sh plan
+#                                           # also the inclusive instructions per request of the
+#                                           # first function matching FN (an ERE): steadier than
+#                                           # the total, which includes once-a-second work
 # Needs valgrind and the bench nginx (bench/run.sh starts one; or see bench/notes.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,6 +41,11 @@ workers() {
 a=$(ir "$LO"); b=$(ir "$HI")
 wa=$(workers "$LO"); wb=$(workers "$HI")
 echo "$what: $(( (wb - wa) / (HI - LO) )) instructions per request on the VU threads, $(( (b - a) / (HI - LO) )) in all (callgrind, $LO vs $HI requests)"
+if [ -n "${FN:-}" ]; then
+  fn_ir() { callgrind_annotate --inclusive=yes "$OUT/cg.$1" 2>/dev/null | grep -E "$FN" | head -1 | awk '{gsub(",", "", $1); print $1}'; }
+  fa=$(fn_ir "$LO"); fb=$(fn_ir "$HI")
+  echo "$what: $(( (fb - fa) / (HI - LO) )) instructions per request in $FN (inclusive)"
+fi
 if [ -n "${TOP:-}" ]; then
   callgrind_annotate --inclusive=yes "$OUT/cg.$HI" 2>/dev/null | grep -E '^ *[0-9,]+ \(' | head -"$TOP" | cut -c1-200
 fi

@@ -1,6 +1,7 @@
 //! Checks and extraction on a response of any step kind.
+use std::fmt::Write as _;
 use throng_http::HttpResponse;
-use throng_plan::{Check, CheckKind, CmpOp, Extract, ExtractFrom};
+use throng_plan::{Check, CheckKind, CmpOp, Extract, ExtractFrom, JsonQuery};
 
 /// What checks and extracts read from a step's result, whatever its protocol (generic, so
 /// HTTP's checks are monomorphised: no dynamic dispatch on its hot path).
@@ -38,7 +39,9 @@ impl Reply for HttpResponse {
     }
 }
 
-/// The response body, parsed as JSON at most once.
+/// The response body as checks and extracts read it: as text, or as JSON — scanned for
+/// one simple path at a time without building the document ([`JsonQuery::scan_text`]),
+/// or parsed at most once for the paths that need the whole document.
 pub(crate) struct ParsedBody<'a> {
     raw: &'a [u8],
     json: Option<Option<serde_json::Value>>,
@@ -53,11 +56,61 @@ impl<'a> ParsedBody<'a> {
         String::from_utf8_lossy(self.raw)
     }
 
+    /// Whether the body, read as text (invalid UTF-8 replaced by U+FFFD), contains
+    /// `needle`. A needle without U+FFFD is found in the lossy text exactly where it is
+    /// found in the bytes (a valid UTF-8 match can neither start inside a replaced
+    /// sequence nor span one), so the bytes are searched without decoding them.
+    fn contains(&self, needle: &str) -> bool {
+        if needle.contains(char::REPLACEMENT_CHARACTER) {
+            return self.text().contains(needle);
+        }
+        let (hay, n) = (self.raw, needle.as_bytes());
+        match n.first() {
+            None => true,
+            // a short body: building a searcher costs more than trying each candidate
+            Some(&first) if hay.len() <= 256 => {
+                memchr::memchr_iter(first, hay).any(|i| hay.get(i..i + n.len()) == Some(n))
+            }
+            Some(_) => memchr::memmem::find(hay, n).is_some(),
+        }
+    }
+
     fn json(&mut self) -> Option<&serde_json::Value> {
         let raw = self.raw;
         self.json
             .get_or_insert_with(|| serde_json::from_slice(raw).ok())
             .as_ref()
+    }
+
+    /// The first node `q` selects, as a value.
+    fn json_value(&mut self, q: &JsonQuery) -> Option<serde_json::Value> {
+        if self.json.is_none() {
+            if let Some(v) = q.scan_value(self.raw) {
+                return v;
+            }
+        }
+        self.json().and_then(|v| q.first(v)).cloned()
+    }
+
+    /// Writes the first node `q` selects into `out` as an extract reads it (a string
+    /// unquoted, other values as JSON), `""` when there is none.
+    fn json_text(&mut self, q: &JsonQuery, out: &mut String) {
+        if self.json.is_none() {
+            if let Some(found) = q.scan_text(self.raw, out) {
+                if !found {
+                    out.clear();
+                }
+                return;
+            }
+        }
+        out.clear();
+        match self.json().and_then(|v| q.first(v)) {
+            Some(serde_json::Value::String(s)) => out.push_str(s),
+            Some(other) => {
+                let _ = write!(out, "{other}");
+            }
+            None => {}
+        }
     }
 }
 
@@ -93,16 +146,11 @@ pub(crate) fn evaluate_checks(
                         CmpOp::Ge => d >= *bound,
                     }
             }
-            CheckKind::BodyContains(s) => body.text().contains(s.as_str()),
+            CheckKind::BodyContains(s) => body.contains(s),
             CheckKind::BodyMatches(re) => re.is_match(&body.text()),
             CheckKind::Json { path, expected } => body
-                .json()
-                .and_then(|v| {
-                    path.query(v)
-                        .first()
-                        .map(|n| expected.as_str() == Some("*") || json_eq(n, expected))
-                })
-                .unwrap_or(false),
+                .json_value(path)
+                .is_some_and(|n| expected.as_str() == Some("*") || json_eq(&n, expected)),
             CheckKind::Header { name, expected } => match resp.header(name) {
                 Some(v) => expected == "*" || v.contains(expected.as_str()),
                 None => false,
@@ -129,27 +177,74 @@ pub(crate) fn extract_values(
     vars: &mut [String],
 ) {
     for e in extract {
-        let v = match &e.from {
-            ExtractFrom::Header(h) => resp.header(h).map(str::to_string),
-            ExtractFrom::Json(p) => body.json().and_then(|v| {
-                p.query(v).first().map(|n| match n {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-            }),
+        let Some(slot) = vars.get_mut(e.var) else {
+            continue;
+        };
+        // written in place: a value that fits the variable's buffer allocates nothing
+        let found = match &e.from {
+            ExtractFrom::Json(p) => {
+                body.json_text(p, slot);
+                continue;
+            }
+            ExtractFrom::Header(h) => resp.header(h),
             ExtractFrom::Regex(re) => {
                 let text = body.text();
-                re.captures(&text).and_then(|c| {
-                    c.get(1)
-                        .or_else(|| c.get(0))
-                        .map(|m| m.as_str().to_string())
-                })
+                let m = re
+                    .captures(&text)
+                    .and_then(|c| c.get(1).or_else(|| c.get(0)));
+                slot.clear();
+                slot.push_str(m.map_or("", |m| m.as_str()));
+                continue;
             }
-            ExtractFrom::Cookie(name) => cookie(name),
-            ExtractFrom::Column(c) => resp.column(c).map(str::to_string),
+            ExtractFrom::Cookie(name) => {
+                *slot = cookie(name).unwrap_or_default();
+                continue;
+            }
+            ExtractFrom::Column(c) => resp.column(c),
         };
-        if let Some(slot) = vars.get_mut(e.var) {
-            *slot = v.unwrap_or_default();
+        slot.clear();
+        slot.push_str(found.unwrap_or(""));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ParsedBody;
+
+    #[test]
+    fn contains_answers_as_the_lossy_text_does() {
+        let long: Vec<u8> = b"x".repeat(300).into_iter().chain(*b"needle").collect();
+        let bodies: [&[u8]; 8] = [
+            b"ok",
+            b"{\"id\":1,\"status\":\"ok\"}",
+            b"caf\xc3\xa9 ok",
+            b"\xe2\x82 ok \xff\xfe",
+            b"\xe2\xe2\x82\xac euro",
+            b"",
+            b"aaaaaaab",
+            &long,
+        ];
+        let needles = [
+            "ok",
+            "",
+            "é",
+            "é ok",
+            "€",
+            "\u{fffd}",
+            "\u{fffd} ok",
+            "ab",
+            "aab",
+            "needle",
+            "x",
+            "k",
+            "okk",
+        ];
+        for b in bodies {
+            let body = ParsedBody::new(b);
+            for n in needles {
+                let lossy = String::from_utf8_lossy(b).contains(n);
+                assert_eq!(body.contains(n), lossy, "{n:?} in {b:?}");
+            }
         }
     }
 }

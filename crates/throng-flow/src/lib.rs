@@ -165,6 +165,7 @@ impl FlowShared {
             tags: TagCache::default(),
             shared: self.clone(),
             buf: String::new(),
+            body: bytes::BytesMut::new(),
             req: HttpRequest::default(),
             lateness_ms: None,
             initialized: false,
@@ -230,6 +231,8 @@ struct FlowVu {
     tags: TagCache,
     shared: Arc<FlowShared>,
     buf: String,
+    /// Where request bodies are rendered, lent to each request and reclaimed by the next.
+    body: bytes::BytesMut,
     /// The request being sent, rendered again in place for each request.
     req: HttpRequest,
     /// How late this iteration started against its schedule, ms (open-model executors).
@@ -667,7 +670,8 @@ impl FlowVu {
         let rows = Rows::of(&self.rows, &plan.data);
         let mut cx = shared.render_cx(self.id, iter, rows.as_slice(), &self.vars, &mut self.rng);
         let req = &mut self.req;
-        request::build_into(plan, &ri.req, &ri.method, &mut cx, &mut self.buf, req);
+        let scratch = (&mut self.buf, &mut self.body);
+        request::build_into(plan, &ri.req, &ri.method, &mut cx, scratch, req);
         let debug = shared.env.debug.as_deref();
         if let Some(d) = debug {
             req.keep_headers = true;

@@ -1,5 +1,5 @@
 //! Rendering a request step into an [`HttpRequest`].
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::Method;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use throng_http::HttpRequest;
@@ -13,13 +13,14 @@ const QUERY: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 /// Renders every template of `r` into `out`, reusing its buffers (and `buf`, a scratch
-/// buffer): on a steady path, rendering a request allocates nothing.
+/// buffer, and `body`, the storage the body is lent from): on a steady path, rendering a
+/// request allocates nothing.
 pub(crate) fn build_into(
     plan: &Plan,
     r: &Request,
     method: &Method,
     cx: &mut RenderCtx<'_>,
-    buf: &mut String,
+    (buf, body): (&mut String, &mut BytesMut),
     out: &mut HttpRequest,
 ) {
     let url = &mut out.url;
@@ -65,31 +66,43 @@ pub(crate) fn build_into(
         }
         _ => headers.truncate(r.headers.len()),
     }
-    out.body = match &r.body {
-        None => Bytes::new(),
+    // the last request's body is dropped first, so `body` owns its storage again and
+    // reuses it (the body is a view of it, `split` off and frozen)
+    out.body = Bytes::new();
+    body.clear();
+    match &r.body {
+        None => {}
         Some(Body::Text(t)) => {
             buf.clear();
             t.render(cx, buf);
-            Bytes::copy_from_slice(buf.as_bytes())
+            body.extend_from_slice(buf.as_bytes());
         }
         Some(Body::Form(fields)) => {
-            let mut s = String::new();
             for (i, (k, v)) in fields.iter().enumerate() {
                 if i > 0 {
-                    s.push('&');
+                    body.extend_from_slice(b"&");
                 }
-                s.extend(utf8_percent_encode(k, QUERY));
-                s.push('=');
+                push_encoded(body, k);
+                body.extend_from_slice(b"=");
                 buf.clear();
                 v.render(cx, buf);
-                s.extend(utf8_percent_encode(buf, QUERY));
+                push_encoded(body, buf);
             }
-            Bytes::from(s)
         }
-    };
+    }
+    if !body.is_empty() {
+        out.body = body.split().freeze();
+    }
     out.method.clone_from(method);
     out.timeout = r.timeout;
     out.keep_body = r.needs_body;
-    out.keep_headers = !r.checks.is_empty() || !r.extract.is_empty();
+    out.keep_headers = r.needs_headers;
     out.max_redirects = None;
+}
+
+/// Appends `s` percent-encoded for a form body.
+fn push_encoded(out: &mut BytesMut, s: &str) {
+    for part in utf8_percent_encode(s, QUERY) {
+        out.extend_from_slice(part.as_bytes());
+    }
 }

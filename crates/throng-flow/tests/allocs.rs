@@ -60,7 +60,7 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 /// A keep-alive HTTP/1.1 server that answers every request with `200 ok` (`/big`: 6 KiB;
-/// `/chunked`: `ok` in two chunks), counting them.
+/// `/chunked`: `ok` in two chunks; `POST /json`: a small JSON document), counting them.
 fn serve() -> (String, Arc<AtomicU64>) {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = l.local_addr().expect("addr");
@@ -79,12 +79,24 @@ fn serve() -> (String, Arc<AtomicU64>) {
                 let mut chunk = [0u8; 4096];
                 loop {
                     while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                        let body = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|n| n.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if buf.len() < end + 4 + body {
+                            break;
+                        }
                         let big = buf.starts_with(b"GET /big ");
                         let chunked = buf.starts_with(b"GET /chunked ");
-                        buf.drain(..end + 4);
+                        let json = buf.starts_with(b"POST /json ");
+                        buf.drain(..end + 4 + body);
                         count.fetch_add(1, Ordering::SeqCst);
                         let ok = if big {
                             s.write_all(&big_response)
+                        } else if json {
+                            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 22\r\n\r\n{\"id\":1,\"status\":\"ok\"}")
                         } else if chunked {
                             s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\no\r\n1;x=y\r\nk\r\n0\r\n\r\n")
                         } else {
@@ -212,4 +224,21 @@ fn larger_and_chunked_responses_allocate_nothing_per_request() {
             "{path}: {per_req} allocations per request"
         );
     }
+}
+
+#[test]
+fn bench_plan_step_allocates_nothing_per_request() {
+    let (base, seen) = serve();
+    // bench/plan.yaml's step: a templated JSON body, two checks and a JSON extract
+    let step = "      - post: /json\n        \
+                json: { user_id: \"{{random_int(1,10000)}}\", message: \"msg {{vu}}-{{iter}}\", id: \"{{uuid}}\" }\n        \
+                check: { status: 200, body_contains: ok }\n        \
+                extract: { id: { json: \"$.id\" } }\n";
+    let per_iter = allocs_per_iteration(&plan(&base, step), 200, 1000);
+    assert_eq!(seen.load(Ordering::SeqCst), 1200);
+    let per_req = per_request(&base, step);
+    assert_eq!(seen.load(Ordering::SeqCst), 1200 + 5 * 100 + 5 * 1000);
+    eprintln!("bench plan: {per_iter} allocations per iteration, {per_req} per request");
+    assert!(per_req.abs() < 0.005, "{per_req} allocations per request");
+    assert!(per_iter < 1.01, "{per_iter} allocations per iteration");
 }

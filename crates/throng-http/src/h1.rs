@@ -65,6 +65,10 @@ pub(crate) struct H1 {
     rpos: usize,
     rlen: usize,
     wbuf: Vec<u8>,
+    /// Where kept response bodies are read: each body is split off it and frozen, and its
+    /// storage is reused by the next one once that body is dropped (allocated only when
+    /// a request keeps its body; dropped above 64 KiB, like `wbuf`).
+    kept: BytesMut,
     pub closed: bool,
 }
 
@@ -99,6 +103,7 @@ impl H1 {
             rpos: 0,
             rlen: 0,
             wbuf: Vec::new(),
+            kept: BytesMut::new(),
             closed: false,
         }
     }
@@ -393,7 +398,8 @@ impl H1 {
     /// Reads (and keeps, if asked) the body. After it, a connection with bytes left over is
     /// closed: they belong to no request.
     pub async fn read_body(&mut self, kind: BodyKind, keep: bool) -> Result<Bytes, ErrorKind> {
-        let mut out = BytesMut::new();
+        let mut out = std::mem::take(&mut self.kept);
+        out.clear();
         let r = self
             .body_inner(kind, if keep { Some(&mut out) } else { None })
             .await;
@@ -402,7 +408,15 @@ impl H1 {
         }
         // an idle connection holds no read buffer
         self.release();
-        r.map(|_| out.freeze())
+        let body = if out.is_empty() {
+            Bytes::new()
+        } else {
+            out.split().freeze()
+        };
+        if out.capacity() <= 64 * 1024 {
+            self.kept = out;
+        }
+        r.map(|_| body)
     }
 
     async fn body_inner(

@@ -1,7 +1,7 @@
 //! The validated plan: what the engine and the workloads run.
 use crate::data::DataSet;
+use crate::json_query::JsonQuery;
 use crate::template::Template;
-use serde_json_path::JsonPath;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -433,6 +433,9 @@ pub struct Request {
     pub extract: Vec<Extract>,
     /// Whether the body must be kept (a check or extract reads it).
     pub needs_body: bool,
+    /// Whether a check or extract reads the response's headers (`header` checks and
+    /// extracts): otherwise only `Set-Cookie` and `Location` are kept.
+    pub needs_headers: bool,
     /// The group path this request is in (empty at top level).
     pub group: String,
     /// Send it again until a condition holds (`until:`), if set.
@@ -480,7 +483,7 @@ pub enum CheckKind {
     /// A JSON path's first match equals a value (`"*"`: the path matches anything).
     Json {
         /// The path.
-        path: JsonPath,
+        path: JsonQuery,
         /// The expected value.
         expected: serde_json::Value,
     },
@@ -511,7 +514,7 @@ pub enum ExtractFrom {
     /// A response header.
     Header(String),
     /// The first match of a JSON path in the body (strings unquoted).
-    Json(JsonPath),
+    Json(JsonQuery),
     /// The first capture group (or whole match) of a regex on the body.
     Regex(regex::Regex),
     /// A cookie the response set.

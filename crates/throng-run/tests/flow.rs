@@ -239,3 +239,117 @@ scenarios:
         }
     }
 }
+
+/// The JSON document `/doc` answers with, in chunks that split a token, an escape and a
+/// multi-byte character.
+const DOC: &str = "{\"id\":\"a\\\"b\\\\c\\u00e9\\n\\u0001\",\"n\":1.5,\"items\":[{\"id\":10},{\"id\":\"twenty\"}],\"obj\":{\"b\":2,\"a\":[1,null]},\"dup\":1,\"dup\":2,\"text\":\"café ok\"}";
+
+/// `DOC` as a chunked body, cut at these byte offsets.
+fn chunked(doc: &str, cuts: &[usize]) -> Vec<u8> {
+    let mut out =
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            .to_vec();
+    let bytes = doc.as_bytes();
+    let mut from = 0;
+    for &to in cuts.iter().chain(std::iter::once(&bytes.len())) {
+        out.extend_from_slice(format!("{:x}\r\n", to - from).as_bytes());
+        out.extend_from_slice(&bytes[from..to]);
+        out.extend_from_slice(b"\r\n");
+        from = to;
+    }
+    out.extend_from_slice(b"0\r\n\r\n");
+    out
+}
+
+/// Extracts by simple paths (scanned without parsing the document into values) and by
+/// full JSONPath give exactly what the parsed document gives, on a chunked body; the
+/// values, escaped again into a JSON request body, arrive intact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_extracts_and_body_checks_on_a_chunked_body() {
+    use std::sync::{Arc, Mutex};
+    use throng_testkit::{RawConn, RawServer};
+    let echoed: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let sink = echoed.clone();
+    // cut inside the `\u00e9` escape, inside the number 1.5 and inside the two bytes of é
+    let e_acute = DOC.find('é').expect("é");
+    let cuts = [
+        DOC.find("u00e9").expect("escape") + 2,
+        DOC.find("1.5").expect("n") + 1,
+        e_acute + 1,
+    ];
+    let response = chunked(DOC, &cuts);
+    let s = RawServer::start(move |mut c: RawConn| {
+        let sink = sink.clone();
+        let response = response.clone();
+        async move {
+            while let Some(r) = c.read_request().await {
+                if r.path == "/doc" {
+                    c.write(&response).await;
+                } else {
+                    if let Ok(mut e) = sink.lock() {
+                        e.push(r.body);
+                    }
+                    c.respond(200, "ok").await;
+                }
+            }
+        }
+    })
+    .await;
+    let p = r#"
+base_url: BASE
+scenarios:
+  s:
+    executor: per-vu-iterations
+    vus: 2
+    iterations: 3
+    flow:
+      - get: /doc
+        extract:
+          e_id: { json: "$.id" }
+          e_item: { json: "$.items[1].id" }
+          e_num: { json: "$['items'][0].id" }
+          e_missing: { json: "$.items[5].id" }
+          e_deep_missing: { json: "$.n.x" }
+          e_obj: { json: "$.obj" }
+          e_null: { json: "$.obj.a[1]" }
+          e_dup: { json: "$.dup" }
+          e_float: { json: "$.n" }
+          e_last: { json: "$.items[-1].id" }
+          e_any: { json: "$..a[0]" }
+        check:
+          status: 200
+          body_contains: "é ok"
+          json: { "$.items[0].id": 10, "$.n": "1.5", "$.dup": 2, "$.missing": "*", "$.items[-1].id": twenty }
+      - post: /echo
+        json: { id: "{{e_id}}", item: "{{e_item}}", num: "{{e_num}}", missing: "{{e_missing}}", deep: "{{e_deep_missing}}", obj: "{{e_obj}}", nul: "{{e_null}}", dup: "{{e_dup}}", float: "{{e_float}}", last: "{{e_last}}", any: "{{e_any}}" }
+        check: { body_contains: ok }
+"#;
+    let out = run_plan(plan(p, &s.url())).await;
+    assert_eq!(out.exit_code.code(), 0, "{}", out.summary);
+    assert_eq!(s.requests(), 12);
+    assert_eq!(count(&out, "http_reqs"), 12);
+    let bodies = echoed.lock().map(|e| e.clone()).unwrap_or_default();
+    assert_eq!(bodies.len(), 6);
+    for b in &bodies {
+        let v: serde_json::Value = serde_json::from_slice(b).expect("a JSON request body");
+        // variables are text: a whole-value variable is a JSON string
+        let expected = serde_json::json!({
+            "id": "a\"b\\c\u{e9}\n\u{1}", "item": "twenty", "num": "10", "missing": "",
+            "deep": "", "obj": "{\"a\":[1,null],\"b\":2}", "nul": "null", "dup": "2",
+            "float": "1.5", "last": "twenty", "any": "1",
+        });
+        assert_eq!(v, expected);
+    }
+    // per iteration: 7 checks on /doc, of which `$.missing` exists fails; 1 on /echo
+    let tally: Vec<(String, u64, u64)> = out
+        .results
+        .checks
+        .iter()
+        .map(|c| (c.name.clone(), c.passes, c.fails))
+        .collect();
+    let missing = tally.iter().find(|c| c.0 == "$.missing exists");
+    assert_eq!(missing.map(|c| (c.1, c.2)), Some((0, 6)), "{tally:?}");
+    let passes: u64 = tally.iter().map(|c| c.1).sum();
+    let fails: u64 = tally.iter().map(|c| c.2).sum();
+    assert_eq!((passes, fails), (6 * 7, 6), "{tally:?}");
+}

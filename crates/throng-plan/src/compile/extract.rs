@@ -1,13 +1,13 @@
 //! A request's `extract:` (header, json, regex or cookie into a flow variable), and the JSON
 //! path syntax shared with checks.
 use super::{lc, Cx};
+use crate::json_query::JsonQuery;
 use crate::model::ExtractFrom;
 use crate::raw::{RawExtract, S};
-use serde_json_path::JsonPath;
 
 /// A JSON path such as `$.items[0].id`, or an error at `at`.
-pub(super) fn json_path(cx: &mut Cx<'_>, at: (usize, usize), p: &str) -> Option<JsonPath> {
-    match JsonPath::parse(p) {
+pub(super) fn json_path(cx: &mut Cx<'_>, at: (usize, usize), p: &str) -> Option<JsonQuery> {
+    match JsonQuery::parse(p) {
         Ok(jp) => Some(jp),
         Err(e) => {
             cx.err_at(

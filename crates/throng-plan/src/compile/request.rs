@@ -130,18 +130,23 @@ pub(super) fn compile_request(
         }
     }
     let poll = compile_poll(cx, s);
-    let needs_body = checks
-        .iter()
-        .chain(poll.iter().flat_map(|p| p.until.iter()))
-        .any(|c| {
-            matches!(
-                c.kind,
-                CheckKind::BodyContains(_) | CheckKind::BodyMatches(_) | CheckKind::Json { .. }
-            )
-        })
+    let all_checks = || {
+        checks
+            .iter()
+            .chain(poll.iter().flat_map(|p| p.until.iter()))
+    };
+    let needs_headers = all_checks().any(|c| matches!(c.kind, CheckKind::Header { .. }))
         || extract
             .iter()
-            .any(|e| matches!(e.from, ExtractFrom::Json(_) | ExtractFrom::Regex(_)));
+            .any(|e| matches!(e.from, ExtractFrom::Header(_)));
+    let needs_body = all_checks().any(|c| {
+        matches!(
+            c.kind,
+            CheckKind::BodyContains(_) | CheckKind::BodyMatches(_) | CheckKind::Json { .. }
+        )
+    }) || extract
+        .iter()
+        .any(|e| matches!(e.from, ExtractFrom::Json(_) | ExtractFrom::Regex(_)));
     Some(Step::Request(Box::new(Request {
         method,
         url,
@@ -155,6 +160,7 @@ pub(super) fn compile_request(
         checks,
         extract,
         needs_body,
+        needs_headers,
         group: group.to_string(),
         poll,
         expected,

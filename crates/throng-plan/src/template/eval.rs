@@ -2,7 +2,7 @@
 //! (render time).
 use super::functions::{call, compile_call, Func};
 use super::parser::{Ast, BinOp};
-use super::value::Val;
+use super::value::{push_int, Val};
 use super::{RenderCtx, Scope};
 use std::cmp::Ordering;
 use std::fmt::Write as _;
@@ -269,44 +269,55 @@ pub(super) fn uuid(rng: &mut fastrand::Rng) -> String {
     s
 }
 
+/// The two lower-case hex digits of every byte.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut t = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [HEX[i >> 4], HEX[i & 0xf]];
+        i += 1;
+    }
+    t
+};
+
 fn write_uuid(rng: &mut fastrand::Rng, out: &mut String) {
     let a = rng.u64(..);
     let b = rng.u64(..);
-    let _ = write!(
-        out,
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0x0fff,
-        ((b >> 48) & 0x3fff) | 0x8000,
-        b & 0xffff_ffff_ffff
-    );
+    // 8-4-4-4-12 hex digits: version 4, variant 10xx
+    let hi = (a & !0xf000) | 0x4000;
+    let lo = (b & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
+    // two hex digits per byte, most significant first
+    let mut s = [b'-'; 36];
+    let mut put = |from: usize, digits: usize, v: u64| {
+        for (i, pair) in s[from..from + digits].chunks_exact_mut(2).enumerate() {
+            let byte = (v >> (8 * (digits / 2 - 1 - i))) as u8;
+            pair.copy_from_slice(&HEX_PAIRS[usize::from(byte)]);
+        }
+    };
+    put(0, 8, hi >> 32);
+    put(9, 4, (hi >> 16) & 0xffff);
+    put(14, 4, hi & 0xffff);
+    put(19, 4, lo >> 48);
+    put(24, 12, lo & 0xffff_ffff_ffff);
+    // only ASCII hex digits and dashes were written
+    out.push_str(std::str::from_utf8(&s).unwrap_or_default());
 }
 
 impl Name {
     /// Appends the value as text, without allocating.
     pub(super) fn write(self, cx: &mut RenderCtx<'_>, out: &mut String) {
         match self {
-            Name::Vu => {
-                let _ = write!(out, "{}", cx.vu);
-            }
-            Name::Iter => {
-                let _ = write!(out, "{}", cx.iter);
-            }
+            Name::Vu => push_int(out, cx.vu),
+            Name::Iter => push_int(out, cx.iter),
             Name::Scenario => out.push_str(cx.scenario),
             Name::Now => {
                 let _ = write!(out, "{}", now(cx));
             }
-            Name::TimestampMs => {
-                let _ = write!(out, "{}", now(cx).as_millisecond());
-            }
-            Name::Unix => {
-                let _ = write!(out, "{}", now(cx).as_second());
-            }
+            Name::TimestampMs => push_int(out, now(cx).as_millisecond()),
+            Name::Unix => push_int(out, now(cx).as_second()),
             Name::Uuid => write_uuid(cx.rng, out),
-            Name::Seq => {
-                let _ = write!(out, "{}", seq(cx));
-            }
+            Name::Seq => push_int(out, seq(cx)),
             Name::Data { .. } | Name::Var(_) => out.push_str(self.text(cx)),
         }
     }
@@ -477,5 +488,27 @@ mod tests {
             compare_operands(&Operand::Text("9"), &Operand::Text("10")),
             Ordering::Less
         );
+    }
+
+    #[test]
+    fn uuids_and_integers_print_as_format_did() {
+        let (mut a, mut b) = (fastrand::Rng::with_seed(9), fastrand::Rng::with_seed(9));
+        for _ in 0..1000 {
+            let (x, y) = (b.u64(..), b.u64(..));
+            let old = format!(
+                "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+                x >> 32,
+                (x >> 16) & 0xffff,
+                x & 0x0fff,
+                ((y >> 48) & 0x3fff) | 0x8000,
+                y & 0xffff_ffff_ffff
+            );
+            assert_eq!(uuid(&mut a), old);
+        }
+        for v in [0i64, 7, -1, 10_000, i64::MIN, i64::MAX] {
+            let mut s = String::new();
+            push_int(&mut s, v);
+            assert_eq!(s, v.to_string());
+        }
     }
 }

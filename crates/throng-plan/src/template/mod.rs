@@ -22,7 +22,6 @@ mod value;
 
 use eval::{eval, resolve, Expr, Name};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::atomic::AtomicU64;
 use value::{push_json_escaped, text_truthy, Val};
 
@@ -445,7 +444,7 @@ fn render_part(p: &Part, cx: &mut RenderCtx<'_>, out: &mut String) -> Result<(),
         }
         (Seg::Expr(e), Mode::Plain | Mode::JsonValue) if matches!(**e, Expr::RandomInt(..)) => {
             if let Expr::RandomInt(a, b) = **e {
-                let _ = write!(out, "{}", cx.rng.i64(a..=b));
+                value::push_int(out, cx.rng.i64(a..=b));
             }
         }
         (Seg::Expr(e), mode) => {

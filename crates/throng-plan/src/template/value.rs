@@ -20,9 +20,7 @@ impl Val {
         match self {
             Val::Null => {}
             Val::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Val::Int(i) => {
-                let _ = write!(out, "{i}");
-            }
+            Val::Int(i) => push_int(out, *i),
             Val::Float(f) => {
                 let _ = write!(out, "{f}");
             }
@@ -129,6 +127,11 @@ impl Val {
 /// Whether rendered text counts as true: all but "", "false", "0" and "null".
 pub(crate) fn text_truthy(s: &str) -> bool {
     !matches!(s.trim(), "" | "false" | "0" | "null")
+}
+
+/// Appends an integer in decimal (as `{}` prints it, without the formatting machinery).
+pub(crate) fn push_int(out: &mut String, v: impl itoa::Integer) {
+    out.push_str(itoa::Buffer::new().format(v));
 }
 
 /// Appends `s` escaped for the inside of a JSON string, without allocating.
