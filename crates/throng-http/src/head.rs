@@ -3,6 +3,7 @@
 use crate::error::ErrorKind;
 use crate::h1::MAX_HEAD;
 use http::{HeaderMap, HeaderName, HeaderValue};
+use std::mem::MaybeUninit;
 
 /// Header slots tried first; a head with more is parsed again with room for all of them.
 const FAST_HEADERS: usize = 100;
@@ -41,10 +42,6 @@ pub(crate) enum Parsed {
     Complete(usize, Head, BodyKind),
 }
 
-fn is(name: &str, want: &str) -> bool {
-    name.eq_ignore_ascii_case(want)
-}
-
 fn has_token(v: &[u8], token: &[u8]) -> bool {
     v.split(|&b| b == b',')
         .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
@@ -59,7 +56,8 @@ fn content_length(v: &[u8]) -> Option<u64> {
         if p.is_empty() || p.len() > 19 || !p.iter().all(u8::is_ascii_digit) {
             return None;
         }
-        let n: u64 = std::str::from_utf8(p).ok()?.parse().ok()?;
+        // at most 19 digits: no overflow
+        let n = p.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
         match out {
             Some(prev) if prev != n => return None,
             _ => out = Some(n),
@@ -71,9 +69,16 @@ fn content_length(v: &[u8]) -> Option<u64> {
 /// Parses a response head at the start of `buf`. `want_headers`: keep every header
 /// (otherwise only `Set-Cookie` and `Location`, which the client itself needs).
 pub(crate) fn parse_head(buf: &[u8], want_headers: bool) -> Result<Parsed, ErrorKind> {
-    let mut hs = [httparse::EMPTY_HEADER; FAST_HEADERS];
-    let mut resp = httparse::Response::new(&mut hs);
-    match resp.parse(buf) {
+    if buf.is_empty() {
+        // what httparse says of no bytes, without setting up a parse
+        return Ok(Parsed::Partial);
+    }
+    // uninitialised slots: httparse writes the ones it fills (no 3 KiB of zeroes per parse)
+    let mut hs = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; FAST_HEADERS];
+    let mut resp = httparse::Response::new(&mut []);
+    // the default configuration, as `Response::parse` uses
+    let config = httparse::ParserConfig::default();
+    match config.parse_response_with_uninit_headers(&mut resp, buf, &mut hs) {
         Ok(httparse::Status::Complete(n)) => decide(n, &resp, want_headers),
         Ok(httparse::Status::Partial) => Ok(Parsed::Partial),
         Err(httparse::Error::TooManyHeaders) => {
@@ -104,33 +109,42 @@ fn decide(
     let mut te: Option<bool> = None; // Some(chunked is the last coding)
     let mut close = resp.version == Some(0);
     for h in resp.headers.iter() {
-        let v = h.value;
-        if is(h.name, "content-length") {
-            let n = content_length(v).ok_or(ErrorKind::Protocol)?;
-            if length.is_some_and(|prev| prev != n) {
-                return Err(ErrorKind::Protocol);
+        let (name, v) = (h.name.as_bytes(), h.value);
+        // one pass, the name's length first: most headers are none of these
+        let needed = match name.len() {
+            14 if name.eq_ignore_ascii_case(b"content-length") => {
+                let n = content_length(v).ok_or(ErrorKind::Protocol)?;
+                if length.is_some_and(|prev| prev != n) {
+                    return Err(ErrorKind::Protocol);
+                }
+                length = Some(n);
+                false
             }
-            length = Some(n);
-        } else if is(h.name, "transfer-encoding") {
-            let last = v
-                .split(|&b| b == b',')
-                .map(<[u8]>::trim_ascii)
-                .rfind(|t| !t.is_empty())
-                .unwrap_or(b"");
-            // several Transfer-Encoding lines are one list; the last coding decides
-            te = Some(last.eq_ignore_ascii_case(b"chunked"));
-        } else if is(h.name, "connection") {
-            if has_token(v, b"close") {
-                close = true;
-            } else if has_token(v, b"keep-alive") {
-                close = false;
+            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                let last = v
+                    .split(|&b| b == b',')
+                    .map(<[u8]>::trim_ascii)
+                    .rfind(|t| !t.is_empty())
+                    .unwrap_or(b"");
+                // several Transfer-Encoding lines are one list; the last coding decides
+                te = Some(last.eq_ignore_ascii_case(b"chunked"));
+                false
             }
-        }
-        if want_headers || is(h.name, "set-cookie") || is(h.name, "location") {
-            if let (Ok(k), Ok(val)) = (
-                HeaderName::from_bytes(h.name.as_bytes()),
-                HeaderValue::from_bytes(v),
-            ) {
+            10 if name.eq_ignore_ascii_case(b"connection") => {
+                if has_token(v, b"close") {
+                    close = true;
+                } else if has_token(v, b"keep-alive") {
+                    close = false;
+                }
+                false
+            }
+            // the client's own: cookies for the jar, redirects
+            10 => name.eq_ignore_ascii_case(b"set-cookie"),
+            8 => name.eq_ignore_ascii_case(b"location"),
+            _ => false,
+        };
+        if want_headers || needed {
+            if let (Ok(k), Ok(val)) = (HeaderName::from_bytes(name), HeaderValue::from_bytes(v)) {
                 headers.append(k, val);
             }
         }

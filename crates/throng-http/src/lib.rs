@@ -18,6 +18,8 @@ mod head;
 mod io;
 mod pool;
 mod readbuf;
+mod render;
+mod target;
 mod tls;
 
 pub use client::{HttpClient, HttpRequest, HttpResponse, Timings};
