@@ -15,6 +15,7 @@ mod dns;
 mod error;
 mod h1;
 mod head;
+mod head_fast;
 mod io;
 mod pool;
 mod readbuf;
