@@ -50,14 +50,19 @@ fn has_token(v: &[u8], token: &[u8]) -> bool {
 /// A `Content-Length` value: `1*DIGIT`, or a list of identical such values (RFC 9110
 /// §8.6). Anything else — a sign, spaces inside, differing values — is `None`.
 fn content_length(v: &[u8]) -> Option<u64> {
+    // at most 19 digits: no overflow
+    let number = |p: &[u8]| p.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+    if (1..=19).contains(&v.len()) && v.iter().all(u8::is_ascii_digit) {
+        // the usual value: one number, nothing around it
+        return Some(number(v));
+    }
     let mut out: Option<u64> = None;
     for part in v.split(|&b| b == b',') {
         let p = part.trim_ascii();
         if p.is_empty() || p.len() > 19 || !p.iter().all(u8::is_ascii_digit) {
             return None;
         }
-        // at most 19 digits: no overflow
-        let n = p.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+        let n = number(p);
         match out {
             Some(prev) if prev != n => return None,
             _ => out = Some(n),
@@ -178,7 +183,10 @@ impl Framing {
                 false
             }
             10 if name_is(name, b"connection") => {
-                if has_token(v, b"close") {
+                // the usual values whole first, then as a list
+                if v.eq_ignore_ascii_case(b"keep-alive") {
+                    self.close = false;
+                } else if has_token(v, b"close") {
                     self.close = true;
                 } else if has_token(v, b"keep-alive") {
                     self.close = false;

@@ -62,7 +62,8 @@ static NAME: [bool; 256] = table!(is_name);
 static TEXT: [bool; 256] = table!(is_text);
 
 /// Reads a complete head in the common shape: its length and what its headers say, or
-/// `None` to leave it to httparse.
+/// `None` to leave it to httparse. Line by line: the CR found by `memchr`, the line's bytes
+/// checked eight at a time.
 pub(crate) fn scan(buf: &[u8], want_headers: bool) -> Option<(usize, Framing)> {
     let version = match buf.get(..9)? {
         b"HTTP/1.1 " => 1,
@@ -74,51 +75,62 @@ pub(crate) fn scan(buf: &[u8], want_headers: bool) -> Option<(usize, Framing)> {
         return None;
     }
     let status = code.iter().fold(0u16, |n, &d| n * 10 + u16::from(d - b'0'));
-    let mut i = 12;
-    if buf.get(i) == Some(&b' ') {
-        // the reason phrase
-        i += 1;
-        while TEXT[usize::from(*buf.get(i)?)] {
-            i += 1;
-        }
+    let (reason, mut i) = line(buf, 12)?;
+    match reason {
+        [] => {}
+        [b' ', phrase @ ..] if text(phrase) => {}
+        _ => return None,
     }
-    i = crlf(buf, i)?;
     let mut framing = Framing::new(Some(version), status, want_headers);
     let mut count = 0;
     loop {
-        if *buf.get(i)? == b'\r' {
-            return Some((crlf(buf, i)?, framing));
+        let (l, next) = line(buf, i)?;
+        if l.is_empty() {
+            return Some((next, framing));
         }
-        let name_start = i;
-        while NAME[usize::from(*buf.get(i)?)] {
-            i += 1;
-        }
-        if i == name_start || buf[i] != b':' {
+        let colon = memchr::memchr(b':', l)?;
+        let (name, value) = (&l[..colon], &l[colon + 1..]);
+        if name.is_empty() || !name.iter().all(|&b| NAME[usize::from(b)]) || !text(value) {
             return None;
         }
-        let name = &buf[name_start..i];
-        i += 1;
-        while matches!(*buf.get(i)?, b' ' | b'\t') {
-            i += 1;
-        }
-        let value_start = i;
-        while TEXT[usize::from(*buf.get(i)?)] {
-            i += 1;
-        }
-        // httparse trims trailing whitespace from a value
-        let value = buf[value_start..i].trim_ascii_end();
-        i = crlf(buf, i)?;
         count += 1;
         if count > MAX_HEADERS {
             return None;
         }
-        framing.header(name, value);
+        // httparse skips the whitespace after the colon and trims it from the end (only
+        // SP and HTAB can be there: `text` let no other whitespace through)
+        framing.header(name, value.trim_ascii());
+        i = next;
     }
 }
 
-/// The index after the CRLF at `i`.
-fn crlf(buf: &[u8], i: usize) -> Option<usize> {
-    (buf.get(i..i + 2)? == b"\r\n").then_some(i + 2)
+/// The line starting at `i` (up to the first CR, which must be followed by LF) and the
+/// index after its CRLF.
+fn line(buf: &[u8], i: usize) -> Option<(&[u8], usize)> {
+    let rest = buf.get(i..)?;
+    let cr = memchr::memchr(b'\r', rest)?;
+    (rest.get(cr + 1) == Some(&b'\n')).then_some((&rest[..cr], i + cr + 2))
+}
+
+/// Whether every byte is HTAB, SP or visible ASCII: eight bytes at a time, a byte at a time
+/// only in a word that may hold another (an HTAB, or a byte to refuse).
+fn text(s: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut words = s.chunks_exact(8);
+    for w in &mut words {
+        let Ok(bytes) = <[u8; 8]>::try_from(w) else {
+            return false;
+        };
+        let x = u64::from_le_bytes(bytes);
+        // a byte below SP, or above `~` (DEL and obs-text): exact for "any such byte"
+        let below = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+        let above = (x.wrapping_add(ONES * (0x7f - 0x7e)) | x) & HIGH;
+        if below | above != 0 && !w.iter().all(|&b| TEXT[usize::from(b)]) {
+            return false;
+        }
+    }
+    words.remainder().iter().all(|&b| TEXT[usize::from(b)])
 }
 
 #[cfg(test)]
@@ -235,6 +247,23 @@ mod tests {
         }
         assert!(fast(format!("{many}\r\n").as_bytes()).is_some());
         assert_eq!(fast(format!("{many}X-Last: v\r\n\r\n").as_bytes()), None);
+    }
+
+    #[test]
+    fn text_checks_words_as_bytes() {
+        let bytewise = |s: &[u8]| s.iter().all(|&b| is_text(b));
+        // every byte at every place of words of a few fills and lengths
+        for len in 0..20 {
+            for fill in [b'a', b' ', b'\t', b'~', b'!'] {
+                for at in 0..len {
+                    for b in 0..=255u8 {
+                        let mut s = vec![fill; len];
+                        s[at] = b;
+                        assert_eq!(text(&s), bytewise(&s), "{s:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
