@@ -62,8 +62,8 @@ static NAME: [bool; 256] = table!(is_name);
 static TEXT: [bool; 256] = table!(is_text);
 
 /// Reads a complete head in the common shape: its length and what its headers say, or
-/// `None` to leave it to httparse. Line by line: the CR found by `memchr`, the line's bytes
-/// checked eight at a time.
+/// `None` to leave it to httparse. A line's text is checked eight bytes at a time, and the
+/// word that holds its CR (or anything else) byte by byte.
 pub(crate) fn scan(buf: &[u8], want_headers: bool) -> Option<(usize, Framing)> {
     let version = match buf.get(..9)? {
         b"HTTP/1.1 " => 1,
@@ -75,62 +75,63 @@ pub(crate) fn scan(buf: &[u8], want_headers: bool) -> Option<(usize, Framing)> {
         return None;
     }
     let status = code.iter().fold(0u16, |n, &d| n * 10 + u16::from(d - b'0'));
-    let (reason, mut i) = line(buf, 12)?;
-    match reason {
-        [] => {}
-        [b' ', phrase @ ..] if text(phrase) => {}
-        _ => return None,
-    }
+    let mut i = match buf.get(12)? {
+        // the reason phrase
+        b' ' => crlf(buf, text_end(buf, 13)?)?,
+        _ => crlf(buf, 12)?,
+    };
     let mut framing = Framing::new(Some(version), status, want_headers);
     let mut count = 0;
     loop {
-        let (l, next) = line(buf, i)?;
-        if l.is_empty() {
-            return Some((next, framing));
+        if *buf.get(i)? == b'\r' {
+            return Some((crlf(buf, i)?, framing));
         }
-        let colon = memchr::memchr(b':', l)?;
-        let (name, value) = (&l[..colon], &l[colon + 1..]);
-        if name.is_empty() || !name.iter().all(|&b| NAME[usize::from(b)]) || !text(value) {
+        let name_len = buf[i..].iter().position(|&b| !NAME[usize::from(b)])?;
+        let colon = i + name_len;
+        if name_len == 0 || buf[colon] != b':' {
             return None;
         }
+        let end = text_end(buf, colon + 1)?;
+        let next = crlf(buf, end)?;
         count += 1;
         if count > MAX_HEADERS {
             return None;
         }
         // httparse skips the whitespace after the colon and trims it from the end (only
-        // SP and HTAB can be there: `text` let no other whitespace through)
-        framing.header(name, value.trim_ascii());
+        // SP and HTAB can be there: no other whitespace is text)
+        framing.header(&buf[i..colon], buf[colon + 1..end].trim_ascii());
         i = next;
     }
 }
 
-/// The line starting at `i` (up to the first CR, which must be followed by LF) and the
-/// index after its CRLF.
-fn line(buf: &[u8], i: usize) -> Option<(&[u8], usize)> {
-    let rest = buf.get(i..)?;
-    let cr = memchr::memchr(b'\r', rest)?;
-    (rest.get(cr + 1) == Some(&b'\n')).then_some((&rest[..cr], i + cr + 2))
+/// The index after the CRLF at `i`.
+fn crlf(buf: &[u8], i: usize) -> Option<usize> {
+    (buf.get(i..i + 2)? == b"\r\n").then_some(i + 2)
 }
 
-/// Whether every byte is HTAB, SP or visible ASCII: eight bytes at a time, a byte at a time
-/// only in a word that may hold another (an HTAB, or a byte to refuse).
-fn text(s: &[u8]) -> bool {
+/// The index of the first byte from `i` on that is not HTAB, SP or visible ASCII (`None`
+/// if there is none): eight bytes at a time while no byte of a word can be one, then byte
+/// by byte.
+fn text_end(buf: &[u8], mut i: usize) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut words = s.chunks_exact(8);
-    for w in &mut words {
+    while let Some(w) = buf.get(i..i + 8) {
         let Ok(bytes) = <[u8; 8]>::try_from(w) else {
-            return false;
+            break;
         };
         let x = u64::from_le_bytes(bytes);
-        // a byte below SP, or above `~` (DEL and obs-text): exact for "any such byte"
+        // any byte below SP (HTAB, CR, controls) or above `~` (DEL, obs-text) — exact for
+        // "any": the lowest such byte always sets its flag. (Adding 0x7f - 0x7e = 1 to each
+        // byte sets the high bit of one above `~`.)
         let below = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
-        let above = (x.wrapping_add(ONES * (0x7f - 0x7e)) | x) & HIGH;
-        if below | above != 0 && !w.iter().all(|&b| TEXT[usize::from(b)]) {
-            return false;
+        let above = (x.wrapping_add(ONES) | x) & HIGH;
+        if below | above != 0 {
+            break;
         }
+        i += 8;
     }
-    words.remainder().iter().all(|&b| TEXT[usize::from(b)])
+    let tail = buf.get(i..)?;
+    Some(i + tail.iter().position(|&b| !TEXT[usize::from(b)])?)
 }
 
 #[cfg(test)]
@@ -250,16 +251,18 @@ mod tests {
     }
 
     #[test]
-    fn text_checks_words_as_bytes() {
-        let bytewise = |s: &[u8]| s.iter().all(|&b| is_text(b));
-        // every byte at every place of words of a few fills and lengths
+    fn text_end_checks_words_as_bytes() {
+        let bytewise = |s: &[u8], from: usize| (from..s.len()).find(|&i| !is_text(s[i]));
+        // every byte at every place of lines of a few fills and lengths, from a few starts
         for len in 0..20 {
             for fill in [b'a', b' ', b'\t', b'~', b'!'] {
                 for at in 0..len {
                     for b in 0..=255u8 {
                         let mut s = vec![fill; len];
                         s[at] = b;
-                        assert_eq!(text(&s), bytewise(&s), "{s:?}");
+                        for from in [0, 1, 3] {
+                            assert_eq!(text_end(&s, from), bytewise(&s, from), "{s:?} {from}");
+                        }
                     }
                 }
             }
