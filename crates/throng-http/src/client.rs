@@ -8,13 +8,14 @@ use crate::h1::{Out, SendError, Sent, H1};
 use crate::head::BodyKind;
 use crate::io::IoStats;
 use crate::pool::{Checkout, Lease, OriginPool};
+use crate::target::{LastUrl, Target};
 use crate::tls::{HttpVersion, SharedConfig};
 use bytes::{Bytes, BytesMut};
 use http::header::{
     HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, COOKIE, HOST, SET_COOKIE, TE,
     TRANSFER_ENCODING, UPGRADE, USER_AGENT,
 };
-use http::{HeaderMap, Method, Request, Uri};
+use http::{HeaderMap, Method, Request};
 use std::borrow::Cow;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -130,141 +131,6 @@ impl HttpResponse {
     }
 }
 
-/// Where a request goes, read from its URL. A plain URL (lower-case `http://` or `https://`,
-/// a host name, IPv4 or bracketed IPv6 address, an optional port, a path and query of URL
-/// characters) is read in place without allocating; anything else is parsed by `http::Uri`.
-struct Target<'a> {
-    https: bool,
-    host: Cow<'a, str>,
-    port: u16,
-    /// The request target: `/` when the URL has no path.
-    path_and_query: Cow<'a, str>,
-}
-
-/// Bytes allowed unescaped in a path and query (RFC 3986 `pchar`, `/` and `?`, and `%`).
-fn url_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&b)
-}
-
-impl<'a> Target<'a> {
-    fn parse(url: &'a str) -> Option<Target<'a>> {
-        Target::plain(url).or_else(|| Target::general(url))
-    }
-
-    /// The allocation-free reading of a plain URL; `None` for anything else.
-    fn plain(url: &'a str) -> Option<Target<'a>> {
-        let (https, rest) = match url.strip_prefix("http://") {
-            Some(r) => (false, r),
-            None => (true, url.strip_prefix("https://")?),
-        };
-        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        let (authority, pq) = rest.split_at(end);
-        let (host, port) = match authority.strip_prefix('[') {
-            Some(v6) => {
-                let close = v6.find(']')?;
-                let host = &v6[..close];
-                let ok = host
-                    .bytes()
-                    .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
-                (ok && host.contains(':')).then_some((host, &v6[close + 1..]))?
-            }
-            None => {
-                let i = authority.find(':').unwrap_or(authority.len());
-                let host = &authority[..i];
-                let ok = host
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_');
-                ok.then_some((host, &authority[i..]))?
-            }
-        };
-        if host.is_empty() {
-            return None;
-        }
-        let port = match port.strip_prefix(':') {
-            None if port.is_empty() => {
-                if https {
-                    443
-                } else {
-                    80
-                }
-            }
-            Some(p) if (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()) => {
-                p.parse().ok()?
-            }
-            _ => return None,
-        };
-        if !(pq.is_empty() || pq.starts_with('/')) || !pq.bytes().all(url_char) {
-            return None;
-        }
-        Some(Target {
-            https,
-            host: Cow::Borrowed(host),
-            port,
-            path_and_query: Cow::Borrowed(if pq.is_empty() { "/" } else { pq }),
-        })
-    }
-
-    /// Any other URL `http::Uri` accepts.
-    fn general(url: &str) -> Option<Target<'a>> {
-        let uri: Uri = url.parse().ok()?;
-        let https = match uri.scheme_str()? {
-            "http" => false,
-            "https" => true,
-            _ => return None,
-        };
-        let host = uri
-            .host()?
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
-        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let path_and_query = uri
-            .path_and_query()
-            .map(|p| p.as_str().to_string())
-            .unwrap_or_else(|| "/".into());
-        Some(Target {
-            https,
-            host: Cow::Owned(host),
-            port,
-            path_and_query: Cow::Owned(path_and_query),
-        })
-    }
-
-    fn path(&self) -> &str {
-        self.path_and_query.split('?').next().unwrap_or("/")
-    }
-
-    /// Whether a connection to `o` serves this target.
-    fn is(&self, o: &Origin) -> bool {
-        o.https == self.https && o.port == self.port && o.host == self.host
-    }
-
-    fn same_origin(&self, other: &Target<'_>) -> bool {
-        self.https == other.https && self.port == other.port && self.host == other.host
-    }
-
-    fn origin(&self) -> Origin {
-        Origin {
-            https: self.https,
-            host: self.host.to_string(),
-            port: self.port,
-        }
-    }
-
-    /// `host` or `host:port` (bracketed for IPv6), as a URL's authority.
-    fn authority(&self) -> String {
-        let host = if self.host.contains(':') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.to_string()
-        };
-        match (self.https, self.port) {
-            (false, 80) | (true, 443) => host,
-            (_, p) => format!("{host}:{p}"),
-        }
-    }
-}
-
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -287,6 +153,8 @@ pub struct HttpClient {
     pools: Vec<(Origin, Arc<OriginPool>)>,
     /// The request timeout's timer, kept from request to request (see [`crate::deadline`]).
     timer: Timer,
+    /// The last URL sent, read: the next request to it is not read again.
+    last_url: LastUrl,
 }
 
 /// Seeds for the clients' address pickers, one per client.
@@ -306,6 +174,7 @@ impl HttpClient {
             spare_url: String::new(),
             pools: Vec::new(),
             timer: None,
+            last_url: LastUrl::default(),
         }
     }
 
@@ -455,7 +324,7 @@ impl HttpClient {
         on_extra: &mut impl FnMut(&HttpResponse),
     ) -> HttpResponse {
         let start = Instant::now();
-        let Some(target) = Target::parse(msg.url) else {
+        let Some(target) = self.last_url.target(msg.url) else {
             return HttpResponse::failed(
                 ErrorKind::InvalidUrl,
                 msg.method,
@@ -1085,62 +954,7 @@ fn resolve(base: &str, loc: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{resolve, Target};
-
-    fn parts(t: Option<Target<'_>>) -> Option<(bool, String, u16, String)> {
-        t.map(|t| {
-            (
-                t.https,
-                t.host.into_owned(),
-                t.port,
-                t.path_and_query.into_owned(),
-            )
-        })
-    }
-
-    #[test]
-    fn plain_urls_read_as_uri_reads_them() {
-        for url in [
-            "http://127.0.0.1:18090/",
-            "http://h",
-            "http://h/a/b?x=1&y=%20z",
-            "https://h.example:8443/p;q=1/@x:y~!$'()*+,",
-            "https://h",
-            "http://[::1]:8080/x",
-            "http://[::1]",
-            "http://h_1.local/",
-            "http://h:65535/",
-        ] {
-            assert!(Target::plain(url).is_some(), "{url} is plain");
-            assert_eq!(
-                parts(Target::parse(url)),
-                parts(Target::general(url)),
-                "{url}"
-            );
-        }
-        // left to `http::Uri`, with the same answer as before
-        for url in [
-            "HTTP://h/",
-            "http://u:p@h/",
-            "http://h?x=1",
-            "http://h/#frag",
-            "http://h/a b",
-            "http://h:/",
-            "http://h:99999/",
-            "http://h/\u{e9}",
-            "ftp://h/",
-            "http:///x",
-            "http://[fe80::1%25eth0]/",
-            "http://h/{x}",
-        ] {
-            assert!(Target::plain(url).is_none(), "{url} is not plain");
-            assert_eq!(
-                parts(Target::parse(url)),
-                parts(Target::general(url)),
-                "{url}"
-            );
-        }
-    }
+    use super::resolve;
 
     #[test]
     fn resolves_locations() {

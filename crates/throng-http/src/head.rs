@@ -3,6 +3,7 @@
 use crate::error::ErrorKind;
 use crate::h1::MAX_HEAD;
 use http::{HeaderMap, HeaderName, HeaderValue};
+use std::mem::MaybeUninit;
 
 /// Header slots tried first; a head with more is parsed again with room for all of them.
 const FAST_HEADERS: usize = 100;
@@ -41,10 +42,6 @@ pub(crate) enum Parsed {
     Complete(usize, Head, BodyKind),
 }
 
-fn is(name: &str, want: &str) -> bool {
-    name.eq_ignore_ascii_case(want)
-}
-
 fn has_token(v: &[u8], token: &[u8]) -> bool {
     v.split(|&b| b == b',')
         .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
@@ -53,13 +50,19 @@ fn has_token(v: &[u8], token: &[u8]) -> bool {
 /// A `Content-Length` value: `1*DIGIT`, or a list of identical such values (RFC 9110
 /// §8.6). Anything else — a sign, spaces inside, differing values — is `None`.
 fn content_length(v: &[u8]) -> Option<u64> {
+    // at most 19 digits: no overflow
+    let number = |p: &[u8]| p.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+    if (1..=19).contains(&v.len()) && v.iter().all(u8::is_ascii_digit) {
+        // the usual value: one number, nothing around it
+        return Some(number(v));
+    }
     let mut out: Option<u64> = None;
     for part in v.split(|&b| b == b',') {
         let p = part.trim_ascii();
         if p.is_empty() || p.len() > 19 || !p.iter().all(u8::is_ascii_digit) {
             return None;
         }
-        let n: u64 = std::str::from_utf8(p).ok()?.parse().ok()?;
+        let n = number(p);
         match out {
             Some(prev) if prev != n => return None,
             _ => out = Some(n),
@@ -70,10 +73,24 @@ fn content_length(v: &[u8]) -> Option<u64> {
 
 /// Parses a response head at the start of `buf`. `want_headers`: keep every header
 /// (otherwise only `Set-Cookie` and `Location`, which the client itself needs).
+///
+/// A well-formed head in the common shape is read by [`crate::head_fast`] in one pass;
+/// anything else (incomplete, unusual or hostile) by `httparse`, so every verdict is
+/// httparse's.
 pub(crate) fn parse_head(buf: &[u8], want_headers: bool) -> Result<Parsed, ErrorKind> {
-    let mut hs = [httparse::EMPTY_HEADER; FAST_HEADERS];
-    let mut resp = httparse::Response::new(&mut hs);
-    match resp.parse(buf) {
+    if buf.is_empty() {
+        // what httparse says of no bytes, without setting up a parse
+        return Ok(Parsed::Partial);
+    }
+    if let Some((n, framing)) = crate::head_fast::scan(buf, want_headers) {
+        return framing.finish(n);
+    }
+    // uninitialised slots: httparse writes the ones it fills (no 3 KiB of zeroes per parse)
+    let mut hs = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; FAST_HEADERS];
+    let mut resp = httparse::Response::new(&mut []);
+    // the default configuration, as `Response::parse` uses
+    let config = httparse::ParserConfig::default();
+    match config.parse_response_with_uninit_headers(&mut resp, buf, &mut hs) {
         Ok(httparse::Status::Complete(n)) => decide(n, &resp, want_headers),
         Ok(httparse::Status::Partial) => Ok(Parsed::Partial),
         Err(httparse::Error::TooManyHeaders) => {
@@ -98,73 +115,133 @@ fn decide(
     resp: &httparse::Response<'_, '_>,
     want_headers: bool,
 ) -> Result<Parsed, ErrorKind> {
-    let status = resp.code.unwrap_or(0);
-    let mut headers = HeaderMap::new();
-    let mut length: Option<u64> = None;
-    let mut te: Option<bool> = None; // Some(chunked is the last coding)
-    let mut close = resp.version == Some(0);
+    let mut f = Framing::new(resp.version, resp.code.unwrap_or(0), want_headers);
     for h in resp.headers.iter() {
-        let v = h.value;
-        if is(h.name, "content-length") {
-            let n = content_length(v).ok_or(ErrorKind::Protocol)?;
-            if length.is_some_and(|prev| prev != n) {
-                return Err(ErrorKind::Protocol);
-            }
-            length = Some(n);
-        } else if is(h.name, "transfer-encoding") {
-            let last = v
-                .split(|&b| b == b',')
-                .map(<[u8]>::trim_ascii)
-                .rfind(|t| !t.is_empty())
-                .unwrap_or(b"");
-            // several Transfer-Encoding lines are one list; the last coding decides
-            te = Some(last.eq_ignore_ascii_case(b"chunked"));
-        } else if is(h.name, "connection") {
-            if has_token(v, b"close") {
-                close = true;
-            } else if has_token(v, b"keep-alive") {
-                close = false;
-            }
+        f.header(h.name.as_bytes(), h.value);
+    }
+    f.finish(n)
+}
+
+/// Whether a header name (a token: bytes httparse accepts in a name) is `lower`, a
+/// lower-case name of letters and `-`, ignoring case. Folding with `| 0x20` is exact here:
+/// the only bytes it maps onto a lower-case letter are that letter and its capital, and
+/// onto `-` only `-` and CR, which is not a token byte.
+fn name_is(name: &[u8], lower: &[u8]) -> bool {
+    name.len() == lower.len() && name.iter().zip(lower).all(|(&a, &b)| a | 0x20 == b)
+}
+
+/// What a response head's headers say about its framing, header by header: the body's
+/// length, whether the connection may be reused, and the headers kept.
+pub(crate) struct Framing {
+    status: u16,
+    want_headers: bool,
+    headers: HeaderMap,
+    length: Option<u64>,
+    /// Some(chunked is the last coding)
+    te: Option<bool>,
+    close: bool,
+    /// A header made the head invalid (a bad or conflicting `Content-Length`).
+    bad: bool,
+}
+
+impl Framing {
+    /// Before the headers of a response of HTTP/1.`version` with `status`.
+    pub fn new(version: Option<u8>, status: u16, want_headers: bool) -> Framing {
+        Framing {
+            status,
+            want_headers,
+            headers: HeaderMap::new(),
+            length: None,
+            te: None,
+            close: version == Some(0),
+            bad: false,
         }
-        if want_headers || is(h.name, "set-cookie") || is(h.name, "location") {
-            if let (Ok(k), Ok(val)) = (
-                HeaderName::from_bytes(h.name.as_bytes()),
-                HeaderValue::from_bytes(v),
-            ) {
-                headers.append(k, val);
+    }
+
+    /// One header, in order.
+    pub fn header(&mut self, name: &[u8], v: &[u8]) {
+        if self.bad {
+            return;
+        }
+        // the name's length first: most headers are none of these
+        let needed = match name.len() {
+            14 if name_is(name, b"content-length") => {
+                match content_length(v) {
+                    Some(n) if self.length.is_none_or(|prev| prev == n) => self.length = Some(n),
+                    _ => self.bad = true,
+                }
+                false
+            }
+            17 if name_is(name, b"transfer-encoding") => {
+                let last = v
+                    .split(|&b| b == b',')
+                    .map(<[u8]>::trim_ascii)
+                    .rfind(|t| !t.is_empty())
+                    .unwrap_or(b"");
+                // several Transfer-Encoding lines are one list; the last coding decides
+                self.te = Some(last.eq_ignore_ascii_case(b"chunked"));
+                false
+            }
+            10 if name_is(name, b"connection") => {
+                // the usual values whole first, then as a list
+                if v.eq_ignore_ascii_case(b"keep-alive") {
+                    self.close = false;
+                } else if has_token(v, b"close") {
+                    self.close = true;
+                } else if has_token(v, b"keep-alive") {
+                    self.close = false;
+                }
+                false
+            }
+            // the client's own: cookies for the jar, redirects
+            10 => name_is(name, b"set-cookie"),
+            8 => name_is(name, b"location"),
+            _ => false,
+        };
+        if self.want_headers || needed {
+            if let (Ok(k), Ok(val)) = (HeaderName::from_bytes(name), HeaderValue::from_bytes(v)) {
+                self.headers.append(k, val);
             }
         }
     }
-    let kind = if status == 204 || status == 304 || (100..200).contains(&status) {
-        BodyKind::None
-    } else if let Some(chunked) = te {
-        // Transfer-Encoding overrides Content-Length; such a message may be a smuggling
-        // attempt, so the connection is not reused after it
-        if length.is_some() {
-            close = true;
+
+    /// The verdict on a head of `n` bytes once every header is seen.
+    pub fn finish(self, n: usize) -> Result<Parsed, ErrorKind> {
+        if self.bad {
+            return Err(ErrorKind::Protocol);
         }
-        if chunked {
-            BodyKind::Chunked
+        let (status, length, mut close) = (self.status, self.length, self.close);
+        let kind = if status == 204 || status == 304 || (100..200).contains(&status) {
+            BodyKind::None
+        } else if let Some(chunked) = self.te {
+            // Transfer-Encoding overrides Content-Length; such a message may be a smuggling
+            // attempt, so the connection is not reused after it
+            if length.is_some() {
+                close = true;
+            }
+            if chunked {
+                BodyKind::Chunked
+            } else {
+                BodyKind::UntilClose
+            }
+        } else if let Some(n) = length {
+            BodyKind::Length(n)
         } else {
             BodyKind::UntilClose
+        };
+        if status == 101 || kind == BodyKind::UntilClose {
+            close = true;
         }
-    } else if let Some(n) = length {
-        BodyKind::Length(n)
-    } else {
-        BodyKind::UntilClose
-    };
-    if status == 101 || kind == BodyKind::UntilClose {
-        close = true;
+        Ok(Parsed::Complete(
+            n,
+            Head {
+                status,
+                headers: self.headers,
+                close,
+            },
+            kind,
+        ))
     }
-    Ok(Parsed::Complete(
-        n,
-        Head {
-            status,
-            headers,
-            close,
-        },
-        kind,
-    ))
 }
 
 #[cfg(test)]

@@ -16,9 +16,12 @@ mod dns;
 mod error;
 mod h1;
 mod head;
+mod head_fast;
 mod io;
 mod pool;
 mod readbuf;
+mod render;
+mod target;
 mod tls;
 
 pub use client::{HttpClient, HttpRequest, HttpResponse, Timings};
