@@ -84,6 +84,9 @@ struct FlowShared {
     /// `{{scenario}}`: the scenario's name (or the phase of a flow run once).
     label: String,
     prepared: Prepared,
+    /// The flow has a top-level `sleep:` (its iterations run stretch by stretch, see
+    /// `run_paced`): decided once at load, not per iteration.
+    paced: bool,
     /// Variables of the flow; the first `persistent` keep their values across iterations.
     n_vars: usize,
     persistent: usize,
@@ -134,7 +137,9 @@ impl FlowShared {
         let reg = &env.registry;
         let prepared = tags::prepare(parts.steps, parts.init, &parts.common_tags, reg);
         let b = reg.builtin().clone();
+        let paced = prepared.steps.iter().any(|s| matches!(s, FStep::Sleep(..)));
         FlowShared {
+            paced,
             http_metrics: HttpMetrics::new(reg),
             checks_metric: b.checks,
             group_metric: b.group_duration,
@@ -251,13 +256,7 @@ impl Vu for FlowVu {
         self.lateness_ms = info
             .intended_start
             .map(|due| Instant::now().saturating_duration_since(due).as_secs_f64() * 1000.0);
-        let paced = self
-            .shared
-            .prepared
-            .steps
-            .iter()
-            .any(|s| matches!(s, FStep::Sleep(..)));
-        if paced {
+        if self.shared.paced {
             // a flow that sleeps: the future held while the VU sleeps is this small one
             // (with the timer), not one sized for a request (see `run_paced`)
             return Box::pin(async move {
