@@ -1,8 +1,8 @@
 //! State shared by a scenario's executor and its VUs, and running one iteration.
 use crate::config::Pacing;
 use crate::control::{Clock, EngineControl};
-use crate::stop::VuStop;
-use crate::workload::{IterInfo, IterOutcome, Vu, VuInit, Workload};
+use crate::stop::{StopHandle, VuStop};
+use crate::workload::{IterInfo, IterOutcome, Turns, Vu, VuInit, Workload};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -184,8 +184,8 @@ impl ScenarioCtx {
         }
     }
 
-    /// Runs one iteration, recording `iterations` and `iteration_duration`. Returns false if
-    /// it was interrupted by `stop`.
+    /// Runs one iteration (an arrival's, started late if `intended_start` is past). Returns
+    /// false if it was interrupted by `stop`.
     pub async fn iterate(
         &self,
         vu: &mut Box<dyn Vu>,
@@ -193,64 +193,100 @@ impl ScenarioCtx {
         intended_start: Option<Instant>,
         stop: &mut VuStop,
     ) -> bool {
-        if self.shared.control.is_paused() {
-            // the run is paused: wait before starting (not counted as interrupted)
-            tokio::select! {
-                biased;
-                _ = stop.stopped() => return false,
-                _ = self.shared.control.wait_resumed() => {}
-            }
-        }
-        if iter == 0 {
-            if let Some(init) = vu.init() {
-                if until_stopped(stop, init).await.is_none() {
-                    self.stats.interrupted.fetch_add(1, Ordering::SeqCst);
-                    return false;
-                }
-            }
-        }
-        let info = IterInfo {
-            iter,
-            scenario_iter: self.scenario_iter.fetch_add(1, Ordering::Relaxed),
+        let mut iter = iter;
+        let mut one = || true;
+        let mode = Mode::Single(intended_start);
+        self.run_iterations(vu, &mut iter, mode, stop, &mut one)
+            .await
+    }
+
+    /// Runs iterations back to back while `more` (asked before each) says so and the VU is
+    /// not told to stop, recording `iterations` and `iteration_duration` and waiting out a
+    /// pause or the scenario's pacing between them. `iter` is the VU's next iteration
+    /// number, advanced for each one started. The VU runs them in one future
+    /// ([`Vu::run`]) until the engine has to wait. Returns false if an iteration (or the
+    /// VU's init) was interrupted by `stop`, or the stop came first.
+    pub async fn run_iterations(
+        &self,
+        vu: &mut Box<dyn Vu>,
+        iter: &mut u64,
+        mode: Mode,
+        stop: &mut VuStop,
+        more: &mut (dyn FnMut() -> bool + Send),
+    ) -> bool {
+        let (single, intended_start) = match mode {
+            Mode::Single(due) => (true, due),
+            Mode::Loop => (false, None),
+        };
+        let mut turns = EngineTurns {
+            ctx: self,
+            stop: stop.handle(),
+            more,
+            iter: *iter,
             intended_start,
+            single,
+            // Locust's wait_time: closed executors only (an arrival has its own time)
+            paced: !single && !matches!(self.pacing, Pacing::None),
+            claimed: false,
+            init_done: *iter != 0,
+            started: 0,
+            started_this_turn: 0,
+            running: None,
+            last_end: None,
+            last: None,
+            why: Why::Done,
         };
-        let t0 = Instant::now();
-        let Some(out) = until_stopped(stop, vu.iteration(info)).await else {
-            self.stats.interrupted.fetch_add(1, Ordering::SeqCst);
-            return false;
-        };
-        let t1 = Instant::now();
-        match out {
-            IterOutcome::Completed => {
-                self.stats.completed.fetch_add(1, Ordering::SeqCst);
-                self.registry.add_many(
-                    self.tags,
-                    &[
-                        (self.b.iterations, 1.0),
-                        (
-                            self.b.iteration_duration,
-                            t1.saturating_duration_since(t0).as_secs_f64() * 1000.0,
-                        ),
-                    ],
-                );
+        let ok = loop {
+            turns.started_this_turn = 0;
+            turns.last_end = None;
+            // a VU whose future ends without asking has nothing more to run
+            turns.why = Why::Done;
+            let finished = until_stopped(stop, vu.run(&mut turns)).await.is_some();
+            if !finished {
+                // an arrival handed to a VU told to stop counts as interrupted, as it
+                // always did (its iteration was due)
+                if turns.running.take().is_some() || (single && turns.started == 0) {
+                    self.stats.interrupted.fetch_add(1, Ordering::SeqCst);
+                }
+                break false;
             }
-            IterOutcome::Failed(_) => {
-                self.stats.failed.fetch_add(1, Ordering::SeqCst);
-            }
-        }
-        // Locust's wait_time: closed executors only (an arrival has its own time)
-        if intended_start.is_none() {
-            let wait = self.pacing.wait_after(t0, t1);
-            if !wait.is_zero() {
-                // boxed: the timer stays out of every iteration's future
-                let sleep = Box::pin(tokio::time::sleep(wait));
-                tokio::select! {
-                    _ = stop.stopped() => {}
-                    _ = sleep => {}
+            match turns.why {
+                Why::Done => break true,
+                Why::Stopped => break false,
+                Why::Paused => {
+                    // the run is paused: wait before starting (not counted as interrupted)
+                    tokio::select! {
+                        biased;
+                        _ = stop.stopped() => break false,
+                        _ = self.shared.control.wait_resumed() => {}
+                    }
+                }
+                Why::Init => {
+                    turns.init_done = true;
+                    if let Some(init) = vu.init() {
+                        if until_stopped(stop, init).await.is_none() {
+                            self.stats.interrupted.fetch_add(1, Ordering::SeqCst);
+                            break false;
+                        }
+                    }
+                }
+                Why::Pace => {
+                    let wait = turns
+                        .last
+                        .map_or(Duration::ZERO, |(t0, t1)| self.pacing.wait_after(t0, t1));
+                    if !wait.is_zero() {
+                        // boxed: the timer stays out of the VU's future
+                        let sleep = Box::pin(tokio::time::sleep(wait));
+                        tokio::select! {
+                            _ = stop.stopped() => {}
+                            _ = sleep => {}
+                        }
+                    }
                 }
             }
-        }
-        true
+        };
+        *iter = turns.iter;
+        ok
     }
 
     /// A token cancelled `graceful_stop` after `clock` reaches `end` (or on abort): the
@@ -266,6 +302,127 @@ impl ScenarioCtx {
             }
         });
         t
+    }
+}
+
+/// Whether a VU runs iterations while its executor wants more, or one only.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Mode {
+    /// One iteration: an arrival, meant to start at the instant given.
+    Single(Option<Instant>),
+    /// Iterations back to back while the executor's `more` says so.
+    Loop,
+}
+
+/// Why [`EngineTurns::next`] ended a [`Vu::run`] future.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Why {
+    /// The executor wants no more (or the single iteration ran).
+    Done,
+    /// The VU was told to stop.
+    Stopped,
+    /// The run is paused: wait for it to resume.
+    Paused,
+    /// The VU's first iteration is due: run its init first.
+    Init,
+    /// An iteration ended and pacing wants a wait before the next.
+    Pace,
+}
+
+/// The engine's [`Turns`]: counts, times and records each iteration a VU runs, and ends
+/// the VU's run future whenever the engine has something to wait for.
+struct EngineTurns<'a> {
+    ctx: &'a ScenarioCtx,
+    stop: StopHandle,
+    more: &'a mut (dyn FnMut() -> bool + Send),
+    /// The next iteration's number.
+    iter: u64,
+    intended_start: Option<Instant>,
+    single: bool,
+    /// Pacing waits after each iteration: one per run future.
+    paced: bool,
+    /// `more` said yes to an iteration not yet started (kept across a pause or an init).
+    claimed: bool,
+    init_done: bool,
+    started: u64,
+    started_this_turn: u64,
+    /// When the running iteration started.
+    running: Option<Instant>,
+    /// When the last iteration of this run future ended: the next one's start.
+    last_end: Option<Instant>,
+    /// The last iteration's start and end, for pacing.
+    last: Option<(Instant, Instant)>,
+    why: Why,
+}
+
+impl EngineTurns<'_> {
+    fn end(&mut self, why: Why) -> Option<IterInfo> {
+        self.why = why;
+        None
+    }
+}
+
+impl Turns for EngineTurns<'_> {
+    fn next(&mut self) -> Option<IterInfo> {
+        if self.single && self.started > 0 {
+            return self.end(Why::Done);
+        }
+        if self.paced && self.started_this_turn > 0 {
+            return self.end(Why::Pace);
+        }
+        if !self.single && self.stop.is_stopped() {
+            return self.end(Why::Stopped);
+        }
+        if !self.claimed {
+            if !(self.more)() {
+                return self.end(Why::Done);
+            }
+            self.claimed = true;
+        }
+        if self.ctx.shared.control.is_paused() {
+            return self.end(Why::Paused);
+        }
+        if !self.init_done {
+            return self.end(Why::Init);
+        }
+        self.claimed = false;
+        // back to back, the last one's end is this one's start: one clock read, not two
+        self.running = Some(self.last_end.take().unwrap_or_else(Instant::now));
+        let info = IterInfo {
+            iter: self.iter,
+            scenario_iter: self.ctx.scenario_iter.fetch_add(1, Ordering::Relaxed),
+            intended_start: self.intended_start,
+        };
+        self.iter += 1;
+        self.started += 1;
+        self.started_this_turn += 1;
+        Some(info)
+    }
+
+    fn done(&mut self, out: IterOutcome) {
+        let t1 = Instant::now();
+        let t0 = self.running.take().unwrap_or(t1);
+        let ctx = self.ctx;
+        match out {
+            IterOutcome::Completed => {
+                ctx.stats.completed.fetch_add(1, Ordering::SeqCst);
+                ctx.registry.add_many(
+                    ctx.tags,
+                    &[
+                        (ctx.b.iterations, 1.0),
+                        (
+                            ctx.b.iteration_duration,
+                            t1.saturating_duration_since(t0).as_secs_f64() * 1000.0,
+                        ),
+                    ],
+                );
+            }
+            IterOutcome::Failed(_) => {
+                ctx.stats.failed.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        self.last_end = Some(t1);
+        self.last = Some((t0, t1));
     }
 }
 

@@ -21,7 +21,9 @@ pub use config::{
 pub use control::{ControlError, ControlStatus, EngineControl};
 pub use ctx::{ScenarioStats, ScenarioStatsSnapshot};
 pub use segment::{Fraction, Segment, SegmentError};
-pub use workload::{IterFuture, IterInfo, IterOutcome, Vu, VuInit, Workload};
+pub use workload::{
+    run_each, IterFuture, IterInfo, IterOutcome, RunFuture, Turns, Vu, VuInit, Workload,
+};
 
 use ctx::{EngineShared, ScenarioCtx};
 use std::sync::atomic::AtomicU64;

@@ -117,6 +117,11 @@ impl StopHandle {
     pub(crate) fn stop(&self) {
         self.0.stop();
     }
+
+    /// Whether the VU was told to stop.
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.0.stopped.load(Ordering::Acquire)
+    }
 }
 
 impl VuStop {

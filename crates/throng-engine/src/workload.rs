@@ -36,6 +36,31 @@ pub enum IterOutcome {
 /// The future an iteration returns.
 pub type IterFuture<'a> = Pin<Box<dyn Future<Output = IterOutcome> + Send + 'a>>;
 
+/// The future [`Vu::run`] returns: iterations back to back, until `turns` says no more.
+pub type RunFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+/// The engine's side of [`Vu::run`]: asked before each iteration whether to run one, told
+/// after it how it ended (the engine counts and times it).
+pub trait Turns: Send {
+    /// The iteration to run next, or `None` to end the run future (the executor wants no
+    /// more, the VU was told to stop, or the engine has to wait before the next one).
+    fn next(&mut self) -> Option<IterInfo>;
+
+    /// The iteration [`Turns::next`] gave has ended.
+    fn done(&mut self, out: IterOutcome);
+}
+
+/// [`Vu::run`] as one [`Vu::iteration`] future after another: the default, for VUs that
+/// gain nothing from keeping one future across iterations.
+pub fn run_each<'a, V: Vu + ?Sized>(vu: &'a mut V, turns: &'a mut dyn Turns) -> RunFuture<'a> {
+    Box::pin(async move {
+        while let Some(info) = turns.next() {
+            let out = vu.iteration(info).await;
+            turns.done(out);
+        }
+    })
+}
+
 /// One virtual user: owns its connections and buffers, runs one iteration at a time.
 ///
 /// An implementation may do its work on a blocking thread (e.g. a JavaScript runtime)
@@ -43,6 +68,14 @@ pub type IterFuture<'a> = Pin<Box<dyn Future<Output = IterOutcome> + Send + 'a>>
 pub trait Vu: Send {
     /// Runs one iteration. The engine may drop the future to interrupt it.
     fn iteration(&mut self, info: IterInfo) -> IterFuture<'_>;
+
+    /// Runs iterations back to back in one future while `turns` gives them (the engine
+    /// drops the future to interrupt the running one). A VU whose iteration future is
+    /// large overrides this to keep one future for all of them instead of allocating and
+    /// moving one per iteration; the default is [`run_each`].
+    fn run<'a>(&'a mut self, turns: &'a mut dyn Turns) -> RunFuture<'a> {
+        run_each(self, turns)
+    }
 
     /// Work the VU does once, before its first iteration (a YAML plan's `vu_init:`, k6's
     /// per-VU init): not timed as an iteration and not counted in `iterations`. `None`

@@ -1,9 +1,13 @@
-//! Every executor against a fake workload whose iterations count themselves.
+//! Every executor against a fake workload whose iterations count themselves. Odd VUs run
+//! their iterations back to back in one future of their own (`Vu::run`, as a flow VU does),
+//! even ones one `Vu::iteration` future at a time (the default, as a script VU does): every
+//! test covers both.
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use throng_engine::{
-    Engine, IterFuture, IterInfo, IterOutcome, ScenarioSpec, Vu, VuInit, Workload,
+    run_each, Engine, IterFuture, IterInfo, IterOutcome, RunFuture, ScenarioSpec, Turns, Vu,
+    VuInit, Workload,
 };
 use throng_engine::{Executor, Stage, WhenBusy};
 use throng_metrics::{Registry, TagSet};
@@ -15,13 +19,15 @@ struct Fake {
 }
 
 struct FakeVu {
+    id: u64,
     sleep: Duration,
     count: Arc<AtomicU64>,
 }
 
 impl Workload for Fake {
-    fn new_vu(&self, _init: VuInit) -> Box<dyn Vu> {
+    fn new_vu(&self, init: VuInit) -> Box<dyn Vu> {
         Box::new(FakeVu {
+            id: init.id,
             sleep: self.sleep,
             count: self.count.clone(),
         })
@@ -34,6 +40,19 @@ impl Vu for FakeVu {
             tokio::time::sleep(self.sleep).await;
             self.count.fetch_add(1, Ordering::SeqCst);
             IterOutcome::Completed
+        })
+    }
+
+    fn run<'a>(&'a mut self, turns: &'a mut dyn Turns) -> RunFuture<'a> {
+        if self.id % 2 == 0 {
+            return run_each(self, turns);
+        }
+        Box::pin(async move {
+            while let Some(_info) = turns.next() {
+                tokio::time::sleep(self.sleep).await;
+                self.count.fetch_add(1, Ordering::SeqCst);
+                turns.done(IterOutcome::Completed);
+            }
         })
     }
 }

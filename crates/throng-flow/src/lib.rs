@@ -33,7 +33,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use step::Protocol;
 use tags::{FStep, Prepared, ReqInfo, TagCache};
-use throng_engine::{IterFuture, IterInfo, IterOutcome, Vu, VuInit, Workload};
+use throng_engine::{IterFuture, IterInfo, IterOutcome, RunFuture, Turns, Vu, VuInit, Workload};
 use throng_http::{HttpClient, HttpRequest, HttpResponse, SharedConfig};
 use throng_metrics::{MetricId, Registry};
 use throng_plan::{DataCursor, Plan, RenderCtx, Step, Template};
@@ -253,9 +253,7 @@ struct FlowVu {
 
 impl Vu for FlowVu {
     fn iteration(&mut self, info: IterInfo) -> IterFuture<'_> {
-        self.lateness_ms = info
-            .intended_start
-            .map(|due| Instant::now().saturating_duration_since(due).as_secs_f64() * 1000.0);
+        self.set_lateness(&info);
         if self.shared.paced {
             // a flow that sleeps: the future held while the VU sleeps is this small one
             // (with the timer), not one sized for a request (see `run_paced`)
@@ -282,6 +280,38 @@ impl Vu for FlowVu {
         })
     }
 
+    /// Iterations back to back in one future: the request's future inside it is
+    /// kilobytes, which one boxed future per iteration allocated and copied every time. A
+    /// flow that sleeps runs `run_paced`, whose future stays small while the VU sleeps.
+    fn run<'a>(&'a mut self, turns: &'a mut dyn Turns) -> RunFuture<'a> {
+        // one loop, two bodies: each future is sized for its own
+        macro_rules! iterations {
+            ($steps:ident) => {
+                Box::pin(async move {
+                    let shared = self.shared.clone();
+                    while let Some(info) = turns.next() {
+                        self.set_lateness(&info);
+                        let out = match self.begin_iteration(&shared) {
+                            Err(e) => IterOutcome::Failed(e),
+                            Ok(()) => {
+                                self.$steps(&shared, &shared.prepared.steps, info.iter)
+                                    .await;
+                                self.end_iteration(&shared);
+                                IterOutcome::Completed
+                            }
+                        };
+                        turns.done(out);
+                    }
+                })
+            };
+        }
+        if self.shared.paced {
+            iterations!(run_paced)
+        } else {
+            iterations!(run_steps)
+        }
+    }
+
     fn init(&mut self) -> Option<IterFuture<'_>> {
         if self.initialized || self.shared.prepared.init.is_empty() {
             return None;
@@ -301,6 +331,13 @@ impl Vu for FlowVu {
 
 impl FlowVu {
     /// Clears the variables that do not persist and picks the iteration's data rows.
+    /// How late an arrival's iteration starts against its schedule.
+    fn set_lateness(&mut self, info: &IterInfo) {
+        self.lateness_ms = info
+            .intended_start
+            .map(|due| Instant::now().saturating_duration_since(due).as_secs_f64() * 1000.0);
+    }
+
     fn begin_iteration(&mut self, shared: &FlowShared) -> Result<(), String> {
         for v in self.vars.iter_mut().skip(shared.persistent) {
             v.clear();

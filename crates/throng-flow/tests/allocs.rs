@@ -14,7 +14,7 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use throng_engine::{IterInfo, IterOutcome, VuInit, Workload};
+use throng_engine::{IterInfo, IterOutcome, Turns, Vu, VuInit, Workload};
 use throng_flow::{FlowEnv, FlowWorkload};
 use throng_http::{ClientOptions, SharedConfig};
 use throng_metrics::Registry;
@@ -117,9 +117,8 @@ fn serve() -> (String, Arc<AtomicU64>) {
     (format!("http://{addr}"), seen)
 }
 
-/// Runs `warm` then `n` iterations of the plan's first scenario on one VU and returns the
-/// allocations per counted iteration.
-fn allocs_per_iteration(plan_yaml: &str, warm: u64, n: u64) -> f64 {
+/// A current-thread runtime and one VU of the plan's first scenario.
+fn one_vu(plan_yaml: &str) -> (tokio::runtime::Runtime, Box<dyn Vu>) {
     let plan = throng_plan::load_str(plan_yaml, Path::new("allocs.yaml"), &Default::default())
         .expect("plan");
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -129,10 +128,17 @@ fn allocs_per_iteration(plan_yaml: &str, warm: u64, n: u64) -> f64 {
     let http = SharedConfig::new(ClientOptions::default()).expect("client");
     let env = FlowEnv::new(&plan, Registry::new(), http);
     let w = FlowWorkload::new(Arc::new(plan), 0, env);
-    let mut vu = w.new_vu(VuInit {
+    let vu = w.new_vu(VuInit {
         id: 1,
         scenario: "s".into(),
     });
+    (rt, vu)
+}
+
+/// Runs `warm` then `n` iterations of the plan's first scenario on one VU and returns the
+/// allocations per counted iteration.
+fn allocs_per_iteration(plan_yaml: &str, warm: u64, n: u64) -> f64 {
+    let (rt, mut vu) = one_vu(plan_yaml);
     rt.block_on(async {
         let mut before = 0;
         for it in 0..warm + n {
@@ -153,6 +159,54 @@ fn allocs_per_iteration(plan_yaml: &str, warm: u64, n: u64) -> f64 {
         eprintln!("{total} allocations in {n} iterations");
         total as f64 / n as f64
     })
+}
+
+/// The engine's side of `Vu::run` for the test: `warm` then `n` iterations, counting the
+/// allocations of the last `n` (between the start of each and its end).
+struct Counted {
+    warm: u64,
+    n: u64,
+    next: u64,
+    completed: u64,
+}
+
+impl Turns for Counted {
+    fn next(&mut self) -> Option<IterInfo> {
+        if self.next == self.warm + self.n {
+            return None;
+        }
+        let it = self.next;
+        self.next += 1;
+        COUNTING.with(|c| c.set(it >= self.warm));
+        Some(IterInfo {
+            iter: it,
+            scenario_iter: it,
+            intended_start: None,
+        })
+    }
+
+    fn done(&mut self, out: IterOutcome) {
+        COUNTING.with(|c| c.set(false));
+        self.completed += u64::from(out == IterOutcome::Completed);
+    }
+}
+
+/// As [`allocs_per_iteration`], with the iterations run as the engine runs them: back to
+/// back in the one future of `Vu::run`.
+fn allocs_per_run_iteration(plan_yaml: &str, warm: u64, n: u64) -> f64 {
+    let (rt, mut vu) = one_vu(plan_yaml);
+    let mut turns = Counted {
+        warm,
+        n,
+        next: 0,
+        completed: 0,
+    };
+    let before = ALLOCS.with(Cell::get);
+    rt.block_on(vu.run(&mut turns));
+    assert_eq!(turns.completed, warm + n);
+    let total = ALLOCS.with(Cell::get) - before;
+    eprintln!("{total} allocations in {n} iterations run back to back");
+    total as f64 / n as f64
 }
 
 fn plan(base: &str, step: &str) -> String {
@@ -191,8 +245,19 @@ fn quick_request_allocates_nothing_per_request() {
     assert_eq!(seen.load(Ordering::SeqCst), 1200 + 5 * 100 + 5 * 1000);
     eprintln!("quick: {per_iter} allocations per iteration, {per_req} per request");
     assert!(per_req.abs() < 0.005, "{per_req} allocations per request");
-    // the engine's boxed iteration future is the one allocation an iteration makes
+    // the boxed iteration future is the one allocation an iteration of its own makes
     assert!(per_iter < 1.01, "{per_iter} allocations per iteration");
+    // as the engine runs them (one future for all), an iteration allocates nothing
+    let per_run_iter = allocs_per_run_iteration(&plan(&base, &step), 200, 1000);
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        1200 + 5 * 100 + 5 * 1000 + 1200
+    );
+    eprintln!("quick, back to back: {per_run_iter} allocations per iteration");
+    assert!(
+        per_run_iter < 0.005,
+        "{per_run_iter} allocations per iteration"
+    );
 }
 
 #[test]

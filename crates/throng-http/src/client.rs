@@ -597,8 +597,9 @@ impl HttpClient {
                     )
                 }
             };
-            let blocked = ms(start.elapsed());
-            let stats = conn.stats.clone();
+            let checked_out = Instant::now();
+            let blocked = ms(checked_out - start);
+            let stats = &*conn.stats;
             // handshake bytes of a new connection count for this request, as in k6
             let (w0, r0) = if reused {
                 (
@@ -610,7 +611,8 @@ impl HttpClient {
             };
             stats.reset_marks();
             let cookie = self.cookie_header(target, msg);
-            let send_start = Instant::now();
+            // one clock read ends `blocked` and starts `sending`
+            let send_start = checked_out;
             let result = match &mut conn.sender {
                 Sender::H1(h1) => {
                     let out = Out {
@@ -623,7 +625,7 @@ impl HttpClient {
                         headers: msg.headers,
                         body: msg.body,
                     };
-                    exchange_h1(h1, &stats, &out, *method == Method::HEAD, keep).await
+                    exchange_h1(h1, stats, &out, *method == Method::HEAD, keep).await
                 }
                 Sender::H2(s) => {
                     let req = build_h2(

@@ -1,5 +1,5 @@
 //! `constant-vus`: a fixed number of VUs loop for a duration.
-use crate::ctx::ScenarioCtx;
+use crate::ctx::{Mode, ScenarioCtx};
 use crate::stop::StopHub;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,12 +17,9 @@ pub(crate) async fn run(ctx: Arc<ScenarioCtx>, vus: u64, duration: Duration) {
             ctx.vu_active(1);
             let mut i = 0;
             // an abort stops the hub too (the hard stop is a child of the abort)
-            while clock.elapsed() < duration && !stop.is_stopped() && !ctx.abort.is_cancelled() {
-                if !ctx.iterate(&mut vu, i, None, &mut stop).await {
-                    break;
-                }
-                i += 1;
-            }
+            let mut more = || clock.elapsed() < duration && !ctx.abort.is_cancelled();
+            ctx.run_iterations(&mut vu, &mut i, Mode::Loop, &mut stop, &mut more)
+                .await;
             ctx.vu_active(-1);
         }));
     }

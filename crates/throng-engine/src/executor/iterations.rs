@@ -1,7 +1,7 @@
 //! `shared-iterations` and `per-vu-iterations`: a fixed amount of work, bounded by
 //! `maxDuration`. Iterations not started in time count as `dropped_iterations`.
 use crate::control::Clock;
-use crate::ctx::ScenarioCtx;
+use crate::ctx::{Mode, ScenarioCtx};
 use crate::stop::StopHub;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -36,15 +36,11 @@ pub(crate) async fn shared(ctx: Arc<ScenarioCtx>, vus: u64, iterations: u64, max
             let mut stop = hub.vu();
             ctx.vu_active(1);
             let mut own = 0;
-            while !no_new.is_cancelled() {
-                if next.fetch_add(1, Ordering::SeqCst) >= iterations {
-                    break;
-                }
-                if !ctx.iterate(&mut vu, own, None, &mut stop).await {
-                    break;
-                }
-                own += 1;
-            }
+            // each iteration is claimed from the shared count just before it starts
+            let mut more =
+                || !no_new.is_cancelled() && next.fetch_add(1, Ordering::SeqCst) < iterations;
+            ctx.run_iterations(&mut vu, &mut own, Mode::Loop, &mut stop, &mut more)
+                .await;
             ctx.vu_active(-1);
         }));
     }
@@ -72,14 +68,16 @@ pub(crate) async fn per_vu(ctx: Arc<ScenarioCtx>, vus: u64, iterations: u64, max
             let mut vu = ctx.new_vu();
             let mut stop = hub.vu();
             ctx.vu_active(1);
+            // iterations started (the ones a stop cut off included); the rest are dropped
             let mut done = 0;
-            while done < iterations && !no_new.is_cancelled() {
-                let ok = ctx.iterate(&mut vu, done, None, &mut stop).await;
-                done += 1;
-                if !ok {
-                    break;
-                }
-            }
+            let mut claimed = 0;
+            let mut more = || {
+                let go = claimed < iterations && !no_new.is_cancelled();
+                claimed += u64::from(go);
+                go
+            };
+            ctx.run_iterations(&mut vu, &mut done, Mode::Loop, &mut stop, &mut more)
+                .await;
             ctx.vu_active(-1);
             iterations - done
         }));

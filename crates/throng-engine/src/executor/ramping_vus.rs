@@ -1,7 +1,7 @@
 //! `ramping-vus`: the number of looping VUs follows the stages. When the target drops, a
 //! surplus VU finishes its iteration within `gracefulRampDown` or is interrupted.
 use crate::config::Stage;
-use crate::ctx::ScenarioCtx;
+use crate::ctx::{Mode, ScenarioCtx};
 use crate::schedule::vus_at;
 use crate::stop::StopHub;
 use std::sync::Arc;
@@ -97,17 +97,12 @@ pub(super) async fn slot_worker(
                 rd.stop();
             }
         });
-        loop {
+        let mut more = || {
             let (n, over) = *rx.borrow();
-            if over || n <= slot || ramp_down.is_stopped() || ctx.abort.is_cancelled() {
-                break;
-            }
-            let ok = ctx.iterate(vu, iter, None, &mut ramp_down).await;
-            iter += 1;
-            if !ok {
-                break;
-            }
-        }
+            !(over || n <= slot || ctx.abort.is_cancelled())
+        };
+        ctx.run_iterations(vu, &mut iter, Mode::Loop, &mut ramp_down, &mut more)
+            .await;
         watcher.abort();
         ctx.vu_active(-1);
         let over = rx.borrow().1;
