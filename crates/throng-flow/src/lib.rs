@@ -31,7 +31,6 @@ use std::fmt::Write as _;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use step::Protocol;
 use tags::{FStep, Prepared, ReqInfo, TagCache};
 use throng_engine::{IterFuture, IterInfo, IterOutcome, RunFuture, Turns, Vu, VuInit, Workload};
 use throng_http::{HttpClient, HttpRequest, HttpResponse, SharedConfig};
@@ -172,6 +171,7 @@ impl FlowShared {
             buf: String::new(),
             body: bytes::BytesMut::new(),
             req: HttpRequest::default(),
+            resp: None,
             lateness_ms: None,
             initialized: false,
             tally: None,
@@ -240,6 +240,9 @@ struct FlowVu {
     body: bytes::BytesMut,
     /// The request being sent, rendered again in place for each request.
     req: HttpRequest,
+    /// The last response, written again in place by the next request (boxed: a VU that
+    /// sleeps lets it go before its sleeps, see `run_paced`).
+    resp: Option<Box<HttpResponse>>,
     /// How late this iteration started against its schedule, ms (open-model executors).
     lateness_ms: Option<f64>,
     /// `vu_init:` has run.
@@ -418,6 +421,10 @@ impl FlowVu {
                 Box::pin(self.run_steps(shared, &rest[..stretch], iter)).await;
             }
             if let Some(FStep::Sleep(min, max)) = rest.get(stretch) {
+                // asleep, the VU holds no response (its URL buffer goes back to the client)
+                if let Some(r) = self.resp.take() {
+                    self.client.recycle(*r);
+                }
                 tokio::time::sleep(self.sleep_time(*min, *max)).await;
             }
             rest = rest.get(stretch + 1..).unwrap_or_default();
@@ -543,25 +550,27 @@ impl FlowVu {
         // the clock is read for polls only (a plain request is timed by its client)
         let t0 = poll.map(|_| Instant::now());
         let mut tries = 0u64;
-        let resp = loop {
-            let resp = self.send(shared, ri, iter).await;
+        // the response stays where it is written: a box kept from request to request
+        let mut resp = self.resp.take().unwrap_or_default();
+        loop {
+            self.send(shared, ri, iter, &mut resp).await;
             tries += 1;
             let (Some(p), Some(t0)) = (poll, t0) else {
-                break resp;
+                break;
             };
             let mut met = true;
             let mut body = ParsedBody::new(&resp.body);
-            evaluate_checks(&p.until, &resp, &mut body, |_, ok| met &= ok);
+            evaluate_checks(&p.until, &*resp, &mut body, |_, ok| met &= ok);
             let remaining = p.within.map(|w| w.saturating_sub(t0.elapsed()));
             let out = p.max_tries.is_some_and(|m| tries >= m) || remaining == Some(Duration::ZERO);
             if met || out {
                 let took_ms = t0.elapsed().as_secs_f64() * 1000.0;
                 self.poll_done(shared, ri, &resp, met, tries, took_ms);
-                break resp;
+                break;
             }
             let pause = remaining.map_or(p.every, |left| left.min(p.every));
             tokio::time::sleep(pause).await;
-        };
+        }
         if let Some(t) = self.tally.as_mut() {
             let what = format!("{} {}", ri.req.method, ri.req.name);
             t.last = Some(format!("{what}: {}", describe(&resp)));
@@ -576,7 +585,7 @@ impl FlowVu {
         if !ri.adds.is_empty() {
             self.add_to_metrics(shared, ri, &resp, iter);
         }
-        self.client.recycle(resp);
+        self.resp = Some(resp);
     }
 
     /// Evaluates the request's checks and extracts its values from the final response.
@@ -701,7 +710,7 @@ impl FlowVu {
     }
 
     /// Renders, sends and records one request (and every extra hop it took).
-    async fn send(&mut self, shared: &FlowShared, ri: &ReqInfo, iter: u64) -> HttpResponse {
+    async fn send(&mut self, shared: &FlowShared, ri: &ReqInfo, iter: u64, out: &mut HttpResponse) {
         let plan = &shared.plan;
         let rows = Rows::of(&self.rows, &plan.data);
         let mut cx = shared.render_cx(self.id, iter, rows.as_slice(), &self.vars, &mut self.rng);
@@ -724,14 +733,13 @@ impl FlowVu {
                 d.print(None, hop);
             }
         };
-        let resp = Protocol::execute(&mut self.client, req, &mut on_extra).await;
+        self.client.execute_into(req, &mut on_extra, out).await;
         if let Some(d) = debug {
-            d.print(Some(req), &resp);
+            d.print(Some(req), out);
         }
-        let t = self.tags.get(reg, ri, &resp);
-        let failed = !ri.req.expected.contains(resp.status);
-        hm.record(reg, t, &resp, failed, late);
-        resp
+        let t = self.tags.get(reg, ri, out);
+        let failed = !ri.req.expected.contains(out.status);
+        hm.record(reg, t, out, failed, late);
     }
 }
 

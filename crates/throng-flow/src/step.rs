@@ -1,10 +1,9 @@
 //! The seam a protocol plugs into. A protocol crate owns its client (connect, send, time,
-//! classify failures) and records nothing; the flow drives it through [`Protocol`] and reads
-//! every outcome through [`Outcome`], so tags, the failed/expected verdict and the failure
+//! classify failures) and records nothing; the flow drives its client and reads every
+//! outcome through [`Outcome`], so tags, the failed/expected verdict and the failure
 //! kinds work the same for every step kind. Recording under the protocol's metric names is
 //! the flow's job (see `record.rs`). docs/architecture.md: "How to add a step kind".
-use std::future::Future;
-use throng_http::{HttpClient, HttpRequest, HttpResponse};
+use throng_http::HttpResponse;
 
 /// Why a step failed, as its tags show it (`error_code`, `error`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -28,21 +27,6 @@ pub(crate) trait Outcome {
     }
 }
 
-/// A protocol client as a VU drives it: execute one step, return its timed outcome.
-pub(crate) trait Protocol {
-    /// One rendered step.
-    type Request;
-    /// What executing it returned.
-    type Response: Outcome;
-    /// Executes `req`. `on_extra` sees every response before the final one that is a
-    /// request of its own (redirect hops, failed attempts sent again), so each is recorded.
-    fn execute<'a>(
-        &'a mut self,
-        req: &'a Self::Request,
-        on_extra: &'a mut (dyn FnMut(&Self::Response) + Send),
-    ) -> impl Future<Output = Self::Response> + Send + 'a;
-}
-
 impl Outcome for HttpResponse {
     fn status(&self) -> u16 {
         self.status
@@ -57,18 +41,5 @@ impl Outcome for HttpResponse {
 
     fn proto(&self) -> &'static str {
         self.proto
-    }
-}
-
-impl Protocol for HttpClient {
-    type Request = HttpRequest;
-    type Response = HttpResponse;
-
-    fn execute<'a>(
-        &'a mut self,
-        req: &'a HttpRequest,
-        on_extra: &'a mut (dyn FnMut(&HttpResponse) + Send),
-    ) -> impl Future<Output = HttpResponse> + Send + 'a {
-        HttpClient::execute(self, req, on_extra)
     }
 }

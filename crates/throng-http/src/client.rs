@@ -85,7 +85,7 @@ impl Timings {
 }
 
 /// What came back (or why nothing did).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct HttpResponse {
     /// Status code (0 when the request failed).
     pub status: u16,
@@ -245,14 +245,6 @@ impl HttpClient {
         }
     }
 
-    /// `url` in the recycled buffer.
-    fn url_string(&mut self, url: &str) -> String {
-        let mut s = std::mem::take(&mut self.spare_url);
-        s.clear();
-        s.push_str(url);
-        s
-    }
-
     /// Sends a request, following redirects. `on_extra` sees every response before the
     /// final one that is a request of its own: each redirect hop (as in k6) and each failed
     /// attempt that reached the server before an idempotent request was sent again — so
@@ -261,8 +253,27 @@ impl HttpClient {
     pub async fn execute(
         &mut self,
         req: &HttpRequest,
-        mut on_extra: impl FnMut(&HttpResponse),
+        on_extra: impl FnMut(&HttpResponse),
     ) -> HttpResponse {
+        // the recycled URL buffer: a request on a kept-alive connection allocates nothing
+        let mut out = HttpResponse {
+            url: std::mem::take(&mut self.spare_url),
+            ..HttpResponse::default()
+        };
+        self.execute_into(req, on_extra, &mut out).await;
+        out
+    }
+
+    /// [`HttpClient::execute`] into `out`, a response the caller keeps from request to
+    /// request: the response is written once, where it stays, instead of being returned
+    /// (and so copied) through every layer of the client and its caller — a dozen copies
+    /// of it per request, each into a different part of the VU's future.
+    pub async fn execute_into(
+        &mut self,
+        req: &HttpRequest,
+        mut on_extra: impl FnMut(&HttpResponse),
+        out: &mut HttpResponse,
+    ) {
         let timeout = req.timeout.unwrap_or(self.cfg.opts.timeout);
         let keep = Keep {
             body: req.keep_body,
@@ -281,18 +292,19 @@ impl HttpClient {
                 headers: &headers,
                 body: &body,
             };
-            let resp = self.send_once(&msg, timeout, keep, &mut on_extra).await;
-            let redirect = matches!(resp.status, 301 | 302 | 303 | 307 | 308);
+            self.send_once(&msg, timeout, keep, &mut on_extra, out)
+                .await;
+            let redirect = matches!(out.status, 301 | 302 | 303 | 307 | 308);
             if !redirect || hops >= req.max_redirects.unwrap_or(self.cfg.opts.max_redirects) {
-                return resp;
+                return;
             }
-            let Some(loc) = resp.header("location").map(str::to_string) else {
-                return resp;
+            let Some(loc) = out.header("location").map(str::to_string) else {
+                return;
             };
             let next = resolve(&url, &loc);
-            on_extra(&resp);
+            on_extra(out);
             hops += 1;
-            if matches!(resp.status, 301..=303) && *method != Method::HEAD {
+            if matches!(out.status, 301..=303) && *method != Method::HEAD {
                 method = Cow::Owned(Method::GET);
                 body = Cow::Owned(Bytes::new());
                 headers.to_mut().retain(|(k, _)| {
@@ -322,15 +334,21 @@ impl HttpClient {
         timeout: Duration,
         keep: Keep,
         on_extra: &mut impl FnMut(&HttpResponse),
-    ) -> HttpResponse {
+        out: &mut HttpResponse,
+    ) {
+        // the last response's body and header values let go first: they share the read
+        // buffer, which the connection can then reuse for this response
+        out.body = Bytes::new();
+        out.headers.clear();
         let start = Instant::now();
         let Some(target) = self.last_url.target(msg.url) else {
-            return HttpResponse::failed(
+            *out = HttpResponse::failed(
                 ErrorKind::InvalidUrl,
                 msg.method,
                 msg.url,
                 Timings::default(),
             );
+            return;
         };
         // a timeout too large for the clock is a year (tokio's own "far future" is 30)
         let deadline = start
@@ -339,28 +357,25 @@ impl HttpClient {
             .unwrap_or(start);
         // the timer is taken out while the request borrows the client
         let mut timer = self.timer.take();
-        let out = within(
+        let done = within(
             &mut timer,
             deadline.into(),
-            self.send_inner(&target, msg, keep, start, on_extra),
+            self.send_inner(&target, msg, keep, start, on_extra, out),
         )
         .await;
         self.timer = timer;
-        match out {
-            Some(r) => r,
-            None => {
-                // the connection may be mid-response: never reuse it
-                self.conns.retain(|(o, _)| !target.is(o));
-                HttpResponse::failed(
-                    ErrorKind::Timeout,
-                    msg.method,
-                    msg.url,
-                    Timings {
-                        waiting: ms(start.elapsed()),
-                        ..Timings::default()
-                    },
-                )
-            }
+        if done.is_none() {
+            // the connection may be mid-response: never reuse it
+            self.conns.retain(|(o, _)| !target.is(o));
+            *out = HttpResponse::failed(
+                ErrorKind::Timeout,
+                msg.method,
+                msg.url,
+                Timings {
+                    waiting: ms(start.elapsed()),
+                    ..Timings::default()
+                },
+            );
         }
     }
 
@@ -392,7 +407,8 @@ impl HttpClient {
         keep: Keep,
         start: Instant,
         on_extra: &mut impl FnMut(&HttpResponse),
-    ) -> HttpResponse {
+        out: &mut HttpResponse,
+    ) {
         let h2 = match self.cfg.opts.version {
             HttpVersion::Http1 => false,
             HttpVersion::Auto => target.https,
@@ -401,9 +417,9 @@ impl HttpClient {
         if h2 && self.cfg.pool.is_some() {
             // boxed: its future (a pool checkout, a shared stream) is the largest, and
             // unboxed it would size every HTTP/1.1 request's future too
-            return Box::pin(self.send_shared(target, msg, keep, start, on_extra)).await;
+            return Box::pin(self.send_shared(target, msg, keep, start, on_extra, out)).await;
         }
-        self.send_own(target, msg, keep, start, on_extra).await
+        self.send_own(target, msg, keep, start, on_extra, out).await
     }
 
     /// The `Cookie` header for a request: the jar's, unless the request carries its own
@@ -421,39 +437,42 @@ impl HttpClient {
         }
     }
 
-    /// The response to `msg` from a completed exchange; its cookies go into the jar.
+    /// The response to `msg` from a completed exchange, written into `out` (its buffers
+    /// kept); its cookies go into the jar. `measured`: the timings, the bytes sent and
+    /// received, the protocol.
     fn respond(
         &mut self,
         target: &Target<'_>,
         msg: &Message<'_>,
         ex: Exchange,
-        timings: Timings,
-        (bytes_sent, bytes_received): (u64, u64),
-        proto: &'static str,
-    ) -> HttpResponse {
+        measured: (Timings, (u64, u64), &'static str),
+        out: &mut HttpResponse,
+    ) {
         for sc in ex.headers.get_all(SET_COOKIE) {
             if let Ok(v) = sc.to_str() {
                 self.cookies
                     .store_from(target.https, &target.host, target.path(), v);
             }
         }
-        HttpResponse {
-            // one outcome per request: a response that did not complete is a failure
-            // with status 0 (as k6), whatever its head said
-            status: if ex.body_error.is_some() {
-                0
-            } else {
-                ex.status
-            },
-            headers: ex.headers,
-            body: ex.body,
-            timings,
-            error: ex.body_error,
-            bytes_sent,
-            bytes_received,
-            proto,
-            url: self.url_string(msg.url),
-            method: msg.method.clone(),
+        let (timings, (bytes_sent, bytes_received), proto) = measured;
+        // one outcome per request: a response that did not complete is a failure with
+        // status 0 (as k6), whatever its head said
+        out.status = if ex.body_error.is_some() {
+            0
+        } else {
+            ex.status
+        };
+        out.headers = ex.headers;
+        out.body = ex.body;
+        out.timings = timings;
+        out.error = ex.body_error;
+        out.bytes_sent = bytes_sent;
+        out.bytes_received = bytes_received;
+        out.proto = proto;
+        out.url.clear();
+        out.url.push_str(msg.url);
+        if out.method != *msg.method {
+            out.method = msg.method.clone();
         }
     }
 
@@ -482,16 +501,19 @@ impl HttpClient {
         keep: Keep,
         start: Instant,
         on_extra: &mut impl FnMut(&HttpResponse),
-    ) -> HttpResponse {
+        out: &mut HttpResponse,
+    ) {
         let (method, url) = (msg.method, msg.url);
         let Some(pool) = self.shared_pool(target) else {
-            return self.send_own(target, msg, keep, start, on_extra).await;
+            return self.send_own(target, msg, keep, start, on_extra, out).await;
         };
         let (mut retried, mut refused) = (false, 0u8);
         loop {
             let (lease, ct): (Lease, ConnectTimes) = match pool.checkout().await {
                 Checkout::Stream(lease) => (lease, ConnectTimes::default()),
-                Checkout::Http1 => return self.send_own(target, msg, keep, start, on_extra).await,
+                Checkout::Http1 => {
+                    return self.send_own(target, msg, keep, start, on_extra, out).await
+                }
                 Checkout::Open(ticket) => {
                     let opened = match self.open(target.origin()).await {
                         Ok(x) => x,
@@ -500,7 +522,8 @@ impl HttpClient {
                                 blocked: ms(start.elapsed()),
                                 ..Timings::default()
                             };
-                            return HttpResponse::failed(kind, method, url, timings);
+                            *out = HttpResponse::failed(kind, method, url, timings);
+                            return;
                         }
                     };
                     let (origin, conn, ct) = opened;
@@ -509,7 +532,7 @@ impl HttpClient {
                         Err(conn) => {
                             // ALPN chose HTTP/1.1: this VU keeps the connection as its own
                             self.conns.push((origin, conn));
-                            return self.send_own(target, msg, keep, start, on_extra).await;
+                            return self.send_own(target, msg, keep, start, on_extra, out).await;
                         }
                     }
                 }
@@ -549,12 +572,14 @@ impl HttpClient {
                 }
                 Ok(ex) => ex,
                 Err(SendError::NotSent(k) | SendError::NoResponse(k) | SendError::Failed(k)) => {
-                    return failed(k)
+                    *out = failed(k);
+                    return;
                 }
             };
             let (waiting, receiving) = (ex.t_head - send_start, t_end - ex.t_head);
             let timings = Timings::of(blocked, ct, Duration::ZERO, waiting, receiving);
-            return self.respond(target, msg, ex, timings, bytes, "HTTP/2.0");
+            self.respond(target, msg, ex, (timings, bytes, "HTTP/2.0"), out);
+            return;
         }
     }
 
@@ -577,7 +602,8 @@ impl HttpClient {
         keep: Keep,
         start: Instant,
         on_extra: &mut impl FnMut(&HttpResponse),
-    ) -> HttpResponse {
+        out: &mut HttpResponse,
+    ) {
         let (method, url) = (msg.method, msg.url);
         // a request is sent again at most once, on a new connection, and only when the
         // server cannot have acted on it or the method is idempotent (as Go's transport)
@@ -586,7 +612,7 @@ impl HttpClient {
             let (origin, mut conn, ct, reused) = match self.checkout(target).await {
                 Ok(x) => x,
                 Err(kind) => {
-                    return HttpResponse::failed(
+                    *out = HttpResponse::failed(
                         kind,
                         method,
                         url,
@@ -594,7 +620,8 @@ impl HttpClient {
                             blocked: ms(start.elapsed()),
                             ..Timings::default()
                         },
-                    )
+                    );
+                    return;
                 }
             };
             let checked_out = Instant::now();
@@ -674,7 +701,8 @@ impl HttpClient {
                 }
                 Ok(ex) => ex,
                 Err(SendError::NotSent(k) | SendError::NoResponse(k) | SendError::Failed(k)) => {
-                    return failed(k)
+                    *out = failed(k);
+                    return;
                 }
             };
             let (t_head, t_end) = (ex.t_head, ex.t_end);
@@ -695,13 +723,13 @@ impl HttpClient {
                 stats.written.load(Ordering::Relaxed).saturating_sub(w0),
                 stats.read.load(Ordering::Relaxed).saturating_sub(r0),
             );
-            let resp = self.respond(target, msg, ex, timings, bytes, proto);
+            self.respond(target, msg, ex, (timings, bytes, proto), out);
             if !close {
                 // room for one more, not four: most VUs keep one connection (80 B each)
                 self.conns.reserve_exact(1);
                 self.conns.push((origin, conn));
             }
-            return resp;
+            return;
         }
     }
 }
