@@ -230,6 +230,10 @@ impl Walker<'_> {
 /// into a map.
 #[derive(Default)]
 pub(crate) struct TagCache {
+    /// The last lookup (request index, outcome, tag set), held in the VU itself: a flow of
+    /// one request answered alike asks the same every time, and with a thousand VUs the
+    /// lists below are two cache misses away.
+    last: Option<(u32, OutcomeKey, TagSetId)>,
     /// By request index: its outcomes seen so far (at most [`SHORT`]).
     recent: Vec<Vec<(OutcomeKey, TagSetId)>>,
     /// Outcomes past the first [`SHORT`] of a request.
@@ -272,14 +276,17 @@ impl TagCache {
             failure: outcome.failure(),
             proto: outcome.proto(),
         };
-        if let Some(list) = self.recent.get(ri.index as usize) {
-            if let Some((k, id)) = list.first() {
-                if *k == key {
-                    return *id;
-                }
+        if let Some((i, k, id)) = self.last {
+            if i == ri.index && k == key {
+                return id;
             }
         }
-        self.lookup(reg, ri, key)
+        let id = match self.recent.get(ri.index as usize).and_then(|l| l.first()) {
+            Some((k, id)) if *k == key => *id,
+            _ => self.lookup(reg, ri, key),
+        };
+        self.last = Some((ri.index, key, id));
+        id
     }
 
     /// [`TagCache::get`] past the most recent outcome.
