@@ -712,11 +712,16 @@ impl FlowVu {
     /// Renders, sends and records one request (and every extra hop it took).
     async fn send(&mut self, shared: &FlowShared, ri: &ReqInfo, iter: u64, out: &mut HttpResponse) {
         let plan = &shared.plan;
-        let rows = Rows::of(&self.rows, &plan.data);
-        let mut cx = shared.render_cx(self.id, iter, rows.as_slice(), &self.vars, &mut self.rng);
+        {
+            // in a block of its own: what rendering uses is not kept across the await
+            // (in the future every VU in flight holds)
+            let rows = Rows::of(&self.rows, &plan.data);
+            let mut cx =
+                shared.render_cx(self.id, iter, rows.as_slice(), &self.vars, &mut self.rng);
+            let scratch = (&mut self.buf, &mut self.body);
+            request::build_into(plan, &ri.req, &ri.method, &mut cx, scratch, &mut self.req);
+        }
         let req = &mut self.req;
-        let scratch = (&mut self.buf, &mut self.body);
-        request::build_into(plan, &ri.req, &ri.method, &mut cx, scratch, req);
         let debug = shared.env.debug.as_deref();
         if let Some(d) = debug {
             req.keep_headers = true;
