@@ -253,18 +253,18 @@ impl ScenarioCtx {
             match turns.why {
                 Why::Done => break true,
                 Why::Stopped => break false,
+                // the waits between runs are boxed: rare, and inline they would be held
+                // in every VU's task (a sleeping VU's memory)
                 Why::Paused => {
                     // the run is paused: wait before starting (not counted as interrupted)
-                    tokio::select! {
-                        biased;
-                        _ = stop.stopped() => break false,
-                        _ = self.shared.control.wait_resumed() => {}
+                    if !Box::pin(self.resumed(stop)).await {
+                        break false;
                     }
                 }
                 Why::Init => {
                     turns.init_done = true;
                     if let Some(init) = vu.init() {
-                        if until_stopped(stop, init).await.is_none() {
+                        if Box::pin(until_stopped(stop, init)).await.is_none() {
                             self.stats.interrupted.fetch_add(1, Ordering::SeqCst);
                             break false;
                         }
@@ -275,18 +275,22 @@ impl ScenarioCtx {
                         .last
                         .map_or(Duration::ZERO, |(t0, t1)| self.pacing.wait_after(t0, t1));
                     if !wait.is_zero() {
-                        // boxed: the timer stays out of the VU's future
-                        let sleep = Box::pin(tokio::time::sleep(wait));
-                        tokio::select! {
-                            _ = stop.stopped() => {}
-                            _ = sleep => {}
-                        }
+                        Box::pin(paced_wait(stop, wait)).await;
                     }
                 }
             }
         };
         *iter = turns.iter;
         ok
+    }
+
+    /// Waits for a paused run to resume: false if the VU is told to stop first.
+    async fn resumed(&self, stop: &mut VuStop) -> bool {
+        tokio::select! {
+            biased;
+            _ = stop.stopped() => false,
+            _ = self.shared.control.wait_resumed() => true,
+        }
     }
 
     /// A token cancelled `graceful_stop` after `clock` reaches `end` (or on abort): the
@@ -302,6 +306,14 @@ impl ScenarioCtx {
             }
         });
         t
+    }
+}
+
+/// Waits `wait` after an iteration (pacing), or until the VU is told to stop.
+async fn paced_wait(stop: &mut VuStop, wait: Duration) {
+    tokio::select! {
+        _ = stop.stopped() => {}
+        _ = tokio::time::sleep(wait) => {}
     }
 }
 

@@ -173,8 +173,9 @@ fn held_while_sleeping(base: &str, seen: &AtomicU64, vus: u64) -> i64 {
 /// holds once (registry, histograms, the engine) cancels out. (400 connections, both
 /// ends in this process: 800 open files, under the usual limit of 1,024.)
 ///
-/// The bound: 2.2–2.3 kB in a debug build today (2.6–2.8 kB between 200 and 1,000 VUs,
-/// where shared tables grow differently); per VU: the VU and its HTTP client 0.5 kB, the
+/// The bound: 2.8–3.8 kB in a debug build today (the spread is between runs of this test;
+/// 2.2–2.3 kB before the VU's run future, its loop over iterations, and the engine's
+/// bookkeeping of it joined the task); per VU: the VU and its HTTP client 0.5 kB, the
 /// engine's task 0.6 kB, the socket's registration 0.2 kB, the boxed iteration future
 /// 0.24 kB, the connection and its write buffer 0.3 kB, tag caches, the child stop token;
 /// 7.9 kB before the read buffer was lent only while a response is read (2 KiB held) and
