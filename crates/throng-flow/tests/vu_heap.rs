@@ -184,10 +184,18 @@ fn held_while_sleeping(base: &str, seen: &AtomicU64, vus: u64) -> i64 {
 #[test]
 fn a_sleeping_vu_with_a_kept_alive_connection_holds_little_heap() {
     let (base, seen) = serve();
-    let few = held_while_sleeping(&base, &seen, 100);
-    let many = held_while_sleeping(&base, &seen, 400);
-    let per_vu = (many - few) as f64 / 300.0;
-    eprintln!("100 VUs hold {few} B, 400 VUs {many} B: {per_vu:.0} B per sleeping VU");
+    // measured three times, the smallest kept: what else the process allocates meanwhile (a
+    // table growing in one run and not the other) only adds, and moved a single
+    // measurement by over 1 kB between runs
+    let per_vu = (0..3)
+        .map(|_| {
+            let few = held_while_sleeping(&base, &seen, 100);
+            let many = held_while_sleeping(&base, &seen, 400);
+            let per_vu = (many - few) as f64 / 300.0;
+            eprintln!("100 VUs hold {few} B, 400 VUs {many} B: {per_vu:.0} B per sleeping VU");
+            per_vu
+        })
+        .fold(f64::INFINITY, f64::min);
     assert!(per_vu > 0.0);
     assert!(per_vu <= 4000.0, "{per_vu:.0} B per sleeping VU");
 }
