@@ -333,7 +333,6 @@ impl Vu for FlowVu {
 }
 
 impl FlowVu {
-    /// Clears the variables that do not persist and picks the iteration's data rows.
     /// How late an arrival's iteration starts against its schedule.
     fn set_lateness(&mut self, info: &IterInfo) {
         self.lateness_ms = info
@@ -341,6 +340,7 @@ impl FlowVu {
             .map(|due| Instant::now().saturating_duration_since(due).as_secs_f64() * 1000.0);
     }
 
+    /// Clears the variables that do not persist and picks the iteration's data rows.
     fn begin_iteration(&mut self, shared: &FlowShared) -> Result<(), String> {
         for v in self.vars.iter_mut().skip(shared.persistent) {
             v.clear();
