@@ -15,7 +15,7 @@ use http::header::{
     HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, COOKIE, HOST, SET_COOKIE, TE,
     TRANSFER_ENCODING, UPGRADE, USER_AGENT,
 };
-use http::{HeaderMap, Method, Request};
+use http::{HeaderMap, Method, Request, Uri};
 use std::borrow::Cow;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -155,6 +155,9 @@ pub struct HttpClient {
     timer: Timer,
     /// The last URL sent, read: the next request to it is not read again.
     last_url: LastUrl,
+    /// The last URL sent over HTTP/2 and its parsed form, likewise (parsing it was a third
+    /// of building a request's head).
+    last_uri: Option<(String, Uri)>,
 }
 
 /// Seeds for the clients' address pickers, one per client.
@@ -175,6 +178,7 @@ impl HttpClient {
             pools: Vec::new(),
             timer: None,
             last_url: LastUrl::default(),
+            last_uri: None,
         }
     }
 
@@ -540,14 +544,16 @@ impl HttpClient {
             let blocked = ms(start.elapsed());
             let cookie = self.cookie_header(target, msg);
             let send_start = Instant::now();
-            let result = match build_h2(
-                url,
-                method,
-                msg.headers,
-                msg.body,
-                cookie.as_deref(),
-                &self.cfg.opts.user_agent,
-            ) {
+            let result = match self.h2_uri(url).and_then(|uri| {
+                build_h2(
+                    uri,
+                    method,
+                    msg.headers,
+                    msg.body,
+                    cookie.as_deref(),
+                    &self.cfg.h2_user_agent,
+                )
+            }) {
                 Ok(req) => exchange_h2(&lease.conn.sender, req, msg.body, keep.body).await,
                 Err(kind) => Err(SendError::NotSent(kind)),
             };
@@ -581,6 +587,21 @@ impl HttpClient {
             self.respond(target, msg, ex, (timings, bytes, "HTTP/2.0"), out);
             return;
         }
+    }
+
+    /// `url` parsed for an HTTP/2 request: the last one's again when it is the same URL.
+    fn h2_uri(&mut self, url: &str) -> Result<Uri, ErrorKind> {
+        if let Some((last, uri)) = &self.last_uri {
+            if last == url {
+                return Ok(uri.clone());
+            }
+        }
+        let uri = Uri::try_from(url).map_err(|_| ErrorKind::InvalidUrl)?;
+        let (mut last, _) = self.last_uri.take().unwrap_or_default();
+        last.clear();
+        last.push_str(url);
+        self.last_uri = Some((last, uri.clone()));
+        Ok(uri)
     }
 
     /// Resolves the origin's name and opens a connection to it.
@@ -655,14 +676,16 @@ impl HttpClient {
                     exchange_h1(h1, stats, &out, *method == Method::HEAD, keep).await
                 }
                 Sender::H2(s) => {
-                    let req = build_h2(
-                        url,
-                        method,
-                        msg.headers,
-                        msg.body,
-                        cookie.as_deref(),
-                        &self.cfg.opts.user_agent,
-                    );
+                    let req = self.h2_uri(url).and_then(|uri| {
+                        build_h2(
+                            uri,
+                            method,
+                            msg.headers,
+                            msg.body,
+                            cookie.as_deref(),
+                            &self.cfg.h2_user_agent,
+                        )
+                    });
                     // boxed: the HTTP/2 exchange (with its request head) is the largest
                     // state of this future, and every VU that waits for an HTTP/1.1
                     // response would otherwise hold its room too (10,000 VUs: 3 MB)
@@ -920,23 +943,18 @@ fn connection_specific(name: &HeaderName) -> bool {
 }
 
 fn build_h2(
-    url: &str,
+    uri: Uri,
     method: &Method,
     headers: &[(String, String)],
     body: &Bytes,
     cookie: Option<&str>,
-    user_agent: &str,
+    user_agent: &HeaderValue,
 ) -> Result<Request<()>, ErrorKind> {
-    let mut req = Request::builder()
-        .method(method.clone())
-        .uri(url)
-        .body(())
-        .map_err(|_| ErrorKind::InvalidUrl)?;
+    let mut req = Request::new(());
+    *req.method_mut() = method.clone();
+    *req.uri_mut() = uri;
     let h = req.headers_mut();
-    h.insert(
-        USER_AGENT,
-        HeaderValue::from_str(user_agent).unwrap_or(HeaderValue::from_static("throng")),
-    );
+    h.insert(USER_AGENT, user_agent.clone());
     if let Some(c) = cookie.and_then(|c| HeaderValue::from_str(c).ok()) {
         h.insert(COOKIE, c);
     }
@@ -1016,6 +1034,29 @@ mod tests {
         let request = std::mem::size_of_val(&request);
         eprintln!("a request's future: {request} B");
         assert!(request <= REQUEST_BOUND, "{request} B");
+    }
+
+    /// An HTTP/2 request's URI is parsed once per URL: the same URL again is the last
+    /// parse, another one is parsed anew (and is then the one kept), a bad one is an error
+    /// and leaves the kept one alone.
+    #[test]
+    fn an_http2_uri_is_parsed_again_only_for_another_url() {
+        let cfg = SharedConfig::new(crate::ClientOptions::default()).expect("client config");
+        let mut client = HttpClient::new(cfg);
+        let a = client.h2_uri("http://127.0.0.1:1/a?x=1").expect("a");
+        assert_eq!(a.path_and_query().map(|p| p.as_str()), Some("/a?x=1"));
+        let again = client.h2_uri("http://127.0.0.1:1/a?x=1").expect("a again");
+        assert_eq!(again, a);
+        let b = client.h2_uri("https://example.test/b").expect("b");
+        assert_eq!(b.host(), Some("example.test"));
+        assert_eq!(b.path(), "/b");
+        assert_eq!(
+            client.h2_uri("http://bad host/"),
+            Err(ErrorKind::InvalidUrl)
+        );
+        let kept = client.last_uri.as_ref().map(|(u, _)| u.as_str());
+        assert_eq!(kept, Some("https://example.test/b"));
+        assert_eq!(client.h2_uri("https://example.test/b").expect("b again"), b);
     }
 
     /// The bound on a request's future: 1,344 B today in debug and release builds, 1,648 B

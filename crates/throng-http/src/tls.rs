@@ -80,6 +80,8 @@ pub struct SharedConfig {
     pub(crate) tls: Arc<rustls::ClientConfig>,
     /// The shared HTTP/2 connections, when VUs share them.
     pub(crate) pool: Option<crate::pool::H2Pool>,
+    /// `opts.user_agent` as an HTTP/2 header value, made once (`throng` if it is not one).
+    pub(crate) h2_user_agent: http::HeaderValue,
 }
 
 impl SharedConfig {
@@ -116,6 +118,8 @@ impl SharedConfig {
         };
         Ok(Arc::new(SharedConfig {
             pool: opts.http2_sharing.map(crate::pool::H2Pool::new),
+            h2_user_agent: http::HeaderValue::from_str(&opts.user_agent)
+                .unwrap_or(http::HeaderValue::from_static("throng")),
             opts,
             tls: Arc::new(cfg),
         }))
