@@ -544,16 +544,7 @@ impl HttpClient {
             let blocked = ms(start.elapsed());
             let cookie = self.cookie_header(target, msg);
             let send_start = Instant::now();
-            let result = match self.h2_uri(url).and_then(|uri| {
-                build_h2(
-                    uri,
-                    method,
-                    msg.headers,
-                    msg.body,
-                    cookie.as_deref(),
-                    &self.cfg.h2_user_agent,
-                )
-            }) {
+            let result = match self.h2_request(msg, cookie.as_deref()) {
                 Ok(req) => exchange_h2(&lease.conn.sender, req, msg.body, keep.body).await,
                 Err(kind) => Err(SendError::NotSent(kind)),
             };
@@ -587,6 +578,17 @@ impl HttpClient {
             self.respond(target, msg, ex, (timings, bytes, "HTTP/2.0"), out);
             return;
         }
+    }
+
+    /// The head of an HTTP/2 request for `msg` (see [`build_h2`]).
+    fn h2_request(
+        &mut self,
+        msg: &Message<'_>,
+        cookie: Option<&str>,
+    ) -> Result<Request<()>, ErrorKind> {
+        let uri = self.h2_uri(msg.url)?;
+        let ua = &self.cfg.h2_user_agent;
+        build_h2(uri, msg.method, msg.headers, msg.body, cookie, ua)
     }
 
     /// `url` parsed for an HTTP/2 request: the last one's again when it is the same URL.
@@ -676,16 +678,7 @@ impl HttpClient {
                     exchange_h1(h1, stats, &out, *method == Method::HEAD, keep).await
                 }
                 Sender::H2(s) => {
-                    let req = self.h2_uri(url).and_then(|uri| {
-                        build_h2(
-                            uri,
-                            method,
-                            msg.headers,
-                            msg.body,
-                            cookie.as_deref(),
-                            &self.cfg.h2_user_agent,
-                        )
-                    });
+                    let req = self.h2_request(msg, cookie.as_deref());
                     // boxed: the HTTP/2 exchange (with its request head) is the largest
                     // state of this future, and every VU that waits for an HTTP/1.1
                     // response would otherwise hold its room too (10,000 VUs: 3 MB)
