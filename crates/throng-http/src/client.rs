@@ -155,9 +155,6 @@ pub struct HttpClient {
     timer: Timer,
     /// The last URL sent, read: the next request to it is not read again.
     last_url: LastUrl,
-    /// The last URL sent over HTTP/2 and its parsed form, likewise (parsing it was a third
-    /// of building a request's head).
-    last_uri: Option<(String, Uri)>,
 }
 
 /// Seeds for the clients' address pickers, one per client.
@@ -178,7 +175,6 @@ impl HttpClient {
             pools: Vec::new(),
             timer: None,
             last_url: LastUrl::default(),
-            last_uri: None,
         }
     }
 
@@ -586,24 +582,9 @@ impl HttpClient {
         msg: &Message<'_>,
         cookie: Option<&str>,
     ) -> Result<Request<()>, ErrorKind> {
-        let uri = self.h2_uri(msg.url)?;
+        let uri = self.last_url.uri(msg.url).ok_or(ErrorKind::InvalidUrl)?;
         let ua = &self.cfg.h2_user_agent;
         build_h2(uri, msg.method, msg.headers, msg.body, cookie, ua)
-    }
-
-    /// `url` parsed for an HTTP/2 request: the last one's again when it is the same URL.
-    fn h2_uri(&mut self, url: &str) -> Result<Uri, ErrorKind> {
-        if let Some((last, uri)) = &self.last_uri {
-            if last == url {
-                return Ok(uri.clone());
-            }
-        }
-        let uri = Uri::try_from(url).map_err(|_| ErrorKind::InvalidUrl)?;
-        let (mut last, _) = self.last_uri.take().unwrap_or_default();
-        last.clear();
-        last.push_str(url);
-        self.last_uri = Some((last, uri.clone()));
-        Ok(uri)
     }
 
     /// Resolves the origin's name and opens a connection to it.
@@ -1027,29 +1008,6 @@ mod tests {
         let request = std::mem::size_of_val(&request);
         eprintln!("a request's future: {request} B");
         assert!(request <= REQUEST_BOUND, "{request} B");
-    }
-
-    /// An HTTP/2 request's URI is parsed once per URL: the same URL again is the last
-    /// parse, another one is parsed anew (and is then the one kept), a bad one is an error
-    /// and leaves the kept one alone.
-    #[test]
-    fn an_http2_uri_is_parsed_again_only_for_another_url() {
-        let cfg = SharedConfig::new(crate::ClientOptions::default()).expect("client config");
-        let mut client = HttpClient::new(cfg);
-        let a = client.h2_uri("http://127.0.0.1:1/a?x=1").expect("a");
-        assert_eq!(a.path_and_query().map(|p| p.as_str()), Some("/a?x=1"));
-        let again = client.h2_uri("http://127.0.0.1:1/a?x=1").expect("a again");
-        assert_eq!(again, a);
-        let b = client.h2_uri("https://example.test/b").expect("b");
-        assert_eq!(b.host(), Some("example.test"));
-        assert_eq!(b.path(), "/b");
-        assert_eq!(
-            client.h2_uri("http://bad host/"),
-            Err(ErrorKind::InvalidUrl)
-        );
-        let kept = client.last_uri.as_ref().map(|(u, _)| u.as_str());
-        assert_eq!(kept, Some("https://example.test/b"));
-        assert_eq!(client.h2_uri("https://example.test/b").expect("b again"), b);
     }
 
     /// The bound on a request's future: 1,344 B today in debug and release builds, 1,648 B
