@@ -265,7 +265,13 @@ impl ScenarioCtx {
                     turns.init_done = true;
                     if let Some(init) = vu.init() {
                         if Box::pin(until_stopped(stop, init)).await.is_none() {
-                            self.stats.interrupted.fetch_add(1, Ordering::SeqCst);
+                            // the iteration it was for never started: an arrival (which
+                            // was due) counts as interrupted, as it always did; a loop's
+                            // claim is left to its executor, which counts it as dropped
+                            // (counting it here too made a per-VU iteration two outcomes)
+                            if single {
+                                self.stats.interrupted.fetch_add(1, Ordering::SeqCst);
+                            }
                             break false;
                         }
                     }

@@ -414,3 +414,88 @@ async fn a_pause_holds_every_executor_and_does_not_count_against_durations() {
         }
     }
 }
+
+/// A VU whose init outlasts the scenario: its iterations never start.
+struct SlowInit;
+
+struct SlowInitVu {
+    id: u64,
+}
+
+impl Workload for SlowInit {
+    fn new_vu(&self, init: VuInit) -> Box<dyn Vu> {
+        Box::new(SlowInitVu { id: init.id })
+    }
+}
+
+impl Vu for SlowInitVu {
+    fn iteration(&mut self, _info: IterInfo) -> IterFuture<'_> {
+        Box::pin(async { IterOutcome::Completed })
+    }
+
+    fn run<'a>(&'a mut self, turns: &'a mut dyn Turns) -> RunFuture<'a> {
+        if self.id % 2 == 0 {
+            return run_each(self, turns);
+        }
+        Box::pin(async move {
+            while let Some(_info) = turns.next() {
+                turns.done(IterOutcome::Completed);
+            }
+        })
+    }
+
+    fn init(&mut self) -> Option<IterFuture<'_>> {
+        Some(Box::pin(async {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            IterOutcome::Completed
+        }))
+    }
+}
+
+/// An init cut off by the hard stop: every iteration of a per-VU or shared total is one
+/// outcome, dropped (none started), not an interrupted one and a dropped one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn iterations_whose_init_is_cut_off_are_dropped_once() {
+    for (executor, total) in [
+        (
+            Executor::PerVuIterations {
+                vus: 2,
+                iterations: 5,
+                max_duration: Duration::from_millis(200),
+            },
+            10,
+        ),
+        (
+            Executor::SharedIterations {
+                vus: 2,
+                iterations: 7,
+                max_duration: Duration::from_millis(200),
+            },
+            7,
+        ),
+    ] {
+        let reg = Registry::new();
+        let spec = ScenarioSpec {
+            name: "s".into(),
+            executor,
+            start_time: Duration::ZERO,
+            graceful_stop: Duration::ZERO,
+            pacing: Default::default(),
+            tags: reg.intern(TagSet::new([("scenario", "s")])),
+            workload: Arc::new(SlowInit),
+        };
+        let t = Instant::now();
+        let r = Engine::new(reg.clone(), vec![spec], CancellationToken::new())
+            .run()
+            .await;
+        assert!(t.elapsed() < Duration::from_secs(5));
+        let s = r.scenarios[0].1;
+        assert_eq!(
+            (s.completed, s.interrupted, s.dropped),
+            (0, 0, total),
+            "{s:?}"
+        );
+        assert_eq!(metric(&reg, "dropped_iterations"), total as f64);
+        assert_eq!(metric(&reg, "iterations"), 0.0);
+    }
+}
