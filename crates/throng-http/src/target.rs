@@ -203,12 +203,13 @@ impl<'a> Target<'a> {
 /// buffer reused), so the cache is right whatever the caller does with its own string
 /// between requests, templated URLs rendered in place included. An HTTP/2 request also
 /// needs the URL as an `http::Uri` (parsing it was a third of building the request's
-/// head): that is kept too, once asked for, until the URL changes.
+/// head): that is kept too, once asked for, until the URL changes (boxed: 88 bytes that
+/// every VU would hold, for HTTP/2 only).
 #[derive(Debug, Default)]
 pub(crate) struct LastUrl {
     url: String,
     parts: Option<Plain>,
-    uri: Option<Uri>,
+    uri: Option<Box<Uri>>,
 }
 
 impl LastUrl {
@@ -238,11 +239,11 @@ impl LastUrl {
     pub fn uri(&mut self, url: &str) -> Option<Uri> {
         let last = self.parts.is_some() && self.url == url;
         if let (true, Some(uri)) = (last, &self.uri) {
-            return Some(uri.clone());
+            return Some(Uri::clone(uri));
         }
         let uri = Uri::try_from(url).ok()?;
         if last {
-            self.uri = Some(uri.clone());
+            self.uri = Some(Box::new(uri.clone()));
         }
         Some(uri)
     }
