@@ -180,8 +180,11 @@ impl EngineControl {
         let _w = lock(&self.inner.write);
         let book = &self.inner.book;
         if book.since_ns.load(Ordering::SeqCst) == 0 {
-            book.since_ns.store(book.now_ns(), Ordering::SeqCst);
+            let since = book.now_ns();
+            // the watch first: a VU that sees `is_paused` (the book) then finds the watch
+            // paused too, and waits for the resume instead of going round again
             self.inner.paused.send_replace(true);
+            book.since_ns.store(since, Ordering::SeqCst);
         }
     }
 
@@ -198,9 +201,10 @@ impl EngineControl {
         }
     }
 
-    /// Whether the run is paused.
+    /// Whether the run is paused: one atomic load (every VU asks before each iteration;
+    /// the watch's borrow is a lock).
     pub fn is_paused(&self) -> bool {
-        *self.inner.paused.borrow()
+        self.inner.book.since_ns.load(Ordering::SeqCst) != 0
     }
 
     /// Time spent paused so far (the current pause included).
@@ -349,8 +353,14 @@ pub(crate) struct Clock {
 impl Clock {
     /// Running (unpaused) time since the start.
     pub fn elapsed(&self) -> Duration {
+        self.elapsed_at(Instant::now())
+    }
+
+    /// Running time at `now` (a clock read the caller already has).
+    pub fn elapsed_at(&self, now: Instant) -> Duration {
         let paused = self.ctl.paused_for().saturating_sub(self.paused_at_start);
-        self.start.elapsed().saturating_sub(paused)
+        now.saturating_duration_since(self.start)
+            .saturating_sub(paused)
     }
 
     /// The wall-clock instant at which running time `t` was (or will be, if no pause

@@ -194,7 +194,7 @@ impl ScenarioCtx {
         stop: &mut VuStop,
     ) -> bool {
         let mut iter = iter;
-        let mut one = || true;
+        let mut one = |_| true;
         let mode = Mode::Single(intended_start);
         self.run_iterations(vu, &mut iter, mode, stop, &mut one)
             .await
@@ -212,7 +212,7 @@ impl ScenarioCtx {
         iter: &mut u64,
         mode: Mode,
         stop: &mut VuStop,
-        more: &mut (dyn FnMut() -> bool + Send),
+        more: &mut (dyn FnMut(Instant) -> bool + Send),
     ) -> bool {
         let (single, intended_start) = match mode {
             Mode::Single(due) => (true, due),
@@ -256,8 +256,13 @@ impl ScenarioCtx {
                 // the waits between runs are boxed: rare, and inline they would be held
                 // in every VU's task (a sleeping VU's memory)
                 Why::Paused => {
-                    // the run is paused: wait before starting (not counted as interrupted)
+                    // the run is paused: wait before starting. Stopped in the wait, an
+                    // arrival (which was due) counts as interrupted, as when the stop comes
+                    // before its first poll; a loop's claim is its executor's to drop
                     if !Box::pin(self.resumed(stop)).await {
+                        if single {
+                            self.stats.interrupted.fetch_add(1, Ordering::SeqCst);
+                        }
                         break false;
                     }
                 }
@@ -352,7 +357,8 @@ enum Why {
 struct EngineTurns<'a> {
     ctx: &'a ScenarioCtx,
     stop: StopHandle,
-    more: &'a mut (dyn FnMut() -> bool + Send),
+    /// Whether the executor wants another iteration, asked with the time now.
+    more: &'a mut (dyn FnMut(Instant) -> bool + Send),
     /// The next iteration's number.
     iter: u64,
     intended_start: Option<Instant>,
@@ -391,8 +397,11 @@ impl Turns for EngineTurns<'_> {
         if !self.single && self.stop.is_stopped() {
             return self.end(Why::Stopped);
         }
+        // back to back, the last one's end is now: one clock read per iteration, which
+        // both asks the executor and starts the iteration
+        let now = self.last_end.take().unwrap_or_else(Instant::now);
         if !self.claimed {
-            if !(self.more)() {
+            if !(self.more)(now) {
                 return self.end(Why::Done);
             }
             self.claimed = true;
@@ -404,8 +413,7 @@ impl Turns for EngineTurns<'_> {
             return self.end(Why::Init);
         }
         self.claimed = false;
-        // back to back, the last one's end is this one's start: one clock read, not two
-        self.running = Some(self.last_end.take().unwrap_or_else(Instant::now));
+        self.running = Some(now);
         let info = IterInfo {
             iter: self.iter,
             scenario_iter: self.ctx.scenario_iter.fetch_add(1, Ordering::Relaxed),
@@ -456,4 +464,80 @@ async fn until_stopped<F: std::future::Future>(stop: &mut VuStop, fut: F) -> Opt
         fut.as_mut().poll(cx).map(Some)
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stop::StopHub;
+    use crate::workload::{IterFuture, VuInit};
+
+    struct Quick;
+
+    struct QuickVu;
+
+    impl Workload for Quick {
+        fn new_vu(&self, _init: VuInit) -> Box<dyn Vu> {
+            Box::new(QuickVu)
+        }
+    }
+
+    impl Vu for QuickVu {
+        fn iteration(&mut self, _info: IterInfo) -> IterFuture<'_> {
+            Box::pin(async { IterOutcome::Completed })
+        }
+    }
+
+    fn ctx(control: EngineControl) -> ScenarioCtx {
+        let reg = Registry::new();
+        let tags = reg.intern(throng_metrics::TagSet::new([("scenario", "s")]));
+        let shared = Arc::new(EngineShared::new(reg.clone(), control));
+        ScenarioCtx::new(
+            "s".into(),
+            Arc::new(Quick),
+            reg,
+            tags,
+            CancellationToken::new(),
+            shared,
+            Arc::new(ScenarioStats::default()),
+            Duration::ZERO,
+            Pacing::None,
+        )
+    }
+
+    /// An arrival handed to a VU is one outcome whenever the stop comes: interrupted if
+    /// it comes while the run is paused (the VU waiting to start it), as when it comes
+    /// before the VU's first poll; completed if the run resumes first.
+    #[tokio::test]
+    async fn an_arrival_stopped_while_paused_counts_as_interrupted() {
+        for stop_in_pause in [true, false] {
+            let control = EngineControl::new();
+            let ctx = Arc::new(ctx(control.clone()));
+            let token = CancellationToken::new();
+            let hub = StopHub::new(&token);
+            control.pause();
+            let c2 = ctx.clone();
+            let mut vu_stop = hub.vu();
+            let run = tokio::spawn(async move {
+                let mut vu = c2.new_vu();
+                c2.iterate(&mut vu, 0, Some(Instant::now()), &mut vu_stop)
+                    .await
+            });
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if stop_in_pause {
+                token.cancel();
+            } else {
+                control.resume();
+            }
+            let ran = tokio::time::timeout(Duration::from_secs(5), run).await;
+            let ran = ran.map(|r| r.unwrap_or(true)).unwrap_or(true);
+            let st = ctx.stats.snapshot();
+            let outcome = (ran, st.completed, st.interrupted);
+            if stop_in_pause {
+                assert_eq!(outcome, (false, 0, 1));
+            } else {
+                assert_eq!(outcome, (true, 1, 0));
+            }
+        }
+    }
 }

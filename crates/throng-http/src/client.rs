@@ -387,7 +387,7 @@ impl HttpClient {
         let idle = self.conns.iter().position(|(o, _)| target.is(o));
         let origin = match idle.map(|i| self.conns.swap_remove(i)) {
             Some((o, mut c)) => {
-                if c.ready().await {
+                if c.ready() {
                     return Ok((o, c, ConnectTimes::default(), true));
                 }
                 o
@@ -537,9 +537,10 @@ impl HttpClient {
                     }
                 }
             };
-            let blocked = ms(start.elapsed());
-            let cookie = self.cookie_header(target, msg);
+            // one clock read ends `blocked` and starts the exchange
             let send_start = Instant::now();
+            let blocked = ms(send_start - start);
+            let cookie = self.cookie_header(target, msg);
             let result = match self.h2_request(msg, cookie.as_deref()) {
                 Ok(req) => exchange_h2(&lease.conn.sender, req, msg.body, keep.body).await,
                 Err(kind) => Err(SendError::NotSent(kind)),
@@ -628,7 +629,14 @@ impl HttpClient {
                     return;
                 }
             };
-            let checked_out = Instant::now();
+            // an idle connection is checked out without waiting (`Conn::ready` is not
+            // async), so the first attempt on one was blocked for no time: `start` ends
+            // it, and the clock is not read again for nothing
+            let checked_out = if reused && !retried {
+                start
+            } else {
+                Instant::now()
+            };
             let blocked = ms(checked_out - start);
             let stats = &*conn.stats;
             // handshake bytes of a new connection count for this request, as in k6

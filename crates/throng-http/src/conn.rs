@@ -64,9 +64,9 @@ impl Conn {
         matches!(self.sender, Sender::H2(_))
     }
 
-    /// Waits until the connection can take a request; `false` if it is closed, or (HTTP/1)
-    /// has bytes left over or waiting that belong to no request.
-    pub async fn ready(&mut self) -> bool {
+    /// Whether the connection can take a request now (it never waits): `false` if it is
+    /// closed, or (HTTP/1) has bytes left over or waiting that belong to no request.
+    pub fn ready(&mut self) -> bool {
         match &mut self.sender {
             Sender::H1(c) => c.idle_ok(),
             Sender::H2(s) => !s.is_closed(),

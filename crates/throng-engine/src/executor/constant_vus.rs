@@ -17,7 +17,7 @@ pub(crate) async fn run(ctx: Arc<ScenarioCtx>, vus: u64, duration: Duration) {
             ctx.vu_active(1);
             let mut i = 0;
             // an abort stops the hub too (the hard stop is a child of the abort)
-            let mut more = || clock.elapsed() < duration && !ctx.abort.is_cancelled();
+            let mut more = |now| clock.elapsed_at(now) < duration && !ctx.abort.is_cancelled();
             ctx.run_iterations(&mut vu, &mut i, Mode::Loop, &mut stop, &mut more)
                 .await;
             ctx.vu_active(-1);

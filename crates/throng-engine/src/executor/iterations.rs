@@ -38,7 +38,7 @@ pub(crate) async fn shared(ctx: Arc<ScenarioCtx>, vus: u64, iterations: u64, max
             let mut own = 0;
             // each iteration is claimed from the shared count just before it starts
             let mut more =
-                || !no_new.is_cancelled() && next.fetch_add(1, Ordering::SeqCst) < iterations;
+                |_| !no_new.is_cancelled() && next.fetch_add(1, Ordering::SeqCst) < iterations;
             ctx.run_iterations(&mut vu, &mut own, Mode::Loop, &mut stop, &mut more)
                 .await;
             ctx.vu_active(-1);
@@ -71,7 +71,7 @@ pub(crate) async fn per_vu(ctx: Arc<ScenarioCtx>, vus: u64, iterations: u64, max
             // iterations started (the ones a stop cut off included); the rest are dropped
             let mut done = 0;
             let mut claimed = 0;
-            let mut more = || {
+            let mut more = |_| {
                 let go = claimed < iterations && !no_new.is_cancelled();
                 claimed += u64::from(go);
                 go

@@ -97,7 +97,7 @@ pub(super) async fn slot_worker(
                 rd.stop();
             }
         });
-        let mut more = || {
+        let mut more = |_| {
             let (n, over) = *rx.borrow();
             !(over || n <= slot || ctx.abort.is_cancelled())
         };
