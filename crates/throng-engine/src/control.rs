@@ -165,7 +165,7 @@ impl EngineControl {
         let i = &self.inner;
         let ended = i.ended.load(Ordering::SeqCst);
         ControlStatus {
-            paused: *i.paused.borrow(),
+            paused: self.is_paused(),
             vus: i.active.load(Ordering::SeqCst),
             vus_max: i.vus_max.load(Ordering::SeqCst),
             stopped: ended || i.stop.is_cancelled(),

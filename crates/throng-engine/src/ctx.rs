@@ -472,13 +472,20 @@ mod tests {
     use crate::stop::StopHub;
     use crate::workload::{IterFuture, VuInit};
 
-    struct Quick;
+    /// VUs whose iterations end at once; `asked` is set once one has been asked to run.
+    struct Quick {
+        asked: Arc<std::sync::atomic::AtomicBool>,
+    }
 
-    struct QuickVu;
+    struct QuickVu {
+        asked: Arc<std::sync::atomic::AtomicBool>,
+    }
 
     impl Workload for Quick {
         fn new_vu(&self, _init: VuInit) -> Box<dyn Vu> {
-            Box::new(QuickVu)
+            Box::new(QuickVu {
+                asked: self.asked.clone(),
+            })
         }
     }
 
@@ -486,15 +493,20 @@ mod tests {
         fn iteration(&mut self, _info: IterInfo) -> IterFuture<'_> {
             Box::pin(async { IterOutcome::Completed })
         }
+
+        fn run<'a>(&'a mut self, turns: &'a mut dyn Turns) -> crate::workload::RunFuture<'a> {
+            self.asked.store(true, Ordering::SeqCst);
+            crate::workload::run_each(self, turns)
+        }
     }
 
-    fn ctx(control: EngineControl) -> ScenarioCtx {
+    fn ctx(control: EngineControl, asked: Arc<std::sync::atomic::AtomicBool>) -> ScenarioCtx {
         let reg = Registry::new();
         let tags = reg.intern(throng_metrics::TagSet::new([("scenario", "s")]));
         let shared = Arc::new(EngineShared::new(reg.clone(), control));
         ScenarioCtx::new(
             "s".into(),
-            Arc::new(Quick),
+            Arc::new(Quick { asked }),
             reg,
             tags,
             CancellationToken::new(),
@@ -512,7 +524,8 @@ mod tests {
     async fn an_arrival_stopped_while_paused_counts_as_interrupted() {
         for stop_in_pause in [true, false] {
             let control = EngineControl::new();
-            let ctx = Arc::new(ctx(control.clone()));
+            let asked = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let ctx = Arc::new(ctx(control.clone(), asked.clone()));
             let token = CancellationToken::new();
             let hub = StopHub::new(&token);
             control.pause();
@@ -524,6 +537,9 @@ mod tests {
                     .await
             });
             tokio::time::sleep(Duration::from_millis(50)).await;
+            // the VU was asked to run, found the run paused, and waits for the resume
+            assert!(asked.load(Ordering::SeqCst));
+            assert!(!run.is_finished());
             if stop_in_pause {
                 token.cancel();
             } else {

@@ -419,6 +419,11 @@ impl HttpClient {
             // unboxed it would size every HTTP/1.1 request's future too
             return Box::pin(self.send_shared(target, msg, keep, start, on_extra, out)).await;
         }
+        let start = Started {
+            at: start,
+            waited: false,
+            opened: None,
+        };
         self.send_own(target, msg, keep, start, on_extra, out).await
     }
 
@@ -505,14 +510,18 @@ impl HttpClient {
     ) {
         let (method, url) = (msg.method, msg.url);
         let Some(pool) = self.shared_pool(target) else {
-            return self.send_own(target, msg, keep, start, on_extra, out).await;
+            return self
+                .send_own(target, msg, keep, waited(start), on_extra, out)
+                .await;
         };
         let (mut retried, mut refused) = (false, 0u8);
         loop {
             let (lease, ct): (Lease, ConnectTimes) = match pool.checkout().await {
                 Checkout::Stream(lease) => (lease, ConnectTimes::default()),
                 Checkout::Http1 => {
-                    return self.send_own(target, msg, keep, start, on_extra, out).await
+                    return self
+                        .send_own(target, msg, keep, waited(start), on_extra, out)
+                        .await
                 }
                 Checkout::Open(ticket) => {
                     let opened = match self.open(target.origin()).await {
@@ -530,9 +539,16 @@ impl HttpClient {
                     match ticket.add(conn) {
                         Ok(lease) => (lease, ct),
                         Err(conn) => {
-                            // ALPN chose HTTP/1.1: this VU keeps the connection as its own
+                            // ALPN chose HTTP/1.1: this VU keeps the connection as its own,
+                            // and this request, which waited for its setup, reports it
                             self.conns.push((origin, conn));
-                            return self.send_own(target, msg, keep, start, on_extra, out).await;
+                            let started = Started {
+                                opened: Some(ct),
+                                ..waited(start)
+                            };
+                            return self
+                                .send_own(target, msg, keep, started, on_extra, out)
+                                .await;
                         }
                     }
                 }
@@ -605,16 +621,17 @@ impl HttpClient {
         target: &Target<'_>,
         msg: &Message<'_>,
         keep: Keep,
-        start: Instant,
+        started: Started,
         on_extra: &mut impl FnMut(&HttpResponse),
         out: &mut HttpResponse,
     ) {
         let (method, url) = (msg.method, msg.url);
+        let start = started.at;
         // a request is sent again at most once, on a new connection, and only when the
         // server cannot have acted on it or the method is idempotent (as Go's transport)
         let mut retried = false;
         loop {
-            let (origin, mut conn, ct, reused) = match self.checkout(target).await {
+            let (origin, mut conn, mut ct, reused) = match self.checkout(target).await {
                 Ok(x) => x,
                 Err(kind) => {
                     *out = HttpResponse::failed(
@@ -630,14 +647,20 @@ impl HttpClient {
                 }
             };
             // an idle connection is checked out without waiting (`Conn::ready` is not
-            // async), so the first attempt on one was blocked for no time: `start` ends
-            // it, and the clock is not read again for nothing
-            let checked_out = if reused && !retried {
+            // async), so the first attempt on one, made straight from the request's start,
+            // was blocked for no time: `start` ends it, and the clock is not read again
+            // for nothing. After a wait for a shared HTTP/2 pool (or a connection it
+            // opened that spoke HTTP/1.1) the clock is read.
+            let checked_out = if reused && !retried && !started.waited {
                 start
             } else {
                 Instant::now()
             };
             let blocked = ms(checked_out - start);
+            // the connection the shared pool opened for this request (it spoke HTTP/1.1)
+            if let (true, false, Some(opened)) = (reused, retried, started.opened) {
+                ct = opened;
+            }
             let stats = &*conn.stats;
             // handshake bytes of a new connection count for this request, as in k6
             let (w0, r0) = if reused {
@@ -757,6 +780,26 @@ fn attempt_failed(
         bytes_sent,
         bytes_received,
         ..HttpResponse::failed(kind, msg.method, msg.url, timings)
+    }
+}
+
+/// When a request started, and whether it may have waited since then before it came to a
+/// connection of the VU's own (for a shared HTTP/2 pool's answer, or for a connection that
+/// pool opened and that spoke HTTP/1.1).
+#[derive(Clone, Copy)]
+struct Started {
+    at: Instant,
+    waited: bool,
+    /// The setup of the connection opened for this request before it came here.
+    opened: Option<ConnectTimes>,
+}
+
+/// A request that started at `at` and may have waited since.
+fn waited(at: Instant) -> Started {
+    Started {
+        at,
+        waited: true,
+        opened: None,
     }
 }
 

@@ -31,6 +31,9 @@ struct Tally {
     received: AtomicU64,
     /// Responses over HTTP/1.1.
     http1: AtomicU64,
+    /// VUs whose first request, which opened or waited for a connection, reported no
+    /// `blocked` time.
+    first_unblocked: AtomicU64,
 }
 
 /// `vus` VUs sharing one configuration send `total` GETs between them (h2c).
@@ -69,6 +72,7 @@ async fn run_with(
                 body: Bytes::new(),
                 ..HttpRequest::default()
             };
+            let mut first = true;
             while next.fetch_add(1, Ordering::SeqCst) < total {
                 tally.attempted.fetch_add(1, Ordering::SeqCst);
                 let r = c
@@ -88,6 +92,10 @@ async fn run_with(
                 if r.timings.connecting > 0.0 {
                     tally.connecting.fetch_add(1, Ordering::SeqCst);
                 }
+                if first && r.timings.blocked == 0.0 {
+                    tally.first_unblocked.fetch_add(1, Ordering::SeqCst);
+                }
+                first = false;
                 tally.received.fetch_add(r.bytes_received, Ordering::SeqCst);
             }
         });
@@ -264,4 +272,10 @@ async fn an_origin_that_answers_alpn_with_http1_gets_each_vus_own_connection() {
     assert_eq!(s.count(), 100);
     // the first VU's connection showed HTTP/1.1; after it, every VU opens its own
     assert_eq!(s.connections(), 10);
+    // the VU whose pool connection spoke HTTP/1.1 sent its first request on it as its
+    // own: the wait for the handshake is that request's `blocked` time, as for every
+    // other VU's first request (it was 0, and the handshake went into `sending`)
+    assert_eq!(t.first_unblocked.load(Ordering::SeqCst), 0, "{t:?}");
+    // and each of the ten connections' setup is reported by the request it was opened for
+    assert_eq!(t.connecting.load(Ordering::SeqCst), 10, "{t:?}");
 }
