@@ -173,23 +173,25 @@ fn held_while_sleeping(base: &str, seen: &AtomicU64, vus: u64) -> i64 {
 /// holds once (registry, histograms, the engine) cancels out. (400 connections, both
 /// ends in this process: 800 open files, under the usual limit of 1,024.)
 ///
-/// The bound: the smallest of five measurements was 3.5–3.8 kB in a debug build on
-/// 2026-11-26 (single measurements 3.2–4.7 kB in one run; under a full CI run three were
-/// 4.2–4.7 kB, with an 88-byte HTTP/2 URI then held inline by every client); 2.2–2.3 kB
+/// The bound: the smallest of five measurements was 3.3–3.8 kB in a debug build on
+/// 2026-11-26 on an idle machine (single measurements 3.2–5.9 kB); with a valgrind run
+/// beside it all five were 4.6–5.7 kB, and a fresh-clone CI failed on the old 4.5 kB bound.
+/// Dropping the thread's spare read buffers before each count did not narrow the spread (it
+/// is not them). Now the smallest of seven, against 5 kB; 2.2–2.3 kB
 /// before the VU's run future, its loop over iterations, and the engine's
 /// bookkeeping of it joined the task); per VU: the VU and its HTTP client 0.5 kB, the
 /// engine's task 0.6 kB, the socket's registration 0.2 kB, the boxed iteration future
 /// 0.24 kB, the connection and its write buffer 0.3 kB, tag caches, the child stop token;
 /// 7.9 kB before the read buffer was lent only while a response is read (2 KiB held) and
 /// before a flow's sleeps ran outside the request's future (3 KB held). Either coming back
-/// crosses 4.5 kB, the bound, which leaves room for the noise.
+/// crosses 5 kB, the bound, which leaves room for the noise.
 #[test]
 fn a_sleeping_vu_with_a_kept_alive_connection_holds_little_heap() {
     let (base, seen) = serve();
-    // measured five times, the smallest kept: what else the process allocates meanwhile (a
-    // table growing in one run and not the other) only adds, and moved a single
-    // measurement by over 1 kB between runs
-    let per_vu = (0..5)
+    // measured seven times, the smallest kept: what else the process allocates meanwhile
+    // (a table growing in one run and not the other) only adds, and moved a single
+    // measurement by over 2 kB between runs
+    let per_vu = (0..7)
         .map(|_| {
             let few = held_while_sleeping(&base, &seen, 100);
             let many = held_while_sleeping(&base, &seen, 400);
@@ -199,5 +201,5 @@ fn a_sleeping_vu_with_a_kept_alive_connection_holds_little_heap() {
         })
         .fold(f64::INFINITY, f64::min);
     assert!(per_vu > 0.0);
-    assert!(per_vu <= 4500.0, "{per_vu:.0} B per sleeping VU");
+    assert!(per_vu <= 5000.0, "{per_vu:.0} B per sleeping VU");
 }
