@@ -136,6 +136,57 @@ def locust(name="locust"):
     return None
 
 
+def throng_metrics(name):
+    """{metric: values} of throng's results NAME.json (untagged metrics only), or None."""
+    try:
+        r = json.load(open(os.path.join(out, f"{name}.json")))
+    except (OSError, ValueError):
+        return None
+    return {x["name"]: x["values"] for x in r["metrics"] if not x.get("filter")}
+
+
+def demo_figures(name, route):
+    """What the demo target saw between its two scrapes NAME.before.metrics and
+    NAME.after.metrics: (requests on `route`, the mean time its handler took, s). The mean
+    includes the first scrape itself (about 50 µs, one request among thousands)."""
+    def scrape(which):
+        t = read(name, f"{which}.metrics")
+        if not t:
+            return None
+        reqs = sum(
+            float(m.group(1))
+            for m in re.finditer(r'^demo_requests_total\{route="' + re.escape(route) + r'",status="\d+"\} (\S+)$', t, re.M)
+        )
+        total = re.search(r"^demo_request_duration_seconds_sum (\S+)$", t, re.M)
+        count = re.search(r"^demo_request_duration_seconds_count (\S+)$", t, re.M)
+        if not total or not count:
+            return None
+        return reqs, float(total.group(1)), float(count.group(1))
+    b, a = scrape("before"), scrape("after")
+    if not b or not a or a[2] <= b[2]:
+        return None
+    return a[0] - b[0], (a[1] - b[1]) / (a[2] - b[2])
+
+
+def percentile(xs, p):
+    """k6's percentile: linear interpolation at rank (n - 1) * p of the sorted values."""
+    xs = sorted(xs)
+    if not xs:
+        return None
+    k = (len(xs) - 1) * p
+    lo = int(k)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+
+def stall_truth(n, rate, hold, base):
+    """The true p99 of a schedule of `n` sends at `rate` a second when every response in
+    a window of `hold` seconds (wholly inside the run) is held to its end: a send due t
+    seconds into the window waits hold - t, the others `base`."""
+    held = [hold - i / rate for i in range(int(rate * hold))]
+    return percentile(held + [0.0] * (n - len(held)), 0.99) + base
+
+
 def measure(key, r):
     """(requests, req/s, CPU-s, req per CPU-s, RSS, p50, p99) or None."""
     cpu, rss = cpu_rss(key)
@@ -288,6 +339,45 @@ goals = [
     goal("5. 10,000 connections: peak RSS ≤ 100 MB", rss("throng-10kc"), "{:.1f} MB", lambda v: v <= 100),
     goal("5. 10,000 connections ≥ 1.0× h2load per CPU-second", ratio("throng-10kc", "h2load-10kc"), "{:.2f}×", lambda v: v >= 1.0),
     goal("6. 10,000 sleeping VUs ≤ 80 MB", sleep_rss / 1e6 if sleep_rss else None, "{:.1f} MB", lambda v: v <= 80),
+]
+# accuracy: throng beside the demo target's own figure, and beside the schedule's truth
+acc = []
+delay_ok = stall_ok = None
+d, ds = throng_metrics("throng-delay.1"), demo_figures("delay", "/api/v1/items")
+if d and ds:
+    dur = d.get("http_req_duration", {})
+    n, server_mean = ds
+    avg, med = dur.get("avg", 0), dur.get("med", 0)
+    delay_ok = (avg - server_mean * 1e3) / (server_mean * 1e3)
+    acc.append(
+        f"| 20 ms delay on the target (`serve-demo --latency 20ms`), `quick -c 10 -z {duration}` | "
+        f"{server_mean * 1e3:.3f} ms (its handler, mean) | {avg:.3f} ms mean, {med:.3f} ms median | "
+        f"{delay_ok * 100:+.2f}% | {int(d.get('http_reqs', {}).get('count', 0)):,} `http_reqs`, {int(n):,} at the target{'' if int(n) == int(d.get('http_reqs', {}).get('count', 0)) else ' (**differ**)'} |"
+    )
+st, ss = throng_metrics("throng-stall.1"), demo_figures("stall", "/health")
+if st and ss:
+    n = int(st.get("http_reqs", {}).get("count", 0))
+    base = st.get("http_req_duration", {}).get("med", 0)
+    truth = stall_truth(n, 200, 1.0, base / 1e3) * 1e3
+    got_p99 = st.get("http_req_duration_corrected", {}).get("p(99)", 0)
+    sent_p99 = st.get("http_req_duration", {}).get("p(99)", 0)
+    stall_ok = (got_p99 - truth) / truth
+    acc.append(
+        f"| 1 s stall every 10 s (`serve-demo --stall 1s/10s`), `quick -q 200 -c 10 -z 11s` | "
+        f"{truth:.1f} ms (p99 of the schedule) | {got_p99:.1f} ms `http_req_duration_corrected` p99 "
+        f"({sent_p99:.2f} ms from the send) | {stall_ok * 100:+.2f}% | {n:,} `http_reqs`, {int(ss[0]):,} at the target{'' if n == int(ss[0]) else ' (**differ**)'} |"
+    )
+if acc:
+    lines += [
+        "",
+        "**Latency accuracy** (the demo target on CPU 1, throng on CPU 0)",
+        "",
+        "| case | truth | throng | off by | requests |",
+        "|---|---:|---:|---:|---|",
+    ] + acc
+goals += [
+    goal("6. latency against a 20 ms delay within 2% of the target's own figure", None if delay_ok is None else delay_ok * 100, "{:+.2f}%", lambda v: abs(v) <= 2),
+    goal("6. corrected p99 under a 1 s stall within 10% of the truth", None if stall_ok is None else stall_ok * 100, "{:+.2f}%", lambda v: abs(v) <= 10),
 ]
 lines += ["", "| goal (issue 16, this run) | figure | verdict |", "|---|---:|---|"] + goals
 if doc:

@@ -6,14 +6,15 @@
 #   bench/run.sh            # everything (about 5 minutes after installs)
 #   DURATION=4s bench/run.sh
 #   bench/run.sh --write-docs   # also refresh docs/performance.md
-#   ROWS="h1 h2 tls conns" bench/run.sh   # only some groups of rows (default: all)
+#   ROWS="h1 h2 tls conns accuracy" bench/run.sh   # only some groups of rows (default: all)
 #   REPEAT=3 bench/run.sh   # each group's tools in turn, three times: medians and the
 #                           # median of the per-round ratios (default 3; 1 for a quick look)
 #   SKIP_INSTALL=1 bench/run.sh   # use the tools already installed (rows of missing ones: n/a)
 # Groups: h1 (HTTP/1.1 keep-alive: throng, the plan, wrk, ab, h2load --h1, hey, oha, k6,
 # locust, sleeping VUs), h2 (h2c: throng --http2 vs h2load -m 10), tls (keep-alive vs wrk,
 # a new connection per request vs ab without -k), conns (1,000 connections vs wrk, 10,000
-# vs h2load).
+# vs h2load), accuracy (once: latency against the demo target's 20 ms delay beside the
+# target's own figure, and the corrected p99 under a 1 s stall beside the schedule's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-8s}
@@ -21,7 +22,7 @@ CONNS=${CONNS:-50}
 URL=http://127.0.0.1:18090/
 H2_URL=http://127.0.0.1:18091/
 TLS_URL=https://127.0.0.1:18443/
-ROWS=${ROWS:-h1 h2 tls conns}
+ROWS=${ROWS:-h1 h2 tls conns accuracy}
 REPEAT=${REPEAT:-3}
 has() { [[ " $ROWS " == *" $1 "* ]]; }
 OUT=$(mktemp -d /tmp/throng-bench.XXXXXX)
@@ -40,8 +41,10 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
   -keyout "$OUT/nginx/key.pem" -out "$OUT/nginx/cert.pem" 2>/dev/null
 taskset -c "$TARGET_CPU" nginx -p "$OUT/nginx" -c "$OUT/nginx/nginx.conf" -g 'daemon off;' &
 NGINX=$!
-trap 'kill $NGINX 2>/dev/null || true' EXIT
-for _ in $(seq 50); do curl -sf "$URL" >/dev/null && break; sleep 0.1; done
+DEMO=
+trap 'kill $NGINX $DEMO 2>/dev/null || true' EXIT
+up() { for _ in $(seq 50); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done; return 1; }
+up "$URL"
 
 # run NAME CMD...: pinned to the generator CPU, CPU seconds and peak RSS from GNU time;
 # the files are NAME.ROUND.* (ROUND is $R)
@@ -100,6 +103,37 @@ if has conns; then
   run h2load-10kc h2load --h1 -t1 -c 10000 -D "$SECS" "$URL"
 fi
 done
+
+# the demo target at ADDR with FLAGS, pinned to the target CPU; its /metrics before and
+# after what follows are NAME.before.metrics and NAME.after.metrics (see demo_stop)
+demo_start() {
+  local name=$1 addr=$2; shift 2
+  taskset -c "$TARGET_CPU" "$THRONG" serve-demo --addr "$addr" "$@" >"$OUT/$name.demo.log" 2>&1 &
+  DEMO=$!
+  up "http://$addr/health" || { echo "== $name: the demo target did not start" >&2; return 1; }
+  curl -sf "http://$addr/metrics" >"$OUT/$name.before.metrics" || true
+}
+demo_stop() {
+  curl -sf "http://$2/metrics" >"$OUT/$1.after.metrics" || true
+  kill "$DEMO" 2>/dev/null || true
+  wait "$DEMO" 2>/dev/null || true
+  DEMO=
+}
+if has accuracy; then
+  R=1
+  # a fixed 20 ms on an API route: throng's http_req_duration beside the target's own
+  # figure (the time its handler took, from its histogram's sum and count)
+  if demo_start delay 127.0.0.1:18095 --latency 20ms; then
+    run throng-delay "$THRONG" quick -z "$DURATION" -c 10 --quiet --no-summary --results "$OUT/throng-delay.1.json" http://127.0.0.1:18095/api/v1/items
+    demo_stop delay 127.0.0.1:18095
+  fi
+  # every response held from 9 s to 10 s of the target's life, 200 requests a second for
+  # 11 s (10 VUs, late sends queued): the corrected p99 beside the schedule's own
+  if demo_start stall 127.0.0.1:18096 --stall 1s/10s; then
+    run throng-stall "$THRONG" quick -q 200 -c 10 -z 11s --quiet --no-summary --results "$OUT/throng-stall.1.json" http://127.0.0.1:18096/health
+    demo_stop stall 127.0.0.1:18096
+  fi
+fi
 
 mkdir -p bench/results
 python3 bench/report.py "$OUT" "$DURATION" "$CONNS" "$REPEAT" | tee bench/results/latest.md
