@@ -7,7 +7,7 @@ use crate::error::ErrorKind;
 use crate::h1::{Out, SendError, Sent, H1};
 use crate::head::BodyKind;
 use crate::io::IoStats;
-use crate::pool::{Checkout, Lease, OriginPool};
+use crate::pool::{Checkout, Lease, OriginPool, SharedConn};
 use crate::target::{LastUrl, Target};
 use crate::tls::{HttpVersion, SharedConfig};
 use bytes::{Bytes, BytesMut};
@@ -150,11 +150,19 @@ pub struct HttpClient {
     spare_url: String,
     /// The shared HTTP/2 pools of the origins this VU has used (when VUs share
     /// connections): a local copy of the lookup, so a request takes no global lock for it.
-    pools: Vec<(Origin, Arc<OriginPool>)>,
+    pools: Vec<PoolRef>,
     /// The request timeout's timer, kept from request to request (see [`crate::deadline`]).
     timer: Timer,
     /// The last URL sent, read: the next request to it is not read again.
     last_url: LastUrl,
+}
+
+/// An origin's shared HTTP/2 pool, as one VU uses it.
+struct PoolRef {
+    origin: Origin,
+    pool: Arc<OriginPool>,
+    /// The connection of this VU's last request to the origin: tried first by the next.
+    last: Option<Arc<SharedConn>>,
 }
 
 /// Seeds for the clients' address pickers, one per client.
@@ -481,15 +489,19 @@ impl HttpClient {
         }
     }
 
-    /// The origin's shared pool, from this VU's copy of the lookup.
-    fn shared_pool(&mut self, target: &Target<'_>) -> Option<Arc<OriginPool>> {
-        if let Some((_, p)) = self.pools.iter().find(|(o, _)| target.is(o)) {
-            return Some(p.clone());
+    /// Where the origin's shared pool is in this VU's copy of the lookup.
+    fn shared_pool(&mut self, target: &Target<'_>) -> Option<usize> {
+        if let Some(i) = self.pools.iter().position(|p| target.is(&p.origin)) {
+            return Some(i);
         }
         let origin = target.origin();
-        let p = self.cfg.pool.as_ref()?.origin(&origin);
-        self.pools.push((origin, p.clone()));
-        Some(p)
+        let pool = self.cfg.pool.as_ref()?.origin(&origin);
+        self.pools.push(PoolRef {
+            origin,
+            pool,
+            last: None,
+        });
+        Some(self.pools.len() - 1)
     }
 
     /// A request on a stream of a shared HTTP/2 connection (see [`crate::pool`]). Phases:
@@ -509,15 +521,24 @@ impl HttpClient {
         out: &mut HttpResponse,
     ) {
         let (method, url) = (msg.method, msg.url);
-        let Some(pool) = self.shared_pool(target) else {
+        let Some(at) = self.shared_pool(target) else {
             return self
                 .send_own(target, msg, keep, waited(start), on_extra, out)
                 .await;
         };
+        let pool = self.pools[at].pool.clone();
         let (mut retried, mut refused) = (false, 0u8);
         loop {
-            let (lease, ct): (Lease, ConnectTimes) = match pool.checkout().await {
-                Checkout::Stream(lease) => (lease, ConnectTimes::default()),
+            let last = self.pools[at].last.take();
+            let (lease, ct): (Lease, ConnectTimes) = match pool.checkout(last.as_ref()).await {
+                Checkout::Stream(lease) => {
+                    // the next request tries this connection first
+                    self.pools[at].last = match last {
+                        Some(c) if Arc::ptr_eq(&c, &lease.conn) => Some(c),
+                        _ => Some(lease.conn.clone()),
+                    };
+                    (lease, ConnectTimes::default())
+                }
                 Checkout::Http1 => {
                     return self
                         .send_own(target, msg, keep, waited(start), on_extra, out)
@@ -537,7 +558,10 @@ impl HttpClient {
                     };
                     let (origin, conn, ct) = opened;
                     match ticket.add(conn) {
-                        Ok(lease) => (lease, ct),
+                        Ok(lease) => {
+                            self.pools[at].last = Some(lease.conn.clone());
+                            (lease, ct)
+                        }
                         Err(conn) => {
                             // ALPN chose HTTP/1.1: this VU keeps the connection as its own,
                             // and this request, which waited for its setup, reports it

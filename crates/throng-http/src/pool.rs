@@ -1,6 +1,9 @@
 //! HTTP/2 connections shared by VUs: per origin, at most N connections, each carrying at
 //! most M concurrent streams (fewer if the server's `SETTINGS_MAX_CONCURRENT_STREAMS` says
-//! so). A request takes a stream on the least loaded live connection; a new connection is
+//! so). A request takes a stream on the connection its VU's previous request used, if that
+//! one is live and has room (so a VU keeps to one connection, as each of h2load's clients
+//! does, and a request does not look at every connection); otherwise on the least loaded
+//! live connection. A new connection is
 //! opened (by the request that needs it, so its connect and TLS times are that request's)
 //! only when every connection is full and fewer than N exist; otherwise the request waits
 //! for a stream to free up (the wait is its `blocked` time). A connection that dies is
@@ -207,9 +210,14 @@ impl OriginPool {
         }
     }
 
-    /// A stream on the least loaded live connection, the right to open a connection, or
-    /// (when every connection is full and N are open) a wait for a stream to free up.
-    pub async fn checkout(self: &Arc<Self>) -> Checkout {
+    /// A stream on `last` (the connection of the VU's previous request) if it is live
+    /// and has room; else one on the least loaded live connection, the right to open a
+    /// connection, or (when every connection is full and N are open) a wait for a stream
+    /// to free up.
+    pub async fn checkout(self: &Arc<Self>, last: Option<&Arc<SharedConn>>) -> Checkout {
+        if let Some(lease) = last.and_then(|c| self.take_stream(c)) {
+            return Checkout::Stream(lease);
+        }
         loop {
             if let Some(c) = self.try_checkout() {
                 return c;
@@ -227,25 +235,43 @@ impl OriginPool {
         }
     }
 
+    /// A stream on `conn` if it is live and has room. Taken by one compare-and-swap, so
+    /// that a request taking it this way and one taking it in [`OriginPool::try_checkout`]
+    /// (under the lock) never take more than its limit between them.
+    fn take_stream(self: &Arc<Self>, conn: &Arc<SharedConn>) -> Option<Lease> {
+        if conn.sender.is_closed() {
+            return None;
+        }
+        let limit = conn.limit(self.sharing.streams);
+        conn.in_flight
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .ok()?;
+        Some(Lease {
+            conn: conn.clone(),
+            origin: self.clone(),
+        })
+    }
+
     fn try_checkout(self: &Arc<Self>) -> Option<Checkout> {
         let mut st = lock(&self.state);
         if st.http1 {
             return Some(Checkout::Http1);
         }
         st.conns.retain(|c| !c.sender.is_closed());
-        let best = st
+        // looked at again if another request took the chosen one's last stream meanwhile
+        while let Some(conn) = st
             .conns
             .iter()
             .map(|c| (c.in_flight.load(Ordering::SeqCst), c))
             .filter(|(n, c)| *n < c.limit(self.sharing.streams))
             .min_by_key(|(n, _)| *n)
-            .map(|(_, c)| c.clone());
-        if let Some(conn) = best {
-            conn.in_flight.fetch_add(1, Ordering::SeqCst);
-            return Some(Checkout::Stream(Lease {
-                conn,
-                origin: self.clone(),
-            }));
+            .map(|(_, c)| c)
+        {
+            if let Some(lease) = self.take_stream(conn) {
+                return Some(Checkout::Stream(lease));
+            }
         }
         if st.conns.len() + st.opening < self.sharing.connections {
             st.opening += 1;

@@ -279,3 +279,59 @@ async fn an_origin_that_answers_alpn_with_http1_gets_each_vus_own_connection() {
     // and each of the ten connections' setup is reported by the request it was opened for
     assert_eq!(t.connecting.load(Ordering::SeqCst), 10, "{t:?}");
 }
+
+/// A VU keeps to the connection of its previous request while that one has room: five VUs
+/// that start together open five connections (each finds the others still opening), and
+/// then each VU's forty requests all go on the one it opened, though any other has room.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vu_keeps_to_its_connection_while_it_has_room() {
+    let s = H2Server::start(H2Options {
+        delay: Duration::from_millis(1),
+        ..H2Options::default()
+    })
+    .await;
+    let cfg = SharedConfig::new(ClientOptions {
+        version: HttpVersion::Http2PriorKnowledge,
+        http2_sharing: Some(Http2Sharing {
+            connections: 5,
+            streams: 10,
+        }),
+        timeout: Duration::from_secs(10),
+        ..ClientOptions::default()
+    })
+    .expect("config");
+    let start = Arc::new(tokio::sync::Barrier::new(5));
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..5 {
+        let (cfg, url, start) = (cfg.clone(), s.url(), start.clone());
+        set.spawn(async move {
+            let mut c = HttpClient::new(cfg);
+            let req = HttpRequest {
+                method: Method::GET,
+                url,
+                keep_headers: true,
+                ..HttpRequest::default()
+            };
+            start.wait().await;
+            let mut seen = Vec::new();
+            for _ in 0..40 {
+                let r = c.execute(&req, |_| {}).await;
+                assert_eq!(r.status, 200, "{:?}", r.error);
+                seen.push(r.header("x-connection").unwrap_or("none").to_string());
+            }
+            seen
+        });
+    }
+    let mut used = std::collections::BTreeSet::new();
+    while let Some(done) = set.join_next().await {
+        let seen = done.expect("VU task");
+        assert!(
+            seen.iter().all(|c| *c == seen[0]),
+            "one VU's connections: {seen:?}"
+        );
+        used.insert(seen[0].clone());
+    }
+    assert_eq!(s.requests(), 200);
+    assert_eq!(s.connections(), 5);
+    assert_eq!(used.len(), 5, "{used:?}");
+}

@@ -2,7 +2,8 @@
 //! connections and measures the most streams in flight at once on any one connection; it can
 //! advertise a `SETTINGS_MAX_CONCURRENT_STREAMS` and send GOAWAY after K requests on a
 //! connection (a graceful shutdown: the requests it took are answered, later ones refused),
-//! or drop the connection after K requests with its streams unanswered.
+//! or drop the connection after K requests with its streams unanswered. Each response says
+//! which connection carried it (`x-connection: N`, N counting accepted connections from 1).
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -39,6 +40,8 @@ struct Counts {
 
 #[derive(Default)]
 struct ConnCounts {
+    /// Which connection this is (1 for the first accepted).
+    id: u64,
     taken: AtomicU64,
     in_flight: AtomicU64,
     goaway: Notify,
@@ -69,8 +72,8 @@ impl H2Server {
                 let Ok((tcp, _)) = listener.accept().await else {
                     continue;
                 };
-                c.connections.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(serve(tcp, c.clone(), opts.clone()));
+                let id = c.connections.fetch_add(1, Ordering::SeqCst) + 1;
+                tokio::spawn(serve(tcp, id, c.clone(), opts.clone()));
             }
         });
         H2Server { addr, counts, task }
@@ -102,8 +105,11 @@ impl H2Server {
     }
 }
 
-async fn serve(tcp: tokio::net::TcpStream, counts: Arc<Counts>, opts: H2Options) {
-    let conn_counts = Arc::new(ConnCounts::default());
+async fn serve(tcp: tokio::net::TcpStream, id: u64, counts: Arc<Counts>, opts: H2Options) {
+    let conn_counts = Arc::new(ConnCounts {
+        id,
+        ..ConnCounts::default()
+    });
     let cc = conn_counts.clone();
     let c = counts.clone();
     let o = opts.clone();
@@ -143,5 +149,8 @@ async fn handle(
         tokio::time::sleep(opts.delay).await;
     }
     conn.in_flight.fetch_sub(1, Ordering::SeqCst);
-    Ok(Response::new(Full::new(Bytes::from_static(b"ok"))))
+    let mut resp = Response::new(Full::new(Bytes::from_static(b"ok")));
+    resp.headers_mut()
+        .insert("x-connection", hyper::header::HeaderValue::from(conn.id));
+    Ok(resp)
 }
