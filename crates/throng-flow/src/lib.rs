@@ -171,6 +171,7 @@ impl FlowShared {
             buf: String::new(),
             body: bytes::BytesMut::new(),
             req: HttpRequest::default(),
+            built: None,
             resp: None,
             lateness_ms: None,
             initialized: false,
@@ -240,6 +241,8 @@ struct FlowVu {
     body: bytes::BytesMut,
     /// The request being sent, rendered again in place for each request.
     req: HttpRequest,
+    /// The fixed request (see `ReqInfo::fixed`) `req` holds, by index: sent again as it is.
+    built: Option<u32>,
     /// The last response, written again in place by the next request (boxed: a VU that
     /// sleeps lets it go before its sleeps, see `run_paced`).
     resp: Option<Box<HttpResponse>>,
@@ -712,7 +715,8 @@ impl FlowVu {
     /// Renders, sends and records one request (and every extra hop it took).
     async fn send(&mut self, shared: &FlowShared, ri: &ReqInfo, iter: u64, out: &mut HttpResponse) {
         let plan = &shared.plan;
-        {
+        // a fixed request this VU rendered last is still in `req`, as it was sent
+        if !(ri.fixed && self.built == Some(ri.index)) {
             // in a block of its own: what rendering uses is not kept across the await
             // (in the future every VU in flight holds)
             let rows = Rows::of(&self.rows, &plan.data);
@@ -720,6 +724,7 @@ impl FlowVu {
                 shared.render_cx(self.id, iter, rows.as_slice(), &self.vars, &mut self.rng);
             let scratch = (&mut self.buf, &mut self.body);
             request::build_into(plan, &ri.req, &ri.method, &mut cx, scratch, &mut self.req);
+            self.built = ri.fixed.then_some(ri.index);
         }
         let req = &mut self.req;
         let debug = shared.env.debug.as_deref();

@@ -3,7 +3,7 @@ use crate::step::{Failure, Outcome};
 use std::collections::HashMap;
 use std::time::Duration;
 use throng_metrics::{MetricId, MetricKind, Registry, TagSet, TagSetId, ValueType};
-use throng_plan::{Repeat, Request, Step, Template};
+use throng_plan::{Body, Repeat, Request, Step, Template};
 
 /// A flow step with everything resolved.
 pub(crate) enum FStep {
@@ -50,10 +50,26 @@ pub(crate) struct ReqInfo {
     /// Tag set of each check's `checks` samples.
     pub check_tags: Vec<TagSetId>,
     pub index: u32,
+    /// Every template of the request is plain text (its URL, query, headers and body): it
+    /// renders the same every time, so a VU that rendered it last need not again.
+    pub fixed: bool,
     /// For a poll (`until:`): the tags of its `checks` verdict and its trend metric.
     pub poll: Option<PollInfo>,
     /// Where each of the request's `add:` values goes (parallel to `req.add`).
     pub adds: Vec<(MetricId, TagSetId)>,
+}
+
+/// Whether every template of `r` is plain text (see [`ReqInfo::fixed`]).
+fn is_fixed(r: &Request) -> bool {
+    let all = |ts: &[(String, Template)]| ts.iter().all(|(_, t)| t.is_static());
+    r.url.is_static()
+        && all(&r.query)
+        && all(&r.headers)
+        && match &r.body {
+            None => true,
+            Some(Body::Text(t)) => t.is_static(),
+            Some(Body::Form(fields)) => all(fields),
+        }
 }
 
 /// The resolved metrics of a request's poll.
@@ -167,6 +183,7 @@ impl Walker<'_> {
                     base: TagSet::new(base),
                     check_tags,
                     index,
+                    fixed: is_fixed(r),
                     poll,
                 });
                 FStep::Request(index as usize)

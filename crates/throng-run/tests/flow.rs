@@ -71,6 +71,79 @@ thresholds:
     assert_eq!(passes, 6 * 7);
 }
 
+/// A request whose templates are all plain text is rendered once per VU and sent again as
+/// it is while the VU sends nothing else between; sent after other requests it is rendered
+/// again. Every request the server saw carries exactly its own step's method, path, headers
+/// and body, never a neighbour's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_requests_are_sent_as_written_between_other_requests() {
+    let s = CountingServer::start().await;
+    let p = r#"
+base_url: BASE
+scenarios:
+  s:
+    executor: per-vu-iterations
+    vus: 2
+    iterations: 3
+    flow:
+      - get: /a
+        headers: { X-A: "1" }
+      - get: /a
+        headers: { X-A: "1" }
+      - post: /b
+        headers: { X-B: "2" }
+        json: { kind: b }
+      - get: /c/{{iter}}
+      - post: /d
+        form: { k: "v w" }
+"#;
+    let out = run_plan(plan(p, &s.url())).await;
+    assert_eq!(out.exit_code.code(), 0, "{}", out.summary);
+    let seen = s.seen();
+    assert_eq!(seen.len(), 30);
+    assert_eq!(count(&out, "http_reqs"), 30);
+    let by_path = s.by_path();
+    assert_eq!(by_path.get("/a"), Some(&12), "{by_path:?}");
+    assert_eq!(by_path.get("/b"), Some(&6), "{by_path:?}");
+    assert_eq!(by_path.get("/d"), Some(&6), "{by_path:?}");
+    let has = |h: &[(String, String)], k: &str| h.iter().any(|(n, _)| n == k);
+    let header =
+        |h: &[(String, String)], k: &str| h.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let mut c_paths = Vec::new();
+    for r in &seen {
+        match r.path.as_str() {
+            "/a" => {
+                assert_eq!(r.method, "GET");
+                assert_eq!(header(&r.headers, "x-a").as_deref(), Some("1"));
+                assert!(!has(&r.headers, "x-b") && r.body.is_empty(), "{r:?}");
+            }
+            "/b" => {
+                assert_eq!(r.method, "POST");
+                assert_eq!(r.body, r#"{"kind":"b"}"#);
+                assert_eq!(header(&r.headers, "x-b").as_deref(), Some("2"));
+                assert_eq!(
+                    header(&r.headers, "content-type").as_deref(),
+                    Some("application/json")
+                );
+                assert!(!has(&r.headers, "x-a"), "{r:?}");
+            }
+            "/d" => {
+                assert_eq!(r.method, "POST");
+                assert_eq!(r.body, "k=v%20w");
+                assert!(!has(&r.headers, "x-a") && !has(&r.headers, "x-b"), "{r:?}");
+            }
+            p if p.starts_with("/c/") => {
+                assert_eq!(r.method, "GET");
+                assert!(r.body.is_empty() && !has(&r.headers, "x-b"), "{r:?}");
+                c_paths.push(p.to_string());
+            }
+            other => panic!("unexpected path {other}"),
+        }
+    }
+    c_paths.sort();
+    assert_eq!(c_paths, ["/c/0", "/c/0", "/c/1", "/c/1", "/c/2", "/c/2"]);
+}
+
 fn write_data(dir: &std::path::Path, rows: usize) {
     std::fs::create_dir_all(dir).expect("dir");
     let mut csv = String::from("id,name\n");
