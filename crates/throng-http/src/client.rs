@@ -155,6 +155,55 @@ pub struct HttpClient {
     timer: Timer,
     /// The last URL sent, read: the next request to it is not read again.
     last_url: LastUrl,
+    /// The last HTTP/2 request's headers, made (boxed: only HTTP/2 clients have them).
+    h2_headers: Option<Box<H2Headers>>,
+}
+
+/// A request's headers as HTTP/2 takes them, kept from the last request: the next request
+/// with the same headers (a plan's, nearly always) reuses them instead of checking and
+/// copying every name and value again.
+#[derive(Default)]
+struct H2Headers {
+    /// The headers `made` was made from.
+    source: Vec<(String, String)>,
+    /// Their names and values, without the connection-specific ones and a `TE` other than
+    /// `trailers` (not allowed in HTTP/2, RFC 9113 §8.2.2).
+    made: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl H2Headers {
+    /// `headers` made, or the failure if a name or value is not valid in a header.
+    fn of(
+        &mut self,
+        headers: &[(String, String)],
+    ) -> Result<&[(HeaderName, HeaderValue)], ErrorKind> {
+        if self.source != headers {
+            self.made.clear();
+            for (k, v) in headers {
+                let (Ok(name), Ok(value)) = (
+                    HeaderName::from_bytes(k.as_bytes()),
+                    HeaderValue::from_str(v),
+                ) else {
+                    // made from nothing: the next request is checked again
+                    self.source.clear();
+                    return Err(ErrorKind::InvalidHeader);
+                };
+                if connection_specific(&name)
+                    || (name == TE && !value.as_bytes().eq_ignore_ascii_case(b"trailers"))
+                {
+                    continue;
+                }
+                self.made.push((name, value));
+            }
+            // the strings' storage is kept from one set of headers to the next
+            self.source.resize_with(headers.len(), Default::default);
+            for ((k, v), (sk, sv)) in headers.iter().zip(self.source.iter_mut()) {
+                sk.clone_from(k);
+                sv.clone_from(v);
+            }
+        }
+        Ok(&self.made)
+    }
 }
 
 /// An origin's shared HTTP/2 pool, as one VU uses it.
@@ -183,6 +232,7 @@ impl HttpClient {
             pools: Vec::new(),
             timer: None,
             last_url: LastUrl::default(),
+            h2_headers: None,
         }
     }
 
@@ -589,6 +639,11 @@ impl HttpClient {
             let bytes = lease.conn.claim();
             drop(lease);
             let failed = |kind| attempt_failed(kind, msg, blocked, ct, t_end - send_start, bytes);
+            if result.is_err() {
+                // the next attempt (or request) looks for the least loaded connection, not
+                // this one again: it refused the stream or may be failing
+                self.pools[at].last = None;
+            }
             let ex = match result {
                 // refused by the server (a stream above a GOAWAY's last id, REFUSED_STREAM)
                 // or never handed to a connection: not processed, so sent again (a few
@@ -624,8 +679,9 @@ impl HttpClient {
         cookie: Option<&str>,
     ) -> Result<Request<()>, ErrorKind> {
         let uri = self.last_url.uri(msg.url).ok_or(ErrorKind::InvalidUrl)?;
+        let headers = self.h2_headers.get_or_insert_default().of(msg.headers)?;
         let ua = &self.cfg.h2_user_agent;
-        build_h2(uri, msg.method, msg.headers, msg.body, cookie, ua)
+        Ok(build_h2(uri, msg.method, headers, msg.body, cookie, ua))
     }
 
     /// Resolves the origin's name and opens a connection to it.
@@ -753,6 +809,15 @@ impl HttpClient {
                     on_extra(&failed(k));
                     retried = true;
                     continue;
+                }
+                // a header that cannot be sent: nothing was written, so the connection is
+                // as it was and is kept (unless connections serve one request each)
+                Err(SendError::NotSent(ErrorKind::InvalidHeader)) => {
+                    *out = failed(ErrorKind::InvalidHeader);
+                    if self.cfg.opts.keepalive {
+                        self.conns.push((origin, conn));
+                    }
+                    return;
                 }
                 Ok(ex) => ex,
                 Err(SendError::NotSent(k) | SendError::NoResponse(k) | SendError::Failed(k)) => {
@@ -991,14 +1056,17 @@ fn connection_specific(name: &HeaderName) -> bool {
         || name.as_str() == "proxy-connection"
 }
 
+/// The head of an HTTP/2 request: the method, the URI, the default user agent, the jar's
+/// cookies, the request's own headers (made by [`H2Headers::of`]; they replace the
+/// defaults) and the body's length.
 fn build_h2(
     uri: Uri,
     method: &Method,
-    headers: &[(String, String)],
+    headers: &[(HeaderName, HeaderValue)],
     body: &Bytes,
     cookie: Option<&str>,
     user_agent: &HeaderValue,
-) -> Result<Request<()>, ErrorKind> {
+) -> Request<()> {
     let mut req = Request::new(());
     *req.method_mut() = method.clone();
     *req.uri_mut() = uri;
@@ -1007,26 +1075,14 @@ fn build_h2(
     if let Some(c) = cookie.and_then(|c| HeaderValue::from_str(c).ok()) {
         h.insert(COOKIE, c);
     }
-    for (k, v) in headers {
-        let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(k.as_bytes()),
-            HeaderValue::from_str(v),
-        ) else {
-            return Err(ErrorKind::InvalidHeader);
-        };
-        if connection_specific(&name) {
-            continue;
-        }
-        // TE: only `trailers` is allowed in HTTP/2
-        if name == TE && !value.as_bytes().eq_ignore_ascii_case(b"trailers") {
-            continue;
-        }
-        h.insert(name, value);
+    // the request's own replace the defaults (its `User-Agent`)
+    for (name, value) in headers {
+        h.insert(name.clone(), value.clone());
     }
     if !body.is_empty() && !h.contains_key(CONTENT_LENGTH) {
         h.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
     }
-    Ok(req)
+    req
 }
 
 /// Resolves a `Location` header against the URL it came from.

@@ -11,7 +11,7 @@
 //! fail with their own error (see the client).
 use crate::conn::{Conn, H2Sender, Origin, Sender};
 use crate::io::IoStats;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
 
@@ -39,6 +39,9 @@ pub(crate) struct OriginPool {
     notify: Notify,
     /// Requests waiting for a stream (so that a release only wakes when someone waits).
     waiting: AtomicUsize,
+    /// `OriginState::http1`, readable without the lock (a VU's next request goes on its
+    /// own connections from then on, not on its last shared one).
+    http1: AtomicBool,
 }
 
 #[derive(Default)]
@@ -111,6 +114,7 @@ impl Ticket {
         st.opening = st.opening.saturating_sub(1);
         let Sender::H2(sender) = conn.sender else {
             st.http1 = true;
+            self.origin.http1.store(true, Ordering::SeqCst);
             drop(st);
             self.origin.notify.notify_waiters();
             return Err(conn);
@@ -188,6 +192,7 @@ impl H2Pool {
             state: Mutex::new(OriginState::default()),
             notify: Notify::new(),
             waiting: AtomicUsize::new(0),
+            http1: AtomicBool::new(false),
         });
         all.push((o.clone(), p.clone()));
         p
@@ -215,8 +220,10 @@ impl OriginPool {
     /// connection, or (when every connection is full and N are open) a wait for a stream
     /// to free up.
     pub async fn checkout(self: &Arc<Self>, last: Option<&Arc<SharedConn>>) -> Checkout {
-        if let Some(lease) = last.and_then(|c| self.take_stream(c)) {
-            return Checkout::Stream(lease);
+        if !self.http1.load(Ordering::SeqCst) {
+            if let Some(lease) = last.and_then(|c| self.take_stream(c)) {
+                return Checkout::Stream(lease);
+            }
         }
         loop {
             if let Some(c) = self.try_checkout() {
@@ -260,12 +267,14 @@ impl OriginPool {
             return Some(Checkout::Http1);
         }
         st.conns.retain(|c| !c.sender.is_closed());
-        // looked at again if another request took the chosen one's last stream meanwhile
+        // looked at again if another request took the chosen one's last stream meanwhile,
+        // or it closed (its task marks it without this lock): the closed are passed over,
+        // so each look finds one fewer stream or connection and this ends
         while let Some(conn) = st
             .conns
             .iter()
             .map(|c| (c.in_flight.load(Ordering::SeqCst), c))
-            .filter(|(n, c)| *n < c.limit(self.sharing.streams))
+            .filter(|(n, c)| *n < c.limit(self.sharing.streams) && !c.sender.is_closed())
             .min_by_key(|(n, _)| *n)
             .map(|(_, c)| c)
         {

@@ -109,6 +109,109 @@ async fn h2c_prior_knowledge() {
     assert_eq!(s.connections(), 1);
 }
 
+/// HTTP/2 request headers: the request's own replace the default user agent, the ones
+/// HTTP/2 forbids are left out, and headers made for one request and reused by the next
+/// (the same headers) or made again (others, or after an invalid one) are each request's own.
+#[tokio::test]
+async fn h2c_request_headers_are_each_requests_own() {
+    let s = CountingServer::start().await;
+    let mut c = client(ClientOptions {
+        version: HttpVersion::Http2PriorKnowledge,
+        ..Default::default()
+    });
+    let with = |headers: &[(&str, &str)]| HttpRequest {
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..get(format!("{}/echo", s.url()))
+    };
+    let first = with(&[
+        ("X-A", "1"),
+        ("User-Agent", "mine"),
+        ("Connection", "keep-alive"),
+        ("TE", "gzip"),
+    ]);
+    let second = with(&[("X-A", "2"), ("TE", "trailers")]);
+    let bad = with(&[("X-A", "3"), ("X-Bad", "a\nb")]);
+    for (req, ok) in [
+        (&first, true),
+        (&first, true),
+        (&second, true),
+        (&bad, false),
+        (&first, true),
+        (&get(format!("{}/echo", s.url())), true),
+    ] {
+        let r = c.execute(req, |_| {}).await;
+        if ok {
+            assert_eq!(r.status, 200, "{:?}", r.error);
+            assert_eq!(r.proto, "HTTP/2.0");
+        } else {
+            assert_eq!(r.error, Some(ErrorKind::InvalidHeader));
+        }
+    }
+    let seen = s.seen();
+    assert_eq!(seen.len(), 5, "the invalid one is not sent");
+    let header = |i: usize, k: &str| {
+        seen[i]
+            .headers
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+    };
+    for i in [0, 1, 3] {
+        assert_eq!(header(i, "x-a"), Some("1"), "request {i}");
+        assert_eq!(header(i, "user-agent"), Some("mine"));
+        assert_eq!(header(i, "connection"), None);
+        assert_eq!(header(i, "te"), None);
+    }
+    assert_eq!(header(2, "x-a"), Some("2"));
+    assert_eq!(header(2, "te"), Some("trailers"));
+    assert_ne!(header(2, "user-agent"), Some("mine"));
+    assert_eq!(header(4, "x-a"), None);
+    assert!(header(4, "user-agent").is_some_and(|ua| ua != "mine"));
+    assert!(seen.iter().all(|x| x.version == "HTTP/2.0"));
+    assert_eq!(s.connections(), 1);
+}
+
+/// A request whose header cannot be sent is not written, so the kept-alive connection it
+/// was to go on stays open for the next (HTTP/1.1 and HTTP/2 alike); without keep-alive
+/// each request has a connection of its own, the failed one too (opened before its head is
+/// made, closed with it).
+#[tokio::test]
+async fn an_invalid_header_fails_its_request_and_keeps_the_connection() {
+    for (version, keepalive, connections) in [
+        (HttpVersion::Http1, true, 1),
+        (HttpVersion::Http2PriorKnowledge, true, 1),
+        (HttpVersion::Http1, false, 3),
+    ] {
+        let s = CountingServer::start().await;
+        let mut c = client(ClientOptions {
+            version,
+            keepalive,
+            ..Default::default()
+        });
+        let good = get(format!("{}/echo", s.url()));
+        let bad = HttpRequest {
+            headers: vec![("X-Bad".into(), "a\r\nb".into())],
+            ..good.clone()
+        };
+        for (req, status) in [(&good, 200), (&bad, 0), (&good, 200)] {
+            let r = c.execute(req, |_| {}).await;
+            assert_eq!(r.status, status, "{version:?} {:?}", r.error);
+            if status == 0 {
+                assert_eq!(r.error, Some(ErrorKind::InvalidHeader));
+            }
+        }
+        assert_eq!(s.count(), 2, "{version:?}");
+        assert_eq!(
+            s.connections(),
+            connections,
+            "{version:?} keep-alive {keepalive}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn tls_with_ca_file_negotiates_h2_and_rejects_unknown_ca() {
     let s = CountingServer::start_tls().await;

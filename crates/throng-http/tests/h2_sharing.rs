@@ -283,6 +283,9 @@ async fn an_origin_that_answers_alpn_with_http1_gets_each_vus_own_connection() {
 /// A VU keeps to the connection of its previous request while that one has room: five VUs
 /// that start together open five connections (each finds the others still opening), and
 /// then each VU's forty requests all go on the one it opened, though any other has room.
+/// (A VU that came late to the start would share another's connection instead of opening
+/// one: what holds whatever the timing is that each VU keeps to one, and each connection
+/// is the one a VU opened.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_vu_keeps_to_its_connection_while_it_has_room() {
     let s = H2Server::start(H2Options {
@@ -332,6 +335,5 @@ async fn a_vu_keeps_to_its_connection_while_it_has_room() {
         used.insert(seen[0].clone());
     }
     assert_eq!(s.requests(), 200);
-    assert_eq!(s.connections(), 5);
-    assert_eq!(used.len(), 5, "{used:?}");
+    assert_eq!(used.len() as u64, s.connections(), "{used:?}");
 }
