@@ -44,7 +44,7 @@ NGINX=$!
 DEMO=
 trap 'kill $NGINX $DEMO 2>/dev/null || true' EXIT
 up() { for _ in $(seq 50); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done; return 1; }
-up "$URL"
+up "$URL" || echo "== nginx did not answer on $URL" >&2
 
 # run NAME CMD...: pinned to the generator CPU, CPU seconds and peak RSS from GNU time;
 # the files are NAME.ROUND.* (ROUND is $R)
@@ -110,7 +110,13 @@ demo_start() {
   local name=$1 addr=$2; shift 2
   taskset -c "$TARGET_CPU" "$THRONG" serve-demo --addr "$addr" "$@" >"$OUT/$name.demo.log" 2>&1 &
   DEMO=$!
-  up "http://$addr/health" || { echo "== $name: the demo target did not start" >&2; return 1; }
+  if ! up "http://$addr/health"; then
+    echo "== $name: the demo target did not start" >&2
+    kill "$DEMO" 2>/dev/null || true
+    wait "$DEMO" 2>/dev/null || true
+    DEMO=
+    return 1
+  fi
   curl -sf "http://$addr/metrics" >"$OUT/$name.before.metrics" || true
 }
 demo_stop() {
@@ -121,10 +127,11 @@ demo_stop() {
 }
 if has accuracy; then
   R=1
-  # a fixed 20 ms on an API route: throng's http_req_duration beside the target's own
-  # figure (the time its handler took, from its histogram's sum and count)
+  # a fixed 20 ms on an API route (ingest: a JSON event and the demo's API key, answered
+  # 202): throng's http_req_duration beside the target's own figure (the time its
+  # handler took, from its histogram's sum and count)
   if demo_start delay 127.0.0.1:18095 --latency 20ms; then
-    run throng-delay "$THRONG" quick -z "$DURATION" -c 10 --quiet --no-summary --results "$OUT/throng-delay.1.json" http://127.0.0.1:18095/api/v1/items
+    run throng-delay "$THRONG" quick -z "$DURATION" -c 10 -m POST -H 'X-API-KEY: test-api-key' -d '{"event":"bench"}' --quiet --no-summary --results "$OUT/throng-delay.1.json" http://127.0.0.1:18095/api/v1/ingest
     demo_stop delay 127.0.0.1:18095
   fi
   # every response held from 9 s to 10 s of the target's life, 200 requests a second for
