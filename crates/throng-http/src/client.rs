@@ -180,11 +180,13 @@ impl H2Headers {
         if self.source != headers {
             self.made.clear();
             for (k, v) in headers {
+                // bytes, not text: a value HTTP/1.1 sends (UTF-8 too) goes over HTTP/2 as well
                 let (Ok(name), Ok(value)) = (
                     HeaderName::from_bytes(k.as_bytes()),
-                    HeaderValue::from_str(v),
+                    HeaderValue::from_bytes(v.as_bytes()),
                 ) else {
-                    // made from nothing: the next request is checked again
+                    // nothing kept: the next request's headers (none, too) are made again
+                    self.made.clear();
                     self.source.clear();
                     return Err(ErrorKind::InvalidHeader);
                 };
@@ -639,7 +641,7 @@ impl HttpClient {
             let bytes = lease.conn.claim();
             drop(lease);
             let failed = |kind| attempt_failed(kind, msg, blocked, ct, t_end - send_start, bytes);
-            if result.is_err() {
+            if matches!(&result, Err(e) if !matches!(e, SendError::NotSent(k) if unsendable(*k))) {
                 // the next attempt (or request) looks for the least loaded connection, not
                 // this one again: it refused the stream or may be failing
                 self.pools[at].last = None;
@@ -648,7 +650,7 @@ impl HttpClient {
                 // refused by the server (a stream above a GOAWAY's last id, REFUSED_STREAM)
                 // or never handed to a connection: not processed, so sent again (a few
                 // times, as connections may go away one after another), not counted
-                Err(SendError::NotSent(k)) if refused < 3 && k != ErrorKind::InvalidHeader => {
+                Err(SendError::NotSent(k)) if refused < 3 && !unsendable(k) => {
                     refused += 1;
                     continue;
                 }
@@ -789,9 +791,7 @@ impl HttpClient {
             let ex = match result {
                 // a kept-alive connection the server had already given up: the request
                 // never reached it, so it is sent again and not counted
-                Err(SendError::NotSent(k))
-                    if reused && !retried && k != ErrorKind::InvalidHeader =>
-                {
+                Err(SendError::NotSent(k)) if reused && !retried && !unsendable(k) => {
                     retried = true;
                     continue;
                 }
@@ -810,10 +810,10 @@ impl HttpClient {
                     retried = true;
                     continue;
                 }
-                // a header that cannot be sent: nothing was written, so the connection is
+                // a request that cannot be sent: nothing was written, so the connection is
                 // as it was and is kept (unless connections serve one request each)
-                Err(SendError::NotSent(ErrorKind::InvalidHeader)) => {
-                    *out = failed(ErrorKind::InvalidHeader);
+                Err(SendError::NotSent(k)) if unsendable(k) => {
+                    *out = failed(k);
                     if self.cfg.opts.keepalive {
                         self.conns.push((origin, conn));
                     }
@@ -1046,6 +1046,12 @@ async fn exchange_h2(
     })
 }
 
+/// A request that cannot be sent as it is (a header or URL that would break the framing):
+/// found before anything is written, so it is neither retried nor its connection's fault.
+fn unsendable(kind: ErrorKind) -> bool {
+    matches!(kind, ErrorKind::InvalidHeader | ErrorKind::InvalidUrl)
+}
+
 /// Headers HTTP/2 forbids (RFC 9113 §8.2.2): the connection's own, not a message's.
 fn connection_specific(name: &HeaderName) -> bool {
     name == HOST
@@ -1071,13 +1077,17 @@ fn build_h2(
     *req.method_mut() = method.clone();
     *req.uri_mut() = uri;
     let h = req.headers_mut();
-    h.insert(USER_AGENT, user_agent.clone());
+    // the request's own `User-Agent` replaces throng's (its `Cookie`, the jar's: `cookie`
+    // is `None` then)
+    if !headers.iter().any(|(name, _)| name == USER_AGENT) {
+        h.insert(USER_AGENT, user_agent.clone());
+    }
     if let Some(c) = cookie.and_then(|c| HeaderValue::from_str(c).ok()) {
         h.insert(COOKIE, c);
     }
-    // the request's own replace the defaults (its `User-Agent`)
+    // every one, a name given twice too (as HTTP/1.1 sends them)
     for (name, value) in headers {
-        h.insert(name.clone(), value.clone());
+        h.append(name.clone(), value.clone());
     }
     if !body.is_empty() && !h.contains_key(CONTENT_LENGTH) {
         h.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));

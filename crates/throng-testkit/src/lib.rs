@@ -232,7 +232,7 @@ async fn handle(
         headers: parts
             .headers
             .iter()
-            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+            .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
             .collect(),
         body: String::from_utf8_lossy(&body).into_owned(),
         raw: body.clone(),
