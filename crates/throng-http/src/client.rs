@@ -439,23 +439,30 @@ impl HttpClient {
         }
     }
 
-    /// An idle connection to the target's origin that can take a request, or a new one.
+    /// An idle connection to the target's origin that can take a request, or a new one,
+    /// by where it is in `conns`: a request uses it there, marked busy, rather than moving
+    /// it out and back (its lines are touched once per request, not three times).
     async fn checkout(
         &mut self,
         target: &Target<'_>,
-    ) -> Result<(Origin, Conn, ConnectTimes, bool), ErrorKind> {
+    ) -> Result<(usize, ConnectTimes, bool), ErrorKind> {
         let idle = self.conns.iter().position(|(o, _)| target.is(o));
-        let origin = match idle.map(|i| self.conns.swap_remove(i)) {
-            Some((o, mut c)) => {
-                if c.ready() {
-                    return Ok((o, c, ConnectTimes::default(), true));
+        let origin = match idle {
+            Some(i) => {
+                if self.conns[i].1.ready() {
+                    self.conns[i].1.busy = true;
+                    return Ok((i, ConnectTimes::default(), true));
                 }
-                o
+                self.conns.swap_remove(i).0
             }
             None => target.origin(),
         };
-        let (origin, c, t) = self.open(origin).await?;
-        Ok((origin, c, t, false))
+        let (origin, mut c, t) = self.open(origin).await?;
+        c.busy = true;
+        // room for one more, not four: most VUs keep one connection (80 B each)
+        self.conns.reserve_exact(1);
+        self.conns.push((origin, c));
+        Ok((self.conns.len() - 1, t, false))
     }
 
     /// A request on a shared HTTP/2 connection when VUs share them and the origin may speak
@@ -680,10 +687,13 @@ impl HttpClient {
         msg: &Message<'_>,
         cookie: Option<&str>,
     ) -> Result<Request<()>, ErrorKind> {
-        let uri = self.last_url.uri(msg.url).ok_or(ErrorKind::InvalidUrl)?;
-        let headers = self.h2_headers.get_or_insert_default().of(msg.headers)?;
-        let ua = &self.cfg.h2_user_agent;
-        Ok(build_h2(uri, msg.method, headers, msg.body, cookie, ua))
+        h2_request(
+            &mut self.last_url,
+            &mut self.h2_headers,
+            &self.cfg,
+            msg,
+            cookie,
+        )
     }
 
     /// Resolves the origin's name and opens a connection to it.
@@ -713,7 +723,7 @@ impl HttpClient {
         // server cannot have acted on it or the method is idempotent (as Go's transport)
         let mut retried = false;
         loop {
-            let (origin, mut conn, mut ct, reused) = match self.checkout(target).await {
+            let (at, mut ct, reused) = match self.checkout(target).await {
                 Ok(x) => x,
                 Err(kind) => {
                     *out = HttpResponse::failed(
@@ -743,6 +753,8 @@ impl HttpClient {
             if let (true, false, Some(opened)) = (reused, retried, started.opened) {
                 ct = opened;
             }
+            let cookie = self.cookie_header(target, msg);
+            let conn = &mut self.conns[at].1;
             let stats = &*conn.stats;
             // handshake bytes of a new connection count for this request, as in k6
             let (w0, r0) = if reused {
@@ -754,7 +766,6 @@ impl HttpClient {
                 (0, 0)
             };
             stats.reset_marks();
-            let cookie = self.cookie_header(target, msg);
             // one clock read ends `blocked` and starts `sending`
             let send_start = checked_out;
             let result = match &mut conn.sender {
@@ -772,7 +783,13 @@ impl HttpClient {
                     exchange_h1(h1, stats, &out, *method == Method::HEAD, keep).await
                 }
                 Sender::H2(s) => {
-                    let req = self.h2_request(msg, cookie.as_deref());
+                    let req = h2_request(
+                        &mut self.last_url,
+                        &mut self.h2_headers,
+                        &self.cfg,
+                        msg,
+                        cookie.as_deref(),
+                    );
                     // boxed: the HTTP/2 exchange (with its request head) is the largest
                     // state of this future, and every VU that waits for an HTTP/1.1
                     // response would otherwise hold its room too (10,000 VUs: 3 MB)
@@ -792,12 +809,14 @@ impl HttpClient {
                 // a kept-alive connection the server had already given up: the request
                 // never reached it, so it is sent again and not counted
                 Err(SendError::NotSent(k)) if reused && !retried && !unsendable(k) => {
+                    self.conns.swap_remove(at);
                     retried = true;
                     continue;
                 }
                 // an unsolicited 408 on an idle connection is the server closing it, not an
                 // answer to this request (as Go's transport)
                 Ok(ex) if ex.status == 408 && reused && !retried => {
+                    self.conns.swap_remove(at);
                     retried = true;
                     continue;
                 }
@@ -806,6 +825,7 @@ impl HttpClient {
                 Err(SendError::NoResponse(k))
                     if reused && !retried && idempotent(method, msg.headers) =>
                 {
+                    self.conns.swap_remove(at);
                     on_extra(&failed(k));
                     retried = true;
                     continue;
@@ -815,12 +835,15 @@ impl HttpClient {
                 Err(SendError::NotSent(k)) if unsendable(k) => {
                     *out = failed(k);
                     if self.cfg.opts.keepalive {
-                        self.conns.push((origin, conn));
+                        self.conns[at].1.busy = false;
+                    } else {
+                        self.conns.swap_remove(at);
                     }
                     return;
                 }
                 Ok(ex) => ex,
                 Err(SendError::NotSent(k) | SendError::NoResponse(k) | SendError::Failed(k)) => {
+                    self.conns.swap_remove(at);
                     *out = failed(k);
                     return;
                 }
@@ -844,10 +867,10 @@ impl HttpClient {
                 stats.read.load(Ordering::Relaxed).saturating_sub(r0),
             );
             self.respond(target, msg, ex, (timings, bytes, proto), out);
-            if !close {
-                // room for one more, not four: most VUs keep one connection (80 B each)
-                self.conns.reserve_exact(1);
-                self.conns.push((origin, conn));
+            if close {
+                self.conns.swap_remove(at);
+            } else {
+                self.conns[at].1.busy = false;
             }
             return;
         }
@@ -1060,6 +1083,26 @@ fn connection_specific(name: &HeaderName) -> bool {
         || name == UPGRADE
         || name.as_str() == "keep-alive"
         || name.as_str() == "proxy-connection"
+}
+
+/// The head of an HTTP/2 request for `msg` (see [`build_h2`]), from the client's parts.
+fn h2_request(
+    last_url: &mut LastUrl,
+    h2_headers: &mut Option<Box<H2Headers>>,
+    cfg: &SharedConfig,
+    msg: &Message<'_>,
+    cookie: Option<&str>,
+) -> Result<Request<()>, ErrorKind> {
+    let uri = last_url.uri(msg.url).ok_or(ErrorKind::InvalidUrl)?;
+    let headers = h2_headers.get_or_insert_default().of(msg.headers)?;
+    Ok(build_h2(
+        uri,
+        msg.method,
+        headers,
+        msg.body,
+        cookie,
+        &cfg.h2_user_agent,
+    ))
 }
 
 /// The head of an HTTP/2 request: the method, the URI, the default user agent, the jar's

@@ -57,6 +57,10 @@ pub(crate) struct Conn {
     pub stats: Arc<IoStats>,
     /// The `Host` header for this origin.
     pub host_header: String,
+    /// A request is using it (it stays among the VU's connections meanwhile): a request
+    /// whose future was dropped part way (a timeout, a VU stopped mid-request) leaves it
+    /// set, and a connection that may still have its response coming is never used again.
+    pub busy: bool,
 }
 
 impl Conn {
@@ -65,8 +69,11 @@ impl Conn {
     }
 
     /// Whether the connection can take a request now (it never waits): `false` if it is
-    /// closed, or (HTTP/1) has bytes left over or waiting that belong to no request.
+    /// closed or left busy, or (HTTP/1) has bytes left over or waiting that belong to no request.
     pub fn ready(&mut self) -> bool {
+        if self.busy {
+            return false;
+        }
         match &mut self.sender {
             Sender::H1(c) => c.idle_ok(),
             Sender::H2(s) => !s.is_closed(),
@@ -193,6 +200,7 @@ async fn open(
             sender,
             stats,
             host_header,
+            busy: false,
         },
         times,
     ))

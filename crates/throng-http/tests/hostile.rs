@@ -348,3 +348,37 @@ async fn a_redirect_to_another_origin_drops_credentials() {
     assert_eq!(get("host"), Some(target.addr.to_string()));
     assert_eq!(get("x-trace").as_deref(), Some("kept"));
 }
+
+#[tokio::test]
+async fn a_request_dropped_part_way_leaves_its_connection_unused() {
+    // the first request on each connection is answered late, naming itself; later ones
+    // at once. A request whose caller gives up (a VU stopped mid-request drops its future)
+    // must not leave its connection for the next request, which would read the late answer
+    let s = RawServer::start(|mut c: RawConn| async move {
+        while let Some(r) = c.read_request().await {
+            if c.served == 1 {
+                tokio::time::sleep(Duration::from_millis(150)).await;
+            }
+            c.respond(200, &r.path).await;
+        }
+    })
+    .await;
+    let mut c = client(ClientOptions::default());
+    let slow = req(Method::GET, format!("{}/first", s.url()));
+    let dropped = tokio::time::timeout(Duration::from_millis(30), c.execute(&slow, |_| {})).await;
+    assert!(
+        dropped.is_err(),
+        "the first request should still be waiting"
+    );
+    // the late answer arrives while the next request is on its way
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    let next = req(Method::GET, format!("{}/second", s.url()));
+    let r = c.execute(&next, |_| {}).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(&r.body[..], b"/second");
+    // and the connection the second request opened serves the third
+    let r = c.execute(&next, |_| {}).await;
+    assert_eq!(&r.body[..], b"/second");
+    assert_eq!(s.connections(), 2);
+    assert_eq!(s.heads(), 3);
+}
