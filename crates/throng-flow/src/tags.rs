@@ -246,6 +246,7 @@ impl Walker<'_> {
 /// answers as it did last time), and only a request with many distinct outcomes spills
 /// into a map.
 #[derive(Default)]
+#[repr(C)]
 pub(crate) struct TagCache {
     /// The last lookup (request index, outcome, tag set), held in the VU itself: a flow of
     /// one request answered alike asks the same every time, and with a thousand VUs the

@@ -136,10 +136,18 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// One VU's HTTP client.
+#[repr(C)]
 pub struct HttpClient {
+    // The fields every request reads come first, in declaration order (`repr(C)`): with a
+    // thousand VUs a request's cost is mostly the cache lines of VU state it touches, and
+    // these then share two lines instead of being spread over six.
     cfg: Arc<SharedConfig>,
     /// Idle connections by origin: a VU talks to few origins, so a scan beats hashing.
     conns: Vec<(Origin, Conn)>,
+    /// The request timeout's timer, kept from request to request (see [`crate::deadline`]).
+    timer: Timer,
+    /// The last URL sent, read: the next request to it is not read again.
+    last_url: LastUrl,
     cookies: CookieJar,
     /// Which jar `cookies` is (0: the VU's own; others are k6's `new http.CookieJar()`).
     jar: u32,
@@ -151,10 +159,6 @@ pub struct HttpClient {
     /// The shared HTTP/2 pools of the origins this VU has used (when VUs share
     /// connections): a local copy of the lookup, so a request takes no global lock for it.
     pools: Vec<PoolRef>,
-    /// The request timeout's timer, kept from request to request (see [`crate::deadline`]).
-    timer: Timer,
-    /// The last URL sent, read: the next request to it is not read again.
-    last_url: LastUrl,
     /// The last HTTP/2 request's headers, made (boxed: only HTTP/2 clients have them).
     h2_headers: Option<Box<H2Headers>>,
 }
@@ -232,7 +236,7 @@ impl HttpClient {
             parked: Vec::new(),
             spare_url: String::new(),
             pools: Vec::new(),
-            timer: None,
+            timer: Timer::default(),
             last_url: LastUrl::default(),
             h2_headers: None,
         }
@@ -416,9 +420,10 @@ impl HttpClient {
             .or_else(|| start.checked_add(Duration::from_secs(365 * 86_400)))
             .unwrap_or(start);
         // the timer is taken out while the request borrows the client
-        let mut timer = self.timer.take();
+        let mut timer = std::mem::take(&mut self.timer);
         let done = within(
             &mut timer,
+            start.into(),
             deadline.into(),
             self.send_inner(&target, msg, keep, start, on_extra, out),
         )
@@ -534,8 +539,14 @@ impl HttpClient {
         } else {
             ex.status
         };
-        out.headers = ex.headers;
-        out.body = ex.body;
+        // `send_once` emptied both: an empty header map or body (a response whose headers
+        // and body are not kept) is not moved in, and the empty one not dropped
+        if !ex.headers.is_empty() {
+            out.headers = ex.headers;
+        }
+        if !ex.body.is_empty() {
+            out.body = ex.body;
+        }
         out.timings = timings;
         out.error = ex.body_error;
         out.bytes_sent = bytes_sent;

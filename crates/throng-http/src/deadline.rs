@@ -7,30 +7,51 @@
 //! still ahead of the request's own: deadlines only grow from one request to the next, so
 //! it fires (or is moved) about once per timeout period, not once per request. When it
 //! fires early (it was set for an earlier request) it is moved to the request's deadline.
+//!
+//! Nor is it polled at every request: while it is set for a deadline still ahead and holds
+//! the waker of the task that polls it, it has not fired and will wake that task, so the
+//! request's first wait does not touch it (with a thousand VUs, its two cache lines are
+//! two misses per request). The request's start, read anyway, tells whether the deadline
+//! is still ahead; a later wait reads the clock.
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use tokio::time::{Instant, Sleep};
 
 /// A client's request timer: none until a request first has to wait.
-pub(crate) type Timer = Option<Pin<Box<Sleep>>>;
+#[derive(Default)]
+pub(crate) struct Timer {
+    sleep: Option<Pin<Box<Sleep>>>,
+    /// The deadline `sleep` is set to and the waker it holds, as it was last polled.
+    armed: Option<(Instant, Waker)>,
+}
 
 pin_project_lite::pin_project! {
     /// `fut`, ended as `None` when `deadline` passes first (see [`within`]).
     pub(crate) struct Within<'t, F> {
         timer: &'t mut Timer,
+        start: Instant,
         deadline: Instant,
+        // the next wait is the request's first (whose `start` is as good as the clock)
+        first: bool,
         #[pin]
         fut: F,
     }
 }
 
-/// Runs `fut` until it ends (`Some` of its output) or `deadline` passes (`None`; `fut` is
-/// dropped), on `timer`.
-pub(crate) fn within<F: Future>(timer: &mut Timer, deadline: Instant, fut: F) -> Within<'_, F> {
+/// Runs `fut`, a request that started at `start`, until it ends (`Some` of its output) or
+/// `deadline` passes (`None`; `fut` is dropped), on `timer`.
+pub(crate) fn within<F: Future>(
+    timer: &mut Timer,
+    start: Instant,
+    deadline: Instant,
+    fut: F,
+) -> Within<'_, F> {
     Within {
         timer,
+        start,
         deadline,
+        first: true,
         fut,
     }
 }
@@ -44,19 +65,37 @@ impl<F: Future> Future for Within<'_, F> {
             return Poll::Ready(Some(v));
         }
         let deadline = *this.deadline;
-        let timer = this
-            .timer
+        let first = std::mem::replace(this.first, false);
+        let timer = &mut **this.timer;
+        // set no later than this deadline and holding this task's waker: if its deadline is
+        // still ahead it has not fired, and it will wake this task when it does
+        if let Some((at, w)) = &timer.armed {
+            if *at <= deadline && w.will_wake(cx.waker()) {
+                let now = if first { *this.start } else { Instant::now() };
+                if now < *at {
+                    return Poll::Pending;
+                }
+            }
+        }
+        let sleep = timer
+            .sleep
             .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
         // set for a later deadline (a request with a shorter timeout than the last one's)
-        if timer.deadline() > deadline {
-            timer.as_mut().reset(deadline);
+        if sleep.deadline() > deadline {
+            sleep.as_mut().reset(deadline);
         }
         // fired: for this request's deadline, or early (set for an earlier request's)
-        while timer.as_mut().poll(cx).is_ready() {
+        while sleep.as_mut().poll(cx).is_ready() {
             if Instant::now() >= deadline {
+                timer.armed = None;
                 return Poll::Ready(None);
             }
-            timer.as_mut().reset(deadline);
+            sleep.as_mut().reset(deadline);
+        }
+        let at = sleep.deadline();
+        match &mut timer.armed {
+            Some((a, w)) if w.will_wake(cx.waker()) => *a = at,
+            armed => *armed = Some((at, cx.waker().clone())),
         }
         Poll::Pending
     }
@@ -69,10 +108,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_request_past_its_deadline_ends_at_the_deadline() {
-        let mut timer = None;
+        let mut timer = Timer::default();
         let deadline = Instant::now() + Duration::from_millis(20);
         let out = within(
             &mut timer,
+            Instant::now(),
             deadline,
             tokio::time::sleep(Duration::from_secs(600)),
         )
@@ -83,11 +123,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_timer_set_for_an_earlier_request_does_not_end_a_later_one() {
-        let mut timer = None;
+        let mut timer = Timer::default();
         // the first request waits 10 ms: the timer is made for its deadline, 50 ms
         let t0 = Instant::now();
         let a = within(
             &mut timer,
+            t0,
             t0 + Duration::from_millis(50),
             tokio::time::sleep(Duration::from_millis(10)),
         )
@@ -98,6 +139,7 @@ mod tests {
         // before the timer, so even a stalled machine gives its output)
         let b = within(
             &mut timer,
+            Instant::now(),
             Instant::now() + Duration::from_secs(600),
             tokio::time::sleep_until(t0 + Duration::from_millis(120)),
         )
@@ -107,6 +149,7 @@ mod tests {
         let deadline = Instant::now() + Duration::from_millis(5);
         let c = within(
             &mut timer,
+            Instant::now(),
             deadline,
             tokio::time::sleep(Duration::from_secs(600)),
         )
@@ -117,12 +160,47 @@ mod tests {
 
     #[tokio::test]
     async fn a_request_that_never_waits_makes_no_timer() {
-        let mut timer = None;
-        let out = within(&mut timer, Instant::now() + Duration::from_secs(1), async {
-            7
-        })
-        .await;
+        let mut timer = Timer::default();
+        let now = Instant::now();
+        let out = within(&mut timer, now, now + Duration::from_secs(1), async { 7 }).await;
         assert_eq!(out, Some(7));
-        assert!(timer.is_none());
+        assert!(timer.sleep.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_timer_left_unpolled_still_ends_a_later_request() {
+        // in a task of its own: a task's waker is the same from poll to poll (the test's
+        // `block_on` lends one that does not compare equal to its clones)
+        let ended = tokio::spawn(async {
+            let mut timer = Timer::default();
+            // the first request arms the timer for its deadline, 40 ms, and ends at 10 ms
+            let t0 = Instant::now();
+            let a = within(
+                &mut timer,
+                t0,
+                t0 + Duration::from_millis(40),
+                tokio::time::sleep(Duration::from_millis(10)),
+            )
+            .await;
+            assert_eq!(a, Some(()));
+            assert!(timer.armed.is_some());
+            // the second, due to end at 45 ms, never gets an answer. Its first wait leaves
+            // the timer as it is (armed for 40 ms, still ahead); the timer fires at 40 ms,
+            // is moved to 45 ms, and ends the request there
+            let deadline = t0 + Duration::from_millis(45);
+            let b = within(
+                &mut timer,
+                Instant::now(),
+                deadline,
+                tokio::time::sleep(Duration::from_secs(2)),
+            )
+            .await;
+            assert!(b.is_none());
+            assert!(Instant::now() >= deadline);
+            t0.elapsed()
+        })
+        .await
+        .expect("the test task");
+        assert!(ended < Duration::from_secs(1), "{ended:?}");
     }
 }
