@@ -6,7 +6,6 @@ use crate::dns::DnsCache;
 use crate::error::ErrorKind;
 use crate::h1::{Out, SendError, Sent, H1};
 use crate::head::BodyKind;
-use crate::io::IoStats;
 use crate::pool::{Checkout, Lease, OriginPool, SharedConn};
 use crate::target::{LastUrl, Target};
 use crate::tls::{HttpVersion, SharedConfig};
@@ -766,7 +765,7 @@ impl HttpClient {
             }
             let cookie = self.cookie_header(target, msg);
             let conn = &mut self.conns[at].1;
-            let stats = &*conn.stats;
+            let stats = conn.stats();
             // handshake bytes of a new connection count for this request, as in k6
             let (w0, r0) = if reused {
                 (
@@ -791,7 +790,7 @@ impl HttpClient {
                         headers: msg.headers,
                         body: msg.body,
                     };
-                    exchange_h1(h1, stats, &out, *method == Method::HEAD, keep).await
+                    exchange_h1(h1, &out, *method == Method::HEAD, keep).await
                 }
                 Sender::H2(s) => {
                     let req = h2_request(
@@ -810,6 +809,7 @@ impl HttpClient {
                     }
                 }
             };
+            let stats = self.conns[at].1.stats();
             let sent = stats.written.load(Ordering::Relaxed).saturating_sub(w0);
             let received = stats.read.load(Ordering::Relaxed).saturating_sub(r0);
             let failed = |kind| {
@@ -870,7 +870,11 @@ impl HttpClient {
                 (Some(w), Some(r)) => (w - send_start, r - w, t_end - r),
                 _ => (Duration::ZERO, t_head - send_start, t_end - t_head),
             };
-            let proto = if conn.is_h2() { "HTTP/2.0" } else { "HTTP/1.1" };
+            let proto = if self.conns[at].1.is_h2() {
+                "HTTP/2.0"
+            } else {
+                "HTTP/1.1"
+            };
             let close = !self.cfg.opts.keepalive || ex.body_error.is_some() || ex.close;
             let timings = Timings::of(blocked, ct, sending, waiting, receiving);
             let bytes = (
@@ -969,7 +973,6 @@ struct Exchange {
 /// round to parsing them.
 async fn exchange_h1(
     h1: &mut H1,
-    stats: &IoStats,
     out: &Out<'_>,
     head_request: bool,
     keep: Keep,
@@ -986,13 +989,13 @@ async fn exchange_h1(
         }
         Err(e) => return Err(e),
     };
-    let t_head = stats.last_read().unwrap_or_else(Instant::now);
+    let t_head = h1.stats().last_read().unwrap_or_else(Instant::now);
     let kind = if head_request { BodyKind::None } else { kind };
     let (body, body_error) = match h1.read_body(kind, keep.body).await {
         Ok(b) => (b, None),
         Err(k) => (Bytes::new(), Some(k)),
     };
-    let t_end = stats.last_read().unwrap_or(t_head);
+    let t_end = h1.stats().last_read().unwrap_or(t_head);
     if head.close || sent != Sent::All {
         h1.closed = true;
     }

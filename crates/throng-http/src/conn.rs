@@ -1,7 +1,7 @@
 //! Opening connections: DNS, TCP, TLS (with ALPN) and the HTTP/1.1 or HTTP/2 handshake.
 use crate::error::ErrorKind;
 use crate::h1::H1;
-use crate::io::{IoStats, Stream, Timed};
+use crate::io::{IoStats, Stats, Stream, Timed};
 use crate::tls::{HttpVersion, SharedConfig};
 use bytes::Bytes;
 use rustls::pki_types::ServerName;
@@ -34,6 +34,8 @@ pub(crate) enum Sender {
 pub(crate) struct H2Sender {
     pub send: h2::client::SendRequest<Bytes>,
     pub state: Arc<H2State>,
+    /// The connection's byte counts and times, shared with the stream its task owns.
+    pub stats: Arc<IoStats>,
 }
 
 /// What an HTTP/2 connection's task last saw.
@@ -54,7 +56,6 @@ impl H2Sender {
 /// An open connection owned by one VU.
 pub(crate) struct Conn {
     pub sender: Sender,
-    pub stats: Arc<IoStats>,
     /// The `Host` header for this origin.
     pub host_header: String,
     /// A request is using it (it stays among the VU's connections meanwhile): a request
@@ -64,6 +65,14 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
+    /// The connection's byte counts and times.
+    pub fn stats(&self) -> &IoStats {
+        match &self.sender {
+            Sender::H1(h1) => h1.stats(),
+            Sender::H2(s) => &s.stats,
+        }
+    }
+
     pub fn is_h2(&self) -> bool {
         matches!(self.sender, Sender::H2(_))
     }
@@ -140,12 +149,12 @@ async fn open(
             cfg.opts.version == HttpVersion::Http2PriorKnowledge,
         )
     };
-    let stats = IoStats::new();
-    let timed = Timed {
-        inner: stream,
-        stats: stats.clone(),
-    };
     let sender = if h2 {
+        let stats = Arc::new(IoStats::new());
+        let timed = Timed {
+            inner: stream,
+            stats: Stats::Shared(stats.clone()),
+        };
         // one stream until the server's SETTINGS say how many it takes (RFC 9113 §6.5.2
         // lets a client assume 100, but a server that allows fewer would refuse the rest);
         // windows as hyper's client sets them
@@ -186,9 +195,12 @@ async fn open(
             .await;
             st.closed.store(true, Ordering::Release);
         });
-        Sender::H2(H2Sender { send, state })
+        Sender::H2(H2Sender { send, state, stats })
     } else {
-        Sender::H1(Box::new(H1::new(timed)))
+        Sender::H1(Box::new(H1::new(Timed {
+            inner: stream,
+            stats: Stats::Own(IoStats::new()),
+        })))
     };
     let host_header = match (origin.https, origin.port) {
         (false, 80) | (true, 443) => origin.host.clone(),
@@ -198,7 +210,6 @@ async fn open(
     Ok((
         Conn {
             sender,
-            stats,
             host_header,
             busy: false,
         },

@@ -10,7 +10,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
-/// Byte counts and timestamps of one connection, shared with its connection task.
+/// Byte counts and timestamps of one connection (shared with its connection task, for
+/// HTTP/2; see [`Stats`]).
 #[derive(Debug)]
 pub(crate) struct IoStats {
     base: Instant,
@@ -27,15 +28,15 @@ pub(crate) struct IoStats {
 }
 
 impl IoStats {
-    pub(crate) fn new() -> Arc<IoStats> {
-        Arc::new(IoStats {
+    pub(crate) fn new() -> IoStats {
+        IoStats {
             base: Instant::now(),
             written: AtomicU64::new(0),
             read: AtomicU64::new(0),
             last_write: AtomicU64::new(0),
             first_read: AtomicU64::new(0),
             last_read: AtomicU64::new(0),
-        })
+        }
     }
 
     fn now_ns(&self) -> u64 {
@@ -119,7 +120,27 @@ impl Timed {
                 pos: 0,
                 chunk: chunk.max(1),
             })),
-            stats: IoStats::new(),
+            stats: Stats::Own(IoStats::new()),
+        }
+    }
+}
+
+/// Where a stream's [`IoStats`] are: in the stream itself when one VU's requests are all
+/// that read them (HTTP/1.1: the counts then share the connection's cache lines, not a
+/// line of their own), or shared with the connection's requests (HTTP/2, whose stream the
+/// connection task owns).
+pub(crate) enum Stats {
+    Own(IoStats),
+    Shared(Arc<IoStats>),
+}
+
+impl std::ops::Deref for Stats {
+    type Target = IoStats;
+
+    fn deref(&self) -> &IoStats {
+        match self {
+            Stats::Own(s) => s,
+            Stats::Shared(s) => s,
         }
     }
 }
@@ -127,7 +148,7 @@ impl Timed {
 /// A stream that records byte counts and read/write times into [`IoStats`].
 pub(crate) struct Timed {
     pub(crate) inner: Stream,
-    pub(crate) stats: Arc<IoStats>,
+    pub(crate) stats: Stats,
 }
 
 impl AsyncRead for Timed {

@@ -120,8 +120,8 @@ impl Ticket {
             return Err(conn);
         };
         let shared = Arc::new(SharedConn {
+            stats: sender.stats.clone(),
             sender,
-            stats: conn.stats,
             in_flight: AtomicUsize::new(1),
             claimed_w: AtomicU64::new(0),
             claimed_r: AtomicU64::new(0),
