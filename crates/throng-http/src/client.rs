@@ -356,8 +356,7 @@ impl HttpClient {
                 body: &body,
                 keep,
             };
-            self.send_once(&msg, timeout, &mut on_extra, out)
-                .await;
+            self.send_once(&msg, timeout, &mut on_extra, out).await;
             let redirect = matches!(out.status, 301 | 302 | 303 | 307 | 308);
             if !redirect || hops >= req.max_redirects.unwrap_or(self.cfg.opts.max_redirects) {
                 return;
@@ -637,9 +636,7 @@ impl HttpClient {
                                 opened: Some(Box::new(ct)),
                                 ..waited(start)
                             };
-                            return self
-                                .send_own(target, msg, started, on_extra, out)
-                                .await;
+                            return self.send_own(target, msg, started, on_extra, out).await;
                         }
                     }
                 }
