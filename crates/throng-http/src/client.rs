@@ -443,8 +443,8 @@ impl HttpClient {
     }
 
     /// An idle connection to the target's origin that can take a request, or a new one,
-    /// by where it is in `conns`: a request uses it there, marked busy, rather than moving
-    /// it out and back (its lines are touched once per request, not three times).
+    /// by where it is in `conns`: a request uses it there (see [`InUse`]) rather than
+    /// moving it out and back (its lines are touched once per request, not three times).
     async fn checkout(
         &mut self,
         target: &Target<'_>,
@@ -453,15 +453,13 @@ impl HttpClient {
         let origin = match idle {
             Some(i) => {
                 if self.conns[i].1.ready() {
-                    self.conns[i].1.busy = true;
                     return Ok((i, ConnectTimes::default(), true));
                 }
                 self.conns.swap_remove(i).0
             }
             None => target.origin(),
         };
-        let (origin, mut c, t) = self.open(origin).await?;
-        c.busy = true;
+        let (origin, c, t) = self.open(origin).await?;
         // room for one more, not four: most VUs keep one connection (80 B each)
         self.conns.reserve_exact(1);
         self.conns.push((origin, c));
@@ -758,7 +756,12 @@ impl HttpClient {
                 ct = **opened;
             }
             let cookie = self.cookie_header(target, msg);
-            let conn = &mut self.conns[at].1;
+            let mut held = InUse {
+                conns: &mut self.conns,
+                at,
+                keep: false,
+            };
+            let conn = held.conn();
             let stats = conn.stats();
             // handshake bytes of a new connection count for this request, as in k6
             let (w0, r0) = if reused {
@@ -803,7 +806,7 @@ impl HttpClient {
                     }
                 }
             };
-            let stats = self.conns[at].1.stats();
+            let stats = held.get().stats();
             let sent = stats.written.load(Ordering::Relaxed).saturating_sub(w0);
             let received = stats.read.load(Ordering::Relaxed).saturating_sub(r0);
             let failed = |kind| {
@@ -814,14 +817,14 @@ impl HttpClient {
                 // a kept-alive connection the server had already given up: the request
                 // never reached it, so it is sent again and not counted
                 Err(SendError::NotSent(k)) if reused && !retried && !unsendable(k) => {
-                    self.conns.swap_remove(at);
+                    held.close();
                     retried = true;
                     continue;
                 }
                 // an unsolicited 408 on an idle connection is the server closing it, not an
                 // answer to this request (as Go's transport)
                 Ok(ex) if ex.status == 408 && reused && !retried => {
-                    self.conns.swap_remove(at);
+                    held.close();
                     retried = true;
                     continue;
                 }
@@ -830,7 +833,7 @@ impl HttpClient {
                 Err(SendError::NoResponse(k))
                     if reused && !retried && idempotent(method, msg.headers) =>
                 {
-                    self.conns.swap_remove(at);
+                    held.close();
                     on_extra(&failed(k));
                     retried = true;
                     continue;
@@ -840,15 +843,15 @@ impl HttpClient {
                 Err(SendError::NotSent(k)) if unsendable(k) => {
                     *out = failed(k);
                     if self.cfg.opts.keepalive {
-                        self.conns[at].1.busy = false;
+                        held.keep();
                     } else {
-                        self.conns.swap_remove(at);
+                        held.close();
                     }
                     return;
                 }
                 Ok(ex) => ex,
                 Err(SendError::NotSent(k) | SendError::NoResponse(k) | SendError::Failed(k)) => {
-                    self.conns.swap_remove(at);
+                    held.close();
                     *out = failed(k);
                     return;
                 }
@@ -864,7 +867,7 @@ impl HttpClient {
                 (Some(w), Some(r)) => (w - send_start, r - w, t_end - r),
                 _ => (Duration::ZERO, t_head - send_start, t_end - t_head),
             };
-            let proto = if self.conns[at].1.is_h2() {
+            let proto = if held.get().is_h2() {
                 "HTTP/2.0"
             } else {
                 "HTTP/1.1"
@@ -875,13 +878,49 @@ impl HttpClient {
                 stats.written.load(Ordering::Relaxed).saturating_sub(w0),
                 stats.read.load(Ordering::Relaxed).saturating_sub(r0),
             );
-            self.respond(target, msg, ex, (timings, bytes, proto), out);
             if close {
-                self.conns.swap_remove(at);
+                held.close();
             } else {
-                self.conns[at].1.busy = false;
+                held.keep();
             }
+            self.respond(target, msg, ex, (timings, bytes, proto), out);
             return;
+        }
+    }
+}
+
+/// The connection a request is using, where it is among the VU's connections (`at`). The
+/// request ends with [`InUse::keep`] or [`InUse::close`]; if its future is dropped first
+/// (a timeout, a VU stopped mid-request) the connection is closed then, as it always
+/// was: one that may still have a response coming is never used again.
+struct InUse<'c> {
+    conns: &'c mut Vec<(Origin, Conn)>,
+    at: usize,
+    keep: bool,
+}
+
+impl InUse<'_> {
+    fn conn(&mut self) -> &mut Conn {
+        &mut self.conns[self.at].1
+    }
+
+    fn get(&self) -> &Conn {
+        &self.conns[self.at].1
+    }
+
+    /// The request is done with it, and it stays for the next.
+    fn keep(mut self) {
+        self.keep = true;
+    }
+
+    /// The request is done with it, and it closes.
+    fn close(self) {}
+}
+
+impl Drop for InUse<'_> {
+    fn drop(&mut self) {
+        if !self.keep {
+            self.conns.swap_remove(self.at);
         }
     }
 }

@@ -58,10 +58,6 @@ pub(crate) struct Conn {
     pub sender: Sender,
     /// The `Host` header for this origin.
     pub host_header: String,
-    /// A request is using it (it stays among the VU's connections meanwhile): a request
-    /// whose future was dropped part way (a timeout, a VU stopped mid-request) leaves it
-    /// set, and a connection that may still have its response coming is never used again.
-    pub busy: bool,
 }
 
 impl Conn {
@@ -78,11 +74,8 @@ impl Conn {
     }
 
     /// Whether the connection can take a request now (it never waits): `false` if it is
-    /// closed or left busy, or (HTTP/1) has bytes left over or waiting that belong to no request.
+    /// closed, or (HTTP/1) has bytes left over or waiting that belong to no request.
     pub fn ready(&mut self) -> bool {
-        if self.busy {
-            return false;
-        }
         match &mut self.sender {
             Sender::H1(c) => c.idle_ok(),
             Sender::H2(s) => !s.is_closed(),
@@ -211,7 +204,6 @@ async fn open(
         Conn {
             sender,
             host_header,
-            busy: false,
         },
         times,
     ))

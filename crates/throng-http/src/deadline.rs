@@ -85,7 +85,7 @@ impl<F: Future> Future for Within<'_, F> {
             sleep.as_mut().reset(deadline);
         }
         // fired: for this request's deadline, or early (set for an earlier request's)
-        while sleep.as_mut().poll(cx).is_ready() {
+        while fired(sleep, cx) {
             if Instant::now() >= deadline {
                 timer.armed = None;
                 return Poll::Ready(None);
@@ -99,6 +99,15 @@ impl<F: Future> Future for Within<'_, F> {
         }
         Poll::Pending
     }
+}
+
+/// Polls `sleep` outside the task's coop budget, so that a pending timer always holds the
+/// task's waker: a poll that found the budget spent (a request that read many chunks in
+/// this poll) would return `Pending` without registering it, and `armed` would then claim
+/// a waker the timer does not hold — the request's timeout would never fire.
+fn fired(sleep: &mut Pin<Box<Sleep>>, cx: &mut Context<'_>) -> bool {
+    let mut poll = std::pin::pin!(tokio::task::unconstrained(sleep.as_mut()));
+    poll.as_mut().poll(cx).is_ready()
 }
 
 #[cfg(test)]
@@ -202,5 +211,40 @@ mod tests {
         .await
         .expect("the test task");
         assert!(ended < Duration::from_secs(1), "{ended:?}");
+    }
+
+    /// Never ends, and spends the task's whole coop budget at every poll (as a request
+    /// reading many chunks does before it waits again).
+    struct SpendsBudget;
+
+    impl Future for SpendsBudget {
+        type Output = ();
+
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            loop {
+                let spend = std::pin::pin!(tokio::task::consume_budget());
+                if spend.poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_that_spends_the_budget_still_times_out() {
+        let ended = tokio::spawn(async {
+            let mut timer = Timer::default();
+            let start = Instant::now();
+            let deadline = start + Duration::from_millis(30);
+            // bounded by tokio's own timeout, which polls its timer outside the budget
+            tokio::time::timeout(
+                Duration::from_secs(2),
+                within(&mut timer, start, deadline, SpendsBudget),
+            )
+            .await
+        })
+        .await
+        .expect("the test task");
+        assert_eq!(ended, Ok(None), "the request's own timeout did not end it");
     }
 }

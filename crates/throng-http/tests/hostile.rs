@@ -4,6 +4,8 @@
 //! client reported with what the server read.
 use bytes::Bytes;
 use http::Method;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use throng_http::{ClientOptions, ErrorKind, HttpClient, HttpRequest, HttpResponse, SharedConfig};
 use throng_testkit::{hostile, CountingServer, RawConn, RawServer};
@@ -350,16 +352,23 @@ async fn a_redirect_to_another_origin_drops_credentials() {
 }
 
 #[tokio::test]
-async fn a_request_dropped_part_way_leaves_its_connection_unused() {
+async fn a_request_dropped_part_way_closes_its_connection() {
     // the first request on each connection is answered late, naming itself; later ones
     // at once. A request whose caller gives up (a VU stopped mid-request drops its future)
-    // must not leave its connection for the next request, which would read the late answer
-    let s = RawServer::start(|mut c: RawConn| async move {
-        while let Some(r) = c.read_request().await {
-            if c.served == 1 {
-                tokio::time::sleep(Duration::from_millis(150)).await;
+    // closes its connection then, as the server sees, and the next request does not read
+    // the late answer
+    let closed = Arc::new(AtomicU64::new(0));
+    let seen = closed.clone();
+    let s = RawServer::start(move |mut c: RawConn| {
+        let closed = seen.clone();
+        async move {
+            while let Some(r) = c.read_request().await {
+                if c.served == 1 {
+                    tokio::time::sleep(Duration::from_millis(150)).await;
+                }
+                c.respond(200, &r.path).await;
             }
-            c.respond(200, &r.path).await;
+            closed.fetch_add(1, Ordering::SeqCst);
         }
     })
     .await;
@@ -370,8 +379,10 @@ async fn a_request_dropped_part_way_leaves_its_connection_unused() {
         dropped.is_err(),
         "the first request should still be waiting"
     );
-    // the late answer arrives while the next request is on its way
-    tokio::time::sleep(Duration::from_millis(60)).await;
+    // the late answer goes out at 150 ms into a closed connection: the server's read after
+    // it sees the end, with no other request from the client in between
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(closed.load(Ordering::SeqCst), 1);
     let next = req(Method::GET, format!("{}/second", s.url()));
     let r = c.execute(&next, |_| {}).await;
     assert_eq!(r.status, 200);

@@ -59,12 +59,6 @@ fn main() {
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .global_queue_interval(1)
-        .max_io_events_per_tick(
-            std::env::var("THRONG_EVT")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(1024),
-        )
         .build()
     {
         Ok(rt) => rt,
