@@ -237,14 +237,64 @@ mod tests {
             let start = Instant::now();
             let deadline = start + Duration::from_millis(30);
             // bounded by tokio's own timeout, which polls its timer outside the budget
-            tokio::time::timeout(
+            let out = tokio::time::timeout(
                 Duration::from_secs(2),
                 within(&mut timer, start, deadline, SpendsBudget),
             )
-            .await
+            .await;
+            (out, start.elapsed())
         })
         .await
         .expect("the test task");
-        assert_eq!(ended, Ok(None), "the request's own timeout did not end it");
+        assert_eq!(
+            ended.0,
+            Ok(None),
+            "the request's own timeout did not end it"
+        );
+        // at its deadline, not when something else happened to wake the task
+        assert!(ended.1 < Duration::from_secs(1), "{:?}", ended.1);
+    }
+
+    /// Spends the task's whole coop budget at its first poll, then waits forever without
+    /// waking anyone (a request that read many chunks, then met a stalled server).
+    struct SpendsBudgetOnce(bool);
+
+    impl Future for SpendsBudgetOnce {
+        type Output = ();
+
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if !self.0 {
+                self.0 = true;
+                let _ = Pin::new(&mut SpendsBudget).poll(cx);
+            }
+            Poll::Pending
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_that_spent_the_budget_and_stalls_still_times_out() {
+        // the timer is made and first polled with the budget spent; the next poll (the
+        // budget's own wake-up) finds it armed and still ahead, and does not poll it again:
+        // it must hold the waker all the same
+        let ended = tokio::spawn(async {
+            let mut timer = Timer::default();
+            let start = Instant::now();
+            let deadline = start + Duration::from_millis(30);
+            let out = tokio::time::timeout(
+                Duration::from_secs(2),
+                within(&mut timer, start, deadline, SpendsBudgetOnce(false)),
+            )
+            .await;
+            (out, start.elapsed())
+        })
+        .await
+        .expect("the test task");
+        assert_eq!(
+            ended.0,
+            Ok(None),
+            "the request's own timeout did not end it"
+        );
+        // at its deadline, not when something else happened to wake the task
+        assert!(ended.1 < Duration::from_secs(1), "{:?}", ended.1);
     }
 }
