@@ -224,14 +224,32 @@ fn looped(base: &str, times: u32, step: &str) -> String {
     )
 }
 
+/// The bound on allocations per request (or per iteration run back to back).
+const BOUND: f64 = 0.005;
+
 /// Allocations per request of `step`: the difference between loops of 1,000 passes and of
 /// 100, so the iteration's own costs (the engine's boxed `IterFuture`, the loop's) cancel
 /// out. Any allocation on the request path would show as 1.0 or more; the loop's own rare
-/// bookkeeping (a histogram that grows for a new maximum) as a few thousandths at most.
-fn per_request(base: &str, step: &str) -> f64 {
-    let a = allocs_per_iteration(&looped(base, 100, step), 2, 3);
-    let b = allocs_per_iteration(&looped(base, 1000, step), 2, 3);
-    (b - a) / 900.0
+/// bookkeeping (a histogram that grows for a new largest latency) as a few thousandths. That
+/// growth follows the machine's timing and can land in any one measurement (five in one
+/// run of a CI machine busy with other tests), while an allocation on the request path
+/// lands in every one: up to three measurements, the best counts. Returns it and the
+/// requests the measurements sent.
+fn per_request(base: &str, step: &str) -> (f64, u64) {
+    let (mut best, mut sent) = (f64::MAX, 0);
+    for _ in 0..3 {
+        let a = allocs_per_iteration(&looped(base, 100, step), 2, 3);
+        let b = allocs_per_iteration(&looped(base, 1000, step), 2, 3);
+        sent += 5 * 100 + 5 * 1000;
+        let x = (b - a) / 900.0;
+        if x.abs() < best.abs() {
+            best = x;
+        }
+        if best.abs() < BOUND {
+            break;
+        }
+    }
+    (best, sent)
 }
 
 #[test]
@@ -241,21 +259,23 @@ fn quick_request_allocates_nothing_per_request() {
     let step = format!("      - get: {base}/\n");
     let per_iter = allocs_per_iteration(&plan(&base, &step), 200, 1000);
     assert_eq!(seen.load(Ordering::SeqCst), 1200);
-    let per_req = per_request(&base, &step);
-    assert_eq!(seen.load(Ordering::SeqCst), 1200 + 5 * 100 + 5 * 1000);
+    let (per_req, sent) = per_request(&base, &step);
+    assert_eq!(seen.load(Ordering::SeqCst), 1200 + sent);
     eprintln!("quick: {per_iter} allocations per iteration, {per_req} per request");
-    assert!(per_req.abs() < 0.005, "{per_req} allocations per request");
+    assert!(per_req.abs() < BOUND, "{per_req} allocations per request");
     // the boxed iteration future is the one allocation an iteration of its own makes
     assert!(per_iter < 1.01, "{per_iter} allocations per iteration");
-    // as the engine runs them (one future for all), an iteration allocates nothing
-    let per_run_iter = allocs_per_run_iteration(&plan(&base, &step), 200, 1000);
-    assert_eq!(
-        seen.load(Ordering::SeqCst),
-        1200 + 5 * 100 + 5 * 1000 + 1200
-    );
+    // as the engine runs them (one future for all), an iteration allocates nothing (the
+    // best of up to three measurements, as in `per_request`)
+    let (mut per_run_iter, mut runs) = (f64::MAX, 0);
+    while runs < 3 && per_run_iter >= BOUND {
+        per_run_iter = per_run_iter.min(allocs_per_run_iteration(&plan(&base, &step), 200, 1000));
+        runs += 1;
+    }
+    assert_eq!(seen.load(Ordering::SeqCst), 1200 + sent + runs * 1200);
     eprintln!("quick, back to back: {per_run_iter} allocations per iteration");
     assert!(
-        per_run_iter < 0.005,
+        per_run_iter < BOUND,
         "{per_run_iter} allocations per iteration"
     );
 }
@@ -268,10 +288,10 @@ fn templated_step_with_headers_allocates_nothing_per_request() {
                 query: { q: \"a b {{vu}}\" }\n";
     let per_iter = allocs_per_iteration(&plan(&base, step), 200, 1000);
     assert_eq!(seen.load(Ordering::SeqCst), 1200);
-    let per_req = per_request(&base, step);
-    assert_eq!(seen.load(Ordering::SeqCst), 1200 + 5 * 100 + 5 * 1000);
+    let (per_req, sent) = per_request(&base, step);
+    assert_eq!(seen.load(Ordering::SeqCst), 1200 + sent);
     eprintln!("templated: {per_iter} allocations per iteration, {per_req} per request");
-    assert!(per_req.abs() < 0.005, "{per_req} allocations per request");
+    assert!(per_req.abs() < BOUND, "{per_req} allocations per request");
     assert!(per_iter < 1.01, "{per_iter} allocations per iteration");
 }
 
@@ -281,11 +301,11 @@ fn larger_and_chunked_responses_allocate_nothing_per_request() {
     for path in ["/big", "/chunked"] {
         let step = format!("      - get: {path}\n");
         let before = seen.load(Ordering::SeqCst);
-        let per_req = per_request(&base, &step);
-        assert_eq!(seen.load(Ordering::SeqCst) - before, 5 * 100 + 5 * 1000);
+        let (per_req, sent) = per_request(&base, &step);
+        assert_eq!(seen.load(Ordering::SeqCst) - before, sent);
         eprintln!("{path}: {per_req} allocations per request");
         assert!(
-            per_req.abs() < 0.005,
+            per_req.abs() < BOUND,
             "{path}: {per_req} allocations per request"
         );
     }
@@ -301,9 +321,9 @@ fn bench_plan_step_allocates_nothing_per_request() {
                 extract: { id: { json: \"$.id\" } }\n";
     let per_iter = allocs_per_iteration(&plan(&base, step), 200, 1000);
     assert_eq!(seen.load(Ordering::SeqCst), 1200);
-    let per_req = per_request(&base, step);
-    assert_eq!(seen.load(Ordering::SeqCst), 1200 + 5 * 100 + 5 * 1000);
+    let (per_req, sent) = per_request(&base, step);
+    assert_eq!(seen.load(Ordering::SeqCst), 1200 + sent);
     eprintln!("bench plan: {per_iter} allocations per iteration, {per_req} per request");
-    assert!(per_req.abs() < 0.005, "{per_req} allocations per request");
+    assert!(per_req.abs() < BOUND, "{per_req} allocations per request");
     assert!(per_iter < 1.01, "{per_iter} allocations per iteration");
 }
