@@ -230,29 +230,31 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_request_that_spends_the_budget_still_times_out() {
-        let ended = tokio::spawn(async {
+    /// Runs `request` (which never ends by itself) in a task of its own with a 30 ms
+    /// timeout, and checks that the timeout ended it, at its deadline: not when something
+    /// else happened to wake the task (tokio's own 2 s timeout bounds the test, polling its
+    /// timer outside the budget).
+    async fn ends_at_its_deadline(request: impl Future<Output = ()> + Send + 'static) {
+        let (out, took) = tokio::spawn(async {
             let mut timer = Timer::default();
             let start = Instant::now();
             let deadline = start + Duration::from_millis(30);
-            // bounded by tokio's own timeout, which polls its timer outside the budget
             let out = tokio::time::timeout(
                 Duration::from_secs(2),
-                within(&mut timer, start, deadline, SpendsBudget),
+                within(&mut timer, start, deadline, request),
             )
             .await;
             (out, start.elapsed())
         })
         .await
         .expect("the test task");
-        assert_eq!(
-            ended.0,
-            Ok(None),
-            "the request's own timeout did not end it"
-        );
-        // at its deadline, not when something else happened to wake the task
-        assert!(ended.1 < Duration::from_secs(1), "{:?}", ended.1);
+        assert_eq!(out, Ok(None), "the request's own timeout did not end it");
+        assert!(took < Duration::from_secs(1), "{took:?}");
+    }
+
+    #[tokio::test]
+    async fn a_request_that_spends_the_budget_still_times_out() {
+        ends_at_its_deadline(SpendsBudget).await;
     }
 
     /// Spends the task's whole coop budget at its first poll, then waits forever without
@@ -276,25 +278,6 @@ mod tests {
         // the timer is made and first polled with the budget spent; the next poll (the
         // budget's own wake-up) finds it armed and still ahead, and does not poll it again:
         // it must hold the waker all the same
-        let ended = tokio::spawn(async {
-            let mut timer = Timer::default();
-            let start = Instant::now();
-            let deadline = start + Duration::from_millis(30);
-            let out = tokio::time::timeout(
-                Duration::from_secs(2),
-                within(&mut timer, start, deadline, SpendsBudgetOnce(false)),
-            )
-            .await;
-            (out, start.elapsed())
-        })
-        .await
-        .expect("the test task");
-        assert_eq!(
-            ended.0,
-            Ok(None),
-            "the request's own timeout did not end it"
-        );
-        // at its deadline, not when something else happened to wake the task
-        assert!(ended.1 < Duration::from_secs(1), "{:?}", ended.1);
+        ends_at_its_deadline(SpendsBudgetOnce(false)).await;
     }
 }
