@@ -448,6 +448,7 @@ impl HttpClient {
     async fn checkout(
         &mut self,
         target: &Target<'_>,
+        headers: &[(String, String)],
     ) -> Result<(usize, ConnectTimes, bool), ErrorKind> {
         let idle = self.conns.iter().position(|(o, _)| target.is(o));
         let origin = match idle {
@@ -459,6 +460,11 @@ impl HttpClient {
             }
             None => target.origin(),
         };
+        // a request that cannot be written opens no connection for nothing (on an open
+        // one it fails when its head is rendered, and the connection is kept)
+        if !crate::render::headers_ok(headers) {
+            return Err(ErrorKind::InvalidHeader);
+        }
         let (origin, c, t) = self.open(origin).await?;
         // room for one more, not four: most VUs keep one connection (80 B each)
         self.conns.reserve_exact(1);
@@ -725,7 +731,7 @@ impl HttpClient {
         // server cannot have acted on it or the method is idempotent (as Go's transport)
         let mut retried = false;
         loop {
-            let (at, mut ct, reused) = match self.checkout(target).await {
+            let (at, mut ct, reused) = match self.checkout(target, msg.headers).await {
                 Ok(x) => x,
                 Err(kind) => {
                     *out = HttpResponse::failed(

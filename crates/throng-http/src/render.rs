@@ -21,6 +21,12 @@ fn header_ok(k: &str, v: &str) -> bool {
         && !v.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0)
 }
 
+/// Whether every header can be written (see [`header_ok`]): a request with one that cannot
+/// opens no connection, as Go's transport checks headers before it dials.
+pub(crate) fn headers_ok(headers: &[(String, String)]) -> bool {
+    headers.iter().all(|(k, v)| header_ok(k, v))
+}
+
 /// Which of the headers throng writes itself the request already carries.
 #[derive(Default)]
 struct Given {
