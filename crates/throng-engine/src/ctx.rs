@@ -206,93 +206,98 @@ impl ScenarioCtx {
     /// number, advanced for each one started. The VU runs them in one future
     /// ([`Vu::run`]) until the engine has to wait. Returns false if an iteration (or the
     /// VU's init) was interrupted by `stop`, or the stop came first.
-    pub async fn run_iterations(
-        &self,
-        vu: &mut Box<dyn Vu>,
-        iter: &mut u64,
+    #[allow(clippy::manual_async_fn)] // its future keeps the arguments once, not twice
+    pub fn run_iterations<'a>(
+        &'a self,
+        vu: &'a mut Box<dyn Vu>,
+        iter: &'a mut u64,
         mode: Mode,
-        stop: &mut VuStop,
-        more: &mut (dyn FnMut(Instant) -> bool + Send),
-    ) -> bool {
-        let (single, intended_start) = match mode {
-            Mode::Single(due) => (true, due),
-            Mode::Loop => (false, None),
-        };
-        let mut turns = EngineTurns {
-            ctx: self,
-            stop: stop.handle(),
-            more,
-            iter: *iter,
-            intended_start,
-            single,
-            // Locust's wait_time: closed executors only (an arrival has its own time)
-            paced: !single && !matches!(self.pacing, Pacing::None),
-            claimed: false,
-            init_done: *iter != 0,
-            started: 0,
-            started_this_turn: 0,
-            running: None,
-            last_end: None,
-            last: None,
-            why: Why::Done,
-        };
-        let ok = loop {
-            turns.started_this_turn = 0;
-            turns.last_end = None;
-            // a VU whose future ends without asking has nothing more to run
-            turns.why = Why::Done;
-            let finished = until_stopped(stop, vu.run(&mut turns)).await.is_some();
-            if !finished {
-                // an arrival handed to a VU told to stop counts as interrupted, as it
-                // always did (its iteration was due)
-                if turns.running.take().is_some() || (single && turns.started == 0) {
-                    self.stats.interrupted.fetch_add(1, Ordering::SeqCst);
-                }
-                break false;
-            }
-            match turns.why {
-                Why::Done => break true,
-                Why::Stopped => break false,
-                // the waits between runs are boxed: rare, and inline they would be held
-                // in every VU's task (a sleeping VU's memory)
-                Why::Paused => {
-                    // the run is paused: wait before starting. Stopped in the wait, an
-                    // arrival (which was due) counts as interrupted, as when the stop comes
-                    // before its first poll; a loop's claim is its executor's to drop
-                    if !Box::pin(self.resumed(stop)).await {
-                        if single {
-                            self.stats.interrupted.fetch_add(1, Ordering::SeqCst);
-                        }
-                        break false;
+        stop: &'a mut VuStop,
+        more: &'a mut (dyn FnMut(Instant) -> bool + Send),
+    ) -> impl std::future::Future<Output = bool> + Send + 'a {
+        // an `async` block: an `async fn` keeps its arguments twice in its future (as
+        // arguments, then again as locals), this block once (the future is in every VU's task)
+        async move {
+            let (single, intended_start) = match mode {
+                Mode::Single(due) => (true, due),
+                Mode::Loop => (false, None),
+            };
+            let mut turns = EngineTurns {
+                ctx: self,
+                stop: stop.handle(),
+                more,
+                iter: *iter,
+                intended_start,
+                single,
+                // Locust's wait_time: closed executors only (an arrival has its own time)
+                paced: !single && !matches!(self.pacing, Pacing::None),
+                claimed: false,
+                init_done: *iter != 0,
+                started: 0,
+                started_this_turn: 0,
+                running: None,
+                last_end: None,
+                last: None,
+                why: Why::Done,
+            };
+            let ok = loop {
+                turns.started_this_turn = 0;
+                turns.last_end = None;
+                // a VU whose future ends without asking has nothing more to run
+                turns.why = Why::Done;
+                let finished = until_stopped(stop, vu.run(&mut turns)).await.is_some();
+                if !finished {
+                    // an arrival handed to a VU told to stop counts as interrupted, as it
+                    // always did (its iteration was due)
+                    if turns.running.take().is_some() || (single && turns.started == 0) {
+                        self.stats.interrupted.fetch_add(1, Ordering::SeqCst);
                     }
+                    break false;
                 }
-                Why::Init => {
-                    turns.init_done = true;
-                    if let Some(init) = vu.init() {
-                        if Box::pin(until_stopped(stop, init)).await.is_none() {
-                            // the iteration it was for never started: an arrival (which
-                            // was due) counts as interrupted, as it always did; a loop's
-                            // claim is left to its executor, which counts it as dropped
-                            // (counting it here too made a per-VU iteration two outcomes)
+                match turns.why {
+                    Why::Done => break true,
+                    Why::Stopped => break false,
+                    // the waits between runs are boxed: rare, and inline they would be held
+                    // in every VU's task (a sleeping VU's memory)
+                    Why::Paused => {
+                        // the run is paused: wait before starting. Stopped in the wait, an
+                        // arrival (which was due) counts as interrupted, as when the stop comes
+                        // before its first poll; a loop's claim is its executor's to drop
+                        if !Box::pin(self.resumed(stop)).await {
                             if single {
                                 self.stats.interrupted.fetch_add(1, Ordering::SeqCst);
                             }
                             break false;
                         }
                     }
-                }
-                Why::Pace => {
-                    let wait = turns
-                        .last
-                        .map_or(Duration::ZERO, |(t0, t1)| self.pacing.wait_after(t0, t1));
-                    if !wait.is_zero() {
-                        Box::pin(paced_wait(stop, wait)).await;
+                    Why::Init => {
+                        turns.init_done = true;
+                        if let Some(init) = vu.init() {
+                            if Box::pin(until_stopped(stop, init)).await.is_none() {
+                                // the iteration it was for never started: an arrival (which
+                                // was due) counts as interrupted, as it always did; a loop's
+                                // claim is left to its executor, which counts it as dropped
+                                // (counting it here too made a per-VU iteration two outcomes)
+                                if single {
+                                    self.stats.interrupted.fetch_add(1, Ordering::SeqCst);
+                                }
+                                break false;
+                            }
+                        }
+                    }
+                    Why::Pace => {
+                        let wait = turns
+                            .last
+                            .map_or(Duration::ZERO, |(t0, t1)| self.pacing.wait_after(t0, t1));
+                        if !wait.is_zero() {
+                            Box::pin(paced_wait(stop, wait)).await;
+                        }
                     }
                 }
-            }
-        };
-        *iter = turns.iter;
-        ok
+            };
+            *iter = turns.iter;
+            ok
+        }
     }
 
     /// Waits for a paused run to resume: false if the VU is told to stop first.

@@ -28,6 +28,7 @@ pub use sources::SourceClient;
 use checks::{evaluate_checks, extract_values, ParsedBody};
 use rows::Rows;
 use std::fmt::Write as _;
+use std::future::Future;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -398,14 +399,28 @@ impl FlowVu {
     /// Runs `steps` in order. Requests and sleeps run in this future; a step holding steps
     /// of its own runs in a boxed future of its own (the recursion needs one), so a flat
     /// flow allocates no future per step.
-    async fn run_steps(&mut self, shared: &FlowShared, steps: &[FStep], iter: u64) {
-        for step in steps {
-            match step {
-                FStep::Request(i) => self.request(shared, &shared.prepared.reqs[*i], iter).await,
-                FStep::Sleep(min, max) => {
-                    tokio::time::sleep(self.sleep_time(*min, *max)).await;
+    #[allow(clippy::manual_async_fn)] // its future keeps the arguments once, not twice
+    fn run_steps<'a>(
+        &'a mut self,
+        shared: &'a FlowShared,
+        steps: &'a [FStep],
+        iter: u64,
+    ) -> impl Future<Output = ()> + Send + 'a {
+        // an `async` block (here and in `request`, `send` and the HTTP client's layers): an
+        // `async fn` keeps its arguments twice in its future (as arguments, then again as
+        // locals), this block once; every VU holds the future, and at 1,000 VUs each cache
+        // line of it is a miss per request
+        async move {
+            for step in steps {
+                match step {
+                    FStep::Request(i) => {
+                        self.request(shared, &shared.prepared.reqs[*i], iter).await
+                    }
+                    FStep::Sleep(min, max) => {
+                        tokio::time::sleep(self.sleep_time(*min, *max)).await;
+                    }
+                    nested => self.run_nested(shared, nested, iter).await,
                 }
-                nested => self.run_nested(shared, nested, iter).await,
             }
         }
     }
@@ -552,47 +567,56 @@ impl FlowVu {
 
     /// Sends one request (again and again while its `until:` does not hold), records it,
     /// then checks and extracts from the final response.
-    async fn request(&mut self, shared: &FlowShared, ri: &ReqInfo, iter: u64) {
-        let poll = ri.req.poll.as_ref();
-        // the clock is read for polls only (a plain request is timed by its client)
-        let t0 = poll.map(|_| Instant::now());
-        let mut tries = 0u64;
-        // the response stays where it is written: a box kept from request to request
-        let mut resp = self.resp.take().unwrap_or_default();
-        loop {
-            self.send(shared, ri, iter, &mut resp).await;
-            tries += 1;
-            let (Some(p), Some(t0)) = (poll, t0) else {
-                break;
-            };
-            let mut met = true;
-            let mut body = ParsedBody::new(&resp.body);
-            evaluate_checks(&p.until, &*resp, &mut body, |_, ok| met &= ok);
-            let remaining = p.within.map(|w| w.saturating_sub(t0.elapsed()));
-            let out = p.max_tries.is_some_and(|m| tries >= m) || remaining == Some(Duration::ZERO);
-            if met || out {
-                let took_ms = t0.elapsed().as_secs_f64() * 1000.0;
-                self.poll_done(shared, ri, &resp, met, tries, took_ms);
-                break;
+    #[allow(clippy::manual_async_fn)] // its future keeps the arguments once, not twice
+    fn request<'a>(
+        &'a mut self,
+        shared: &'a FlowShared,
+        ri: &'a ReqInfo,
+        iter: u64,
+    ) -> impl Future<Output = ()> + Send + 'a {
+        async move {
+            let poll = ri.req.poll.as_ref();
+            // the clock is read for polls only (a plain request is timed by its client)
+            let t0 = poll.map(|_| Instant::now());
+            let mut tries = 0u64;
+            // the response stays where it is written: a box kept from request to request
+            let mut resp = self.resp.take().unwrap_or_default();
+            loop {
+                self.send(shared, ri, iter, &mut resp).await;
+                tries += 1;
+                let (Some(p), Some(t0)) = (poll, t0) else {
+                    break;
+                };
+                let mut met = true;
+                let mut body = ParsedBody::new(&resp.body);
+                evaluate_checks(&p.until, &*resp, &mut body, |_, ok| met &= ok);
+                let remaining = p.within.map(|w| w.saturating_sub(t0.elapsed()));
+                let out =
+                    p.max_tries.is_some_and(|m| tries >= m) || remaining == Some(Duration::ZERO);
+                if met || out {
+                    let took_ms = t0.elapsed().as_secs_f64() * 1000.0;
+                    self.poll_done(shared, ri, &resp, met, tries, took_ms);
+                    break;
+                }
+                let pause = remaining.map_or(p.every, |left| left.min(p.every));
+                tokio::time::sleep(pause).await;
             }
-            let pause = remaining.map_or(p.every, |left| left.min(p.every));
-            tokio::time::sleep(pause).await;
-        }
-        if let Some(t) = self.tally.as_mut() {
-            let what = format!("{} {}", ri.req.method, ri.req.name);
-            t.last = Some(format!("{what}: {}", describe(&resp)));
-            if !ri.req.expected.contains(resp.status) {
-                t.failures.push(format!("{what}: {}", describe(&resp)));
+            if let Some(t) = self.tally.as_mut() {
+                let what = format!("{} {}", ri.req.method, ri.req.name);
+                t.last = Some(format!("{what}: {}", describe(&resp)));
+                if !ri.req.expected.contains(resp.status) {
+                    t.failures.push(format!("{what}: {}", describe(&resp)));
+                }
             }
+            if !ri.req.checks.is_empty() || !ri.req.extract.is_empty() {
+                self.check_and_extract(shared, ri, &resp);
+            }
+            // after extracting, so an extracted number can be added
+            if !ri.adds.is_empty() {
+                self.add_to_metrics(shared, ri, &resp, iter);
+            }
+            self.resp = Some(resp);
         }
-        if !ri.req.checks.is_empty() || !ri.req.extract.is_empty() {
-            self.check_and_extract(shared, ri, &resp);
-        }
-        // after extracting, so an extracted number can be added
-        if !ri.adds.is_empty() {
-            self.add_to_metrics(shared, ri, &resp, iter);
-        }
-        self.resp = Some(resp);
     }
 
     /// Evaluates the request's checks and extracts its values from the final response.
@@ -717,43 +741,52 @@ impl FlowVu {
     }
 
     /// Renders, sends and records one request (and every extra hop it took).
-    async fn send(&mut self, shared: &FlowShared, ri: &ReqInfo, iter: u64, out: &mut HttpResponse) {
-        let plan = &shared.plan;
-        // a fixed request this VU rendered last is still in `req`, as it was sent
-        if !(ri.fixed && self.built == Some(ri.index)) {
-            // in a block of its own: what rendering uses is not kept across the await
-            // (in the future every VU in flight holds)
-            let rows = Rows::of(&self.rows, &plan.data);
-            let mut cx =
-                shared.render_cx(self.id, iter, rows.as_slice(), &self.vars, &mut self.rng);
-            let scratch = (&mut self.buf, &mut self.body);
-            request::build_into(plan, &ri.req, &ri.method, &mut cx, scratch, &mut self.req);
-            self.built = ri.fixed.then_some(ri.index);
-        }
-        let req = &mut self.req;
-        let debug = shared.env.debug.as_deref();
-        if let Some(d) = debug {
-            req.keep_headers = true;
-            req.keep_body |= d.wants_body();
-        }
-        let reg = &shared.env.registry;
-        let hm = &shared.http_metrics;
-        let tags = &mut self.tags;
-        let late = self.lateness_ms;
-        let mut on_extra = |hop: &HttpResponse| {
-            let t = tags.get(reg, ri, hop);
-            hm.record(reg, t, hop, !ri.req.expected.contains(hop.status), late);
-            if let Some(d) = debug {
-                d.print(None, hop);
+    #[allow(clippy::manual_async_fn)] // its future keeps the arguments once, not twice
+    fn send<'a>(
+        &'a mut self,
+        shared: &'a FlowShared,
+        ri: &'a ReqInfo,
+        iter: u64,
+        out: &'a mut HttpResponse,
+    ) -> impl Future<Output = ()> + Send + 'a {
+        async move {
+            let plan = &shared.plan;
+            // a fixed request this VU rendered last is still in `req`, as it was sent
+            if !(ri.fixed && self.built == Some(ri.index)) {
+                // in a block of its own: what rendering uses is not kept across the await
+                // (in the future every VU in flight holds)
+                let rows = Rows::of(&self.rows, &plan.data);
+                let mut cx =
+                    shared.render_cx(self.id, iter, rows.as_slice(), &self.vars, &mut self.rng);
+                let scratch = (&mut self.buf, &mut self.body);
+                request::build_into(plan, &ri.req, &ri.method, &mut cx, scratch, &mut self.req);
+                self.built = ri.fixed.then_some(ri.index);
             }
-        };
-        self.client.execute_into(req, &mut on_extra, out).await;
-        if let Some(d) = debug {
-            d.print(Some(req), out);
+            let req = &mut self.req;
+            let debug = shared.env.debug.as_deref();
+            if let Some(d) = debug {
+                req.keep_headers = true;
+                req.keep_body |= d.wants_body();
+            }
+            let reg = &shared.env.registry;
+            let hm = &shared.http_metrics;
+            let tags = &mut self.tags;
+            let late = self.lateness_ms;
+            let mut on_extra = |hop: &HttpResponse| {
+                let t = tags.get(reg, ri, hop);
+                hm.record(reg, t, hop, !ri.req.expected.contains(hop.status), late);
+                if let Some(d) = debug {
+                    d.print(None, hop);
+                }
+            };
+            self.client.execute_into(req, &mut on_extra, out).await;
+            if let Some(d) = debug {
+                d.print(Some(req), out);
+            }
+            let t = self.tags.get(reg, ri, out);
+            let failed = !ri.req.expected.contains(out.status);
+            hm.record(reg, t, out, failed, late);
         }
-        let t = self.tags.get(reg, ri, out);
-        let failed = !ri.req.expected.contains(out.status);
-        hm.record(reg, t, out, failed, late);
     }
 }
 

@@ -16,6 +16,7 @@ use http::header::{
 };
 use http::{HeaderMap, Method, Request, Uri};
 use std::borrow::Cow;
+use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -331,17 +332,44 @@ impl HttpClient {
     /// request: the response is written once, where it stays, instead of being returned
     /// (and so copied) through every layer of the client and its caller — a dozen copies
     /// of it per request, each into a different part of the VU's future.
-    pub async fn execute_into(
+    #[allow(clippy::manual_async_fn)] // its future keeps the arguments once, not twice
+    pub fn execute_into<'a>(
+        &'a mut self,
+        req: &'a HttpRequest,
+        mut on_extra: impl FnMut(&HttpResponse) + 'a,
+        out: &'a mut HttpResponse,
+    ) -> impl Future<Output = ()> + 'a {
+        async move {
+            let timeout = req.timeout.unwrap_or(self.cfg.opts.timeout);
+            let keep = Keep {
+                body: req.keep_body,
+                headers: req.keep_headers,
+            };
+            let msg = Message {
+                method: &req.method,
+                url: &req.url,
+                headers: &req.headers,
+                body: &req.body,
+                keep,
+            };
+            self.send_once(&msg, timeout, &mut on_extra, out).await;
+            if redirect(out.status) {
+                // boxed: rare, and its state (the parts a redirect changes) would
+                // otherwise be in every request's future
+                Box::pin(self.follow(req, timeout, keep, &mut on_extra, out)).await;
+            }
+        }
+    }
+
+    /// Follows the redirects that `out`, the answer to `req`, starts.
+    async fn follow(
         &mut self,
         req: &HttpRequest,
-        mut on_extra: impl FnMut(&HttpResponse),
+        timeout: Duration,
+        keep: Keep,
+        on_extra: &mut impl FnMut(&HttpResponse),
         out: &mut HttpResponse,
     ) {
-        let timeout = req.timeout.unwrap_or(self.cfg.opts.timeout);
-        let keep = Keep {
-            body: req.keep_body,
-            headers: req.keep_headers,
-        };
         // borrowed until a redirect changes them
         let mut method = Cow::Borrowed(&req.method);
         let mut url = Cow::Borrowed(req.url.as_str());
@@ -349,16 +377,9 @@ impl HttpClient {
         let mut headers = Cow::Borrowed(req.headers.as_slice());
         let mut hops = 0;
         loop {
-            let msg = Message {
-                method: &method,
-                url: &url,
-                headers: &headers,
-                body: &body,
-                keep,
-            };
-            self.send_once(&msg, timeout, &mut on_extra, out).await;
-            let redirect = matches!(out.status, 301 | 302 | 303 | 307 | 308);
-            if !redirect || hops >= req.max_redirects.unwrap_or(self.cfg.opts.max_redirects) {
+            if !redirect(out.status)
+                || hops >= req.max_redirects.unwrap_or(self.cfg.opts.max_redirects)
+            {
                 return;
             }
             let Some(loc) = out.header("location").map(str::to_string) else {
@@ -388,116 +409,136 @@ impl HttpClient {
                 });
             }
             url = Cow::Owned(next);
+            let msg = Message {
+                method: &method,
+                url: &url,
+                headers: &headers,
+                body: &body,
+                keep,
+            };
+            self.send_once(&msg, timeout, on_extra, out).await;
         }
     }
 
-    async fn send_once(
-        &mut self,
-        msg: &Message<'_>,
+    #[allow(clippy::manual_async_fn)] // its future keeps the arguments once, not twice
+    fn send_once<'a, E: FnMut(&HttpResponse)>(
+        &'a mut self,
+        msg: &'a Message<'a>,
         timeout: Duration,
-        on_extra: &mut impl FnMut(&HttpResponse),
-        out: &mut HttpResponse,
-    ) {
-        // the last response's body and header values let go first: they share the read
-        // buffer, which the connection can then reuse for this response
-        out.body = Bytes::new();
-        out.headers.clear();
-        let start = Instant::now();
-        let Some(target) = self.last_url.target(msg.url) else {
-            *out = HttpResponse::failed(
-                ErrorKind::InvalidUrl,
-                msg.method,
-                msg.url,
-                Timings::default(),
-            );
-            return;
-        };
-        // a timeout too large for the clock is a year (tokio's own "far future" is 30)
-        let deadline = start
-            .checked_add(timeout)
-            .or_else(|| start.checked_add(Duration::from_secs(365 * 86_400)))
-            .unwrap_or(start);
-        // the timer is taken out while the request borrows the client
-        let mut timer = std::mem::take(&mut self.timer);
-        let done = within(
-            &mut timer,
-            start.into(),
-            deadline.into(),
-            self.send_inner(&target, msg, start, on_extra, out),
-        )
-        .await;
-        self.timer = timer;
-        if done.is_none() {
-            // the connection may be mid-response: never reuse it
-            self.conns.retain(|(o, _)| !target.is(o));
-            *out = HttpResponse::failed(
-                ErrorKind::Timeout,
-                msg.method,
-                msg.url,
-                Timings {
-                    waiting: ms(start.elapsed()),
-                    ..Timings::default()
-                },
-            );
+        on_extra: &'a mut E,
+        out: &'a mut HttpResponse,
+    ) -> impl Future<Output = ()> + 'a {
+        // an `async` block (here and in the layers below): an `async fn` keeps its arguments
+        // twice in its future (as arguments, then again as locals), this block once; every
+        // VU holds the future, and at 1,000 VUs each cache line of it is a miss per request
+        async move {
+            // the last response's body and header values let go first: they share the read
+            // buffer, which the connection can then reuse for this response
+            out.body = Bytes::new();
+            out.headers.clear();
+            let start = Instant::now();
+            let Some(target) = self.last_url.target(msg.url) else {
+                *out = HttpResponse::failed(
+                    ErrorKind::InvalidUrl,
+                    msg.method,
+                    msg.url,
+                    Timings::default(),
+                );
+                return;
+            };
+            // a timeout too large for the clock is a year (tokio's own "far future" is 30)
+            let deadline = start
+                .checked_add(timeout)
+                .or_else(|| start.checked_add(Duration::from_secs(365 * 86_400)))
+                .unwrap_or(start);
+            // the timer is taken out while the request borrows the client
+            let mut timer = std::mem::take(&mut self.timer);
+            let done = within(
+                &mut timer,
+                start.into(),
+                deadline.into(),
+                self.send_inner(&target, msg, start, on_extra, out),
+            )
+            .await;
+            self.timer = timer;
+            if done.is_none() {
+                // the connection may be mid-response: never reuse it
+                self.conns.retain(|(o, _)| !target.is(o));
+                *out = HttpResponse::failed(
+                    ErrorKind::Timeout,
+                    msg.method,
+                    msg.url,
+                    Timings {
+                        waiting: ms(start.elapsed()),
+                        ..Timings::default()
+                    },
+                );
+            }
         }
     }
 
     /// An idle connection to the target's origin that can take a request, or a new one,
     /// by where it is in `conns`: a request uses it there (see [`InUse`]) rather than
     /// moving it out and back (its lines are touched once per request, not three times).
-    async fn checkout(
-        &mut self,
-        target: &Target<'_>,
-        headers: &[(String, String)],
-    ) -> Result<(usize, ConnectTimes, bool), ErrorKind> {
-        let idle = self.conns.iter().position(|(o, _)| target.is(o));
-        let origin = match idle {
-            Some(i) => {
-                if self.conns[i].1.ready() {
-                    return Ok((i, ConnectTimes::default(), true));
+    #[allow(clippy::manual_async_fn)] // its future keeps the arguments once, not twice
+    fn checkout<'a>(
+        &'a mut self,
+        target: &'a Target<'a>,
+        headers: &'a [(String, String)],
+    ) -> impl Future<Output = Result<(usize, ConnectTimes, bool), ErrorKind>> + 'a {
+        async move {
+            let idle = self.conns.iter().position(|(o, _)| target.is(o));
+            let origin = match idle {
+                Some(i) => {
+                    if self.conns[i].1.ready() {
+                        return Ok((i, ConnectTimes::default(), true));
+                    }
+                    self.conns.swap_remove(i).0
                 }
-                self.conns.swap_remove(i).0
+                None => target.origin(),
+            };
+            // a request that cannot be written opens no connection for nothing (on an open
+            // one it fails when its head is rendered, and the connection is kept)
+            if !crate::render::headers_ok(headers) {
+                return Err(ErrorKind::InvalidHeader);
             }
-            None => target.origin(),
-        };
-        // a request that cannot be written opens no connection for nothing (on an open
-        // one it fails when its head is rendered, and the connection is kept)
-        if !crate::render::headers_ok(headers) {
-            return Err(ErrorKind::InvalidHeader);
+            let (origin, c, t) = self.open(origin).await?;
+            // room for one more, not four: most VUs keep one connection (80 B each)
+            self.conns.reserve_exact(1);
+            self.conns.push((origin, c));
+            Ok((self.conns.len() - 1, t, false))
         }
-        let (origin, c, t) = self.open(origin).await?;
-        // room for one more, not four: most VUs keep one connection (80 B each)
-        self.conns.reserve_exact(1);
-        self.conns.push((origin, c));
-        Ok((self.conns.len() - 1, t, false))
     }
 
     /// A request on a shared HTTP/2 connection when VUs share them and the origin may speak
     /// HTTP/2, else on a connection of the VU's own.
-    async fn send_inner(
-        &mut self,
-        target: &Target<'_>,
-        msg: &Message<'_>,
+    #[allow(clippy::manual_async_fn)] // its future keeps the arguments once, not twice
+    fn send_inner<'a, E: FnMut(&HttpResponse)>(
+        &'a mut self,
+        target: &'a Target<'a>,
+        msg: &'a Message<'a>,
         start: Instant,
-        on_extra: &mut impl FnMut(&HttpResponse),
-        out: &mut HttpResponse,
-    ) {
-        let h2 = match self.cfg.opts.version {
-            HttpVersion::Http1 => false,
-            HttpVersion::Auto => target.https,
-            HttpVersion::Http2PriorKnowledge => true,
-        };
-        if h2 && self.cfg.pool.is_some() {
-            // boxed: its future (a pool checkout, a shared stream) is the largest, and
-            // unboxed it would size every HTTP/1.1 request's future too
-            return Box::pin(self.send_shared(target, msg, start, on_extra, out)).await;
+        on_extra: &'a mut E,
+        out: &'a mut HttpResponse,
+    ) -> impl Future<Output = ()> + 'a {
+        async move {
+            let h2 = match self.cfg.opts.version {
+                HttpVersion::Http1 => false,
+                HttpVersion::Auto => target.https,
+                HttpVersion::Http2PriorKnowledge => true,
+            };
+            if h2 && self.cfg.pool.is_some() {
+                // boxed: its future (a pool checkout, a shared stream) is the largest, and
+                // unboxed it would size every HTTP/1.1 request's future too
+                return Box::pin(self.send_shared(target, msg, start, on_extra, out)).await;
+            }
+            let start = Started {
+                at: start,
+                waited: false,
+                opened: None,
+            };
+            self.send_own(target, msg, start, on_extra, out).await
         }
-        let start = Started {
-            at: start,
-            waited: false,
-            opened: None,
-        };
-        self.send_own(target, msg, start, on_extra, out).await
     }
 
     /// The `Cookie` header for a request: the jar's, unless the request carries its own
@@ -717,180 +758,189 @@ impl HttpClient {
     }
 
     /// A request on a connection of this VU's own (HTTP/1.1, or HTTP/2 unshared).
-    async fn send_own(
-        &mut self,
-        target: &Target<'_>,
-        msg: &Message<'_>,
+    #[allow(clippy::manual_async_fn)] // its future keeps the arguments once, not twice
+    fn send_own<'a, E: FnMut(&HttpResponse)>(
+        &'a mut self,
+        target: &'a Target<'a>,
+        msg: &'a Message<'a>,
         started: Started,
-        on_extra: &mut impl FnMut(&HttpResponse),
-        out: &mut HttpResponse,
-    ) {
-        let (method, url) = (msg.method, msg.url);
-        let start = started.at;
-        // a request is sent again at most once, on a new connection, and only when the
-        // server cannot have acted on it or the method is idempotent (as Go's transport)
-        let mut retried = false;
-        loop {
-            let (at, mut ct, reused) = match self.checkout(target, msg.headers).await {
-                Ok(x) => x,
-                Err(kind) => {
-                    *out = HttpResponse::failed(
-                        kind,
-                        method,
-                        url,
-                        Timings {
-                            blocked: ms(start.elapsed()),
-                            ..Timings::default()
-                        },
-                    );
-                    return;
-                }
-            };
-            // an idle connection is checked out without waiting (`Conn::ready` is not
-            // async), so the first attempt on one, made straight from the request's start,
-            // was blocked for no time: `start` ends it, and the clock is not read again
-            // for nothing. After a wait for a shared HTTP/2 pool (or a connection it
-            // opened that spoke HTTP/1.1) the clock is read.
-            let checked_out = if reused && !retried && !started.waited {
-                start
-            } else {
-                Instant::now()
-            };
-            let blocked = ms(checked_out - start);
-            // the connection the shared pool opened for this request (it spoke HTTP/1.1)
-            if let (true, false, Some(opened)) = (reused, retried, &started.opened) {
-                ct = **opened;
-            }
-            let cookie = self.cookie_header(target, msg);
-            let mut held = InUse {
-                conns: &mut self.conns,
-                at,
-                keep: false,
-            };
-            let conn = held.conn();
-            let stats = conn.stats();
-            // handshake bytes of a new connection count for this request, as in k6
-            let (w0, r0) = if reused {
-                (
-                    stats.written.load(Ordering::Relaxed),
-                    stats.read.load(Ordering::Relaxed),
-                )
-            } else {
-                (0, 0)
-            };
-            stats.reset_marks();
-            // one clock read ends `blocked` and starts `sending`
-            let send_start = checked_out;
-            let result = match &mut conn.sender {
-                Sender::H1(h1) => {
-                    let out = Out {
-                        method: method.as_str(),
-                        target: &target.path_and_query,
-                        host: &conn.host_header,
-                        user_agent: &self.cfg.opts.user_agent,
-                        cookie: cookie.as_deref(),
-                        close: !self.cfg.opts.keepalive,
-                        headers: msg.headers,
-                        body: msg.body,
-                    };
-                    exchange_h1(h1, &out, *method == Method::HEAD, msg.keep).await
-                }
-                Sender::H2(s) => {
-                    let req = h2_request(
-                        &mut self.last_url,
-                        &mut self.h2_headers,
-                        &self.cfg,
-                        msg,
-                        cookie.as_deref(),
-                    );
-                    // boxed: the HTTP/2 exchange (with its request head) is the largest
-                    // state of this future, and every VU that waits for an HTTP/1.1
-                    // response would otherwise hold its room too (10,000 VUs: 3 MB)
-                    match req {
-                        Ok(req) => Box::pin(exchange_h2(s, req, msg.body, msg.keep.body)).await,
-                        Err(kind) => Err(SendError::NotSent(kind)),
+        on_extra: &'a mut E,
+        out: &'a mut HttpResponse,
+    ) -> impl Future<Output = ()> + 'a {
+        async move {
+            let (method, url) = (msg.method, msg.url);
+            let start = started.at;
+            // a request is sent again at most once, on a new connection, and only when the
+            // server cannot have acted on it or the method is idempotent (as Go's transport)
+            let mut retried = false;
+            loop {
+                let (at, mut ct, reused) = match self.checkout(target, msg.headers).await {
+                    Ok(x) => x,
+                    Err(kind) => {
+                        *out = HttpResponse::failed(
+                            kind,
+                            method,
+                            url,
+                            Timings {
+                                blocked: ms(start.elapsed()),
+                                ..Timings::default()
+                            },
+                        );
+                        return;
                     }
+                };
+                // an idle connection is checked out without waiting (`Conn::ready` is not
+                // async), so the first attempt on one, made straight from the request's start,
+                // was blocked for no time: `start` ends it, and the clock is not read again
+                // for nothing. After a wait for a shared HTTP/2 pool (or a connection it
+                // opened that spoke HTTP/1.1) the clock is read.
+                let checked_out = if reused && !retried && !started.waited {
+                    start
+                } else {
+                    Instant::now()
+                };
+                let blocked = ms(checked_out - start);
+                // the connection the shared pool opened for this request (it spoke HTTP/1.1)
+                if let (true, false, Some(opened)) = (reused, retried, &started.opened) {
+                    ct = **opened;
                 }
-            };
-            let stats = held.get().stats();
-            let sent = stats.written.load(Ordering::Relaxed).saturating_sub(w0);
-            let received = stats.read.load(Ordering::Relaxed).saturating_sub(r0);
-            let failed = |kind| {
-                let waited = send_start.elapsed();
-                attempt_failed(kind, msg, blocked, ct, waited, (sent, received))
-            };
-            let ex = match result {
-                // a kept-alive connection the server had already given up: the request
-                // never reached it, so it is sent again and not counted
-                Err(SendError::NotSent(k)) if reused && !retried && !unsendable(k) => {
-                    held.close();
-                    retried = true;
-                    continue;
-                }
-                // an unsolicited 408 on an idle connection is the server closing it, not an
-                // answer to this request (as Go's transport)
-                Ok(ex) if ex.status == 408 && reused && !retried => {
-                    held.close();
-                    retried = true;
-                    continue;
-                }
-                // written, then the connection ended without a response: the server may have
-                // acted on it. Counted as a failed request; sent again only if idempotent.
-                Err(SendError::NoResponse(k))
-                    if reused && !retried && idempotent(method, msg.headers) =>
-                {
-                    held.close();
-                    on_extra(&failed(k));
-                    retried = true;
-                    continue;
-                }
-                // a request that cannot be sent: nothing was written, so the connection is
-                // as it was and is kept (unless connections serve one request each)
-                Err(SendError::NotSent(k)) if unsendable(k) => {
-                    *out = failed(k);
-                    if self.cfg.opts.keepalive {
-                        held.keep();
-                    } else {
+                let cookie = self.cookie_header(target, msg);
+                let mut held = InUse {
+                    conns: &mut self.conns,
+                    at,
+                    keep: false,
+                };
+                let conn = held.conn();
+                let stats = conn.stats();
+                // handshake bytes of a new connection count for this request, as in k6
+                let (w0, r0) = if reused {
+                    (
+                        stats.written.load(Ordering::Relaxed),
+                        stats.read.load(Ordering::Relaxed),
+                    )
+                } else {
+                    (0, 0)
+                };
+                stats.reset_marks();
+                // one clock read ends `blocked` and starts `sending`
+                let send_start = checked_out;
+                let result = match &mut conn.sender {
+                    Sender::H1(h1) => {
+                        // rendered here, so that none of this is held while it waits
+                        let rendered = h1.render(&Out {
+                            method: method.as_str(),
+                            target: &target.path_and_query,
+                            host: &conn.host_header,
+                            user_agent: &self.cfg.opts.user_agent,
+                            cookie: cookie.as_deref(),
+                            close: !self.cfg.opts.keepalive,
+                            headers: msg.headers,
+                            body: msg.body,
+                        });
+                        match rendered {
+                            Ok(()) => exchange_h1(h1, *method == Method::HEAD, msg.keep).await,
+                            Err(e) => Err(e),
+                        }
+                    }
+                    Sender::H2(s) => {
+                        let req = h2_request(
+                            &mut self.last_url,
+                            &mut self.h2_headers,
+                            &self.cfg,
+                            msg,
+                            cookie.as_deref(),
+                        );
+                        // boxed: the HTTP/2 exchange (with its request head) is the largest
+                        // state of this future, and every VU that waits for an HTTP/1.1
+                        // response would otherwise hold its room too (10,000 VUs: 3 MB)
+                        match req {
+                            Ok(req) => Box::pin(exchange_h2(s, req, msg.body, msg.keep.body)).await,
+                            Err(kind) => Err(SendError::NotSent(kind)),
+                        }
+                    }
+                };
+                let stats = held.get().stats();
+                let sent = stats.written.load(Ordering::Relaxed).saturating_sub(w0);
+                let received = stats.read.load(Ordering::Relaxed).saturating_sub(r0);
+                let failed = |kind| {
+                    let waited = send_start.elapsed();
+                    attempt_failed(kind, msg, blocked, ct, waited, (sent, received))
+                };
+                let ex = match result {
+                    // a kept-alive connection the server had already given up: the request
+                    // never reached it, so it is sent again and not counted
+                    Err(SendError::NotSent(k)) if reused && !retried && !unsendable(k) => {
                         held.close();
+                        retried = true;
+                        continue;
                     }
-                    return;
-                }
-                Ok(ex) => ex,
-                Err(SendError::NotSent(k) | SendError::NoResponse(k) | SendError::Failed(k)) => {
+                    // an unsolicited 408 on an idle connection is the server closing it, not an
+                    // answer to this request (as Go's transport)
+                    Ok(ex) if ex.status == 408 && reused && !retried => {
+                        held.close();
+                        retried = true;
+                        continue;
+                    }
+                    // written, then the connection ended without a response: the server may have
+                    // acted on it. Counted as a failed request; sent again only if idempotent.
+                    Err(SendError::NoResponse(k))
+                        if reused && !retried && idempotent(method, msg.headers) =>
+                    {
+                        held.close();
+                        on_extra(&failed(k));
+                        retried = true;
+                        continue;
+                    }
+                    // a request that cannot be sent: nothing was written, so the connection is
+                    // as it was and is kept (unless connections serve one request each)
+                    Err(SendError::NotSent(k)) if unsendable(k) => {
+                        *out = failed(k);
+                        if self.cfg.opts.keepalive {
+                            held.keep();
+                        } else {
+                            held.close();
+                        }
+                        return;
+                    }
+                    Ok(ex) => ex,
+                    Err(
+                        SendError::NotSent(k) | SendError::NoResponse(k) | SendError::Failed(k),
+                    ) => {
+                        held.close();
+                        *out = failed(k);
+                        return;
+                    }
+                };
+                let (t_head, t_end) = (ex.t_head, ex.t_end);
+                let last_write = stats
+                    .last_write()
+                    .filter(|w| *w >= send_start && *w <= t_head);
+                let first_read = stats
+                    .first_read()
+                    .filter(|r| *r >= last_write.unwrap_or(send_start) && *r <= t_head);
+                let (sending, waiting, receiving) = match (last_write, first_read) {
+                    (Some(w), Some(r)) => (w - send_start, r - w, t_end - r),
+                    _ => (Duration::ZERO, t_head - send_start, t_end - t_head),
+                };
+                let proto = if held.get().is_h2() {
+                    "HTTP/2.0"
+                } else {
+                    "HTTP/1.1"
+                };
+                let close = !self.cfg.opts.keepalive || ex.body_error.is_some() || ex.close;
+                let timings = Timings::of(blocked, ct, sending, waiting, receiving);
+                let bytes = (
+                    stats.written.load(Ordering::Relaxed).saturating_sub(w0),
+                    stats.read.load(Ordering::Relaxed).saturating_sub(r0),
+                );
+                if close {
                     held.close();
-                    *out = failed(k);
-                    return;
+                } else {
+                    held.keep();
                 }
-            };
-            let (t_head, t_end) = (ex.t_head, ex.t_end);
-            let last_write = stats
-                .last_write()
-                .filter(|w| *w >= send_start && *w <= t_head);
-            let first_read = stats
-                .first_read()
-                .filter(|r| *r >= last_write.unwrap_or(send_start) && *r <= t_head);
-            let (sending, waiting, receiving) = match (last_write, first_read) {
-                (Some(w), Some(r)) => (w - send_start, r - w, t_end - r),
-                _ => (Duration::ZERO, t_head - send_start, t_end - t_head),
-            };
-            let proto = if held.get().is_h2() {
-                "HTTP/2.0"
-            } else {
-                "HTTP/1.1"
-            };
-            let close = !self.cfg.opts.keepalive || ex.body_error.is_some() || ex.close;
-            let timings = Timings::of(blocked, ct, sending, waiting, receiving);
-            let bytes = (
-                stats.written.load(Ordering::Relaxed).saturating_sub(w0),
-                stats.read.load(Ordering::Relaxed).saturating_sub(r0),
-            );
-            if close {
-                held.close();
-            } else {
-                held.keep();
+                self.respond(target, msg, ex, (timings, bytes, proto), out);
+                return;
             }
-            self.respond(target, msg, ex, (timings, bytes, proto), out);
-            return;
         }
     }
 }
@@ -1011,46 +1061,48 @@ struct Exchange {
     body_error: Option<ErrorKind>,
 }
 
-/// One exchange on an HTTP/1.1 connection. Its phases end when bytes arrived (the read
-/// that completed the head, the read of the last byte: `stats`), not when throng got
-/// round to parsing them.
-async fn exchange_h1(
+/// One exchange on an HTTP/1.1 connection, its request rendered ([`H1::render`]). Its
+/// phases end when bytes arrived (the read that completed the head, the read of the last
+/// byte: `stats`), not when throng got round to parsing them.
+#[allow(clippy::manual_async_fn)] // its future keeps the arguments once, not twice
+fn exchange_h1(
     h1: &mut H1,
-    out: &Out<'_>,
     head_request: bool,
     keep: Keep,
-) -> Result<Exchange, SendError> {
-    let sent = h1.write_request(out).await?;
-    let (head, kind) = match h1.read_head(keep.headers).await {
-        Ok(x) => x,
-        // the write error says more than the read that followed it
-        Err(SendError::NoResponse(_)) if matches!(sent, Sent::Broken(_)) => {
-            let Sent::Broken(k) = sent else {
-                return Err(SendError::NoResponse(ErrorKind::ConnectionReset));
-            };
-            return Err(SendError::NoResponse(k));
+) -> impl Future<Output = Result<Exchange, SendError>> + '_ {
+    async move {
+        let sent = h1.write_request().await?;
+        let (head, kind) = match h1.read_head(keep.headers).await {
+            Ok(x) => x,
+            // the write error says more than the read that followed it
+            Err(SendError::NoResponse(_)) if matches!(sent, Sent::Broken(_)) => {
+                let Sent::Broken(k) = sent else {
+                    return Err(SendError::NoResponse(ErrorKind::ConnectionReset));
+                };
+                return Err(SendError::NoResponse(k));
+            }
+            Err(e) => return Err(e),
+        };
+        let t_head = h1.stats().last_read().unwrap_or_else(Instant::now);
+        let kind = if head_request { BodyKind::None } else { kind };
+        let (body, body_error) = match h1.read_body(kind, keep.body).await {
+            Ok(b) => (b, None),
+            Err(k) => (Bytes::new(), Some(k)),
+        };
+        let t_end = h1.stats().last_read().unwrap_or(t_head);
+        if head.close || sent != Sent::All {
+            h1.closed = true;
         }
-        Err(e) => return Err(e),
-    };
-    let t_head = h1.stats().last_read().unwrap_or_else(Instant::now);
-    let kind = if head_request { BodyKind::None } else { kind };
-    let (body, body_error) = match h1.read_body(kind, keep.body).await {
-        Ok(b) => (b, None),
-        Err(k) => (Bytes::new(), Some(k)),
-    };
-    let t_end = h1.stats().last_read().unwrap_or(t_head);
-    if head.close || sent != Sent::All {
-        h1.closed = true;
+        Ok(Exchange {
+            status: head.status,
+            headers: head.headers,
+            body,
+            t_head,
+            t_end,
+            close: h1.closed,
+            body_error,
+        })
     }
-    Ok(Exchange {
-        status: head.status,
-        headers: head.headers,
-        body,
-        t_head,
-        t_end,
-        close: h1.closed,
-        body_error,
-    })
 }
 
 /// How a failed HTTP/2 exchange counts: `NotSent` when the server says it did not process
@@ -1193,6 +1245,11 @@ fn build_h2(
         h.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
     }
     req
+}
+
+/// Whether a response with this status is a redirect to follow.
+fn redirect(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
 }
 
 /// Resolves a `Location` header against the URL it came from.

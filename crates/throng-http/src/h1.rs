@@ -113,28 +113,37 @@ impl H1 {
         }
     }
 
-    /// Writes the request. While a large body is still being written, a final response
-    /// the server sends early is noticed (see [`Sent::Early`]).
-    pub async fn write_request(&mut self, o: &Out<'_>) -> Result<Sent, SendError> {
-        crate::render::render(&mut self.wbuf, o).map_err(SendError::NotSent)?;
-        let mut off = 0usize;
-        let r = poll_fn(|cx| self.poll_send(cx, &mut off)).await;
-        if self.wbuf.capacity() > 64 * 1024 {
-            self.wbuf = Vec::new();
-        }
-        match r {
-            Ok(Sent::All) => Ok(Sent::All),
-            Ok(s) => {
-                self.closed = true;
-                Ok(s)
+    /// Renders the request into the connection's write buffer, for [`H1::write_request`]:
+    /// before the exchange's first wait, so that what it is rendered from is not held in
+    /// the request's future while it waits. `NotSent` when a header cannot be written.
+    pub fn render(&mut self, o: &Out<'_>) -> Result<(), SendError> {
+        crate::render::render(&mut self.wbuf, o).map_err(SendError::NotSent)
+    }
+
+    /// Writes the request [`H1::render`] rendered. While a large body is still being
+    /// written, a final response the server sends early is noticed (see [`Sent::Early`]).
+    #[allow(clippy::manual_async_fn)] // its future keeps the arguments once, not twice
+    pub fn write_request(&mut self) -> impl Future<Output = Result<Sent, SendError>> + '_ {
+        async move {
+            let mut off = 0usize;
+            let r = poll_fn(|cx| self.poll_send(cx, &mut off)).await;
+            if self.wbuf.capacity() > 64 * 1024 {
+                self.wbuf = Vec::new();
             }
-            Err(e) => {
-                self.closed = true;
-                let k = ErrorKind::from_io(&e);
-                if off == 0 {
-                    Err(SendError::NotSent(k))
-                } else {
-                    Ok(Sent::Broken(k))
+            match r {
+                Ok(Sent::All) => Ok(Sent::All),
+                Ok(s) => {
+                    self.closed = true;
+                    Ok(s)
+                }
+                Err(e) => {
+                    self.closed = true;
+                    let k = ErrorKind::from_io(&e);
+                    if off == 0 {
+                        Err(SendError::NotSent(k))
+                    } else {
+                        Ok(Sent::Broken(k))
+                    }
                 }
             }
         }
@@ -262,41 +271,47 @@ impl H1 {
     }
 
     /// Reads the response head (skipping 1xx interim responses).
-    pub async fn read_head(&mut self, want_headers: bool) -> Result<(Head, BodyKind), SendError> {
-        let mut got_any = self.rpos != self.rlen;
-        loop {
-            match parse_head(&self.rbuf[self.rpos..self.rlen], want_headers) {
-                Ok(Parsed::Complete(n, head, kind)) => {
-                    self.rpos += n;
-                    if head.interim() {
-                        continue;
+    #[allow(clippy::manual_async_fn)] // its future keeps the arguments once, not twice
+    pub fn read_head(
+        &mut self,
+        want_headers: bool,
+    ) -> impl Future<Output = Result<(Head, BodyKind), SendError>> + '_ {
+        async move {
+            let mut got_any = self.rpos != self.rlen;
+            loop {
+                match parse_head(&self.rbuf[self.rpos..self.rlen], want_headers) {
+                    Ok(Parsed::Complete(n, head, kind)) => {
+                        self.rpos += n;
+                        if head.interim() {
+                            continue;
+                        }
+                        return Ok((head, kind));
                     }
-                    return Ok((head, kind));
+                    Ok(Parsed::Partial) => {}
+                    Err(k) => {
+                        self.closed = true;
+                        return Err(SendError::Failed(k));
+                    }
                 }
-                Ok(Parsed::Partial) => {}
-                Err(k) => {
+                if self.rlen - self.rpos > MAX_HEAD {
                     self.closed = true;
-                    return Err(SendError::Failed(k));
+                    return Err(SendError::Failed(ErrorKind::Protocol));
                 }
-            }
-            if self.rlen - self.rpos > MAX_HEAD {
-                self.closed = true;
-                return Err(SendError::Failed(ErrorKind::Protocol));
-            }
-            let r = self.fill().await;
-            match r {
-                Ok(n) if n > 0 => got_any = true,
-                _ => {
-                    self.closed = true;
-                    let k = match r {
-                        Err(e) => ErrorKind::from_io(&e),
-                        Ok(_) => ErrorKind::ConnectionReset,
-                    };
-                    return Err(if got_any {
-                        SendError::Failed(k)
-                    } else {
-                        SendError::NoResponse(k)
-                    });
+                let r = self.fill().await;
+                match r {
+                    Ok(n) if n > 0 => got_any = true,
+                    _ => {
+                        self.closed = true;
+                        let k = match r {
+                            Err(e) => ErrorKind::from_io(&e),
+                            Ok(_) => ErrorKind::ConnectionReset,
+                        };
+                        return Err(if got_any {
+                            SendError::Failed(k)
+                        } else {
+                            SendError::NoResponse(k)
+                        });
+                    }
                 }
             }
         }
@@ -351,75 +366,85 @@ impl H1 {
 
     /// Reads (and keeps, if asked) the body. After it, a connection with bytes left over is
     /// closed: they belong to no request.
-    pub async fn read_body(&mut self, kind: BodyKind, keep: bool) -> Result<Bytes, ErrorKind> {
-        let mut out = std::mem::take(&mut self.kept);
-        out.clear();
-        let r = self
-            .body_inner(kind, if keep { Some(&mut out) } else { None })
-            .await;
-        if r.is_err() || self.rpos != self.rlen {
-            self.closed = true;
-        }
-        // an idle connection holds no read buffer
-        self.release();
-        let body = if out.is_empty() {
-            Bytes::new()
-        } else {
-            out.split().freeze()
-        };
-        if out.capacity() <= 64 * 1024 {
-            self.kept = out;
-        }
-        r.map(|_| body)
-    }
-
-    async fn body_inner(
+    #[allow(clippy::manual_async_fn)] // its future keeps the arguments once, not twice
+    pub fn read_body(
         &mut self,
         kind: BodyKind,
-        mut keep: Option<&mut BytesMut>,
-    ) -> Result<(), ErrorKind> {
-        match kind {
-            BodyKind::None => Ok(()),
-            BodyKind::Length(mut n) => {
-                while n > 0 {
-                    let want = usize::try_from(n).unwrap_or(usize::MAX);
-                    let got = self.take(want, keep.as_deref_mut(), false).await?;
-                    if got == 0 {
-                        return Err(ErrorKind::ConnectionReset);
-                    }
-                    n -= got as u64;
-                }
-                Ok(())
+        keep: bool,
+    ) -> impl Future<Output = Result<Bytes, ErrorKind>> + '_ {
+        async move {
+            let mut out = std::mem::take(&mut self.kept);
+            out.clear();
+            let r = self
+                .body_inner(kind, if keep { Some(&mut out) } else { None })
+                .await;
+            if r.is_err() || self.rpos != self.rlen {
+                self.closed = true;
             }
-            BodyKind::UntilClose => loop {
-                let got = self.take(usize::MAX, keep.as_deref_mut(), true).await?;
-                if got == 0 {
-                    self.closed = true;
-                    return Ok(());
-                }
-            },
-            BodyKind::Chunked => {
-                loop {
-                    let line = self.line().await?;
-                    let mut size = chunk_size(&self.rbuf[line]).ok_or(ErrorKind::Protocol)?;
-                    if size == 0 {
-                        // trailers until an empty line
-                        loop {
-                            if self.line().await?.is_empty() {
-                                return Ok(());
-                            }
-                        }
-                    }
-                    while size > 0 {
-                        let want = usize::try_from(size).unwrap_or(usize::MAX);
+            // an idle connection holds no read buffer
+            self.release();
+            let body = if out.is_empty() {
+                Bytes::new()
+            } else {
+                out.split().freeze()
+            };
+            if out.capacity() <= 64 * 1024 {
+                self.kept = out;
+            }
+            r.map(|_| body)
+        }
+    }
+
+    #[allow(clippy::manual_async_fn)] // its future keeps the arguments once, not twice
+    fn body_inner<'a>(
+        &'a mut self,
+        kind: BodyKind,
+        mut keep: Option<&'a mut BytesMut>,
+    ) -> impl Future<Output = Result<(), ErrorKind>> + 'a {
+        async move {
+            match kind {
+                BodyKind::None => Ok(()),
+                BodyKind::Length(mut n) => {
+                    while n > 0 {
+                        let want = usize::try_from(n).unwrap_or(usize::MAX);
                         let got = self.take(want, keep.as_deref_mut(), false).await?;
                         if got == 0 {
                             return Err(ErrorKind::ConnectionReset);
                         }
-                        size -= got as u64;
+                        n -= got as u64;
                     }
-                    if !self.line().await?.is_empty() {
-                        return Err(ErrorKind::Protocol);
+                    Ok(())
+                }
+                BodyKind::UntilClose => loop {
+                    let got = self.take(usize::MAX, keep.as_deref_mut(), true).await?;
+                    if got == 0 {
+                        self.closed = true;
+                        return Ok(());
+                    }
+                },
+                BodyKind::Chunked => {
+                    loop {
+                        let line = self.line().await?;
+                        let mut size = chunk_size(&self.rbuf[line]).ok_or(ErrorKind::Protocol)?;
+                        if size == 0 {
+                            // trailers until an empty line
+                            loop {
+                                if self.line().await?.is_empty() {
+                                    return Ok(());
+                                }
+                            }
+                        }
+                        while size > 0 {
+                            let want = usize::try_from(size).unwrap_or(usize::MAX);
+                            let got = self.take(want, keep.as_deref_mut(), false).await?;
+                            if got == 0 {
+                                return Err(ErrorKind::ConnectionReset);
+                            }
+                            size -= got as u64;
+                        }
+                        if !self.line().await?.is_empty() {
+                            return Err(ErrorKind::Protocol);
+                        }
                     }
                 }
             }
@@ -467,7 +492,7 @@ pub fn fuzz_h1_response(data: &[u8]) {
     };
     let mut fut = std::pin::pin!(async {
         for _ in 0..4 {
-            if h1.write_request(&out).await.is_err() {
+            if h1.render(&out).is_err() || h1.write_request().await.is_err() {
                 return;
             }
             let Ok((head, kind)) = h1.read_head(true).await else {
