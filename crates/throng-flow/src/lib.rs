@@ -762,32 +762,38 @@ impl FlowVu {
                 request::build_into(plan, &ri.req, &ri.method, &mut cx, scratch, &mut self.req);
                 self.built = ri.fixed.then_some(ri.index);
             }
-            let req = &mut self.req;
-            let debug = shared.env.debug.as_deref();
-            if let Some(d) = debug {
-                req.keep_headers = true;
-                req.keep_body |= d.wants_body();
+            if let Some(d) = shared.env.debug.as_deref() {
+                self.req.keep_headers = true;
+                self.req.keep_body |= d.wants_body();
             }
-            let reg = &shared.env.registry;
-            let hm = &shared.http_metrics;
-            let tags = &mut self.tags;
-            let late = self.lateness_ms;
-            let mut on_extra = |hop: &HttpResponse| {
-                let t = tags.get(reg, ri, hop);
-                hm.record(reg, t, hop, !ri.req.expected.contains(hop.status), late);
-                if let Some(d) = debug {
-                    d.print(None, hop);
-                }
-            };
-            self.client.execute_into(req, &mut on_extra, out).await;
-            if let Some(d) = debug {
-                d.print(Some(req), out);
-            }
-            let t = self.tags.get(reg, ri, out);
-            let failed = !ri.req.expected.contains(out.status);
-            hm.record(reg, t, out, failed, late);
+            // what the hops' recording needs, and no more: the closure is a field of the
+            // future every VU in flight holds
+            let (tags, late) = (&mut self.tags, self.lateness_ms);
+            let on_extra = move |hop: &HttpResponse| record(shared, ri, tags, hop, late, None);
+            self.client.execute_into(&self.req, on_extra, out).await;
+            let req = Some(&self.req);
+            record(shared, ri, &mut self.tags, out, self.lateness_ms, req);
         }
     }
+}
+
+/// Records one response of request `ri` (a redirect hop, an attempt sent again, or the
+/// final response: `req` is given for the final one) and prints it when debugging.
+fn record(
+    shared: &FlowShared,
+    ri: &ReqInfo,
+    tags: &mut TagCache,
+    resp: &HttpResponse,
+    late: Option<f64>,
+    req: Option<&throng_http::HttpRequest>,
+) {
+    if let Some(d) = shared.env.debug.as_deref() {
+        d.print(req, resp);
+    }
+    let reg = &shared.env.registry;
+    let t = tags.get(reg, ri, resp);
+    let failed = !ri.req.expected.contains(resp.status);
+    shared.http_metrics.record(reg, t, resp, failed, late);
 }
 
 /// `status 200`, or the failure (`status 0, connection refused`), for messages.

@@ -187,14 +187,16 @@ async fn h2c_request_headers_are_each_requests_own() {
 
 /// A request whose header cannot be sent is not written, so the kept-alive connection it
 /// was to go on stays open for the next (HTTP/1.1 and HTTP/2 alike); without keep-alive
-/// each request has a connection of its own, but the failed one opens none (as Go's
-/// transport, which checks headers before it dials): the server sees two.
+/// each request has a connection of its own, but a failed one opens none (as Go's
+/// transport, which checks headers before it dials): the server sees two, and neither
+/// failure has a byte or a connection's setup.
 #[tokio::test]
 async fn an_invalid_header_fails_its_request_and_keeps_the_connection() {
     for (version, keepalive, connections) in [
         (HttpVersion::Http1, true, 1),
         (HttpVersion::Http2PriorKnowledge, true, 1),
         (HttpVersion::Http1, false, 2),
+        (HttpVersion::Http2PriorKnowledge, false, 2),
     ] {
         let s = CountingServer::start().await;
         let mut c = client(ClientOptions {
@@ -207,11 +209,14 @@ async fn an_invalid_header_fails_its_request_and_keeps_the_connection() {
             headers: vec![("X-Bad".into(), "a\r\nb".into())],
             ..good.clone()
         };
-        for (req, status) in [(&good, 200), (&bad, 0), (&good, 200)] {
+        // the first one before the VU has any connection, the second on an open one
+        for (req, status) in [(&bad, 0), (&good, 200), (&bad, 0), (&good, 200)] {
             let r = c.execute(req, |_| {}).await;
             assert_eq!(r.status, status, "{version:?} {:?}", r.error);
             if status == 0 {
                 assert_eq!(r.error, Some(ErrorKind::InvalidHeader));
+                assert_eq!((r.bytes_sent, r.bytes_received), (0, 0), "{version:?}");
+                assert_eq!(r.timings.connecting, 0.0, "{version:?}");
             }
         }
         assert_eq!(s.count(), 2, "{version:?}");
