@@ -480,6 +480,13 @@ impl HttpClient {
         }
     }
 
+    /// Where the idle connection to the target's origin is in `conns`, if it can take a
+    /// request now.
+    fn idle_ready(&mut self, target: &Target<'_>) -> Option<usize> {
+        let i = self.conns.iter().position(|(o, _)| target.is(o))?;
+        self.conns[i].1.ready().then_some(i)
+    }
+
     /// An idle connection to the target's origin that can take a request, or a new one,
     /// by where it is in `conns`: a request uses it there (see [`InUse`]) rather than
     /// moving it out and back (its lines are touched once per request, not three times).
@@ -507,7 +514,9 @@ impl HttpClient {
             if !crate::render::headers_ok(headers) {
                 return Err(ErrorKind::InvalidHeader);
             }
-            let (origin, c, t) = self.open(origin).await?;
+            // boxed: opening is once per connection, and its state (the name lookup's and
+            // the connect's) would otherwise be room in every request's future
+            let (origin, c, t) = Box::pin(self.open(origin)).await?;
             // room for one more, not four: most VUs keep one connection (80 B each)
             self.conns.reserve_exact(1);
             self.conns.push((origin, c));
@@ -559,12 +568,6 @@ impl HttpClient {
         measured: (Timings, (u64, u64), &'static str),
         out: &mut HttpResponse,
     ) {
-        for sc in ex.headers.get_all(SET_COOKIE) {
-            if let Ok(v) = sc.to_str() {
-                self.cookies
-                    .store_from(target.https, &target.host, target.path(), v);
-            }
-        }
         let (timings, (bytes_sent, bytes_received), proto) = measured;
         // one outcome per request: a response that did not complete is a failure with
         // status 0 (as k6), whatever its head said
@@ -574,9 +577,16 @@ impl HttpClient {
             ex.status
         };
         // `send_once` emptied both: an empty header map or body (a response whose headers
-        // and body are not kept) is not moved in, and the empty one not dropped
+        // and body are not kept) is not moved in, and the empty one not dropped. An
+        // HTTP/1.1 exchange read its headers into `out` already.
         if !ex.headers.is_empty() {
             out.headers = ex.headers;
+        }
+        for sc in out.headers.get_all(SET_COOKIE) {
+            if let Ok(v) = sc.to_str() {
+                self.cookies
+                    .store_from(target.https, &target.host, target.path(), v);
+            }
         }
         if !ex.body.is_empty() {
             out.body = ex.body;
@@ -766,7 +776,12 @@ impl HttpClient {
             // server cannot have acted on it or the method is idempotent (as Go's transport)
             let mut retried = false;
             loop {
-                let (at, mut ct, reused) = match self.checkout(target, msg.headers).await {
+                // a kept-alive connection ready for it (the usual case) is taken without
+                // making `checkout`'s future
+                let (at, mut ct, reused) = match match self.idle_ready(target) {
+                    Some(at) => Ok((at, ConnectTimes::default(), true)),
+                    None => self.checkout(target, msg.headers).await,
+                } {
                     Ok(x) => x,
                     Err(kind) => {
                         *out = HttpResponse::failed(
@@ -832,7 +847,10 @@ impl HttpClient {
                             })
                         };
                         match rendered {
-                            Ok(()) => exchange_h1(h1, *msg.method == Method::HEAD, msg.keep).await,
+                            Ok(()) => {
+                                let head = *msg.method == Method::HEAD;
+                                exchange_h1(h1, head, msg.keep, &mut out.headers).await
+                            }
                             Err(e) => Err(e),
                         }
                     }
@@ -875,6 +893,8 @@ impl HttpClient {
                     // answer to this request (as Go's transport)
                     Ok(ex) if ex.status == 408 && reused && !retried => {
                         held.close();
+                        // its headers, read into `out`, are not the answer's
+                        out.headers.clear();
                         retried = true;
                         continue;
                     }
@@ -1094,6 +1114,7 @@ impl Keep {
 /// One request/response exchange on a connection.
 struct Exchange {
     status: u16,
+    /// An HTTP/2 response's (an HTTP/1.1 exchange reads its headers into the response).
     headers: HeaderMap,
     body: Bytes,
     t_head: Instant,
@@ -1107,15 +1128,21 @@ struct Exchange {
 /// phases end when bytes arrived (the read that completed the head, the read of the last
 /// byte: `stats`), not when throng got round to parsing them.
 #[allow(clippy::manual_async_fn)] // its future keeps the arguments once, not twice
-fn exchange_h1(
-    h1: &mut H1,
+fn exchange_h1<'a>(
+    h1: &'a mut H1,
     head_request: bool,
     keep: Keep,
-) -> impl Future<Output = Result<Exchange, SendError>> + '_ {
+    headers: &'a mut HeaderMap,
+) -> impl Future<Output = Result<Exchange, SendError>> + 'a {
     async move {
         let sent = h1.write_request().await?;
-        let (head, kind) = match h1.read_head(keep.headers).await {
-            Ok(x) => x,
+        // the head's headers go straight to the response (`headers`), and nothing of the
+        // head is held while the body is read
+        let (status, close, kind) = match h1.read_head(keep.headers).await {
+            Ok((head, kind)) => {
+                *headers = head.headers;
+                (head.status, head.close, kind)
+            }
             // the write error says more than the read that followed it
             Err(SendError::NoResponse(_)) if matches!(sent, Sent::Broken(_)) => {
                 let Sent::Broken(k) = sent else {
@@ -1127,23 +1154,34 @@ fn exchange_h1(
         };
         let t_head = h1.stats().last_read().unwrap_or_else(Instant::now);
         let kind = if head_request { BodyKind::None } else { kind };
-        let (body, body_error) = match h1.read_body(kind, keep.body).await {
-            Ok(b) => (b, None),
-            Err(k) => (Bytes::new(), Some(k)),
+        // a body read with its head is taken without making the reading's future (and
+        // nothing of this choice is held while the other way waits)
+        let (body, body_error) = if h1.body_buffered(kind) {
+            body_parts(h1.body_now(kind, keep.body))
+        } else {
+            body_parts(h1.read_body(kind, keep.body).await)
         };
         let t_end = h1.stats().last_read().unwrap_or(t_head);
-        if head.close || sent != Sent::All {
+        if close || sent != Sent::All {
             h1.closed = true;
         }
         Ok(Exchange {
-            status: head.status,
-            headers: head.headers,
+            status,
+            headers: HeaderMap::new(),
             body,
             t_head,
             t_end,
             close: h1.closed,
             body_error,
         })
+    }
+}
+
+/// A body read, as the exchange's body and error.
+fn body_parts(read: Result<Bytes, ErrorKind>) -> (Bytes, Option<ErrorKind>) {
+    match read {
+        Ok(b) => (b, None),
+        Err(k) => (Bytes::new(), Some(k)),
     }
 }
 
@@ -1350,10 +1388,10 @@ mod tests {
         assert!(request <= REQUEST_BOUND, "{request} B");
     }
 
-    /// The bound on a request's future: 840 B today in debug and release builds (1,344 B
+    /// The bound on a request's future: 728 B today in debug and release builds (1,344 B
     /// when each layer was an `async fn`, which keeps its arguments twice; 1,648 B with
     /// the HTTP/2 exchange inline).
-    const REQUEST_BOUND: usize = 900;
+    const REQUEST_BOUND: usize = 800;
 
     #[test]
     fn resolves_locations() {

@@ -378,21 +378,62 @@ impl H1 {
             let r = self
                 .body_inner(kind, if keep { Some(&mut out) } else { None })
                 .await;
-            if r.is_err() || self.rpos != self.rlen {
-                self.closed = true;
-            }
-            // an idle connection holds no read buffer
-            self.release();
-            let body = if out.is_empty() {
-                Bytes::new()
-            } else {
-                out.split().freeze()
-            };
-            if out.capacity() <= 64 * 1024 {
-                self.kept = out;
-            }
-            r.map(|_| body)
+            self.body_end(r, out)
         }
+    }
+
+    /// How many bytes a body of this kind is if it is all buffered already (none, or a
+    /// length that arrived with the head: a small response, the usual case).
+    fn buffered(&self, kind: BodyKind) -> Option<usize> {
+        match kind {
+            BodyKind::None => Some(0),
+            BodyKind::Length(n) if n <= (self.rlen - self.rpos) as u64 => usize::try_from(n).ok(),
+            _ => None,
+        }
+    }
+
+    /// Whether [`H1::body_now`] can read the body.
+    pub fn body_buffered(&self, kind: BodyKind) -> bool {
+        self.buffered(kind).is_some()
+    }
+
+    /// [`H1::read_body`] without a future, for a body [`H1::body_buffered`] says is all
+    /// here (asked for one that is not, it fails and the connection closes).
+    pub fn body_now(&mut self, kind: BodyKind, keep: bool) -> Result<Bytes, ErrorKind> {
+        let Some(n) = self.buffered(kind) else {
+            let out = std::mem::take(&mut self.kept);
+            return self.body_end(Err(ErrorKind::ConnectionReset), out);
+        };
+        let mut out = std::mem::take(&mut self.kept);
+        out.clear();
+        if keep {
+            out.extend_from_slice(&self.rbuf[self.rpos..self.rpos + n]);
+        }
+        self.rpos += n;
+        self.body_end(Ok(()), out)
+    }
+
+    /// The end of reading a body into `out`: the connection closed if it failed or bytes
+    /// are left over, the read buffer given back, `out`'s storage kept for the next.
+    fn body_end(
+        &mut self,
+        r: Result<(), ErrorKind>,
+        mut out: BytesMut,
+    ) -> Result<Bytes, ErrorKind> {
+        if r.is_err() || self.rpos != self.rlen {
+            self.closed = true;
+        }
+        // an idle connection holds no read buffer
+        self.release();
+        let body = if out.is_empty() {
+            Bytes::new()
+        } else {
+            out.split().freeze()
+        };
+        if out.capacity() <= 64 * 1024 {
+            self.kept = out;
+        }
+        r.map(|_| body)
     }
 
     #[allow(clippy::manual_async_fn)] // its future keeps the arguments once, not twice
