@@ -867,9 +867,13 @@ impl HttpClient {
                         };
                         // boxed: the HTTP/2 exchange (with its request head) is the largest
                         // state of this future, and every VU that waits for an HTTP/1.1
-                        // response would otherwise hold its room too (10,000 VUs: 3 MB)
-                        match req {
-                            Ok(req) => Box::pin(exchange_h2(s, req, msg.body, msg.keep.body)).await,
+                        // response would otherwise hold its room too (10,000 VUs: 3 MB).
+                        // The head goes into the box before the wait: held in this future
+                        // across it, it would be room in every request's future too.
+                        let exchange =
+                            req.map(|req| Box::pin(exchange_h2(s, req, msg.body, msg.keep.body)));
+                        match exchange {
+                            Ok(exchange) => exchange.await,
                             Err(kind) => Err(SendError::NotSent(kind)),
                         }
                     }
@@ -1154,13 +1158,7 @@ fn exchange_h1<'a>(
         };
         let t_head = h1.stats().last_read().unwrap_or_else(Instant::now);
         let kind = if head_request { BodyKind::None } else { kind };
-        // a body read with its head is taken without making the reading's future (and
-        // nothing of this choice is held while the other way waits)
-        let (body, body_error) = if h1.body_buffered(kind) {
-            body_parts(h1.body_now(kind, keep.body))
-        } else {
-            body_parts(h1.read_body(kind, keep.body).await)
-        };
+        let (body, body_error) = body_parts(h1.body(kind, keep.body).await);
         let t_end = h1.stats().last_read().unwrap_or(t_head);
         if close || sent != Sent::All {
             h1.closed = true;

@@ -69,10 +69,59 @@ pub(crate) struct H1 {
     rlen: usize,
     wbuf: Vec<u8>,
     pub closed: bool,
+    /// Whether the body being read is kept (in `kept`).
+    keep_body: bool,
+    /// Where reading the body is (see [`H1::body`]): here rather than in the request's
+    /// future, which it would make larger for every VU.
+    body_at: BodyAt,
     /// Where kept response bodies are read: each body is split off it and frozen, and its
     /// storage is reused by the next one once that body is dropped (allocated only when
     /// a request keeps its body; dropped above 64 KiB, like `wbuf`).
     kept: BytesMut,
+}
+
+/// Where reading a response body is, between polls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyAt {
+    /// This many bytes of a length-delimited body to go.
+    Length(u64),
+    /// Until the server closes the connection.
+    UntilClose,
+    /// A chunk-size line next.
+    ChunkSize,
+    /// This many bytes of a chunk's data to go.
+    ChunkData(u64),
+    /// The CRLF after a chunk's data next.
+    ChunkEnd,
+    /// Trailer lines, until an empty one.
+    Trailers,
+    /// Read in full.
+    Done,
+    /// Failed.
+    Failed(ErrorKind),
+}
+
+impl BodyAt {
+    fn of(kind: BodyKind) -> BodyAt {
+        match kind {
+            BodyKind::None => BodyAt::Done,
+            BodyKind::Length(n) => BodyAt::Length(n),
+            BodyKind::Chunked => BodyAt::ChunkSize,
+            BodyKind::UntilClose => BodyAt::UntilClose,
+        }
+    }
+}
+
+/// The value of a `Poll<Result<T, ErrorKind>>`, returning from the poll function when it
+/// is pending or failed.
+macro_rules! ready_ok {
+    ($e:expr) => {
+        match $e {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Ready(Ok(v)) => v,
+        }
+    };
 }
 
 impl H1 {
@@ -90,6 +139,8 @@ impl H1 {
             wbuf: Vec::new(),
             kept: BytesMut::new(),
             closed: false,
+            keep_body: false,
+            body_at: BodyAt::Done,
         }
     }
 
@@ -317,33 +368,132 @@ impl H1 {
         }
     }
 
-    /// Takes up to `n` buffered bytes (reading more if none are buffered); Ok(0) at EOF.
-    /// `eof_ok`: a TLS peer that closes without close_notify also counts as EOF.
-    async fn take(
+    /// Reads (and keeps in `kept`, if asked) the body. After it, a connection with bytes
+    /// left over is closed: they belong to no request. A body that arrived with its head
+    /// (a small response: the usual case) is read without making a future for the
+    /// reading; the rest of one that did not is read by a small one, the state of the
+    /// reading kept here ([`BodyAt`]), not in the request's future.
+    pub async fn body(&mut self, kind: BodyKind, keep: bool) -> Result<Bytes, ErrorKind> {
+        self.body_at = BodyAt::of(kind);
+        self.keep_body = keep;
+        self.kept.clear();
+        let r = match self.poll_body(None) {
+            Poll::Ready(r) => r,
+            Poll::Pending => poll_fn(|cx| self.poll_body(Some(cx))).await,
+        };
+        if r.is_err() || self.rpos != self.rlen {
+            self.closed = true;
+        }
+        // an idle connection holds no read buffer
+        self.release();
+        let body = if self.kept.is_empty() {
+            Bytes::new()
+        } else {
+            self.kept.split().freeze()
+        };
+        if self.kept.capacity() > 64 * 1024 {
+            self.kept = BytesMut::new();
+        }
+        r.map(|_| body)
+    }
+
+    /// Reads the body as far as it can from `body_at`: with `cx`, reading the socket when
+    /// the buffer runs out; without, only what is buffered (`Pending` when that is not all
+    /// of it, the reading left where it got to).
+    fn poll_body(&mut self, mut cx: Option<&mut Context<'_>>) -> Poll<Result<(), ErrorKind>> {
+        loop {
+            let r = match self.body_at {
+                BodyAt::Done => return Poll::Ready(Ok(())),
+                BodyAt::Failed(k) => return Poll::Ready(Err(k)),
+                BodyAt::Length(0) => Ok(BodyAt::Done),
+                BodyAt::Length(n) => match ready_ok!(self.poll_take(cx.as_deref_mut(), n, false)) {
+                    0 => Err(ErrorKind::ConnectionReset),
+                    got => Ok(BodyAt::Length(n - got as u64)),
+                },
+                BodyAt::UntilClose => {
+                    match ready_ok!(self.poll_take(cx.as_deref_mut(), u64::MAX, true)) {
+                        0 => {
+                            self.closed = true;
+                            Ok(BodyAt::Done)
+                        }
+                        _ => Ok(BodyAt::UntilClose),
+                    }
+                }
+                BodyAt::ChunkSize => {
+                    let line = ready_ok!(self.poll_line(cx.as_deref_mut()));
+                    match chunk_size(&self.rbuf[line]) {
+                        Some(0) => Ok(BodyAt::Trailers),
+                        Some(n) => Ok(BodyAt::ChunkData(n)),
+                        None => Err(ErrorKind::Protocol),
+                    }
+                }
+                BodyAt::ChunkData(0) => Ok(BodyAt::ChunkEnd),
+                BodyAt::ChunkData(n) => {
+                    match ready_ok!(self.poll_take(cx.as_deref_mut(), n, false)) {
+                        0 => Err(ErrorKind::ConnectionReset),
+                        got => Ok(BodyAt::ChunkData(n - got as u64)),
+                    }
+                }
+                BodyAt::ChunkEnd => match ready_ok!(self.poll_line(cx.as_deref_mut())).is_empty() {
+                    true => Ok(BodyAt::ChunkSize),
+                    false => Err(ErrorKind::Protocol),
+                },
+                // trailers until an empty line
+                BodyAt::Trailers => match ready_ok!(self.poll_line(cx.as_deref_mut())).is_empty() {
+                    true => Ok(BodyAt::Done),
+                    false => Ok(BodyAt::Trailers),
+                },
+            };
+            self.body_at = r.unwrap_or_else(BodyAt::Failed);
+        }
+    }
+
+    /// More bytes into the buffer: read from the socket with `cx`; without, `Pending` (only
+    /// what is buffered is used). Ok(0) at EOF.
+    fn poll_more(&mut self, cx: Option<&mut Context<'_>>) -> Poll<std::io::Result<usize>> {
+        match cx {
+            Some(cx) => self.poll_fill(cx),
+            None => Poll::Pending,
+        }
+    }
+
+    /// Takes up to `n` buffered bytes into the kept body, if it is kept (reading more if
+    /// none are buffered); Ok(0) at EOF. `eof_ok`: a TLS peer that closes without
+    /// close_notify also counts as EOF.
+    fn poll_take(
         &mut self,
-        n: usize,
-        keep: Option<&mut BytesMut>,
+        cx: Option<&mut Context<'_>>,
+        n: u64,
         eof_ok: bool,
-    ) -> Result<usize, ErrorKind> {
+    ) -> Poll<Result<usize, ErrorKind>> {
         if self.rpos == self.rlen {
-            match self.fill().await {
-                Ok(0) => return Ok(0),
-                Ok(_) => {}
-                Err(e) if eof_ok && e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(0),
-                Err(e) => return Err(ErrorKind::from_io(&e)),
+            match self.poll_more(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(0)) => return Poll::Ready(Ok(0)),
+                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Err(e)) if eof_ok && e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    return Poll::Ready(Ok(0))
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(ErrorKind::from_io(&e))),
             }
         }
-        let k = n.min(self.rlen - self.rpos);
-        if let Some(out) = keep {
-            out.extend_from_slice(&self.rbuf[self.rpos..self.rpos + k]);
+        let k = usize::try_from(n)
+            .unwrap_or(usize::MAX)
+            .min(self.rlen - self.rpos);
+        if self.keep_body {
+            self.kept
+                .extend_from_slice(&self.rbuf[self.rpos..self.rpos + k]);
         }
         self.rpos += k;
-        Ok(k)
+        Poll::Ready(Ok(k))
     }
 
     /// Reads one CRLF-terminated line and returns where it is in the read buffer (without
     /// the CRLF), valid until the next read; no copy is made.
-    async fn line(&mut self) -> Result<std::ops::Range<usize>, ErrorKind> {
+    fn poll_line(
+        &mut self,
+        mut cx: Option<&mut Context<'_>>,
+    ) -> Poll<Result<std::ops::Range<usize>, ErrorKind>> {
         loop {
             if let Some(i) = self.rbuf[self.rpos..self.rlen]
                 .windows(2)
@@ -351,143 +501,16 @@ impl H1 {
             {
                 let line = self.rpos..self.rpos + i;
                 self.rpos += i + 2;
-                return Ok(line);
+                return Poll::Ready(Ok(line));
             }
             if self.rlen - self.rpos > MAX_LINE {
-                return Err(ErrorKind::Protocol);
+                return Poll::Ready(Err(ErrorKind::Protocol));
             }
-            match self.fill().await {
-                Ok(0) => return Err(ErrorKind::ConnectionReset),
-                Ok(_) => {}
-                Err(e) => return Err(ErrorKind::from_io(&e)),
-            }
-        }
-    }
-
-    /// Reads (and keeps, if asked) the body. After it, a connection with bytes left over is
-    /// closed: they belong to no request.
-    #[allow(clippy::manual_async_fn)] // its future keeps the arguments once, not twice
-    pub fn read_body(
-        &mut self,
-        kind: BodyKind,
-        keep: bool,
-    ) -> impl Future<Output = Result<Bytes, ErrorKind>> + '_ {
-        async move {
-            let mut out = std::mem::take(&mut self.kept);
-            out.clear();
-            let r = self
-                .body_inner(kind, if keep { Some(&mut out) } else { None })
-                .await;
-            self.body_end(r, out)
-        }
-    }
-
-    /// How many bytes a body of this kind is if it is all buffered already (none, or a
-    /// length that arrived with the head: a small response, the usual case).
-    fn buffered(&self, kind: BodyKind) -> Option<usize> {
-        match kind {
-            BodyKind::None => Some(0),
-            BodyKind::Length(n) if n <= (self.rlen - self.rpos) as u64 => usize::try_from(n).ok(),
-            _ => None,
-        }
-    }
-
-    /// Whether [`H1::body_now`] can read the body.
-    pub fn body_buffered(&self, kind: BodyKind) -> bool {
-        self.buffered(kind).is_some()
-    }
-
-    /// [`H1::read_body`] without a future, for a body [`H1::body_buffered`] says is all
-    /// here (asked for one that is not, it fails and the connection closes).
-    pub fn body_now(&mut self, kind: BodyKind, keep: bool) -> Result<Bytes, ErrorKind> {
-        let Some(n) = self.buffered(kind) else {
-            let out = std::mem::take(&mut self.kept);
-            return self.body_end(Err(ErrorKind::ConnectionReset), out);
-        };
-        let mut out = std::mem::take(&mut self.kept);
-        out.clear();
-        if keep {
-            out.extend_from_slice(&self.rbuf[self.rpos..self.rpos + n]);
-        }
-        self.rpos += n;
-        self.body_end(Ok(()), out)
-    }
-
-    /// The end of reading a body into `out`: the connection closed if it failed or bytes
-    /// are left over, the read buffer given back, `out`'s storage kept for the next.
-    fn body_end(
-        &mut self,
-        r: Result<(), ErrorKind>,
-        mut out: BytesMut,
-    ) -> Result<Bytes, ErrorKind> {
-        if r.is_err() || self.rpos != self.rlen {
-            self.closed = true;
-        }
-        // an idle connection holds no read buffer
-        self.release();
-        let body = if out.is_empty() {
-            Bytes::new()
-        } else {
-            out.split().freeze()
-        };
-        if out.capacity() <= 64 * 1024 {
-            self.kept = out;
-        }
-        r.map(|_| body)
-    }
-
-    #[allow(clippy::manual_async_fn)] // its future keeps the arguments once, not twice
-    fn body_inner<'a>(
-        &'a mut self,
-        kind: BodyKind,
-        mut keep: Option<&'a mut BytesMut>,
-    ) -> impl Future<Output = Result<(), ErrorKind>> + 'a {
-        async move {
-            match kind {
-                BodyKind::None => Ok(()),
-                BodyKind::Length(mut n) => {
-                    while n > 0 {
-                        let want = usize::try_from(n).unwrap_or(usize::MAX);
-                        let got = self.take(want, keep.as_deref_mut(), false).await?;
-                        if got == 0 {
-                            return Err(ErrorKind::ConnectionReset);
-                        }
-                        n -= got as u64;
-                    }
-                    Ok(())
-                }
-                BodyKind::UntilClose => loop {
-                    let got = self.take(usize::MAX, keep.as_deref_mut(), true).await?;
-                    if got == 0 {
-                        self.closed = true;
-                        return Ok(());
-                    }
-                },
-                BodyKind::Chunked => {
-                    loop {
-                        let line = self.line().await?;
-                        let mut size = chunk_size(&self.rbuf[line]).ok_or(ErrorKind::Protocol)?;
-                        if size == 0 {
-                            // trailers until an empty line
-                            loop {
-                                if self.line().await?.is_empty() {
-                                    return Ok(());
-                                }
-                            }
-                        }
-                        while size > 0 {
-                            let want = usize::try_from(size).unwrap_or(usize::MAX);
-                            let got = self.take(want, keep.as_deref_mut(), false).await?;
-                            if got == 0 {
-                                return Err(ErrorKind::ConnectionReset);
-                            }
-                            size -= got as u64;
-                        }
-                        if !self.line().await?.is_empty() {
-                            return Err(ErrorKind::Protocol);
-                        }
-                    }
-                }
+            match self.poll_more(cx.as_deref_mut()) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(ErrorKind::ConnectionReset)),
+                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(ErrorKind::from_io(&e))),
             }
         }
     }
@@ -544,7 +567,7 @@ pub fn fuzz_h1_response(data: &[u8]) {
             } else {
                 kind
             };
-            if h1.read_body(kind, true).await.is_err() || head.close || h1.closed {
+            if h1.body(kind, true).await.is_err() || head.close || h1.closed {
                 return;
             }
         }
