@@ -370,31 +370,38 @@ impl H1 {
 
     /// Reads (and keeps in `kept`, if asked) the body. After it, a connection with bytes
     /// left over is closed: they belong to no request. A body that arrived with its head
-    /// (a small response: the usual case) is read without making a future for the
-    /// reading; the rest of one that did not is read by a small one, the state of the
+    /// (a small response: the usual case) is read at once, without a wait; the rest of one
+    /// that did not is read by the same poll function as it arrives, the state of the
     /// reading kept here ([`BodyAt`]), not in the request's future.
-    pub async fn body(&mut self, kind: BodyKind, keep: bool) -> Result<Bytes, ErrorKind> {
-        self.body_at = BodyAt::of(kind);
-        self.keep_body = keep;
-        self.kept.clear();
-        let r = match self.poll_body(None) {
-            Poll::Ready(r) => r,
-            Poll::Pending => poll_fn(|cx| self.poll_body(Some(cx))).await,
-        };
-        if r.is_err() || self.rpos != self.rlen {
-            self.closed = true;
+    #[allow(clippy::manual_async_fn)] // its future keeps the arguments once, not twice
+    pub fn body(
+        &mut self,
+        kind: BodyKind,
+        keep: bool,
+    ) -> impl Future<Output = Result<Bytes, ErrorKind>> + '_ {
+        async move {
+            self.body_at = BodyAt::of(kind);
+            self.keep_body = keep;
+            self.kept.clear();
+            let r = match self.poll_body(None) {
+                Poll::Ready(r) => r,
+                Poll::Pending => poll_fn(|cx| self.poll_body(Some(cx))).await,
+            };
+            if r.is_err() || self.rpos != self.rlen {
+                self.closed = true;
+            }
+            // an idle connection holds no read buffer
+            self.release();
+            let body = if self.kept.is_empty() {
+                Bytes::new()
+            } else {
+                self.kept.split().freeze()
+            };
+            if self.kept.capacity() > 64 * 1024 {
+                self.kept = BytesMut::new();
+            }
+            r.map(|_| body)
         }
-        // an idle connection holds no read buffer
-        self.release();
-        let body = if self.kept.is_empty() {
-            Bytes::new()
-        } else {
-            self.kept.split().freeze()
-        };
-        if self.kept.capacity() > 64 * 1024 {
-            self.kept = BytesMut::new();
-        }
-        r.map(|_| body)
     }
 
     /// Reads the body as far as it can from `body_at`: with `cx`, reading the socket when
