@@ -22,7 +22,7 @@ pub use control::{ControlError, ControlStatus, EngineControl};
 pub use ctx::{ScenarioStats, ScenarioStatsSnapshot};
 pub use segment::{Fraction, Segment, SegmentError};
 pub use workload::{
-    run_each, IterFuture, IterInfo, IterOutcome, RunFuture, Turns, Vu, VuInit, Workload,
+    run_each, run_future, IterFuture, IterInfo, IterOutcome, RunFuture, Turns, Vu, VuInit, Workload,
 };
 
 use ctx::{EngineShared, ScenarioCtx};

@@ -86,8 +86,10 @@ impl Timings {
     }
 }
 
-/// What came back (or why nothing did).
+/// What came back (or why nothing did). On cache lines of its own (`align(64)`): a VU
+/// writes its response at every request, and at 1,000 VUs each line is a miss.
 #[derive(Debug, Clone, Default)]
+#[repr(align(64))]
 pub struct HttpResponse {
     /// Status code (0 when the request failed).
     pub status: u16,
