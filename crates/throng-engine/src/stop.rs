@@ -27,7 +27,7 @@ impl Signal {
     fn stop(&self) {
         self.stopped.store(true, Ordering::Release);
         // after the flag: a VU that sees the count moved sees the flag set
-        self.hub.stops.fetch_add(1, Ordering::Release);
+        self.hub.stops.0.fetch_add(1, Ordering::Release);
         let w = self
             .waker
             .lock()
@@ -49,10 +49,15 @@ pub(crate) struct StopHub {
 struct HubInner {
     stopped: AtomicBool,
     /// How many VUs have been told to stop: one shared line every VU reads (and finds in
-    /// its cache), instead of its own flag's.
-    stops: AtomicU64,
+    /// its cache), instead of its own flag's. On a line of its own, apart from this
+    /// `Arc`'s counts, which every `StopHandle` made (one per arrival) writes.
+    stops: Count,
     vus: Mutex<Vec<Weak<Signal>>>,
 }
+
+/// A counter on a cache line of its own.
+#[repr(align(64))]
+struct Count(AtomicU64);
 
 impl StopHub {
     /// A hub stopped when `token` is cancelled: a task waits for the token (the
@@ -61,7 +66,7 @@ impl StopHub {
         let hub = StopHub {
             inner: Arc::new(HubInner {
                 stopped: AtomicBool::new(false),
-                stops: AtomicU64::new(0),
+                stops: Count(AtomicU64::new(0)),
                 vus: Mutex::new(Vec::new()),
             }),
         };
@@ -139,7 +144,7 @@ impl Flag {
     }
 
     fn is_set(&mut self) -> bool {
-        let stops = self.hub.stops.load(Ordering::Acquire);
+        let stops = self.hub.stops.0.load(Ordering::Acquire);
         if stops == self.looked_at {
             return false;
         }

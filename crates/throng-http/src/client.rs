@@ -1146,7 +1146,11 @@ fn exchange_h1<'a>(
         // head is held while the body is read
         let (status, close, kind) = match h1.read_head(keep.headers).await {
             Ok((head, kind)) => {
-                *headers = head.headers;
+                // an empty map (headers not kept) is not moved in: the response's own,
+                // emptied for this request, keeps its room
+                if !head.headers.is_empty() {
+                    *headers = head.headers;
+                }
                 (head.status, head.close, kind)
             }
             // the write error says more than the read that followed it

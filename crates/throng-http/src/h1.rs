@@ -382,8 +382,10 @@ impl H1 {
         keep: bool,
     ) -> impl Future<Output = Result<Bytes, ErrorKind>> + '_ {
         async move {
-            // `kept` is empty here (each kept body is split off it), and is not touched
-            // for a body that is not kept
+            // `kept` is empty here (each kept body is split off it, a failed one too; a
+            // connection whose body future was dropped part way is never used again), and
+            // is not touched for a body that is not kept
+            debug_assert!(self.kept.is_empty());
             self.body_at = BodyAt::of(kind);
             self.keep_body = keep;
             let r = match self.poll_body(None) {
@@ -622,5 +624,135 @@ mod tests {
         ] {
             fuzz_h1_response(input);
         }
+    }
+}
+
+#[cfg(test)]
+mod body_tests {
+    use super::*;
+
+    fn poll_now<F: Future>(f: F) -> F::Output {
+        let mut f = std::pin::pin!(f);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        // an in-memory stream never waits, so a bounded number of polls always suffices
+        for _ in 0..1_000_000 {
+            if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return v;
+            }
+        }
+        panic!("no progress on in-memory input");
+    }
+
+    /// A body's outcome and whether the connection closed after it.
+    type Read = (Result<Vec<u8>, ErrorKind>, bool);
+
+    /// What the server sends, the body it should read as, and whether it closes.
+    type Case<'a> = (&'a [u8], Result<&'a [u8], ErrorKind>, bool);
+
+    /// Up to `n` exchanges over `data`, read `chunk` bytes at a time.
+    fn exchanges(data: &[u8], chunk: usize, keep: bool, n: usize) -> Vec<Read> {
+        let mut h1 = H1::new(Timed::memory(data.to_vec(), chunk));
+        let out = Out {
+            method: "GET",
+            target: "/",
+            host: "t",
+            user_agent: "t",
+            cookie: None,
+            close: false,
+            headers: &[],
+            body: b"",
+        };
+        let mut got = Vec::new();
+        for _ in 0..n {
+            assert!(h1.render(&out).is_ok());
+            assert!(poll_now(h1.write_request()).is_ok());
+            let Ok((head, kind)) = poll_now(h1.read_head(true)) else {
+                got.push((Err(ErrorKind::Protocol), true));
+                break;
+            };
+            let r = poll_now(h1.body(kind, keep)).map(|b| b.to_vec());
+            assert!(h1.kept.is_empty(), "`kept` left holding bytes");
+            if let (false, Ok(b)) = (keep, &r) {
+                assert!(b.is_empty(), "a body not kept came back");
+            }
+            let closed = h1.closed || head.close;
+            got.push((r, closed));
+            if closed {
+                break;
+            }
+        }
+        got
+    }
+
+    /// Every framing, read 1 to 70 bytes at a time (so the pass over what is buffered
+    /// stops part way through a length, a chunk, a size line or a CRLF, and the reading
+    /// goes on from there), kept and not.
+    #[test]
+    fn bodies_read_alike_at_every_read_size() {
+        let reset = Err(ErrorKind::ConnectionReset);
+        let bad = Err(ErrorKind::Protocol);
+        let cases: Vec<Case> = vec![
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789", Ok(b"0123456789"), false),
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", Ok(b""), false),
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n01234", reset, true),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n3\r\n wo\r\n0\r\nX-T: 1\r\nY: 2\r\n\r\n",
+                Ok(b"hello wo"),
+                false,
+            ),
+            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", Ok(b""), false),
+            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX\r\n0\r\n\r\n", bad, true),
+            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel", reset, true),
+            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX: 1\r\n", reset, true),
+            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", bad, true),
+            (b"HTTP/1.1 200 OK\r\n\r\nuntil close body", Ok(b"until close body"), true),
+            (b"HTTP/1.1 204 No Content\r\n\r\n", Ok(b""), false),
+        ];
+        for (data, want, closes) in cases {
+            for chunk in 1..=70 {
+                for keep in [true, false] {
+                    let got = exchanges(data, chunk, keep, 1);
+                    let want = want.map(|b| if keep { b.to_vec() } else { Vec::new() });
+                    let text = String::from_utf8_lossy(data);
+                    assert_eq!(
+                        got,
+                        [(want, closes)],
+                        "reads of {chunk}, keep {keep}: {text:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// A second response right behind the first: if it arrived with the first it is left
+    /// over and the connection closes; otherwise both are read in turn.
+    #[test]
+    fn a_response_behind_the_body_closes_or_is_read_next() {
+        let data = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nxy\r\n0\r\n\r\n";
+        for chunk in 1..=70 {
+            for keep in [true, false] {
+                let kept = |b: &[u8]| if keep { b.to_vec() } else { Vec::new() };
+                match exchanges(data, chunk, keep, 2).as_slice() {
+                    [(Ok(a), true)] => assert_eq!(*a, kept(b"abc")),
+                    [(Ok(a), false), (Ok(b), false)] => {
+                        assert_eq!(*a, kept(b"abc"));
+                        assert_eq!(*b, kept(b"xy"));
+                    }
+                    other => panic!("reads of {chunk}, keep {keep}: {other:?}"),
+                }
+            }
+        }
+    }
+
+    /// What reading a body keeps in the request's future (docs/architecture.md).
+    #[test]
+    fn reading_a_body_is_a_small_future() {
+        let mut h1 = H1::new(Timed::memory(Vec::new(), 1));
+        let f = h1.body(BodyKind::None, false);
+        assert!(
+            std::mem::size_of_val(&f) <= 40,
+            "{} B",
+            std::mem::size_of_val(&f)
+        );
     }
 }
