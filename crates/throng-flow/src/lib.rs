@@ -303,6 +303,12 @@ impl Vu for FlowVu {
                     let shared = self.shared.clone();
                     while let Some(info) = turns.next() {
                         self.set_lateness(&info);
+                        // iterations that never wait (each fails before it is sent: an
+                        // invalid URL) would keep the thread, and on a single-threaded
+                        // runtime nothing else would run (Ctrl-C, a threshold's abort, the
+                        // other VUs): every 256th lets the others have it (a flag, not
+                        // `info`, is what is held across the iteration's waits)
+                        let breathe = info.iter % 256 == 255;
                         let out = match self.begin_iteration(&shared) {
                             Err(e) => IterOutcome::Failed(e),
                             Ok(()) => {
@@ -313,6 +319,9 @@ impl Vu for FlowVu {
                             }
                         };
                         turns.done(out);
+                        if breathe {
+                            tokio::task::yield_now().await;
+                        }
                     }
                 })
             };

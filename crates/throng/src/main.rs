@@ -11,6 +11,7 @@ mod limit;
 mod local;
 mod merge;
 mod quick;
+mod runtime;
 mod scale;
 mod signals;
 mod suite;
@@ -50,20 +51,10 @@ fn main() {
         )
         .with_writer(std::io::stderr)
         .init();
-    // Every VU in its turn: a worker's own queue holds 256 tasks, and VUs woken past that
-    // wait in the shared queue, which tokio checks only every 31–61 tasks. At 1,000
-    // connections a quarter of the VUs then cycled while the rest waited, and throng
-    // measured its own queue as the server's latency (p99 160 ms against nginx answering
-    // in 2 ms; wrk 12 ms). Checking the shared queue before every task serves them in
-    // order (p99 16–21 ms); with few VUs it is one atomic load on an empty queue.
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .global_queue_interval(1)
-        .build()
-    {
+    let rt = match runtime::build(&cli) {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
+            eprintln!("error: {e}");
             std::process::exit(ExitCode::RuntimeError.code());
         }
     };

@@ -173,10 +173,26 @@ fn validate_accepts_examples_and_rejects_bad_plans_with_104() {
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_stops_gracefully_with_105_and_writes_files() {
+    interrupted_run("sigint", None).await;
+}
+
+/// The same on one thread (`THRONG_THREADS=1`): the process has one thread, and Ctrl-C is
+/// read on it between the VUs' turns.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_stops_a_single_threaded_run_too() {
+    interrupted_run("sigint-one", Some("1")).await;
+}
+
+/// A 60 s run interrupted by SIGINT after 1.5 s (with `THRONG_THREADS` set to `threads`,
+/// when given, and then checked to have that many threads): exit 105 within 5 s, the
+/// summary and results written, the requests counted as the server counted them.
+#[cfg(unix)]
+async fn interrupted_run(name: &str, threads: Option<&str>) {
     let server = DemoServer::start(([127, 0, 0, 1], 0).into(), DemoConfig::default())
         .await
         .expect("demo");
-    let dir = tmp("sigint");
+    let dir = tmp(name);
     let plan = dir.join("long.yaml");
     std::fs::write(
         &plan,
@@ -185,7 +201,11 @@ async fn sigint_stops_gracefully_with_105_and_writes_files() {
     .expect("write");
     let export = dir.join("s.json");
     let results = dir.join("r.json");
-    let child = throng()
+    let mut cmd = throng();
+    if let Some(n) = threads {
+        cmd.env("THRONG_THREADS", n);
+    }
+    let child = cmd
         .arg("run")
         .arg(&plan)
         .args(["-e", &format!("URL={}", server.url())])
@@ -198,8 +218,14 @@ async fn sigint_stops_gracefully_with_105_and_writes_files() {
         .spawn()
         .expect("spawn");
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let t = Instant::now();
     let pid = child.id().to_string();
+    if let Some(n) = threads {
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+            .expect("the process's threads")
+            .count();
+        assert_eq!(tasks.to_string(), n, "threads");
+    }
+    let t = Instant::now();
     let k = Command::new("kill")
         .args(["-INT", &pid])
         .status()
