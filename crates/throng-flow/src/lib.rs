@@ -303,12 +303,6 @@ impl Vu for FlowVu {
                     let shared = self.shared.clone();
                     while let Some(info) = turns.next() {
                         self.set_lateness(&info);
-                        // iterations that never wait (each fails before it is sent: an
-                        // invalid URL) would keep the thread, and on a single-threaded
-                        // runtime nothing else would run (Ctrl-C, a threshold's abort, the
-                        // other VUs): every 256th lets the others have it (a flag, not
-                        // `info`, is what is held across the iteration's waits)
-                        let breathe = info.iter % 256 == 255;
                         let out = match self.begin_iteration(&shared) {
                             Err(e) => IterOutcome::Failed(e),
                             Ok(()) => {
@@ -319,9 +313,12 @@ impl Vu for FlowVu {
                             }
                         };
                         turns.done(out);
-                        if breathe {
-                            tokio::task::yield_now().await;
-                        }
+                        // iterations that never wait (each fails before it is sent: an
+                        // invalid URL) would keep the thread, and nothing else on it would
+                        // run (Ctrl-C, a threshold's abort, the other VUs): each iteration
+                        // spends a unit of the task's budget, and one that finds it spent
+                        // lets the others have the thread (a VU that waits never does)
+                        tokio::task::consume_budget().await;
                     }
                 })
             };
@@ -549,6 +546,9 @@ impl FlowVu {
             let pause = remaining.map_or(spec.every, |left| left.min(spec.every));
             if !pause.is_zero() {
                 tokio::time::sleep(pause).await;
+            } else {
+                // passes that never wait must not keep the thread (see `run`)
+                tokio::task::consume_budget().await;
             }
         };
         let reg = &shared.env.registry;

@@ -45,14 +45,23 @@ pub(crate) struct Monitor {
     peak_pct: f64,
 }
 
+/// The processors throng's load can use: those it may run on, but no more than the
+/// runtime's worker threads (one, on a single-threaded runtime: `THRONG_THREADS=1`), so
+/// that a load holding its one thread reads as 100%.
+fn cores() -> usize {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) => cpus.min(h.metrics().num_workers().max(1)),
+        Err(_) => cpus,
+    }
+}
+
 impl Monitor {
     pub fn new() -> Monitor {
         let now = Instant::now();
         let cpu = cpu_seconds();
         Monitor {
-            cores: std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1),
+            cores: cores(),
             start: now,
             start_cpu: cpu,
             last: (now, cpu),

@@ -39,6 +39,7 @@ async fn quick_on_one_thread_counts_what_the_server_saw() {
     let s = demo().await;
     let dir = tmp("quick");
     let export = dir.join("s.json");
+    let results = dir.join("r.json");
     let mut c = throng();
     c.env("THRONG_THREADS", "1")
         .args([
@@ -51,6 +52,8 @@ async fn quick_on_one_thread_counts_what_the_server_saw() {
             "--summary-export",
         ])
         .arg(&export)
+        .arg("--results")
+        .arg(&results)
         .arg(format!("{}/health", s.url()));
     let o = output(c).await;
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
@@ -58,41 +61,53 @@ async fn quick_on_one_thread_counts_what_the_server_saw() {
     assert_eq!(count(&v, "http_reqs"), 3000);
     assert_eq!(count(&v, "iterations"), 3000);
     assert_eq!(s.requests(), 3000);
+    // the generator's CPU is judged against the one thread the load had
+    assert_eq!(json(&results)["generator"]["cores"], 1);
 }
 
 /// Every iteration fails before anything is sent (the URL cannot be parsed), so no VU
-/// ever waits. Ctrl-C still ends the run (the signal is read on the one thread the VUs
-/// run on), because each VU lets the others, and the run's own tasks, have the thread
-/// every 256 iterations.
+/// ever waits, between iterations or between the passes of a `repeat:` loop. Ctrl-C
+/// still ends the run (the signal is read on the one thread the VUs run on), because a
+/// VU gives the thread up whenever its task's budget is spent.
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn iterations_that_never_wait_do_not_keep_the_thread() {
     let dir = tmp("spin");
-    let plan = dir.join("spin.yaml");
-    std::fs::write(
-        &plan,
-        "scenarios:\n  s:\n    executor: constant-vus\n    vus: 3\n    duration: 60s\n    flow: [ {get: \"{{env.URL}}\"} ]\n",
-    )
-    .expect("write");
-    let export = dir.join("s.json");
-    let child = throng()
-        .env("THRONG_THREADS", "1")
-        .arg("run")
-        .arg(&plan)
-        .args(["-e", "URL=http://[::1", "--quiet", "--summary-export"])
-        .arg(&export)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let out = interrupt(child).await;
-    assert_eq!(out.status.code(), Some(105), "{}", text(&out));
-    let v = json(&export);
-    let iterations = count(&v, "iterations");
-    assert!(iterations > 256, "{iterations} iterations");
-    // each iteration's request failed, and each counts once
-    assert_eq!(count(&v, "http_reqs"), iterations);
-    assert_eq!(v["metrics"]["http_req_failed"]["passes"], iterations);
+    for (name, flow) in [
+        ("flat", "[ {get: \"{{env.URL}}\"} ]"),
+        (
+            "repeat",
+            "[ {repeat: {within: 60s, flow: [ {get: \"{{env.URL}}\"} ]}} ]",
+        ),
+    ] {
+        let plan = dir.join(format!("{name}.yaml"));
+        std::fs::write(
+            &plan,
+            format!("scenarios:\n  s:\n    executor: constant-vus\n    vus: 3\n    duration: 60s\n    flow: {flow}\n"),
+        )
+        .expect("write");
+        let export = dir.join(format!("{name}.json"));
+        let child = throng()
+            .env("THRONG_THREADS", "1")
+            .arg("run")
+            .arg(&plan)
+            .args(["-e", "URL=http://[::1", "--quiet", "--summary-export"])
+            .arg(&export)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let out = interrupt(child).await;
+        assert_eq!(out.status.code(), Some(105), "{name}: {}", text(&out));
+        let v = json(&export);
+        let reqs = count(&v, "http_reqs");
+        assert!(reqs > 256, "{name}: {reqs} requests");
+        // each request failed, and each counts once
+        assert_eq!(v["metrics"]["http_req_failed"]["passes"], reqs, "{name}");
+        if name == "flat" {
+            assert_eq!(count(&v, "iterations"), reqs);
+        }
+    }
 }
 
 /// Sends Ctrl-C (SIGINT) to `child` after 1.5 s and waits for it, which must take under
@@ -115,7 +130,7 @@ async fn interrupt(child: std::process::Child) -> Output {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thread_count_that_is_not_a_positive_integer_is_an_error() {
-    for bad in ["0", "two", "-1"] {
+    for bad in ["0", "two", "-1", "100000"] {
         let mut c = throng();
         c.env("THRONG_THREADS", bad)
             .args(["quick", "-n", "1", "http://127.0.0.1:9/"]);
@@ -127,4 +142,12 @@ async fn a_thread_count_that_is_not_a_positive_integer_is_an_error() {
             "{bad}: {err}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_thread_count_is_read_only_by_the_commands_that_run_load() {
+    let mut c = throng();
+    c.env("THRONG_THREADS", "0").arg("version");
+    let o = output(c).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
