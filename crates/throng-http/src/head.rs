@@ -126,8 +126,34 @@ fn decide(
 /// lower-case name of letters and `-`, ignoring case. Folding with `| 0x20` is exact here:
 /// the only bytes it maps onto a lower-case letter are that letter and its capital, and
 /// onto `-` only `-` and CR, which is not a token byte.
+/// Eight bytes at a time (the names asked about are 8 to 17 bytes long), the last eight
+/// read where they end.
 fn name_is(name: &[u8], lower: &[u8]) -> bool {
-    name.len() == lower.len() && name.iter().zip(lower).all(|(&a, &b)| a | 0x20 == b)
+    const FOLD: u64 = 0x2020_2020_2020_2020;
+    let n = name.len();
+    if n != lower.len() {
+        return false;
+    }
+    if n < 8 {
+        return name.iter().zip(lower).all(|(&a, &b)| a | 0x20 == b);
+    }
+    let word = |s: &[u8], at: usize| {
+        s.get(at..at + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+            .map(u64::from_le_bytes)
+    };
+    let same = |at: usize| match (word(name, at), word(lower, at)) {
+        (Some(a), Some(b)) => a | FOLD == b,
+        _ => false,
+    };
+    let mut at = 0;
+    while at + 8 < n {
+        if !same(at) {
+            return false;
+        }
+        at += 8;
+    }
+    same(n - 8)
 }
 
 /// What a response head's headers say about its framing, header by header: the body's
@@ -337,5 +363,37 @@ mod tests {
         // and a partial long head asks for more
         let cut = &head.as_bytes()[..head.len() - 10];
         assert!(matches!(parse_head(cut, true), Ok(Parsed::Partial)));
+    }
+
+    #[test]
+    fn a_name_is_matched_in_any_case_and_only_itself() {
+        for lower in [
+            &b"content-length"[..],
+            b"transfer-encoding",
+            b"connection",
+            b"set-cookie",
+            b"location",
+            b"te",
+        ] {
+            let upper = lower.to_ascii_uppercase();
+            assert!(name_is(lower, lower));
+            assert!(name_is(&upper, lower));
+            // one byte changed, anywhere, to any token byte but its own capital
+            for at in 0..lower.len() {
+                for b in (0..=255u8).filter(|b| crate::head_fast::is_name(*b)) {
+                    let mut name = lower.to_vec();
+                    name[at] = b;
+                    let same = b == lower[at] || b == lower[at].to_ascii_uppercase();
+                    assert_eq!(
+                        name_is(&name, lower),
+                        same,
+                        "{:?}",
+                        String::from_utf8_lossy(&name)
+                    );
+                }
+            }
+            assert!(!name_is(&lower[1..], lower));
+            assert!(!name_is(&[lower, b"x"].concat(), lower));
+        }
     }
 }
