@@ -47,7 +47,9 @@ pub(crate) struct Monitor {
 
 /// The processors throng's load can use: those it may run on, but no more than the
 /// runtime's worker threads (one, on a single-threaded runtime: `THRONG_THREADS=1`), so
-/// that a load holding its one thread reads as 100%.
+/// that a load holding its one thread reads as 100%. (The CPU measured is the whole
+/// process's, so threads of its own — name lookups, a raw output's writer, monitors — can
+/// take a single-threaded run's figure past 100%.)
 fn cores() -> usize {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     match tokio::runtime::Handle::try_current() {
