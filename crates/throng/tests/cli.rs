@@ -218,23 +218,13 @@ async fn interrupted_run(name: &str, threads: Option<&str>) {
         .spawn()
         .expect("spawn");
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let pid = child.id().to_string();
     if let Some(n) = threads {
-        let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", child.id()))
             .expect("the process's threads")
             .count();
         assert_eq!(tasks.to_string(), n, "threads");
     }
-    let t = Instant::now();
-    let k = Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .expect("kill");
-    assert!(k.success());
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().expect("wait"))
-        .await
-        .expect("join");
-    assert!(t.elapsed() < Duration::from_secs(5));
+    let out = common::interrupt(child).await;
     assert_eq!(out.status.code(), Some(105), "{}", text(&out));
     let v = json(&export);
     let reqs = v["metrics"]["http_reqs"]["count"].as_f64().unwrap_or(0.0) as u64;

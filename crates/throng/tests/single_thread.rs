@@ -4,7 +4,7 @@ mod common;
 use common::{text, throng};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use throng_demo::{DemoConfig, DemoServer};
 
 async fn output(mut c: Command) -> Output {
@@ -97,7 +97,8 @@ async fn iterations_that_never_wait_do_not_keep_the_thread() {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn");
-        let out = interrupt(child).await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let out = common::interrupt(child).await;
         assert_eq!(out.status.code(), Some(105), "{name}: {}", text(&out));
         let v = json(&export);
         let reqs = count(&v, "http_reqs");
@@ -108,24 +109,6 @@ async fn iterations_that_never_wait_do_not_keep_the_thread() {
             assert_eq!(count(&v, "iterations"), reqs);
         }
     }
-}
-
-/// Sends Ctrl-C (SIGINT) to `child` after 1.5 s and waits for it, which must take under
-/// 5 s more.
-#[cfg(unix)]
-async fn interrupt(child: std::process::Child) -> Output {
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let t = Instant::now();
-    let k = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(k.success());
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().expect("wait"))
-        .await
-        .expect("join");
-    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -41,3 +41,24 @@ pub fn k6() -> Option<PathBuf> {
     }
     found
 }
+
+/// Sends Ctrl-C (SIGINT) to `child` and waits for it to exit, which must take under 5 s
+/// (a graceful stop writes every file first).
+#[cfg(unix)]
+pub async fn interrupt(child: std::process::Child) -> Output {
+    let t = std::time::Instant::now();
+    let k = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(k.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().expect("wait"))
+        .await
+        .expect("join");
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(5),
+        "{:?} to stop",
+        t.elapsed()
+    );
+    out
+}
