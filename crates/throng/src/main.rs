@@ -54,8 +54,9 @@ fn main() {
     let rt = match runtime::build(&cli) {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: {e}");
-            std::process::exit(ExitCode::RuntimeError.code());
+            let (message, code) = e.report();
+            eprintln!("error: {message}");
+            std::process::exit(code.code());
         }
     };
     let code = rt.block_on(dispatch(cli));

@@ -10,15 +10,35 @@
 //! JavaScript can compute for as long as it likes between two waits, and the run's own
 //! loop, on the main thread, must still be able to stop it.
 use crate::cli::{Cli, Command};
+use throng_run::ExitCode;
 use tokio::runtime::{Builder, Runtime};
 
 /// The environment variable that sets the number of threads of `run` and `quick` (a
 /// positive integer).
 pub const THREADS_VAR: &str = "THRONG_THREADS";
 
+/// Why there is no runtime.
+#[derive(Debug)]
+pub enum RuntimeError {
+    /// [`THREADS_VAR`] is not a thread count: bad input (exit 104, as a bad flag).
+    Threads(String),
+    /// The runtime could not start (exit 107).
+    Start(String),
+}
+
+impl RuntimeError {
+    /// The message, and the exit code it ends the process with.
+    pub fn report(self) -> (String, ExitCode) {
+        match self {
+            RuntimeError::Threads(m) => (m, ExitCode::InvalidPlan),
+            RuntimeError::Start(m) => (m, ExitCode::RuntimeError),
+        }
+    }
+}
+
 /// The runtime for `cli`'s command.
-pub fn build(cli: &Cli) -> Result<Runtime, String> {
-    let threads = threads(cli)?;
+pub fn build(cli: &Cli) -> Result<Runtime, RuntimeError> {
+    let threads = threads(cli).map_err(RuntimeError::Threads)?;
     let one =
         threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())) == 1;
     let built = if one && !needs_workers(cli) {
@@ -38,7 +58,7 @@ pub fn build(cli: &Cli) -> Result<Runtime, String> {
         // empty queue.
         b.enable_all().global_queue_interval(1).build()
     };
-    built.map_err(|e| format!("cannot start the runtime: {e}"))
+    built.map_err(|e| RuntimeError::Start(format!("cannot start the runtime: {e}")))
 }
 
 /// [`THREADS_VAR`] for the commands that run load (`run`, `quick`); `None` when it is unset

@@ -118,7 +118,7 @@ async fn a_thread_count_that_is_not_a_positive_integer_is_an_error() {
         c.env("THRONG_THREADS", bad)
             .args(["quick", "-n", "1", "http://127.0.0.1:9/"]);
         let o = output(c).await;
-        assert_eq!(o.status.code(), Some(107), "{bad}: {}", text(&o));
+        assert_eq!(o.status.code(), Some(104), "{bad}: {}", text(&o));
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(
             err.contains("THRONG_THREADS") && err.contains("positive integer"),
