@@ -1,6 +1,7 @@
 //! State shared by a scenario's executor and its VUs, and running one iteration.
 use crate::config::Pacing;
 use crate::control::{Clock, EngineControl};
+use crate::hot::{region_of, HotLines};
 use crate::stop::{StopHandle, VuStop};
 use crate::workload::{IterInfo, IterOutcome, Turns, Vu, VuInit, Workload};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -222,8 +223,10 @@ impl ScenarioCtx {
                 Mode::Single(due) => (true, due),
                 Mode::Loop => (false, None),
             };
+            let hot = HotLines::default();
             let mut turns = EngineTurns {
                 ctx: self,
+                hot: &hot,
                 stop: stop.handle(),
                 more,
                 iter: *iter,
@@ -245,7 +248,10 @@ impl ScenarioCtx {
                 turns.last_end = None;
                 // a VU whose future ends without asking has nothing more to run
                 turns.why = Why::Done;
-                let finished = until_stopped(stop, vu.run(&mut turns)).await.is_some();
+                hot.set(HOT_TURNS, region_of(&turns));
+                let run = vu.run(&mut turns);
+                hot.set(HOT_RUN, region_of(&*run));
+                let finished = hot_until_stopped(stop, run, &hot).await.is_some();
                 if !finished {
                     // an arrival handed to a VU told to stop counts as interrupted, as it
                     // always did (its iteration was due)
@@ -361,6 +367,8 @@ enum Why {
 /// the VU's run future whenever the engine has something to wait for.
 struct EngineTurns<'a> {
     ctx: &'a ScenarioCtx,
+    /// Where the VU's state is (see [`crate::hot`]).
+    hot: &'a HotLines,
     stop: StopHandle,
     /// Whether the executor wants another iteration, asked with the time now.
     more: &'a mut (dyn FnMut(Instant) -> bool + Send),
@@ -455,6 +463,35 @@ impl Turns for EngineTurns<'_> {
         self.last_end = Some(t1);
         self.last = Some((t0, t1));
     }
+
+    fn hint(&self, slot: usize, region: (usize, usize)) {
+        // the engine's own two are not the VU's to move
+        if slot < HOT_RUN {
+            self.hot.set(slot, region);
+        }
+    }
+}
+
+/// The [`HotLines`] slots the engine fills: the VU's run future and its turns.
+const HOT_RUN: usize = crate::hot::SLOTS - 2;
+const HOT_TURNS: usize = crate::hot::SLOTS - 1;
+
+/// [`until_stopped`] for a VU's run future, asking for the VU's cache lines (`hot`)
+/// before each poll: the stop's and the future's first reads then find them coming.
+async fn hot_until_stopped<F: std::future::Future>(
+    stop: &mut VuStop,
+    fut: F,
+    hot: &HotLines,
+) -> Option<F::Output> {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(|cx| {
+        hot.fetch();
+        if stop.poll_stopped(cx).is_ready() {
+            return std::task::Poll::Ready(None);
+        }
+        fut.as_mut().poll(cx).map(Some)
+    })
+    .await
 }
 
 /// Runs `fut` until it ends (its output) or `stop` is told to stop first (`None`; the future

@@ -9,6 +9,7 @@ mod config;
 mod control;
 mod ctx;
 pub mod executor;
+pub mod hot;
 pub mod schedule;
 pub mod segment;
 mod stop;

@@ -72,6 +72,13 @@ pub trait Turns: Send {
 
     /// The iteration [`Turns::next`] gave has ended.
     fn done(&mut self, out: IterOutcome);
+
+    /// Region `slot` (of [`crate::hot::SLOTS`]) of the VU's memory is `region` (an address
+    /// and a length, see [`crate::hot::region_of`]): the engine asks for its cache lines
+    /// whenever it polls the VU. Nothing is read through it. The default ignores it.
+    fn hint(&self, slot: usize, region: (usize, usize)) {
+        let _ = (slot, region);
+    }
 }
 
 /// [`Vu::run`] as one [`Vu::iteration`] future after another: the default, for VUs that

@@ -33,6 +33,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tags::{FStep, Prepared, ReqInfo, TagCache};
+use throng_engine::hot::region_of;
 use throng_engine::{IterFuture, IterInfo, IterOutcome, RunFuture, Turns, Vu, VuInit, Workload};
 use throng_http::{HttpClient, HttpRequest, HttpResponse, SharedConfig};
 use throng_metrics::{MetricId, Registry};
@@ -263,6 +264,25 @@ struct FlowVu {
     protos: Option<Box<proto::ProtoClients>>,
 }
 
+impl FlowVu {
+    /// Tells the engine where this VU's state is (see `throng_engine::hot`): the VU, its
+    /// last response, the request's URL, and the client's connection. Cheap when nothing
+    /// moved (a compare per region).
+    fn hint(&self, turns: &dyn Turns) {
+        turns.hint(0, region_of(self));
+        let resp = self.resp.as_deref().map_or((0, 0), region_of);
+        turns.hint(1, resp);
+        let url = self.resp.as_deref().map_or("", |r| r.url.as_str());
+        turns.hint(2, (url.as_ptr() as usize, url.len()));
+        turns.hint(3, (self.req.url.as_ptr() as usize, self.req.url.len()));
+        let mut slot = 4;
+        self.client.hot(|region| {
+            turns.hint(slot, region);
+            slot += 1;
+        });
+    }
+}
+
 impl Vu for FlowVu {
     fn iteration(&mut self, info: IterInfo) -> IterFuture<'_> {
         self.set_lateness(&info);
@@ -301,6 +321,7 @@ impl Vu for FlowVu {
             ($steps:ident) => {
                 throng_engine::run_future(async move {
                     let shared = self.shared.clone();
+                    self.hint(turns);
                     while let Some(info) = turns.next() {
                         self.set_lateness(&info);
                         let out = match self.begin_iteration(&shared) {
@@ -313,6 +334,7 @@ impl Vu for FlowVu {
                             }
                         };
                         turns.done(out);
+                        self.hint(turns);
                         // iterations that never wait (each fails before it is sent: an
                         // invalid URL) would keep the thread, and nothing else on it would
                         // run (Ctrl-C, a threshold's abort, the other VUs): each iteration

@@ -246,6 +246,23 @@ impl HttpClient {
         }
     }
 
+    /// The regions of memory a request on this client touches beyond the client itself:
+    /// its connections, the first one's state and request buffer, the last URL's text.
+    /// Addresses only, for a cache hint: nothing is read through them.
+    pub fn hot(&self, mut f: impl FnMut((usize, usize))) {
+        f((
+            self.conns.as_ptr() as usize,
+            std::mem::size_of_val(self.conns.as_slice()),
+        ));
+        if let Some((_, conn)) = self.conns.first() {
+            if let Sender::H1(h1) = &conn.sender {
+                h1.hot(&mut f);
+            }
+            f((conn.host_header.as_ptr() as usize, conn.host_header.len()));
+        }
+        f(self.last_url.text_region());
+    }
+
     /// Closes every connection (e.g. between iterations when keep-alive is off).
     pub fn close_all(&mut self) {
         self.conns.clear();

@@ -132,6 +132,13 @@ impl H1 {
         &self.io.stats
     }
 
+    /// Where this connection's state is that every request touches: the connection and
+    /// its request buffer (see `throng_engine::hot`).
+    pub fn hot(&self, f: &mut impl FnMut((usize, usize))) {
+        f((self as *const H1 as usize, std::mem::size_of::<H1>()));
+        f((self.wbuf.as_ptr() as usize, self.wbuf.len()));
+    }
+
     pub fn new(io: Timed) -> H1 {
         H1 {
             io,

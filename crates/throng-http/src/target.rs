@@ -213,6 +213,11 @@ pub(crate) struct LastUrl {
 }
 
 impl LastUrl {
+    /// Where the last URL's text is (an address and a length, for a cache hint).
+    pub fn text_region(&self) -> (usize, usize) {
+        (self.url.as_ptr() as usize, self.url.len())
+    }
+
     /// `url` read as [`Target::parse`] reads it.
     pub fn target<'a>(&mut self, url: &'a str) -> Option<Target<'a>> {
         if let Some(p) = &self.parts {
