@@ -1,11 +1,12 @@
-//! Where a VU's state is, so that its cache lines are fetched together when it wakes.
+//! Where a VU's state is, so that its cache lines are asked for together when it is polled.
 //!
 //! With a thousand VUs, a request touches some fifty cache lines of its VU's own state
 //! (the run future's layers, the VU, its client, the connection and its buffers), and
 //! none of them is still in the processor's cache from the VU's last request: each is a
 //! miss, taken one after another as the code comes to it. Asked for all at once when the
-//! VU is polled, the misses overlap instead of queueing (measured: the generator's CPU per
-//! request at 1,000 connections, bench/notes.md).
+//! VU is polled, the misses overlap instead of queueing: at 1,000 connections the
+//! generator's CPU per request fell to 0.86× (bench/notes.md, "tenth stop"). Asked for
+//! earlier, when the VU is woken, they were gone again by its poll (measured, and dropped).
 //!
 //! [`HotLines`] holds up to [`SLOTS`] regions of a VU's memory (by address: nothing is
 //! read through them, so a region that went away since is harmless). The engine keeps one

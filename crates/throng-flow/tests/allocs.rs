@@ -327,3 +327,95 @@ fn bench_plan_step_allocates_nothing_per_request() {
     assert!(per_req.abs() < BOUND, "{per_req} allocations per request");
     assert!(per_iter < 1.01, "{per_iter} allocations per iteration");
 }
+
+/// The engine's side of `Vu::run` that keeps the regions the VU hints at (see
+/// `throng_engine::hot`), as they were at the end of each iteration.
+struct Hinted {
+    n: u64,
+    next: u64,
+    now: std::cell::RefCell<[(usize, usize); throng_engine::hot::SLOTS]>,
+    after: Vec<[(usize, usize); throng_engine::hot::SLOTS]>,
+}
+
+impl Turns for Hinted {
+    fn next(&mut self) -> Option<IterInfo> {
+        if self.next == self.n {
+            return None;
+        }
+        self.next += 1;
+        Some(IterInfo {
+            iter: self.next - 1,
+            scenario_iter: self.next - 1,
+            intended_start: None,
+        })
+    }
+
+    fn done(&mut self, out: IterOutcome) {
+        assert_eq!(out, IterOutcome::Completed);
+    }
+
+    fn hint(&self, slot: usize, region: (usize, usize)) {
+        self.now.borrow_mut()[slot] = region;
+    }
+}
+
+#[test]
+fn a_vu_tells_the_engine_where_its_state_is() {
+    let (base, seen) = serve();
+    let url = format!("{base}/");
+    let (rt, mut vu) = one_vu(&plan(&base, &format!("      - get: {url}\n")));
+    let mut turns = Hinted {
+        n: 0,
+        next: 0,
+        now: Default::default(),
+        after: Vec::new(),
+    };
+    // one iteration at a time, so the regions after each can be compared
+    for _ in 0..3 {
+        turns.n = turns.next + 1;
+        rt.block_on(vu.run(&mut turns));
+        let now = *turns.now.borrow();
+        turns.after.push(now);
+    }
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        3,
+        "the server saw three requests"
+    );
+    let last = turns.after[2];
+    // the VU (on lines of its own), its last response, the request's URL, its connection,
+    // the connection's state (on lines of its own) and request, the Host header, the URL read
+    let host = base.trim_start_matches("http://");
+    let (vu_at, vu_len) = last[0];
+    assert!(
+        vu_at % 64 == 0 && vu_len >= 64 && vu_len % 64 == 0,
+        "{:?}",
+        last[0]
+    );
+    assert!(
+        last[1].0 != 0 && last[1].1 > 0,
+        "the response: {:?}",
+        last[1]
+    );
+    assert_eq!(last[2].1, url.len(), "the response's URL");
+    assert_eq!(last[3].1, url.len(), "the request's URL");
+    assert!(last[4].1 > 0, "the connections: {:?}", last[4]);
+    assert!(
+        last[5].0 % 64 == 0 && last[5].1 >= 64,
+        "the connection: {:?}",
+        last[5]
+    );
+    let request = format!("GET / HTTP/1.1\r\nHost: {host}\r\n");
+    assert!(
+        last[6].1 > request.len(),
+        "the request written: {:?}",
+        last[6]
+    );
+    assert_eq!(last[7].1, host.len(), "the Host header");
+    assert_eq!(last[8].1, url.len(), "the URL read");
+    // nothing past the VU's nine, and the engine's own two are not the VU's to set
+    assert!(last[9..].iter().all(|r| *r == (0, 0)), "{last:?}");
+    // on a kept-alive connection nothing moves from one request to the next, so hinting
+    // again is a compare per region
+    assert_eq!(turns.after[1], turns.after[2]);
+}
