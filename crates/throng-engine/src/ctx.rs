@@ -251,7 +251,7 @@ impl ScenarioCtx {
                 hot.set(HOT_TURNS, region_of(&turns));
                 let run = vu.run(&mut turns);
                 hot.set(HOT_RUN, region_of(&*run));
-                let finished = hot_until_stopped(stop, run, &hot).await.is_some();
+                let finished = until_stopped(stop, run, &hot).await.is_some();
                 if !finished {
                     // an arrival handed to a VU told to stop counts as interrupted, as it
                     // always did (its iteration was due)
@@ -279,7 +279,7 @@ impl ScenarioCtx {
                     Why::Init => {
                         turns.init_done = true;
                         if let Some(init) = vu.init() {
-                            if Box::pin(until_stopped(stop, init)).await.is_none() {
+                            if Box::pin(until_stopped(stop, init, &hot)).await.is_none() {
                                 // the iteration it was for never started: an arrival (which
                                 // was due) counts as interrupted, as it always did; a loop's
                                 // claim is left to its executor, which counts it as dropped
@@ -465,8 +465,7 @@ impl Turns for EngineTurns<'_> {
     }
 
     fn hint(&self, slot: usize, region: (usize, usize)) {
-        // the engine's own two are not the VU's to move
-        if slot < HOT_RUN {
+        if let Some(slot) = vu_slot(slot) {
             self.hot.set(slot, region);
         }
     }
@@ -476,9 +475,17 @@ impl Turns for EngineTurns<'_> {
 const HOT_RUN: usize = crate::hot::SLOTS - 2;
 const HOT_TURNS: usize = crate::hot::SLOTS - 1;
 
-/// [`until_stopped`] for a VU's run future, asking for the VU's cache lines (`hot`)
-/// before each poll: the stop's and the future's first reads then find them coming.
-async fn hot_until_stopped<F: std::future::Future>(
+/// The slot a VU's hint for its slot `slot` goes in: the ones before the engine's own two,
+/// which are not the VU's to move.
+fn vu_slot(slot: usize) -> Option<usize> {
+    (slot < HOT_RUN).then_some(slot)
+}
+
+/// Runs `fut` until it ends (its output) or `stop` is told to stop first (`None`; the future
+/// is dropped). The stop is checked before each poll of the future, as k6 interrupts an
+/// iteration at the next point it yields. Before each poll the VU's cache lines (`hot`) are
+/// asked for: the stop's and the future's first reads then find them coming.
+async fn until_stopped<F: std::future::Future>(
     stop: &mut VuStop,
     fut: F,
     hot: &HotLines,
@@ -494,23 +501,80 @@ async fn hot_until_stopped<F: std::future::Future>(
     .await
 }
 
-/// Runs `fut` until it ends (its output) or `stop` is told to stop first (`None`; the future
-/// is dropped). The stop is checked before each poll of the future, as k6 interrupts an
-/// iteration at the next point it yields.
-async fn until_stopped<F: std::future::Future>(stop: &mut VuStop, fut: F) -> Option<F::Output> {
-    let mut fut = std::pin::pin!(fut);
-    std::future::poll_fn(|cx| {
-        if stop.poll_stopped(cx).is_ready() {
-            return std::task::Poll::Ready(None);
-        }
-        fut.as_mut().poll(cx).map(Some)
-    })
-    .await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_vu_hints_only_at_the_slots_before_the_engines_own() {
+        assert_eq!(vu_slot(0), Some(0));
+        assert_eq!(vu_slot(HOT_RUN - 1), Some(HOT_RUN - 1));
+        assert_eq!(vu_slot(HOT_RUN), None);
+        assert_eq!(vu_slot(HOT_TURNS), None);
+        assert_eq!(vu_slot(crate::hot::SLOTS), None);
+    }
+
+    /// A VU that hints at every slot (the engine's too) and ends.
+    struct Hinting;
+
+    impl Vu for Hinting {
+        fn iteration(&mut self, _info: IterInfo) -> IterFuture<'_> {
+            Box::pin(async { IterOutcome::Completed })
+        }
+
+        fn run<'a>(&'a mut self, turns: &'a mut dyn Turns) -> crate::workload::RunFuture<'a> {
+            Box::pin(async move {
+                while turns.next().is_some() {
+                    for slot in 0..=crate::hot::SLOTS {
+                        turns.hint(slot, (4096 * (slot + 1), 64));
+                    }
+                    turns.done(IterOutcome::Completed);
+                }
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn the_engine_keeps_its_own_slots_and_the_vus() {
+        // the engine's turns over a HotLines the test reads
+        let hot = HotLines::default();
+        let mut vu = Hinting;
+        let (control, asked) = (
+            EngineControl::new(),
+            Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        );
+        let ctx = ctx(control, asked);
+        let mut more = |_| true;
+        let hub = StopHub::new(&CancellationToken::new());
+        let mut turns = EngineTurns {
+            ctx: &ctx,
+            hot: &hot,
+            stop: hub.vu().handle(),
+            more: &mut more,
+            iter: 0,
+            intended_start: None,
+            single: true,
+            paced: false,
+            claimed: false,
+            init_done: true,
+            started: 0,
+            started_this_turn: 0,
+            running: None,
+            last_end: None,
+            last: None,
+            why: Why::Done,
+        };
+        vu.run(&mut turns).await;
+        let slots = hot.slots();
+        for (slot, packed) in slots.iter().enumerate() {
+            if slot < HOT_RUN {
+                assert_eq!(*packed, (4096 * (slot + 1)) | 1, "slot {slot}");
+            } else {
+                assert_eq!(*packed, 0, "slot {slot}: the engine's, not the VU's");
+            }
+        }
+    }
+
     use crate::stop::StopHub;
     use crate::workload::{IterFuture, VuInit};
 

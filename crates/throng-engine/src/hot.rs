@@ -12,7 +12,6 @@
 //! read through them, so a region that went away since is harmless). The engine keeps one
 //! per VU task and asks for its regions before each poll of the VU; the VU says which
 //! regions they are ([`crate::Turns::hint`]).
-#![allow(unsafe_code)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -41,6 +40,12 @@ impl HotLines {
         if cell.load(Ordering::Relaxed) != packed {
             cell.store(packed, Ordering::Relaxed);
         }
+    }
+
+    /// Every slot, packed (for tests).
+    #[cfg(test)]
+    pub(crate) fn slots(&self) -> [usize; SLOTS] {
+        std::array::from_fn(|i| self.slots[i].load(Ordering::Relaxed))
     }
 
     /// Asks for every region's lines.
@@ -75,8 +80,9 @@ fn pack(at: usize, len: usize) -> usize {
     first | lines
 }
 
-/// Asks the processor to bring the line at `addr` into its cache.
+/// Asks the processor to bring the line at `addr` into its cache. The crate's one `unsafe`.
 #[inline(always)]
+#[allow(unsafe_code)]
 fn prefetch(addr: usize) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch is a hint: it reads nothing the program sees and cannot fault,

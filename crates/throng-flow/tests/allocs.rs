@@ -383,6 +383,7 @@ fn a_vu_tells_the_engine_where_its_state_is() {
         "the server saw three requests"
     );
     let last = turns.after[2];
+    eprintln!("regions hinted (address, bytes): {last:?}");
     // the VU (on lines of its own), its last response, the request's URL, its connection,
     // the connection's state (on lines of its own) and request, the Host header, the URL read
     let host = base.trim_start_matches("http://");

@@ -246,20 +246,27 @@ impl HttpClient {
         }
     }
 
-    /// The regions of memory a request on this client touches beyond the client itself:
-    /// its connections, the first one's state and request buffer, the last URL's text.
+    /// The regions of memory a request on this client touches beyond the client itself,
+    /// always five: its connections, the first one's state, request buffer and `Host`
+    /// header (HTTP/1.1; none for HTTP/2), the last URL's text.
     /// Addresses only, for a cache hint: nothing is read through them.
     pub fn hot(&self, mut f: impl FnMut((usize, usize))) {
+        // always five, each in its place (`(0, 0)` for none): a slot keeps its region, and
+        // hinting again is a compare while nothing moves
+        let (mut h1, mut wbuf, mut host) = ((0, 0), (0, 0), (0, 0));
+        if let Some((_, conn)) = self.conns.first() {
+            if let Sender::H1(c) = &conn.sender {
+                (h1, wbuf) = c.hot();
+            }
+            host = (conn.host_header.as_ptr() as usize, conn.host_header.len());
+        }
         f((
             self.conns.as_ptr() as usize,
             std::mem::size_of_val(self.conns.as_slice()),
         ));
-        if let Some((_, conn)) = self.conns.first() {
-            if let Sender::H1(h1) = &conn.sender {
-                h1.hot(&mut f);
-            }
-            f((conn.host_header.as_ptr() as usize, conn.host_header.len()));
-        }
+        f(h1);
+        f(wbuf);
+        f(host);
         f(self.last_url.text_region());
     }
 

@@ -133,10 +133,13 @@ impl H1 {
     }
 
     /// Where this connection's state is that every request touches: the connection and
-    /// its request buffer (see `throng_engine::hot`).
-    pub fn hot(&self, f: &mut impl FnMut((usize, usize))) {
-        f((self as *const H1 as usize, std::mem::size_of::<H1>()));
-        f((self.wbuf.as_ptr() as usize, self.wbuf.len()));
+    /// the start of its request buffer (a large body is written once, not read again; see
+    /// `throng_engine::hot`).
+    pub fn hot(&self) -> ((usize, usize), (usize, usize)) {
+        (
+            (self as *const H1 as usize, std::mem::size_of::<H1>()),
+            (self.wbuf.as_ptr() as usize, self.wbuf.len().min(256)),
+        )
     }
 
     pub fn new(io: Timed) -> H1 {
