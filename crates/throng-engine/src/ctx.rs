@@ -219,30 +219,9 @@ impl ScenarioCtx {
         // an `async` block: an `async fn` keeps its arguments twice in its future (as
         // arguments, then again as locals), this block once (the future is in every VU's task)
         async move {
-            let (single, intended_start) = match mode {
-                Mode::Single(due) => (true, due),
-                Mode::Loop => (false, None),
-            };
+            let single = matches!(mode, Mode::Single(_));
             let hot = HotLines::default();
-            let mut turns = EngineTurns {
-                ctx: self,
-                hot: &hot,
-                stop: stop.handle(),
-                more,
-                iter: *iter,
-                intended_start,
-                single,
-                // Locust's wait_time: closed executors only (an arrival has its own time)
-                paced: !single && !matches!(self.pacing, Pacing::None),
-                claimed: false,
-                init_done: *iter != 0,
-                started: 0,
-                started_this_turn: 0,
-                running: None,
-                last_end: None,
-                last: None,
-                why: Why::Done,
-            };
+            let mut turns = EngineTurns::new(self, &hot, stop.handle(), more, *iter, mode);
             let ok = loop {
                 turns.started_this_turn = 0;
                 turns.last_end = None;
@@ -392,7 +371,41 @@ struct EngineTurns<'a> {
     why: Why,
 }
 
-impl EngineTurns<'_> {
+impl<'a> EngineTurns<'a> {
+    /// The turns of a VU whose next iteration is number `iter`, run as `mode` says.
+    fn new(
+        ctx: &'a ScenarioCtx,
+        hot: &'a HotLines,
+        stop: StopHandle,
+        more: &'a mut (dyn FnMut(Instant) -> bool + Send),
+        iter: u64,
+        mode: Mode,
+    ) -> EngineTurns<'a> {
+        let (single, intended_start) = match mode {
+            Mode::Single(due) => (true, due),
+            Mode::Loop => (false, None),
+        };
+        EngineTurns {
+            ctx,
+            hot,
+            stop,
+            more,
+            iter,
+            intended_start,
+            single,
+            // Locust's wait_time: closed executors only (an arrival has its own time)
+            paced: !single && !matches!(ctx.pacing, Pacing::None),
+            claimed: false,
+            init_done: iter != 0,
+            started: 0,
+            started_this_turn: 0,
+            running: None,
+            last_end: None,
+            last: None,
+            why: Why::Done,
+        }
+    }
+
     fn end(&mut self, why: Why) -> Option<IterInfo> {
         self.why = why;
         None
@@ -546,24 +559,14 @@ mod tests {
         let ctx = ctx(control, asked);
         let mut more = |_| true;
         let hub = StopHub::new(&CancellationToken::new());
-        let mut turns = EngineTurns {
-            ctx: &ctx,
-            hot: &hot,
-            stop: hub.vu().handle(),
-            more: &mut more,
-            iter: 0,
-            intended_start: None,
-            single: true,
-            paced: false,
-            claimed: false,
-            init_done: true,
-            started: 0,
-            started_this_turn: 0,
-            running: None,
-            last_end: None,
-            last: None,
-            why: Why::Done,
-        };
+        let mut turns = EngineTurns::new(
+            &ctx,
+            &hot,
+            hub.vu().handle(),
+            &mut more,
+            1,
+            Mode::Single(None),
+        );
         vu.run(&mut turns).await;
         let slots = hot.slots();
         for (slot, packed) in slots.iter().enumerate() {
