@@ -838,7 +838,8 @@ impl Results {
     /// the problem (truncated, not JSON, the version, or the field and series at fault).
     pub fn from_json(bytes: &[u8]) -> Result<Results, crate::ResultsFileError> {
         crate::validate::peek_version(bytes)?;
-        serde_json::from_slice(bytes).map_err(crate::ResultsFileError::from_json_error)
+        serde_json::from_slice(bytes)
+            .map_err(|e| crate::ResultsFileError::from_json_error(e, bytes))
     }
 
     /// A metric or sub-metric by its full name.

@@ -42,17 +42,34 @@ pub enum ResultsFileError {
 }
 
 impl ResultsFileError {
-    pub(crate) fn from_json_error(e: serde_json::Error) -> ResultsFileError {
+    /// `e`, met reading `bytes`. A syntax error on the input's last byte is a truncation
+    /// too: a file cut inside a number (`12.`, `-`, `1e`) is an "invalid number" to the
+    /// parser, which only sees that the number is not complete.
+    pub(crate) fn from_json_error(e: serde_json::Error, bytes: &[u8]) -> ResultsFileError {
         use serde_json::error::Category;
+        let truncated = ResultsFileError::Truncated {
+            line: e.line(),
+            column: e.column(),
+        };
         match e.classify() {
-            Category::Eof => ResultsFileError::Truncated {
-                line: e.line(),
-                column: e.column(),
-            },
+            Category::Eof => truncated,
+            Category::Syntax if at_end(bytes, e.line(), e.column()) => truncated,
             Category::Syntax | Category::Io => ResultsFileError::NotJson(e.to_string()),
             Category::Data => ResultsFileError::Invalid(e.to_string()),
         }
     }
+}
+
+/// Whether 1-based `line` and `column` (serde_json's error position) are the last byte of
+/// `bytes`, trailing whitespace aside.
+fn at_end(bytes: &[u8], line: usize, column: usize) -> bool {
+    let text = bytes.trim_ascii_end();
+    let Some(last) = text.len().checked_sub(1) else {
+        return false;
+    };
+    let lines = text.iter().filter(|b| **b == b'\n').count() + 1;
+    let start = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    line == lines && column == last - start + 1
 }
 
 /// Checks the version first, so a file of another version is named as such even when its
@@ -74,7 +91,7 @@ pub(crate) fn peek_version(bytes: &[u8]) -> Result<(), ResultsFileError> {
         }
         // no version: the full read names the missing field
         Ok(Peek { version: None }) => Ok(()),
-        Err(e) => Err(ResultsFileError::from_json_error(e)),
+        Err(e) => Err(ResultsFileError::from_json_error(e, bytes)),
     }
 }
 
@@ -311,6 +328,33 @@ mod tests {
         let mut ser = hdrhistogram::serialization::V2DeflateSerializer::new();
         ser.serialize(h, &mut buf).expect("serializes");
         base64::engine::general_purpose::STANDARD.encode(&buf)
+    }
+
+    #[test]
+    fn a_file_cut_anywhere_is_truncated_and_junk_is_not_json() {
+        let whole = "{\n  \"version\": 2,\n  \"a\": [-1.25e3, 0.5, true, null, \"x\"]\n}\n";
+        // every cut short of the whole (the empty file included)
+        for n in 0..whole.trim_end().len() {
+            let cut = &whole.as_bytes()[..n];
+            let e = serde_json::from_slice::<serde_json::Value>(cut).expect_err("cut");
+            let got = ResultsFileError::from_json_error(e, cut);
+            assert!(
+                matches!(got, ResultsFileError::Truncated { .. }),
+                "cut at {n} ({:?}): {got}",
+                String::from_utf8_lossy(cut)
+            );
+        }
+        // a wrong byte before the end is not a truncation
+        for bad in [
+            "{\"a\": 1.x, \"b\": 2}",
+            "{\"a\": -, \"b\": 2}",
+            "[1e, 2]",
+            "{\"a\" 1}",
+        ] {
+            let e = serde_json::from_slice::<serde_json::Value>(bad.as_bytes()).expect_err("bad");
+            let got = ResultsFileError::from_json_error(e, bad.as_bytes());
+            assert!(matches!(got, ResultsFileError::NotJson(_)), "{bad}: {got}");
+        }
     }
 
     #[test]
