@@ -1,5 +1,6 @@
 //! The per-VU client: connection reuse, request building, timing, redirects and cookies.
 use crate::conn::{connect, Conn, ConnectTimes, H2Sender, Origin, Sender};
+use crate::http2::OwnHeaders;
 use crate::cookies::CookieJar;
 use crate::deadline::{within, Timer};
 use crate::dns::DnsCache;
@@ -9,12 +10,9 @@ use crate::head::BodyKind;
 use crate::pool::{Checkout, Lease, OriginPool, SharedConn};
 use crate::target::{LastUrl, Target};
 use crate::tls::{HttpVersion, SharedConfig};
-use bytes::{Bytes, BytesMut};
-use http::header::{
-    HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, COOKIE, HOST, SET_COOKIE, TE,
-    TRANSFER_ENCODING, UPGRADE, USER_AGENT,
-};
-use http::{HeaderMap, Method, Request, Uri};
+use bytes::Bytes;
+use http::header::SET_COOKIE;
+use http::{HeaderMap, Method};
 use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
@@ -163,63 +161,17 @@ pub struct HttpClient {
     /// The shared HTTP/2 pools of the origins this VU has used (when VUs share
     /// connections): a local copy of the lookup, so a request takes no global lock for it.
     pools: Vec<PoolRef>,
-    /// The last HTTP/2 request's headers, made (boxed: only HTTP/2 clients have them).
-    h2_headers: Option<Box<H2Headers>>,
-}
-
-/// A request's headers as HTTP/2 takes them, kept from the last request: the next request
-/// with the same headers (a plan's, nearly always) reuses them instead of checking and
-/// copying every name and value again.
-#[derive(Default)]
-struct H2Headers {
-    /// The headers `made` was made from.
-    source: Vec<(String, String)>,
-    /// Their names and values, without the connection-specific ones and a `TE` other than
-    /// `trailers` (not allowed in HTTP/2, RFC 9113 §8.2.2).
-    made: Vec<(HeaderName, HeaderValue)>,
-}
-
-impl H2Headers {
-    /// `headers` made, or the failure if a name or value is not valid in a header.
-    fn of(
-        &mut self,
-        headers: &[(String, String)],
-    ) -> Result<&[(HeaderName, HeaderValue)], ErrorKind> {
-        if self.source != headers {
-            self.made.clear();
-            for (k, v) in headers {
-                // bytes, not text: a value HTTP/1.1 sends (UTF-8 too) goes over HTTP/2 as well
-                let (Ok(name), Ok(value)) = (
-                    HeaderName::from_bytes(k.as_bytes()),
-                    HeaderValue::from_bytes(v.as_bytes()),
-                ) else {
-                    // nothing kept: the next request's headers (none, too) are made again
-                    self.made.clear();
-                    self.source.clear();
-                    return Err(ErrorKind::InvalidHeader);
-                };
-                if connection_specific(&name)
-                    || (name == TE && !value.as_bytes().eq_ignore_ascii_case(b"trailers"))
-                {
-                    continue;
-                }
-                self.made.push((name, value));
-            }
-            // the strings' storage is kept from one set of headers to the next
-            self.source.resize_with(headers.len(), Default::default);
-            for ((k, v), (sk, sv)) in headers.iter().zip(self.source.iter_mut()) {
-                sk.clone_from(k);
-                sv.clone_from(v);
-            }
-        }
-        Ok(&self.made)
-    }
+    /// The last HTTP/2 request's own headers, encoded (boxed: only HTTP/2 clients have
+    /// them).
+    h2_headers: Option<Box<OwnHeaders>>,
 }
 
 /// An origin's shared HTTP/2 pool, as one VU uses it.
 struct PoolRef {
     origin: Origin,
     pool: Arc<OriginPool>,
+    /// The origin as a request's `:authority`.
+    authority: String,
     /// The connection of this VU's last request to the origin: tried first by the next.
     last: Option<Arc<SharedConn>>,
 }
@@ -602,11 +554,10 @@ impl HttpClient {
         } else {
             ex.status
         };
-        // `send_once` emptied both: an empty header map or body (a response whose headers
-        // and body are not kept) is not moved in, and the empty one not dropped. An
-        // HTTP/1.1 exchange read its headers into `out` already.
-        if !ex.headers.is_empty() {
-            out.headers = ex.headers;
+        // an HTTP/2 exchange's map is the one it took from `out` (its room kept); an
+        // HTTP/1.1 exchange read its headers into `out` already
+        if let Some(h) = ex.headers {
+            out.headers = h;
         }
         for sc in out.headers.get_all(SET_COOKIE) {
             if let Ok(v) = sc.to_str() {
@@ -639,6 +590,7 @@ impl HttpClient {
         self.pools.push(PoolRef {
             origin,
             pool,
+            authority: target.authority(),
             last: None,
         });
         Some(self.pools.len() - 1)
@@ -717,10 +669,23 @@ impl HttpClient {
             // one clock read ends `blocked` and starts the exchange
             let send_start = Instant::now();
             let blocked = ms(send_start - start);
-            let cookie = cookie_header(&self.cookies, target, msg);
-            let result = match self.h2_request(msg, cookie.as_deref()) {
-                Ok(req) => exchange_h2(&lease.conn.sender, req, msg.body, msg.keep.body).await,
-                Err(kind) => Err(SendError::NotSent(kind)),
+            let result = {
+                let started = {
+                    let cookie = cookie_header(&self.cookies, target, msg);
+                    let head = H2Request {
+                        https: target.https,
+                        authority: &self.pools[at].authority,
+                        path_and_query: &target.path_and_query,
+                        cookie: cookie.as_deref(),
+                    };
+                    let headers = std::mem::take(&mut out.headers);
+                    let own = &mut self.h2_headers;
+                    head.send(&lease.conn.sender, own, &self.cfg, msg, headers)
+                };
+                match started {
+                    Ok(stream) => h2_response(stream).await,
+                    Err(e) => Err(e),
+                }
             };
             let t_end = Instant::now();
             let bytes = lease.conn.claim();
@@ -757,21 +722,6 @@ impl HttpClient {
             self.respond(target, msg, ex, (timings, bytes, "HTTP/2.0"), out);
             return;
         }
-    }
-
-    /// The head of an HTTP/2 request for `msg` (see [`build_h2`]).
-    fn h2_request(
-        &mut self,
-        msg: &Message<'_>,
-        cookie: Option<&str>,
-    ) -> Result<Request<()>, ErrorKind> {
-        h2_request(
-            &mut self.last_url,
-            &mut self.h2_headers,
-            &self.cfg,
-            msg,
-            cookie,
-        )
     }
 
     /// Resolves the origin's name and opens a connection to it.
@@ -881,26 +831,22 @@ impl HttpClient {
                         }
                     }
                     Sender::H2(s) => {
-                        let req = {
+                        // the request's head is written onto the connection here, in a
+                        // block: the wait holds only the stream (16 bytes)
+                        let started = {
                             let cookie = cookie_header(&self.cookies, target, msg);
-                            h2_request(
-                                &mut self.last_url,
-                                &mut self.h2_headers,
-                                &self.cfg,
-                                msg,
-                                cookie.as_deref(),
-                            )
+                            let head = H2Request {
+                                https: target.https,
+                                authority: &conn.host_header,
+                                path_and_query: &target.path_and_query,
+                                cookie: cookie.as_deref(),
+                            };
+                            let headers = std::mem::take(&mut out.headers);
+                            head.send(s, &mut self.h2_headers, &self.cfg, msg, headers)
                         };
-                        // boxed: the HTTP/2 exchange (with its request head) is the largest
-                        // state of this future, and every VU that waits for an HTTP/1.1
-                        // response would otherwise hold its room too (10,000 VUs: 3 MB).
-                        // The head goes into the box before the wait: held in this future
-                        // across it, it would be room in every request's future too.
-                        let exchange =
-                            req.map(|req| Box::pin(exchange_h2(s, req, msg.body, msg.keep.body)));
-                        match exchange {
-                            Ok(exchange) => exchange.await,
-                            Err(kind) => Err(SendError::NotSent(kind)),
+                        match started {
+                            Ok(stream) => h2_response(stream).await,
+                            Err(e) => Err(e),
                         }
                     }
                 };
@@ -1144,8 +1090,9 @@ impl Keep {
 /// One request/response exchange on a connection.
 struct Exchange {
     status: u16,
-    /// An HTTP/2 response's (an HTTP/1.1 exchange reads its headers into the response).
-    headers: HeaderMap,
+    /// An HTTP/2 response's, in the map taken from the response (an HTTP/1.1 exchange
+    /// reads its headers into the response: `None`).
+    headers: Option<HeaderMap>,
     body: Bytes,
     t_head: Instant,
     /// When the last byte arrived.
@@ -1195,7 +1142,7 @@ fn exchange_h1<'a>(
         }
         Ok(Exchange {
             status,
-            headers: HeaderMap::new(),
+            headers: None,
             body,
             t_head,
             t_end,
@@ -1213,76 +1160,61 @@ fn body_parts(read: Result<Bytes, ErrorKind>) -> (Bytes, Option<ErrorKind>) {
     }
 }
 
-/// How a failed HTTP/2 exchange counts: `NotSent` when the server says it did not process
-/// the stream (RFC 9113 §8.7: above the last stream id of its GOAWAY, or reset with
-/// REFUSED_STREAM), `NoResponse` when the connection ended under it, else `Failed`.
-fn h2_failure(e: &h2::Error) -> SendError {
-    let kind = crate::error::from_h2(e);
-    if (e.is_go_away() && e.is_remote()) || e.reason() == Some(h2::Reason::REFUSED_STREAM) {
-        SendError::NotSent(kind)
-    } else if e.is_io() || e.is_go_away() {
-        SendError::NoResponse(kind)
-    } else {
-        SendError::Failed(kind)
+/// Where an HTTP/2 request goes, beside its message.
+struct H2Request<'a> {
+    https: bool,
+    /// `host` or `host:port`.
+    authority: &'a str,
+    path_and_query: &'a str,
+    /// The jar's cookies for it (`None` when the request has its own).
+    cookie: Option<&'a str>,
+}
+
+impl H2Request<'_> {
+    /// Opens the request's stream on `s`: its head (the request's own headers encoded once
+    /// in `own` and kept while they are the same) and body are queued on the connection.
+    /// `headers` is room for the response's.
+    fn send<'s>(
+        &self,
+        s: &'s H2Sender,
+        own: &mut Option<Box<OwnHeaders>>,
+        cfg: &SharedConfig,
+        msg: &Message<'_>,
+        headers: HeaderMap,
+    ) -> Result<crate::http2::Exchange<'s>, SendError> {
+        let own = own
+            .get_or_insert_default()
+            .of(msg.headers)
+            .map_err(SendError::NotSent)?;
+        let head = crate::http2::Head {
+            method: msg.method,
+            https: self.https,
+            authority: self.authority,
+            path_and_query: self.path_and_query,
+            own,
+            cookie: self.cookie,
+            user_agent: cfg.h2_user_agent.as_bytes(),
+            body_len: msg.body.len(),
+        };
+        let keep = crate::http2::Keep {
+            body: msg.keep.body,
+            headers: msg.keep.headers,
+        };
+        s.send(|out| head.encode(out), msg.body, keep, headers)
     }
 }
 
-async fn exchange_h2(
-    s: &H2Sender,
-    req: Request<()>,
-    body: &Bytes,
-    keep_body: bool,
-) -> Result<Exchange, SendError> {
-    // a connection the server is closing (GOAWAY) takes no new streams: it is marked closed
-    // for the pool and the VU, while its streams in flight finish
-    let going_away = |e: &h2::Error| {
-        if e.is_go_away() {
-            s.state.closed.store(true, Ordering::Release);
-        }
-    };
-    // not yet handed to the connection: any failure here leaves the request unsent
-    let not_sent = |e: h2::Error| {
-        going_away(&e);
-        SendError::NotSent(crate::error::from_h2(&e))
-    };
-    let failure = |e: h2::Error| {
-        going_away(&e);
-        h2_failure(&e)
-    };
-    let mut send = s.send.clone().ready().await.map_err(not_sent)?;
-    let end = body.is_empty();
-    let (resp, mut stream) = send.send_request(req, end).map_err(not_sent)?;
-    if !end {
-        // buffered by h2 and sent as the flow-control windows allow
-        stream.send_data(body.clone(), true).map_err(failure)?;
-    }
-    let resp = resp.await.map_err(failure)?;
-    let t_head = Instant::now();
-    let (parts, mut incoming) = resp.into_parts();
-    let mut buf = BytesMut::new();
-    let mut body_error = None;
-    while let Some(chunk) = incoming.data().await {
-        match chunk {
-            Ok(d) => {
-                let _ = incoming.flow_control().release_capacity(d.len());
-                if keep_body {
-                    buf.extend_from_slice(&d);
-                }
-            }
-            Err(e) => {
-                body_error = Some(crate::error::from_h2(&e));
-                break;
-            }
-        }
-    }
+/// The response on an HTTP/2 stream.
+async fn h2_response(stream: crate::http2::Exchange<'_>) -> Result<Exchange, SendError> {
+    let r = stream.await?;
     Ok(Exchange {
-        status: parts.status.as_u16(),
-        headers: parts.headers,
-        body: buf.freeze(),
-        t_head,
+        status: r.status,
+        headers: Some(r.headers),
+        body: r.body,
+        t_head: r.t_head,
         t_end: Instant::now(),
         close: false,
-        body_error,
+        body_error: r.body_error,
     })
 }
 
@@ -1290,69 +1222,6 @@ async fn exchange_h2(
 /// found before anything is written, so it is neither retried nor its connection's fault.
 fn unsendable(kind: ErrorKind) -> bool {
     matches!(kind, ErrorKind::InvalidHeader | ErrorKind::InvalidUrl)
-}
-
-/// Headers HTTP/2 forbids (RFC 9113 §8.2.2): the connection's own, not a message's.
-fn connection_specific(name: &HeaderName) -> bool {
-    name == HOST
-        || name == CONNECTION
-        || name == TRANSFER_ENCODING
-        || name == UPGRADE
-        || name.as_str() == "keep-alive"
-        || name.as_str() == "proxy-connection"
-}
-
-/// The head of an HTTP/2 request for `msg` (see [`build_h2`]), from the client's parts.
-fn h2_request(
-    last_url: &mut LastUrl,
-    h2_headers: &mut Option<Box<H2Headers>>,
-    cfg: &SharedConfig,
-    msg: &Message<'_>,
-    cookie: Option<&str>,
-) -> Result<Request<()>, ErrorKind> {
-    let uri = last_url.uri(msg.url).ok_or(ErrorKind::InvalidUrl)?;
-    let headers = h2_headers.get_or_insert_default().of(msg.headers)?;
-    Ok(build_h2(
-        uri,
-        msg.method,
-        headers,
-        msg.body,
-        cookie,
-        &cfg.h2_user_agent,
-    ))
-}
-
-/// The head of an HTTP/2 request: the method, the URI, the default user agent, the jar's
-/// cookies, the request's own headers (made by [`H2Headers::of`]; they replace the
-/// defaults) and the body's length.
-fn build_h2(
-    uri: Uri,
-    method: &Method,
-    headers: &[(HeaderName, HeaderValue)],
-    body: &Bytes,
-    cookie: Option<&str>,
-    user_agent: &HeaderValue,
-) -> Request<()> {
-    let mut req = Request::new(());
-    *req.method_mut() = method.clone();
-    *req.uri_mut() = uri;
-    let h = req.headers_mut();
-    // the request's own `User-Agent` replaces throng's (its `Cookie`, the jar's: `cookie`
-    // is `None` then)
-    if !headers.iter().any(|(name, _)| name == USER_AGENT) {
-        h.insert(USER_AGENT, user_agent.clone());
-    }
-    if let Some(c) = cookie.and_then(|c| HeaderValue::from_str(c).ok()) {
-        h.insert(COOKIE, c);
-    }
-    // every one, a name given twice too (as HTTP/1.1 sends them)
-    for (name, value) in headers {
-        h.append(name.clone(), value.clone());
-    }
-    if !body.is_empty() && !h.contains_key(CONTENT_LENGTH) {
-        h.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
-    }
-    req
 }
 
 /// Whether a response with this status is a redirect to follow.

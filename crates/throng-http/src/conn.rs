@@ -3,11 +3,9 @@ use crate::error::ErrorKind;
 use crate::h1::H1;
 use crate::io::{IoStats, Stats, Stream, Timed};
 use crate::tls::{HttpVersion, SharedConfig};
-use bytes::Bytes;
 use rustls::pki_types::ServerName;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
@@ -26,32 +24,7 @@ pub(crate) enum Sender {
     H2(H2Sender),
 }
 
-/// The request half of an HTTP/2 connection (the `h2` crate, hyper's HTTP/2, used directly:
-/// a request goes from the VU's task to the connection's stream state without hyper's
-/// dispatch channel and the task hyper spawns per request), and what the connection task
-/// reports about it.
-#[derive(Clone)]
-pub(crate) struct H2Sender {
-    pub send: h2::client::SendRequest<Bytes>,
-    pub state: Arc<H2State>,
-    /// The connection's byte counts and times, shared with the stream its task owns.
-    pub stats: Arc<IoStats>,
-}
-
-/// What an HTTP/2 connection's task last saw.
-#[derive(Debug)]
-pub(crate) struct H2State {
-    /// The server's `SETTINGS_MAX_CONCURRENT_STREAMS`.
-    pub max_streams: AtomicUsize,
-    /// The connection has ended (GOAWAY completed, reset, EOF).
-    pub closed: AtomicBool,
-}
-
-impl H2Sender {
-    pub fn is_closed(&self) -> bool {
-        self.state.closed.load(Ordering::Acquire)
-    }
-}
+pub(crate) use crate::http2::H2Sender;
 
 /// An open connection owned by one VU.
 pub(crate) struct Conn {
@@ -148,47 +121,9 @@ async fn open(
             inner: stream,
             stats: Stats::Shared(stats.clone()),
         };
-        // one stream until the server's SETTINGS say how many it takes (RFC 9113 §6.5.2
-        // lets a client assume 100, but a server that allows fewer would refuse the rest);
-        // windows as hyper's client sets them
-        let (send, conn) = Box::pin(
-            h2::client::Builder::new()
-                .initial_max_send_streams(1)
-                .initial_window_size(2 * 1024 * 1024)
-                .initial_connection_window_size(5 * 1024 * 1024)
-                .max_send_buffer_size(1024 * 1024)
-                .enable_push(false)
-                .handshake::<_, Bytes>(timed),
-        )
-        .await
-        .map_err(|e| crate::error::from_h2(&e))?;
-        let state = Arc::new(H2State {
-            max_streams: AtomicUsize::new(1),
-            closed: AtomicBool::new(false),
-        });
-        let st = state.clone();
-        tokio::spawn(async move {
-            let mut conn = std::pin::pin!(conn);
-            // each wake-up goes to the back of the run queue first, so the VUs that are
-            // ready queue their streams before the connection writes: one write carries
-            // many requests (as hyper's dispatch channel did), not a write per request
-            let mut deferred = false;
-            let _ = std::future::poll_fn(|cx| {
-                if !deferred {
-                    deferred = true;
-                    cx.waker().wake_by_ref();
-                    return std::task::Poll::Pending;
-                }
-                deferred = false;
-                let r = conn.as_mut().poll(cx);
-                st.max_streams
-                    .store(conn.max_concurrent_send_streams(), Ordering::Relaxed);
-                r
-            })
-            .await;
-            st.closed.store(true, Ordering::Release);
-        });
-        Sender::H2(H2Sender { send, state, stats })
+        // throng's own HTTP/2 (see `crate::http2`): the preface and settings are written by
+        // the connection's task, and the first request need not wait for the server's
+        Sender::H2(crate::http2::start(timed, stats))
     } else {
         Sender::H1(Box::new(H1::new(Timed {
             inner: stream,

@@ -110,18 +110,6 @@ impl ErrorKind {
     }
 }
 
-/// Classifies an HTTP/2 failure: the socket's error when there is one, a connection that
-/// went away as a reset, anything else (a stream reset, a protocol error) as a protocol error.
-pub(crate) fn from_h2(e: &h2::Error) -> ErrorKind {
-    if let Some(io) = e.get_io() {
-        return ErrorKind::from_io(io);
-    }
-    if e.is_go_away() {
-        return ErrorKind::ConnectionReset;
-    }
-    ErrorKind::Protocol
-}
-
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

@@ -15,6 +15,7 @@ mod deadline;
 mod dns;
 mod error;
 mod h1;
+mod http2;
 mod head;
 mod head_fast;
 mod io;

@@ -79,7 +79,7 @@ impl SharedConn {
     /// The most streams this connection takes now: the smaller of M and the server's
     /// setting.
     fn limit(&self, m: usize) -> usize {
-        m.min(self.sender.state.max_streams.load(Ordering::Relaxed))
+        m.min(self.sender.max_streams())
             .max(1)
     }
 }

@@ -201,15 +201,11 @@ impl<'a> Target<'a> {
 /// The last plain URL a client read and where its parts are: a VU sending the same URL
 /// again (the usual case) reads it with one comparison. A copy of the URL is kept (its
 /// buffer reused), so the cache is right whatever the caller does with its own string
-/// between requests, templated URLs rendered in place included. An HTTP/2 request also
-/// needs the URL as an `http::Uri` (parsing it was a third of building the request's
-/// head): that is kept too, once asked for, until the URL changes (boxed: 88 bytes that
-/// every VU would hold, for HTTP/2 only).
+/// between requests, templated URLs rendered in place included.
 #[derive(Debug, Default)]
 pub(crate) struct LastUrl {
     url: String,
     parts: Option<Plain>,
-    uri: Option<Box<Uri>>,
 }
 
 impl LastUrl {
@@ -231,26 +227,10 @@ impl LastUrl {
                 self.url.clear();
                 self.url.push_str(url);
                 self.parts = Some(p);
-                self.uri = None;
                 t
             }
             None => Target::general(url),
         }
-    }
-
-    /// `url` as an `http::Uri`: the kept one when `url` is the last plain URL read by
-    /// [`LastUrl::target`] and was asked for before; otherwise parsed (and kept when it is
-    /// that URL). `None` when it is not a URI.
-    pub fn uri(&mut self, url: &str) -> Option<Uri> {
-        let last = self.parts.is_some() && self.url == url;
-        if let (true, Some(uri)) = (last, &self.uri) {
-            return Some(Uri::clone(uri));
-        }
-        let uri = Uri::try_from(url).ok()?;
-        if last {
-            self.uri = Some(Box::new(uri.clone()));
-        }
-        Some(uri)
     }
 }
 
@@ -353,27 +333,6 @@ mod tests {
         assert_eq!(parts(last.target(&owned)), parts(Target::parse(&owned)));
         let again = owned.clone();
         assert_eq!(parts(last.target(&again)), parts(Target::parse(&owned)));
-    }
-
-    /// The URI kept for HTTP/2 belongs to the last URL read: asked again for it, it is the
-    /// same; once another URL is read, that one's is parsed; a URL that is not the last
-    /// one read (or not a URI) is parsed each time and kept by no one.
-    #[test]
-    fn the_kept_uri_follows_the_last_url_read() {
-        let mut last = LastUrl::default();
-        let a = "http://127.0.0.1:1/a?x=1";
-        assert!(last.target(a).is_some());
-        let ua = last.uri(a).expect("a");
-        assert_eq!(ua.path_and_query().map(|p| p.as_str()), Some("/a?x=1"));
-        assert_eq!(last.uri(&String::from(a)), Some(ua.clone()));
-        let b = "https://example.test/b";
-        assert!(last.target(b).is_some());
-        let ub = last.uri(b).expect("b");
-        assert_eq!((ub.host(), ub.path()), (Some("example.test"), "/b"));
-        // not the last URL read: parsed, and b's stays kept
-        assert_eq!(last.uri(a), Some(ua));
-        assert_eq!(last.uri("http://bad host/"), None);
-        assert_eq!(last.uri(b), Some(ub));
     }
 
     #[test]
