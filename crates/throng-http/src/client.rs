@@ -1,12 +1,12 @@
 //! The per-VU client: connection reuse, request building, timing, redirects and cookies.
 use crate::conn::{connect, Conn, ConnectTimes, H2Sender, Origin, Sender};
-use crate::http2::OwnHeaders;
 use crate::cookies::CookieJar;
 use crate::deadline::{within, Timer};
 use crate::dns::DnsCache;
 use crate::error::ErrorKind;
 use crate::h1::{Out, SendError, Sent, H1};
 use crate::head::BodyKind;
+use crate::http2::OwnHeaders;
 use crate::pool::{Checkout, Lease, OriginPool, SharedConn};
 use crate::target::{LastUrl, Target};
 use crate::tls::{HttpVersion, SharedConfig};
@@ -443,8 +443,11 @@ impl HttpClient {
             .await;
             self.timer = timer;
             if done.is_none() {
-                // the connection may be mid-response: never reuse it
-                self.conns.retain(|(o, _)| !target.is(o));
+                // an HTTP/1.1 connection may be mid-response: never reused. An HTTP/2 one
+                // still open stays: the stream given up on was reset (RST_STREAM)
+                self.conns.retain(|(o, c)| {
+                    !target.is(o) || matches!(&c.sender, Sender::H2(s) if !s.is_closed())
+                });
                 *out = HttpResponse::failed(
                     ErrorKind::Timeout,
                     msg.method,
@@ -791,6 +794,7 @@ impl HttpClient {
                     conns: &mut self.conns,
                     at,
                     keep: false,
+                    close: false,
                 };
                 let conn = held.conn();
                 let stats = conn.stats();
@@ -899,7 +903,7 @@ impl HttpClient {
                     Err(
                         SendError::NotSent(k) | SendError::NoResponse(k) | SendError::Failed(k),
                     ) => {
-                        held.close();
+                        held.release();
                         *out = failed(k);
                         return;
                     }
@@ -920,7 +924,7 @@ impl HttpClient {
                 } else {
                     "HTTP/1.1"
                 };
-                let close = !self.cfg.opts.keepalive || ex.body_error.is_some() || ex.close;
+                let close = !self.cfg.opts.keepalive || ex.close;
                 let timings = Timings::of(blocked, ct, sending, waiting, receiving);
                 let bytes = (
                     stats.written.load(Ordering::Relaxed).saturating_sub(w0),
@@ -928,6 +932,8 @@ impl HttpClient {
                 );
                 if close {
                     held.close();
+                } else if ex.body_error.is_some() {
+                    held.release();
                 } else {
                     held.keep();
                 }
@@ -981,6 +987,7 @@ struct InUse<'c> {
     conns: &'c mut Vec<(Origin, Conn)>,
     at: usize,
     keep: bool,
+    close: bool,
 }
 
 impl InUse<'_> {
@@ -998,12 +1005,24 @@ impl InUse<'_> {
     }
 
     /// The request is done with it, and it closes.
-    fn close(self) {}
+    fn close(mut self) {
+        self.close = true;
+    }
+
+    /// The request failed on its own: an HTTP/2 connection that is still open stays (the
+    /// stream was reset, by the server or, given up on, by throng), an HTTP/1.1 one closes.
+    /// As when the request's future is dropped.
+    fn release(self) {}
+
+    /// An HTTP/2 connection that takes streams.
+    fn h2_open(&self) -> bool {
+        matches!(&self.conns[self.at].1.sender, Sender::H2(s) if !s.is_closed())
+    }
 }
 
 impl Drop for InUse<'_> {
     fn drop(&mut self) {
-        if !self.keep {
+        if self.close || (!self.keep && !self.h2_open()) {
             self.conns.swap_remove(self.at);
         }
     }

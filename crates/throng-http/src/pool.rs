@@ -79,8 +79,7 @@ impl SharedConn {
     /// The most streams this connection takes now: the smaller of M and the server's
     /// setting.
     fn limit(&self, m: usize) -> usize {
-        m.min(self.sender.max_streams())
-            .max(1)
+        m.min(self.sender.max_streams()).max(1)
     }
 }
 

@@ -385,3 +385,94 @@ async fn http1_truncated_and_bad_lengths_are_errors() {
     let r = c.execute(&get(format!("http://{addr}/")), |_| {}).await;
     assert_eq!(r.error, Some(ErrorKind::Protocol));
 }
+
+fn h2c() -> HttpClient {
+    client(ClientOptions {
+        version: HttpVersion::Http2PriorKnowledge,
+        ..Default::default()
+    })
+}
+
+/// Bodies larger than every flow-control window, both ways, over throng's own HTTP/2: a
+/// 3 MB upload (the server's window is smaller: the rest waits for its WINDOW_UPDATEs) and
+/// a 3 MB download (past the 2 MiB window throng gives a stream, so throng gives room back
+/// as it reads). The server gets every byte in order, throng reads every byte in order, on
+/// one connection.
+#[tokio::test]
+async fn h2c_bodies_larger_than_the_windows_go_through_whole() {
+    let s = CountingServer::start().await;
+    let mut c = h2c();
+    let up: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    let r = c
+        .execute(
+            &HttpRequest {
+                method: Method::POST,
+                body: Bytes::from(up.clone()),
+                ..get(format!("{}/echo", s.url()))
+            },
+            |_| {},
+        )
+        .await;
+    assert_eq!((r.status, r.error), (200, None));
+    let seen = s.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].raw.len(), up.len());
+    assert!(seen[0].raw == up, "the upload arrived changed");
+    assert!(r.bytes_sent >= 3_000_000, "{}", r.bytes_sent);
+
+    let r = c
+        .execute(&get(format!("{}/bytes/3000000", s.url())), |_| {})
+        .await;
+    assert_eq!((r.status, r.error), (200, None));
+    assert_eq!(r.body.len(), 3_000_000);
+    assert!(r
+        .body
+        .iter()
+        .enumerate()
+        .all(|(i, &b)| b == (i % 256) as u8));
+    assert!(r.bytes_received >= 3_000_000, "{}", r.bytes_received);
+    assert_eq!(s.count(), 2);
+    assert_eq!(s.connections(), 1);
+}
+
+/// A request that times out on an HTTP/2 connection is reset (RST_STREAM), counted once as
+/// a timeout, and the connection goes on carrying the next requests.
+#[tokio::test]
+async fn an_h2c_request_that_times_out_leaves_the_connection_working() {
+    let s = CountingServer::start().await;
+    let mut c = h2c();
+    let r = c
+        .execute(
+            &HttpRequest {
+                timeout: Some(Duration::from_millis(100)),
+                ..get(format!("{}/delay/2000", s.url()))
+            },
+            |_| {},
+        )
+        .await;
+    assert_eq!(r.status, 0);
+    assert_eq!(r.error, Some(ErrorKind::Timeout));
+    for _ in 0..3 {
+        let r = c.execute(&get(format!("{}/echo", s.url())), |_| {}).await;
+        assert_eq!((r.status, r.error), (200, None));
+    }
+    // the timed-out request reached the server once, and nothing was sent again
+    assert_eq!(s.count(), 4);
+    assert_eq!(s.connections(), 1);
+}
+
+/// A stream the server resets is a failed request of its own, and the connection goes on.
+#[tokio::test]
+async fn an_h2c_stream_the_server_resets_fails_alone() {
+    let s = CountingServer::start().await;
+    let mut c = h2c();
+    let r = c.execute(&get(format!("{}/reset", s.url())), |_| {}).await;
+    assert_eq!(r.status, 0);
+    assert!(r.error.is_some());
+    let r = c
+        .execute(&get(format!("{}/status/404", s.url())), |_| {})
+        .await;
+    assert_eq!((r.status, r.error), (404, None));
+    assert_eq!(s.count(), 2);
+    assert_eq!(s.connections(), 1);
+}

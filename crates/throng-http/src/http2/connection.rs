@@ -572,7 +572,13 @@ impl Driver {
                     self.flushing = true;
                 }
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(ErrorKind::from_io(&e))),
-                Poll::Pending => return if wrote { Poll::Ready(Ok(true)) } else { Poll::Pending },
+                Poll::Pending => {
+                    return if wrote {
+                        Poll::Ready(Ok(true))
+                    } else {
+                        Poll::Pending
+                    }
+                }
             }
         }
         if self.flushing {
@@ -978,10 +984,7 @@ fn header_block(
             if !keep_all && name != b"set-cookie" && name != b"location" {
                 return;
             }
-            match (
-                HeaderName::from_bytes(name),
-                HeaderValue::from_bytes(value),
-            ) {
+            match (HeaderName::from_bytes(name), HeaderValue::from_bytes(value)) {
                 // upper case is not allowed in HTTP/2 (RFC 9113 §8.2.1)
                 (Ok(n), Ok(v)) if n.as_str().as_bytes() == name => {
                     headers.append(n, v);
@@ -1027,10 +1030,15 @@ mod tests {
         let mut out = Vec::new();
         put_header_block(&mut out, 3, true, 16, |b| b.extend_from_slice(&[9u8; 40]));
         let h = Head::parse(out[..9].try_into().expect("9"));
-        assert_eq!((h.kind, h.len, h.flags), (kind::HEADERS, 16, flag::END_STREAM));
+        assert_eq!(
+            (h.kind, h.len, h.flags),
+            (kind::HEADERS, 16, flag::END_STREAM)
+        );
         assert_eq!(out.len(), 3 * 9 + 40);
         let mut small = Vec::new();
-        put_header_block(&mut small, 5, false, 16, |b| b.extend_from_slice(&[1, 2, 3]));
+        put_header_block(&mut small, 5, false, 16, |b| {
+            b.extend_from_slice(&[1, 2, 3])
+        });
         let h = Head::parse(small[..9].try_into().expect("9"));
         assert_eq!((h.len, h.flags, h.stream), (3, flag::END_HEADERS, 5));
     }

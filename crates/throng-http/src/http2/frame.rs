@@ -73,18 +73,18 @@ impl Head {
 
 /// Writes a frame header.
 pub(crate) fn put_head(out: &mut Vec<u8>, len: usize, kind: u8, flags: u8, stream: u32) {
-    out.extend_from_slice(&[
-        (len >> 16) as u8,
-        (len >> 8) as u8,
-        len as u8,
-        kind,
-        flags,
-    ]);
+    out.extend_from_slice(&[(len >> 16) as u8, (len >> 8) as u8, len as u8, kind, flags]);
     out.extend_from_slice(&stream.to_be_bytes());
 }
 
 /// Writes a header block as a HEADERS frame and as many CONTINUATION frames as it needs.
-pub(crate) fn put_headers(out: &mut Vec<u8>, stream: u32, block: &[u8], end_stream: bool, max: usize) {
+pub(crate) fn put_headers(
+    out: &mut Vec<u8>,
+    stream: u32,
+    block: &[u8],
+    end_stream: bool,
+    max: usize,
+) {
     let mut chunks = block.chunks(max.max(1));
     let first = chunks.next().unwrap_or(&[]);
     let last = block.len() <= max;
@@ -105,12 +105,22 @@ pub(crate) fn put_headers(out: &mut Vec<u8>, stream: u32, block: &[u8], end_stre
 /// Writes `data` as DATA frames of at most `max` bytes, the last with END_STREAM if `end`.
 pub(crate) fn put_data(out: &mut Vec<u8>, stream: u32, data: &[u8], end: bool, max: usize) {
     if data.is_empty() {
-        put_head(out, 0, kind::DATA, if end { flag::END_STREAM } else { 0 }, stream);
+        put_head(
+            out,
+            0,
+            kind::DATA,
+            if end { flag::END_STREAM } else { 0 },
+            stream,
+        );
         return;
     }
     let n = data.len().div_ceil(max.max(1));
     for (i, c) in data.chunks(max.max(1)).enumerate() {
-        let f = if end && i + 1 == n { flag::END_STREAM } else { 0 };
+        let f = if end && i + 1 == n {
+            flag::END_STREAM
+        } else {
+            0
+        };
         put_head(out, c.len(), kind::DATA, f, stream);
         out.extend_from_slice(c);
     }
@@ -175,12 +185,18 @@ mod tests {
             .collect();
         assert_eq!(heads[0].kind, kind::HEADERS);
         assert_eq!(heads[0].flags, flag::END_STREAM);
-        assert_eq!((heads[1].kind, heads[1].flags, heads[1].len), (kind::CONTINUATION, 0, 10));
+        assert_eq!(
+            (heads[1].kind, heads[1].flags, heads[1].len),
+            (kind::CONTINUATION, 0, 10)
+        );
         assert_eq!((heads[2].flags, heads[2].len), (flag::END_HEADERS, 5));
         assert_eq!(out.len(), 27 + 25);
         let mut small = Vec::new();
         put_headers(&mut small, 1, &block[..3], false, 10);
-        assert_eq!(Head::parse(small[..9].try_into().expect("9")).flags, flag::END_HEADERS);
+        assert_eq!(
+            Head::parse(small[..9].try_into().expect("9")).flags,
+            flag::END_HEADERS
+        );
     }
 
     #[test]
@@ -188,7 +204,10 @@ mod tests {
         let mut out = Vec::new();
         put_data(&mut out, 3, &[1u8; 25], true, 10);
         assert_eq!(out.len(), 27 + 25);
-        assert_eq!(Head::parse(out[38..47].try_into().expect("9")).flags, flag::END_STREAM);
+        assert_eq!(
+            Head::parse(out[38..47].try_into().expect("9")).flags,
+            flag::END_STREAM
+        );
         assert_eq!(Head::parse(out[0..9].try_into().expect("9")).flags, 0);
     }
 }

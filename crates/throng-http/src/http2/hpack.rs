@@ -366,7 +366,9 @@ mod tests {
     }
 
     fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
-        p.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        p.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
@@ -445,10 +447,7 @@ mod tests {
         assert_eq!(f[6], ("k".into(), "v3xyz".into()));
         assert_eq!(d.table.entries.len(), 2);
         // index 64 was evicted
-        assert_eq!(
-            fields(&mut d, &[0x80 | 64]),
-            Err(HpackError::BadIndex(64))
-        );
+        assert_eq!(fields(&mut d, &[0x80 | 64]), Err(HpackError::BadIndex(64)));
         // above our limit
         let mut up = Vec::new();
         put_int(&mut up, 0x20, 5, 4097);
@@ -492,10 +491,10 @@ mod tests {
     fn broken_blocks_are_errors() {
         let mut d = Decoder::new(4096);
         for bad in [
-            &[0x80][..],             // index 0
-            &[0xbf][..],             // index 63, nothing in the dynamic table
-            &[0x40, 0x05, b'a'][..], // name shorter than it says
-            &[0x04][..],             // value missing
+            &[0x80][..],                   // index 0
+            &[0xbf][..],                   // index 63, nothing in the dynamic table
+            &[0x40, 0x05, b'a'][..],       // name shorter than it says
+            &[0x04][..],                   // value missing
             &[0x00, 0x81, 0xff, 0x00][..], // Huffman name of padding only (8 bits)
         ] {
             assert!(fields(&mut d, bad).is_err(), "{bad:?}");

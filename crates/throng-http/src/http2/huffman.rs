@@ -185,7 +185,10 @@ mod tests {
     #[test]
     fn the_lengths_make_a_complete_code() {
         // Kraft: a complete prefix code's lengths sum to exactly one
-        let sum: u64 = LENGTHS.iter().map(|&l| 1u64 << (MAX_LEN - l as usize)).sum();
+        let sum: u64 = LENGTHS
+            .iter()
+            .map(|&l| 1u64 << (MAX_LEN - l as usize))
+            .sum();
         assert_eq!(sum, 1 << MAX_LEN);
     }
 
@@ -268,7 +271,10 @@ mod tests {
         // '0' (00000) then three zero bits of padding: not ones
         assert_eq!(decode(&[0x00], &mut Vec::new()), Err(BadHuffman));
         // EOS itself (30 ones) and two bits of padding
-        assert_eq!(decode(&[0xff, 0xff, 0xff, 0xff], &mut Vec::new()), Err(BadHuffman));
+        assert_eq!(
+            decode(&[0xff, 0xff, 0xff, 0xff], &mut Vec::new()),
+            Err(BadHuffman)
+        );
         // the empty string is fine
         assert_eq!(decode(&[], &mut Vec::new()), Ok(()));
     }

@@ -238,7 +238,14 @@ mod tests {
         let mut out = Vec::new();
         head.encode(&mut out);
         let f = decode(&out);
-        assert_eq!(f[..3], [h(":method", "GET"), h(":scheme", "http"), h(":authority", "h")]);
+        assert_eq!(
+            f[..3],
+            [
+                h(":method", "GET"),
+                h(":scheme", "http"),
+                h(":authority", "h")
+            ]
+        );
         assert_eq!(f[3], h(":path", "/"));
         assert_eq!(f[4..], [h("user-agent", "mine"), h("content-length", "2")]);
     }
@@ -251,7 +258,10 @@ mod tests {
             own.of(&[h("x-a", "1\r\nx-b: 2")]).err(),
             Some(ErrorKind::InvalidHeader)
         );
-        assert_eq!(own.of(&[h("bad name", "1")]).err(), Some(ErrorKind::InvalidHeader));
+        assert_eq!(
+            own.of(&[h("bad name", "1")]).err(),
+            Some(ErrorKind::InvalidHeader)
+        );
         // the next request with no headers has none
         assert!(own.of(&[]).expect("valid").block.is_empty());
     }
