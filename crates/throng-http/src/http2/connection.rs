@@ -365,6 +365,7 @@ impl Future for Exchange<'_> {
             return Poll::Pending;
         }
         let s = g.streams.swap_remove(at);
+        last_out(&mut g);
         drop(g);
         self.done = true;
         Poll::Ready(outcome(s))
@@ -413,7 +414,16 @@ impl Drop for Exchange<'_> {
                 frame::put_u32(&mut g.out, kind::RST_STREAM, s.id, code::CANCEL);
                 wake_driver(&mut g);
             }
+            last_out(&mut g);
         }
+    }
+}
+
+/// A stream's slot has gone: if it was the last on a connection the server is closing, the
+/// task is woken to close it.
+fn last_out(g: &mut Inner) {
+    if g.streams.is_empty() && g.goaway.is_some() {
+        wake_driver(g);
     }
 }
 

@@ -103,11 +103,14 @@ pub(crate) enum HpackError {
     TableSize,
 }
 
+/// A field in the dynamic table: its name and value.
+type Field = (Box<[u8]>, Box<[u8]>);
+
 /// The dynamic table of one direction of a connection (RFC 7541 §2.3.2, §4).
 #[derive(Debug, Default)]
 struct Table {
     /// Newest first: the entry at index 62 is `entries[0]`.
-    entries: VecDeque<(Box<[u8]>, Box<[u8]>)>,
+    entries: VecDeque<Field>,
     size: usize,
     max: usize,
 }

@@ -161,7 +161,7 @@ fn encoded_len(src: &[u8]) -> usize {
 
 /// Encodes `src` onto the end of `out`, padded with ones.
 #[cfg(test)]
-fn encode(src: &[u8], out: &mut Vec<u8>) {
+pub(super) fn encode(src: &[u8], out: &mut Vec<u8>) {
     let c = code();
     let (mut acc, mut n) = (0u64, 0usize);
     for &b in src {

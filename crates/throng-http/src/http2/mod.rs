@@ -8,3 +8,6 @@ mod request;
 
 pub(crate) use connection::{start, Exchange, H2Sender, Keep};
 pub(crate) use request::{Head, OwnHeaders};
+
+#[cfg(test)]
+mod tests;
