@@ -30,5 +30,6 @@ pub use dns::{DnsOptions, Policy as DnsPolicy, Select as DnsSelect};
 pub use error::ErrorKind;
 #[doc(hidden)]
 pub use h1::fuzz_h1_response;
+pub use http2::fuzz_h2_frames;
 pub use pool::Http2Sharing;
 pub use tls::{add_pem_roots, AcceptAny, ClientOptions, HttpVersion, SharedConfig, TlsError};

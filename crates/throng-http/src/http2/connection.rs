@@ -10,7 +10,7 @@
 //! VU is woken when its stream has ended. No frame queue, no per-stream channel, no
 //! header map per request beyond the response's own.
 use super::frame::{self, code, flag, kind, setting, Head};
-use super::hpack::Decoder;
+use super::hpack::{self, Decoder};
 use crate::error::ErrorKind;
 use crate::h1::SendError;
 use crate::io::{IoStats, Timed};
@@ -116,6 +116,10 @@ struct Inner {
     pending_bodies: usize,
     /// The server's first SETTINGS came.
     settings_seen: bool,
+    /// The next header block starts with a table size update to 0: the first one, and the
+    /// first after the server changes `SETTINGS_HEADER_TABLE_SIZE` (RFC 7541 §4.2; the
+    /// encoder never indexes, so its table is always empty).
+    table_update: bool,
 }
 
 struct Continuing {
@@ -142,6 +146,26 @@ struct Slot {
     /// Body still to send, waiting for window.
     pending: Bytes,
     recv_unacked: u32,
+}
+
+impl Slot {
+    fn new(id: u32, keep: Keep, headers: HeaderMap, send_window: i64) -> Slot {
+        Slot {
+            id,
+            waker: None,
+            keep,
+            status: 0,
+            headers,
+            body: BytesMut::new(),
+            t_head: None,
+            ended: false,
+            failure: None,
+            sent: false,
+            send_window,
+            pending: Bytes::new(),
+            recv_unacked: 0,
+        }
+    }
 }
 
 /// A stream that ended without a complete response.
@@ -186,7 +210,28 @@ pub(crate) fn start(io: Timed, stats: Arc<IoStats>) -> H2Sender {
         0,
         CONN_WINDOW - frame::DEFAULT_WINDOW as u32,
     );
-    let shared = Arc::new(Shared {
+    let shared = new_shared(out);
+    let driver = Driver {
+        io,
+        shared: shared.clone(),
+        rbuf: vec![0; READ_BUF],
+        rstart: 0,
+        rend: 0,
+        wbuf: Vec::with_capacity(4096),
+        wpos: 0,
+        deferred: false,
+        flushing: false,
+    };
+    tokio::spawn(driver);
+    H2Sender {
+        handle: Arc::new(Handle(shared)),
+        stats,
+    }
+}
+
+/// A connection's shared state, `out` queued to go first.
+fn new_shared(out: Vec<u8>) -> Arc<Shared> {
+    Arc::new(Shared {
         inner: Mutex::new(Inner {
             out,
             driver: None,
@@ -204,28 +249,13 @@ pub(crate) fn start(io: Timed, stats: Arc<IoStats>) -> H2Sender {
             released: false,
             pending_bodies: 0,
             settings_seen: false,
+            table_update: true,
         }),
         // one stream until the server's SETTINGS say how many it takes (RFC 9113 §6.5.2
         // lets a client assume 100, but a server that allows fewer would refuse the rest)
         max_streams: AtomicUsize::new(1),
         closed: AtomicBool::new(false),
-    });
-    let driver = Driver {
-        io,
-        shared: shared.clone(),
-        rbuf: vec![0; READ_BUF],
-        rstart: 0,
-        rend: 0,
-        wbuf: Vec::with_capacity(4096),
-        wpos: 0,
-        deferred: false,
-        flushing: false,
-    };
-    tokio::spawn(driver);
-    H2Sender {
-        handle: Arc::new(Handle(shared)),
-        stats,
-    }
+    })
 }
 
 impl H2Sender {
@@ -262,23 +292,15 @@ impl H2Sender {
         g.next_id += 2;
         let end = body.is_empty();
         let max = g.peer_max_frame;
-        put_header_block(&mut g.out, id, end, max, head);
+        let update = std::mem::take(&mut g.table_update);
+        put_header_block(&mut g.out, id, end, max, |out| {
+            if update {
+                hpack::put_int(out, 0x20, 5, 0);
+            }
+            head(out)
+        });
         headers.clear();
-        let mut slot = Slot {
-            id,
-            waker: None,
-            keep,
-            status: 0,
-            headers,
-            body: BytesMut::new(),
-            t_head: None,
-            ended: false,
-            failure: None,
-            sent: false,
-            send_window: g.peer_window,
-            pending: Bytes::new(),
-            recv_unacked: 0,
-        };
+        let mut slot = Slot::new(id, keep, headers, g.peer_window);
         if !end {
             slot.pending = body.clone();
             let inner = &mut *g;
@@ -518,8 +540,8 @@ impl Driver {
 
     /// One read: frames handled, `Ok(false)` at the end of the stream.
     fn read(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool, ErrorKind>> {
-        if self.rend == self.rbuf.len() {
-            // a frame larger than the room left: move what is there to the front
+        if self.rbuf.len() - self.rend < frame::DEFAULT_MAX_FRAME + 9 {
+            // less room than a frame takes: the part of a frame left goes to the front
             self.rbuf.copy_within(self.rstart..self.rend, 0);
             self.rend -= self.rstart;
             self.rstart = 0;
@@ -891,6 +913,7 @@ fn settings(g: &mut Inner, shared: &Shared, head: Head, payload: &[u8]) -> Resul
                 g.peer_max_frame = v as usize;
             }
             setting::ENABLE_PUSH if v > 1 => return Err(ConnError(code::PROTOCOL_ERROR)),
+            setting::HEADER_TABLE_SIZE => g.table_update = true,
             // the header table size does not matter to an encoder that never indexes
             _ => {}
         }
@@ -1053,3 +1076,48 @@ mod tests {
         assert_eq!((h.len, h.flags, h.stream), (3, flag::END_HEADERS, 5));
     }
 }
+
+/// Runs the frame handler over `data` as if a server had sent it on a connection with three
+/// streams open, as a fuzz target: it must never panic, loop forever or allocate without
+/// bound. The first byte picks how many bytes each read brings (1–256).
+#[doc(hidden)]
+pub fn fuzz_h2_frames(data: &[u8]) {
+    let (chunk, data) = match data.split_first() {
+        Some((c, rest)) => (usize::from(*c) + 1, rest),
+        None => return,
+    };
+    let shared = new_shared(Vec::new());
+    let mut g = lock(&shared.inner);
+    for (i, keep) in [(0, ALL_KEPT), (1, NONE_KEPT), (2, ALL_KEPT)] {
+        let id = 1 + 2 * i;
+        g.next_id = id + 2;
+        let mut slot = Slot::new(id, keep, HeaderMap::new(), g.peer_window);
+        slot.pending = Bytes::from_static(&[7; 100_000]);
+        g.pending_bodies += 1;
+        g.streams.push(slot);
+    }
+    let (mut buf, mut at) = (Vec::new(), 0);
+    let now = Instant::now();
+    for piece in data.chunks(chunk) {
+        buf.extend_from_slice(piece);
+        if frames(&buf, &mut at, &mut g, &shared, now).is_err() {
+            break;
+        }
+        // what the task writes is dropped, as a socket would take it
+        g.out.clear();
+    }
+    let slots = std::mem::take(&mut g.streams);
+    drop(g);
+    for s in slots {
+        let _ = outcome(s);
+    }
+}
+
+const ALL_KEPT: Keep = Keep {
+    body: true,
+    headers: true,
+};
+const NONE_KEPT: Keep = Keep {
+    body: false,
+    headers: false,
+};
