@@ -1054,29 +1054,6 @@ fn header_block(
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_large_head_is_cut_into_continuations() {
-        let mut out = Vec::new();
-        put_header_block(&mut out, 3, true, 16, |b| b.extend_from_slice(&[9u8; 40]));
-        let h = Head::parse(out[..9].try_into().expect("9"));
-        assert_eq!(
-            (h.kind, h.len, h.flags),
-            (kind::HEADERS, 16, flag::END_STREAM)
-        );
-        assert_eq!(out.len(), 3 * 9 + 40);
-        let mut small = Vec::new();
-        put_header_block(&mut small, 5, false, 16, |b| {
-            b.extend_from_slice(&[1, 2, 3])
-        });
-        let h = Head::parse(small[..9].try_into().expect("9"));
-        assert_eq!((h.len, h.flags, h.stream), (3, flag::END_HEADERS, 5));
-    }
-}
-
 /// Runs the frame handler over `data` as if a server had sent it on a connection with three
 /// streams open, as a fuzz target: it must never panic, loop forever or allocate without
 /// bound. The first byte picks how many bytes each read brings (1–256).
@@ -1121,3 +1098,26 @@ const NONE_KEPT: Keep = Keep {
     body: false,
     headers: false,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_head_is_cut_into_continuations() {
+        let mut out = Vec::new();
+        put_header_block(&mut out, 3, true, 16, |b| b.extend_from_slice(&[9u8; 40]));
+        let h = Head::parse(out[..9].try_into().expect("9"));
+        assert_eq!(
+            (h.kind, h.len, h.flags),
+            (kind::HEADERS, 16, flag::END_STREAM)
+        );
+        assert_eq!(out.len(), 3 * 9 + 40);
+        let mut small = Vec::new();
+        put_header_block(&mut small, 5, false, 16, |b| {
+            b.extend_from_slice(&[1, 2, 3])
+        });
+        let h = Head::parse(small[..9].try_into().expect("9"));
+        assert_eq!((h.len, h.flags, h.stream), (3, flag::END_HEADERS, 5));
+    }
+}
