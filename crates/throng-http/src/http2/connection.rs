@@ -35,6 +35,11 @@ const HEADER_TABLE: usize = 4096;
 const MAX_HEADER_BLOCK: usize = 256 * 1024;
 /// The read buffer: room for several frames of the largest size we allow.
 const READ_BUF: usize = 64 * 1024;
+/// The most bytes waiting to be written before the task stops reading.
+const MAX_BACKLOG: usize = 1024 * 1024;
+/// The most a response's header fields may take decoded (names, values and 32 bytes each,
+/// as RFC 9113 §6.5.2 counts them): more fails the stream.
+const MAX_HEADER_LIST: usize = 1024 * 1024;
 /// The largest stream id a client may use.
 const MAX_STREAM_ID: u32 = (1 << 31) - 1;
 
@@ -112,8 +117,6 @@ struct Inner {
     dead: Option<ErrorKind>,
     /// Every sender has been dropped.
     released: bool,
-    /// Streams whose body waits for window.
-    pending_bodies: usize,
     /// The server's first SETTINGS came.
     settings_seen: bool,
     /// The next header block starts with a table size update to 0: the first one, and the
@@ -247,7 +250,6 @@ fn new_shared(out: Vec<u8>) -> Arc<Shared> {
             goaway: None,
             dead: None,
             released: false,
-            pending_bodies: 0,
             settings_seen: false,
             table_update: true,
         }),
@@ -310,9 +312,6 @@ impl H2Sender {
                 &mut inner.send_window,
                 inner.peer_max_frame,
             );
-            if !slot.pending.is_empty() {
-                g.pending_bodies += 1;
-            }
         }
         g.streams.push(slot);
         wake_driver(&mut g);
@@ -387,6 +386,12 @@ impl Future for Exchange<'_> {
             return Poll::Pending;
         }
         let s = g.streams.swap_remove(at);
+        if !s.pending.is_empty() && s.failure.is_none() && g.dead.is_none() {
+            // the server answered before the whole body went (RFC 9113 §8.1): the rest is
+            // not sent, and the stream is closed on our side
+            frame::put_u32(&mut g.out, kind::RST_STREAM, s.id, code::CANCEL);
+            wake_driver(&mut g);
+        }
         last_out(&mut g);
         drop(g);
         self.done = true;
@@ -429,10 +434,8 @@ impl Drop for Exchange<'_> {
         let mut g = lock(&self.shared.inner);
         if let Some(at) = g.streams.iter().position(|s| s.id == self.id) {
             let s = g.streams.swap_remove(at);
-            if !s.pending.is_empty() {
-                g.pending_bodies = g.pending_bodies.saturating_sub(1);
-            }
-            if !s.ended && s.failure.is_none() && g.dead.is_none() {
+            let open = (!s.ended || !s.pending.is_empty()) && s.failure.is_none();
+            if open && g.dead.is_none() {
                 frame::put_u32(&mut g.out, kind::RST_STREAM, s.id, code::CANCEL);
                 wake_driver(&mut g);
             }
@@ -505,8 +508,14 @@ impl Driver {
     fn drive(&mut self, cx: &mut Context<'_>) -> Poll<ErrorKind> {
         loop {
             let mut progress = false;
-            let failed = lock(&self.shared.inner).dead.is_some();
-            match if failed { Poll::Pending } else { self.read(cx) } {
+            // nothing is read after a connection error, nor while more than a limit waits
+            // to be written (a server that sends PINGs or SETTINGS and does not read
+            // would grow the answers without bound)
+            let hold = {
+                let g = lock(&self.shared.inner);
+                g.dead.is_some() || g.out.len() + self.wbuf.len() - self.wpos > MAX_BACKLOG
+            };
+            match if hold { Poll::Pending } else { self.read(cx) } {
                 Poll::Ready(Ok(true)) => progress = true,
                 Poll::Ready(Ok(false)) => return Poll::Ready(ErrorKind::ConnectionReset),
                 Poll::Ready(Err(kind)) => return Poll::Ready(kind),
@@ -519,8 +528,9 @@ impl Driver {
             }
             let g = lock(&self.shared.inner);
             if let Some(kind) = g.dead {
-                // a connection error of ours: its GOAWAY is written, then the end
-                if g.out.is_empty() && self.wpos == self.wbuf.len() {
+                // a connection error of ours: its GOAWAY is written (and flushed), then the
+                // end
+                if g.out.is_empty() && self.wpos == self.wbuf.len() && !self.flushing {
                     return Poll::Ready(kind);
                 }
             } else if g.streams.is_empty()
@@ -566,7 +576,9 @@ impl Driver {
                 } = self;
                 let mut g = lock(&shared.inner);
                 if let Err(ConnError(c)) = frames(&rbuf[..*rend], rstart, &mut g, shared, now) {
-                    // tell the server why, then end: every stream fails
+                    // tell the server why, then end: every stream fails. Frames not yet
+                    // written are not: their streams were not sent (and are sent again)
+                    g.out.clear();
                     frame::put_goaway(&mut g.out, 0, c);
                     g.dead = Some(ErrorKind::Protocol);
                     fail_all(&mut g, shared, ErrorKind::Protocol);
@@ -683,6 +695,8 @@ fn fail_all(g: &mut Inner, shared: &Shared, kind: ErrorKind) {
 fn finish(s: &mut Slot, failure: Option<Failure>) {
     if failure.is_some() {
         s.failure = failure;
+        // a failed stream is closed: none of its body goes after it
+        s.pending = Bytes::new();
     } else {
         s.ended = true;
     }
@@ -762,16 +776,15 @@ fn handle(
             }
             let c = word(payload)?;
             if let Some(s) = g.streams.iter_mut().find(|s| s.id == head.stream) {
+                // the stream is closed: nothing more of its body goes, even after a
+                // complete response (a server's "stop sending", RFC 9113 §8.1)
+                s.pending = Bytes::new();
                 if !s.ended && s.failure.is_none() {
                     let f = if c == code::REFUSED_STREAM {
                         Failure::Refused(ErrorKind::Protocol)
                     } else {
                         Failure::Broken(ErrorKind::Protocol)
                     };
-                    if !s.pending.is_empty() {
-                        s.pending = Bytes::new();
-                        g.pending_bodies -= 1;
-                    }
                     finish(s, Some(f));
                 }
             }
@@ -818,8 +831,10 @@ fn handle(
                 }
             } else if let Some(s) = g.streams.iter_mut().find(|s| s.id == head.stream) {
                 s.send_window += inc;
-                if inc == 0 || s.send_window > frame::MAX_WINDOW {
+                if inc == 0 {
                     reset(&mut g.out, s, code::PROTOCOL_ERROR);
+                } else if s.send_window > frame::MAX_WINDOW {
+                    reset(&mut g.out, s, code::FLOW_CONTROL_ERROR);
                 }
             }
             flush_bodies(g);
@@ -850,22 +865,15 @@ fn reset(out: &mut Vec<u8>, s: &mut Slot, c: u32) {
 
 /// Sends the bodies waiting for window, as far as it now goes.
 fn flush_bodies(g: &mut Inner) {
-    if g.pending_bodies == 0 {
-        return;
-    }
     let max = g.peer_max_frame;
     let Inner {
         out,
         streams,
         send_window,
-        pending_bodies,
         ..
     } = g;
     for s in streams.iter_mut().filter(|s| !s.pending.is_empty()) {
         send_body(out, s, send_window, max);
-        if s.pending.is_empty() {
-            *pending_bodies -= 1;
-        }
     }
 }
 
@@ -904,6 +912,9 @@ fn settings(g: &mut Inner, shared: &Shared, head: Head, payload: &[u8]) -> Resul
                 g.peer_window = i64::from(v);
                 for s in &mut g.streams {
                     s.send_window += delta;
+                    if s.send_window > frame::MAX_WINDOW {
+                        return Err(ConnError(code::FLOW_CONTROL_ERROR));
+                    }
                 }
             }
             setting::MAX_FRAME_SIZE => {
@@ -989,11 +1000,13 @@ fn header_block(
     };
     let trailers = s.status != 0;
     let (mut status, mut malformed, mut regular) = (0u16, false, false);
+    let mut size = 0usize;
     let keep_all = s.keep.headers;
     let headers = &mut s.headers;
     decoder
         .decode(block, |name, value| {
-            if trailers {
+            size += name.len() + value.len() + 32;
+            if trailers || size > MAX_HEADER_LIST {
                 return;
             }
             if let Some(pseudo) = name.strip_prefix(b":") {
@@ -1034,7 +1047,12 @@ fn header_block(
         }
         return Ok(());
     }
-    if malformed || status == 0 {
+    if malformed || status == 0 || size > MAX_HEADER_LIST {
+        reset(out, s, code::PROTOCOL_ERROR);
+        return Ok(());
+    }
+    if status == 101 {
+        // switching protocols has no place in HTTP/2 (RFC 9113 §8.6)
         reset(out, s, code::PROTOCOL_ERROR);
         return Ok(());
     }
@@ -1070,7 +1088,6 @@ pub fn fuzz_h2_frames(data: &[u8]) {
         g.next_id = id + 2;
         let mut slot = Slot::new(id, keep, HeaderMap::new(), g.peer_window);
         slot.pending = Bytes::from_static(&[7; 100_000]);
-        g.pending_bodies += 1;
         g.streams.push(slot);
     }
     let (mut buf, mut at) = (Vec::new(), 0);

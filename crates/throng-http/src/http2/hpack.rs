@@ -101,6 +101,8 @@ pub(crate) enum HpackError {
     Huffman,
     #[error("table size update above the limit")]
     TableSize,
+    #[error("table size update after a field")]
+    TableSizeLate,
 }
 
 /// A field in the dynamic table: its name and value.
@@ -171,7 +173,9 @@ impl Decoder {
         mut block: &[u8],
         mut emit: impl FnMut(&[u8], &[u8]),
     ) -> Result<(), HpackError> {
+        let mut fields = false;
         while let Some(&first) = block.first() {
+            fields |= first & 0xe0 != 0x20;
             if first & 0x80 != 0 {
                 // indexed field
                 let i = int(&mut block, 7)?;
@@ -186,8 +190,11 @@ impl Decoder {
                 self.table.insert(&n, &v);
                 block = &block[used..];
             } else if first & 0xe0 == 0x20 {
-                // dynamic table size update
+                // dynamic table size update: only before the block's first field (§4.2)
                 let size = int(&mut block, 5)?;
+                if fields {
+                    return Err(HpackError::TableSizeLate);
+                }
                 if size > self.limit {
                     return Err(HpackError::TableSize);
                 }
@@ -451,6 +458,11 @@ mod tests {
         assert_eq!(d.table.entries.len(), 2);
         // index 64 was evicted
         assert_eq!(fields(&mut d, &[0x80 | 64]), Err(HpackError::BadIndex(64)));
+        // after a field
+        let mut late = Vec::new();
+        put_indexed(&mut late, 2);
+        put_int(&mut late, 0x20, 5, 0);
+        assert_eq!(fields(&mut d, &late), Err(HpackError::TableSizeLate));
         // above our limit
         let mut up = Vec::new();
         put_int(&mut up, 0x20, 5, 4097);

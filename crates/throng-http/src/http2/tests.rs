@@ -315,7 +315,7 @@ async fn a_malformed_response_resets_its_stream_alone() {
     let server = tokio::spawn(async move {
         let mut p = Peer::accept(&l).await;
         p.settle(&[]).await;
-        let bad: [Vec<u8>; 4] = [
+        let bad: [Vec<u8>; 6] = [
             // an upper-case name
             block(200, &[("X-Up", "1")]),
             // no :status
@@ -336,6 +336,22 @@ async fn a_malformed_response_resets_its_stream_alone() {
                 hpack::put_literal_at(&mut b, 8, b"100");
                 b
             },
+            // switching protocols
+            {
+                let mut b = Vec::new();
+                hpack::put_literal_at(&mut b, 8, b"101");
+                b
+            },
+            // more than a megabyte of fields decoded from a few kilobytes: one field of
+            // 4 KB put in the table, then named again and again by its index
+            {
+                let mut b = block(200, &[]);
+                b.push(0x40);
+                hpack::put_str(&mut b, b"set-cookie");
+                hpack::put_str(&mut b, &[b'a'; 4000]);
+                b.extend(std::iter::repeat_n(0x80 | 62, 300));
+                b
+            },
         ];
         for (i, b) in bad.iter().enumerate() {
             let id = 1 + 2 * i as u32;
@@ -354,22 +370,24 @@ async fn a_malformed_response_resets_its_stream_alone() {
             );
         }
         // DATA before the head
-        assert_eq!(p.next(kind::HEADERS).await.0.stream, 9);
-        p.send(&framed(kind::DATA, 0, 9, b"x")).await;
-        assert_eq!(p.next(kind::RST_STREAM).await.0.stream, 9);
-        // and the connection still works
-        assert_eq!(p.next(kind::HEADERS).await.0.stream, 11);
+        assert_eq!(p.next(kind::HEADERS).await.0.stream, 13);
+        p.send(&framed(kind::DATA, 0, 13, b"x")).await;
+        assert_eq!(p.next(kind::RST_STREAM).await.0.stream, 13);
+        // and the connection still works, its table in step
+        assert_eq!(p.next(kind::HEADERS).await.0.stream, 15);
+        let mut b = block(204, &[]);
+        hpack::put_indexed(&mut b, 62);
         p.send(&framed(
             kind::HEADERS,
             flag::END_HEADERS | flag::END_STREAM,
-            11,
-            &block(204, &[]),
+            15,
+            &b,
         ))
         .await;
         p
     });
     let none = Bytes::new();
-    for _ in 0..5 {
+    for _ in 0..7 {
         let r = within(get(&s, &none).expect("sent")).await;
         assert!(
             matches!(r, Err(SendError::Failed(ErrorKind::Protocol))),
@@ -380,6 +398,7 @@ async fn a_malformed_response_resets_its_stream_alone() {
         .await
         .expect("response");
     assert_eq!(r.status, 204);
+    assert_eq!(r.headers.get("set-cookie").map(|v| v.len()), Some(4000));
     within(server).await.expect("server");
     assert!(!s.is_closed());
 }
@@ -579,4 +598,63 @@ fn the_frame_handler_survives_odd_inputs() {
             super::fuzz_h2_frames(&m);
         }
     }
+}
+
+/// A server that answers before the whole body went (RFC 9113 §8.1): the response is the
+/// request's, the rest of the body is not sent (not even when the server gives room), and
+/// the stream is closed with RST_STREAM.
+#[tokio::test]
+async fn a_response_before_the_whole_body_closes_the_stream() {
+    let (l, s) = pair().await;
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let mut p = Peer::accept(&l).await;
+        p.settle(&[(setting::INITIAL_WINDOW_SIZE, 10)]).await;
+        let _ = ready_tx.send(());
+        p.next(kind::HEADERS).await;
+        let (h, _) = p.next(kind::DATA).await;
+        assert_eq!((h.len, h.flags), (10, 0));
+        p.send(&framed(
+            kind::HEADERS,
+            flag::END_HEADERS | flag::END_STREAM,
+            1,
+            &block(413, &[]),
+        ))
+        .await;
+        let _ = done_rx.await;
+        // room for the rest comes late: nothing more of the body may use it
+        let mut wu = Vec::new();
+        frame::put_u32(&mut wu, kind::WINDOW_UPDATE, 1, 1000);
+        p.send(&wu).await;
+        let (h, c) = p.next(kind::RST_STREAM).await;
+        assert_eq!((h.stream, &c[..]), (1, &code::CANCEL.to_be_bytes()[..]));
+        // the next request's HEADERS, and no DATA of stream 1 before it
+        let (h, _) = p.next(kind::HEADERS).await;
+        assert_eq!(h.stream, 3);
+        assert!(
+            p.skipped.iter().all(|f| f.0.kind != kind::DATA),
+            "more of the body went"
+        );
+        p.send(&framed(
+            kind::HEADERS,
+            flag::END_HEADERS | flag::END_STREAM,
+            3,
+            &block(200, &[]),
+        ))
+        .await;
+    });
+    ready_rx.await.expect("settled");
+    let body = Bytes::from(vec![b'x'; 25]);
+    let r = within(get(&s, &body).expect("sent"))
+        .await
+        .expect("response");
+    assert_eq!(r.status, 413);
+    let _ = done_tx.send(());
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let r = within(get(&s, &Bytes::new()).expect("sent"))
+        .await
+        .expect("response");
+    assert_eq!(r.status, 200);
+    within(server).await.expect("server");
 }
