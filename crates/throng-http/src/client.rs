@@ -1219,7 +1219,12 @@ impl H2Request<'_> {
             body: msg.keep.body,
             headers: msg.keep.headers,
         };
-        s.send(|out| head.encode(out), msg.body, keep, headers)
+        s.send(
+            |out, table| head.encode(out, table),
+            msg.body,
+            keep,
+            headers,
+        )
     }
 }
 

@@ -10,7 +10,7 @@
 //! VU is woken when its stream has ended. No frame queue, no per-stream channel, no
 //! header map per request beyond the response's own.
 use super::frame::{self, code, flag, kind, setting, Head};
-use super::hpack::{self, Decoder};
+use super::hpack::{Decoder, EncTable};
 use crate::error::ErrorKind;
 use crate::h1::SendError;
 use crate::io::{IoStats, Timed};
@@ -119,9 +119,10 @@ struct Inner {
     released: bool,
     /// The server's first SETTINGS came.
     settings_seen: bool,
-    /// The next header block starts with a table size update to 0: the first one, and the
-    /// first after the server changes `SETTINGS_HEADER_TABLE_SIZE` (RFC 7541 §4.2; the
-    /// encoder never indexes, so its table is always empty).
+    /// What the server's dynamic table holds of ours (see [`EncTable`]).
+    enc: EncTable,
+    /// The server changed `SETTINGS_HEADER_TABLE_SIZE`: the next header block starts with
+    /// the size updates that empty its table and set the new size (RFC 7541 §4.2).
     table_update: bool,
 }
 
@@ -251,7 +252,8 @@ fn new_shared(out: Vec<u8>) -> Arc<Shared> {
             dead: None,
             released: false,
             settings_seen: false,
-            table_update: true,
+            enc: EncTable::default(),
+            table_update: false,
         }),
         // one stream until the server's SETTINGS say how many it takes (RFC 9113 §6.5.2
         // lets a client assume 100, but a server that allows fewer would refuse the rest)
@@ -276,7 +278,7 @@ impl H2Sender {
     /// response is the returned future's.
     pub(crate) fn send(
         &self,
-        head: impl FnOnce(&mut Vec<u8>),
+        head: impl FnOnce(&mut Vec<u8>, &mut EncTable),
         body: &Bytes,
         keep: Keep,
         mut headers: HeaderMap,
@@ -295,11 +297,12 @@ impl H2Sender {
         let end = body.is_empty();
         let max = g.peer_max_frame;
         let update = std::mem::take(&mut g.table_update);
-        put_header_block(&mut g.out, id, end, max, |out| {
+        let Inner { out, enc, .. } = &mut *g;
+        put_header_block(out, id, end, max, |out| {
             if update {
-                hpack::put_int(out, 0x20, 5, 0);
+                enc.resize_updates(out);
             }
-            head(out)
+            head(out, enc)
         });
         headers.clear();
         let mut slot = Slot::new(id, keep, headers, g.peer_window);
@@ -924,7 +927,11 @@ fn settings(g: &mut Inner, shared: &Shared, head: Head, payload: &[u8]) -> Resul
                 g.peer_max_frame = v as usize;
             }
             setting::ENABLE_PUSH if v > 1 => return Err(ConnError(code::PROTOCOL_ERROR)),
-            setting::HEADER_TABLE_SIZE => g.table_update = true,
+            // ours starts again (at most 4 KiB, however large the server allows)
+            setting::HEADER_TABLE_SIZE if (v as usize).min(HEADER_TABLE) != g.enc.max() => {
+                g.enc.reset((v as usize).min(HEADER_TABLE));
+                g.table_update = true;
+            }
             // the header table size does not matter to an encoder that never indexes
             _ => {}
         }

@@ -1,11 +1,10 @@
 //! HPACK (RFC 7541): decoding a server's header blocks (the static and dynamic tables,
 //! Huffman strings), and encoding a request's headers.
 //!
-//! The encoder never adds to the server's dynamic table: every header goes as a literal
-//! "without indexing", its name by the static table's index where it has one. A VU's
-//! headers are then bytes made once and copied per request, whichever connection and
-//! whatever order the requests take, and nothing on the connection has to be kept in step
-//! with the server.
+//! The encoder adds a connection's repeated fields (`:authority`, `User-Agent`, a plan's
+//! headers) to the server's dynamic table once and names them by index after (see
+//! [`EncTable`]); it never fills the table past its size, so nothing is ever evicted and the
+//! two sides stay in step without modelling eviction.
 use super::huffman;
 use std::collections::VecDeque;
 
@@ -254,6 +253,92 @@ impl Decoder {
     }
 }
 
+/// What the server's dynamic table holds of ours: the fields this connection's header blocks
+/// added, oldest first. Fields are only added while they fit (the table is never filled
+/// past its size, so the server evicts nothing), and index 62 is the newest.
+#[derive(Debug)]
+pub(crate) struct EncTable {
+    fields: Vec<Field>,
+    size: usize,
+    max: usize,
+}
+
+impl Default for EncTable {
+    fn default() -> EncTable {
+        EncTable::new(4096)
+    }
+}
+
+impl EncTable {
+    /// An empty table the server lets grow to `max` bytes.
+    pub(crate) fn new(max: usize) -> EncTable {
+        EncTable {
+            fields: Vec::new(),
+            size: 0,
+            max,
+        }
+    }
+
+    /// Writes a field: by its index if this connection added it before, else as a literal
+    /// added to the table if it fits, else as a literal without indexing. `name_idx` is the
+    /// name's static index, if it has one.
+    pub(crate) fn field(
+        &mut self,
+        out: &mut Vec<u8>,
+        name_idx: Option<usize>,
+        name: &[u8],
+        value: &[u8],
+    ) {
+        let n = self.fields.len();
+        if let Some(k) = self
+            .fields
+            .iter()
+            .rposition(|(fname, fvalue)| **fvalue == *value && **fname == *name)
+        {
+            put_indexed(out, 62 + (n - 1 - k));
+            return;
+        }
+        let size = name.len() + value.len() + 32;
+        let (flags, prefix) = if self.size + size <= self.max {
+            self.fields.push((name.into(), value.into()));
+            self.size += size;
+            (0x40, 6)
+        } else {
+            (0x00, 4)
+        };
+        match name_idx {
+            Some(i) => put_int(out, flags, prefix, i),
+            None => {
+                out.push(flags);
+                put_str(out, name);
+            }
+        }
+        put_str(out, value);
+    }
+
+    /// The most the table may hold.
+    pub(crate) fn max(&self) -> usize {
+        self.max
+    }
+
+    /// The server set its table's size to `max`: the table starts again, empty (the
+    /// caller writes the size updates that empty the server's: [`EncTable::resize_updates`]).
+    pub(crate) fn reset(&mut self, max: usize) {
+        self.fields.clear();
+        self.size = 0;
+        self.max = max;
+    }
+
+    /// Writes the size updates after a [`EncTable::reset`]: to 0 (the server's table
+    /// empties), then to the new size.
+    pub(crate) fn resize_updates(&self, out: &mut Vec<u8>) {
+        put_int(out, 0x20, 5, 0);
+        if self.max > 0 {
+            put_int(out, 0x20, 5, self.max);
+        }
+    }
+}
+
 /// Reads an integer with an `n`-bit prefix (RFC 7541 §5.1).
 fn int(block: &mut &[u8], n: u32) -> Result<usize, HpackError> {
     let (&first, rest) = block.split_first().ok_or(HpackError::Truncated)?;
@@ -345,7 +430,7 @@ pub(crate) fn put_literal_at(out: &mut Vec<u8>, i: usize, value: &[u8]) {
 }
 
 /// The static table's index of `name`, if it is there.
-fn static_name(name: &[u8]) -> Option<usize> {
+pub(crate) fn static_name(name: &[u8]) -> Option<usize> {
     STATIC
         .iter()
         .position(|(n, _)| n.as_bytes() == name)
@@ -514,5 +599,76 @@ mod tests {
         ] {
             assert!(fields(&mut d, bad).is_err(), "{bad:?}");
         }
+    }
+}
+
+#[cfg(test)]
+mod encoder {
+    use super::*;
+
+    fn fields(d: &mut Decoder, block: &[u8]) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        d.decode(block, |n, v| {
+            out.push((
+                String::from_utf8_lossy(n).into_owned(),
+                String::from_utf8_lossy(v).into_owned(),
+            ))
+        })
+        .expect("decodes");
+        out
+    }
+
+    /// Blocks made by one table read right by one decoder, in order: fields added once and
+    /// named by index after (the block shrinks to a byte each), none added past the
+    /// table's size, and after a reset the server's table empties with ours.
+    #[test]
+    fn the_servers_table_follows_ours() {
+        let (mut t, mut d) = (EncTable::new(200), Decoder::new(4096));
+        let fs: [(&[u8], &[u8]); 4] = [
+            (b":authority", b"example.com:8443"),
+            (b"user-agent", b"throng/1"),
+            (b"x-a", b"1"),
+            (b"x-big", &[b'v'; 150]),
+        ];
+        let block = |t: &mut EncTable| {
+            let mut b = Vec::new();
+            for (n, v) in fs {
+                t.field(&mut b, static_name(n), n, v);
+            }
+            b
+        };
+        let want: Vec<(String, String)> = fs
+            .iter()
+            .map(|(n, v)| {
+                (
+                    String::from_utf8_lossy(n).into_owned(),
+                    String::from_utf8_lossy(v).into_owned(),
+                )
+            })
+            .collect();
+        let first = block(&mut t);
+        assert_eq!(fields(&mut d, &first), want);
+        // the first three fit in 200 bytes (48 + 50 + 36), the fourth does not
+        assert_eq!(t.fields.len(), 3);
+        let second = block(&mut t);
+        assert_eq!(fields(&mut d, &second), want);
+        assert_eq!(second[..3], [0x80 | 64, 0x80 | 63, 0x80 | 62]);
+        // three bytes, and the literal that did not fit (flags, name, length, value)
+        assert_eq!(second.len(), 3 + 1 + 6 + 2 + 150);
+        // the server shrinks its table: both start again
+        t.reset(100);
+        let mut third = Vec::new();
+        t.resize_updates(&mut third);
+        third.extend_from_slice(&block(&mut t));
+        assert_eq!(fields(&mut d, &third), want);
+        assert_eq!(t.fields.len(), 2);
+        assert_eq!(fields(&mut d, &block(&mut t)), want);
+        // a table of size 0 takes nothing
+        t.reset(0);
+        let mut fourth = Vec::new();
+        t.resize_updates(&mut fourth);
+        fourth.extend_from_slice(&block(&mut t));
+        assert_eq!(fields(&mut d, &fourth), want);
+        assert!(t.fields.is_empty());
     }
 }

@@ -1,7 +1,8 @@
 //! A request's head as an HPACK header block: the pseudo-headers, throng's defaults and
-//! the request's own headers, which are checked and encoded once and copied while a VU
-//! sends the same ones again (a plan's, nearly always).
-use super::hpack::{self, index};
+//! the request's own headers, which are checked once and kept while a VU sends the same
+//! ones again (a plan's, nearly always). Fields that repeat go into the connection's table
+//! ([`EncTable`]) once and by index after; the path, cookies, lengths and secrets do not.
+use super::hpack::{self, index, EncTable};
 use crate::error::ErrorKind;
 use http::header::{
     HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, HOST, TE, TRANSFER_ENCODING, UPGRADE,
@@ -16,7 +17,7 @@ pub(crate) struct OwnHeaders {
     source: Vec<(String, String)>,
     /// Their fields, without the connection-specific ones and a `TE` other than `trailers`
     /// (not allowed in HTTP/2, RFC 9113 §8.2.2), names in lower case.
-    block: Vec<u8>,
+    fields: Vec<Field>,
     /// They have their own `User-Agent` (throng's is not sent) and `Content-Length`.
     user_agent: bool,
     content_length: bool,
@@ -27,7 +28,7 @@ impl OwnHeaders {
     /// a name or value is not valid in a header (nothing is kept then).
     pub(crate) fn of(&mut self, headers: &[(String, String)]) -> Result<&OwnHeaders, ErrorKind> {
         if self.source != headers {
-            self.block.clear();
+            self.fields.clear();
             self.user_agent = false;
             self.content_length = false;
             for (k, v) in headers {
@@ -36,7 +37,7 @@ impl OwnHeaders {
                     HeaderName::from_bytes(k.as_bytes()),
                     HeaderValue::from_bytes(v.as_bytes()),
                 ) else {
-                    self.block.clear();
+                    self.fields.clear();
                     self.source.clear();
                     return Err(ErrorKind::InvalidHeader);
                 };
@@ -52,12 +53,13 @@ impl OwnHeaders {
                     name.as_str(),
                     "authorization" | "proxy-authorization" | "cookie"
                 );
-                hpack::put_literal(
-                    &mut self.block,
-                    name.as_str().as_bytes(),
-                    value.as_bytes(),
+                let name = name.as_str().as_bytes();
+                self.fields.push(Field {
+                    name: name.to_vec(),
+                    value: value.as_bytes().to_vec(),
+                    name_idx: hpack::static_name(name),
                     secret,
-                );
+                });
             }
             // the strings' storage is kept from one set of headers to the next
             self.source.resize_with(headers.len(), Default::default);
@@ -68,6 +70,17 @@ impl OwnHeaders {
         }
         Ok(self)
     }
+}
+
+/// One of a request's own header fields, as it is encoded.
+#[derive(Debug)]
+struct Field {
+    name: Vec<u8>,
+    value: Vec<u8>,
+    /// The name's index in the static table.
+    name_idx: Option<usize>,
+    /// Never indexed (and not put in the table): a secret.
+    secret: bool,
 }
 
 /// Headers HTTP/2 forbids (RFC 9113 §8.2.2): the connection's own, not a message's.
@@ -96,12 +109,12 @@ pub(crate) struct Head<'a> {
 }
 
 impl Head<'_> {
-    /// Writes the header block.
-    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+    /// Writes the header block, with the connection's table.
+    pub(crate) fn encode(&self, out: &mut Vec<u8>, table: &mut EncTable) {
         match *self.method {
             Method::GET => hpack::put_indexed(out, index::METHOD_GET),
             Method::POST => hpack::put_indexed(out, index::METHOD_POST),
-            ref m => hpack::put_literal_at(out, index::METHOD, m.as_str().as_bytes()),
+            ref m => table.field(out, Some(index::METHOD), b":method", m.as_str().as_bytes()),
         }
         hpack::put_indexed(
             out,
@@ -111,13 +124,18 @@ impl Head<'_> {
                 index::SCHEME_HTTP
             },
         );
-        hpack::put_literal_at(out, index::AUTHORITY, self.authority.as_bytes());
+        table.field(
+            out,
+            Some(index::AUTHORITY),
+            b":authority",
+            self.authority.as_bytes(),
+        );
         match self.path_and_query {
             "/" => hpack::put_indexed(out, index::PATH_ROOT),
             p => hpack::put_literal_at(out, index::PATH, p.as_bytes()),
         }
         if !self.own.user_agent {
-            hpack::put_literal_at(out, index::USER_AGENT, self.user_agent);
+            table.field(out, Some(index::USER_AGENT), b"user-agent", self.user_agent);
         }
         if let Some(c) = self.cookie {
             // the jar's cookies are checked when they are stored; one that is not a header
@@ -126,7 +144,13 @@ impl Head<'_> {
                 hpack::put_literal(out, b"cookie", c.as_bytes(), true);
             }
         }
-        out.extend_from_slice(&self.own.block);
+        for f in &self.own.fields {
+            if f.secret {
+                hpack::put_literal(out, &f.name, &f.value, true);
+            } else {
+                table.field(out, f.name_idx, &f.name, &f.value);
+            }
+        }
         if self.body_len > 0 && !self.own.content_length {
             let mut digits = itoa_buf(self.body_len);
             hpack::put_literal_at(out, index::CONTENT_LENGTH, digits.as_bytes_mut());
@@ -204,7 +228,7 @@ mod tests {
             body_len: 1234,
         };
         let mut out = Vec::new();
-        head.encode(&mut out);
+        head.encode(&mut out, &mut EncTable::default());
         assert_eq!(
             decode(&out),
             vec![
@@ -236,7 +260,7 @@ mod tests {
             body_len: 2,
         };
         let mut out = Vec::new();
-        head.encode(&mut out);
+        head.encode(&mut out, &mut EncTable::default());
         let f = decode(&out);
         assert_eq!(
             f[..3],
@@ -263,7 +287,7 @@ mod tests {
             Some(ErrorKind::InvalidHeader)
         );
         // the next request with no headers has none
-        assert!(own.of(&[]).expect("valid").block.is_empty());
+        assert!(own.of(&[]).expect("valid").fields.is_empty());
     }
 
     #[test]

@@ -136,7 +136,7 @@ const ALL: Keep = Keep {
 /// A GET of `/` with no headers.
 fn get<'s>(s: &'s H2Sender, body: &Bytes) -> Result<Exchange<'s>, SendError> {
     s.send(
-        |o| {
+        |o, _| {
             hpack::put_indexed(o, hpack::index::METHOD_GET);
             hpack::put_indexed(o, hpack::index::SCHEME_HTTP);
             hpack::put_literal_at(o, hpack::index::AUTHORITY, b"h");
@@ -657,4 +657,86 @@ async fn a_response_before_the_whole_body_closes_the_stream() {
         .expect("response");
     assert_eq!(r.status, 200);
     within(server).await.expect("server");
+}
+
+/// The client's header blocks decoded by a server-side decoder across requests: repeated
+/// fields go by index after their first request, and when the server shrinks its table
+/// (SETTINGS_HEADER_TABLE_SIZE) the next block empties it first, so every block still
+/// decodes to the request's fields.
+#[tokio::test]
+async fn the_servers_table_stays_in_step_with_the_clients_blocks() {
+    let (l, s) = pair().await;
+    let (shrunk_tx, mut shrunk_rx) = tokio::sync::mpsc::channel::<()>(1);
+    let server = tokio::spawn(async move {
+        let mut p = Peer::accept(&l).await;
+        p.settle(&[]).await;
+        let mut d = hpack::Decoder::new(4096);
+        let mut sizes = Vec::new();
+        for id in [1u32, 3, 5, 7] {
+            let (h, got_block) = p.next(kind::HEADERS).await;
+            assert_eq!(h.stream, id);
+            let mut got = Vec::new();
+            d.decode(&got_block, |n, v| got.push((n.to_vec(), v.to_vec())))
+                .expect("the block decodes");
+            assert_eq!(
+                got,
+                [
+                    (b":method".to_vec(), b"GET".to_vec()),
+                    (b":scheme".to_vec(), b"http".to_vec()),
+                    (b":authority".to_vec(), b"example.com:8080".to_vec()),
+                    (b":path".to_vec(), b"/".to_vec()),
+                    (b"user-agent".to_vec(), b"throng-test".to_vec()),
+                ]
+            );
+            sizes.push(got_block.len());
+            if id == 3 {
+                // the server's table shrinks to 40 bytes: the user agent (52) no longer fits
+                p.settle(&[(setting::HEADER_TABLE_SIZE, 40)]).await;
+            }
+            p.send(&framed(
+                kind::HEADERS,
+                flag::END_HEADERS | flag::END_STREAM,
+                id,
+                &block(200, &[]),
+            ))
+            .await;
+            if id == 3 {
+                let _ = shrunk_tx.send(()).await;
+            }
+        }
+        sizes
+    });
+    let head = |o: &mut Vec<u8>, t: &mut hpack::EncTable| {
+        hpack::put_indexed(o, hpack::index::METHOD_GET);
+        hpack::put_indexed(o, hpack::index::SCHEME_HTTP);
+        t.field(
+            o,
+            Some(hpack::index::AUTHORITY),
+            b":authority",
+            b"example.com:8080",
+        );
+        hpack::put_indexed(o, hpack::index::PATH_ROOT);
+        t.field(
+            o,
+            Some(hpack::index::USER_AGENT),
+            b"user-agent",
+            b"throng-test",
+        );
+    };
+    let none = Bytes::new();
+    for i in 0..4 {
+        if i == 2 {
+            shrunk_rx.recv().await.expect("shrunk");
+            // the SETTINGS went first: give the task a moment to read it
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let r = s.send(head, &none, ALL, HeaderMap::new()).expect("sent");
+        assert_eq!(within(r).await.expect("response").status, 200);
+    }
+    let sizes = within(server).await.expect("server");
+    // first: literals; second: four indexed bytes and one more
+    assert!(sizes[1] <= 6 && sizes[0] > 30, "{sizes:?}");
+    // after the shrink: size updates, the authority (48 bytes) added again, the user agent
+    // as a plain literal; then the authority by index
+    assert!(sizes[2] > sizes[1] && sizes[3] < sizes[2], "{sizes:?}");
 }
