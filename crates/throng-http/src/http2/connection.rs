@@ -932,7 +932,6 @@ fn settings(g: &mut Inner, shared: &Shared, head: Head, payload: &[u8]) -> Resul
                 g.enc.reset((v as usize).min(HEADER_TABLE));
                 g.table_update = true;
             }
-            // the header table size does not matter to an encoder that never indexes
             _ => {}
         }
     }

@@ -255,7 +255,11 @@ impl Decoder {
 
 /// What the server's dynamic table holds of ours: the fields this connection's header blocks
 /// added, oldest first. Fields are only added while they fit (the table is never filled
-/// past its size, so the server evicts nothing), and index 62 is the newest.
+/// past its size, so the server evicts nothing) and while there are fewer than
+/// [`MAX_FIELDS`] (a header whose value changes with every request would otherwise fill the
+/// table, and every field is looked for among them under the connection's lock); index 62
+/// is the newest. A request's first fields (`:authority`, `User-Agent`, a plan's headers)
+/// are the first added, so they keep their places.
 #[derive(Debug)]
 pub(crate) struct EncTable {
     fields: Vec<Field>,
@@ -299,7 +303,7 @@ impl EncTable {
             return;
         }
         let size = name.len() + value.len() + 32;
-        let (flags, prefix) = if self.size + size <= self.max {
+        let (flags, prefix) = if self.size + size <= self.max && n < MAX_FIELDS {
             self.fields.push((name.into(), value.into()));
             self.size += size;
             (0x40, 6)
@@ -338,6 +342,9 @@ impl EncTable {
         }
     }
 }
+
+/// The most fields a connection puts in the server's table.
+pub(crate) const MAX_FIELDS: usize = 32;
 
 /// Reads an integer with an `n`-bit prefix (RFC 7541 §5.1).
 fn int(block: &mut &[u8], n: u32) -> Result<usize, HpackError> {
@@ -648,7 +655,7 @@ mod encoder {
             .collect();
         let first = block(&mut t);
         assert_eq!(fields(&mut d, &first), want);
-        // the first three fit in 200 bytes (48 + 50 + 36), the fourth does not
+        // the first three fit in 200 bytes (58 + 50 + 36), the fourth (187) does not
         assert_eq!(t.fields.len(), 3);
         let second = block(&mut t);
         assert_eq!(fields(&mut d, &second), want);
@@ -663,6 +670,19 @@ mod encoder {
         assert_eq!(fields(&mut d, &third), want);
         assert_eq!(t.fields.len(), 2);
         assert_eq!(fields(&mut d, &block(&mut t)), want);
+        // at most MAX_FIELDS fields, however small
+        let mut cap = EncTable::new(4096);
+        let mut b = Vec::new();
+        for i in 0..MAX_FIELDS + 8 {
+            cap.field(&mut b, None, b"x-id", i.to_string().as_bytes());
+        }
+        assert_eq!(cap.fields.len(), MAX_FIELDS);
+        let got = fields(&mut Decoder::new(4096), &b);
+        assert_eq!(got.len(), MAX_FIELDS + 8);
+        assert_eq!(
+            got[MAX_FIELDS + 7],
+            ("x-id".into(), (MAX_FIELDS + 7).to_string())
+        );
         // a table of size 0 takes nothing
         t.reset(0);
         let mut fourth = Vec::new();
