@@ -6,7 +6,7 @@ use crate::dns::DnsCache;
 use crate::error::ErrorKind;
 use crate::h1::{Out, SendError, Sent, H1};
 use crate::head::BodyKind;
-use crate::http2::OwnHeaders;
+use crate::http2::{Keep, OwnHeaders};
 use crate::pool::{Checkout, Lease, OriginPool, SharedConn};
 use crate::target::{LastUrl, Target};
 use crate::tls::{HttpVersion, SharedConfig};
@@ -1089,13 +1089,8 @@ fn idempotent(method: &Method, headers: &[(String, String)]) -> bool {
     })
 }
 
-/// What to keep of a response.
-#[derive(Debug, Clone, Copy)]
-struct Keep {
-    body: bool,
-    headers: bool,
-}
-
+// What to keep of a response: `Keep` is the one type, in `crate::http2` (its streams keep
+// what it says too).
 impl Keep {
     /// What `req` asks to keep.
     fn of(req: &HttpRequest) -> Keep {
@@ -1215,10 +1210,7 @@ impl H2Request<'_> {
             user_agent: cfg.h2_user_agent.as_bytes(),
             body_len: msg.body.len(),
         };
-        let keep = crate::http2::Keep {
-            body: msg.keep.body,
-            headers: msg.keep.headers,
-        };
+        let keep = msg.keep;
         s.send(
             |out, table| head.encode(out, table),
             msg.body,

@@ -56,9 +56,10 @@ pub(crate) struct Response {
     pub body_error: Option<ErrorKind>,
 }
 
-/// What a stream wants kept of its response.
+/// What a request wants kept of its response (over HTTP/1.1 too).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Keep {
+    /// The body; otherwise it is read and dropped.
     pub body: bool,
     /// Every header; otherwise only `Set-Cookie` and `Location`.
     pub headers: bool,

@@ -181,6 +181,7 @@ pub(super) fn encode(src: &[u8], out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http2::hex;
 
     #[test]
     fn the_lengths_make_a_complete_code() {
@@ -217,14 +218,6 @@ mod tests {
         ] {
             assert_eq!(c.codes[sym], want, "symbol {sym}");
         }
-    }
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.split_whitespace().collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
-            .collect()
     }
 
     #[test]

@@ -12,3 +12,13 @@ pub(crate) use request::{Head, OwnHeaders};
 
 #[cfg(test)]
 mod tests;
+
+/// Bytes written as hex pairs, spaces ignored (the RFCs' examples), for the tests.
+#[cfg(test)]
+fn hex(s: &str) -> Vec<u8> {
+    let s: String = s.split_whitespace().collect();
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+        .collect()
+}
